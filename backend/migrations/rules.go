@@ -1,0 +1,59 @@
+// Package migrations creates Infernet's collections. Each file registers one migration with m.Register; they
+// run in file-name order when `serve` starts, once per data directory.
+package migrations
+
+import "github.com/pocketbase/pocketbase/core"
+
+// appRule lets an authenticated app (a record of the `users` auth collection) read a collection. A nil rule
+// means "superuser only": the node itself, authenticated as its superuser, does every write that apps may not.
+var appRule = `@request.auth.id != "" && @request.auth.collectionName = "users"`
+
+func ptr(s string) *string { return &s }
+
+// readableByApps opens list and view to apps and keeps every write for the superuser.
+func readableByApps(c *core.Collection) {
+	c.ListRule = ptr(appRule)
+	c.ViewRule = ptr(appRule)
+	c.CreateRule = nil
+	c.UpdateRule = nil
+	c.DeleteRule = nil
+}
+
+// superuserOnly closes every operation to everyone but the superuser.
+func superuserOnly(c *core.Collection) {
+	c.ListRule = nil
+	c.ViewRule = nil
+	c.CreateRule = nil
+	c.UpdateRule = nil
+	c.DeleteRule = nil
+}
+
+// Field constructors keep the collection definitions readable.
+
+func text(name string, required bool) *core.TextField {
+	return &core.TextField{Name: name, Required: required}
+}
+
+func longText(name string, max int) *core.TextField {
+	return &core.TextField{Name: name, Max: max}
+}
+
+func number(name string, required bool) *core.NumberField {
+	return &core.NumberField{Name: name, Required: required}
+}
+
+func integer(name string) *core.NumberField {
+	return &core.NumberField{Name: name, OnlyInt: true}
+}
+
+func json(name string) *core.JSONField {
+	return &core.JSONField{Name: name}
+}
+
+func oneOf(name string, required bool, values ...string) *core.SelectField {
+	return &core.SelectField{Name: name, Required: required, MaxSelect: 1, Values: values}
+}
+
+func boolean(name string) *core.BoolField {
+	return &core.BoolField{Name: name}
+}

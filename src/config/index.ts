@@ -1,0 +1,2 @@
+export * from './node-config.js';
+export * from './node-home.js';

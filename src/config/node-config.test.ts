@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadNodeConfig, nodeHome, resolveHomeDir, validateNodeConfig } from './index.js';
+
+describe('node configuration', () => {
+  it('fills every default from an empty file', () => {
+    const config = validateNodeConfig({}, 'config.yaml');
+    assert.equal(config.role, 'all');
+    assert.equal(config.listen.host, '127.0.0.1');
+    assert.equal(config.limits.maxFrameBytes, 1024 * 1024);
+    assert.equal(config.provider.slots, 1);
+  });
+  it('names the field and the problem of a bad value', () => {
+    assert.throws(() => validateNodeConfig({ limits: { maxFrameBytes: 10 } }, 'config.yaml'), /config\.yaml: limits\.maxFrameBytes: .*>=1024/);
+    assert.throws(() => validateNodeConfig({ role: 'miner' }, 'c'), /role: .*provider/);
+    assert.throws(() => validateNodeConfig({ connect: ['http://x'] }, 'c'), /connect\.0: must be a ws:\/\/ or wss:\/\/ URL/);
+  });
+  it('names an unknown field instead of ignoring a typo', () =>
+    assert.throws(() => validateNodeConfig({ provider: { slot: 2 } }, 'c'), /provider: .*slot/));
+  it('reads YAML and JSON homes and reports invalid syntax with the file name', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'home-'));
+    await writeFile(join(dir, 'config.yaml'), 'role: provider\nlisten:\n  port: 9000\n');
+    const config = await loadNodeConfig(nodeHome(dir));
+    assert.equal(config.role, 'provider');
+    assert.equal(config.listen.port, 9000);
+    await writeFile(join(dir, 'config.json'), '{"role": ');
+    await assert.rejects(loadNodeConfig(nodeHome(dir)), (error: Error) => error instanceof ConfigError && /config\.json: not valid JSON/.test(error.message));
+  });
+  it('resolves the home from the flag, then INFERNET_HOME, then ~/.infernet', () => {
+    assert.equal(resolveHomeDir('/a', { INFERNET_HOME: '/b' }), '/a');
+    assert.equal(resolveHomeDir(undefined, { INFERNET_HOME: '/b' }), '/b');
+    assert.match(resolveHomeDir(undefined, {}), /\.infernet$/);
+  });
+});

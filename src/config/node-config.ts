@@ -1,0 +1,71 @@
+// The node's configuration file (config.yaml or config.json in the node home), validated field by field.
+import { z } from 'zod';
+import { NodeRole, Price } from '../protocol/index.js';
+
+const WsUrl = z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL');
+
+export const TransportLimits = z
+  .object({
+    maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    framesPerSecond: z.number().int().min(1).default(100),
+    frameBurst: z.number().int().min(1).default(400),
+    idleTimeoutMs: z.number().int().min(1000).default(30_000),
+    heartbeatIntervalMs: z.number().int().min(100).default(10_000),
+    handshakeTimeoutMs: z.number().int().min(100).default(10_000),
+    maxConnections: z.number().int().min(1).default(1024),
+  })
+  .strict();
+export type TransportLimits = z.infer<typeof TransportLimits>;
+
+export const NodeConfig = z
+  .object({
+    role: NodeRole.default('all'),
+    listen: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(7420),
+      })
+      .strict()
+      .prefault({}),
+    /** Peers to dial until discovery exists: a client its aggregators, an aggregator its providers. */
+    connect: z.array(WsUrl).default([]),
+    /** GGUF files this node serves as a provider. */
+    models: z.array(z.string().min(1)).default([]),
+    provider: z
+      .object({
+        slots: z.number().int().min(1).max(256).default(1),
+        /** Decoding threads per job; 1 decodes fastest on small CPU models (see the benchmarks). */
+        threads: z.number().int().min(1).max(256).default(1),
+        contextSize: z.number().int().min(64).max(1_048_576).default(2048),
+        price: Price.optional(),
+      })
+      .strict()
+      .prefault({}),
+    limits: TransportLimits.prefault({}),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type NodeConfig = z.infer<typeof NodeConfig>;
+export type NodeConfigInput = z.input<typeof NodeConfig>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Validates parsed config data; the error names the file, the field path and the problem. */
+export function validateNodeConfig(data: unknown, source: string): NodeConfig {
+  const result = NodeConfig.safeParse(data ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+  throw new ConfigError(`${source}: ${problems.join('; ')}`);
+}
+
+export function rolesOf(role: NodeRole): { provider: boolean; aggregator: boolean } {
+  return { provider: role === 'provider' || role === 'all', aggregator: role === 'aggregator' || role === 'all' };
+}

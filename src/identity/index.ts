@@ -1,0 +1,4 @@
+export * from './node-key.js';
+export * from './signed-envelope.js';
+export * from './sealed-payload.js';
+export * from './session-auth.js';

@@ -1,0 +1,52 @@
+// End-to-end encryption of job payloads with NIP-44 v2. NIP-44 caps a plaintext at 65,535 bytes, so longer
+// payloads are sealed as a JSON array of NIP-44 payloads whose plaintexts concatenate.
+import { decrypt, encrypt, getConversationKey } from 'nostr-tools/nip44';
+
+const NIP44_MAX_PLAINTEXT_BYTES = 65_535;
+
+export class DecryptionFailedError extends Error {
+  override readonly name = 'DecryptionFailedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The shared key of one pair of nodes; compute once per peer and reuse for every frame. */
+export function conversationKeyOf(secretKey: Uint8Array, peerPublicKey: string): Uint8Array {
+  return getConversationKey(secretKey, peerPublicKey);
+}
+
+export function seal(plaintext: string, conversationKey: Uint8Array): string {
+  if (Buffer.byteLength(plaintext) <= NIP44_MAX_PLAINTEXT_BYTES) return encrypt(plaintext, conversationKey);
+  return JSON.stringify(splitUtf8(plaintext, NIP44_MAX_PLAINTEXT_BYTES).map((piece) => encrypt(piece, conversationKey)));
+}
+
+export function unseal(payload: string, conversationKey: Uint8Array): string {
+  try {
+    if (!payload.startsWith('[')) return decrypt(payload, conversationKey);
+    const pieces: unknown = JSON.parse(payload);
+    if (!Array.isArray(pieces) || !pieces.every((piece) => typeof piece === 'string')) throw new Error('not an array of payloads');
+    return pieces.map((piece: string) => decrypt(piece, conversationKey)).join('');
+  } catch (cause) {
+    throw new DecryptionFailedError(`cannot decrypt payload: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Splits on code point boundaries so that no piece holds half a character. */
+function splitUtf8(text: string, maxBytes: number): string[] {
+  const pieces: string[] = [];
+  let current = '';
+  let currentBytes = 0;
+  for (const char of text) {
+    const bytes = Buffer.byteLength(char);
+    if (currentBytes + bytes > maxBytes) {
+      pieces.push(current);
+      current = '';
+      currentBytes = 0;
+    }
+    current += char;
+    currentBytes += bytes;
+  }
+  if (current) pieces.push(current);
+  return pieces;
+}

@@ -1,0 +1,115 @@
+// A JobStore in one append-only JSON-lines file. Each line is an event or the record after it; the file is
+// re-read on every query so that several processes sharing a node home (the daemon and a `submit`) see each
+// other's jobs. Meant for small nodes and for the time before the node's PocketBase is up.
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob } from './job-record.js';
+import { DuplicateJobError, JobNotFoundError, type JobListFilter, type JobStore } from './job-store.js';
+import { assertTransition, type JobState } from './state-machine.js';
+
+type JobFileLine = { kind: 'event'; event: JobEvent } | { kind: 'job'; job: JobRecord };
+
+const keyOf = (jobId: string, role: JobRole): string => `${role}:${jobId}`;
+
+export class FileJobStore implements JobStore {
+  // Serialises this process's writes so that a read-check-append never interleaves with another of ours.
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly path: string) {}
+
+  create(job: NewJob): Promise<JobRecord> {
+    return this.serialised(async () => {
+      const { jobs } = await this.load();
+      if (jobs.has(keyOf(job.jobId, job.role))) throw new DuplicateJobError(job.jobId, job.role);
+      const now = Date.now();
+      const record: JobRecord = { ...job, state: job.state ?? 'created', createdAt: now, updatedAt: now };
+      const event: JobEvent = { jobId: job.jobId, role: job.role, from: null, to: record.state, at: now };
+      await this.append([{ kind: 'event', event }, { kind: 'job', job: record }]);
+      return record;
+    });
+  }
+
+  transition(jobId: string, role: JobRole, to: JobState, patch: JobPatch = {}, reason?: string): Promise<JobRecord> {
+    return this.serialised(async () => {
+      const current = await this.require(jobId, role);
+      assertTransition(jobId, current.state, to);
+      const now = Date.now();
+      const record: JobRecord = { ...current, ...patch, state: to, updatedAt: now };
+      const event: JobEvent = { jobId, role, from: current.state, to, at: now, ...(reason ? { reason } : {}) };
+      // The event goes first: a crash between the two lines leaves a record that replays to the event's state.
+      await this.append([{ kind: 'event', event }]);
+      await this.append([{ kind: 'job', job: record }]);
+      return record;
+    });
+  }
+
+  update(jobId: string, role: JobRole, patch: JobPatch): Promise<JobRecord> {
+    return this.serialised(async () => {
+      const current = await this.require(jobId, role);
+      const record: JobRecord = { ...current, ...patch, updatedAt: Date.now() };
+      await this.append([{ kind: 'job', job: record }]);
+      return record;
+    });
+  }
+
+  async get(jobId: string, role: JobRole): Promise<JobRecord | undefined> {
+    return (await this.load()).jobs.get(keyOf(jobId, role));
+  }
+
+  async list(filter: JobListFilter = {}): Promise<JobRecord[]> {
+    const { jobs } = await this.load();
+    const selected = [...jobs.values()]
+      .filter((job) => !filter.role || job.role === filter.role)
+      .filter((job) => !filter.states || filter.states.includes(job.state))
+      .sort((a, b) => b.createdAt - a.createdAt);
+    return filter.limit === undefined ? selected : selected.slice(0, filter.limit);
+  }
+
+  async events(jobId: string): Promise<JobEvent[]> {
+    return (await this.load()).events.filter((event) => event.jobId === jobId);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+  }
+
+  private async require(jobId: string, role: JobRole): Promise<JobRecord> {
+    const job = (await this.load()).jobs.get(keyOf(jobId, role));
+    if (!job) throw new JobNotFoundError(jobId, role);
+    return job;
+  }
+
+  private async load(): Promise<{ jobs: Map<string, JobRecord>; events: JobEvent[] }> {
+    const jobs = new Map<string, JobRecord>();
+    const events: JobEvent[] = [];
+    let text = '';
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      let parsed: JobFileLine;
+      try {
+        parsed = JSON.parse(line) as JobFileLine;
+      } catch {
+        continue; // a torn last line from a crash mid-write: everything before it is intact
+      }
+      if (parsed.kind === 'event') events.push(parsed.event);
+      else jobs.set(keyOf(parsed.job.jobId, parsed.job.role), parsed.job);
+    }
+    return { jobs, events };
+  }
+
+  private async append(lines: JobFileLine[]): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    await appendFile(this.path, lines.map((line) => JSON.stringify(line) + '\n').join(''), { mode: 0o600 });
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,4 @@
+export * from './state-machine.js';
+export type * from './job-record.js';
+export * from './job-store.js';
+export { FileJobStore } from './file-job-store.js';

@@ -1,0 +1,46 @@
+import type { JobState } from './state-machine.js';
+
+/** Which side of a job this node was on. One job id can appear once per role on an all-in-one node. */
+export type JobRole = 'client' | 'aggregator' | 'provider';
+
+export interface JobFailure {
+  code: string;
+  message: string;
+}
+
+/** What a node remembers about a job. Prompts are not stored: only what the node dashboards show. */
+export interface JobRecord {
+  jobId: string;
+  role: JobRole;
+  state: JobState;
+  model: string;
+  /** Hex public key of the client that signed the job spec. */
+  client?: string;
+  /** Hex public key of the provider that ran (or is running) the job. */
+  provider?: string;
+  /** Hex public key of the aggregator that routed it. */
+  aggregator?: string;
+  /** Generated tokens so far (final once completed). */
+  tokens?: number;
+  /** The output text; kept by the client role only. */
+  output?: string;
+  /** sha256 hex of the UTF-8 output, as signed by the provider. */
+  outputHash?: string;
+  error?: JobFailure;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewJob = Omit<JobRecord, 'state' | 'createdAt' | 'updatedAt'> & { state?: JobState };
+
+/** Fields a transition may update beside the state. */
+export type JobPatch = Partial<Omit<JobRecord, 'jobId' | 'role' | 'state' | 'createdAt' | 'updatedAt'>>;
+
+export interface JobEvent {
+  jobId: string;
+  role: JobRole;
+  from: JobState | null;
+  to: JobState;
+  at: number;
+  reason?: string;
+}

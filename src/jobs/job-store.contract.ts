@@ -1,0 +1,87 @@
+// The behaviour every JobStore must show, as a test suite that each implementation's test file runs.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { JobStore } from './job-store.js';
+import { IllegalJobTransitionError } from './state-machine.js';
+
+export function describeJobStoreContract(name: string, openStore: () => Promise<JobStore>): void {
+  describe(`${name} honours the JobStore contract`, () => {
+    it('creates a job in the created state and reads it back', async () => {
+      const store = await openStore();
+      const jobId = randomUUID();
+      await store.create({ jobId, role: 'client', model: 'stories260K' });
+      const job = await store.get(jobId, 'client');
+      assert.equal(job?.state, 'created');
+      assert.equal(job?.model, 'stories260K');
+      await store.close();
+    });
+
+    it('records every transition as an event in order', async () => {
+      const store = await openStore();
+      const jobId = randomUUID();
+      await store.create({ jobId, role: 'aggregator', model: 'm' });
+      await store.transition(jobId, 'aggregator', 'matched', { provider: 'ab'.repeat(32) });
+      await store.transition(jobId, 'aggregator', 'dispatched');
+      await store.transition(jobId, 'aggregator', 'running');
+      await store.transition(jobId, 'aggregator', 'completed', { tokens: 12 }, 'result verified');
+      const job = await store.get(jobId, 'aggregator');
+      assert.equal(job?.state, 'completed');
+      assert.equal(job?.tokens, 12);
+      assert.equal(job?.provider, 'ab'.repeat(32));
+      const events = await store.events(jobId);
+      assert.deepEqual(
+        events.map((event) => [event.from, event.to]),
+        [
+          [null, 'created'],
+          ['created', 'matched'],
+          ['matched', 'dispatched'],
+          ['dispatched', 'running'],
+          ['running', 'completed'],
+        ],
+      );
+      assert.equal(events.at(-1)?.reason, 'result verified');
+      await store.close();
+    });
+
+    it('refuses an illegal transition and leaves the job unchanged', async () => {
+      const store = await openStore();
+      const jobId = randomUUID();
+      await store.create({ jobId, role: 'provider', model: 'm' });
+      await assert.rejects(store.transition(jobId, 'provider', 'settled'), IllegalJobTransitionError);
+      assert.equal((await store.get(jobId, 'provider'))?.state, 'created');
+      assert.equal((await store.events(jobId)).length, 1);
+      await store.close();
+    });
+
+    it('refuses a second job with the same id and role', async () => {
+      const store = await openStore();
+      const jobId = randomUUID();
+      await store.create({ jobId, role: 'client', model: 'm' });
+      await assert.rejects(store.create({ jobId, role: 'client', model: 'm' }), /already exists/);
+      await store.close();
+    });
+
+    it('keeps concurrent transitions of different jobs consistent', async () => {
+      const store = await openStore();
+      const ids = Array.from({ length: 20 }, () => randomUUID());
+      await Promise.all(ids.map((jobId) => store.create({ jobId, role: 'client', model: 'm' })));
+      await Promise.all(ids.map((jobId) => store.transition(jobId, 'client', 'matched')));
+      const matched = await store.list({ role: 'client', states: ['matched'] });
+      for (const jobId of ids) assert.ok(matched.some((job) => job.jobId === jobId));
+      await store.close();
+    });
+
+    it('lists most recent first and honours the limit', async () => {
+      const store = await openStore();
+      const first = randomUUID();
+      const second = randomUUID();
+      await store.create({ jobId: first, role: 'client', model: 'm' });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await store.create({ jobId: second, role: 'client', model: 'm' });
+      const [latest] = await store.list({ role: 'client', limit: 1 });
+      assert.equal(latest?.jobId, second);
+      await store.close();
+    });
+  });
+}

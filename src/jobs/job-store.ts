@@ -1,0 +1,44 @@
+import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob } from './job-record.js';
+import type { JobState } from './state-machine.js';
+
+export interface JobListFilter {
+  role?: JobRole;
+  states?: readonly JobState[];
+  /** Most recent first; at most this many. */
+  limit?: number;
+}
+
+/**
+ * Where a node keeps its jobs. Every implementation persists the job_event of a transition before the record
+ * changes, and refuses illegal transitions with IllegalJobTransitionError.
+ */
+export interface JobStore {
+  create(job: NewJob): Promise<JobRecord>;
+  transition(jobId: string, role: JobRole, to: JobState, patch?: JobPatch, reason?: string): Promise<JobRecord>;
+  /** Updates fields without a state change (token counts while running). */
+  update(jobId: string, role: JobRole, patch: JobPatch): Promise<JobRecord>;
+  get(jobId: string, role: JobRole): Promise<JobRecord | undefined>;
+  list(filter?: JobListFilter): Promise<JobRecord[]>;
+  events(jobId: string): Promise<JobEvent[]>;
+  close(): Promise<void>;
+}
+
+export class JobNotFoundError extends Error {
+  override readonly name = 'JobNotFoundError';
+  constructor(
+    readonly jobId: string,
+    readonly role: JobRole,
+  ) {
+    super(`no ${role} job ${jobId} in this node's store`);
+  }
+}
+
+export class DuplicateJobError extends Error {
+  override readonly name = 'DuplicateJobError';
+  constructor(
+    readonly jobId: string,
+    readonly role: JobRole,
+  ) {
+    super(`a ${role} job ${jobId} already exists in this node's store`);
+  }
+}

@@ -1,0 +1,64 @@
+// A job's life as a pure state machine: every component that moves a job asks this module whether the move is
+// legal, so a crash can never leave a job in a state that no transition leads to.
+
+export const JOB_STATES = [
+  'created',
+  'matched',
+  'dispatched',
+  'running',
+  'verifying',
+  'completed',
+  'settled',
+  'failed',
+  'cancelled',
+  'refunded',
+] as const;
+
+export type JobState = (typeof JOB_STATES)[number];
+
+const LEGAL_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
+  created: ['matched', 'failed', 'cancelled'],
+  // matched -> created: the matched provider went away before dispatch and the job is matched again.
+  matched: ['dispatched', 'created', 'failed', 'cancelled'],
+  // dispatched -> matched: the provider rejected the offer and another one is tried.
+  dispatched: ['running', 'matched', 'failed', 'cancelled'],
+  // running -> dispatched: the provider was lost mid-job and the job is re-dispatched elsewhere.
+  running: ['verifying', 'completed', 'dispatched', 'failed', 'cancelled'],
+  verifying: ['completed', 'failed'],
+  completed: ['settled', 'refunded'],
+  settled: [],
+  failed: ['refunded'],
+  cancelled: ['refunded'],
+  refunded: [],
+};
+
+/** States from which no work is left to do for the job (payments may still follow from completed). */
+export const FINISHED_STATES: readonly JobState[] = ['completed', 'settled', 'failed', 'cancelled', 'refunded'];
+
+export class IllegalJobTransitionError extends Error {
+  override readonly name = 'IllegalJobTransitionError';
+  constructor(
+    readonly jobId: string,
+    readonly from: JobState,
+    readonly to: JobState,
+  ) {
+    super(`job ${jobId} cannot move from ${from} to ${to}`);
+  }
+}
+
+export function isLegalTransition(from: JobState, to: JobState): boolean {
+  return LEGAL_TRANSITIONS[from].includes(to);
+}
+
+export function nextStatesOf(state: JobState): readonly JobState[] {
+  return LEGAL_TRANSITIONS[state];
+}
+
+export function isFinished(state: JobState): boolean {
+  return FINISHED_STATES.includes(state);
+}
+
+/** Throws IllegalJobTransitionError unless `from -> to` is a legal move. */
+export function assertTransition(jobId: string, from: JobState, to: JobState): void {
+  if (!isLegalTransition(from, to)) throw new IllegalJobTransitionError(jobId, from, to);
+}

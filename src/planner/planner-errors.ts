@@ -1,0 +1,48 @@
+// Why a plan cannot be made, in words a provider or client can act on.
+import { formatGibibytes } from './format-bytes.js';
+
+/** The model, with the KV cache it needs, is larger than the memory the cluster can give it. */
+export class ModelDoesNotFitError extends Error {
+  override readonly name = 'ModelDoesNotFitError';
+  constructor(
+    readonly modelName: string,
+    readonly neededBytes: number,
+    readonly availableBytes: number,
+    readonly detail: string,
+    readonly clusterSummary: string,
+    readonly hint?: string,
+  ) {
+    super(
+      `${modelName} does not fit: it needs at least ${formatGibibytes(neededBytes)} (${detail}) ` +
+        `but the cluster offers ${formatGibibytes(availableBytes)} usable (${clusterSummary})` +
+        (hint === undefined ? '' : `. ${hint}`),
+    );
+  }
+}
+
+/** A `--gpus` value that does not read as `COUNTxMEMORY[:LINK]` per node. */
+export class InvalidGpuSpecError extends Error {
+  override readonly name = 'InvalidGpuSpecError';
+  constructor(
+    readonly spec: string,
+    readonly reason: string,
+  ) {
+    super(`Cannot read GPU spec "${spec}": ${reason}. Expected nodes like 8x80GB or 2x24GB:pcie, separated by commas`);
+  }
+}
+
+/** An option outside the range where the memory arithmetic means anything. */
+export class InvalidPlanOptionsError extends Error {
+  override readonly name = 'InvalidPlanOptionsError';
+  constructor(readonly reason: string) {
+    super(`Invalid planning options: ${reason}`);
+  }
+}
+
+/** The model's weight type is not one whose size per weight is known, and the file size was not given. */
+export class UnknownWeightSizeError extends Error {
+  override readonly name = 'UnknownWeightSizeError';
+  constructor(readonly tensorType: string) {
+    super(`Cannot size weights of type ${tensorType}: give the model's file size instead`);
+  }
+}

@@ -1,0 +1,28 @@
+// Every error a peer can send, with the one-line meaning that docs/protocol.md shows.
+export const ERROR_CODES = {
+  malformed_json: 'The frame is not valid JSON.',
+  invalid_frame: 'The frame does not match the schema of its type.',
+  unknown_type: 'The frame type is not part of this protocol version.',
+  unsupported_version: 'The frame or hello names a protocol version this node does not speak.',
+  frame_too_large: 'The frame exceeds the size limit.',
+  rate_limited: 'Too many frames in too short a time.',
+  unauthenticated: 'The session has not completed authentication.',
+  auth_failed: 'The authentication event is invalid, expired, or signs the wrong challenge.',
+  bad_signature: 'A signed envelope failed verification.',
+  decryption_failed: 'An encrypted payload could not be decrypted by its recipient.',
+  idle_timeout: 'Nothing was received within the idle limit.',
+  no_provider: 'No connected provider serves the requested model with a free slot.',
+  model_unavailable: 'The provider does not serve that model.',
+  job_not_found: 'No job with that id on this session.',
+  duplicate_job: 'A job with that id already exists.',
+  deadline_exceeded: 'The job passed its deadline.',
+  price_too_high: 'The provider price is above the price cap.',
+  busy: 'The provider has no free slot.',
+  cancelled: 'The job was cancelled.',
+  provider_unreachable: 'The provider went away before the job finished.',
+  engine_failed: 'The inference engine failed while running the job.',
+  internal: 'An unexpected error in the node; it is logged there.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export const ERROR_CODE_NAMES = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];

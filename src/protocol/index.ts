@@ -1,0 +1,5 @@
+export * from './version.js';
+export * from './error-codes.js';
+export * from './schemas.js';
+export * from './parse-frame.js';
+export { renderProtocolDoc } from './protocol-doc.js';

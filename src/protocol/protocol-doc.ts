@@ -1,0 +1,58 @@
+// Renders docs/protocol.md from the schemas, so the spec cannot drift from the code: a test compares the
+// committed file with this output, and `npm run docs:protocol` rewrites it.
+import { z } from 'zod';
+import { ERROR_CODES } from './error-codes.js';
+import { FRAME_SCHEMAS, JobOutput, JobSpec, TokenBatch } from './schemas.js';
+import { EVENT_KIND_JOB_RESULT, EVENT_KIND_JOB_SPEC, EVENT_KIND_SESSION_AUTH, SUPPORTED_PROTOCOL_VERSIONS } from './version.js';
+
+const INTRO = `# Infernet wire protocol
+
+> Generated from \`src/protocol/schemas.ts\` by \`npm run docs:protocol\`; a test fails when this file and the schemas
+> disagree. Edit the schemas, not this file.
+
+Supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}.
+
+## Transport and session
+- Frames are JSON text messages over a WebSocket. Every frame has \`v\` (protocol version) and \`type\`.
+- On connect both sides send \`hello\` (versions spoken, node public key, role, a random 32-byte challenge).
+  Each side picks the highest version both speak; if there is none it sends \`error\` \`unsupported_version\` and closes.
+- Each side answers the peer's hello with \`auth\`: a Nostr event (NIP-01 id and schnorr signature) of kind
+  ${EVENT_KIND_SESSION_AUTH}, signed by the key announced in hello, with tags \`["challenge", <peer challenge>]\` and
+  \`["protocol", "infernet/<version>"]\`, created within 10 minutes. A verified auth is answered with \`ready\`.
+  Before that, any other frame gets \`error\` \`unauthenticated\`.
+- Limits (configurable): frame size, frames per second per connection, an idle timeout; both sides send
+  \`heartbeat\` frames. A frame that breaks a rule gets an \`error\` frame naming the problem and is dropped;
+  the session and every other session go on.
+
+## A job
+1. client -> aggregator \`job.request\` (model, token budget, deadline, price cap: no prompt).
+2. aggregator -> client \`job.match\` (the provider's public key), or \`job.reject\` (\`no_provider\`).
+3. client -> aggregator -> provider \`job.offer\`: a kind-${EVENT_KIND_JOB_SPEC} event signed by the client whose content is
+   the JobSpec below, NIP-44 encrypted to the provider (tags \`p\` provider, \`job\` job id, \`model\`).
+4. provider -> client (through the aggregator): \`job.accept\` or \`job.reject\`, \`job.progress\`, \`job.tokens\`
+   (TokenBatch encrypted to the client), then \`job.result\`: a kind-${EVENT_KIND_JOB_RESULT} event signed by the provider whose
+   content is the JobOutput below encrypted to the client, with tags \`p\` client, \`e\` spec event id, \`job\`,
+   \`model\`, \`output_hash\` (sha256 of the UTF-8 output), \`tokens\`, \`engine\`.
+5. \`job.cancel\` from the client (or the aggregator at the deadline, or when the client disconnects) stops it.
+
+Encrypted payloads longer than NIP-44's 65,535-byte limit are split: the content is then a JSON array of
+NIP-44 payloads whose plaintexts concatenate.
+`;
+
+function schemaBlock(schema: z.ZodType): string {
+  return '```json\n' + JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }), null, 2) + '\n```\n';
+}
+
+export function renderProtocolDoc(): string {
+  const parts = [INTRO, '\n## Frames\n'];
+  for (const [type, schema] of Object.entries(FRAME_SCHEMAS)) {
+    parts.push(`\n### \`${type}\`\n\n${schema.description ?? ''}\n\n${schemaBlock(schema)}`);
+  }
+  parts.push('\n## Encrypted payloads\n');
+  parts.push(`\n### JobSpec\n\n${schemaBlock(JobSpec)}`);
+  parts.push(`\n### TokenBatch\n\n${schemaBlock(TokenBatch)}`);
+  parts.push(`\n### JobOutput\n\n${schemaBlock(JobOutput)}`);
+  parts.push('\n## Error codes\n\n| code | meaning |\n| --- | --- |\n');
+  for (const [code, meaning] of Object.entries(ERROR_CODES)) parts.push(`| \`${code}\` | ${meaning} |\n`);
+  return parts.join('');
+}

@@ -1,0 +1,250 @@
+// The wire protocol as data: one zod schema per frame, the TypeScript types inferred from them. Frames are
+// parsed here at the boundary; everything past it trusts the types. docs/protocol.md is generated from this file.
+import { z } from 'zod';
+import { ERROR_CODE_NAMES } from './error-codes.js';
+
+export const HexPublicKey = z.string().regex(/^[0-9a-f]{64}$/, 'a 32-byte public key as 64 lowercase hex characters');
+export const JobId = z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -');
+
+/** A NIP-01 event: the form of every signed envelope on the wire. */
+export const NostrEvent = z.object({
+  id: z.string().regex(/^[0-9a-f]{64}$/),
+  pubkey: HexPublicKey,
+  created_at: z.number().int().nonnegative(),
+  kind: z.number().int().nonnegative(),
+  tags: z.array(z.array(z.string())),
+  content: z.string(),
+  sig: z.string().regex(/^[0-9a-f]{128}$/),
+});
+export type NostrEvent = z.infer<typeof NostrEvent>;
+
+export const NodeRole = z.enum(['provider', 'aggregator', 'client', 'all']);
+export type NodeRole = z.infer<typeof NodeRole>;
+
+/** A model named by what the client knows of it: a name, and optionally the path or hash it used. */
+export const ModelRef = z.object({
+  name: z.string().min(1).max(256),
+  path: z.string().max(4096).optional(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  cid: z.string().max(256).optional(),
+});
+export type ModelRef = z.infer<typeof ModelRef>;
+
+export const ChatMessage = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const JobInput = z.union([
+  z.object({ prompt: z.string() }).strict(),
+  z.object({ messages: z.array(ChatMessage).min(1) }).strict(),
+]);
+export type JobInput = z.infer<typeof JobInput>;
+
+export const SamplingParams = z.object({
+  /** 0 means greedy decoding: the same tokens on every run of the same engine and model. */
+  temperature: z.number().min(0).max(2).default(0),
+  topK: z.number().int().min(0).max(1000).optional(),
+  topP: z.number().gt(0).max(1).optional(),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+  maxTokens: z.number().int().min(1).max(32768).default(128),
+  stop: z.array(z.string().min(1)).max(8).optional(),
+});
+export type SamplingParams = z.infer<typeof SamplingParams>;
+
+export const Price = z.object({
+  /** Decimal string so that no float rounding reaches a payment. */
+  amount: z.string().regex(/^\d+(\.\d+)?$/),
+  currency: z.string().min(1).max(16),
+  /** What one amount pays for. */
+  per: z.enum(['job', '1k_tokens']).default('1k_tokens'),
+});
+export type Price = z.infer<typeof Price>;
+
+export const VerificationPolicy = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }),
+  z.object({ kind: z.literal('redundant'), k: z.number().int().min(2).max(8) }),
+  z.object({ kind: z.literal('sampled'), p: z.number().gt(0).max(1) }),
+]);
+export type VerificationPolicy = z.infer<typeof VerificationPolicy>;
+
+/** What the client asks for, signed by it and encrypted to the provider (NIP-44) inside a job.offer. */
+export const JobSpec = z.object({
+  jobId: JobId,
+  model: ModelRef,
+  input: JobInput,
+  sampling: SamplingParams,
+  /** Unix milliseconds after which the job is worthless to the client. */
+  deadline: z.number().int().positive(),
+  priceCap: Price.optional(),
+  verification: VerificationPolicy.default({ kind: 'none' }),
+});
+export type JobSpec = z.infer<typeof JobSpec>;
+export type JobSpecInput = z.input<typeof JobSpec>;
+
+/** What the provider returns, signed by it and encrypted to the client inside a job.result. */
+export const JobOutput = z.object({
+  jobId: JobId,
+  output: z.string(),
+  tokenIds: z.array(z.number().int().nonnegative()),
+  finishReason: z.enum(['stop', 'length', 'cancelled']),
+  usage: z.object({ promptTokens: z.number().int().nonnegative(), completionTokens: z.number().int().nonnegative() }),
+  engine: z.string(),
+  timings: z.object({ firstTokenMs: z.number().nonnegative(), totalMs: z.number().nonnegative() }),
+});
+export type JobOutput = z.infer<typeof JobOutput>;
+
+/** A batch of streamed tokens, encrypted to the client inside job.tokens. */
+export const TokenBatch = z.object({
+  text: z.string(),
+  tokenIds: z.array(z.number().int().nonnegative()),
+});
+export type TokenBatch = z.infer<typeof TokenBatch>;
+
+export const ModelOffer = z.object({
+  name: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sizeBytes: z.number().int().nonnegative().optional(),
+});
+export type ModelOffer = z.infer<typeof ModelOffer>;
+
+export const ProviderCapabilities = z.object({
+  models: z.array(ModelOffer).max(1024),
+  slots: z.number().int().min(0),
+  price: Price.optional(),
+  engine: z.string().optional(),
+});
+export type ProviderCapabilities = z.infer<typeof ProviderCapabilities>;
+
+const frame = <T extends string, S extends z.ZodRawShape>(type: T, shape: S, description: string) =>
+  z.object({ v: z.number().int().positive(), type: z.literal(type), ...shape }).strict().describe(description);
+
+export const HelloFrame = frame(
+  'hello',
+  {
+    versions: z.array(z.number().int().positive()).min(1).max(16),
+    pubkey: HexPublicKey,
+    role: NodeRole,
+    agent: z.string().max(128),
+    /** 32 random bytes in hex that the peer must sign in its auth frame. */
+    challenge: z.string().regex(/^[0-9a-f]{64}$/),
+    capabilities: ProviderCapabilities.optional(),
+  },
+  'First frame of each side: versions spoken, node key, role, and a challenge for the peer to sign.',
+);
+export const AuthFrame = frame(
+  'auth',
+  { event: NostrEvent },
+  'A kind-22242 event signed by the node key with tags [challenge, <peer challenge>] and [protocol, infernet/<v>].',
+);
+export const ReadyFrame = frame(
+  'ready',
+  { version: z.number().int().positive() },
+  "Sent once the peer's auth verified; the session then speaks the negotiated version.",
+);
+export const JobRequestFrame = frame(
+  'job.request',
+  {
+    jobId: JobId,
+    model: ModelRef,
+    maxTokens: z.number().int().min(1).max(32768),
+    deadline: z.number().int().positive(),
+    priceCap: Price.optional(),
+    verification: VerificationPolicy.optional(),
+  },
+  'Client to aggregator: find a provider for this job. Carries only what matching needs, never the prompt.',
+);
+export const JobMatchFrame = frame(
+  'job.match',
+  { jobId: JobId, provider: HexPublicKey, price: Price.optional() },
+  'Aggregator to client: the provider chosen; the client now encrypts its spec to that key.',
+);
+export const JobOfferFrame = frame(
+  'job.offer',
+  { jobId: JobId, spec: NostrEvent },
+  'The signed job spec (kind 5950, content NIP-44 encrypted to the provider); forwarded as is by the aggregator.',
+);
+export const JobAcceptFrame = frame('job.accept', { jobId: JobId }, 'Provider: the job is accepted and will run.');
+export const JobRejectFrame = frame(
+  'job.reject',
+  { jobId: JobId, code: z.enum(ERROR_CODE_NAMES), message: z.string().max(1024) },
+  'The job will not run, with the reason.',
+);
+export const JobProgressFrame = frame(
+  'job.progress',
+  {
+    jobId: JobId,
+    stage: z.enum(['queued', 'loading_model', 'fetching_model', 'generating']),
+    message: z.string().max(1024).optional(),
+  },
+  'Where a job is before its first token.',
+);
+export const JobTokensFrame = frame(
+  'job.tokens',
+  { jobId: JobId, seq: z.number().int().nonnegative(), data: z.string() },
+  'Streamed tokens: data is a TokenBatch, NIP-44 encrypted to the client. seq counts frames from 0.',
+);
+export const JobResultFrame = frame(
+  'job.result',
+  { jobId: JobId, result: NostrEvent },
+  'The signed result (kind 6950, content a JobOutput NIP-44 encrypted to the client; output hash in its tags).',
+);
+export const JobCancelFrame = frame(
+  'job.cancel',
+  { jobId: JobId, reason: z.string().max(1024).optional() },
+  'Stop the job; the provider frees its slot.',
+);
+export const ErrorFrame = frame(
+  'error',
+  { code: z.enum(ERROR_CODE_NAMES), message: z.string().max(2048), jobId: JobId.optional() },
+  'Something went wrong; with a jobId it ends that job, without one it concerns the frame last received.',
+);
+export const HeartbeatFrame = frame(
+  'heartbeat',
+  {
+    ts: z.number().int().nonnegative(),
+    load: z.object({ activeJobs: z.number().int().nonnegative(), slots: z.number().int().nonnegative() }).optional(),
+  },
+  'Sent by both sides at the heartbeat interval; a provider includes its load.',
+);
+
+export const FRAME_SCHEMAS = {
+  hello: HelloFrame,
+  auth: AuthFrame,
+  ready: ReadyFrame,
+  'job.request': JobRequestFrame,
+  'job.match': JobMatchFrame,
+  'job.offer': JobOfferFrame,
+  'job.accept': JobAcceptFrame,
+  'job.reject': JobRejectFrame,
+  'job.progress': JobProgressFrame,
+  'job.tokens': JobTokensFrame,
+  'job.result': JobResultFrame,
+  'job.cancel': JobCancelFrame,
+  error: ErrorFrame,
+  heartbeat: HeartbeatFrame,
+} as const;
+
+export const Frame = z.discriminatedUnion('type', [
+  HelloFrame,
+  AuthFrame,
+  ReadyFrame,
+  JobRequestFrame,
+  JobMatchFrame,
+  JobOfferFrame,
+  JobAcceptFrame,
+  JobRejectFrame,
+  JobProgressFrame,
+  JobTokensFrame,
+  JobResultFrame,
+  JobCancelFrame,
+  ErrorFrame,
+  HeartbeatFrame,
+]);
+export type Frame = z.infer<typeof Frame>;
+export type FrameType = Frame['type'];
+export type FrameOf<T extends FrameType> = Extract<Frame, { type: T }>;
+/** A frame as a sender writes it: the version is stamped by the session. */
+export type OutgoingFrame = Frame extends infer F ? (F extends Frame ? Omit<F, 'v'> : never) : never;
+export const FRAME_TYPES = Object.keys(FRAME_SCHEMAS) as FrameType[];

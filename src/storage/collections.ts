@@ -1,0 +1,126 @@
+// The PocketBase collections created by backend/migrations, as names and record types. The Go migrations are
+// the schema; these types describe what the REST API returns for them, so a change there is made here too.
+import type { JobFailure, JobRole } from '../jobs/job-record.js';
+import type { JobState } from '../jobs/state-machine.js';
+
+export const COLLECTIONS = {
+  jobs: 'jobs',
+  jobEvents: 'job_events',
+  providers: 'providers',
+  reputationEvents: 'reputation_events',
+  payments: 'payments',
+  content: 'content',
+  settings: 'settings',
+  logs: 'logs',
+  /** Apps (dashboards, mobile clients) authenticate as records of this auth collection. */
+  apps: 'users',
+  superusers: '_superusers',
+} as const;
+
+/** Fields PocketBase adds to every record it returns. */
+export interface PocketBaseRecord {
+  id: string;
+  collectionId: string;
+  collectionName: string;
+}
+
+/** PocketBase has no null text or number: an unset text is '' and an unset number is 0. */
+export interface JobRow extends PocketBaseRecord {
+  jobId: string;
+  role: JobRole;
+  state: JobState;
+  model: string;
+  client: string;
+  provider: string;
+  aggregator: string;
+  tokens: number;
+  output: string;
+  outputHash: string;
+  error: JobFailure | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface JobEventRow extends PocketBaseRecord {
+  jobId: string;
+  role: JobRole;
+  /** '' for the event that created the job. */
+  from: JobState | '';
+  to: JobState;
+  at: number;
+  reason: string;
+}
+
+export interface ProviderRow extends PocketBaseRecord {
+  /** Hex public key: the provider's identity on the network. */
+  pubkey: string;
+  name: string;
+  addresses: string[] | null;
+  models: unknown[] | null;
+  hardware: Record<string, unknown> | null;
+  pricing: Record<string, unknown> | null;
+  reputation: number;
+  online: boolean;
+  firstSeenAt: number;
+  lastSeenAt: number;
+}
+
+export interface ReputationEventRow extends PocketBaseRecord {
+  provider: string;
+  jobId: string;
+  kind: string;
+  delta: number;
+  reason: string;
+  signedBy: string;
+  at: number;
+}
+
+export type PaymentDirection = 'incoming' | 'outgoing';
+export type PaymentState = 'pending' | 'held' | 'released' | 'refunded' | 'failed';
+
+export interface PaymentRow extends PocketBaseRecord {
+  jobId: string;
+  role: JobRole;
+  direction: PaymentDirection;
+  rail: string;
+  amount: number;
+  unit: string;
+  state: PaymentState;
+  reference: string;
+  counterparty: string;
+  details: Record<string, unknown> | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ContentRow extends PocketBaseRecord {
+  /** sha256 hex of the bytes. */
+  hash: string;
+  kind: string;
+  name: string;
+  mime: string;
+  size: number;
+  pinned: boolean;
+  sources: unknown[] | null;
+  createdAt: number;
+}
+
+export interface SettingRow extends PocketBaseRecord {
+  key: string;
+  value: unknown;
+  updatedAt: number;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+export interface LogRow extends PocketBaseRecord {
+  level: LogLevel;
+  source: string;
+  message: string;
+  jobId: string;
+  data: unknown;
+  at: number;
+}
+
+/** What a write sends: the row without the fields PocketBase assigns. */
+export type RowBody<Row extends PocketBaseRecord> = Omit<Row, keyof PocketBaseRecord>;

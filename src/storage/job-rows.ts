@@ -1,0 +1,76 @@
+// Between JobRecord (optional fields absent) and the jobs and job_events rows (PocketBase stores '' and 0 for
+// unset text and numbers). Consequence: a token count of 0 reads back as absent, like a job that never ran.
+import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob } from '../jobs/job-record.js';
+import type { JobState } from '../jobs/state-machine.js';
+import type { JobEventRow, JobRow, RowBody } from './collections.js';
+
+type PatchableField = keyof JobPatch;
+
+/** The value a patch field takes in a row when the patch clears it (sets it to undefined). */
+const EMPTY_ROW_VALUES: { [Field in PatchableField]-?: RowBody<JobRow>[Field] } = {
+  model: '',
+  client: '',
+  provider: '',
+  aggregator: '',
+  tokens: 0,
+  output: '',
+  outputHash: '',
+  error: null,
+};
+
+const PATCHABLE_FIELDS = Object.keys(EMPTY_ROW_VALUES) as PatchableField[];
+
+export function newJobRow(job: NewJob, state: JobState, now: number): RowBody<JobRow> {
+  return {
+    ...EMPTY_ROW_VALUES,
+    ...patchRow(job),
+    jobId: job.jobId,
+    role: job.role,
+    state,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Only the patchable fields the patch names; anything else it carries at runtime (state, jobId) is ignored. */
+export function patchRow(patch: JobPatch): Partial<RowBody<JobRow>> {
+  const row: Partial<RowBody<JobRow>> = {};
+  for (const field of PATCHABLE_FIELDS) {
+    if (!Object.hasOwn(patch, field)) continue;
+    Object.assign(row, { [field]: patch[field] ?? EMPTY_ROW_VALUES[field] });
+  }
+  return row;
+}
+
+export function toJobRecord(row: JobRow): JobRecord {
+  const record: JobRecord = {
+    jobId: row.jobId,
+    role: row.role,
+    state: row.state,
+    model: row.model,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+  if (row.client) record.client = row.client;
+  if (row.provider) record.provider = row.provider;
+  if (row.aggregator) record.aggregator = row.aggregator;
+  if (row.tokens) record.tokens = row.tokens;
+  if (row.output) record.output = row.output;
+  if (row.outputHash) record.outputHash = row.outputHash;
+  if (row.error) record.error = row.error;
+  return record;
+}
+
+export function jobEventRow(event: JobEvent): RowBody<JobEventRow> {
+  return { jobId: event.jobId, role: event.role, from: event.from ?? '', to: event.to, at: event.at, reason: event.reason ?? '' };
+}
+
+export function toJobEvent(row: JobEventRow): JobEvent {
+  const event: JobEvent = { jobId: row.jobId, role: row.role, from: row.from || null, to: row.to, at: row.at };
+  if (row.reason) event.reason = row.reason;
+  return event;
+}
+
+export function jobKey(jobId: string, role: JobRole): string {
+  return `${role}:${jobId}`;
+}

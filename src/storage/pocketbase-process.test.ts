@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { JobState } from '../jobs/state-machine.js';
+import { BackendNotBuiltError, requireBackendBinary } from './backend-binary.js';
+import { connectPocketBase } from './pocketbase-connection.js';
+import { PocketBaseJobStore } from './pocketbase-job-store.js';
+import { BackendAlreadyRunningError, BackendStartError, findRunningBackend, startPocketBase } from './pocketbase-process.js';
+import { superuserFilePath } from './superuser-credentials.js';
+import { usePocketBaseFixture } from './test-fixture.js';
+
+const pocketBase = usePocketBaseFixture();
+
+/** The life the crash test drives each job through; a stored state may be ahead of the acknowledged one. */
+const LIFE: readonly JobState[] = ['created', 'matched', 'dispatched', 'running', 'completed', 'settled'];
+
+describe('the PocketBase backend process', () => {
+  it('keeps the generated superuser in a file only its owner can read', async () => {
+    const { home, server } = await pocketBase();
+    const saved = JSON.parse(await readFile(superuserFilePath(home), 'utf8')) as { email: string; password: string };
+    assert.deepEqual(saved, server.superuser);
+    assert.equal((await stat(superuserFilePath(home))).mode & 0o777, 0o600);
+  });
+
+  it('reloads every job after a clean stop and start', async () => {
+    const fixture = await pocketBase();
+    const before = new PocketBaseJobStore(fixture.server.client);
+    const jobId = randomUUID();
+    await before.create({ jobId, role: 'client', model: 'm', client: 'aa'.repeat(32) });
+    await before.transition(jobId, 'client', 'matched', { provider: 'bb'.repeat(32) });
+    const expected = await before.get(jobId, 'client');
+    await before.close();
+    await fixture.restart();
+    const after = new PocketBaseJobStore(fixture.server.client);
+    assert.deepEqual(await after.get(jobId, 'client'), expected);
+    assert.deepEqual(
+      (await after.events(jobId)).map((event) => event.to),
+      ['created', 'matched'],
+    );
+    await after.close();
+  });
+
+  it('keeps every acknowledged write when it is SIGKILLed mid-stream', async () => {
+    const fixture = await pocketBase();
+    const store = new PocketBaseJobStore(fixture.server.client);
+    const acknowledged = new Map<string, JobState>();
+    const lanes = Array.from({ length: 4 }, () => driveJobsUntilFailure(store, acknowledged));
+    await waitUntil(() => acknowledged.size >= 40);
+    await fixture.crash();
+    await Promise.all(lanes);
+    await fixture.restart();
+    const reopened = new PocketBaseJobStore(fixture.server.client);
+    for (const [jobId, state] of acknowledged) {
+      const job = await reopened.get(jobId, 'provider');
+      assert.ok(job, `acknowledged job ${jobId} is gone`);
+      assert.ok(LIFE.indexOf(job.state) >= LIFE.indexOf(state), `job ${jobId} went back from ${state} to ${job.state}`);
+      // Event and job are written in one transaction: the last event always names the stored state.
+      assert.equal((await reopened.events(jobId)).at(-1)?.to, job.state);
+    }
+    await reopened.close();
+  });
+
+  it('logs in again after the superuser file was replaced, by upserting the superuser it names', async () => {
+    const fixture = await pocketBase();
+    await fixture.server.stop();
+    const replaced = { email: 'node@infernet.local', password: 'replaced-password-0123456789' };
+    await writeFile(superuserFilePath(fixture.home), JSON.stringify(replaced), { mode: 0o600 });
+    const server = await fixture.restart();
+    assert.deepEqual(server.superuser, replaced);
+    assert.ok(server.client.authStore.isSuperuser);
+  });
+
+  it('serves an external PocketBase through connectPocketBase with the superuser credentials', async () => {
+    const { server } = await pocketBase();
+    const connection = await connectPocketBase({ url: server.url, superuser: server.superuser });
+    const store = new PocketBaseJobStore(connection.client);
+    const jobId = randomUUID();
+    await store.create({ jobId, role: 'aggregator', model: 'm' });
+    assert.equal((await new PocketBaseJobStore(server.client).get(jobId, 'aggregator'))?.state, 'created');
+    await store.close();
+    await connection.close();
+  });
+
+  it('refuses a second backend on a node home whose backend runs, and names its URL', async () => {
+    const { home, server } = await pocketBase();
+    await assert.rejects(startPocketBase({ home }), (error: unknown) => {
+      assert.ok(error instanceof BackendAlreadyRunningError);
+      assert.equal(error.running.url, server.url);
+      return true;
+    });
+  });
+
+  it('stops the backend left behind by a node process that was killed, and starts afresh', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'infernet-orphan-'));
+    const orphan = await startPocketBase({ home });
+    try {
+      // As if the node process that started it had been SIGKILLed: its owner pid no longer runs.
+      const running = await findRunningBackend(home);
+      assert.equal(running?.pid, orphan.pid);
+      await writeFile(join(home, 'pocketbase-process.json'), JSON.stringify({ ...running, ownerPid: await deadPid() }));
+      const replacement = await startPocketBase({ home });
+      assert.ok((await orphan.exited).code !== null || (await orphan.exited).signal !== null);
+      assert.equal((await findRunningBackend(home))?.pid, replacement.pid);
+      await replacement.stop();
+    } finally {
+      await orphan.stop();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start without a built backend and names the build script', async () => {
+    const cacheRoot = await mkdtemp(join(tmpdir(), 'infernet-empty-cache-'));
+    await assert.rejects(requireBackendBinary({ cacheRoot }), (error: unknown) => {
+      assert.ok(error instanceof BackendNotBuiltError);
+      assert.match(error.message, /scripts\/build-backend\.sh/);
+      return true;
+    });
+    await rm(cacheRoot, { recursive: true, force: true });
+  });
+
+  it('reports the last output lines of a backend that dies at start', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'infernet-broken-'));
+    const binary = join(home, 'dying-backend');
+    await writeFile(binary, '#!/bin/sh\necho "fatal: the disk is full" >&2\nexit 3\n', { mode: 0o755 });
+    await assert.rejects(startPocketBase({ home, binary }), (error: unknown) => {
+      assert.ok(error instanceof BackendStartError);
+      assert.match(error.message, /the disk is full/);
+      return true;
+    });
+    await rm(home, { recursive: true, force: true });
+  });
+});
+
+/** Moves new provider jobs through LIFE, recording each acknowledged state, until a write fails. */
+async function driveJobsUntilFailure(store: PocketBaseJobStore, acknowledged: Map<string, JobState>): Promise<void> {
+  try {
+    for (;;) {
+      const jobId = randomUUID();
+      await store.create({ jobId, role: 'provider', model: 'm' });
+      acknowledged.set(jobId, 'created');
+      for (const state of LIFE.slice(1)) {
+        await store.transition(jobId, 'provider', state);
+        acknowledged.set(jobId, state);
+      }
+    }
+  } catch {
+    // the backend was killed: the writes in flight were never acknowledged
+  }
+}
+
+/** A pid that just exited: no process runs under it (reuse within the test is practically impossible). */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid ?? 0;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

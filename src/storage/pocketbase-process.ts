@@ -1,0 +1,338 @@
+// Runs the node's PocketBase backend as a child process on 127.0.0.1: a free port, the data under
+// <home>/pocketbase, a generated superuser, a health wait with a deadline, and the last log lines kept for the
+// error a user sees when it dies.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type PocketBase from 'pocketbase';
+import { requireBackendBinary } from './backend-binary.js';
+import { closeClient, PocketBaseAuthError, superuserClient, type PocketBaseConnection } from './pocketbase-connection.js';
+import { loadOrCreateSuperuser, type SuperuserCredentials } from './superuser-credentials.js';
+
+const DEFAULT_START_TIMEOUT_MS = 20_000;
+const DEFAULT_STOP_TIMEOUT_MS = 5_000;
+const HEALTH_POLL_MS = 50;
+const KEPT_LOG_LINES = 40;
+const BIND_ATTEMPTS = 3;
+
+export interface StartPocketBaseOptions {
+  /** The node home: data goes to <home>/pocketbase, the superuser to <home>/pocketbase-superuser.json. */
+  home: string;
+  /** Defaults to the binary scripts/build-backend.sh built for the current backend sources. */
+  binary?: string;
+  startTimeoutMs?: number;
+  /** How long SIGTERM is given before SIGKILL. */
+  stopTimeoutMs?: number;
+}
+
+export interface PocketBaseExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface LocalPocketBase extends PocketBaseConnection {
+  readonly dataDir: string;
+  readonly pid: number;
+  readonly superuser: SuperuserCredentials;
+  /** Settles when the process exits, for whatever reason. */
+  readonly exited: Promise<PocketBaseExit>;
+  /** The process's last output lines, newest last. */
+  recentLogs(): string[];
+  /** SIGTERM, then SIGKILL after stopTimeoutMs. Same as close(). */
+  stop(): Promise<void>;
+}
+
+export class BackendStartError extends Error {
+  override readonly name = 'BackendStartError';
+  constructor(
+    reason: string,
+    readonly logLines: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    const tail = logLines.length ? `; its last output:\n  ${logLines.join('\n  ')}` : '';
+    super(`the PocketBase backend did not start: ${reason}${tail}`, options);
+  }
+}
+
+export async function startPocketBase(startOptions: StartPocketBaseOptions): Promise<LocalPocketBase> {
+  // Absolute, so that the data directory on the backend's command line identifies it (findRunningBackend).
+  const options = { ...startOptions, home: resolve(startOptions.home) };
+  const binary = options.binary ?? (await requireBackendBinary());
+  const dataDir = join(options.home, 'pocketbase');
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await stopOrphanedBackend(options.home);
+  const { credentials, created } = await loadOrCreateSuperuser(options.home);
+  const freshData = !(await exists(join(dataDir, 'data.db')));
+  if (created || freshData) await upsertSuperuser(binary, dataDir, credentials);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await serve(binary, dataDir, credentials, options);
+    } catch (error) {
+      // Another process may take the free port between our probe and PocketBase's bind.
+      const portTaken = error instanceof BackendStartError && error.logLines.some((l) => /address already in use/i.test(l));
+      if (!portTaken || attempt >= BIND_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** `superuser upsert` works before the first `serve`: it runs PocketBase's system migrations itself. */
+async function upsertSuperuser(binary: string, dataDir: string, credentials: SuperuserCredentials): Promise<void> {
+  const child = spawn(binary, ['superuser', 'upsert', credentials.email, credentials.password, '--dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = captureOutput(child);
+  const exit = await exitOf(child);
+  if (exit.code !== 0) throw new BackendStartError(`creating the superuser failed (${describeExit(exit)})`, output.lines());
+}
+
+async function serve(
+  binary: string,
+  dataDir: string,
+  credentials: SuperuserCredentials,
+  options: StartPocketBaseOptions,
+): Promise<LocalPocketBase> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(binary, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = captureOutput(child);
+  const exited = exitOf(child);
+  // A node that exits without stop() must not leave its backend running on the data.
+  const killOnParentExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnParentExit);
+  void exited.then(() => process.removeListener('exit', killOnParentExit));
+  try {
+    await waitForHealth(url, exited, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, output);
+    const client = await authenticate(binary, dataDir, url, credentials);
+    await writeRunningBackend(options.home, { pid: child.pid ?? -1, ownerPid: process.pid, url });
+    return localPocketBase({ url, client, child, dataDir, credentials, exited, output, options });
+  } catch (error) {
+    await terminate(child, exited, options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+    if (error instanceof BackendStartError) throw error;
+    throw new BackendStartError(error instanceof Error ? error.message : String(error), output.lines(), { cause: error });
+  }
+}
+
+/**
+ * The credentials file is the truth: when the data directory does not know its superuser (data restored from
+ * elsewhere, file regenerated), the superuser is upserted once more and the login retried.
+ */
+async function authenticate(binary: string, dataDir: string, url: string, credentials: SuperuserCredentials): Promise<PocketBase> {
+  try {
+    return await superuserClient(url, credentials);
+  } catch (error) {
+    if (!(error instanceof PocketBaseAuthError)) throw error;
+    await upsertSuperuser(binary, dataDir, credentials);
+    return superuserClient(url, credentials);
+  }
+}
+
+interface LocalParts {
+  url: string;
+  client: PocketBase;
+  child: ChildProcess;
+  dataDir: string;
+  credentials: SuperuserCredentials;
+  exited: Promise<PocketBaseExit>;
+  output: CapturedOutput;
+  options: StartPocketBaseOptions;
+}
+
+function localPocketBase(parts: LocalParts): LocalPocketBase {
+  const stop = async (): Promise<void> => {
+    await closeClient(parts.client);
+    await terminate(parts.child, parts.exited, parts.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+    await forgetRunningBackend(parts.options.home, parts.child.pid ?? -1);
+  };
+  return {
+    url: parts.url,
+    client: parts.client,
+    dataDir: parts.dataDir,
+    pid: parts.child.pid ?? -1,
+    superuser: parts.credentials,
+    exited: parts.exited,
+    recentLogs: () => parts.output.lines(),
+    stop,
+    close: stop,
+  };
+}
+
+async function waitForHealth(
+  url: string,
+  exited: Promise<PocketBaseExit>,
+  timeoutMs: number,
+  output: CapturedOutput,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exit: PocketBaseExit | undefined;
+  void exited.then((e) => (exit = e));
+  while (Date.now() < deadline) {
+    if (exit) throw new BackendStartError(`the process exited (${describeExit(exit)})`, output.lines());
+    if (await isHealthy(url)) return;
+    await sleep(HEALTH_POLL_MS);
+  }
+  throw new BackendStartError(`${url}/api/health did not answer 200 within ${timeoutMs} ms`, output.lines());
+}
+
+async function isHealthy(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(1_000) });
+    await response.body?.cancel();
+    return response.status === 200;
+  } catch {
+    return false; // not listening yet
+  }
+}
+
+async function terminate(child: ChildProcess, exited: Promise<PocketBaseExit>, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timedOut = Symbol('timed out');
+  // Aborted once the process is gone, or the pending timer would keep Node alive for the whole timeout.
+  const timer = new AbortController();
+  const result = await Promise.race([exited, sleep(timeoutMs, timedOut, { signal: timer.signal }).catch(() => undefined)]);
+  timer.abort();
+  if (result !== timedOut) return;
+  child.kill('SIGKILL');
+  await exited;
+}
+
+interface CapturedOutput {
+  lines(): string[];
+}
+
+/** Keeps the last lines of stdout and stderr together: PocketBase prints its fatal errors on either. */
+function captureOutput(child: ChildProcess): CapturedOutput {
+  const kept: string[] = [];
+  const partial = { stdout: '', stderr: '' };
+  for (const stream of ['stdout', 'stderr'] as const) {
+    child[stream]?.setEncoding('utf8');
+    child[stream]?.on('data', (chunk: string) => {
+      const pieces = (partial[stream] + chunk).split('\n');
+      partial[stream] = pieces.pop() ?? '';
+      kept.push(...pieces.filter((line) => line.trim() !== ''));
+      kept.splice(0, Math.max(0, kept.length - KEPT_LOG_LINES));
+    });
+  }
+  return { lines: () => [...kept, ...[partial.stdout, partial.stderr].filter((line) => line.trim() !== '')] };
+}
+
+/** Settles on 'close', after the output pipes drained, so the kept lines include the last words of a crash. */
+function exitOf(child: ChildProcess): Promise<PocketBaseExit> {
+  return new Promise((resolve) => {
+    child.once('error', () => resolve({ code: null, signal: null })); // spawn failed: nothing will run
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+function describeExit(exit: PocketBaseExit): string {
+  if (exit.signal) return `killed by ${exit.signal}`;
+  return exit.code === null ? 'could not be spawned' : `exit code ${exit.code}`;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Which backend runs on a node home, so that a second start finds it instead of opening the data twice. */
+export interface RunningBackend {
+  pid: number;
+  /** The process that started it. */
+  ownerPid: number;
+  url: string;
+}
+
+export class BackendAlreadyRunningError extends Error {
+  override readonly name = 'BackendAlreadyRunningError';
+  constructor(readonly running: RunningBackend) {
+    super(
+      `a PocketBase backend (pid ${running.pid}, started by pid ${running.ownerPid}) already serves this node home at ` +
+        `${running.url}: connect to it with connectPocketBase instead of starting another`,
+    );
+  }
+}
+
+function runningBackendFile(home: string): string {
+  return join(home, 'pocketbase-process.json');
+}
+
+async function writeRunningBackend(home: string, running: RunningBackend): Promise<void> {
+  await writeFile(runningBackendFile(home), JSON.stringify(running) + '\n', { mode: 0o600 });
+}
+
+/** Removes the record of a backend that stopped, unless it already names a newer one. */
+async function forgetRunningBackend(home: string, pid: number): Promise<void> {
+  if ((await readRunningBackend(home))?.pid === pid) await rm(runningBackendFile(home), { force: true });
+}
+
+async function readRunningBackend(home: string): Promise<RunningBackend | undefined> {
+  const text = await readFile(runningBackendFile(home), 'utf8').catch(() => '');
+  let running: Partial<RunningBackend>;
+  try {
+    running = JSON.parse(text) as Partial<RunningBackend>;
+  } catch {
+    return undefined; // no file, or one torn by a crash: nothing recorded
+  }
+  const { pid, ownerPid, url } = running;
+  if (typeof pid !== 'number' || typeof ownerPid !== 'number' || typeof url !== 'string') return undefined;
+  return { pid, ownerPid, url };
+}
+
+/** The backend started on this home that still runs (checked through /proc on Linux), if any. */
+export async function findRunningBackend(home: string): Promise<RunningBackend | undefined> {
+  const running = await readRunningBackend(home);
+  if (!running) return undefined;
+  // The pid may have been reused by an unrelated process since: it must still be our backend on this data.
+  const commandLine = await readFile(`/proc/${running.pid}/cmdline`, 'utf8').catch(() => '');
+  return commandLine.split('\0').includes(join(resolve(home), 'pocketbase')) ? running : undefined;
+}
+
+/**
+ * A node that was SIGKILLed leaves its PocketBase running on the same data: stop it. One whose owner still
+ * runs (this process included) is a live backend, and is refused with BackendAlreadyRunningError.
+ */
+async function stopOrphanedBackend(home: string): Promise<void> {
+  const running = await findRunningBackend(home);
+  if (!running) return;
+  if (isAlive(running.ownerPid)) throw new BackendAlreadyRunningError(running);
+  signal(running.pid, 'SIGTERM');
+  for (let waited = 0; waited < DEFAULT_STOP_TIMEOUT_MS && isAlive(running.pid); waited += HEALTH_POLL_MS) {
+    await sleep(HEALTH_POLL_MS);
+  }
+  if (isAlive(running.pid)) signal(running.pid, 'SIGKILL');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, but someone else's
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
