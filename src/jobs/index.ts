@@ -2,3 +2,4 @@ export * from './state-machine.js';
 export type * from './job-record.js';
 export * from './job-store.js';
 export { FileJobStore } from './file-job-store.js';
+export { JobProgressRecorder } from './job-progress-recorder.js';

@@ -38,3 +38,12 @@ describe('job state machine', () => {
     assert.equal(isFinished('running'), false);
   });
 });
+
+describe('forwardPath', () => {
+  it('walks the main line to a state ahead of it', async () => {
+    const { forwardPath } = await import('./state-machine.js');
+    assert.deepEqual(forwardPath('matched', 'completed'), ['dispatched', 'running', 'completed']);
+    assert.deepEqual(forwardPath('running', 'failed'), ['failed']);
+    assert.deepEqual(forwardPath('created', 'cancelled'), ['cancelled']);
+  });
+});

@@ -62,3 +62,17 @@ export function isFinished(state: JobState): boolean {
 export function assertTransition(jobId: string, from: JobState, to: JobState): void {
   if (!isLegalTransition(from, to)) throw new IllegalJobTransitionError(jobId, from, to);
 }
+
+/** The line a job follows when nothing goes wrong. */
+const MAIN_LINE: readonly JobState[] = ['created', 'matched', 'dispatched', 'running', 'completed', 'settled'];
+
+/**
+ * The transitions that take a job from `from` to `to`: along the main line when `to` lies ahead on it (so a
+ * job whose progress events were overtaken by its result still records every step), else the direct move.
+ */
+export function forwardPath(from: JobState, to: JobState): JobState[] {
+  const start = MAIN_LINE.indexOf(from);
+  const end = MAIN_LINE.indexOf(to);
+  if (start >= 0 && end > start) return MAIN_LINE.slice(start + 1, end + 1) as JobState[];
+  return [to];
+}

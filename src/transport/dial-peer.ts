@@ -76,6 +76,7 @@ export class PeerLink {
       this.session = session;
       session.onClose((reason) => {
         this.session = undefined;
+        if (this.stopped) return;
         this.options.logger.warn({ url: this.url, reason }, 'link to peer lost; reconnecting');
         this.scheduleReconnect();
       });

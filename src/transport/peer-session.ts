@@ -14,6 +14,8 @@ const RATE_EXEMPT_TYPES = new Set<Frame['type']>(['job.tokens', 'job.progress', 
 /** A peer that keeps breaking the rules after this many rejected frames is disconnected. */
 const MAX_REJECTED_FRAMES = 100;
 const CLOSE_POLICY = 1008;
+/** Frames held for a session whose owner has not attached a handler yet (it does so right after the handshake). */
+const MAX_HELD_FRAMES = 1024;
 const CLOSE_IDLE = 4000;
 
 export interface SessionIdentity {
@@ -48,6 +50,7 @@ export class PeerSession {
   private rejectedFrames = 0;
   private readonly bucket: TokenBucket;
   private readonly handlers = new Set<FrameHandler>();
+  private held: Frame[] = [];
   private readonly closeHandlers = new Set<(reason: string) => void>();
   private readonly timers: NodeJS.Timeout[] = [];
   private idleTimer?: NodeJS.Timeout;
@@ -67,7 +70,7 @@ export class PeerSession {
     this.ready.catch(() => undefined); // a failed handshake is reported through close handlers too
     socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
     socket.on('close', (code, reason) => this.handleClose(`closed by peer (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
-    socket.on('error', (error) => this.log.warn({ err: error.message }, 'socket error'));
+    socket.on('error', (error) => this.log.debug({ err: error.message }, 'socket error'));
     this.timers.push(setTimeout(() => this.handshakeExpired(), limits.handshakeTimeoutMs));
     this.resetIdleTimer();
     // A dialled socket may still be connecting: listening from the start means no early frame is missed.
@@ -86,6 +89,11 @@ export class PeerSession {
 
   onFrame(handler: FrameHandler): () => void {
     this.handlers.add(handler);
+    if (this.held.length) {
+      const held = this.held;
+      this.held = [];
+      for (const frame of held) this.deliver(frame);
+    }
     return () => this.handlers.delete(handler);
   }
 
@@ -149,7 +157,18 @@ export class PeerSession {
     if (frame.type === 'ready') return this.handleReady();
     if (!this.isOpen) return this.reject('unauthenticated', `"${frame.type}" before the session is authenticated`);
     if (frame.type === 'heartbeat') return this.handleHeartbeat(frame);
-    for (const handler of this.handlers) handler(frame, this);
+    this.deliver(frame);
+  }
+
+  /** Frames can arrive in the same read as the handshake's last one, before the owner has attached its handler. */
+  private deliver(frame: Frame): void {
+    if (this.handlers.size) {
+      for (const handler of this.handlers) handler(frame, this);
+    } else if (this.held.length < MAX_HELD_FRAMES) {
+      this.held.push(frame);
+    } else {
+      this.reject('rate_limited', 'too many frames before the session was ready for them');
+    }
   }
 
   private handleHello(hello: FrameOf<'hello'>): void {

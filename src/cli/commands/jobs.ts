@@ -1,0 +1,29 @@
+// `infernet jobs`: the jobs this node has been part of, most recent first.
+import { parseArgs } from 'node:util';
+import { FileJobStore, type JobRecord } from '../../jobs/index.js';
+import { npubOf } from '../../identity/index.js';
+import { openNode } from '../open-node.js';
+import { CliError } from '../cli-error.js';
+
+export const JOBS_USAGE = `infernet jobs --home DIR [--json] [--limit N]`;
+
+export async function jobsCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { home: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' } } });
+  const limit = values.limit === undefined ? 100 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit must be a positive whole number, got "${values.limit}"`);
+  const { home } = await openNode(values.home);
+  const jobs = (await new FileJobStore(home.jobsFile).list({ limit })).map(withNpubs);
+  if (values.json) return console.log(JSON.stringify(jobs, null, 2));
+  if (!jobs.length) return console.log('no jobs yet');
+  for (const job of jobs) {
+    console.log(`${new Date(job.createdAt).toISOString()}  ${job.jobId}  ${job.role.padEnd(10)} ${job.state.padEnd(10)} ${job.model}  ${job.tokens ?? 0} tokens${job.error ? `  ${job.error.code}: ${job.error.message}` : ''}`);
+  }
+}
+
+function withNpubs(job: JobRecord): JobRecord & { providerNpub?: string; clientNpub?: string } {
+  return {
+    ...job,
+    ...(job.provider ? { providerNpub: npubOf(job.provider) } : {}),
+    ...(job.client ? { clientNpub: npubOf(job.client) } : {}),
+  };
+}

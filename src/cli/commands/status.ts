@@ -1,0 +1,32 @@
+// `infernet status`: who this node is, how it is configured, and whether its daemon runs.
+import { parseArgs } from 'node:util';
+import { readLiveDaemonState } from '../../node/index.js';
+import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/index.js';
+import { openNode } from '../open-node.js';
+
+export const STATUS_USAGE = `infernet status --home DIR [--json]`;
+
+export async function statusCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { home: { type: 'string' }, json: { type: 'boolean' } } });
+  const { home, config, key } = await openNode(values.home);
+  const daemon = await readLiveDaemonState(home.daemonStateFile);
+  const status = {
+    npub: key.npub,
+    publicKey: key.publicKey,
+    role: config.role,
+    home: home.dir,
+    listen: config.listen,
+    connect: config.connect,
+    models: config.models,
+    protocol: { version: PROTOCOL_VERSION, supported: [...SUPPORTED_PROTOCOL_VERSIONS] },
+    daemon: daemon
+      ? { running: true, pid: daemon.pid, url: daemon.url, startedAt: daemon.startedAt, peers: daemon.peers }
+      : { running: false },
+  };
+  if (values.json) return console.log(JSON.stringify(status, null, 2));
+  console.log(`node     ${status.npub} (${status.role})`);
+  console.log(`home     ${status.home}`);
+  console.log(`daemon   ${daemon ? `running, pid ${daemon.pid}, ${daemon.url ?? 'no listener'}, ${daemon.peers.length} peers` : 'not running'}`);
+  if (config.models.length) console.log(`models   ${config.models.join(', ')}`);
+  if (config.connect.length) console.log(`connect  ${config.connect.join(', ')}`);
+}

@@ -1,0 +1,175 @@
+// `infernet submit`: runs one job through an aggregator and streams its text to stdout.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { JobStore } from '../../jobs/index.js';
+import { FileJobStore, JobProgressRecorder } from '../../jobs/index.js';
+import { createLogger, type Logger } from '../../log/index.js';
+import { JobFailedError, modelNameOf, NodeDaemon, readLiveDaemonState, runJob, type JobOutcome } from '../../node/index.js';
+import { JobSpec, type ModelRef } from '../../protocol/index.js';
+import { dialPeer, type PeerSession } from '../../transport/index.js';
+import { AGENT } from '../../node/index.js';
+import { CliError } from '../cli-error.js';
+import { openNode, type OpenedNode } from '../open-node.js';
+
+export const SUBMIT_USAGE = `infernet submit --home DIR --model PATH_OR_ID --prompt TEXT [--max-tokens N] [--seed N]
+  [--temperature T] [--timeout SECONDS] [--json]
+  Streams the generated text to stdout; with --json prints one JSON object when the job ends.`;
+
+const EMBEDDED_PROVIDER_WAIT_MS = 15_000;
+
+export async function submitCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      home: { type: 'string' },
+      model: { type: 'string' },
+      prompt: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      seed: { type: 'string' },
+      temperature: { type: 'string' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (!values.model) throw new CliError('--model is required (a GGUF path or a model name)');
+  if (values.prompt === undefined) throw new CliError('--prompt is required');
+  const node = await openNode(values.home);
+  const spec = buildSpec(values.model, values.prompt, values);
+  const logger = createLogger({ level: 'warn', fd: 2 });
+  const target = await openAggregator(node, logger);
+  const store = new FileJobStore(node.home.jobsFile);
+  try {
+    const outcome = await runRecordedJob(target.session, node, spec, store, Boolean(values.json));
+    if (values.json) console.log(JSON.stringify(jsonResult(outcome, spec, target.url)));
+    else process.stdout.write(outcome.output.endsWith('\n') ? '' : '\n');
+  } finally {
+    target.session.close();
+    await target.embedded?.stop();
+  }
+}
+
+function buildSpec(model: string, prompt: string, values: { 'max-tokens'?: string; seed?: string; temperature?: string; timeout?: string }): JobSpec {
+  const timeoutSeconds = number('--timeout', values.timeout) ?? 300;
+  const parsed = JobSpec.safeParse({
+    jobId: randomUUID(),
+    model: modelRefOf(model),
+    input: { prompt },
+    sampling: {
+      maxTokens: number('--max-tokens', values['max-tokens']) ?? 128,
+      temperature: number('--temperature', values.temperature) ?? 0,
+      ...(values.seed !== undefined ? { seed: number('--seed', values.seed) } : {}),
+    },
+    deadline: Date.now() + timeoutSeconds * 1000,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CliError(`invalid job: ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+/** A path the client has is sent with its name; anything else is taken as a model name (an id). */
+function modelRefOf(model: string): ModelRef {
+  if (existsSync(model)) return { name: modelNameOf(model), path: resolve(model) };
+  return { name: model };
+}
+
+function number(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new CliError(`${flag} must be a number, got "${text}"`);
+  return value;
+}
+
+interface AggregatorTarget {
+  session: PeerSession;
+  url: string;
+  embedded?: NodeDaemon;
+}
+
+/** A client home dials its configured aggregators; an aggregator home uses its running daemon, or runs one in-process. */
+async function openAggregator(node: OpenedNode, logger: Logger): Promise<AggregatorTarget> {
+  const { config, home } = node;
+  if (config.role === 'provider') throw new CliError(`${home.dir} is a provider home: submit from a client or all-in-one home`);
+  if (config.role === 'client') {
+    if (!config.connect.length) throw new CliError(`${home.configFile} names no aggregator: init with --connect WS_URL`);
+    return dialFirst(node, config.connect, logger);
+  }
+  const running = await readLiveDaemonState(home.daemonStateFile);
+  if (running?.url) return dialFirst(node, [running.url], logger);
+  const embedded = await NodeDaemon.start({ ...node, config: { ...config, listen: { host: '127.0.0.1', port: 0 } }, logger, writeState: false });
+  await waitForProviders(embedded);
+  return { ...(await dialFirst(node, [embedded.url!], logger)), embedded };
+}
+
+async function dialFirst(node: OpenedNode, urls: string[], logger: Logger): Promise<AggregatorTarget> {
+  const failures: string[] = [];
+  for (const url of urls) {
+    try {
+      const session = await dialPeer(url, { identity: { key: node.key, role: 'client', agent: AGENT }, limits: node.config.limits, logger });
+      return { session, url };
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+  }
+  throw new CliError(`no aggregator reachable: ${failures.join('; ')}`);
+}
+
+async function waitForProviders(daemon: NodeDaemon): Promise<void> {
+  const deadline = Date.now() + EMBEDDED_PROVIDER_WAIT_MS;
+  while ((daemon.aggregator?.providerCount ?? 0) === 0) {
+    if (Date.now() > deadline) throw new CliError('the embedded aggregator reached no provider');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Runs the job and keeps the client's record of it; Ctrl-C cancels it at the provider. */
+async function runRecordedJob(session: PeerSession, node: OpenedNode, spec: JobSpec, store: JobStore, quiet: boolean): Promise<JobOutcome> {
+  const { jobId } = spec;
+  await store.create({ jobId, role: 'client', model: spec.model.name, client: node.key.publicKey });
+  const record = new JobProgressRecorder(store, jobId, 'client');
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  try {
+    const outcome = await runJob(session, node.key, spec, {
+      signal: abort.signal,
+      onMatched: (provider) => void record.advance('dispatched', { provider }),
+      onAccepted: () => void record.advance('running'),
+      onText: (text) => {
+        if (!quiet) process.stdout.write(text);
+      },
+    });
+    await record.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });
+    return outcome;
+  } catch (error) {
+    const failure = error instanceof JobFailedError ? { code: error.code, message: error.message } : { code: 'internal', message: (error as Error).message };
+    await record.advance(failure.code === 'cancelled' ? 'cancelled' : 'failed', { error: failure }).catch(() => undefined);
+    throw new CliError(`job ${jobId} failed (${failure.code}): ${failure.message}`, failure.code === 'cancelled' ? 130 : 1);
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
+
+function jsonResult(outcome: JobOutcome, spec: JobSpec, aggregator: string) {
+  return {
+    jobId: outcome.jobId,
+    status: outcome.status,
+    output: outcome.output,
+    provider: outcome.providerNpub,
+    providerPublicKey: outcome.provider,
+    tokens: outcome.tokens,
+    finishReason: outcome.finishReason,
+    model: spec.model.name,
+    engine: outcome.engine,
+    promptTokens: outcome.promptTokens,
+    seed: spec.sampling.seed ?? null,
+    aggregator,
+    resultEventId: outcome.resultEventId,
+    timings: { firstTokenMs: round(outcome.firstTokenMs), totalMs: round(outcome.totalMs) },
+  };
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -1,0 +1,55 @@
+// The `infernet` command: dispatches to one command module and turns every failure into one line on stderr.
+import { ConfigError } from '../config/index.js';
+import { KeyFileError } from '../identity/index.js';
+import { CliError } from './cli-error.js';
+import { INIT_USAGE, initCommand } from './commands/init.js';
+import { JOBS_USAGE, jobsCommand } from './commands/jobs.js';
+import { START_USAGE, startCommand } from './commands/start.js';
+import { STATUS_USAGE, statusCommand } from './commands/status.js';
+import { SUBMIT_USAGE, submitCommand } from './commands/submit.js';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
+  init: { run: initCommand, usage: INIT_USAGE },
+  start: { run: startCommand, usage: START_USAGE },
+  submit: { run: submitCommand, usage: SUBMIT_USAGE },
+  status: { run: statusCommand, usage: STATUS_USAGE },
+  jobs: { run: jobsCommand, usage: JOBS_USAGE },
+};
+
+const USAGE = `infernet: an open peer-to-peer network for inference
+
+Commands:
+${Object.values(COMMANDS).map((command) => '  ' + command.usage.replace(/\n/g, '\n  ')).join('\n')}
+
+--home defaults to $INFERNET_HOME, then ~/.infernet.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`infernet: unknown command "${name}" (try: ${Object.keys(COMMANDS).join(', ')})`);
+    return 2;
+  }
+  if (rest.includes('--help')) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (error) {
+    console.error(`infernet ${name}: ${describeFailure(error)}`);
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof CliError || error instanceof ConfigError || error instanceof KeyFileError) return error.message;
+  if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return error.message;
+  if (error instanceof Error) return `${error.message}`.split('\n')[0] ?? 'failed';
+  return String(error);
+}

@@ -1,0 +1,10 @@
+export { ContainerEngine, DEFAULT_CONTAINER_DEADLINE_MS, DEFAULT_CONTAINER_LIMITS, type ContainerEngineOptions, type ContainerGenerationRequest } from './container-engine.js';
+export * from './container-errors.js';
+export { JobSlots } from './job-slots.js';
+export { detectDockerEngine, type DetectDockerEngineParameters, type DockerEngineStatus } from './detect-docker-engine.js';
+export { chooseJobRuntime, type ChooseJobRuntimeParameters, type JobRuntime } from './choose-job-runtime.js';
+export { reapOrphanContainers, type ReapOrphanContainersParameters, type ReapOrphanContainersReturnType } from './reap-orphan-containers.js';
+export { runSandboxedContainer, type RunSandboxedContainerParameters, type SandboxedContainerExit } from './run-sandboxed-container.js';
+export { buildRuntimeImage } from './build-runtime-image.js';
+export { setupDockerEngine } from './setup-docker-engine.js';
+export * from './execution-templates.js';

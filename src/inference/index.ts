@@ -1,0 +1,3 @@
+export * from './inference-engine.js';
+export { LlamaCppEngine, NODE_LLAMA_CPP_VERSION, type LlamaCppEngineOptions } from './llama-cpp-engine.js';
+export { StopSequenceScanner } from './stop-sequences.js';

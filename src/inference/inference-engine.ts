@@ -1,0 +1,57 @@
+// The one interface every inference engine sits behind: in-process llama.cpp today, a supervised
+// llama-server with RPC stages or a container later. Job code never knows which one runs it.
+import type { JobInput, SamplingParams } from '../protocol/index.js';
+
+export interface GenerationRequest {
+  modelPath: string;
+  input: JobInput;
+  sampling: SamplingParams;
+  signal?: AbortSignal;
+  /** Called for each decoded piece of text, in order; concatenated they equal the final output. */
+  onText?: (piece: GeneratedPiece) => void;
+}
+
+export interface GeneratedPiece {
+  text: string;
+  /** Tokens whose text this piece completes (several when a character spans tokens). */
+  tokenIds: number[];
+}
+
+export interface GenerationResult {
+  text: string;
+  tokenIds: number[];
+  finishReason: 'stop' | 'length' | 'cancelled';
+  promptTokens: number;
+  firstTokenMs: number;
+  totalMs: number;
+}
+
+export interface InferenceEngine {
+  /** Engine and version, recorded in signed results so outputs of the same engine can be compared. */
+  readonly id: string;
+  generate(request: GenerationRequest): Promise<GenerationResult>;
+  /** Loads a model ahead of the first job so its first token is not delayed by loading. */
+  preload(modelPath: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class ModelLoadError extends Error {
+  override readonly name = 'ModelLoadError';
+  constructor(
+    readonly modelPath: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class PromptTooLongError extends Error {
+  override readonly name = 'PromptTooLongError';
+  constructor(
+    readonly promptTokens: number,
+    readonly contextSize: number,
+  ) {
+    super(`the prompt is ${promptTokens} tokens but the context holds ${contextSize}`);
+  }
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { sharedModelPath } from '../models/shared-test-models.js';
+import { SamplingParams } from '../protocol/index.js';
+import { LlamaCppEngine, ModelLoadError, type GeneratedPiece } from './index.js';
+
+const stories = sharedModelPath('stories260K.gguf');
+const tinyRandom = sharedModelPath('llama-2-tiny-random.gguf');
+const engine = new LlamaCppEngine({ threads: 1, contextSize: 512, slots: 2 });
+const sampling = (overrides: Partial<SamplingParams> = {}) => SamplingParams.parse({ maxTokens: 48, ...overrides });
+
+describe('LlamaCppEngine on real GGUF models', () => {
+  after(() => engine.close());
+
+  it('writes a coherent story greedily, the same twice', async () => {
+    const first = await engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling() });
+    const second = await engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling() });
+    assert.match(first.text, /there was a little girl named Lily/);
+    assert.deepEqual(second.tokenIds, first.tokenIds);
+    assert.equal(second.text, first.text);
+    assert.equal(first.promptTokens, 5); // BOS + 4 tokens, as llama.cpp's own server counts them
+  });
+
+  it('gives the same tokens for the same seed when sampling, other tokens for another seed', async () => {
+    const run = (seed: number) => engine.generate({ modelPath: stories, input: { prompt: 'The dog' }, sampling: sampling({ temperature: 1, seed, maxTokens: 64 }) });
+    const [a, b, c] = [await run(7), await run(7), await run(8)];
+    assert.deepEqual(a.tokenIds, b.tokenIds);
+    assert.notDeepEqual(a.tokenIds, c.tokenIds);
+  });
+
+  it('streams pieces that concatenate to the final text, and stops at max tokens', async () => {
+    const pieces: GeneratedPiece[] = [];
+    const result = await engine.generate({ modelPath: tinyRandom, input: { prompt: 'Hello' }, sampling: sampling({ maxTokens: 20 }), onText: (piece) => pieces.push(piece) });
+    assert.equal(pieces.map((piece) => piece.text).join(''), result.text);
+    assert.deepEqual(pieces.flatMap((piece) => piece.tokenIds), result.tokenIds);
+    assert.equal(result.tokenIds.length, 20);
+    assert.equal(result.finishReason, 'length');
+  });
+
+  it('stops before a stop sequence without streaming any of it', async () => {
+    const pieces: string[] = [];
+    const result = await engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling({ stop: ['Lily'] }), onText: (piece) => pieces.push(piece.text) });
+    assert.equal(result.finishReason, 'stop');
+    assert.match(result.text, /named $/);
+    assert.equal(pieces.join(''), result.text);
+  });
+
+  it('is cancelled by its abort signal mid-generation', async () => {
+    const controller = new AbortController();
+    const result = await engine.generate({
+      modelPath: stories,
+      input: { prompt: 'Once upon a time' },
+      sampling: sampling({ maxTokens: 1000 }),
+      signal: controller.signal,
+      onText: () => controller.abort(),
+    });
+    assert.equal(result.finishReason, 'cancelled');
+    assert.ok(result.tokenIds.length < 10);
+  });
+
+  it('runs chat messages through the model chat template', async () => {
+    const result = await engine.generate({ modelPath: tinyRandom, input: { messages: [{ role: 'user', content: 'Hi there' }] }, sampling: sampling({ maxTokens: 8 }) });
+    assert.ok(result.promptTokens > 3);
+    assert.equal(result.tokenIds.length, 8);
+  });
+
+  it('runs two jobs at once on one loaded model, each as it would alone', async () => {
+    const alone = await engine.generate({ modelPath: stories, input: { prompt: 'A cat' }, sampling: sampling() });
+    const [x, y] = await Promise.all([
+      engine.generate({ modelPath: stories, input: { prompt: 'A cat' }, sampling: sampling() }),
+      engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling() }),
+    ]);
+    assert.deepEqual(x.tokenIds, alone.tokenIds);
+    assert.match(y.text, /Lily/);
+  });
+
+  it('refuses a missing file and a file that is not a GGUF model with ModelLoadError', async () => {
+    await assert.rejects(engine.generate({ modelPath: '/nonexistent/model.gguf', input: { prompt: 'x' }, sampling: sampling() }), ModelLoadError);
+    const junk = join(await mkdtemp(join(tmpdir(), 'model-')), 'junk.gguf');
+    await writeFile(junk, 'this is not a model');
+    await assert.rejects(engine.generate({ modelPath: junk, input: { prompt: 'x' }, sampling: sampling() }), ModelLoadError);
+  });
+});

@@ -1,0 +1,167 @@
+// llama.cpp in-process through node-llama-cpp, on CPU. Models are loaded once and kept; each job gets its own
+// context sequence, so `slots` jobs run at once on one loaded model.
+import { stat } from 'node:fs/promises';
+import { freemem } from 'node:os';
+import { getLlama, LlamaText, resolveChatWrapper, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp';
+import type { ChatMessage, JobInput } from '../protocol/index.js';
+import { ModelLoadError, PromptTooLongError, type GenerationRequest, type GenerationResult, type InferenceEngine } from './inference-engine.js';
+import { StopSequenceScanner } from './stop-sequences.js';
+
+export const NODE_LLAMA_CPP_VERSION = '3.21.1';
+/** Tokens of context kept when detokenizing a new piece, so SentencePiece spacing comes out right. */
+const DETOKENIZE_CONTEXT_TOKENS = 4;
+
+export interface LlamaCppEngineOptions {
+  /** Decoding threads per job. */
+  threads: number;
+  contextSize: number;
+  /** Jobs that may run at once on one model. */
+  slots: number;
+}
+
+interface LoadedModel {
+  model: LlamaModel;
+  context: LlamaContext;
+}
+
+export class LlamaCppEngine implements InferenceEngine {
+  readonly id = `llama.cpp/node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`;
+  private llama?: Promise<Llama>;
+  private readonly models = new Map<string, Promise<LoadedModel>>();
+
+  constructor(private readonly options: LlamaCppEngineOptions) {}
+
+  async preload(modelPath: string): Promise<void> {
+    await this.load(modelPath);
+  }
+
+  async generate(request: GenerationRequest): Promise<GenerationResult> {
+    const started = performance.now();
+    const { model, context } = await this.load(request.modelPath);
+    const promptTokens = promptTokensOf(model, request.input);
+    const contextSize = context.contextSize;
+    if (promptTokens.length >= contextSize) throw new PromptTooLongError(promptTokens.length, contextSize);
+    const maxTokens = Math.min(request.sampling.maxTokens, contextSize - promptTokens.length);
+    const sequence = context.getSequence();
+    try {
+      return await decode(model, sequence.evaluate(promptTokens, evaluateOptions(request)), { ...request, maxTokens, started, promptTokens: promptTokens.length });
+    } finally {
+      await sequence.dispose();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const loading of this.models.values()) {
+      const loaded = await loading.catch(() => undefined);
+      await loaded?.context.dispose();
+      await loaded?.model.dispose();
+    }
+    this.models.clear();
+    const llama = await this.llama?.catch(() => undefined);
+    await llama?.dispose();
+  }
+
+  private load(modelPath: string): Promise<LoadedModel> {
+    let loading = this.models.get(modelPath);
+    if (!loading) {
+      loading = this.loadModel(modelPath);
+      this.models.set(modelPath, loading);
+      loading.catch(() => this.models.delete(modelPath));
+    }
+    return loading;
+  }
+
+  private async loadModel(modelPath: string): Promise<LoadedModel> {
+    const size = await stat(modelPath).then(
+      (info) => info.size,
+      (cause: unknown) => {
+        throw new ModelLoadError(modelPath, `model file ${modelPath} cannot be read`, { cause });
+      },
+    );
+    // Refuse before loading rather than let the machine swap or the process be killed.
+    if (size > freemem()) {
+      throw new ModelLoadError(modelPath, `model ${modelPath} needs ${mib(size)} MiB but only ${mib(freemem())} MiB of memory is free`);
+    }
+    this.llama ??= getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+    try {
+      const model = await (await this.llama).loadModel({ modelPath });
+      const context = await model.createContext({ contextSize: Math.min(this.options.contextSize, model.trainContextSize), sequences: this.options.slots, threads: this.options.threads });
+      return { model, context };
+    } catch (cause) {
+      throw new ModelLoadError(modelPath, `llama.cpp cannot load ${modelPath}: ${(cause as Error).message}`, { cause });
+    }
+  }
+}
+
+function mib(bytes: number): number {
+  return Math.ceil(bytes / 2 ** 20);
+}
+
+function evaluateOptions(request: GenerationRequest) {
+  const { temperature, topK, topP, seed } = request.sampling;
+  if (temperature === 0) return { temperature: 0 };
+  return { temperature, ...(topK !== undefined ? { topK } : {}), ...(topP !== undefined ? { topP } : {}), ...(seed !== undefined ? { seed } : {}) };
+}
+
+/** The prompt as llama.cpp's own server tokenizes it: BOS first when the model wants one, chats through the model's template. */
+export function promptTokensOf(model: LlamaModel, input: JobInput): Token[] {
+  if ('messages' in input) return chatPromptTokens(model, input.messages);
+  const bos = model.tokens.bos;
+  const body = model.tokenize(input.prompt);
+  return bos !== null && model.tokens.shouldPrependBosToken ? [bos, ...body] : body;
+}
+
+function chatPromptTokens(model: LlamaModel, messages: ChatMessage[]): Token[] {
+  const wrapper = resolveChatWrapper(model);
+  const chatHistory = messages.map((message) =>
+    message.role === 'assistant' ? { type: 'model' as const, response: [message.content] } : { type: message.role, text: message.content },
+  );
+  chatHistory.push({ type: 'model', response: [] });
+  const { contextText } = wrapper.generateContextState({ chatHistory });
+  return LlamaText(contextText).tokenize(model.tokenizer);
+}
+
+interface DecodeContext extends GenerationRequest {
+  maxTokens: number;
+  started: number;
+  promptTokens: number;
+}
+
+async function decode(model: LlamaModel, tokens: AsyncGenerator<Token>, job: DecodeContext): Promise<GenerationResult> {
+  const tokenIds: Token[] = [];
+  const pending: Token[] = [];
+  const stops = new StopSequenceScanner(job.sampling.stop ?? []);
+  let text = '';
+  let firstTokenMs = 0;
+  let finishReason: GenerationResult['finishReason'] = 'length';
+  const emit = (piece: string, ids: number[]): void => {
+    if (!piece && !ids.length) return;
+    text += piece;
+    job.onText?.({ text: piece, tokenIds: ids });
+  };
+  for await (const token of tokens) {
+    if (job.signal?.aborted) {
+      finishReason = 'cancelled';
+      break;
+    }
+    if (model.isEogToken(token)) {
+      finishReason = 'stop';
+      break;
+    }
+    if (!tokenIds.length) firstTokenMs = performance.now() - job.started;
+    tokenIds.push(token);
+    pending.push(token);
+    const piece = model.detokenize(pending, false, tokenIds.slice(-pending.length - DETOKENIZE_CONTEXT_TOKENS, -pending.length));
+    // A character split across tokens decodes to U+FFFD until its last byte arrives.
+    if (piece.endsWith('\uFFFD') && tokenIds.length < job.maxTokens) continue;
+    const scan = stops.push(piece);
+    emit(scan.emit, pending.splice(0));
+    if (scan.stopped) {
+      finishReason = 'stop';
+      break;
+    }
+    if (tokenIds.length >= job.maxTokens) break;
+  }
+  if (finishReason !== 'stop') emit(stops.flush(), pending.splice(0));
+  return { text, tokenIds, finishReason, promptTokens: job.promptTokens, firstTokenMs, totalMs: performance.now() - job.started };
+}

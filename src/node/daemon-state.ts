@@ -1,0 +1,46 @@
+// daemon.json in the node home: how `status` and `submit` find a running daemon and what it is connected to.
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import type { NodeRole } from '../protocol/index.js';
+
+export interface DaemonPeer {
+  npub: string;
+  role: NodeRole;
+  remote: string;
+}
+
+export interface DaemonState {
+  pid: number;
+  url: string | null;
+  role: NodeRole;
+  npub: string;
+  startedAt: string;
+  peers: DaemonPeer[];
+}
+
+export async function writeDaemonState(path: string, state: DaemonState): Promise<void> {
+  await writeFile(path, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+}
+
+export async function removeDaemonState(path: string): Promise<void> {
+  await rm(path, { force: true });
+}
+
+/** The state of a daemon whose process is still alive; a leftover file of a crashed daemon reads as none. */
+export async function readLiveDaemonState(path: string): Promise<DaemonState | undefined> {
+  let state: DaemonState;
+  try {
+    state = JSON.parse(await readFile(path, 'utf8')) as DaemonState;
+  } catch {
+    return undefined;
+  }
+  return isProcessAlive(state.pid) ? state : undefined;
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,6 @@
+export { NodeDaemon, AGENT, type NodeDaemonOptions } from './node-daemon.js';
+export { runJob, JobFailedError, type JobHooks, type JobOutcome } from './job-client.js';
+export { readLiveDaemonState, type DaemonState } from './daemon-state.js';
+export { ModelCatalog, modelNameOf } from './model-catalog.js';
+export { rankProviders } from './provider-selection.js';
+export { sha256Hex } from './job-envelopes.js';

@@ -1,0 +1,63 @@
+// Building and opening the two signed envelopes of a job: the client's spec and the provider's result.
+import { createHash } from 'node:crypto';
+import { conversationKeyOf, seal, signEnvelope, tagValue, unseal, verifyEnvelope, SignatureMismatchError, type NodeKey } from '../identity/index.js';
+import { EVENT_KIND_JOB_RESULT, EVENT_KIND_JOB_SPEC, JobOutput, JobSpec, type NostrEvent } from '../protocol/index.js';
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export function sealJobSpec(client: NodeKey, providerPublicKey: string, spec: JobSpec): NostrEvent {
+  return signEnvelope(client, {
+    kind: EVENT_KIND_JOB_SPEC,
+    tags: [
+      ['p', providerPublicKey],
+      ['job', spec.jobId],
+      ['model', spec.model.name],
+    ],
+    content: seal(JSON.stringify(spec), conversationKeyOf(client.secretKey, providerPublicKey)),
+  });
+}
+
+/** Verifies the client's signature, decrypts and validates the spec. Throws SignatureMismatchError, DecryptionFailedError or a zod error. */
+export function openJobSpec(provider: NodeKey, event: NostrEvent, jobId: string): JobSpec {
+  verifyEnvelope(event, { kind: EVENT_KIND_JOB_SPEC, tags: { p: provider.publicKey, job: jobId } });
+  const spec = JobSpec.parse(JSON.parse(unseal(event.content, conversationKeyOf(provider.secretKey, event.pubkey))));
+  if (spec.jobId !== jobId) throw new SignatureMismatchError(`the signed spec is for job ${spec.jobId}, not ${jobId}`);
+  return spec;
+}
+
+export function sealJobResult(provider: NodeKey, clientPublicKey: string, specEventId: string, output: JobOutput, modelName: string): NostrEvent {
+  return signEnvelope(provider, {
+    kind: EVENT_KIND_JOB_RESULT,
+    tags: [
+      ['p', clientPublicKey],
+      ['e', specEventId],
+      ['job', output.jobId],
+      ['model', modelName],
+      ['output_hash', sha256Hex(output.output)],
+      ['tokens', String(output.tokenIds.length)],
+      ['engine', output.engine],
+    ],
+    content: seal(JSON.stringify(output), conversationKeyOf(provider.secretKey, clientPublicKey)),
+  });
+}
+
+/** What anyone on the path can check about a result without decrypting it. */
+export interface ResultSummary {
+  outputHash: string;
+  tokens: number;
+}
+
+export function verifyJobResult(event: NostrEvent, providerPublicKey: string, jobId: string): ResultSummary {
+  verifyEnvelope(event, { kind: EVENT_KIND_JOB_RESULT, pubkey: providerPublicKey, tags: { job: jobId } });
+  return { outputHash: tagValue(event, 'output_hash') ?? '', tokens: Number(tagValue(event, 'tokens') ?? 0) };
+}
+
+/** The client's side: verify, decrypt, and check the output against the signed hash. */
+export function openJobResult(client: NodeKey, event: NostrEvent, providerPublicKey: string, jobId: string): JobOutput {
+  verifyEnvelope(event, { kind: EVENT_KIND_JOB_RESULT, pubkey: providerPublicKey, tags: { job: jobId, p: client.publicKey } });
+  const output = JobOutput.parse(JSON.parse(unseal(event.content, conversationKeyOf(client.secretKey, providerPublicKey))));
+  if (sha256Hex(output.output) !== tagValue(event, 'output_hash')) throw new SignatureMismatchError('the output does not match the signed output hash');
+  return output;
+}

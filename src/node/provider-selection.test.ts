@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { rankProviders, type ProviderCandidate } from './provider-selection.js';
+
+const candidate = (id: string, slots: number, activeJobs: number, models = ['stories260K'], amount?: string): ProviderCandidate => ({
+  id,
+  activeJobs,
+  capabilities: { models: models.map((name) => ({ name })), slots, ...(amount ? { price: { amount, currency: 'USDC', per: '1k_tokens' as const } } : {}) },
+});
+
+describe('rankProviders', () => {
+  const table: Array<[string, ProviderCandidate[], Parameters<typeof rankProviders>[1], string[]]> = [
+    ['keeps only providers of the model', [candidate('a', 1, 0, ['other']), candidate('b', 1, 0)], { model: { name: 'stories260K' } }, ['b']],
+    ['drops providers with no free slot', [candidate('a', 1, 1), candidate('b', 2, 1)], { model: { name: 'stories260K' } }, ['b']],
+    ['prefers the most free slots', [candidate('a', 2, 1), candidate('b', 4, 1)], { model: { name: 'stories260K' } }, ['b', 'a']],
+    ['then the cheapest', [candidate('a', 1, 0, undefined, '0.5'), candidate('b', 1, 0, undefined, '0.2')], { model: { name: 'stories260K' } }, ['b', 'a']],
+    [
+      'drops providers above the price cap',
+      [candidate('a', 1, 0, undefined, '0.5'), candidate('b', 1, 0, undefined, '0.2')],
+      { model: { name: 'stories260K' }, priceCap: { amount: '0.3', currency: 'USDC', per: '1k_tokens' } },
+      ['b'],
+    ],
+    ['returns nobody when nobody fits', [candidate('a', 1, 1)], { model: { name: 'stories260K' } }, []],
+  ];
+  for (const [rule, candidates, job, expected] of table) {
+    it(rule, () => assert.deepEqual(rankProviders(candidates, job).map((c) => c.id), expected));
+  }
+});

@@ -1,0 +1,167 @@
+// The provider role: accepts job offers from aggregators, runs them on the inference engine within its slots,
+// streams tokens encrypted to the client, and returns a signed result.
+import { conversationKeyOf, seal, type NodeKey } from '../identity/index.js';
+import { SignatureMismatchError, DecryptionFailedError } from '../identity/index.js';
+import type { GeneratedPiece, InferenceEngine } from '../inference/index.js';
+import { ModelLoadError, PromptTooLongError } from '../inference/index.js';
+import type { JobStore } from '../jobs/index.js';
+import type { Logger } from '../log/index.js';
+import type { ErrorCode, FrameOf, JobSpec, Price } from '../protocol/index.js';
+import type { PeerSession } from '../transport/index.js';
+import { openJobSpec, sealJobResult } from './job-envelopes.js';
+import type { ModelCatalog } from './model-catalog.js';
+import { fitsPriceCap } from './pricing.js';
+
+export interface ProviderServiceOptions {
+  key: NodeKey;
+  engine: InferenceEngine;
+  catalog: ModelCatalog;
+  store: JobStore;
+  slots: number;
+  price?: Price;
+  logger: Logger;
+}
+
+interface RunningJob {
+  session: PeerSession;
+  abort: AbortController;
+}
+
+class OfferRefusedError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class ProviderService {
+  private readonly running = new Map<string, RunningJob>();
+
+  constructor(private readonly options: ProviderServiceOptions) {}
+
+  get load(): { activeJobs: number; slots: number } {
+    return { activeJobs: this.running.size, slots: this.options.slots };
+  }
+
+  /** Serves one aggregator session: its offers and cancels. */
+  attach(session: PeerSession): void {
+    session.onFrame((frame) => {
+      if (frame.type === 'job.offer') void this.handleOffer(session, frame);
+      else if (frame.type === 'job.cancel') this.cancel(session, frame.jobId, frame.reason ?? 'cancelled by the aggregator');
+    });
+    session.onClose(() => {
+      for (const [jobId, job] of this.running) if (job.session === session) this.cancel(session, jobId, 'aggregator disconnected');
+    });
+  }
+
+  private async handleOffer(session: PeerSession, offer: FrameOf<'job.offer'>): Promise<void> {
+    const { jobId } = offer;
+    const log = this.options.logger.child({ jobId, peer: session.peer?.npub });
+    let spec: JobSpec;
+    let modelPath: string;
+    try {
+      ({ spec, modelPath } = this.admit(offer));
+    } catch (error) {
+      const code = error instanceof OfferRefusedError ? error.code : 'internal';
+      log.warn({ code }, `offer refused: ${(error as Error).message}`);
+      session.send({ type: 'job.reject', jobId, code, message: (error as Error).message });
+      return;
+    }
+    const abort = new AbortController();
+    this.running.set(jobId, { session, abort });
+    session.send({ type: 'job.accept', jobId });
+    log.info({ model: spec.model.name, client: offer.spec.pubkey }, 'job accepted');
+    try {
+      await this.options.store.create({ jobId, role: 'provider', model: spec.model.name, client: offer.spec.pubkey, aggregator: session.peer?.pubkey, state: 'running' });
+      await this.run(session, offer, spec, modelPath, abort.signal, log);
+    } finally {
+      this.running.delete(jobId);
+    }
+  }
+
+  /** Every check an offer must pass before a slot is given to it. */
+  private admit(offer: FrameOf<'job.offer'>): { spec: JobSpec; modelPath: string } {
+    let spec: JobSpec;
+    try {
+      spec = openJobSpec(this.options.key, offer.spec, offer.jobId);
+    } catch (error) {
+      if (error instanceof SignatureMismatchError) throw new OfferRefusedError('bad_signature', error.message);
+      if (error instanceof DecryptionFailedError) throw new OfferRefusedError('decryption_failed', error.message);
+      throw new OfferRefusedError('invalid_frame', `the job spec is invalid: ${(error as Error).message}`);
+    }
+    if (this.running.has(spec.jobId)) throw new OfferRefusedError('duplicate_job', `job ${spec.jobId} is already running here`);
+    if (spec.deadline <= Date.now()) throw new OfferRefusedError('deadline_exceeded', 'the job deadline has already passed');
+    const model = this.options.catalog.resolve(spec.model);
+    if (!model) throw new OfferRefusedError('model_unavailable', `this provider does not serve model "${spec.model.name}"`);
+    if (!fitsPriceCap(this.options.price, spec.priceCap)) throw new OfferRefusedError('price_too_high', 'the provider price is above the job price cap');
+    if (this.running.size >= this.options.slots) throw new OfferRefusedError('busy', `all ${this.options.slots} slots are busy`);
+    return { spec, modelPath: model.path };
+  }
+
+  private async run(session: PeerSession, offer: FrameOf<'job.offer'>, spec: JobSpec, modelPath: string, signal: AbortSignal, log: Logger): Promise<void> {
+    const { jobId } = spec;
+    const client = offer.spec.pubkey;
+    const stream = new TokenStream(session, jobId, conversationKeyOf(this.options.key.secretKey, client));
+    try {
+      const result = await this.options.engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, onText: (piece) => stream.push(piece) });
+      stream.flush();
+      const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: this.options.engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs } };
+      if (result.finishReason === 'cancelled') {
+        await this.options.store.transition(jobId, 'provider', 'cancelled', { tokens: result.tokenIds.length }, 'cancelled while running');
+        log.info({ tokens: result.tokenIds.length }, 'job cancelled');
+        return;
+      }
+      session.send({ type: 'job.result', jobId, result: sealJobResult(this.options.key, client, offer.spec.id, output, spec.model.name) });
+      await this.options.store.transition(jobId, 'provider', 'completed', { tokens: result.tokenIds.length });
+      log.info({ tokens: result.tokenIds.length, ms: Math.round(result.totalMs) }, 'job completed');
+    } catch (error) {
+      const code: ErrorCode = error instanceof ModelLoadError || error instanceof PromptTooLongError ? 'engine_failed' : 'internal';
+      log.error({ err: (error as Error).message }, 'job failed');
+      session.send({ type: 'error', code, jobId, message: (error as Error).message });
+      await this.options.store.transition(jobId, 'provider', 'failed', { error: { code, message: (error as Error).message } }).catch(() => undefined);
+    }
+  }
+
+  private cancel(session: PeerSession, jobId: string, reason: string): void {
+    const job = this.running.get(jobId);
+    if (!job || job.session !== session) return;
+    this.options.logger.info({ jobId, reason }, 'cancelling job');
+    job.abort.abort(reason);
+  }
+}
+
+/**
+ * Streams generated text as encrypted job.tokens frames. Pieces that arrive while a send is pending are
+ * coalesced into one frame, so a fast engine never floods the socket with tiny frames.
+ */
+class TokenStream {
+  private seq = 0;
+  private text = '';
+  private tokenIds: number[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly session: PeerSession,
+    private readonly jobId: string,
+    private readonly conversationKey: Uint8Array,
+  ) {}
+
+  push(piece: GeneratedPiece): void {
+    this.text += piece.text;
+    this.tokenIds.push(...piece.tokenIds);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (!this.tokenIds.length && !this.text) return;
+    const data = seal(JSON.stringify({ text: this.text, tokenIds: this.tokenIds }), this.conversationKey);
+    this.text = '';
+    this.tokenIds = [];
+    this.session.send({ type: 'job.tokens', jobId: this.jobId, seq: this.seq++, data });
+  }
+}

@@ -1,0 +1,72 @@
+// Runs the real `infernet` command as separate processes, the way a user and the checks outside the tests do.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const INFERNET_BIN = join(REPO_ROOT, 'bin', 'infernet.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; signalAfterMs?: number } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [INFERNET_BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(killer);
+  return { code, stdout, stderr };
+}
+
+export interface RunningDaemon {
+  process: ChildProcess;
+  url: string;
+  npub: string;
+  log: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/** Starts `infernet start --home DIR` and waits until its daemon.json names a listening URL. */
+export async function startDaemon(home: string): Promise<RunningDaemon> {
+  const child = spawn(process.execPath, [INFERNET_BIN, 'start', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const stateFile = join(home, 'daemon.json');
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(stateFile) || !(JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string | null }).url) {
+    if (child.exitCode !== null) throw new Error(`daemon for ${home} exited with ${child.exitCode}: ${log}`);
+    if (Date.now() > deadline) throw new Error(`daemon for ${home} did not start: ${log}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string; npub: string };
+  return {
+    process: child,
+    url: state.url,
+    npub: state.npub,
+    log: () => log,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+}
+
+/** Polls until `check` holds, for conditions another process brings about. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
