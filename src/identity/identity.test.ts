@@ -66,6 +66,12 @@ describe('signed envelopes', () => {
     verifyEnvelope(envelope, { kind: EVENT_KIND_JOB_SPEC, pubkey: key.publicKey, tags: { job: 'job-1234567' } }));
   it('fail when the content is tampered with', () =>
     assert.throws(() => verifyEnvelope({ ...envelope, content: 'y' }, { kind: EVENT_KIND_JOB_SPEC }), SignatureMismatchError));
+  it('fail when tampered after signing, even when copied from an object nostr-tools verified before', async () => {
+    const { finalizeEvent, verifyEvent } = await import('nostr-tools/pure');
+    const signed = finalizeEvent({ kind: EVENT_KIND_JOB_SPEC, tags: [], content: 'x', created_at: 1 }, key.secretKey);
+    assert.ok(verifyEvent(signed));
+    assert.throws(() => verifyEnvelope({ ...signed, content: 'y' }, { kind: EVENT_KIND_JOB_SPEC }), SignatureMismatchError);
+  });
   it('fail when signed by someone else', () =>
     assert.throws(() => verifyEnvelope(envelope, { kind: EVENT_KIND_JOB_SPEC, pubkey: generateNodeKey().publicKey }), SignatureMismatchError));
   it('fail when a tag differs', () =>

@@ -11,9 +11,20 @@ export class DecryptionFailedError extends Error {
   }
 }
 
-/** The shared key of one pair of nodes; compute once per peer and reuse for every frame. */
+/** Peers whose shared keys each local key remembers; an ECDH costs about 2 ms here, on every job's path. */
+const CONVERSATION_KEY_CACHE_SIZE = 1024;
+const conversationKeys = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
+/** The shared key of one pair of nodes, computed once per pair and remembered (least recently used dropped). */
 export function conversationKeyOf(secretKey: Uint8Array, peerPublicKey: string): Uint8Array {
-  return getConversationKey(secretKey, peerPublicKey);
+  let peers = conversationKeys.get(secretKey);
+  if (!peers) conversationKeys.set(secretKey, (peers = new Map()));
+  let key = peers.get(peerPublicKey);
+  if (key) peers.delete(peerPublicKey);
+  else key = getConversationKey(secretKey, peerPublicKey);
+  peers.set(peerPublicKey, key);
+  if (peers.size > CONVERSATION_KEY_CACHE_SIZE) peers.delete(peers.keys().next().value!);
+  return key;
 }
 
 export function seal(plaintext: string, conversationKey: Uint8Array): string {

@@ -29,8 +29,10 @@ export interface EnvelopeExpectation {
 
 /** Throws SignatureMismatchError unless the event's id and signature verify and it matches the expectation. */
 export function verifyEnvelope(event: NostrEvent, expected: EnvelopeExpectation): void {
-  // A fresh copy: nostr-tools caches a verification verdict on the object itself.
-  if (!verifyEvent({ ...event } as Event)) throw new SignatureMismatchError(`event ${event.id.slice(0, 12)} has an invalid id or signature`);
+  // A copy of the wire fields only: nostr-tools caches a verdict on the object under a symbol, and a spread
+  // would carry a cached "valid" from a signed object over to a tampered copy of it.
+  const { id, pubkey, created_at, kind, tags, content, sig } = event;
+  if (!verifyEvent({ id, pubkey, created_at, kind, tags, content, sig } as Event)) throw new SignatureMismatchError(`event ${event.id.slice(0, 12)} has an invalid id or signature`);
   if (event.kind !== expected.kind) throw new SignatureMismatchError(`expected an event of kind ${expected.kind}, got ${event.kind}`);
   if (expected.pubkey && event.pubkey !== expected.pubkey) {
     throw new SignatureMismatchError(`event signed by ${event.pubkey.slice(0, 12)}, expected ${expected.pubkey.slice(0, 12)}`);

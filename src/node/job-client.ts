@@ -37,8 +37,9 @@ export interface JobOutcome {
   engine: string;
   promptTokens: number;
   resultEventId: string;
-  /** Client-side timings: first streamed token and whole job, from the request. */
+  /** Client-side timings from the request: first and last streamed token, and the verified result. */
   firstTokenMs: number;
+  lastTokenMs: number;
   totalMs: number;
 }
 
@@ -50,6 +51,7 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
     let conversationKey: Uint8Array | undefined;
     let streamed = '';
     let firstTokenMs = 0;
+    let lastTokenMs = 0;
     let nextSeq = 0;
     const fail = (code: JobFailedError['code'], message: string) => settle(() => reject(new JobFailedError(spec.jobId, code, message)));
     const onAbort = () => {
@@ -88,7 +90,8 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
           if (!conversationKey) throw new Error('tokens before a provider was matched');
           if (frame.seq !== nextSeq++) throw new Error(`token frame ${frame.seq} out of order`);
           const batch = TokenBatch.parse(JSON.parse(unseal(frame.data, conversationKey)));
-          if (!streamed) firstTokenMs = performance.now() - started;
+          lastTokenMs = performance.now() - started;
+          if (!streamed) firstTokenMs = lastTokenMs;
           streamed += batch.text;
           return hooks.onText?.(batch.text, batch.tokenIds);
         }
@@ -109,6 +112,7 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
               promptTokens: output.usage.promptTokens,
               resultEventId: frame.result.id,
               firstTokenMs: firstTokenMs || performance.now() - started,
+              lastTokenMs: lastTokenMs || performance.now() - started,
               totalMs: performance.now() - started,
             }),
           );

@@ -132,15 +132,20 @@ export class ProviderService {
   }
 }
 
+/** How long later pieces wait to share a frame: short enough to read as live text, long enough that a fast
+ * engine sends a few frames per batch of tokens instead of one per token through every hop. */
+const TOKEN_FLUSH_INTERVAL_MS = 8;
+
 /**
- * Streams generated text as encrypted job.tokens frames. Pieces that arrive while a send is pending are
- * coalesced into one frame, so a fast engine never floods the socket with tiny frames.
+ * Streams generated text as encrypted job.tokens frames. The first piece goes out at once (first-token
+ * latency); later pieces are coalesced for up to TOKEN_FLUSH_INTERVAL_MS.
  */
 class TokenStream {
   private seq = 0;
   private text = '';
   private tokenIds: number[] = [];
-  private scheduled = false;
+  private timer?: NodeJS.Timeout;
+  private sentAny = false;
 
   constructor(
     private readonly session: PeerSession,
@@ -151,17 +156,19 @@ class TokenStream {
   push(piece: GeneratedPiece): void {
     this.text += piece.text;
     this.tokenIds.push(...piece.tokenIds);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.flush());
+    if (this.timer) return;
+    if (!this.sentAny) setImmediate(() => this.flush());
+    else this.timer = setTimeout(() => this.flush(), TOKEN_FLUSH_INTERVAL_MS);
   }
 
   flush(): void {
-    this.scheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     if (!this.tokenIds.length && !this.text) return;
     const data = seal(JSON.stringify({ text: this.text, tokenIds: this.tokenIds }), this.conversationKey);
     this.text = '';
     this.tokenIds = [];
+    this.sentAny = true;
     this.session.send({ type: 'job.tokens', jobId: this.jobId, seq: this.seq++, data });
   }
 }

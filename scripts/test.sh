@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `npm test`: all set-up, then every test file once. The slow end-to-end suites are separate files and run once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --full
+export PATH="$PWD/node_modules/.bin:$PATH"
+# Files run one after another (2 cores): the suites start real daemons, engines and containers.
+exec node --test --test-concurrency=1 --test-timeout=300000 'dist/src/**/*.test.js' 'dist/test/**/*.test.js'
