@@ -35,7 +35,7 @@ const decodeRate = (samples: Sample[]) => median(samples.map((s) => ((s.tokens -
 async function main(): Promise<void> {
   const model = sharedModelPath('stories260K.gguf');
   const dir = await mkdtemp(join(tmpdir(), 'infernet-bench-'));
-  await runCli(['init', '--home', join(dir, 'provider'), '--role', 'provider', '--port', '0', '--model', model]);
+  await runCli(['init', '--home', join(dir, 'provider'), '--role', 'provider', '--port', '0', '--model', model, '--sandbox', 'none']);
   const provider = await startDaemon(join(dir, 'provider'));
   await runCli(['init', '--home', join(dir, 'aggregator'), '--role', 'aggregator', '--port', '0', '--connect', provider.url]);
   const aggregator = await startDaemon(join(dir, 'aggregator'));

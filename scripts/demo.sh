@@ -27,8 +27,14 @@ wait_for_url() { # the daemon writes its listening URL to daemon.json once it is
   return 1
 }
 
-echo "== provider (serves $(basename "$MODEL"))"
-infernet init --home "$WORK/provider" --role provider --port 0 --model "$MODEL"
+SANDBOX=docker
+if ! docker info >/dev/null 2>&1; then
+  SANDBOX=none
+  echo "(no Docker engine answers here: the demo provider runs jobs in-process, without the sandbox;"
+  echo " \`bash scripts/setup-docker.sh\` as root installs and starts one)"
+fi
+echo "== provider (serves $(basename "$MODEL"), sandbox: $SANDBOX)"
+infernet init --home "$WORK/provider" --role provider --port 0 --model "$MODEL" --sandbox "$SANDBOX"
 infernet start --home "$WORK/provider" >"$WORK/provider.log" 2>&1 & pids+=($!)
 PROVIDER_URL=$(wait_for_url "$WORK/provider")
 

@@ -38,6 +38,15 @@ export const NodeConfig = z
         threads: z.number().int().min(1).max(256).default(1),
         contextSize: z.number().int().min(64).max(1_048_576).default(2048),
         price: Price.optional(),
+        /**
+         * docker: every job runs in a sandboxed container, and jobs are refused while no Docker engine answers.
+         * none: jobs run in-process without a sandbox; only for models and prompts the operator trusts.
+         */
+        sandbox: z.enum(['docker', 'none']).default('docker'),
+        /** Memory limit of one job's container. */
+        containerMemoryMb: z.number().int().min(64).default(4096),
+        /** A runtime image to use instead of the one built from this checkout. */
+        runtimeImage: z.string().min(1).optional(),
       })
       .strict()
       .prefault({}),

@@ -7,6 +7,10 @@ export interface GenerationRequest {
   input: JobInput;
   sampling: SamplingParams;
   signal?: AbortSignal;
+  /** The job this generation belongs to, for engines that label or log per job. */
+  jobId?: string;
+  /** Milliseconds left before the job's deadline; engines that run out of process enforce it themselves. */
+  deadlineMs?: number;
   /** Called for each decoded piece of text, in order; concatenated they equal the final output. */
   onText?: (piece: GeneratedPiece) => void;
 }

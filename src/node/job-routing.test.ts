@@ -34,7 +34,7 @@ describe('job routing between in-process nodes over real sockets', () => {
   let session: PeerSession;
 
   before(async () => {
-    provider = await startNode({ role: 'provider', models: [model], provider: { slots: 1 } });
+    provider = await startNode({ role: 'provider', models: [model], provider: { slots: 1, sandbox: 'none' } });
     aggregator = await startNode({ role: 'aggregator', connect: [provider.url!] });
     while ((aggregator.aggregator?.providerCount ?? 0) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     clientKey = generateNodeKey();

@@ -1,7 +1,7 @@
 // One node process: the roles its config names, composed over one WebSocket listener and its outgoing links.
 import { rolesOf, type NodeConfig, type NodeHome } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
-import { LlamaCppEngine, type InferenceEngine } from '../inference/index.js';
+import type { InferenceEngine } from '../inference/index.js';
 import { FileJobStore, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import type { ProviderCapabilities } from '../protocol/index.js';
@@ -10,6 +10,7 @@ import { AggregatorService } from './aggregator-service.js';
 import { removeDaemonState, writeDaemonState, type DaemonPeer } from './daemon-state.js';
 import { ModelCatalog } from './model-catalog.js';
 import { ProviderService } from './provider-service.js';
+import { openProviderRuntime, type ProviderRuntime } from './provider-runtime.js';
 
 export const AGENT = 'infernet/0.1.0';
 
@@ -35,15 +36,24 @@ export class NodeDaemon {
 
   private constructor(
     private readonly options: NodeDaemonOptions,
-    private readonly engine: InferenceEngine | undefined,
+    private readonly runtime: ProviderRuntime | undefined,
     private readonly catalog: ModelCatalog | undefined,
   ) {
+    const engine = runtime?.engine;
     const { config, logger } = options;
     const roles = rolesOf(config.role);
     this.store = options.store ?? new FileJobStore(options.home.jobsFile);
     if (roles.aggregator) this.aggregator = new AggregatorService({ store: this.store, logger });
-    if (roles.provider && engine && catalog) {
-      this.provider = new ProviderService({ key: options.key, engine, catalog, store: this.store, slots: config.provider.slots, ...(config.provider.price ? { price: config.provider.price } : {}), logger });
+    if (roles.provider && catalog) {
+      this.provider = new ProviderService({
+        key: options.key,
+        ...(engine ? { engine } : { refusal: runtime?.refusal ?? 'no engine' }),
+        catalog,
+        store: this.store,
+        slots: config.provider.slots,
+        ...(config.provider.price ? { price: config.provider.price } : {}),
+        logger,
+      });
     }
   }
 
@@ -51,9 +61,9 @@ export class NodeDaemon {
     const { config, logger } = options;
     const roles = rolesOf(config.role);
     const catalog = roles.provider ? await ModelCatalog.fromPaths(config.models) : undefined;
-    const engine = roles.provider ? (options.engine ?? new LlamaCppEngine({ threads: config.provider.threads, contextSize: config.provider.contextSize, slots: config.provider.slots })) : undefined;
-    const daemon = new NodeDaemon(options, engine, catalog);
-    if (catalog && engine) await daemon.preloadModels(catalog, engine);
+    const runtime = roles.provider ? (options.engine ? { engine: options.engine } : await openProviderRuntime(config, options.key.publicKey, logger)) : undefined;
+    const daemon = new NodeDaemon(options, runtime, catalog);
+    if (catalog && runtime?.engine) await daemon.preloadModels(catalog, runtime.engine);
     if (roles.provider || roles.aggregator) await daemon.listen();
     daemon.dialConfiguredPeers();
     await daemon.saveState();
@@ -68,7 +78,7 @@ export class NodeDaemon {
   async stop(): Promise<void> {
     for (const link of this.links) link.stop();
     await this.server?.close();
-    await this.engine?.close();
+    await this.runtime?.engine?.close();
     await this.store.close();
     if (this.options.writeState !== false) await removeDaemonState(this.options.home.daemonStateFile);
     this.options.logger.info('node stopped');
@@ -94,9 +104,10 @@ export class NodeDaemon {
   }
 
   private capabilities(): ProviderCapabilities | undefined {
-    if (!this.provider || !this.catalog || !this.engine) return undefined;
+    if (!this.provider || !this.catalog) return undefined;
     const price = this.options.config.provider.price;
-    return { models: this.catalog.offers(), slots: this.options.config.provider.slots, engine: this.engine.id, ...(price ? { price } : {}) };
+    const engine = this.provider.engineId;
+    return { models: this.catalog.offers(), slots: this.provider.slots, ...(engine ? { engine } : {}), ...(price ? { price } : {}) };
   }
 
   private async listen(): Promise<void> {

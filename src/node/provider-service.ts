@@ -4,6 +4,7 @@ import { conversationKeyOf, seal, type NodeKey } from '../identity/index.js';
 import { SignatureMismatchError, DecryptionFailedError } from '../identity/index.js';
 import type { GeneratedPiece, InferenceEngine } from '../inference/index.js';
 import { ModelLoadError, PromptTooLongError } from '../inference/index.js';
+import { ContainerDeadlineError, ContainerFailedError, ContainerOutOfMemoryError } from '../execution/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import type { ErrorCode, FrameOf, JobSpec, Price } from '../protocol/index.js';
@@ -14,7 +15,10 @@ import { fitsPriceCap } from './pricing.js';
 
 export interface ProviderServiceOptions {
   key: NodeKey;
-  engine: InferenceEngine;
+  /** Absent while the provider cannot run jobs (see refusal). */
+  engine?: InferenceEngine;
+  /** Why every offer is refused, e.g. no Docker engine for the sandbox. */
+  refusal?: string;
   catalog: ModelCatalog;
   store: JobStore;
   slots: number;
@@ -42,7 +46,16 @@ export class ProviderService {
   constructor(private readonly options: ProviderServiceOptions) {}
 
   get load(): { activeJobs: number; slots: number } {
-    return { activeJobs: this.running.size, slots: this.options.slots };
+    return { activeJobs: this.running.size, slots: this.slots };
+  }
+
+  /** Slots offered to aggregators: none while jobs are refused. */
+  get slots(): number {
+    return this.options.engine ? this.options.slots : 0;
+  }
+
+  get engineId(): string | undefined {
+    return this.options.engine?.id;
   }
 
   /** Serves one aggregator session: its offers and cancels. */
@@ -61,8 +74,9 @@ export class ProviderService {
     const log = this.options.logger.child({ jobId, peer: session.peer?.npub });
     let spec: JobSpec;
     let modelPath: string;
+    let engine: InferenceEngine;
     try {
-      ({ spec, modelPath } = this.admit(offer));
+      ({ spec, modelPath, engine } = this.admit(offer));
     } catch (error) {
       const code = error instanceof OfferRefusedError ? error.code : 'internal';
       log.warn({ code }, `offer refused: ${(error as Error).message}`);
@@ -75,14 +89,16 @@ export class ProviderService {
     log.info({ model: spec.model.name, client: offer.spec.pubkey }, 'job accepted');
     try {
       await this.options.store.create({ jobId, role: 'provider', model: spec.model.name, client: offer.spec.pubkey, aggregator: session.peer?.pubkey, state: 'running' });
-      await this.run(session, offer, spec, modelPath, abort.signal, log);
+      await this.run(session, offer, { spec, modelPath, engine }, abort.signal, log);
     } finally {
       this.running.delete(jobId);
     }
   }
 
   /** Every check an offer must pass before a slot is given to it. */
-  private admit(offer: FrameOf<'job.offer'>): { spec: JobSpec; modelPath: string } {
+  private admit(offer: FrameOf<'job.offer'>): { spec: JobSpec; modelPath: string; engine: InferenceEngine } {
+    const engine = this.options.engine;
+    if (!engine) throw new OfferRefusedError('sandbox_unavailable', this.options.refusal ?? 'this provider runs no jobs now');
     let spec: JobSpec;
     try {
       spec = openJobSpec(this.options.key, offer.spec, offer.jobId);
@@ -97,17 +113,18 @@ export class ProviderService {
     if (!model) throw new OfferRefusedError('model_unavailable', `this provider does not serve model "${spec.model.name}"`);
     if (!fitsPriceCap(this.options.price, spec.priceCap)) throw new OfferRefusedError('price_too_high', 'the provider price is above the job price cap');
     if (this.running.size >= this.options.slots) throw new OfferRefusedError('busy', `all ${this.options.slots} slots are busy`);
-    return { spec, modelPath: model.path };
+    return { spec, modelPath: model.path, engine };
   }
 
-  private async run(session: PeerSession, offer: FrameOf<'job.offer'>, spec: JobSpec, modelPath: string, signal: AbortSignal, log: Logger): Promise<void> {
+  private async run(session: PeerSession, offer: FrameOf<'job.offer'>, admitted: { spec: JobSpec; modelPath: string; engine: InferenceEngine }, signal: AbortSignal, log: Logger): Promise<void> {
+    const { spec, modelPath, engine } = admitted;
     const { jobId } = spec;
     const client = offer.spec.pubkey;
     const stream = new TokenStream(session, jobId, conversationKeyOf(this.options.key.secretKey, client));
     try {
-      const result = await this.options.engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, onText: (piece) => stream.push(piece) });
+      const result = await engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece) });
       stream.flush();
-      const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: this.options.engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs } };
+      const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs } };
       if (result.finishReason === 'cancelled') {
         await this.options.store.transition(jobId, 'provider', 'cancelled', { tokens: result.tokenIds.length }, 'cancelled while running');
         log.info({ tokens: result.tokenIds.length }, 'job cancelled');
@@ -117,7 +134,7 @@ export class ProviderService {
       await this.options.store.transition(jobId, 'provider', 'completed', { tokens: result.tokenIds.length });
       log.info({ tokens: result.tokenIds.length, ms: Math.round(result.totalMs) }, 'job completed');
     } catch (error) {
-      const code: ErrorCode = error instanceof ModelLoadError || error instanceof PromptTooLongError ? 'engine_failed' : 'internal';
+      const code: ErrorCode = error instanceof ModelLoadError || error instanceof PromptTooLongError || error instanceof ContainerFailedError ? 'engine_failed' : error instanceof ContainerDeadlineError ? 'deadline_exceeded' : error instanceof ContainerOutOfMemoryError ? 'engine_failed' : 'internal';
       log.error({ err: (error as Error).message }, 'job failed');
       session.send({ type: 'error', code, jobId, message: (error as Error).message });
       await this.options.store.transition(jobId, 'provider', 'failed', { error: { code, message: (error as Error).message } }).catch(() => undefined);

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   deadline_exceeded: 'The job passed its deadline.',
   price_too_high: 'The provider price is above the price cap.',
   busy: 'The provider has no free slot.',
+  sandbox_unavailable: 'The provider cannot run jobs in its sandbox now (no Docker engine answers).',
   cancelled: 'The job was cancelled.',
   provider_unreachable: 'The provider went away before the job finished.',
   engine_failed: 'The inference engine failed while running the job.',

@@ -45,6 +45,7 @@ describe('a job through three processes: client -> aggregator -> provider', () =
     assert.equal(job.tokens, 48);
     assert.match(String(job.jobId), /^[0-9a-f-]{36}$/);
     assert.match(String(job.output), /there was a little girl named Lily/);
+    assert.match(String(job.engine), /\+docker$/, 'the provider ran the job in its Docker sandbox');
   });
 
   it('streams exactly the text that an in-process llama.cpp run produces for the same request', async () => {

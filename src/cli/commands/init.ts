@@ -8,7 +8,7 @@ import { generateNodeKey, loadNodeKey, saveNodeKey } from '../../identity/index.
 import { CliError } from '../cli-error.js';
 
 export const INIT_USAGE = `infernet init --home DIR [--role provider|aggregator|client|all] [--host H] [--port N]
-  [--connect WS_URL]... [--model GGUF_PATH]... [--slots N] [--threads N] [--force] [--json]
+  [--connect WS_URL]... [--model GGUF_PATH]... [--slots N] [--threads N] [--sandbox docker|none] [--force] [--json]
   Creates the node key (encrypted with NIP-49 when INFERNET_PASSPHRASE is set) and config.yaml; prints the npub.`;
 
 export async function initCommand(argv: string[]): Promise<void> {
@@ -23,6 +23,7 @@ export async function initCommand(argv: string[]): Promise<void> {
       model: { type: 'string', multiple: true },
       slots: { type: 'string' },
       threads: { type: 'string' },
+      sandbox: { type: 'string' },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
     },
@@ -33,7 +34,11 @@ export async function initCommand(argv: string[]): Promise<void> {
     listen: { host: values.host ?? '127.0.0.1', port: integer('--port', values.port, 7420) },
     connect: values.connect ?? [],
     models: (values.model ?? []).map((path) => resolve(path)),
-    provider: { slots: integer('--slots', values.slots, 1), threads: integer('--threads', values.threads, 1) },
+    provider: {
+      slots: integer('--slots', values.slots, 1),
+      threads: integer('--threads', values.threads, 1),
+      sandbox: (values.sandbox ?? 'docker') as 'docker' | 'none',
+    },
   };
   // Validate before writing anything, so a typo leaves no half-made home behind.
   validateNodeConfig(input, 'init options');

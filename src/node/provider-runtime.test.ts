@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { nodeHome, validateNodeConfig } from '../config/index.js';
+import { generateNodeKey } from '../identity/index.js';
+import { silentLogger } from '../log/index.js';
+import { sharedModelPath } from '../models/shared-test-models.js';
+import { NodeDaemon } from './node-daemon.js';
+import { openProviderRuntime } from './provider-runtime.js';
+
+it('refuses jobs, and offers no slots, when the sandbox is required and no Docker engine answers', async () => {
+  const previous = process.env.DOCKER_HOST;
+  process.env.DOCKER_HOST = 'unix:///nonexistent/docker.sock';
+  try {
+    const config = validateNodeConfig({ role: 'provider', listen: { port: 0 }, models: [sharedModelPath('stories260K.gguf')] }, 'test');
+    const runtime = await openProviderRuntime(config, 'node-under-test', silentLogger());
+    assert.equal(runtime.engine, undefined);
+    assert.match(runtime.refusal ?? '', /refuses jobs/);
+    const daemon = await NodeDaemon.start({ home: nodeHome(await mkdtemp(join(tmpdir(), 'refusing-'))), config, key: generateNodeKey(), logger: silentLogger(), writeState: false });
+    assert.equal(daemon.provider?.slots, 0);
+    await daemon.stop();
+  } finally {
+    if (previous === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = previous;
+  }
+});
+
+it('runs jobs in-process only when the operator chose sandbox: none', async () => {
+  const config = validateNodeConfig({ role: 'provider', provider: { sandbox: 'none' } }, 'test');
+  const runtime = await openProviderRuntime(config, 'node-under-test', silentLogger());
+  assert.match(runtime.engine?.id ?? '', /^llama\.cpp\/node-llama-cpp@[\d.]+$/);
+  await runtime.engine?.close();
+});
