@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything a fresh machine needs before the demo or the tests: npm packages, the TypeScript build and the
-# demo model; with --full also the PocketBase backend and the Docker engine with the runtime image.
+# Everything a fresh machine needs before the demo or the tests: npm packages, the TypeScript build, the
+# PocketBase backend and the demo model; with --full also the Docker engine and the runtime image.
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,12 +17,13 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 step "building TypeScript"
 tsc -p tsconfig.json
 
+step "building the PocketBase backend (cached by source hash)"
+bash scripts/build-backend.sh >/dev/null
+
 step "locating the demo model"
 node scripts/fetch-model.mjs >/dev/null
 
 if [ "${1:-}" = "--full" ]; then
-  step "building the PocketBase backend (cached by source hash)"
-  bash scripts/build-backend.sh >/dev/null
   step "starting the Docker engine"
   bash scripts/setup-docker.sh
   step "building the runtime image (cached by content hash)"

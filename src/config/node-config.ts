@@ -51,6 +51,15 @@ export const NodeConfig = z
       .strict()
       .prefault({}),
     limits: TransportLimits.prefault({}),
+    storage: z
+      .object({
+        /** pocketbase: the node's own PocketBase (built from backend/), or the one at `url`. file: a JSON-lines file. */
+        backend: z.enum(['pocketbase', 'file']).default('pocketbase'),
+        /** An external PocketBase instead of the child process; its superuser is read from the node home. */
+        url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL').optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

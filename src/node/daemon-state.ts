@@ -1,5 +1,5 @@
 // daemon.json in the node home: how `status` and `submit` find a running daemon and what it is connected to.
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { NodeRole } from '../protocol/index.js';
 
 export interface DaemonPeer {
@@ -17,8 +17,11 @@ export interface DaemonState {
   peers: DaemonPeer[];
 }
 
+/** Written to a temporary file and renamed, so a reader never sees half a file. */
 export async function writeDaemonState(path: string, state: DaemonState): Promise<void> {
-  await writeFile(path, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  const partial = `${path}.${process.pid}.tmp`;
+  await writeFile(partial, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  await rename(partial, path);
 }
 
 export async function removeDaemonState(path: string): Promise<void> {

@@ -2,17 +2,19 @@
 import { rolesOf, type NodeConfig, type NodeHome } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { InferenceEngine } from '../inference/index.js';
-import { FileJobStore, type JobStore } from '../jobs/index.js';
+import { JOB_STATES, isFinished, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import type { ProviderCapabilities } from '../protocol/index.js';
 import { PeerLink, PeerServer, type PeerSession, type SessionIdentity } from '../transport/index.js';
 import { AggregatorService } from './aggregator-service.js';
 import { removeDaemonState, writeDaemonState, type DaemonPeer } from './daemon-state.js';
 import { ModelCatalog } from './model-catalog.js';
+import { openNodeStore, type NodeStore } from './node-store.js';
 import { ProviderService } from './provider-service.js';
 import { openProviderRuntime, type ProviderRuntime } from './provider-runtime.js';
 
 export const AGENT = 'infernet/0.1.0';
+const UNFINISHED_STATES = JOB_STATES.filter((state) => !isFinished(state));
 
 export interface NodeDaemonOptions {
   home: NodeHome;
@@ -38,11 +40,12 @@ export class NodeDaemon {
     private readonly options: NodeDaemonOptions,
     private readonly runtime: ProviderRuntime | undefined,
     private readonly catalog: ModelCatalog | undefined,
+    private readonly nodeStore: NodeStore,
   ) {
     const engine = runtime?.engine;
     const { config, logger } = options;
     const roles = rolesOf(config.role);
-    this.store = options.store ?? new FileJobStore(options.home.jobsFile);
+    this.store = nodeStore.store;
     if (roles.aggregator) this.aggregator = new AggregatorService({ store: this.store, logger });
     if (roles.provider && catalog) {
       this.provider = new ProviderService({
@@ -62,7 +65,9 @@ export class NodeDaemon {
     const roles = rolesOf(config.role);
     const catalog = roles.provider ? await ModelCatalog.fromPaths(config.models) : undefined;
     const runtime = roles.provider ? (options.engine ? { engine: options.engine } : await openProviderRuntime(config, options.key.publicKey, logger)) : undefined;
-    const daemon = new NodeDaemon(options, runtime, catalog);
+    const nodeStore = options.store ? { store: options.store, location: 'in memory', close: () => options.store!.close() } : await openNodeStore(options.home, config, logger);
+    await failInterruptedJobs(nodeStore.store, logger);
+    const daemon = new NodeDaemon(options, runtime, catalog, nodeStore);
     if (catalog && runtime?.engine) await daemon.preloadModels(catalog, runtime.engine);
     if (roles.provider || roles.aggregator) await daemon.listen();
     daemon.dialConfiguredPeers();
@@ -79,7 +84,7 @@ export class NodeDaemon {
     for (const link of this.links) link.stop();
     await this.server?.close();
     await this.runtime?.engine?.close();
-    await this.store.close();
+    await this.nodeStore.close();
     if (this.options.writeState !== false) await removeDaemonState(this.options.home.daemonStateFile);
     this.options.logger.info('node stopped');
   }
@@ -179,5 +184,20 @@ export class NodeDaemon {
       startedAt: this.startedAt,
       peers: [...this.peers.values()],
     }).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'cannot write daemon state'));
+  }
+}
+
+/**
+ * Jobs this node was relaying or running when it last stopped without finishing them. Their sessions died with
+ * the process, and a provider's spec was never kept, so none can resume here: each is failed with the reason
+ * recorded (the client learnt of it when its session dropped, and may submit again).
+ */
+async function failInterruptedJobs(store: JobStore, logger: Logger): Promise<void> {
+  for (const role of ['provider', 'aggregator'] as const) {
+    for (const job of await store.list({ role, states: UNFINISHED_STATES })) {
+      const message = `the node stopped while the job was ${job.state}`;
+      await store.transition(job.jobId, role, 'failed', { error: { code: 'interrupted', message } }, message);
+      logger.warn({ jobId: job.jobId, role, was: job.state }, 'failed a job interrupted by the last stop');
+    }
   }
 }

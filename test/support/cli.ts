@@ -42,7 +42,17 @@ export async function startDaemon(home: string): Promise<RunningDaemon> {
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   const stateFile = join(home, 'daemon.json');
   const deadline = Date.now() + 30_000;
-  while (!existsSync(stateFile) || !(JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string | null }).url) {
+  // A daemon killed earlier leaves its daemon.json behind: wait for the one this process writes.
+  const written = (): boolean => {
+    if (!existsSync(stateFile)) return false;
+    try {
+      const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string | null; pid: number };
+      return state.pid === child.pid && Boolean(state.url);
+    } catch {
+      return false; // replaced while we read it
+    }
+  };
+  while (!written()) {
     if (child.exitCode !== null) throw new Error(`daemon for ${home} exited with ${child.exitCode}: ${log}`);
     if (Date.now() > deadline) throw new Error(`daemon for ${home} did not start: ${log}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -69,4 +79,17 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** A TCP port free on 127.0.0.1 now, for daemons that must come back on the same address after a restart. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }

@@ -1,6 +1,8 @@
 // `infernet jobs`: the jobs this node has been part of, most recent first.
 import { parseArgs } from 'node:util';
-import { FileJobStore, type JobRecord } from '../../jobs/index.js';
+import type { JobRecord } from '../../jobs/index.js';
+import { silentLogger } from '../../log/index.js';
+import { openNodeStore } from '../../node/node-store.js';
 import { npubOf } from '../../identity/index.js';
 import { openNode } from '../open-node.js';
 import { CliError } from '../cli-error.js';
@@ -11,8 +13,10 @@ export async function jobsCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { home: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' } } });
   const limit = values.limit === undefined ? 100 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit must be a positive whole number, got "${values.limit}"`);
-  const { home } = await openNode(values.home);
-  const jobs = (await new FileJobStore(home.jobsFile).list({ limit })).map(withNpubs);
+  const { home, config } = await openNode(values.home);
+  const { store, close } = await openNodeStore(home, config, silentLogger());
+  const jobs = await store.list({ limit }).then((list) => list.map(withNpubs), (error: unknown) => error as Error).finally(close);
+  if (jobs instanceof Error) throw jobs;
   if (values.json) return console.log(JSON.stringify(jobs, null, 2));
   if (!jobs.length) return console.log('no jobs yet');
   for (const job of jobs) {

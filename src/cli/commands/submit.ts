@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { JobStore } from '../../jobs/index.js';
-import { FileJobStore, JobProgressRecorder } from '../../jobs/index.js';
+import { JobProgressRecorder } from '../../jobs/index.js';
+import { openNodeStore } from '../../node/node-store.js';
 import { createLogger, type Logger } from '../../log/index.js';
 import { JobFailedError, modelNameOf, NodeDaemon, readLiveDaemonState, runJob, type JobOutcome } from '../../node/index.js';
 import { JobSpec, type ModelRef } from '../../protocol/index.js';
@@ -39,13 +40,14 @@ export async function submitCommand(argv: string[]): Promise<void> {
   const spec = buildSpec(values.model, values.prompt, values);
   const logger = createLogger({ level: 'warn', fd: 2 });
   const target = await openAggregator(node, logger);
-  const store = new FileJobStore(node.home.jobsFile);
+  const { store, close: closeStore } = await openNodeStore(node.home, node.config, logger);
   try {
     const outcome = await runRecordedJob(target.session, node, spec, store, Boolean(values.json));
     if (values.json) console.log(JSON.stringify(jsonResult(outcome, spec, target.url)));
     else process.stdout.write(outcome.output.endsWith('\n') ? '' : '\n');
   } finally {
     target.session.close();
+    await closeStore();
     await target.embedded?.stop();
   }
 }

@@ -1,0 +1,67 @@
+// Opens the job store a node home is configured for: its PocketBase (started here, or the one its running
+// daemon started, or an external URL), or the plain file store.
+import type { NodeConfig, NodeHome } from '../config/index.js';
+import { FileJobStore, type JobStore } from '../jobs/index.js';
+import type { Logger } from '../log/index.js';
+import { BackendAlreadyRunningError, connectPocketBase, findRunningBackend, loadOrCreateSuperuser, PocketBaseJobStore, startPocketBase } from '../storage/index.js';
+
+export interface NodeStore {
+  store: JobStore;
+  /** Where the data lives, for `status`. */
+  location: string;
+  /** Closes the store and stops the PocketBase this call started, if any. */
+  close(): Promise<void>;
+}
+
+export async function openNodeStore(home: NodeHome, config: NodeConfig, logger: Logger): Promise<NodeStore> {
+  if (config.storage.backend === 'file') {
+    const store = new FileJobStore(home.jobsFile);
+    return { store, location: home.jobsFile, close: () => store.close() };
+  }
+  const url = config.storage.url ?? (await backendOfLiveOwner(home.dir));
+  if (url) return connectTo(home, url);
+  try {
+    const pocketbase = await startPocketBase({ home: home.dir });
+    void pocketbase.exited.then((exit) => logger.debug({ exit }, 'PocketBase stopped'));
+    const store = new PocketBaseJobStore(pocketbase.client);
+    return {
+      store,
+      location: pocketbase.url,
+      close: async () => {
+        await store.close();
+        await pocketbase.stop();
+      },
+    };
+  } catch (error) {
+    // Another command on this home started one between our look and our start: share it.
+    if (error instanceof BackendAlreadyRunningError) return connectTo(home, error.running.url);
+    throw error;
+  }
+}
+
+async function connectTo(home: NodeHome, url: string): Promise<NodeStore> {
+  const { credentials } = await loadOrCreateSuperuser(home.dir);
+  const connection = await connectPocketBase({ url, superuser: credentials });
+  const store = new PocketBaseJobStore(connection.client);
+  return {
+    store,
+    location: url,
+    close: async () => {
+      await store.close();
+      await connection.close();
+    },
+  };
+}
+
+/** The URL of the PocketBase that a live process (the daemon, another command) runs on this home; one left by a
+ * killed owner is not shared, so that startPocketBase replaces it. */
+async function backendOfLiveOwner(homeDir: string): Promise<string | undefined> {
+  const running = await findRunningBackend(homeDir);
+  if (!running) return undefined;
+  try {
+    process.kill(running.ownerPid, 0);
+    return running.url;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? running.url : undefined;
+  }
+}

@@ -1,0 +1,101 @@
+// Daemons killed with SIGKILL in the middle of a job, then started again: every job ends explicitly failed or
+// cancelled with a recorded reason, none is lost, none is recorded twice.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { validateNodeConfig } from '../../src/config/index.js';
+import { generateNodeKey } from '../../src/identity/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import { sharedModelPath } from '../../src/models/shared-test-models.js';
+import { JobFailedError, runJob } from '../../src/node/index.js';
+import { JobSpec } from '../../src/protocol/index.js';
+import { dialPeer } from '../../src/transport/index.js';
+import { eventually, freePort, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
+
+const model = sharedModelPath('stories260K.gguf');
+const clientKey = generateNodeKey();
+const longJob = () =>
+  JobSpec.parse({ jobId: randomUUID(), model: { name: 'stories260K' }, input: { prompt: 'Once upon a time' }, sampling: { maxTokens: 2000 }, deadline: Date.now() + 60_000 });
+
+interface JobRow {
+  jobId: string;
+  role: string;
+  state: string;
+  error?: { code: string; message: string };
+}
+
+async function jobsOf(home: string): Promise<JobRow[]> {
+  const result = await runCli(['jobs', '--home', home, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout) as JobRow[];
+}
+
+describe('SIGKILL of a daemon mid-job, then restart', () => {
+  let dir: string;
+  const daemons: Record<string, RunningDaemon> = {};
+  const home = (name: string) => join(dir, name);
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'infernet-crash-'));
+    await runCli(['init', '--home', home('provider'), '--role', 'provider', '--port', String(await freePort()), '--model', model, '--sandbox', 'none']);
+    daemons.provider = await startDaemon(home('provider'));
+    await runCli(['init', '--home', home('aggregator'), '--role', 'aggregator', '--port', String(await freePort()), '--connect', daemons.provider.url]);
+    daemons.aggregator = await startDaemon(home('aggregator'));
+  });
+  after(async () => {
+    for (const daemon of Object.values(daemons)) await daemon.stop();
+  });
+
+  /** Runs a long job and SIGKILLs `victim` as soon as the first tokens stream back. */
+  async function killMidJob(victim: 'provider' | 'aggregator'): Promise<{ jobId: string; failure: unknown }> {
+    await eventually(async () => JSON.parse((await runCli(['status', '--home', home('aggregator'), '--json'])).stdout).daemon.peers.length > 0, 20_000, 'the aggregator to reach its provider');
+    const session = await dialPeer(daemons.aggregator!.url, { identity: { key: clientKey, role: 'client', agent: 'test' }, limits: validateNodeConfig({}, 't').limits, logger: silentLogger() });
+    const job = longJob();
+    let killed = false;
+    const failure = await runJob(session, clientKey, job, {
+      onText: () => {
+        if (!killed) daemons[victim]!.process.kill('SIGKILL');
+        killed = true;
+      },
+    }).catch((error: unknown) => error);
+    session.close();
+    assert.ok(killed, 'the job streamed before the kill');
+    return { jobId: job.jobId, failure };
+  }
+
+  it('a killed provider: the client is told, and after restart the provider records the job failed as interrupted', async () => {
+    const { jobId, failure } = await killMidJob('provider');
+    assert.ok(failure instanceof JobFailedError);
+    assert.equal(failure.code, 'provider_unreachable');
+    daemons.provider = await startDaemon(home('provider'));
+    const providerJobs = (await jobsOf(home('provider'))).filter((job) => job.jobId === jobId);
+    assert.equal(providerJobs.length, 1);
+    assert.equal(providerJobs[0]?.state, 'failed');
+    assert.equal(providerJobs[0]?.error?.code, 'interrupted');
+    const aggregatorJobs = (await jobsOf(home('aggregator'))).filter((job) => job.jobId === jobId);
+    assert.deepEqual(aggregatorJobs.map((job) => [job.state, job.error?.code]), [['failed', 'provider_unreachable']]);
+  });
+
+  it('a killed aggregator: the provider cancels the job, and after restart the aggregator records it failed as interrupted', async () => {
+    const { jobId, failure } = await killMidJob('aggregator');
+    assert.ok(failure instanceof JobFailedError);
+    assert.equal(failure.code, 'closed');
+    await eventually(async () => (await jobsOf(home('provider'))).some((job) => job.jobId === jobId && job.state === 'cancelled'), 10_000, 'the provider to cancel the orphaned job');
+    daemons.aggregator = await startDaemon(home('aggregator'));
+    const aggregatorJobs = (await jobsOf(home('aggregator'))).filter((job) => job.jobId === jobId);
+    assert.deepEqual(aggregatorJobs.map((job) => [job.state, job.error?.code]), [['failed', 'interrupted']]);
+    const providerJobs = (await jobsOf(home('provider'))).filter((job) => job.jobId === jobId);
+    assert.deepEqual(providerJobs.map((job) => job.state), ['cancelled']);
+  });
+
+  it('the restarted pair completes the next job', async () => {
+    await eventually(async () => JSON.parse((await runCli(['status', '--home', home('aggregator'), '--json'])).stdout).daemon.peers.length > 0, 20_000, 'the restarted aggregator to reach its provider');
+    await runCli(['init', '--home', home('client'), '--role', 'client', '--connect', daemons.aggregator!.url]);
+    const result = await runCli(['submit', '--home', home('client'), '--model', 'stories260K', '--prompt', 'Once upon a time', '--max-tokens', '16', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).status, 'completed');
+  });
+});
