@@ -6,7 +6,7 @@ import type PocketBase from 'pocketbase';
 import type { BatchService, ClientResponseError } from 'pocketbase';
 import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob } from '../jobs/job-record.js';
 import { DuplicateJobError, JobNotFoundError, type JobListFilter, type JobStore } from '../jobs/job-store.js';
-import { assertTransition, IllegalJobTransitionError, type JobState } from '../jobs/state-machine.js';
+import { assertTransition, isLegalTransition, IllegalJobTransitionError, type JobState } from '../jobs/state-machine.js';
 import { COLLECTIONS, type JobEventRow, type JobRow } from './collections.js';
 import { jobEventRow, jobKey, newJobRow, patchRow, toJobEvent, toJobRecord } from './job-rows.js';
 import { PocketBaseRequestError, pocketBaseStatus } from './pocketbase-connection.js';
@@ -30,22 +30,28 @@ const MAX_PAGE_SIZE = 1000;
 export class PocketBaseJobStore implements JobStore {
   private readonly queue = new KeyedQueue();
   private readonly subscriptions = new Set<Unsubscribe>();
+  /**
+   * Row id and state of jobs this store wrote last, so a transition is one request (the batch) instead of a read
+   * and a batch. Safe when another process moved the job meanwhile: the backend's expectedState guard refuses
+   * the batch, the entry is dropped and the transition retried from a fresh read.
+   */
+  private readonly lastWritten = new Map<string, Pick<JobRow, 'id' | 'state'>>();
 
   /** `pb` must be authenticated as the superuser: apps may not write jobs past their creation. */
   constructor(private readonly pb: PocketBase) {}
 
   create(job: NewJob): Promise<JobRecord> {
     return this.queue.run(jobKey(job.jobId, job.role), async () => {
-      if (await this.findRow(job.jobId, job.role)) throw new DuplicateJobError(job.jobId, job.role);
       const now = Date.now();
       const state = job.state ?? 'created';
       const batch = this.pb.createBatch();
       batch.collection(COLLECTIONS.jobEvents).create(jobEventRow({ jobId: job.jobId, role: job.role, from: null, to: state, at: now }));
       batch.collection(COLLECTIONS.jobs).create(newJobRow(job, state, now));
-      // Another process may have created the same job since our check: the unique index refuses it.
+      // The unique index on (jobId, role) refuses a duplicate, from this process or another.
       const jobRow = await this.sendBatch(`create ${job.role} job ${job.jobId}`, batch, (error) =>
         isUniqueViolation(error) ? new DuplicateJobError(job.jobId, job.role) : undefined,
       );
+      this.lastWritten.set(jobKey(job.jobId, job.role), { id: jobRow.id, state: jobRow.state });
       return toJobRecord(jobRow);
     });
   }
@@ -70,7 +76,10 @@ export class PocketBaseJobStore implements JobStore {
     patch: JobPatch,
     reason: string | undefined,
   ): Promise<JobRecord | undefined> {
-    const current = await this.requireRow(jobId, role);
+    const key = jobKey(jobId, role);
+    let current = this.lastWritten.get(key);
+    // A remembered state that forbids the move may be stale: only a fresh read decides that it is illegal.
+    if (!current || !isLegalTransition(current.state, to)) current = await this.requireRow(jobId, role);
     assertTransition(jobId, current.state, to);
     const now = Date.now();
     const event: JobEvent = { jobId, role, from: current.state, to, at: now, ...(reason ? { reason } : {}) };
@@ -78,8 +87,11 @@ export class PocketBaseJobStore implements JobStore {
     batch.collection(COLLECTIONS.jobEvents).create(jobEventRow(event));
     batch.collection(COLLECTIONS.jobs).update(current.id, { ...patchRow(patch), state: to, updatedAt: now, expectedState: current.state });
     try {
-      return toJobRecord(await this.sendBatch(`move ${role} job ${jobId} to ${to}`, batch));
+      const row = await this.sendBatch(`move ${role} job ${jobId} to ${to}`, batch);
+      this.lastWritten.set(key, { id: row.id, state: row.state });
+      return toJobRecord(row);
     } catch (error) {
+      this.lastWritten.delete(key);
       if (error instanceof PocketBaseRequestError && isStateConflict(error.cause)) return undefined;
       throw error;
     }
