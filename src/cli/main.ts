@@ -4,6 +4,7 @@ import { KeyFileError } from '../identity/index.js';
 import { CliError } from './cli-error.js';
 import { INIT_USAGE, initCommand } from './commands/init.js';
 import { JOBS_USAGE, jobsCommand } from './commands/jobs.js';
+import { PLAN_USAGE, planCommand } from './commands/plan.js';
 import { START_USAGE, startCommand } from './commands/start.js';
 import { STATUS_USAGE, statusCommand } from './commands/status.js';
 import { SUBMIT_USAGE, submitCommand } from './commands/submit.js';
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   submit: { run: submitCommand, usage: SUBMIT_USAGE },
   status: { run: statusCommand, usage: STATUS_USAGE },
   jobs: { run: jobsCommand, usage: JOBS_USAGE },
+  plan: { run: planCommand, usage: PLAN_USAGE },
 };
 
 const USAGE = `infernet: an open peer-to-peer network for inference
