@@ -2,6 +2,7 @@
 import { ConfigError } from '../config/index.js';
 import { KeyFileError } from '../identity/index.js';
 import { CliError } from './cli-error.js';
+import { APIKEY_USAGE, apikeyCommand } from './commands/apikey.js';
 import { INIT_USAGE, initCommand } from './commands/init.js';
 import { JOBS_USAGE, jobsCommand } from './commands/jobs.js';
 import { PLAN_USAGE, planCommand } from './commands/plan.js';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   status: { run: statusCommand, usage: STATUS_USAGE },
   jobs: { run: jobsCommand, usage: JOBS_USAGE },
   plan: { run: planCommand, usage: PLAN_USAGE },
+  apikey: { run: apikeyCommand, usage: APIKEY_USAGE },
 };
 
 const USAGE = `infernet: an open peer-to-peer network for inference

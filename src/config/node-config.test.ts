@@ -12,6 +12,7 @@ describe('node configuration', () => {
     assert.equal(config.listen.host, '127.0.0.1');
     assert.equal(config.limits.maxFrameBytes, 1024 * 1024);
     assert.equal(config.provider.slots, 1);
+    assert.deepEqual(config.api, { host: '127.0.0.1', port: null }, 'no HTTP API unless a port is set');
   });
   it('names the field and the problem of a bad value', () => {
     assert.throws(() => validateNodeConfig({ limits: { maxFrameBytes: 10 } }, 'config.yaml'), /config\.yaml: limits\.maxFrameBytes: .*>=1024/);

@@ -60,6 +60,17 @@ export const NodeConfig = z
       })
       .strict()
       .prefault({}),
+    /** The OpenAI-compatible HTTP API, served by roles with a client side (client, all) when a port is set. */
+    api: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        /** null: no API. 0: any free port (the daemon writes the address to daemon.json). */
+        port: z.number().int().min(0).max(65535).nullable().default(null),
+        /** Hashes of the API keys (`infernet apikey create`); relative to the node home. Default api-keys.json. */
+        keysFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

@@ -13,6 +13,8 @@ export interface NodeHome {
   readonly jobsFile: string;
   /** Written by a running daemon: pid, port, started-at. */
   readonly daemonStateFile: string;
+  /** Hashes of the HTTP API's keys, unless the config's api.keysFile names another file. */
+  readonly apiKeysFile: string;
 }
 
 /** `--home`, then INFERNET_HOME, then ~/.infernet. */
@@ -28,6 +30,7 @@ export function nodeHome(dir: string): NodeHome {
     configFile: existsSync(jsonConfig) ? jsonConfig : join(dir, 'config.yaml'),
     jobsFile: join(dir, 'jobs.jsonl'),
     daemonStateFile: join(dir, 'daemon.json'),
+    apiKeysFile: join(dir, 'api-keys.json'),
   };
 }
 

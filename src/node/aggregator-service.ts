@@ -62,6 +62,7 @@ export class AggregatorService {
   private fromClient(client: PeerSession, frame: Frame): void {
     if (frame.type === 'job.request') void this.match(client, frame);
     else if (frame.type === 'job.offer') void this.dispatch(client, frame);
+    else if (frame.type === 'models.request') client.send({ type: 'models.list', models: this.availableModels().map((name) => ({ name })) });
     else if (frame.type === 'job.cancel') {
       const job = this.jobs.get(frame.jobId);
       if (job?.client === client) this.cancel(job, frame.reason ?? 'cancelled by the client');

@@ -15,6 +15,8 @@ export interface DaemonState {
   npub: string;
   startedAt: string;
   peers: DaemonPeer[];
+  /** The OpenAI-compatible API's base URL (without /v1) while it serves; absent when it is off. */
+  api?: string;
 }
 
 /** Written to a temporary file and renamed, so a reader never sees half a file. */

@@ -4,3 +4,4 @@ export { readLiveDaemonState, type DaemonState } from './daemon-state.js';
 export { ModelCatalog, modelNameOf } from './model-catalog.js';
 export { rankProviders } from './provider-selection.js';
 export { sha256Hex } from './job-envelopes.js';
+export { requestNetworkModels, ModelListUnavailableError } from './network-models.js';

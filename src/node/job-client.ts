@@ -53,6 +53,8 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
     let firstTokenMs = 0;
     let lastTokenMs = 0;
     let nextSeq = 0;
+    // Assigned below; a session that is already closed calls its close handler (and so settle) at once.
+    let stopWatchingClose: () => void = () => undefined;
     const fail = (code: JobFailedError['code'], message: string) => settle(() => reject(new JobFailedError(spec.jobId, code, message)));
     const onAbort = () => {
       session.send({ type: 'job.cancel', jobId: spec.jobId, reason: 'cancelled by the client' });
@@ -68,10 +70,11 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
     });
     const settle = (finish: () => void) => {
       unsubscribe();
+      stopWatchingClose();
       hooks.signal?.removeEventListener('abort', onAbort);
       finish();
     };
-    session.onClose((reason) => fail('closed', `the aggregator session closed: ${reason}`));
+    stopWatchingClose = session.onClose((reason) => fail('closed', `the aggregator session closed: ${reason}`));
     hooks.signal?.addEventListener('abort', onAbort, { once: true });
 
     const handle = (frame: Frame): void => {

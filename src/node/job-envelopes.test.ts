@@ -6,14 +6,14 @@ import { openJobResult, openJobSpec, sealJobResult, sealJobSpec } from './job-en
 
 const client = generateNodeKey();
 const provider = generateNodeKey();
-const spec = JobSpec.parse({ jobId: 'job-envelope-1', model: { name: 'm' }, input: { prompt: 'hi' }, sampling: {}, deadline: Date.now() + 1000 });
+const spec = JobSpec.parse({ jobId: 'job-envelope-1', model: { name: 'm' }, input: { prompt: 'a prompt only the provider may read' }, sampling: {}, deadline: Date.now() + 1000 });
 const output = { jobId: spec.jobId, output: 'hello world', tokenIds: [1, 2], finishReason: 'length' as const, usage: { promptTokens: 2, completionTokens: 2 }, engine: 'test', timings: { firstTokenMs: 1, totalMs: 2 } };
 
 describe('job envelopes', () => {
   it('carry the spec from client to provider only', () => {
     const event = sealJobSpec(client, provider.publicKey, spec);
     assert.deepEqual(openJobSpec(provider, event, spec.jobId), spec);
-    assert.equal(event.content.includes('hi'), false, 'the prompt is encrypted');
+    assert.equal(event.content.includes('only the provider'), false, 'the prompt is encrypted');
     assert.throws(() => openJobSpec(generateNodeKey(), event, spec.jobId), SignatureMismatchError);
   });
   it('refuse a spec replayed under another job id', () => {

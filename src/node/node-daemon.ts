@@ -1,4 +1,5 @@
 // One node process: the roles its config names, composed over one WebSocket listener and its outgoing links.
+import { apiKeysFileOf, startApiServer, type ApiServer } from '../api/index.js';
 import { rolesOf, type NodeConfig, type NodeHome } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { InferenceEngine } from '../inference/index.js';
@@ -32,6 +33,7 @@ export class NodeDaemon {
   readonly aggregator?: AggregatorService;
   readonly provider?: ProviderService;
   private server?: PeerServer;
+  private api?: ApiServer;
   private readonly links: PeerLink[] = [];
   private readonly peers = new Map<PeerSession, DaemonPeer>();
   private readonly startedAt = new Date().toISOString();
@@ -71,6 +73,11 @@ export class NodeDaemon {
     if (catalog && runtime?.engine) await daemon.preloadModels(catalog, runtime.engine);
     if (roles.provider || roles.aggregator) await daemon.listen();
     daemon.dialConfiguredPeers();
+    // A port already taken fails the start: stop what started, so no store or child process outlives it.
+    await daemon.startApi().catch(async (error: unknown) => {
+      await daemon.stop();
+      throw error;
+    });
     await daemon.saveState();
     logger.info({ role: config.role, npub: options.key.npub, url: daemon.url, models: catalog?.paths ?? [] }, 'node started');
     return daemon;
@@ -80,7 +87,13 @@ export class NodeDaemon {
     return this.server?.url ?? null;
   }
 
+  /** The OpenAI-compatible API's base URL, while it serves. */
+  get apiUrl(): string | null {
+    return this.api?.url ?? null;
+  }
+
   async stop(): Promise<void> {
+    await this.api?.close();
     for (const link of this.links) link.stop();
     await this.server?.close();
     await this.runtime?.engine?.close();
@@ -164,6 +177,26 @@ export class NodeDaemon {
     }
   }
 
+  /** The HTTP API runs jobs as a client: through the configured aggregators, or an all-in-one node's own. */
+  private async startApi(): Promise<void> {
+    const { config, home, key, logger } = this.options;
+    if (config.api.port === null) return;
+    if (config.role !== 'client' && config.role !== 'all') return logger.warn({ role: config.role }, 'api.port is set but this role has no client side: the API is off');
+    const aggregator = this.aggregator;
+    this.api = await startApiServer({
+      host: config.api.host,
+      port: config.api.port,
+      keysFile: apiKeysFileOf(home, config),
+      key,
+      agent: AGENT,
+      limits: config.limits,
+      logger: logger.child({ component: 'api' }),
+      aggregators: aggregator && this.url ? [this.url] : config.connect,
+      ...(aggregator ? { localModels: () => aggregator.availableModels() } : {}),
+      store: this.store,
+    });
+  }
+
   private track(session: PeerSession): void {
     if (!session.peer) return;
     this.peers.set(session, { npub: session.peer.npub, role: session.peer.role, remote: session.remote });
@@ -183,6 +216,7 @@ export class NodeDaemon {
       npub: this.options.key.npub,
       startedAt: this.startedAt,
       peers: [...this.peers.values()],
+      ...(this.api ? { api: this.api.url } : {}),
     }).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'cannot write daemon state'));
   }
 }

@@ -209,6 +209,17 @@ export const HeartbeatFrame = frame(
   'Sent by both sides at the heartbeat interval; a provider includes its load.',
 );
 
+export const ModelsRequestFrame = frame(
+  'models.request',
+  {},
+  'Client to aggregator: which models can the network serve now? Answered with models.list.',
+);
+export const ModelsListFrame = frame(
+  'models.list',
+  { models: z.array(ModelOffer).max(1024) },
+  'Aggregator to client: every model some connected provider serves now, one entry per name.',
+);
+
 export const FRAME_SCHEMAS = {
   hello: HelloFrame,
   auth: AuthFrame,
@@ -224,6 +235,8 @@ export const FRAME_SCHEMAS = {
   'job.cancel': JobCancelFrame,
   error: ErrorFrame,
   heartbeat: HeartbeatFrame,
+  'models.request': ModelsRequestFrame,
+  'models.list': ModelsListFrame,
 } as const;
 
 export const Frame = z.discriminatedUnion('type', [
@@ -241,6 +254,8 @@ export const Frame = z.discriminatedUnion('type', [
   JobCancelFrame,
   ErrorFrame,
   HeartbeatFrame,
+  ModelsRequestFrame,
+  ModelsListFrame,
 ]);
 export type Frame = z.infer<typeof Frame>;
 export type FrameType = Frame['type'];

@@ -97,9 +97,11 @@ export class PeerSession {
     return () => this.handlers.delete(handler);
   }
 
-  onClose(handler: (reason: string) => void): void {
+  /** Returns a function that removes the handler: a long-lived session outlives the jobs that watch it. */
+  onClose(handler: (reason: string) => void): () => void {
     if (this.closed) handler('already closed');
     else this.closeHandlers.add(handler);
+    return () => this.closeHandlers.delete(handler);
   }
 
   /** Sends a frame stamped with the session's version; false if the session is closed. */

@@ -29,13 +29,18 @@ export async function runCli(args: string[], options: { env?: NodeJS.ProcessEnv;
 export interface RunningDaemon {
   process: ChildProcess;
   url: string;
+  /** The OpenAI-compatible API's base URL, when the node serves one. */
+  api: string | null;
   npub: string;
   log: () => string;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** Starts `infernet start --home DIR` and waits until its daemon.json names a listening URL. */
-export async function startDaemon(home: string): Promise<RunningDaemon> {
+/**
+ * Starts `infernet start --home DIR` and waits until its daemon.json names a listening URL, or with `until: 'api'`
+ * (a client node, which listens for no peers) the URL of its HTTP API.
+ */
+export async function startDaemon(home: string, options: { until?: 'listening' | 'api' } = {}): Promise<RunningDaemon> {
   const child = spawn(process.execPath, [INFERNET_BIN, 'start', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -46,8 +51,8 @@ export async function startDaemon(home: string): Promise<RunningDaemon> {
   const written = (): boolean => {
     if (!existsSync(stateFile)) return false;
     try {
-      const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string | null; pid: number };
-      return state.pid === child.pid && Boolean(state.url);
+      const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string | null; api?: string; pid: number };
+      return state.pid === child.pid && Boolean(options.until === 'api' ? state.api : state.url);
     } catch {
       return false; // replaced while we read it
     }
@@ -57,10 +62,11 @@ export async function startDaemon(home: string): Promise<RunningDaemon> {
     if (Date.now() > deadline) throw new Error(`daemon for ${home} did not start: ${log}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string; npub: string };
+  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string; api?: string; npub: string };
   return {
     process: child,
     url: state.url,
+    api: state.api ?? null,
     npub: state.npub,
     log: () => log,
     stop: async (signal = 'SIGTERM') => {

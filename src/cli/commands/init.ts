@@ -8,8 +8,10 @@ import { generateNodeKey, loadNodeKey, saveNodeKey } from '../../identity/index.
 import { CliError } from '../cli-error.js';
 
 export const INIT_USAGE = `infernet init --home DIR [--role provider|aggregator|client|all] [--host H] [--port N]
-  [--connect WS_URL]... [--model GGUF_PATH]... [--slots N] [--threads N] [--sandbox docker|none] [--force] [--json]
-  Creates the node key (encrypted with NIP-49 when INFERNET_PASSPHRASE is set) and config.yaml; prints the npub.`;
+  [--connect WS_URL]... [--model GGUF_PATH]... [--slots N] [--threads N] [--sandbox docker|none]
+  [--api-port N] [--api-host H] [--force] [--json]
+  Creates the node key (encrypted with NIP-49 when INFERNET_PASSPHRASE is set) and config.yaml; prints the npub.
+  --api-port serves the OpenAI-compatible API on a client or all-in-one node (0: any free port).`;
 
 export async function initCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -24,6 +26,8 @@ export async function initCommand(argv: string[]): Promise<void> {
       slots: { type: 'string' },
       threads: { type: 'string' },
       sandbox: { type: 'string' },
+      'api-port': { type: 'string' },
+      'api-host': { type: 'string' },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
     },
@@ -39,6 +43,7 @@ export async function initCommand(argv: string[]): Promise<void> {
       threads: integer('--threads', values.threads, 1),
       sandbox: (values.sandbox ?? 'docker') as 'docker' | 'none',
     },
+    ...apiSection(values['api-port'], values['api-host'], values.role ?? 'all'),
   };
   // Validate before writing anything, so a typo leaves no half-made home behind.
   validateNodeConfig(input, 'init options');
@@ -51,6 +56,15 @@ export async function initCommand(argv: string[]): Promise<void> {
   await saveNodeConfig(home, input);
   if (values.json) console.log(JSON.stringify({ npub: key.npub, publicKey: key.publicKey, home: home.dir, config: home.configFile }));
   else console.log(key.npub);
+}
+
+function apiSection(port: string | undefined, host: string | undefined, role: string): Pick<NodeConfigInput, 'api'> {
+  if (port === undefined) {
+    if (host !== undefined) throw new CliError('--api-host needs --api-port');
+    return {};
+  }
+  if (role !== 'client' && role !== 'all') throw new CliError(`--api-port needs a role with a client side (client or all), not ${role}`);
+  return { api: { port: integer('--api-port', port, 0), ...(host !== undefined ? { host } : {}) } };
 }
 
 function integer(flag: string, text: string | undefined, fallback: number): number {

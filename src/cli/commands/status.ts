@@ -20,7 +20,7 @@ export async function statusCommand(argv: string[]): Promise<void> {
     models: config.models,
     protocol: { version: PROTOCOL_VERSION, supported: [...SUPPORTED_PROTOCOL_VERSIONS] },
     daemon: daemon
-      ? { running: true, pid: daemon.pid, url: daemon.url, startedAt: daemon.startedAt, peers: daemon.peers }
+      ? { running: true, pid: daemon.pid, url: daemon.url, startedAt: daemon.startedAt, peers: daemon.peers, ...(daemon.api ? { api: `${daemon.api}/v1` } : {}) }
       : { running: false },
   };
   if (values.json) return console.log(JSON.stringify(status, null, 2));
@@ -29,4 +29,5 @@ export async function statusCommand(argv: string[]): Promise<void> {
   console.log(`daemon   ${daemon ? `running, pid ${daemon.pid}, ${daemon.url ?? 'no listener'}, ${daemon.peers.length} peers` : 'not running'}`);
   if (config.models.length) console.log(`models   ${config.models.join(', ')}`);
   if (config.connect.length) console.log(`connect  ${config.connect.join(', ')}`);
+  if (daemon?.api) console.log(`api      ${daemon.api}/v1`);
 }

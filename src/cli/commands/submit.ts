@@ -101,7 +101,8 @@ async function openAggregator(node: OpenedNode, logger: Logger): Promise<Aggrega
   }
   const running = await readLiveDaemonState(home.daemonStateFile);
   if (running?.url) return dialFirst(node, [running.url], logger);
-  const embedded = await NodeDaemon.start({ ...node, config: { ...config, listen: { host: '127.0.0.1', port: 0 } }, logger, writeState: false });
+  // A node for one job: no HTTP API, even when the home configures one for its daemon.
+  const embedded = await NodeDaemon.start({ ...node, config: { ...config, listen: { host: '127.0.0.1', port: 0 }, api: { ...config.api, port: null } }, logger, writeState: false });
   await waitForProviders(embedded);
   return { ...(await dialFirst(node, [embedded.url!], logger)), embedded };
 }

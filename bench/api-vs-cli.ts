@@ -1,0 +1,115 @@
+// First-token latency and tokens/s of a streamed 128-token completion through the OpenAI-compatible API (the
+// official client -> a client node's HTTP API -> aggregator -> provider) against the CLI's path (runJob over a
+// session with the aggregator, what `infernet submit` runs, without its process start-up), alternately in one run.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { validateNodeConfig } from '../src/config/index.js';
+import { generateNodeKey } from '../src/identity/index.js';
+import { silentLogger } from '../src/log/index.js';
+import { sharedModelPath } from '../src/models/shared-test-models.js';
+import { runJob } from '../src/node/index.js';
+import { JobSpec, SamplingParams } from '../src/protocol/index.js';
+import { dialPeer } from '../src/transport/index.js';
+import { eventually, runCli, startDaemon, type RunningDaemon } from '../test/support/cli.js';
+
+const ROUNDS = 7;
+const MAX_TOKENS = 128;
+const PROMPT = 'Once upon a time';
+const MODEL = 'stories260K';
+
+interface Sample {
+  tokens: number;
+  firstTokenMs: number;
+  lastTokenMs: number;
+  totalMs: number;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const firstToken = (samples: Sample[]) => median(samples.map((s) => s.firstTokenMs));
+const decodeRate = (samples: Sample[]) => median(samples.map((s) => ((s.tokens - 1) / (s.lastTokenMs - s.firstTokenMs)) * 1000));
+const endToEndRate = (samples: Sample[]) => median(samples.map((s) => (s.tokens / s.totalMs) * 1000));
+
+async function startNetwork(dir: string) {
+  const home = (name: string) => join(dir, name);
+  const started: RunningDaemon[] = [];
+  const start = async (name: string, options?: { until: 'api' }) => {
+    const daemon = await startDaemon(home(name), options);
+    started.push(daemon);
+    return daemon;
+  };
+  const stop = () => Promise.all(started.map((daemon) => daemon.stop()));
+  try {
+    await runCli(['init', '--home', home('provider'), '--role', 'provider', '--port', '0', '--model', sharedModelPath('stories260K.gguf'), '--sandbox', 'none']);
+    const provider = await start('provider');
+    await runCli(['init', '--home', home('aggregator'), '--role', 'aggregator', '--port', '0', '--connect', provider.url]);
+    const aggregator = await start('aggregator');
+    await runCli(['init', '--home', home('client'), '--role', 'client', '--connect', aggregator.url, '--api-port', '0']);
+    const apiKey = (await runCli(['apikey', 'create', '--home', home('client')])).stdout.trim();
+    const client = await start('client', { until: 'api' });
+    const openai = new OpenAI({ apiKey, baseURL: `${client.api}/v1`, maxRetries: 0 });
+    await eventually(async () => (await openai.models.list()).data.length > 0, 15_000, 'the provider to join');
+    return { openai, aggregatorUrl: aggregator.url, stop };
+  } catch (error) {
+    await stop(); // no daemon outlives a failed start
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const network = await startNetwork(await mkdtemp(join(tmpdir(), 'infernet-bench-api-')));
+  const key = generateNodeKey();
+  const session = await dialPeer(network.aggregatorUrl, { identity: { key, role: 'client', agent: 'bench' }, limits: validateNodeConfig({}, 'bench').limits, logger: silentLogger() });
+  const sampling = SamplingParams.parse({ maxTokens: MAX_TOKENS, seed: 42 });
+
+  const cli = async (): Promise<Sample> => {
+    const spec = JobSpec.parse({ jobId: randomUUID(), model: { name: MODEL }, input: { prompt: PROMPT }, sampling, deadline: Date.now() + 60_000 });
+    const outcome = await runJob(session, key, spec);
+    return { tokens: outcome.tokens, firstTokenMs: outcome.firstTokenMs, lastTokenMs: outcome.lastTokenMs, totalMs: outcome.totalMs };
+  };
+  const api = async (): Promise<Sample> => {
+    const started = performance.now();
+    let firstTokenMs = 0;
+    let lastTokenMs = 0;
+    let tokens = 0;
+    const stream = await network.openai.completions.create({ model: MODEL, prompt: PROMPT, max_tokens: MAX_TOKENS, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.text) {
+        lastTokenMs = performance.now() - started;
+        firstTokenMs ||= lastTokenMs;
+      }
+      if (chunk.usage) tokens = chunk.usage.completion_tokens;
+    }
+    return { tokens, firstTokenMs, lastTokenMs, totalMs: performance.now() - started };
+  };
+
+  await cli(); // warm-up: first-run allocations, the API's session with the aggregator
+  await api();
+  const cliSamples: Sample[] = [];
+  const apiSamples: Sample[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 ? [cli, api] : [api, cli];
+    for (const run of order) (run === cli ? cliSamples : apiSamples).push(await run());
+  }
+  session.close();
+  await network.stop();
+  printTable(cliSamples, apiSamples);
+}
+
+function printTable(cliSamples: Sample[], apiSamples: Sample[]): void {
+  console.log(`\n# OpenAI-compatible API vs the CLI path: stories260K, ${MAX_TOKENS} tokens greedy, streamed, median of ${ROUNDS} alternating rounds`);
+  console.log('| path | first token (ms) | decode tokens/s | end-to-end tokens/s |');
+  console.log('| --- | --- | --- | --- |');
+  const rows: Array<[string, Sample[]]> = [
+    ['CLI path: runJob -> aggregator -> provider', cliSamples],
+    ['API: openai client -> HTTP/SSE -> client node -> aggregator -> provider', apiSamples],
+  ];
+  for (const [name, samples] of rows) console.log(`| ${name} | ${firstToken(samples).toFixed(2)} | ${decodeRate(samples).toFixed(0)} | ${endToEndRate(samples).toFixed(0)} |`);
+  console.log(`first-token delay API - CLI: ${(firstToken(apiSamples) - firstToken(cliSamples)).toFixed(2)} ms (ratio ${(firstToken(apiSamples) / firstToken(cliSamples)).toFixed(2)})`);
+  console.log(`decode throughput ratio API/CLI: ${(decodeRate(apiSamples) / decodeRate(cliSamples)).toFixed(3)}`);
+  console.log(`end-to-end throughput ratio API/CLI: ${(endToEndRate(apiSamples) / endToEndRate(cliSamples)).toFixed(3)}`);
+}
+
+await main();

@@ -1,0 +1,74 @@
+// One client session with an aggregator, shared by every API request: opened on first need (trying the configured
+// aggregators in order), reused while it stays open, and redialled on the next request after it closes. A
+// handshake per request would add signatures and a round trip to every first token.
+import type { TransportLimits } from '../config/index.js';
+import type { NodeKey } from '../identity/index.js';
+import type { Logger } from '../log/index.js';
+import { dialPeer, type PeerSession } from '../transport/index.js';
+
+export class NoAggregatorError extends Error {
+  override readonly name = 'NoAggregatorError';
+  constructor(
+    readonly urls: readonly string[],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface AggregatorConnectionOptions {
+  /** Tried in order until one answers. */
+  urls: readonly string[];
+  key: NodeKey;
+  agent: string;
+  limits: TransportLimits;
+  logger: Logger;
+}
+
+export class AggregatorConnection {
+  private current?: PeerSession;
+  private dialing?: Promise<PeerSession>;
+  private closed = false;
+
+  constructor(private readonly options: AggregatorConnectionOptions) {}
+
+  /** An open session; concurrent callers share one dial. Rejects with NoAggregatorError. */
+  session(): Promise<PeerSession> {
+    if (this.current?.isOpen) return Promise.resolve(this.current);
+    this.dialing ??= this.dialFirst().finally(() => (this.dialing = undefined));
+    return this.dialing;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.current?.close('API stopped');
+  }
+
+  private async dialFirst(): Promise<PeerSession> {
+    const { urls, key, agent, limits, logger } = this.options;
+    if (this.closed) throw new NoAggregatorError(urls, 'the API is shutting down');
+    if (!urls.length) throw new NoAggregatorError(urls, 'this node names no aggregator: init it with --connect WS_URL');
+    const failures: string[] = [];
+    for (const url of urls) {
+      try {
+        const session = await dialPeer(url, { identity: { key, role: 'client', agent }, limits, logger });
+        return this.adopt(session, url);
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+    }
+    throw new NoAggregatorError(urls, `no aggregator reachable: ${failures.join('; ')}`);
+  }
+
+  private adopt(session: PeerSession, url: string): PeerSession {
+    this.current = session;
+    session.onClose((reason) => {
+      if (this.current === session) this.current = undefined;
+      if (!this.closed) this.options.logger.warn({ url, reason }, 'API session with the aggregator closed; the next request redials');
+    });
+    if (this.closed) session.close('API stopped');
+    this.options.logger.info({ url, aggregator: session.peer?.npub }, 'API connected to an aggregator');
+    return session;
+  }
+}

@@ -1,0 +1,135 @@
+// The OpenAI-compatible HTTP API of a node with a client side: existing OpenAI code points its base URL here and
+// its requests become Infernet jobs. Routes, bearer-key checks and the mapping of failures to OpenAI's statuses.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TransportLimits } from '../config/index.js';
+import type { NodeKey } from '../identity/index.js';
+import type { JobStore } from '../jobs/index.js';
+import type { Logger } from '../log/index.js';
+import { ModelListUnavailableError, requestNetworkModels } from '../node/network-models.js';
+import type { PeerSession } from '../transport/index.js';
+import { ApiError, invalidApiKey, modelNotFound, networkUnavailable } from './api-error.js';
+import { ApiKeyVerifier } from './api-keys.js';
+import { AggregatorConnection, NoAggregatorError } from './aggregator-connection.js';
+import { sendError, sendJson } from './http-replies.js';
+import { modelList, modelObject } from './openai-responses.js';
+import { readJsonBody } from './read-json-body.js';
+import { serveCompletion, type CompletionServices } from './serve-completion.js';
+
+export interface ApiServerOptions {
+  host: string;
+  /** 0 picks a free port; the server's url says which. */
+  port: number;
+  keysFile: string;
+  key: NodeKey;
+  agent: string;
+  limits: TransportLimits;
+  logger: Logger;
+  /** Aggregators that run the API's jobs, tried in order: a client node's `connect`, an all-in-one node's own URL. */
+  aggregators: readonly string[];
+  /** The models this node's own aggregator sees; without it they are asked of the aggregator (models.request). */
+  localModels?: () => string[];
+  /** Where the client side of each job is recorded. */
+  store?: JobStore;
+}
+
+export interface ApiServer {
+  /** http://host:port, without the /v1 of the routes. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export class ApiServerListenError extends Error {
+  override readonly name = 'ApiServerListenError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const connection = new AggregatorConnection({ urls: options.aggregators, key: options.key, agent: options.agent, limits: options.limits, logger: options.logger });
+  const keys = new ApiKeyVerifier(options.keysFile);
+  const session = () => connection.session().catch(rethrowUnreachable);
+  const local = options.localModels;
+  const models = local ? async () => local() : async () => (await requestNetworkModels(await session()).catch(rethrowUnanswered)).map((model) => model.name);
+  const services: CompletionServices = { key: options.key, session, models, logger: options.logger, ...(options.store ? { store: options.store } : {}) };
+  const handle = router(services, Math.floor(Date.now() / 1000));
+  const server = createServer((request, response) => void serveRequest(request, response, keys, handle, options.logger));
+  await listen(server, options.host, options.port);
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  // Dialled now so that the first request does not pay for the handshake; a failure here is retried per request.
+  void session().catch((error: Error) => options.logger.warn({ err: error.message }, 'the API reaches no aggregator yet'));
+  options.logger.info({ url: `${url}/v1`, aggregators: options.aggregators }, 'OpenAI-compatible API listening');
+  return {
+    url,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections(); // open streams end, and their jobs are cancelled
+      connection.close();
+      await closed;
+    },
+  };
+}
+
+function rethrowUnreachable(error: unknown): never {
+  if (error instanceof NoAggregatorError) throw networkUnavailable('no_aggregator', `The network cannot be reached: ${error.message}`, { cause: error });
+  throw error;
+}
+
+function rethrowUnanswered(error: unknown): never {
+  if (error instanceof ModelListUnavailableError) throw new ApiError(502, 'models_unavailable', `The aggregator did not list its models: ${error.message}`, null, { cause: error });
+  throw error;
+}
+
+async function listen(server: Server, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(new ApiServerListenError(`the API cannot listen on ${host}:${port}: ${error.message}`, { cause: error })));
+    server.listen(port, host, () => resolve());
+  });
+}
+
+async function serveRequest(request: IncomingMessage, response: ServerResponse, keys: ApiKeyVerifier, handle: Route, logger: Logger): Promise<void> {
+  const started = performance.now();
+  const path = new URL(request.url ?? '/', 'http://api').pathname.replace(/\/+$/, '');
+  response.once('close', () => logger.debug({ method: request.method, path, status: response.statusCode, ms: Math.round(performance.now() - started) }, 'API request'));
+  try {
+    await authenticate(request, keys);
+    await handle(request, response, path);
+  } catch (error) {
+    const failure = error instanceof ApiError ? error : new ApiError(500, 'internal', `Internal error: ${(error as Error).message}`);
+    if (failure.status >= 500) logger.warn({ path, status: failure.status, code: failure.code, err: failure.message }, 'API request failed');
+    sendError(response, failure, failure.status === 413 ? { connection: 'close' } : {});
+  }
+}
+
+async function authenticate(request: IncomingMessage, keys: ApiKeyVerifier): Promise<void> {
+  const header = request.headers.authorization ?? '';
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+  if (!token) throw invalidApiKey("You didn't provide an API key: send it as `Authorization: Bearer KEY` (create one with `infernet apikey create --home DIR`).");
+  if (await keys.verify(token)) return;
+  const hint = (await keys.hasKeys()) ? '' : ' This node has no API keys yet: create one with `infernet apikey create --home DIR`.';
+  throw invalidApiKey(`Incorrect API key provided.${hint}`);
+}
+
+function router(services: CompletionServices, createdAt: number): Route {
+  const routes: Record<string, Record<string, Route>> = {
+    '/v1/models': { GET: async (_request, response) => sendJson(response, 200, modelList(await services.models(), createdAt)) },
+    '/v1/chat/completions': { POST: async (request, response) => serveCompletion('chat', await readJsonBody(request), response, services) },
+    '/v1/completions': { POST: async (request, response) => serveCompletion('text', await readJsonBody(request), response, services) },
+  };
+  const retrieveModel: Route = async (_request, response, path) => {
+    const id = decodeURIComponent(path.slice('/v1/models/'.length));
+    if (!(await services.models()).includes(id)) throw modelNotFound(id);
+    sendJson(response, 200, modelObject(id, createdAt));
+  };
+  return async (request, response, path) => {
+    const methods = routes[path] ?? (path.startsWith('/v1/models/') ? { GET: retrieveModel } : undefined);
+    if (!methods) throw new ApiError(404, 'unknown_url', `Invalid URL (${request.method} ${path}): this node serves /v1/models, /v1/chat/completions and /v1/completions.`);
+    const route = methods[request.method ?? ''];
+    if (!route) throw new ApiError(405, 'method_not_allowed', `${request.method} is not allowed on ${path} (allowed: ${Object.keys(methods).join(', ')}).`);
+    await route(request, response, path);
+  };
+}

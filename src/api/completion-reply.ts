@@ -1,0 +1,59 @@
+// The answer to one completion request as its job advances: one JSON object at the end, or a server-sent event
+// stream opened when the provider accepts. Holds the headers that name the job and its provider.
+import type { ServerResponse } from 'node:http';
+import { npubOf } from '../identity/index.js';
+import type { JobOutcome } from '../node/job-client.js';
+import type { ApiError } from './api-error.js';
+import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-replies.js';
+import { completionChunk, completionResponse, finishReasonOf, usageChunk, type ResponseContext } from './openai-responses.js';
+
+export interface CompletionReplyOptions {
+  context: ResponseContext;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+export class CompletionReply {
+  private readonly headers: ResponseHeaders;
+  private readonly stream?: EventStream;
+
+  constructor(
+    private readonly response: ServerResponse,
+    private readonly options: CompletionReplyOptions,
+  ) {
+    const { jobId } = options.context;
+    this.headers = { 'x-infernet-job-id': jobId, 'x-request-id': jobId };
+    if (options.stream) this.stream = new EventStream(response);
+  }
+
+  matched(providerPublicKey: string): void {
+    this.headers['x-infernet-provider'] = npubOf(providerPublicKey);
+  }
+
+  /** The status line waits for the provider's accept, so a refusal before it can still be an HTTP error status. */
+  accepted(): void {
+    const { stream } = this;
+    if (!stream || stream.opened) return;
+    stream.open(this.headers);
+    if (this.options.context.kind === 'chat') stream.send(completionChunk(this.options.context, { role: 'assistant', text: '' }));
+  }
+
+  text(text: string): void {
+    if (!this.stream) return;
+    this.accepted();
+    this.stream.send(completionChunk(this.options.context, { text }));
+  }
+
+  finish(outcome: JobOutcome): void {
+    const { context, includeUsage } = this.options;
+    if (!this.stream) return sendJson(this.response, 200, completionResponse(context, outcome), this.headers);
+    this.stream.send(completionChunk(context, { ...(context.kind === 'text' ? { text: '' } : {}), finish: finishReasonOf(outcome) }));
+    if (includeUsage) this.stream.send(usageChunk(context, outcome));
+    this.stream.done();
+  }
+
+  fail(error: ApiError): void {
+    if (this.stream?.opened) this.stream.fail(error);
+    else sendError(this.response, error, this.headers);
+  }
+}

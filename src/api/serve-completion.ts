@@ -1,0 +1,159 @@
+// POST /v1/chat/completions and /v1/completions: one request runs one Infernet job through runJob, answered as
+// one JSON object or streamed as server-sent events. The client going away cancels the job at the provider.
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { NodeKey } from '../identity/index.js';
+import type { JobStore } from '../jobs/index.js';
+import type { Logger } from '../log/index.js';
+// Imported from their modules, not node/index.js: the daemon (behind node/index.js) imports this folder.
+import { JobFailedError, runJob } from '../node/job-client.js';
+import type { JobSpec } from '../protocol/index.js';
+import type { PeerSession } from '../transport/index.js';
+import { ApiError, modelNotFound, networkUnavailable } from './api-error.js';
+import { ApiJobRecord } from './api-job-record.js';
+import { CompletionReply, type CompletionReplyOptions } from './completion-reply.js';
+import { ChatCompletionRequest, chatJobSpec, CompletionRequest, completionJobSpec, parseRequestBody } from './openai-requests.js';
+import type { CompletionKind } from './openai-responses.js';
+
+/** What a completion needs from the node. */
+export interface CompletionServices {
+  key: NodeKey;
+  /** An open session with an aggregator; rejects with an ApiError when none is reachable. */
+  session: () => Promise<PeerSession>;
+  /** Models the network serves now, to tell an unknown model (404) from a busy network (503). */
+  models: () => Promise<string[]>;
+  store?: JobStore;
+  logger: Logger;
+}
+
+interface CompletionJob extends CompletionReplyOptions {
+  spec: JobSpec;
+}
+
+function completionJobOf(kind: CompletionKind, body: unknown): CompletionJob {
+  const jobId = randomUUID();
+  if (kind === 'chat') {
+    const request = parseRequestBody(ChatCompletionRequest, body);
+    return withReplyOptions(kind, request, chatJobSpec(request, jobId));
+  }
+  const request = parseRequestBody(CompletionRequest, body);
+  return withReplyOptions(kind, request, completionJobSpec(request, jobId));
+}
+
+function withReplyOptions(kind: CompletionKind, request: ChatCompletionRequest | CompletionRequest, spec: JobSpec): CompletionJob {
+  return {
+    spec,
+    stream: request.stream === true,
+    includeUsage: request.stream_options?.include_usage === true,
+    context: { kind, jobId: spec.jobId, model: request.model, created: Math.floor(Date.now() / 1000) },
+  };
+}
+
+export async function serveCompletion(kind: CompletionKind, body: unknown, response: ServerResponse, services: CompletionServices): Promise<void> {
+  const job = completionJobOf(kind, body);
+  const watch = new RequestWatch(response, job.spec.deadline);
+  try {
+    const session = await services.session();
+    // Checked before runJob, which only listens for an abort still to come.
+    if (watch.clientGone) return;
+    if (watch.deadlinePassed) throw deadlineExceeded(job.spec.jobId);
+    await runCompletionJob(job, session, new CompletionReply(response, job), watch, services);
+  } finally {
+    watch.dispose();
+  }
+}
+
+async function runCompletionJob(job: CompletionJob, session: PeerSession, reply: CompletionReply, watch: RequestWatch, services: CompletionServices): Promise<void> {
+  const { spec } = job;
+  const record = services.store ? new ApiJobRecord(services.store, { jobId: spec.jobId, role: 'client', model: spec.model.name, client: services.key.publicKey }, services.logger) : undefined;
+  try {
+    const outcome = await runJob(session, services.key, spec, {
+      signal: watch.signal,
+      onMatched: (provider) => {
+        reply.matched(provider);
+        record?.advance('dispatched', { provider });
+      },
+      onAccepted: () => {
+        reply.accepted();
+        record?.advance('running');
+      },
+      onText: (text) => {
+        reply.text(text);
+        record?.release();
+      },
+    });
+    record?.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });
+    reply.finish(outcome);
+  } catch (error) {
+    const failure = watch.deadlinePassed ? deadlineExceeded(spec.jobId) : await apiErrorOf(error, spec, services);
+    record?.advance(watch.clientGone ? 'cancelled' : 'failed', { error: { code: failure.code ?? 'internal', message: failure.message } });
+    if (!watch.clientGone) reply.fail(failure);
+  } finally {
+    record?.release();
+  }
+}
+
+/**
+ * Aborts the job when the client goes away (the response closes before it finished) or the deadline passes:
+ * an aggregator enforces a deadline only once it matched the job, and a request must not wait past it.
+ */
+class RequestWatch {
+  private readonly abort = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  clientGone = false;
+  deadlinePassed = false;
+
+  constructor(response: ServerResponse, deadline: number) {
+    response.on('close', () => {
+      if (response.writableFinished) return;
+      this.clientGone = true;
+      this.abort.abort();
+    });
+    this.timer = setTimeout(() => {
+      this.deadlinePassed = true;
+      this.abort.abort();
+    }, Math.min(deadline - Date.now(), 2 ** 31 - 1));
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+const deadlineExceeded = (jobId: string) => new ApiError(504, 'deadline_exceeded', `Job ${jobId} did not finish before its deadline (set infernet.timeout_s for more time).`);
+
+/** The HTTP answer to a job that did not complete. */
+async function apiErrorOf(error: unknown, spec: JobSpec, services: CompletionServices): Promise<ApiError> {
+  if (error instanceof ApiError) return error;
+  if (!(error instanceof JobFailedError)) return new ApiError(500, 'internal', `Internal error: ${(error as Error).message}`, null, { cause: error });
+  const message = `Job ${error.jobId} failed (${error.code}): ${error.message}`;
+  switch (error.code) {
+    case 'no_provider':
+      return noProviderError(spec, services, error);
+    case 'model_unavailable':
+      return modelNotFound(spec.model.name);
+    case 'busy':
+    case 'sandbox_unavailable':
+    case 'provider_unreachable':
+    case 'price_too_high':
+    case 'closed':
+      return networkUnavailable(error.code, message, { cause: error });
+    case 'deadline_exceeded':
+      return new ApiError(504, error.code, message, null, { cause: error });
+    default:
+      return new ApiError(502, error.code, message, null, { cause: error });
+  }
+}
+
+/** The aggregator found no provider: the model is unknown to the network (404), or its providers are busy or gone (503). */
+async function noProviderError(spec: JobSpec, services: CompletionServices, error: JobFailedError): Promise<ApiError> {
+  const served = await services.models().catch(() => undefined);
+  if (served?.length && !served.includes(spec.model.name)) return modelNotFound(spec.model.name);
+  if (served?.length === 0) return networkUnavailable('no_provider', 'No provider is connected to the network now: the request cannot be served.', { cause: error });
+  const cap = spec.priceCap ? ` within the price cap of ${spec.priceCap.amount} ${spec.priceCap.currency}` : '';
+  return networkUnavailable('no_provider', `No provider can take a job for \`${spec.model.name}\`${cap} now: ${error.message}`, { cause: error });
+}

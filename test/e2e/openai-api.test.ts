@@ -1,0 +1,174 @@
+// The OpenAI-compatible API as its users meet it: the official `openai` client against `infernet start` on a
+// client home, which runs each request as a job through a separate aggregator and provider process.
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import OpenAI, { APIError, AuthenticationError, BadRequestError, InternalServerError, NotFoundError } from 'openai';
+import { sharedModelPath } from '../../src/models/shared-test-models.js';
+import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
+
+const MODEL = 'stories260K';
+const STORY = [{ role: 'user' as const, content: 'Once upon a time' }];
+/** Long enough (several seconds on these machines) that a cancel always lands while the job runs. */
+const LONG_JOB_TOKENS = 1500;
+
+interface JobRow {
+  jobId: string;
+  state: string;
+  tokens?: number;
+}
+
+describe('the OpenAI-compatible API of a client node', () => {
+  let dir: string;
+  let provider: RunningDaemon;
+  let aggregator: RunningDaemon;
+  let client: RunningDaemon;
+  let openai: OpenAI;
+  let apiKey: string;
+  const home = (name: string) => join(dir, name);
+  const jobsOf = async (node: string): Promise<JobRow[]> => JSON.parse((await runCli(['jobs', '--home', home(node), '--json'])).stdout) as JobRow[];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'infernet-api-'));
+    await runCli(['init', '--home', home('provider'), '--role', 'provider', '--port', '0', '--sandbox', 'none', '--model', sharedModelPath('stories260K.gguf')]);
+    provider = await startDaemon(home('provider'));
+    await runCli(['init', '--home', home('aggregator'), '--role', 'aggregator', '--port', '0', '--connect', provider.url]);
+    aggregator = await startDaemon(home('aggregator'));
+    assert.equal((await runCli(['init', '--home', home('client'), '--role', 'client', '--connect', aggregator.url, '--api-port', '0'])).code, 0);
+    const created = await runCli(['apikey', 'create', '--home', home('client'), '--label', 'tests']);
+    assert.equal(created.code, 0, created.stderr);
+    apiKey = created.stdout.trim();
+    assert.match(created.stdout, /^inf_[A-Za-z0-9_-]{43}\n$/, 'the key alone on stdout');
+    client = await startDaemon(home('client'), { until: 'api' });
+    openai = new OpenAI({ apiKey, baseURL: `${client.api}/v1`, maxRetries: 0 });
+    await eventually(async () => (await openai.models.list()).data.length > 0, 15_000, 'the aggregator to reach its provider');
+  });
+
+  after(async () => {
+    await client?.stop();
+    await aggregator?.stop();
+    await provider?.stop();
+  });
+
+  it('lists the models the network serves now', async () => {
+    const models = await openai.models.list();
+    assert.deepEqual(
+      models.data.map((model) => [model.id, model.object, model.owned_by]),
+      [[MODEL, 'model', 'infernet']],
+    );
+    assert.equal((await openai.models.retrieve(MODEL)).id, MODEL);
+  });
+
+  let greedyChat = '';
+  it('answers a chat completion with usage, and the job id and provider npub in headers', async () => {
+    const { data, response } = await openai.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: 32, temperature: 0 }).withResponse();
+    assert.match(response.headers.get('x-infernet-job-id') ?? '', /^[0-9a-f-]{36}$/);
+    assert.equal(response.headers.get('x-infernet-provider'), provider.npub);
+    assert.equal(data.object, 'chat.completion');
+    assert.equal(data.id, `chatcmpl-${response.headers.get('x-infernet-job-id')}`);
+    assert.equal(data.choices[0]?.message.role, 'assistant');
+    assert.equal(data.choices[0]?.finish_reason, 'length');
+    assert.equal(data.usage?.completion_tokens, 32);
+    assert.ok((data.usage?.prompt_tokens ?? 0) > 4, 'the prompt went through the chat template');
+    assert.equal(data.usage?.total_tokens, (data.usage?.prompt_tokens ?? 0) + 32);
+    greedyChat = data.choices[0]?.message.content ?? '';
+    assert.ok(greedyChat.length > 20);
+  });
+
+  it('streams a chat completion whose pieces make the same text as the greedy answer, then usage and [DONE]', async () => {
+    const stream = await openai.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: 32, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    assert.equal(chunks[0]?.choices[0]?.delta.role, 'assistant');
+    const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
+    assert.equal(text, greedyChat);
+    assert.ok(chunks.filter((chunk) => chunk.choices[0]?.delta.content).length > 1, 'text arrives in several chunks');
+    assert.equal(chunks.at(-2)?.choices[0]?.finish_reason, 'length');
+    assert.deepEqual(chunks.at(-1)?.choices, []);
+    assert.equal(chunks.at(-1)?.usage?.completion_tokens, 32);
+  });
+
+  it('answers a text completion, streamed and not, with the Infernet options as extra body fields', async () => {
+    const request = { model: MODEL, prompt: 'Once upon a time', max_tokens: 24, temperature: 0, infernet: { verification: { kind: 'none' }, timeout_s: 60 } };
+    const whole = await openai.completions.create(request);
+    assert.equal(whole.object, 'text_completion');
+    assert.match(whole.choices[0]?.text ?? '', /^, there was a little girl named Lily/);
+    const stream = await openai.completions.create({ ...request, stream: true });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.text ?? '';
+    assert.equal(streamed, whole.choices[0]?.text);
+  });
+
+  it('stops at a stop sequence and says so', async () => {
+    const completion = await openai.completions.create({ model: MODEL, prompt: 'Once upon a time', max_tokens: 24, temperature: 0, stop: ' named' });
+    assert.equal(completion.choices[0]?.text, ', there was a little girl');
+    assert.equal(completion.choices[0]?.finish_reason, 'stop');
+  });
+
+  it('refuses a wrong API key with 401 invalid_api_key', async () => {
+    const stranger = new OpenAI({ apiKey: 'inf_not-a-key-of-this-node', baseURL: `${client.api}/v1`, maxRetries: 0 });
+    await assert.rejects(stranger.models.list(), (error: unknown) => {
+      assert.ok(error instanceof AuthenticationError);
+      assert.equal(error.status, 401);
+      assert.equal(error.code, 'invalid_api_key');
+      assert.equal(error.type, 'invalid_request_error');
+      return true;
+    });
+  });
+
+  it('refuses a bad request with 400 naming the field', async () => {
+    await assert.rejects(openai.chat.completions.create({ model: MODEL, messages: STORY, temperature: 7 }), (error: unknown) => {
+      assert.ok(error instanceof BadRequestError);
+      assert.equal(error.param, 'temperature');
+      return true;
+    });
+    const response = await fetch(`${client.api}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` }, body: 'x'.repeat(1024 * 1024 + 1) });
+    assert.equal(response.status, 413);
+  });
+
+  it('answers 404 model_not_found for a model no provider serves', async () => {
+    await assert.rejects(openai.chat.completions.create({ model: 'gpt-4o', messages: STORY }), (error: unknown) => {
+      assert.ok(error instanceof NotFoundError);
+      assert.equal(error.code, 'model_not_found');
+      return true;
+    });
+  });
+
+  it('cancels the job at the provider when the client aborts its stream, and serves the next request', async () => {
+    const abort = new AbortController();
+    const { data: stream, response } = await openai.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: LONG_JOB_TOKENS, temperature: 0, stream: true }, { signal: abort.signal }).withResponse();
+    const jobId = response.headers.get('x-infernet-job-id')!;
+    for await (const chunk of stream) if (chunk.choices[0]?.delta.content) abort.abort();
+    await eventually(async () => (await jobsOf('provider')).find((job) => job.jobId === jobId)?.state === 'cancelled', 15_000, 'the provider to record the job cancelled');
+    const ran = (await jobsOf('provider')).find((job) => job.jobId === jobId);
+    assert.ok((ran?.tokens ?? LONG_JOB_TOKENS) < LONG_JOB_TOKENS, 'stopped before its budget');
+    assert.equal((await jobsOf('client')).find((job) => job.jobId === jobId)?.state, 'cancelled');
+    const next = await openai.completions.create({ model: MODEL, prompt: 'Once upon a time', max_tokens: 8, temperature: 0 });
+    assert.equal(next.usage?.completion_tokens, 8);
+  });
+
+  it('ends a stream with an error event when its provider goes away, then answers 503 with no provider left', async () => {
+    const stream = await openai.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: LONG_JOB_TOKENS, temperature: 0, stream: true });
+    let stopping: Promise<unknown> | undefined;
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of stream) if (chunk.choices[0]?.delta.content) stopping ??= provider.stop('SIGTERM');
+      })(),
+      (error: unknown) => {
+        assert.ok(error instanceof APIError);
+        assert.equal(error.code, 'provider_unreachable');
+        return true;
+      },
+    );
+    await stopping;
+    await eventually(async () => (await openai.models.list()).data.length === 0, 10_000, 'the aggregator to drop the provider');
+    await assert.rejects(openai.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: 8 }), (error: unknown) => {
+      assert.ok(error instanceof InternalServerError);
+      assert.equal(error.status, 503);
+      assert.equal(error.code, 'no_provider');
+      return true;
+    });
+  });
+});
