@@ -3,7 +3,7 @@
 import type { NodeConfig, NodeHome } from '../config/index.js';
 import { FileJobStore, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
-import { BackendAlreadyRunningError, connectPocketBase, findRunningBackend, loadOrCreateSuperuser, PocketBaseJobStore, startPocketBase } from '../storage/index.js';
+import { BackendAlreadyRunningError, connectPocketBase, PocketBaseAuthError, findRunningBackend, loadOrCreateSuperuser, PocketBaseJobStore, startPocketBase } from '../storage/index.js';
 
 export interface NodeStore {
   store: JobStore;
@@ -39,9 +39,21 @@ export async function openNodeStore(home: NodeHome, config: NodeConfig, logger: 
   }
 }
 
+/** A backend another process is still starting may refuse its superuser for a moment: retry briefly. */
+const CONNECT_ATTEMPTS = 20;
+const CONNECT_RETRY_MS = 150;
+
 async function connectTo(home: NodeHome, url: string): Promise<NodeStore> {
   const { credentials } = await loadOrCreateSuperuser(home.dir);
-  const connection = await connectPocketBase({ url, superuser: credentials });
+  let connection: Awaited<ReturnType<typeof connectPocketBase>> | undefined;
+  for (let attempt = 1; !connection; attempt++) {
+    try {
+      connection = await connectPocketBase({ url, superuser: credentials });
+    } catch (error) {
+      if (!(error instanceof PocketBaseAuthError) || attempt >= CONNECT_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_MS));
+    }
+  }
   const store = new PocketBaseJobStore(connection.client);
   return {
     store,
