@@ -6,6 +6,7 @@ import type { TransportLimits } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
+import { isMetricsRequest, serveMetrics, type NodeMetrics } from '../metrics/index.js';
 import { ModelListUnavailableError, requestNetworkModels } from '../node/network-models.js';
 import type { PeerSession } from '../transport/index.js';
 import { ApiError, invalidApiKey, modelNotFound, networkUnavailable } from './api-error.js';
@@ -31,6 +32,8 @@ export interface ApiServerOptions {
   localModels?: () => string[];
   /** Where the client side of each job is recorded. */
   store?: JobStore;
+  /** Served at GET /metrics without an API key (the API listens on 127.0.0.1 unless configured otherwise). */
+  metrics?: NodeMetrics;
 }
 
 export interface ApiServer {
@@ -56,7 +59,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const models = local ? async () => local() : async () => (await requestNetworkModels(await session()).catch(rethrowUnanswered)).map((model) => model.name);
   const services: CompletionServices = { key: options.key, session, models, logger: options.logger, ...(options.store ? { store: options.store } : {}) };
   const handle = router(services, Math.floor(Date.now() / 1000));
-  const server = createServer((request, response) => void serveRequest(request, response, keys, handle, options.logger));
+  const metrics = options.metrics;
+  const server = createServer((request, response) => {
+    if (metrics && isMetricsRequest(request)) return void serveMetrics(request, response, metrics);
+    void serveRequest(request, response, keys, handle, options.logger);
+  });
   await listen(server, options.host, options.port);
   const { port } = server.address() as AddressInfo;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;

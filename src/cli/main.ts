@@ -5,10 +5,13 @@ import { CliError } from './cli-error.js';
 import { APIKEY_USAGE, apikeyCommand } from './commands/apikey.js';
 import { INIT_USAGE, initCommand } from './commands/init.js';
 import { JOBS_USAGE, jobsCommand } from './commands/jobs.js';
+import { NET_USAGE, netCommand } from './commands/net.js';
 import { PLAN_USAGE, planCommand } from './commands/plan.js';
+import { PROVIDERS_USAGE, providersCommand } from './commands/providers.js';
 import { START_USAGE, startCommand } from './commands/start.js';
 import { STATUS_USAGE, statusCommand } from './commands/status.js';
 import { SUBMIT_USAGE, submitCommand } from './commands/submit.js';
+import { TOP_USAGE, topCommand } from './commands/top.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
   init: { run: initCommand, usage: INIT_USAGE },
@@ -17,7 +20,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   status: { run: statusCommand, usage: STATUS_USAGE },
   jobs: { run: jobsCommand, usage: JOBS_USAGE },
   plan: { run: planCommand, usage: PLAN_USAGE },
+  providers: { run: providersCommand, usage: PROVIDERS_USAGE },
   apikey: { run: apikeyCommand, usage: APIKEY_USAGE },
+  net: { run: netCommand, usage: NET_USAGE },
+  top: { run: topCommand, usage: TOP_USAGE },
 };
 
 const USAGE = `infernet: an open peer-to-peer network for inference

@@ -51,6 +51,21 @@ export const NodeConfig = z
       .strict()
       .prefault({}),
     limits: TransportLimits.prefault({}),
+    discovery: z
+      .object({
+        /** Join the libp2p DHT and gossip: providers announce themselves, aggregators find them. */
+        enabled: z.boolean().default(false),
+        /** libp2p listen multiaddrs; loopback by default, like the job listener. */
+        listen: z.array(z.string().startsWith('/')).default(['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']),
+        /** Multiaddrs to announce instead of the listening ones (a public address behind a port forward). */
+        announce: z.array(z.string().startsWith('/')).optional(),
+        /** Bootstrap peers, each ending in /p2p/<peer id>. */
+        bootstrap: z.array(z.string().regex(/\/p2p\/\w+$/, 'must end in /p2p/<peer id>')).default([]),
+        /** Address prefixes exempt from per-host connection limits, e.g. /ip4/127.0.0.1 for many nodes on one host. */
+        allow: z.array(z.string().startsWith('/')).default([]),
+      })
+      .strict()
+      .prefault({}),
     storage: z
       .object({
         /** pocketbase: the node's own PocketBase (built from backend/), or the one at `url`. file: a JSON-lines file. */

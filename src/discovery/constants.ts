@@ -40,6 +40,7 @@ export const DEFAULT_TIMINGS = {
   heartbeatTtlMs: 35_000,
   /** How long a lookup may walk the DHT and fetch records. */
   lookupTimeoutMs: 10_000,
+  provideTimeoutMs: 60_000,
   pingTimeoutMs: 3_000,
 } as const;
 

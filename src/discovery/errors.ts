@@ -65,3 +65,11 @@ export function isRecordRejection(error: unknown): error is RecordRejection {
     error instanceof RecordExpiredError
   );
 }
+
+/** A gossip message that is not one of ours: bad JSON, wrong shape or version. */
+export class MalformedGossipError extends Error {
+  override readonly name = 'MalformedGossipError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

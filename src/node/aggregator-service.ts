@@ -12,6 +12,11 @@ import { rankProviders } from './provider-selection.js';
 export interface AggregatorServiceOptions {
   store: JobStore;
   logger: Logger;
+  /**
+   * Looks for more providers of a model (through discovery) when no connected one can take a job; resolves
+   * once new providers are connected, or when there are none to be had.
+   */
+  discoverProviders?: (model: string) => Promise<void>;
 }
 
 interface RoutedJob {
@@ -75,8 +80,13 @@ export class AggregatorService {
     const log = this.options.logger.child({ jobId, peer: client.peer?.npub });
     if (this.jobs.has(jobId)) return void client.send({ type: 'job.reject', jobId, code: 'duplicate_job', message: `job ${jobId} already exists` });
     if (request.deadline <= Date.now()) return void client.send({ type: 'job.reject', jobId, code: 'deadline_exceeded', message: 'the deadline has already passed' });
-    const candidates = [...this.providers].map((session) => ({ id: session.peer!.pubkey, session, capabilities: session.peer!.capabilities!, activeJobs: this.jobsOf(session, 'provider').length }));
-    const [best] = rankProviders(candidates, request);
+    let candidates = this.candidates();
+    let [best] = rankProviders(candidates, request);
+    if (!best && this.options.discoverProviders) {
+      await this.options.discoverProviders(request.model.name).catch((error: Error) => log.warn({ err: error.message }, 'provider lookup failed'));
+      candidates = this.candidates();
+      [best] = rankProviders(candidates, request);
+    }
     if (!best) {
       log.warn({ model: request.model.name, providers: candidates.length }, 'no provider for job');
       return void client.send({ type: 'job.reject', jobId, code: 'no_provider', message: `no connected provider serves "${request.model.name}" with a free slot` });
@@ -164,6 +174,10 @@ export class AggregatorService {
 
   private async record(jobId: string, job: Parameters<JobStore['create']>[0]): Promise<void> {
     await this.options.store.create(job).catch((error: Error) => this.options.logger.error({ jobId, err: error.message }, 'cannot record job'));
+  }
+
+  private candidates() {
+    return [...this.providers].map((session) => ({ id: session.peer!.pubkey, session, capabilities: session.peer!.capabilities!, activeJobs: this.jobsOf(session, 'provider').length }));
   }
 
   private jobsOf(session: PeerSession, side: 'client' | 'provider'): RoutedJob[] {

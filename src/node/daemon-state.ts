@@ -1,6 +1,7 @@
 // daemon.json in the node home: how `status` and `submit` find a running daemon and what it is connected to.
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { NodeRole } from '../protocol/index.js';
+import type { ProviderSummary } from './node-discovery.js';
 
 export interface DaemonPeer {
   npub: string;
@@ -15,8 +16,14 @@ export interface DaemonState {
   npub: string;
   startedAt: string;
   peers: DaemonPeer[];
+  /** With discovery on: this node's libp2p identity and addresses, and the providers it knows of. */
+  peerId?: string;
+  multiaddrs?: string[];
+  providers?: ProviderSummary[];
   /** The OpenAI-compatible API's base URL (without /v1) while it serves; absent when it is off. */
   api?: string;
+  /** The Prometheus endpoint (http://host:port/metrics) while one serves: on the API port, or alone for roles without an API. */
+  metrics?: string;
 }
 
 /** Written to a temporary file and renamed, so a reader never sees half a file. */

@@ -5,16 +5,22 @@ import type { NodeKey } from '../identity/index.js';
 import type { InferenceEngine } from '../inference/index.js';
 import { JOB_STATES, isFinished, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
+import { MeteredJobStore, NodeMetrics, startMetricsServer, METRICS_PATH, type MetricsServer } from '../metrics/index.js';
+import { isNetTestFrame, NetTestResponder } from '../network-test/index.js';
 import type { ProviderCapabilities } from '../protocol/index.js';
 import { PeerLink, PeerServer, type PeerSession, type SessionIdentity } from '../transport/index.js';
 import { AggregatorService } from './aggregator-service.js';
 import { removeDaemonState, writeDaemonState, type DaemonPeer } from './daemon-state.js';
 import { ModelCatalog } from './model-catalog.js';
 import { openNodeStore, type NodeStore } from './node-store.js';
+import { NodeDiscovery } from './node-discovery.js';
 import { ProviderService } from './provider-service.js';
 import { openProviderRuntime, type ProviderRuntime } from './provider-runtime.js';
 
 export const AGENT = 'infernet/0.1.0';
+/** A job for a model no connected provider serves waits this long for links to providers found in the DHT. */
+const DISCOVERED_LINK_WAIT_MS = 5_000;
+const DISCOVERED_PROVIDERS_PER_LOOKUP = 5;
 const UNFINISHED_STATES = JOB_STATES.filter((state) => !isFinished(state));
 
 export interface NodeDaemonOptions {
@@ -32,9 +38,15 @@ export class NodeDaemon {
   readonly store: JobStore;
   readonly aggregator?: AggregatorService;
   readonly provider?: ProviderService;
+  /** This node's Prometheus registry, served at /metrics on the API port. */
+  readonly metrics = new NodeMetrics();
+  private readonly netTests: NetTestResponder;
+  private metricsServer?: MetricsServer;
   private server?: PeerServer;
   private api?: ApiServer;
   private readonly links: PeerLink[] = [];
+  private readonly discoveredLinks = new Map<string, PeerLink>();
+  private discovery?: NodeDiscovery;
   private readonly peers = new Map<PeerSession, DaemonPeer>();
   private readonly startedAt = new Date().toISOString();
 
@@ -47,8 +59,9 @@ export class NodeDaemon {
     const engine = runtime?.engine;
     const { config, logger } = options;
     const roles = rolesOf(config.role);
-    this.store = nodeStore.store;
-    if (roles.aggregator) this.aggregator = new AggregatorService({ store: this.store, logger });
+    this.store = new MeteredJobStore(nodeStore.store, this.metrics);
+    this.netTests = new NetTestResponder({ maxFrameBytes: config.limits.maxFrameBytes });
+    if (roles.aggregator) this.aggregator = new AggregatorService({ store: this.store, logger, discoverProviders: (model) => this.discoverProviders(model) });
     if (roles.provider && catalog) {
       this.provider = new ProviderService({
         key: options.key,
@@ -60,6 +73,8 @@ export class NodeDaemon {
         logger,
       });
     }
+    this.metrics.observePeers(() => [...this.peers.values()]);
+    if (this.provider) this.metrics.observeProviderLoad(() => this.provider!.load);
   }
 
   static async start(options: NodeDaemonOptions): Promise<NodeDaemon> {
@@ -73,6 +88,7 @@ export class NodeDaemon {
     if (catalog && runtime?.engine) await daemon.preloadModels(catalog, runtime.engine);
     if (roles.provider || roles.aggregator) await daemon.listen();
     daemon.dialConfiguredPeers();
+    if (config.discovery.enabled) await daemon.startDiscovery();
     // A port already taken fails the start: stop what started, so no store or child process outlives it.
     await daemon.startApi().catch(async (error: unknown) => {
       await daemon.stop();
@@ -92,9 +108,17 @@ export class NodeDaemon {
     return this.api?.url ?? null;
   }
 
+  /** The Prometheus endpoint while one serves. */
+  get metricsUrl(): string | null {
+    return this.api ? `${this.api.url}${METRICS_PATH}` : (this.metricsServer?.url ?? null);
+  }
+
   async stop(): Promise<void> {
     await this.api?.close();
+    await this.metricsServer?.close();
+    await this.discovery?.stop().catch((error: Error) => this.options.logger.warn({ err: error.message }, 'discovery did not stop cleanly'));
     for (const link of this.links) link.stop();
+    for (const link of this.discoveredLinks.values()) link.stop();
     await this.server?.close();
     await this.runtime?.engine?.close();
     await this.nodeStore.close();
@@ -118,6 +142,7 @@ export class NodeDaemon {
       agent: AGENT,
       capabilities: () => this.capabilities(),
       ...(this.provider ? { load: () => this.provider!.load } : {}),
+      onBytes: (direction, bytes) => this.metrics.transportBytes.inc({ direction }, bytes),
     };
   }
 
@@ -142,16 +167,79 @@ export class NodeDaemon {
 
   /** A peer that dialled us: it said in hello which side of the conversation it takes. */
   private acceptSession(session: PeerSession): void {
+    this.netTests.attach(session); // any authenticated peer may measure its link to this node
     const role = session.peer?.role;
     if (role === 'client' && this.aggregator) this.aggregator.addClient(session);
     else if (role === 'aggregator' && this.provider) this.provider.attach(session);
     // A provider without a public port dials its aggregator: it serves jobs over that connection.
     else if (role === 'provider' && this.aggregator) this.aggregator.addProvider(session);
     else {
-      session.sendError('unauthenticated', `this node (${this.options.config.role}) does not serve ${role} peers`);
-      return session.close('role not served');
+      // Kept open for network tests only: the first frame of any other kind is refused and closes it.
+      session.onFrame((frame) => {
+        if (isNetTestFrame(frame)) return;
+        session.sendError('unauthenticated', `this node (${this.options.config.role}) does not serve ${role} peers`);
+        session.close('role not served');
+      });
+      return;
     }
     this.track(session);
+  }
+
+  /** Joins the DHT: a provider announces itself, an aggregator links to every provider it learns of. */
+  private async startDiscovery(): Promise<void> {
+    const { config, key, logger } = this.options;
+    this.discovery = await NodeDiscovery.start({
+      config,
+      key,
+      logger: logger.child({ component: 'discovery' }),
+      agent: AGENT,
+      endpoint: this.url,
+      ...(this.provider && this.catalog ? { provider: { service: this.provider, catalog: this.catalog } } : {}),
+      ...(this.aggregator
+        ? {
+            onProviderFound: (endpoint: string) => this.linkToDiscoveredProvider(endpoint),
+            onProviderLost: (endpoint: string) => {
+              this.discoveredLinks.get(endpoint)?.stop();
+              this.discoveredLinks.delete(endpoint);
+            },
+          }
+        : {}),
+      onChange: () => void this.saveState(),
+    });
+  }
+
+  /** Finds providers of a model in the DHT and links to them, waiting a moment for a session to one of them. */
+  private async discoverProviders(model: string): Promise<void> {
+    if (!this.discovery) return;
+    const found = await this.discovery.service.findProviders({ model, limit: DISCOVERED_PROVIDERS_PER_LOOKUP });
+    const endpoints = found.map((provider) => provider.record.endpoint).filter((endpoint) => endpoint !== this.url);
+    for (const endpoint of endpoints) this.linkToDiscoveredProvider(endpoint);
+    const connected = () => endpoints.some((endpoint) => this.discoveredLinks.get(endpoint)?.session?.isOpen);
+    for (const deadline = Date.now() + DISCOVERED_LINK_WAIT_MS; endpoints.length && !connected() && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  private linkToDiscoveredProvider(endpoint: string): void {
+    if (this.discoveredLinks.has(endpoint) || endpoint === this.url || this.options.config.connect.includes(endpoint)) return;
+    const link = this.linkTo(endpoint, 'aggregator');
+    this.discoveredLinks.set(endpoint, link);
+  }
+
+  private linkTo(url: string, sessionRole: 'aggregator' | 'provider'): PeerLink {
+    const { config, logger } = this.options;
+    const link = new PeerLink(url, {
+      identity: this.identity(sessionRole),
+      limits: config.limits,
+      logger,
+      onSession: (session) => {
+        if (this.aggregator) this.aggregator.addProvider(session);
+        else this.provider?.attach(session);
+        this.track(session);
+      },
+    });
+    link.start();
+    return link;
   }
 
   private dialConfiguredPeers(): void {
@@ -161,27 +249,18 @@ export class NodeDaemon {
     if (config.role === 'all' && this.url) targets.push(this.url);
     if (config.role === 'client') return; // clients dial per job (`infernet submit`)
     const sessionRole = this.aggregator ? 'aggregator' : 'provider';
-    for (const url of targets) {
-      const link = new PeerLink(url, {
-        identity: this.identity(sessionRole),
-        limits: config.limits,
-        logger,
-        onSession: (session) => {
-          if (this.aggregator) this.aggregator.addProvider(session);
-          else this.provider?.attach(session);
-          this.track(session);
-        },
-      });
-      this.links.push(link);
-      link.start();
-    }
+    for (const url of targets) this.links.push(this.linkTo(url, sessionRole));
   }
 
   /** The HTTP API runs jobs as a client: through the configured aggregators, or an all-in-one node's own. */
   private async startApi(): Promise<void> {
     const { config, home, key, logger } = this.options;
     if (config.api.port === null) return;
-    if (config.role !== 'client' && config.role !== 'all') return logger.warn({ role: config.role }, 'api.port is set but this role has no client side: the API is off');
+    if (config.role !== 'client' && config.role !== 'all') {
+      logger.info({ role: config.role }, 'api.port is set but this role has no client side: only /metrics is served there');
+      this.metricsServer = await startMetricsServer({ host: config.api.host, port: config.api.port, metrics: this.metrics, logger });
+      return;
+    }
     const aggregator = this.aggregator;
     this.api = await startApiServer({
       host: config.api.host,
@@ -194,6 +273,7 @@ export class NodeDaemon {
       aggregators: aggregator && this.url ? [this.url] : config.connect,
       ...(aggregator ? { localModels: () => aggregator.availableModels() } : {}),
       store: this.store,
+      metrics: this.metrics,
     });
   }
 
@@ -216,7 +296,9 @@ export class NodeDaemon {
       npub: this.options.key.npub,
       startedAt: this.startedAt,
       peers: [...this.peers.values()],
+      ...(this.discovery ? { peerId: this.discovery.peerId, multiaddrs: this.discovery.multiaddrs(), providers: this.discovery.providers() } : {}),
       ...(this.api ? { api: this.api.url } : {}),
+      ...(this.metricsUrl ? { metrics: this.metricsUrl } : {}),
     }).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'cannot write daemon state'));
   }
 }

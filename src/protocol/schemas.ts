@@ -220,6 +220,51 @@ export const ModelsListFrame = frame(
   'Aggregator to client: every model some connected provider serves now, one entry per name.',
 );
 
+/** Bounds of one network test (`infernet net test`): per direction, enforced by the node that answers it. */
+export const NET_TEST_MAX_BYTES = 1024 * 1024 * 1024;
+export const NET_TEST_MAX_SECONDS = 60;
+const NetTestId = z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -');
+
+export const NetPingFrame = frame(
+  'net.ping',
+  { seq: z.number().int().nonnegative(), ts: z.number().nonnegative() },
+  "Network test: any node with a listener answers with net.pong carrying the same seq and ts (the sender's clock).",
+);
+export const NetPongFrame = frame('net.pong', { seq: z.number().int().nonnegative(), ts: z.number().nonnegative() }, 'The answer to net.ping, echoing seq and ts.');
+export const NetTestStartFrame = frame(
+  'net.test.start',
+  {
+    testId: NetTestId,
+    /** upload: the sender of this frame sends net.data; download: the peer does. */
+    direction: z.enum(['upload', 'download']),
+    bytes: z.number().int().min(1).max(NET_TEST_MAX_BYTES),
+    seconds: z.number().gt(0).max(NET_TEST_MAX_SECONDS),
+    /** Payload characters per net.data frame the sender of this frame can take; the peer may lower it. */
+    chunkBytes: z.number().int().min(256),
+  },
+  'Network test: start a throughput test of at most `bytes` and `seconds` in one direction. One test at a time per session; answered with net.test.ready, or error busy.',
+);
+export const NetTestReadyFrame = frame(
+  'net.test.ready',
+  { testId: NetTestId, chunkBytes: z.number().int().min(256) },
+  'The test may run, with net.data payloads of at most chunkBytes characters (within both peers\' maxFrameBytes); for a download the data follows.',
+);
+export const NetDataFrame = frame(
+  'net.data',
+  { testId: NetTestId, seq: z.number().int().nonnegative(), payload: z.string() },
+  'Test data (base64 filler). Not counted against the frame rate: only accepted within a started test and its byte budget; outside one the session is closed.',
+);
+export const NetAckFrame = frame(
+  'net.ack',
+  { testId: NetTestId, seq: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() },
+  'The receiver of net.data acknowledges frame seq and the payload characters received so far; the sender keeps a bounded window of unacknowledged frames.',
+);
+export const NetTestEndFrame = frame(
+  'net.test.end',
+  { testId: NetTestId, reason: z.string().max(256).optional() },
+  'Either side ends the test (its time ran out, or the tester has what it needs); data still in flight is ignored.',
+);
+
 export const FRAME_SCHEMAS = {
   hello: HelloFrame,
   auth: AuthFrame,
@@ -237,6 +282,13 @@ export const FRAME_SCHEMAS = {
   heartbeat: HeartbeatFrame,
   'models.request': ModelsRequestFrame,
   'models.list': ModelsListFrame,
+  'net.ping': NetPingFrame,
+  'net.pong': NetPongFrame,
+  'net.test.start': NetTestStartFrame,
+  'net.test.ready': NetTestReadyFrame,
+  'net.data': NetDataFrame,
+  'net.ack': NetAckFrame,
+  'net.test.end': NetTestEndFrame,
 } as const;
 
 export const Frame = z.discriminatedUnion('type', [
@@ -256,6 +308,13 @@ export const Frame = z.discriminatedUnion('type', [
   HeartbeatFrame,
   ModelsRequestFrame,
   ModelsListFrame,
+  NetPingFrame,
+  NetPongFrame,
+  NetTestStartFrame,
+  NetTestReadyFrame,
+  NetDataFrame,
+  NetAckFrame,
+  NetTestEndFrame,
 ]);
 export type Frame = z.infer<typeof Frame>;
 export type FrameType = Frame['type'];

@@ -11,6 +11,8 @@ import { TokenBucket } from './token-bucket.js';
 
 /** Stream frames arrive at token rate; they are checked against the session's jobs instead of rate limited. */
 const RATE_EXEMPT_TYPES = new Set<Frame['type']>(['job.tokens', 'job.progress', 'heartbeat']);
+/** Network-test data is bounded by the test's byte budget instead (see src/network-test), so it measures the link. */
+const NET_TEST_DATA_TYPES = new Set<Frame['type']>(['net.data', 'net.ack']);
 /** A peer that keeps breaking the rules after this many rejected frames is disconnected. */
 const MAX_REJECTED_FRAMES = 100;
 const CLOSE_POLICY = 1008;
@@ -24,6 +26,8 @@ export interface SessionIdentity {
   agent: string;
   capabilities?: () => ProviderCapabilities | undefined;
   load?: () => { activeJobs: number; slots: number };
+  /** Told the size of every frame sent and received, for the node's metrics. */
+  onBytes?: (direction: 'sent' | 'received', bytes: number) => void;
 }
 
 export interface PeerInfo {
@@ -51,6 +55,7 @@ export class PeerSession {
   private readonly bucket: TokenBucket;
   private readonly handlers = new Set<FrameHandler>();
   private held: Frame[] = [];
+  private flushingHeld = false;
   private readonly closeHandlers = new Set<(reason: string) => void>();
   private readonly timers: NodeJS.Timeout[] = [];
   private idleTimer?: NodeJS.Timeout;
@@ -89,10 +94,15 @@ export class PeerSession {
 
   onFrame(handler: FrameHandler): () => void {
     this.handlers.add(handler);
-    if (this.held.length) {
-      const held = this.held;
-      this.held = [];
-      for (const frame of held) this.deliver(frame);
+    // Held frames go out once the caller has attached all its handlers (several, in the same turn), not to the first only.
+    if (this.held.length && !this.flushingHeld) {
+      this.flushingHeld = true;
+      queueMicrotask(() => {
+        this.flushingHeld = false;
+        const held = this.held;
+        this.held = [];
+        for (const frame of held) this.deliver(frame);
+      });
     }
     return () => this.handlers.delete(handler);
   }
@@ -127,7 +137,9 @@ export class PeerSession {
 
   private sendRaw(frame: OutgoingFrame, version: number): boolean {
     if (this.socket.readyState !== this.socket.OPEN) return false;
-    this.socket.send(JSON.stringify({ v: version, ...frame }));
+    const text = JSON.stringify({ v: version, ...frame });
+    this.socket.send(text);
+    this.identity.onBytes?.('sent', Buffer.byteLength(text));
     return true;
   }
 
@@ -138,6 +150,7 @@ export class PeerSession {
 
   private receive(data: Buffer, isBinary: boolean): void {
     this.resetIdleTimer();
+    this.identity.onBytes?.('received', data.length);
     if (isBinary) return this.reject('invalid_frame', 'binary frames are not part of the protocol');
     let frame: Frame;
     try {
@@ -146,7 +159,7 @@ export class PeerSession {
       if (error instanceof FrameRejectedError) return this.reject(error.code, error.message);
       throw error;
     }
-    if (!RATE_EXEMPT_TYPES.has(frame.type) && !this.bucket.take()) {
+    if (!RATE_EXEMPT_TYPES.has(frame.type) && !NET_TEST_DATA_TYPES.has(frame.type) && !this.bucket.take()) {
       return this.reject('rate_limited', `more than ${this.limits.framesPerSecond} frames per second`);
     }
     this.dispatch(frame);
@@ -164,7 +177,7 @@ export class PeerSession {
 
   /** Frames can arrive in the same read as the handshake's last one, before the owner has attached its handler. */
   private deliver(frame: Frame): void {
-    if (this.handlers.size) {
+    if (this.handlers.size && !this.flushingHeld) {
       for (const handler of this.handlers) handler(frame, this);
     } else if (this.held.length < MAX_HELD_FRAMES) {
       this.held.push(frame);

@@ -9,7 +9,7 @@ import { CliError } from '../cli-error.js';
 
 export const INIT_USAGE = `infernet init --home DIR [--role provider|aggregator|client|all] [--host H] [--port N]
   [--connect WS_URL]... [--model GGUF_PATH]... [--slots N] [--threads N] [--sandbox docker|none]
-  [--api-port N] [--api-host H] [--force] [--json]
+  [--api-port N] [--api-host H] [--bootstrap MULTIADDR]... [--discovery] [--p2p-listen MULTIADDR]... [--force] [--json]
   Creates the node key (encrypted with NIP-49 when INFERNET_PASSPHRASE is set) and config.yaml; prints the npub.
   --api-port serves the OpenAI-compatible API on a client or all-in-one node (0: any free port).`;
 
@@ -27,6 +27,9 @@ export async function initCommand(argv: string[]): Promise<void> {
       threads: { type: 'string' },
       sandbox: { type: 'string' },
       'api-port': { type: 'string' },
+      bootstrap: { type: 'string', multiple: true },
+      discovery: { type: 'boolean' },
+      'p2p-listen': { type: 'string', multiple: true },
       'api-host': { type: 'string' },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -44,6 +47,7 @@ export async function initCommand(argv: string[]): Promise<void> {
       sandbox: (values.sandbox ?? 'docker') as 'docker' | 'none',
     },
     ...apiSection(values['api-port'], values['api-host'], values.role ?? 'all'),
+    ...discoverySection(values.bootstrap, values.discovery, values['p2p-listen']),
   };
   // Validate before writing anything, so a typo leaves no half-made home behind.
   validateNodeConfig(input, 'init options');
@@ -71,4 +75,10 @@ function integer(flag: string, text: string | undefined, fallback: number): numb
   if (text === undefined) return fallback;
   if (!/^\d+$/.test(text)) throw new CliError(`${flag} must be a whole number, got "${text}"`);
   return Number(text);
+}
+
+/** --bootstrap, --p2p-listen or --discovery turn discovery on (a first node has no bootstrap peer yet). */
+function discoverySection(bootstrap: string[] | undefined, enabled: boolean | undefined, listen: string[] | undefined): Pick<NodeConfigInput, 'discovery'> {
+  if (!bootstrap?.length && !enabled && !listen?.length) return {};
+  return { discovery: { enabled: true, bootstrap: bootstrap ?? [], ...(listen?.length ? { listen } : {}) } };
 }

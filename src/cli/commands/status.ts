@@ -17,6 +17,9 @@ export async function statusCommand(argv: string[]): Promise<void> {
     home: home.dir,
     listen: config.listen,
     connect: config.connect,
+    discovery: { enabled: config.discovery.enabled, bootstrap: config.discovery.bootstrap },
+    peerId: daemon?.peerId ?? null,
+    multiaddrs: daemon?.multiaddrs ?? [],
     models: config.models,
     protocol: { version: PROTOCOL_VERSION, supported: [...SUPPORTED_PROTOCOL_VERSIONS] },
     daemon: daemon
@@ -26,6 +29,7 @@ export async function statusCommand(argv: string[]): Promise<void> {
   if (values.json) return console.log(JSON.stringify(status, null, 2));
   console.log(`node     ${status.npub} (${status.role})`);
   console.log(`home     ${status.home}`);
+  if (status.multiaddrs.length) console.log(`p2p      ${status.multiaddrs.join(' ')}`);
   console.log(`daemon   ${daemon ? `running, pid ${daemon.pid}, ${daemon.url ?? 'no listener'}, ${daemon.peers.length} peers` : 'not running'}`);
   if (config.models.length) console.log(`models   ${config.models.join(', ')}`);
   if (config.connect.length) console.log(`connect  ${config.connect.join(', ')}`);

@@ -1,0 +1,131 @@
+// The libp2p node discovery runs on: TCP and WebSocket transports, noise, yamux, identify, ping, a Kademlia DHT
+// under Infernet's own protocol id, and gossipsub. Its key is derived from the node's Nostr key and bound to it
+// by a signed record, so the peer id is stable and vouched for.
+import { createHash } from 'node:crypto';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
+import { identify, type Identify } from '@libp2p/identify';
+import type { Ed25519PrivateKey } from '@libp2p/interface';
+import { kadDHT, type KadDHT } from '@libp2p/kad-dht';
+import { ping, type Ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { webSockets } from '@libp2p/websockets';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import type { NodeKey } from '../identity/index.js';
+import type { Logger } from '../log/index.js';
+import type { NostrEvent } from '../protocol/index.js';
+import { DHT_PROTOCOL } from './constants.js';
+import { deriveLibp2pKey } from './libp2p-key.js';
+import { createPeerBinding } from './peer-binding.js';
+
+export type DiscoveryServices = { identify: Identify; ping: Ping; dht: KadDHT; pubsub: GossipSub };
+export type DiscoveryLibp2p = Libp2p<DiscoveryServices>;
+
+/** Listen on every interface, a random TCP port and a random WebSocket port. */
+export const DEFAULT_LISTEN_ADDRESSES = ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'];
+
+export interface CreateDiscoveryNodeOptions {
+  key: NodeKey;
+  logger: Logger;
+  /** Multiaddrs to listen on; defaults to DEFAULT_LISTEN_ADDRESSES. */
+  listen?: string[];
+  /** Multiaddrs to announce instead of the listening ones (a public address behind a port forward). */
+  announce?: string[];
+  /** Multiaddrs of bootstrap peers, each ending in /p2p/<peer id>. */
+  bootstrap?: string[];
+  /**
+   * Multiaddr prefixes exempt from the connection manager's per-host inbound rate limit and from gossipsub's
+   * same-IP penalty, e.g. ['/ip4/127.0.0.1'] when many nodes share one host (tests, a cluster behind one NAT).
+   */
+  allow?: string[];
+  /** How long other DHT nodes keep our provider records, in seconds; we re-provide well within it. */
+  providerValidityS?: number;
+}
+
+export interface DiscoveryNode {
+  readonly libp2p: DiscoveryLibp2p;
+  readonly peerId: string;
+  readonly privateKey: Ed25519PrivateKey;
+  /** The kind-30951 event binding the Nostr key and this peer id. */
+  readonly binding: NostrEvent;
+  readonly bootstrap: readonly string[];
+  /** Where others can dial this node, each with its /p2p/<peer id> suffix. */
+  multiaddrs(): string[];
+  /** Dials the bootstrap peers not connected now; returns how many are connected afterwards. */
+  connectBootstrap(signal?: AbortSignal): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): Promise<DiscoveryNode> {
+  const { privateKey, peerId } = await deriveLibp2pKey(options.key);
+  const binding = await createPeerBinding(options.key, privateKey, peerId);
+  const allow = options.allow ?? [];
+  const libp2p = await createLibp2p({
+    privateKey,
+    addresses: { listen: options.listen ?? DEFAULT_LISTEN_ADDRESSES, ...(options.announce ? { announce: options.announce } : {}) },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { allow },
+    services: {
+      identify: identify(),
+      // libp2p's connection monitor pings on the same protocol: leave room for our latency probes beside it.
+      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 8 }),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: false,
+        // The default mapper drops private and loopback addresses: a LAN or test network would find no one.
+        peerInfoMapper: (peer) => peer,
+        ...(options.providerValidityS ? { providers: { provideValidity: options.providerValidityS } } : {}),
+      }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        // Each message reaches a node once per mesh peer; without a fast id every copy has its signature checked
+        // before it is recognised as a duplicate. Only validated messages enter this cache, so a forged copy
+        // cannot shadow the genuine one.
+        fastMsgIdFn: (message) => Buffer.from(message.signature ?? createHash('sha256').update(message.data ?? new Uint8Array()).digest()).toString('base64'),
+        scoreParams: { IPColocationFactorWhitelist: new Set(allow.map(ipOfPrefix).filter((ip) => ip !== undefined)) },
+      }),
+    },
+  });
+  const bootstrap = (options.bootstrap ?? []).filter((address) => !address.endsWith(`/p2p/${peerId}`));
+  const log = options.logger.child({ component: 'discovery', peerId });
+  return {
+    libp2p,
+    peerId,
+    privateKey,
+    binding,
+    bootstrap,
+    multiaddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
+    connectBootstrap: async (signal) => {
+      await Promise.all(
+        bootstrap.map(async (address) => {
+          const target = multiaddr(address);
+          const bootstrapPeer = target.getComponents().findLast((component) => component.name === 'p2p')?.value;
+          if (bootstrapPeer && libp2p.getConnections().some((connection) => connection.remotePeer.toString() === bootstrapPeer)) return;
+          try {
+            await libp2p.dial(target, { signal: signal ?? AbortSignal.timeout(10_000) });
+          } catch (error) {
+            log.warn({ bootstrap: address, err: error }, 'bootstrap peer unreachable');
+          }
+        }),
+      );
+      return libp2p.getConnections().length;
+    },
+    stop: async () => {
+      await libp2p.stop();
+    },
+  };
+}
+
+/** "/ip4/127.0.0.1" -> "127.0.0.1"; the gossipsub whitelist is by exact address. */
+function ipOfPrefix(prefix: string): string | undefined {
+  try {
+    return multiaddr(prefix).getComponents().find((component) => component.name === 'ip4' || component.name === 'ip6')?.value;
+  } catch {
+    return undefined;
+  }
+}

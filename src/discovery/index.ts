@@ -1,0 +1,57 @@
+// Discovery: how nodes find each other (libp2p, a Kademlia DHT and gossip), what a provider announces about
+// itself (a signed capability record), and how an aggregator picks providers for a model (a ranked lookup).
+export { DiscoveryService } from './discovery-service.js';
+export type {
+  AnnounceParameters,
+  DiscoveryEvents,
+  DiscoveryServiceOptions,
+  DiscoveryTimings,
+  FindProvidersParameters,
+  FindProvidersReturnType,
+  FloodingPeerEvent,
+  FoundProvider,
+  RecordRejectedEvent,
+  ReputationMessage,
+} from './discovery-service.js';
+export {
+  createDiscoveryNode,
+  DEFAULT_LISTEN_ADDRESSES,
+  type CreateDiscoveryNodeOptions,
+  type DiscoveryLibp2p,
+  type DiscoveryNode,
+} from './create-discovery-node.js';
+export { deriveLibp2pKey, type DeriveLibp2pKeyReturnType } from './libp2p-key.js';
+export { createPeerBinding, verifyPeerBinding, type VerifyPeerBindingParameters } from './peer-binding.js';
+export {
+  createProviderRecord,
+  JobEndpoint,
+  ModelServed,
+  ProviderLoad,
+  ProviderRecord,
+  servesModel,
+  verifyProviderRecord,
+  type CreateProviderRecordParameters,
+  type ProviderRecordInput,
+  type SignedProviderRecord,
+  type VerifyProviderRecordOptions,
+} from './provider-record.js';
+export { GpuGroup, HardwareSummary, summariseHardware, summaryVramBytes } from './hardware-summary.js';
+export { announceKeysOf, cidOfKey, gpuKey, modelKey } from './announce-keys.js';
+export { Heartbeat, ProvidersTopicMessage } from './gossip-messages.js';
+export type { KnownProvider, RecordSource, RemovalReason, RemovedProvider } from './provider-directory.js';
+export {
+  LATENCY_HALF_SCORE_MS,
+  NEUTRAL_REPUTATION,
+  placementOf,
+  RANKING_WEIGHTS,
+  rankProviderRecords,
+  type Placement,
+  type ProviderNeed,
+  type RankedCandidate,
+  type RankingCandidate,
+  type RankingScores,
+} from './rank-provider-records.js';
+export { FloodGuard, type FloodLimits, type FloodVerdict } from './flood-guard.js';
+export * from './constants.js';
+export * from './errors.js';
+export * from './hardware/index.js';

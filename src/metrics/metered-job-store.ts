@@ -1,0 +1,64 @@
+// A JobStore decorator that turns every stored transition into metrics, so no job code has to remember to.
+import { isFinished, type JobEvent, type JobListFilter, type JobPatch, type JobRecord, type JobRole, type JobState, type JobStore, type NewJob } from '../jobs/index.js';
+import type { NodeMetrics } from './node-metrics.js';
+
+export class MeteredJobStore implements JobStore {
+  /** When each job of this process started running, for its tokens per second. */
+  private readonly runningSince = new Map<string, number>();
+
+  constructor(
+    private readonly inner: JobStore,
+    private readonly metrics: NodeMetrics,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  async create(job: NewJob): Promise<JobRecord> {
+    const record = await this.inner.create(job);
+    this.observe(record, {});
+    return record;
+  }
+
+  async transition(jobId: string, role: JobRole, to: JobState, patch?: JobPatch, reason?: string): Promise<JobRecord> {
+    const record = await this.inner.transition(jobId, role, to, patch, reason);
+    this.observe(record, patch ?? {});
+    return record;
+  }
+
+  update(jobId: string, role: JobRole, patch: JobPatch): Promise<JobRecord> {
+    return this.inner.update(jobId, role, patch);
+  }
+
+  get(jobId: string, role: JobRole): Promise<JobRecord | undefined> {
+    return this.inner.get(jobId, role);
+  }
+
+  list(filter?: JobListFilter): Promise<JobRecord[]> {
+    return this.inner.list(filter);
+  }
+
+  events(jobId: string): Promise<JobEvent[]> {
+    return this.inner.events(jobId);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private observe(record: JobRecord, patch: JobPatch): void {
+    const { jobId, role, state } = record;
+    const finished = isFinished(state);
+    this.metrics.recordJobState(jobId, role, state, finished);
+    const key = `${role}:${jobId}`;
+    if (state === 'running' && !this.runningSince.has(key)) this.runningSince.set(key, this.now());
+    if (!finished) return;
+    const started = this.runningSince.get(key);
+    this.runningSince.delete(key);
+    const tokens = record.tokens ?? 0;
+    if (tokens > 0 && (state === 'completed' || state === 'cancelled' || state === 'failed')) this.metrics.tokens.inc({ role }, tokens);
+    if (state === 'completed' && tokens > 0 && started !== undefined) {
+      const seconds = (this.now() - started) / 1000;
+      if (seconds > 0) this.metrics.tokensPerSecond.observe({ role }, tokens / seconds);
+    }
+    if (state === 'failed' && patch.error?.code === 'bad_signature') this.metrics.verificationFailures.inc({ reason: 'bad_signature' });
+  }
+}
