@@ -7,4 +7,5 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 node dist/bench/network-vs-direct.js
 node dist/bench/api-vs-cli.js
 node dist/bench/store-writes.js
+node dist/bench/discovery.js 50
 if docker info >/dev/null 2>&1; then bash scripts/build-runtime-image.sh >/dev/null && node dist/bench/container-overhead.js; else echo "(no Docker engine: container overhead skipped; run scripts/setup-docker.sh as root)"; fi
