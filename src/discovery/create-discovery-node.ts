@@ -53,7 +53,7 @@ export interface DiscoveryNode {
   readonly bootstrap: readonly string[];
   /** Where others can dial this node, each with its /p2p/<peer id> suffix. */
   multiaddrs(): string[];
-  /** Dials the bootstrap peers not connected now; returns how many are connected afterwards. */
+  /** Dials the bootstrap peers not connected now (failures are logged); returns the open connection count. */
   connectBootstrap(signal?: AbortSignal): Promise<number>;
   stop(): Promise<void>;
 }

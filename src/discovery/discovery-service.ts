@@ -26,6 +26,7 @@ import {
   DEFAULT_TIMINGS,
   HEARTBEAT_TOPIC,
   LOOKUP_CONCURRENCY,
+  MAX_CLOCK_SKEW_MS,
   PROVIDERS_TOPIC,
   REPUTATION_TOPIC,
 } from './constants.js';
@@ -210,7 +211,7 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
     await serveProviderRecord(this.node.libp2p, () => this.current?.event);
     const connected = await this.node.connectBootstrap();
     this.log.info({ peerId: this.node.peerId, multiaddrs: this.node.multiaddrs(), connections: connected }, 'discovery started');
-    this.tickTimer = setInterval(() => void this.tick(), this.timings.heartbeatIntervalMs);
+    this.tickTimer = setInterval(() => void this.tick().catch((error: unknown) => this.log.warn({ err: error }, 'discovery tick failed')), this.timings.heartbeatIntervalMs);
     this.tickTimer.unref();
   }
 
@@ -219,6 +220,7 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
     if (!node) return;
     await this.withdraw().catch((error: unknown) => this.log.warn({ err: error }, 'withdrawing the provider record failed'));
     clearInterval(this.tickTimer);
+    clearTimeout(this.refreshTimer);
     node.libp2p.services.pubsub.removeEventListener('message', this.onMessage);
     await node.stop();
     this.node = undefined;
@@ -489,7 +491,10 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
     const peerId = this.admit(this.gossipGuard, message);
     if (!peerId) return TopicValidatorResult.Ignore;
     try {
-      this.validated.set(message, { kind: 'heartbeat', heartbeat: decodeHeartbeat(message.data) });
+      const heartbeat = decodeHeartbeat(message.data);
+      // A heartbeat replayed long after it was sent must not keep a dead provider alive.
+      if (Math.abs(Date.now() - heartbeat.ts) > MAX_CLOCK_SKEW_MS) return TopicValidatorResult.Ignore;
+      this.validated.set(message, { kind: 'heartbeat', heartbeat });
       return TopicValidatorResult.Accept;
     } catch (error) {
       this.log.debug({ peer: peerId, err: error }, 'malformed heartbeat');
@@ -527,7 +532,8 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
       this.reject(peerId, 'gossip', error as Error);
       return;
     }
-    const removed = this.directory.remove(peerId, 'left');
+    // Whole seconds: a record issued within the second it left in counts as older.
+    const removed = this.directory.markLeft(peerId, (event.created_at + 1) * 1000);
     if (removed) this.emitRemoved(removed);
   }
 }

@@ -59,6 +59,26 @@ describe('ProviderDirectory', () => {
     assert.deepEqual(directory.evictStale(T0 + TTL, SILENCE).map((removed) => removed.reason), ['expired']);
   });
 
+  it('ignores a heartbeat older than the newest one seen (a replay)', async () => {
+    const record = await signed(T0);
+    const directory = new ProviderDirectory();
+    directory.upsert(record, 'gossip', T0);
+    const beat = (ts: number, activeJobs: number) => ({ v: 1 as const, ts, uptimeS: 1, load: { activeJobs, slots: 2 } });
+    assert.equal(directory.heartbeat(record.record.peerId, beat(T0 + 2000, 1), T0 + 2000), true);
+    assert.equal(directory.heartbeat(record.record.peerId, beat(T0 + 1000, 0), T0 + 2500), false);
+    assert.deepEqual(directory.get(record.record.peerId)?.load, { activeJobs: 1, slots: 2 });
+  });
+
+  it('refuses a record replayed after its provider left, and takes a newer one', async () => {
+    const key = generateNodeKey();
+    const [before, after] = [await signed(T0, key), await signed(T0 + 5000, key)];
+    const directory = new ProviderDirectory();
+    directory.upsert(before, 'gossip', T0);
+    assert.equal(directory.markLeft(before.record.peerId, T0 + 1000)?.reason, 'left');
+    assert.equal(directory.upsert(before, 'gossip', T0 + 2000), 'stale');
+    assert.equal(directory.upsert(after, 'gossip', T0 + 5000), 'added');
+  });
+
   it('ignores heartbeats from peers without a record', () => {
     const directory = new ProviderDirectory();
     assert.equal(directory.heartbeat('12D3KooWnobody', { v: 1, ts: T0, uptimeS: 0, load: { activeJobs: 0, slots: 1 } }, T0), false);

@@ -1,6 +1,7 @@
 // What this node knows of providers right now: their verified records, latest load, when each was last heard
 // from and how fast it answers. Times are handed in, so eviction is decided without sockets or waiting.
 import type { NostrEvent } from '../protocol/index.js';
+import { MAX_RECORD_TTL_MS } from './constants.js';
 import type { Heartbeat } from './gossip-messages.js';
 import { servesModel, type ProviderLoad, type ProviderRecord, type SignedProviderRecord } from './provider-record.js';
 
@@ -35,6 +36,10 @@ export type UpsertResult = 'added' | 'updated' | 'stale';
 
 export class ProviderDirectory {
   private readonly providers = new Map<string, KnownProvider>();
+  /** The sender's clock of each provider's newest heartbeat: older ones are replays. */
+  private readonly heartbeatTs = new Map<string, number>();
+  /** Providers that left, with when (their clock): records issued before are replays and are refused. */
+  private readonly departed = new Map<string, number>();
 
   get size(): number {
     return this.providers.size;
@@ -54,13 +59,14 @@ export class ProviderDirectory {
 
   /** Keeps the newer of two records of one peer; an older one (a replay or a late gossip) is 'stale'. */
   upsert({ record, event }: SignedProviderRecord, source: RecordSource, now: number): UpsertResult {
+    if (record.issuedAt <= (this.departed.get(record.peerId) ?? -Infinity)) return 'stale';
     const known = this.providers.get(record.peerId);
     if (known && known.record.issuedAt >= record.issuedAt) {
       if (known.record.issuedAt === record.issuedAt) known.lastSeenAt = Math.max(known.lastSeenAt, now);
       return 'stale';
     }
     // A newer record carries fresh load; a heartbeat newer than it still wins.
-    const heartbeatIsNewer = known?.lastHeartbeatAt !== undefined && known.lastHeartbeatAt > record.issuedAt;
+    const heartbeatIsNewer = known !== undefined && (this.heartbeatTs.get(record.peerId) ?? -Infinity) > record.issuedAt;
     this.providers.set(record.peerId, {
       peerId: record.peerId,
       pubkey: record.pubkey,
@@ -76,10 +82,11 @@ export class ProviderDirectory {
     return known ? 'updated' : 'added';
   }
 
-  /** Records a heartbeat; false when the peer has no known record (its heartbeat tells us nothing usable). */
+  /** Records a heartbeat; false when the peer has no known record or the heartbeat is older than one seen. */
   heartbeat(peerId: string, heartbeat: Heartbeat, now: number): boolean {
     const known = this.providers.get(peerId);
-    if (!known) return false;
+    if (!known || heartbeat.ts <= (this.heartbeatTs.get(peerId) ?? -Infinity)) return false;
+    this.heartbeatTs.set(peerId, heartbeat.ts);
     known.load = heartbeat.load;
     known.uptimeS = heartbeat.uptimeS;
     known.lastHeartbeatAt = now;
@@ -99,11 +106,20 @@ export class ProviderDirectory {
     const provider = this.providers.get(peerId);
     if (!provider) return undefined;
     this.providers.delete(peerId);
+    this.heartbeatTs.delete(peerId);
     return { provider, reason };
+  }
+
+  /** A provider said it leaves at leftAt (its clock): removed, and its older records refused from now on. */
+  markLeft(peerId: string, leftAt: number): RemovedProvider | undefined {
+    this.departed.set(peerId, Math.max(leftAt, this.departed.get(peerId) ?? -Infinity));
+    return this.remove(peerId, 'left');
   }
 
   /** Removes and returns the providers whose record lapsed or that were silent for longer than silenceTtlMs. */
   evictStale(now: number, silenceTtlMs: number): RemovedProvider[] {
+    // No record outlives MAX_RECORD_TTL_MS, so neither need the notes of who left.
+    for (const [peerId, leftAt] of this.departed) if (leftAt < now - MAX_RECORD_TTL_MS) this.departed.delete(peerId);
     const removed: RemovedProvider[] = [];
     for (const provider of this.providers.values()) {
       if (provider.source === 'self') continue;

@@ -122,11 +122,26 @@ async function serve(
  */
 async function authenticate(binary: string, dataDir: string, url: string, credentials: SuperuserCredentials): Promise<PocketBase> {
   try {
-    return await superuserClient(url, credentials);
+    return await loginWithRetries(url, credentials);
   } catch (error) {
     if (!(error instanceof PocketBaseAuthError)) throw error;
     await upsertSuperuser(binary, dataDir, credentials);
-    return superuserClient(url, credentials);
+    return loginWithRetries(url, credentials);
+  }
+}
+
+/** Seen rarely on a loaded machine: a just-started PocketBase refuses a valid superuser once; a retry logs in. */
+const LOGIN_ATTEMPTS = 5;
+const LOGIN_RETRY_MS = 200;
+
+async function loginWithRetries(url: string, credentials: SuperuserCredentials): Promise<PocketBase> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await superuserClient(url, credentials);
+    } catch (error) {
+      if (!(error instanceof PocketBaseAuthError) || attempt >= LOGIN_ATTEMPTS) throw error;
+      await sleep(LOGIN_RETRY_MS);
+    }
   }
 }
 
