@@ -1,0 +1,49 @@
+// The discovery part of docs/protocol.md, rendered from the record and gossip schemas like the job protocol.
+import { z } from 'zod';
+import {
+  DHT_PROTOCOL,
+  EVENT_KIND_PEER_BINDING,
+  EVENT_KIND_PROVIDER_LEAVING,
+  EVENT_KIND_PROVIDER_RECORD,
+  HEARTBEAT_TOPIC,
+  PROVIDERS_TOPIC,
+  RECORD_PROTOCOL,
+  REPUTATION_TOPIC,
+} from './constants.js';
+import { Heartbeat, ProvidersTopicMessage } from './gossip-messages.js';
+import { ProviderRecord } from './provider-record.js';
+
+const JOIN_AND_LEAVE = `
+## Discovery: join and leave (libp2p)
+
+- Transport: libp2p over TCP and WebSocket, noise, yamux, identify, ping. The Kademlia DHT speaks
+  \`${DHT_PROTOCOL}\`, so it never mixes with the public IPFS DHT. A node's libp2p key is derived from its Nostr
+  key; a kind-${EVENT_KIND_PEER_BINDING} event signed by the Nostr key names the peer id and carries the libp2p key's
+  signature over \`infernet-peer-binding/1:<pubkey>:<peerId>\`, so neither key can be claimed by someone else.
+- **Join**: dial the bootstrap peers; a provider signs its ProviderRecord (below) as a kind-${EVENT_KIND_PROVIDER_RECORD} event with a
+  NIP-40 expiration, serves it on \`${RECORD_PROTOCOL}\`, publishes it on the gossip topic \`${PROVIDERS_TOPIC}\`, and
+  provides DHT pointers under the CIDs of \`model:<name>\` and \`gpu:<class>\`. The record is re-signed and re-published
+  at half its lifetime; the pointers are re-provided within their validity.
+- **Live status**: providers publish a Heartbeat (below) on \`${HEARTBEAT_TOPIC}\`; reputation events travel on
+  \`${REPUTATION_TOPIC}\`. A provider not heard from within the heartbeat TTL, or whose record expired, or that fails a ping,
+  is dropped from candidate lists.
+- **Lookup**: an aggregator finds pointers in the DHT for a model, fetches each record from its provider, verifies it
+  (signature, binding, expiry, peer id) and ranks the providers by fit, reputation, load, price and ping latency.
+- **Leave**: a provider stops re-providing and publishes a signed kind-${EVENT_KIND_PROVIDER_LEAVING} leaving notice on
+  \`${PROVIDERS_TOPIC}\`; nodes drop it at once and refuse its records issued before the notice.
+- Forged, expired or malformed records and gossip are refused and logged; a peer sending more records or heartbeats
+  than the flood limit is ignored for a while.
+`;
+
+function schemaBlock(schema: z.ZodType): string {
+  return '```json\n' + JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }), null, 2) + '\n```\n';
+}
+
+export function renderDiscoveryDoc(): string {
+  return [
+    JOIN_AND_LEAVE,
+    `\n### ProviderRecord (content of the kind-${EVENT_KIND_PROVIDER_RECORD} event)\n\n${schemaBlock(ProviderRecord)}`,
+    `\n### Messages on ${PROVIDERS_TOPIC}\n\n${schemaBlock(ProvidersTopicMessage)}`,
+    `\n### Heartbeat (on ${HEARTBEAT_TOPIC})\n\n${schemaBlock(Heartbeat)}`,
+  ].join('');
+}
