@@ -13,24 +13,13 @@ import { sharedModelPath } from '../src/models/shared-test-models.js';
 import { runJob } from '../src/node/index.js';
 import { JobSpec, SamplingParams } from '../src/protocol/index.js';
 import { dialPeer } from '../src/transport/index.js';
+import { decodeRate, endToEndRate, firstToken, type Sample } from './generation-samples.js';
 import { eventually, runCli, startDaemon, type RunningDaemon } from '../test/support/cli.js';
 
 const ROUNDS = 7;
 const MAX_TOKENS = 128;
 const PROMPT = 'Once upon a time';
 const MODEL = 'stories260K';
-
-interface Sample {
-  tokens: number;
-  firstTokenMs: number;
-  lastTokenMs: number;
-  totalMs: number;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const firstToken = (samples: Sample[]) => median(samples.map((s) => s.firstTokenMs));
-const decodeRate = (samples: Sample[]) => median(samples.map((s) => ((s.tokens - 1) / (s.lastTokenMs - s.firstTokenMs)) * 1000));
-const endToEndRate = (samples: Sample[]) => median(samples.map((s) => (s.tokens / s.totalMs) * 1000));
 
 async function startNetwork(dir: string) {
   const home = (name: string) => join(dir, name);

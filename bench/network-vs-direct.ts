@@ -13,24 +13,12 @@ import { sharedModelPath } from '../src/models/shared-test-models.js';
 import { runJob } from '../src/node/index.js';
 import { JobSpec, SamplingParams } from '../src/protocol/index.js';
 import { dialPeer } from '../src/transport/index.js';
+import { decodeRate, endToEndRate, firstToken, type Sample } from './generation-samples.js';
 import { eventually, runCli, startDaemon } from '../test/support/cli.js';
 
 const ROUNDS = 7;
 const MAX_TOKENS = 128;
 const PROMPT = 'Once upon a time';
-
-interface Sample {
-  tokens: number;
-  firstTokenMs: number;
-  lastTokenMs: number;
-  totalMs: number;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-/** Whole job, request to last token. */
-const endToEndRate = (samples: Sample[]) => median(samples.map((s) => (s.tokens / s.totalMs) * 1000));
-/** Generation speed once tokens flow: tokens after the first over the time from first to last. */
-const decodeRate = (samples: Sample[]) => median(samples.map((s) => ((s.tokens - 1) / (s.lastTokenMs - s.firstTokenMs)) * 1000));
 
 async function main(): Promise<void> {
   const model = sharedModelPath('stories260K.gguf');
@@ -89,9 +77,9 @@ async function main(): Promise<void> {
   console.log('| path | decode tokens/s | end-to-end tokens/s | first token (ms) |');
   console.log('| --- | --- | --- | --- |');
   for (const [name, samples] of rows) {
-    console.log(`| ${name} | ${decodeRate(samples).toFixed(0)} | ${endToEndRate(samples).toFixed(0)} | ${median(samples.map((s) => s.firstTokenMs)).toFixed(2)} |`);
+    console.log(`| ${name} | ${decodeRate(samples).toFixed(0)} | ${endToEndRate(samples).toFixed(0)} | ${firstToken(samples).toFixed(2)} |`);
   }
-  const firstDelay = median(networkSamples.map((s) => s.firstTokenMs)) - median(directSamples.map((s) => s.firstTokenMs));
+  const firstDelay = firstToken(networkSamples) - firstToken(directSamples);
   console.log(`decode throughput ratio network/direct: ${(decodeRate(networkSamples) / decodeRate(directSamples)).toFixed(3)} (target >= 0.95)`);
   console.log(`end-to-end throughput ratio network/direct: ${(endToEndRate(networkSamples) / endToEndRate(directSamples)).toFixed(3)} (includes the first-token delay below)`);
   console.log(`first-token delay network - direct: ${firstDelay.toFixed(2)} ms (target <= 50 ms)`);
