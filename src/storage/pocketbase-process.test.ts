@@ -74,6 +74,19 @@ describe('the PocketBase backend process', () => {
     assert.ok(server.client.authStore.isSuperuser);
   });
 
+  it('creates a superuser whose generated password begins with a dash (once in 64 starts) on fresh data', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'infernet-dash-password-'));
+    const credentials = { email: 'node@infernet.local', password: '-wmKtJIr0FnxpjulWxfqcRsz527nokD-' };
+    await writeFile(superuserFilePath(home), JSON.stringify(credentials), { mode: 0o600 });
+    try {
+      const server = await startPocketBase({ home });
+      assert.ok(server.client.authStore.isSuperuser);
+      await server.stop();
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
   it('serves an external PocketBase through connectPocketBase with the superuser credentials', async () => {
     const { server } = await pocketBase();
     const connection = await connectPocketBase({ url: server.url, superuser: server.superuser });

@@ -77,14 +77,19 @@ export async function startPocketBase(startOptions: StartPocketBaseOptions): Pro
   }
 }
 
-/** `superuser upsert` works before the first `serve`: it runs PocketBase's system migrations itself. */
+/**
+ * `superuser upsert` works before the first `serve`: it runs PocketBase's system migrations itself.
+ * The `--` matters: a generated password may begin with '-', which the command line would otherwise read as
+ * flags. And PocketBase exits 0 even when a command fails, so success is read from what it prints.
+ */
 async function upsertSuperuser(binary: string, dataDir: string, credentials: SuperuserCredentials): Promise<void> {
-  const child = spawn(binary, ['superuser', 'upsert', credentials.email, credentials.password, '--dir', dataDir], {
+  const child = spawn(binary, ['superuser', 'upsert', '--dir', dataDir, '--', credentials.email, credentials.password], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = captureOutput(child);
   const exit = await exitOf(child);
-  if (exit.code !== 0) throw new BackendStartError(`creating the superuser failed (${describeExit(exit)})`, output.lines());
+  const saved = output.lines().some((line) => line.includes('Successfully saved superuser'));
+  if (exit.code !== 0 || !saved) throw new BackendStartError(`creating the superuser failed (${describeExit(exit)})`, output.lines());
 }
 
 async function serve(
@@ -118,30 +123,15 @@ async function serve(
 
 /**
  * The credentials file is the truth: when the data directory does not know its superuser (data restored from
- * elsewhere, file regenerated), the superuser is upserted once more and the login retried.
+ * elsewhere, file regenerated), the superuser is upserted once more and the login tried again.
  */
 async function authenticate(binary: string, dataDir: string, url: string, credentials: SuperuserCredentials): Promise<PocketBase> {
   try {
-    return await loginWithRetries(url, credentials);
+    return await superuserClient(url, credentials);
   } catch (error) {
     if (!(error instanceof PocketBaseAuthError)) throw error;
     await upsertSuperuser(binary, dataDir, credentials);
-    return loginWithRetries(url, credentials);
-  }
-}
-
-/** Seen rarely on a loaded machine: a just-started PocketBase refuses a valid superuser once; a retry logs in. */
-const LOGIN_ATTEMPTS = 5;
-const LOGIN_RETRY_MS = 200;
-
-async function loginWithRetries(url: string, credentials: SuperuserCredentials): Promise<PocketBase> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await superuserClient(url, credentials);
-    } catch (error) {
-      if (!(error instanceof PocketBaseAuthError) || attempt >= LOGIN_ATTEMPTS) throw error;
-      await sleep(LOGIN_RETRY_MS);
-    }
+    return superuserClient(url, credentials);
   }
 }
 
