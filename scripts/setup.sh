@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs before the demo or the tests: npm packages, the TypeScript build, the
-# PocketBase backend and the demo model; with --full also the Docker engine and the runtime image.
+# PocketBase backend and the demo model; with --full also what the tests need: the Docker engine and the runtime
+# image, network namespace tools, the test Nostr relay, btcd and lnd, llama.cpp with RPC, the desktop and mobile apps.
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,4 +29,16 @@ if [ "${1:-}" = "--full" ]; then
   bash scripts/setup-docker.sh
   step "building the runtime image (cached by content hash)"
   bash scripts/build-runtime-image.sh >/dev/null
+  step "network namespace tools (iproute2, iptables)"
+  bash scripts/setup-nat.sh
+  step "building the test Nostr relay (cached by source hash)"
+  bash scripts/setup-relay.sh >/dev/null
+  step "building btcd and lnd for the Lightning regtest (cached by version)"
+  bash scripts/setup-lightning.sh
+  step "building llama.cpp with its RPC backend (cached by commit; 5-15 min the first time)"
+  bash scripts/build-llama-rpc.sh >/dev/null
+  step "desktop app and interface"
+  bash scripts/setup-desktop.sh
+  step "mobile app"
+  bash scripts/setup-mobile.sh
 fi

@@ -5,4 +5,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --full
 export PATH="$PWD/node_modules/.bin:$PATH"
 # Files run one after another (2 cores): the suites start real daemons, engines and containers.
-exec node --test --test-concurrency=1 --test-timeout=300000 'dist/src/**/*.test.js' 'dist/test/**/*.test.js'
+status=0
+node --test --test-concurrency=1 --test-timeout=300000 'dist/src/**/*.test.js' 'dist/test/**/*.test.js' \
+  'apps/desktop/dist-electron/**/*.test.js' || status=$?
+# The mobile app's component and flow tests run under jest-expo, in the app's own package.
+(cd apps/mobile && npx jest --ci) || status=$?
+exit "$status"

@@ -2,8 +2,10 @@
 // its requests become Infernet jobs. Routes, bearer-key checks and the mapping of failures to OpenAI's statuses.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TransportLimits } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
+import type { VerificationPolicy } from '../protocol/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import { isMetricsRequest, serveMetrics, type NodeMetrics } from '../metrics/index.js';
@@ -15,6 +17,7 @@ import { AggregatorConnection, NoAggregatorError } from './aggregator-connection
 import { sendError, sendJson } from './http-replies.js';
 import { modelList, modelObject } from './openai-responses.js';
 import { readJsonBody } from './read-json-body.js';
+import { batchApiRoutes, type BatchApi } from './batch-routes.js';
 import { serveCompletion, type CompletionServices } from './serve-completion.js';
 
 export interface ApiServerOptions {
@@ -34,6 +37,19 @@ export interface ApiServerOptions {
   store?: JobStore;
   /** Served at GET /metrics without an API key (the API listens on 127.0.0.1 unless configured otherwise). */
   metrics?: NodeMetrics;
+  /** /v1/files and /v1/batches, on a node that runs batches (an all-in-one node: src/batch). */
+  batches?: BatchApi;
+  /** The desktop and browser interface (src/app-gateway): its pages and uploads, and its WebSocket upgrades. */
+  app?: AppRoutes;
+  /** Applied to requests, which carry none of their own (config verification.defaultPolicy). */
+  verification?: VerificationPolicy;
+}
+
+/** Routes another part of the node serves on this port, before the API's key check (they check their own). */
+export interface AppRoutes {
+  handles(request: IncomingMessage): boolean;
+  serve(request: IncomingMessage, response: ServerResponse): void;
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 export interface ApiServer {
@@ -57,13 +73,23 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const session = () => connection.session().catch(rethrowUnreachable);
   const local = options.localModels;
   const models = local ? async () => local() : async () => (await requestNetworkModels(await session()).catch(rethrowUnanswered)).map((model) => model.name);
-  const services: CompletionServices = { key: options.key, session, models, logger: options.logger, ...(options.store ? { store: options.store } : {}) };
-  const handle = router(services, Math.floor(Date.now() / 1000));
+  const services: CompletionServices = {
+    key: options.key,
+    session,
+    models,
+    logger: options.logger,
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.verification ? { verification: options.verification } : {}),
+  };
+  const handle = router(services, Math.floor(Date.now() / 1000), options.batches ? batchApiRoutes(options.batches) : undefined);
   const metrics = options.metrics;
   const server = createServer((request, response) => {
     if (metrics && isMetricsRequest(request)) return void serveMetrics(request, response, metrics);
+    if (options.app?.handles(request)) return options.app.serve(request, response);
     void serveRequest(request, response, keys, handle, options.logger);
   });
+  const app = options.app;
+  if (app) server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => app.upgrade(request, socket, head));
   await listen(server, options.host, options.port);
   const { port } = server.address() as AddressInfo;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
@@ -121,7 +147,7 @@ async function authenticate(request: IncomingMessage, keys: ApiKeyVerifier): Pro
   throw invalidApiKey(`Incorrect API key provided.${hint}`);
 }
 
-function router(services: CompletionServices, createdAt: number): Route {
+function router(services: CompletionServices, createdAt: number, moreRoutes?: (path: string) => Record<string, Route> | undefined): Route {
   const routes: Record<string, Record<string, Route>> = {
     '/v1/models': { GET: async (_request, response) => sendJson(response, 200, modelList(await services.models(), createdAt)) },
     '/v1/chat/completions': { POST: async (request, response) => serveCompletion('chat', await readJsonBody(request), response, services) },
@@ -133,7 +159,7 @@ function router(services: CompletionServices, createdAt: number): Route {
     sendJson(response, 200, modelObject(id, createdAt));
   };
   return async (request, response, path) => {
-    const methods = routes[path] ?? (path.startsWith('/v1/models/') ? { GET: retrieveModel } : undefined);
+    const methods = routes[path] ?? (path.startsWith('/v1/models/') ? { GET: retrieveModel } : moreRoutes?.(path));
     if (!methods) throw new ApiError(404, 'unknown_url', `Invalid URL (${request.method} ${path}): this node serves /v1/models, /v1/chat/completions and /v1/completions.`);
     const route = methods[request.method ?? ''];
     if (!route) throw new ApiError(405, 'method_not_allowed', `${request.method} is not allowed on ${path} (allowed: ${Object.keys(methods).join(', ')}).`);

@@ -1,13 +1,15 @@
-// POST /v1/chat/completions and /v1/completions: one request runs one Infernet job through runJob, answered as
-// one JSON object or streamed as server-sent events. The client going away cancels the job at the provider.
+// POST /v1/chat/completions and /v1/completions: one request runs one Infernet job, checked under the node's
+// verification policy, answered as one JSON object or streamed as server-sent events. The client going away
+// cancels the job at the provider.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { NodeKey } from '../identity/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 // Imported from their modules, not node/index.js: the daemon (behind node/index.js) imports this folder.
-import { JobFailedError, runJob } from '../node/job-client.js';
-import type { JobSpec } from '../protocol/index.js';
+import { JobFailedError } from '../node/job-client.js';
+import type { JobSpec, VerificationPolicy } from '../protocol/index.js';
+import { runVerifiedJob } from '../verification/run-verified-job.js';
 import type { PeerSession } from '../transport/index.js';
 import { ApiError, modelNotFound, networkUnavailable } from './api-error.js';
 import { ApiJobRecord } from './api-job-record.js';
@@ -24,6 +26,8 @@ export interface CompletionServices {
   models: () => Promise<string[]>;
   store?: JobStore;
   logger: Logger;
+  /** The node's verification.defaultPolicy: OpenAI requests carry no policy of their own. */
+  verification?: VerificationPolicy;
 }
 
 interface CompletionJob extends CompletionReplyOptions {
@@ -64,22 +68,25 @@ export async function serveCompletion(kind: CompletionKind, body: unknown, respo
 }
 
 async function runCompletionJob(job: CompletionJob, session: PeerSession, reply: CompletionReply, watch: RequestWatch, services: CompletionServices): Promise<void> {
-  const { spec } = job;
+  // Checks run on other providers; only the primary run streams to the caller.
+  const spec: JobSpec = services.verification && job.spec.verification.kind === 'none' ? { ...job.spec, verification: services.verification } : job.spec;
   const record = services.store ? new ApiJobRecord(services.store, { jobId: spec.jobId, role: 'client', model: spec.model.name, client: services.key.publicKey }, services.logger) : undefined;
   try {
-    const outcome = await runJob(session, services.key, spec, {
-      signal: watch.signal,
-      onMatched: (provider) => {
-        reply.matched(provider);
-        record?.advance('dispatched', { provider });
-      },
-      onAccepted: () => {
-        reply.accepted();
-        record?.advance('running');
-      },
-      onText: (text) => {
-        reply.text(text);
-        record?.release();
+    const outcome = await runVerifiedJob(session, services.key, spec, {
+      hooks: {
+        signal: watch.signal,
+        onMatched: (provider) => {
+          reply.matched(provider);
+          record?.advance('dispatched', { provider });
+        },
+        onAccepted: () => {
+          reply.accepted();
+          record?.advance('running');
+        },
+        onText: (text) => {
+          reply.text(text);
+          record?.release();
+        },
       },
     });
     record?.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });

@@ -3,15 +3,20 @@ import { ConfigError } from '../config/index.js';
 import { KeyFileError } from '../identity/index.js';
 import { CliError } from './cli-error.js';
 import { APIKEY_USAGE, apikeyCommand } from './commands/apikey.js';
+import { BATCH_USAGE, batchCommand } from './commands/batch.js';
 import { INIT_USAGE, initCommand } from './commands/init.js';
 import { JOBS_USAGE, jobsCommand } from './commands/jobs.js';
 import { NET_USAGE, netCommand } from './commands/net.js';
+import { PAIR_USAGE, pairCommand } from './commands/pair.js';
 import { PLAN_USAGE, planCommand } from './commands/plan.js';
 import { PROVIDERS_USAGE, providersCommand } from './commands/providers.js';
+import { REPUTATION_USAGE, reputationCommand } from './commands/reputation.js';
+import { CONTENT_USAGE, contentCommand } from './commands/content.js';
 import { START_USAGE, startCommand } from './commands/start.js';
 import { STATUS_USAGE, statusCommand } from './commands/status.js';
 import { SUBMIT_USAGE, submitCommand } from './commands/submit.js';
 import { TOP_USAGE, topCommand } from './commands/top.js';
+import { WALLET_USAGE, walletCommand } from './commands/wallet.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
   init: { run: initCommand, usage: INIT_USAGE },
@@ -21,9 +26,14 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   jobs: { run: jobsCommand, usage: JOBS_USAGE },
   plan: { run: planCommand, usage: PLAN_USAGE },
   providers: { run: providersCommand, usage: PROVIDERS_USAGE },
+  reputation: { run: reputationCommand, usage: REPUTATION_USAGE },
+  content: { run: contentCommand, usage: CONTENT_USAGE },
   apikey: { run: apikeyCommand, usage: APIKEY_USAGE },
   net: { run: netCommand, usage: NET_USAGE },
   top: { run: topCommand, usage: TOP_USAGE },
+  batch: { run: batchCommand, usage: BATCH_USAGE },
+  pair: { run: pairCommand, usage: PAIR_USAGE },
+  wallet: { run: walletCommand, usage: WALLET_USAGE },
 };
 
 const USAGE = `infernet: an open peer-to-peer network for inference

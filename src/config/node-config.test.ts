@@ -19,6 +19,12 @@ describe('node configuration', () => {
     assert.throws(() => validateNodeConfig({ role: 'miner' }, 'c'), /role: .*provider/);
     assert.throws(() => validateNodeConfig({ connect: ['http://x'] }, 'c'), /connect\.0: must be a ws:\/\/ or wss:\/\/ URL/);
   });
+  it('reads reputation relays and trusted raters, and refuses a relay that is not a WebSocket URL', () => {
+    const config = validateNodeConfig({ reputation: { relays: ['ws://127.0.0.1:7777'], trust: ['a'.repeat(64)] }, verification: { defaultPolicy: { kind: 'sampled', p: 0.1 } } }, 'c');
+    assert.deepEqual([config.reputation.relays, config.reputation.halfLifeDays, config.verification.fingerprintTopK], [['ws://127.0.0.1:7777'], 30, 4]);
+    assert.throws(() => validateNodeConfig({ reputation: { relays: ['https://relay'] } }, 'c'), /reputation\.relays\.0: must be a ws:\/\/ or wss:\/\/ URL/);
+    assert.throws(() => validateNodeConfig({ reputation: { trust: ['alice'] } }, 'c'), /reputation\.trust\.0: must be an npub/);
+  });
   it('names an unknown field instead of ignoring a typo', () =>
     assert.throws(() => validateNodeConfig({ provider: { slot: 2 } }, 'c'), /provider: .*slot/));
   it('reads YAML and JSON homes and reports invalid syntax with the file name', async () => {

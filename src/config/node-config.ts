@@ -1,6 +1,10 @@
 // The node's configuration file (config.yaml or config.json in the node home), validated field by field.
 import { z } from 'zod';
 import { NodeRole, Price } from '../protocol/index.js';
+import { PaymentsConfig } from './payments-config.js';
+import { ReputationConfig, VerificationConfig } from './reputation-config.js';
+import { DistributedConfig, InterconnectConfig } from './distributed-config.js';
+import { MobileConfig } from './mobile-config.js';
 
 const WsUrl = z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL');
 
@@ -63,6 +67,26 @@ export const NodeConfig = z
         bootstrap: z.array(z.string().regex(/\/p2p\/\w+$/, 'must end in /p2p/<peer id>')).default([]),
         /** Address prefixes exempt from per-host connection limits, e.g. /ip4/127.0.0.1 for many nodes on one host. */
         allow: z.array(z.string().startsWith('/')).default([]),
+        /** NAT traversal (see src/nat): relay service on public nodes, relay reservations and hole punching behind NAT. */
+        nat: z
+          .object({
+            /** auto: AutoNAT and relay reservations decide; private: always announce the relayed job endpoint; public: never. */
+            reachability: z.enum(['auto', 'public', 'private']).default('auto'),
+            /** Offer circuit relay v2 service to others (turn on for nodes with a public address). */
+            relayServer: z.boolean().default(false),
+            /** Relay limits: reservations held at once, per-peer reservation requests per minute, and per circuit. */
+            maxReservations: z.number().int().min(1).max(10_000).default(64),
+            reservationsPerPeerPerMinute: z.number().int().min(1).max(1000).default(6),
+            circuitsPerPeerPerMinute: z.number().int().min(1).max(10_000).default(30),
+            circuitDurationS: z.number().int().min(1).max(86_400).default(600),
+            circuitBytes: z.number().int().min(1024).max(2 ** 40).default(256 * 1024 * 1024),
+            /** Reserve a slot on relays, so peers can reach this node through them (never on a relay; unset: not on loopback-only nodes). */
+            relayClient: z.boolean().optional(),
+            /** Try DCUtR to replace a relayed connection by a direct one. */
+            holePunch: z.boolean().default(true),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -86,6 +110,18 @@ export const NodeConfig = z
       })
       .strict()
       .prefault({}),
+    /** Models split across providers, and the stages this provider runs for heads (src/distributed). */
+    distributed: DistributedConfig.prefault({}),
+    /** Network settings of cross-node engines (NCCL, Gloo, Ray) passed to the execution templates. */
+    interconnect: InterconnectConfig.optional(),
+    /** Escrow and Lightning payments (src/payments); absent: this node neither pays nor is paid. */
+    payments: PaymentsConfig.optional(),
+    /** Nostr relays and trusted raters for provider reputation (src/reputation). */
+    reputation: ReputationConfig.prefault({}),
+    /** Verification defaults (src/verification). */
+    verification: VerificationConfig.prefault({}),
+    /** Push notifications to paired phones (src/grants, `infernet pair`). */
+    mobile: MobileConfig.prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

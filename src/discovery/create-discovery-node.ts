@@ -1,12 +1,16 @@
 // The libp2p node discovery runs on: TCP and WebSocket transports, noise, yamux, identify, ping, a Kademlia DHT
-// under Infernet's own protocol id, and gossipsub. Its key is derived from the node's Nostr key and bound to it
+// under Infernet's own protocol id, and gossipsub; for NAT traversal (src/nat) the circuit relay v2 transport,
+// DCUtR, AutoNAT, and on nodes that offer it a relay service held to per-peer limits. Its key is derived from the node's Nostr key and bound to it
 // by a signed record, so the peer id is stable and vouched for.
 import { createHash } from 'node:crypto';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
+import { autoNAT } from '@libp2p/autonat';
+import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2';
+import { dcutr } from '@libp2p/dcutr';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import { identify, type Identify } from '@libp2p/identify';
-import type { Ed25519PrivateKey } from '@libp2p/interface';
+import type { ConnectionGater, Ed25519PrivateKey } from '@libp2p/interface';
 import { kadDHT, type KadDHT } from '@libp2p/kad-dht';
 import { ping, type Ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
@@ -15,6 +19,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
+import { RelayPolicy, type RelayLimits } from '../nat/relay-policy.js';
 import type { NostrEvent } from '../protocol/index.js';
 import { DHT_PROTOCOL } from './constants.js';
 import { deriveLibp2pKey } from './libp2p-key.js';
@@ -42,6 +47,19 @@ export interface CreateDiscoveryNodeOptions {
   allow?: string[];
   /** How long other DHT nodes keep our provider records, in seconds; we re-provide well within it. */
   providerValidityS?: number;
+  /** NAT traversal; by default a relay client with hole punching and AutoNAT, offering no relay service. */
+  nat?: NatTraversalOptions;
+}
+
+export interface NatTraversalOptions {
+  /** Offer circuit relay v2 service with these limits (nodes with a public address). */
+  relayServer?: RelayLimits;
+  /** Reserve a slot on a relay, so peers can reach us through it. Default true (false on a relay or on loopback only). */
+  relayClient?: boolean;
+  /** DCUtR: replace a relayed connection by a direct one where the NATs allow. Default true. */
+  holePunch?: boolean;
+  /** Ask peers to dial us back to learn whether our addresses are public. Default true (false on loopback only). */
+  autoNat?: boolean;
 }
 
 export interface DiscoveryNode {
@@ -51,6 +69,8 @@ export interface DiscoveryNode {
   /** The kind-30951 event binding the Nostr key and this peer id. */
   readonly binding: NostrEvent;
   readonly bootstrap: readonly string[];
+  /** The relay service and its per-peer limits, on a node that offers one. */
+  readonly relay?: { service: CircuitRelayService; policy: RelayPolicy };
   /** Where others can dial this node, each with its /p2p/<peer id> suffix. */
   multiaddrs(): string[];
   /** Dials the bootstrap peers not connected now (failures are logged); returns the open connection count. */
@@ -62,14 +82,40 @@ export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): 
   const { privateKey, peerId } = await deriveLibp2pKey(options.key);
   const binding = await createPeerBinding(options.key, privateKey, peerId);
   const allow = options.allow ?? [];
+  const log = options.logger.child({ component: 'discovery', peerId });
+  const nat = options.nat ?? {};
+  const relayLimits = nat.relayServer;
+  const transportListen = options.listen ?? DEFAULT_LISTEN_ADDRESSES;
+  // Nothing on loopback sits behind a NAT: searching for relays (a DHT random walk) and AutoNAT dial-backs would
+  // only load a test network of many nodes in one process.
+  const loopbackOnly = transportListen.every((address) => address.startsWith('/ip4/127.') || address.startsWith('/ip6/::1/'));
+  const relayClient = nat.relayClient ?? (!relayLimits && !loopbackOnly);
+  const relayPolicy = relayLimits ? new RelayPolicy(relayLimits) : undefined;
+  let relayService: CircuitRelayService | undefined;
+  const listen = [...transportListen, ...(relayClient ? ['/p2p-circuit'] : [])];
   const libp2p = await createLibp2p({
     privateKey,
-    addresses: { listen: options.listen ?? DEFAULT_LISTEN_ADDRESSES, ...(options.announce ? { announce: options.announce } : {}) },
-    transports: [tcp(), webSockets()],
+    addresses: { listen, ...(options.announce ? { announce: options.announce } : {}) },
+    transports: [tcp(), webSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: { allow },
+    ...(relayPolicy ? { connectionGater: relayGater(relayPolicy, () => relayService, log) } : {}),
     services: {
+      ...(relayLimits
+        ? {
+            relay: circuitRelayServer({
+              reservations: {
+                maxReservations: relayLimits.maxReservations,
+                applyDefaultLimit: true,
+                defaultDurationLimit: relayLimits.circuitDurationS * 1000,
+                defaultDataLimit: BigInt(relayLimits.circuitBytes),
+              },
+            }),
+          }
+        : {}),
+      ...(nat.holePunch === false ? {} : { dcutr: dcutr() }),
+      ...((nat.autoNat ?? !loopbackOnly) ? { autoNAT: autoNAT() } : {}),
       identify: identify(),
       // libp2p's connection monitor pings on the same protocol: leave room for our latency probes beside it.
       ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 8 }),
@@ -92,13 +138,14 @@ export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): 
     },
   });
   const bootstrap = (options.bootstrap ?? []).filter((address) => !address.endsWith(`/p2p/${peerId}`));
-  const log = options.logger.child({ component: 'discovery', peerId });
+  relayService = 'relay' in libp2p.services ? libp2p.services.relay : undefined;
   return {
     libp2p,
     peerId,
     privateKey,
     binding,
     bootstrap,
+    ...(relayService && relayPolicy ? { relay: { service: relayService, policy: relayPolicy } } : {}),
     multiaddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
     connectBootstrap: async (signal) => {
       await Promise.all(
@@ -128,4 +175,23 @@ function ipOfPrefix(prefix: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The relay's per-peer limits as a connection gater: each refusal is logged with the peer and the reason. */
+function relayGater(policy: RelayPolicy, service: () => CircuitRelayService | undefined, log: Logger): ConnectionGater {
+  return {
+    denyInboundRelayReservation: (source) => {
+      const reservations = service()?.reservations;
+      const verdict = policy.admitReservation(source.toString(), reservations?.has(source) ?? false, reservations?.size ?? 0);
+      if (verdict.allow) return false;
+      log.warn({ peer: source.toString(), reason: verdict.reason, detail: verdict.detail }, 'relay reservation refused');
+      return true;
+    },
+    denyOutboundRelayedConnection: (source, destination) => {
+      const verdict = policy.admitCircuit(source.toString());
+      if (verdict.allow) return false;
+      log.warn({ peer: source.toString(), to: destination.toString(), reason: verdict.reason, detail: verdict.detail }, 'relayed connection refused');
+      return true;
+    },
+  };
 }

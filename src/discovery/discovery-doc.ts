@@ -10,6 +10,7 @@ import {
   RECORD_PROTOCOL,
   REPUTATION_TOPIC,
 } from './constants.js';
+import { JOB_STREAM_PROTOCOL, LIBP2P_ENDPOINT_PREFIX } from '../nat/constants.js';
 import { Heartbeat, ProvidersTopicMessage } from './gossip-messages.js';
 import { ProviderRecord } from './provider-record.js';
 
@@ -33,6 +34,12 @@ const JOIN_AND_LEAVE = `
   \`${PROVIDERS_TOPIC}\`; nodes drop it at once and refuse its records issued before the notice.
 - Forged, expired or malformed records and gossip are refused and logged; a peer sending more records or heartbeats
   than the flood limit is ignored for a while.
+- **Behind NAT**: nodes with a public address may offer circuit relay v2 (per-peer limits on reservations and
+  circuits, each circuit cut after a duration and a byte count; refusals logged). A node behind NAT reserves a slot
+  on a relay, tries DCUtR to replace relayed connections by direct ones, and a provider with no public address
+  announces \`endpoint: "${LIBP2P_ENDPOINT_PREFIX}<peer id>"\` with its relayed \`addresses\`. The job protocol then runs on
+  \`${JOB_STREAM_PROTOCOL}\` streams over that connection: the same frames as on the WebSocket, each a 4-byte
+  big-endian length and the frame's UTF-8 JSON; the record protocol answers on relayed connections too.
 `;
 
 function schemaBlock(schema: z.ZodType): string {

@@ -70,13 +70,17 @@ export interface DiscoveryServiceOptions extends Omit<CreateDiscoveryNodeOptions
    * lookups rely on the DHT alone. Default true.
    */
   followGossip?: boolean;
+  /** A round trip measured earlier (`infernet net test`), by Nostr key: ranking's latency when no ping answered yet. */
+  storedLatencyOf?: (pubkey: string) => number | undefined;
 }
 
 export interface AnnounceParameters {
   hardware: HardwareSummary;
   models: ModelServed[];
-  /** The WebSocket URL where this node takes jobs. */
+  /** The WebSocket URL where this node takes jobs, or libp2p://<peer id> behind NAT (see src/nat). */
   endpoint: string;
+  /** Multiaddrs for a libp2p:// endpoint, relayed ones included. */
+  addresses?: string[];
   slots: number;
   price?: Price;
   region?: string;
@@ -231,6 +235,11 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
     return this.node?.multiaddrs() ?? [];
   }
 
+  /** The relay service and its limits, when this node offers one. */
+  get relay(): DiscoveryNode['relay'] {
+    return this.node?.relay;
+  }
+
   /** Every provider this node currently knows, verified and alive, this node's own record included. */
   knownProviders(): KnownProvider[] {
     return this.directory.list();
@@ -286,7 +295,7 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
     this.evictStale();
 
     const need = { model, memoryBytes, ...(sha256 ? { sha256 } : {}) };
-    const candidates = () => this.directory.serving(model, sha256).map((provider) => ({ ...provider, reputation: this.reputationOf(provider.pubkey) }));
+    const candidates = () => this.directory.serving(model, sha256).map((provider) => ({ ...provider, reputation: this.reputationOf(provider.pubkey), ...this.storedLatency(provider) }));
     const shortlist = rankProviderRecords(candidates(), need).slice(0, Math.max(MIN_PINGED_CANDIDATES, limit * 2));
     await forEachConcurrently(shortlist, LOOKUP_CONCURRENCY, (provider) => this.measureLatency(provider, node));
     return rankProviderRecords(candidates(), need).slice(0, limit);
@@ -300,6 +309,13 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
   private started(): DiscoveryNode {
     if (!this.node) throw new DiscoveryNotStartedError();
     return this.node;
+  }
+
+  /** The stored net-test round trip, only where no live ping measured one. */
+  private storedLatency(provider: KnownProvider): { latencyMs?: number } {
+    if (provider.latencyMs !== undefined) return {};
+    const stored = this.options.storedLatencyOf?.(provider.pubkey);
+    return stored === undefined ? {} : { latencyMs: stored };
   }
 
   private reputationOf(pubkey: string): number {

@@ -33,7 +33,8 @@ export const SoftwareVersions = z
   .record(z.string().min(1).max(64), z.string().max(128))
   .refine((versions) => Object.keys(versions).length <= 16, 'at most 16 entries');
 
-export const JobEndpoint = z.string().max(2048).regex(/^wss?:\/\/[^\s]+$/, 'a ws:// or wss:// URL');
+/** A WebSocket URL, or libp2p://<peer id> for a provider reached over libp2p (relayed or hole-punched, see src/nat). */
+export const JobEndpoint = z.string().max(2048).regex(/^(wss?:\/\/[^\s]+|libp2p:\/\/\w+)$/, 'a ws:// or wss:// URL, or libp2p://<peer id>');
 
 export const ProviderRecord = z
   .object({
@@ -51,6 +52,8 @@ export const ProviderRecord = z
     protocolVersion: z.number().int().positive(),
     /** The WebSocket URL where this provider takes jobs. */
     endpoint: JobEndpoint,
+    /** Multiaddrs to dial the provider's libp2p endpoint at; relayed ones (…/p2p-circuit) when it has no public one. */
+    addresses: z.array(z.string().startsWith('/').max(512)).max(32).optional(),
     load: ProviderLoad,
     /** Unix milliseconds. */
     issuedAt: z.number().int().nonnegative(),

@@ -23,7 +23,8 @@ export async function serveProviderRecord(libp2p: Libp2p, currentRecord: () => N
         stream.abort(error as Error);
       }
     },
-    { maxInboundStreams: 64 },
+    // A provider behind NAT is reached through a relay: its record must be readable there too.
+    { maxInboundStreams: 64, runOnLimitedConnection: true },
   );
 }
 
@@ -35,7 +36,7 @@ export async function stopServingProviderRecord(libp2p: Libp2p): Promise<void> {
 export async function fetchProviderRecord(libp2p: Libp2p, peer: PeerId, signal: AbortSignal): Promise<unknown> {
   let stream: Stream;
   try {
-    stream = await libp2p.dialProtocol(peer, RECORD_PROTOCOL, { signal });
+    stream = await libp2p.dialProtocol(peer, RECORD_PROTOCOL, { signal, runOnLimitedConnection: true });
   } catch (cause) {
     throw new RecordFetchError(`cannot open ${RECORD_PROTOCOL} to ${peer.toString()}: ${(cause as Error).message}`, { cause });
   }

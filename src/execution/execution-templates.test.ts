@@ -5,12 +5,18 @@ import {
   llamaCppContainerSpec,
   vllmContainerSpec,
   vllmRayContainerSpecs,
+  interconnectFromConfig,
+  llamaCppRpcContainerSpec,
+  llamaCppRpcRelayCommand,
+  vllmParallelismOf,
   type ContainerLimits,
   type ExecutionTemplateVersion,
   type LlamaCppTemplateParams,
   type VllmRayTemplateParams,
   type VllmTemplateParams,
 } from './execution-templates.js';
+import { validateNodeConfig } from '../config/index.js';
+import { LLAMA_3_70B, parseGpuSpec, planDeployment } from '../planner/index.js';
 
 const GiB = 2 ** 30;
 const limits: ContainerLimits = { memoryBytes: 2 * GiB, cpus: 1.5, pids: 128, tmpfsBytes: 64 * 2 ** 20 };
@@ -280,4 +286,69 @@ describe('the vLLM multi-node (Ray) execution template, version 1', () => {
       assert.throws(() => vllmRayContainerSpecs(params), (error) => error instanceof ExecutionTemplateError && message.test(error.message));
     });
   }
+});
+
+describe('the vLLM templates fed by the config and the planner', () => {
+  const limits = { memoryBytes: 2 ** 30, cpus: 1, pids: 64, tmpfsBytes: 2 ** 20 };
+  it("passes the config's interconnect section (RoCE GID, Gloo interface, Ray port) into every member's environment", () => {
+    const config = validateNodeConfig({ interconnect: { socketInterface: 'eth1', glooSocketInterface: 'eth2', ibHcas: ['mlx5_0:1'], ibGidIndex: 3, rayPort: 6400 } }, 'config.yaml');
+    const specs = vllmRayContainerSpecs({
+      version: 1,
+      jobId: 'j',
+      model: { hostPath: '/models/m', servedName: 'm' },
+      ...vllmParallelismOf(planDeployment(LLAMA_3_70B, parseGpuSpec('2x40GB,2x40GB'))),
+      head: { nodeId: 'a', address: '10.0.0.1', gpus: { count: 2 } },
+      workers: [{ nodeId: 'b', address: '10.0.0.2', gpus: { count: 2 } }],
+      interconnect: interconnectFromConfig(config.interconnect!),
+      limits,
+    });
+    for (const spec of [specs.head, ...specs.workers]) {
+      const env = spec.Env ?? [];
+      assert.ok(['NCCL_SOCKET_IFNAME=eth1', 'GLOO_SOCKET_IFNAME=eth2', 'NCCL_IB_HCA=mlx5_0:1', 'NCCL_IB_GID_INDEX=3', 'INFERNET_RAY_PORT=6400', 'INFERNET_RAY_HEAD=10.0.0.1:6400'].every((line) => env.includes(line)), env.join(' '));
+    }
+    assert.deepEqual(specs.head.Cmd?.slice(-6), ['--tensor-parallel-size', '2', '--pipeline-parallel-size', '2', '--distributed-executor-backend', 'ray']);
+  });
+
+  it('refuses interconnect settings that are not interface or adapter names, naming the field', () => {
+    assert.throws(() => validateNodeConfig({ interconnect: { socketInterface: 'eth0; rm -rf /' } }, 'config.yaml'), /interconnect\.socketInterface: must be a network interface name/);
+    assert.throws(() => validateNodeConfig({ interconnect: { socketInterface: 'ib0', ibHcas: ['mlx5 0'] } }, 'config.yaml'), /interconnect\.ibHcas\.0: must be an adapter name/);
+    assert.throws(() => validateNodeConfig({ interconnect: { socketInterface: 'ib0', rayPort: 80 } }, 'config.yaml'), /interconnect\.rayPort/);
+  });
+});
+
+describe('the llama.cpp RPC worker template, version 1', () => {
+  const limits = { memoryBytes: 2 ** 30, cpus: 1, pids: 65, tmpfsBytes: 16 * 2 ** 20 };
+  it('runs ggml-rpc-server on the loopback of a container without network, its build and libraries read-only', () => {
+    const spec = llamaCppRpcContainerSpec({ version: 1, image: 'infernet-runtime:abc', owner: { jobId: 'job-1', nodeId: 'node-1' }, binHostDir: '/cache/llama-rpc/build/bin', libraryHostPaths: ['/lib/x86_64-linux-gnu/libgomp.so.1'], threads: 2, limits });
+    assert.deepEqual(spec, {
+      Image: 'infernet-runtime:abc',
+      Cmd: ['/opt/llama-rpc/bin/ggml-rpc-server', '-H', '127.0.0.1', '-p', '50052', '-t', '2'],
+      User: '10001:10001',
+      Env: ['HOME=/tmp', 'LD_LIBRARY_PATH=/opt/llama-rpc/bin'],
+      Labels: { 'io.infernet.job': 'job-1', 'io.infernet.node': 'node-1', 'io.infernet.template': 'llama.cpp-rpc@1', 'io.infernet.role': 'rpc-worker' },
+      NetworkDisabled: true,
+      HostConfig: {
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${16 * 2 ** 20}` },
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Memory: 2 ** 30,
+        MemorySwap: 2 ** 30,
+        NanoCpus: 1e9,
+        PidsLimit: 65,
+        Init: true,
+        NetworkMode: 'none',
+        AutoRemove: true,
+        Mounts: [
+          { Type: 'bind', Source: '/cache/llama-rpc/build/bin', Target: '/opt/llama-rpc/bin', ReadOnly: true },
+          { Type: 'bind', Source: '/lib/x86_64-linux-gnu/libgomp.so.1', Target: '/lib/x86_64-linux-gnu/libgomp.so.1', ReadOnly: true },
+        ],
+      },
+    });
+    assert.deepEqual(llamaCppRpcRelayCommand(1).slice(0, 2), ['/usr/local/bin/node', '-e']);
+    assert.match(llamaCppRpcRelayCommand(1)[2]!, /connect\(50052,'127\.0\.0\.1'\)/);
+  });
+  it('refuses a relative build directory', () => {
+    assert.throws(() => llamaCppRpcContainerSpec({ version: 1, image: 'i', owner: { jobId: 'j', nodeId: 'n' }, binHostDir: 'build/bin', threads: 1, limits }), ExecutionTemplateError);
+  });
 });

@@ -6,7 +6,7 @@ import type { ContainerCreateOptions, DeviceRequest, HostConfig } from 'dockerod
 
 export type ExecutionTemplateVersion = 1;
 export const CURRENT_EXECUTION_TEMPLATE_VERSION: ExecutionTemplateVersion = 1;
-export type ExecutionTemplateName = 'llama.cpp' | 'vllm' | 'vllm-ray';
+export type ExecutionTemplateName = 'llama.cpp' | 'vllm' | 'vllm-ray' | 'llama.cpp-rpc';
 
 /** Labels on every container Infernet creates: reapOrphanContainers finds a crashed daemon's leftovers by them. */
 export const CONTAINER_LABELS = {
@@ -91,8 +91,25 @@ const VLLM_RAY_V1 = {
   workerScript: ['set -euo pipefail', 'exec ray start --block --address="$INFERNET_RAY_HEAD" --node-ip-address="$VLLM_HOST_IP" --disable-usage-stats'].join('\n'),
 } as const;
 
+const LLAMA_CPP_RPC_V1 = {
+  /** The worker's port inside the container's own network namespace, where only its loopback exists. */
+  port: 50052,
+  /** Where the build's bin directory appears; its libraries are found through LD_LIBRARY_PATH, not the host's RPATH. */
+  binPath: '/opt/llama-rpc/bin',
+  env: ['HOME=/tmp', 'LD_LIBRARY_PATH=/opt/llama-rpc/bin'],
+  tmpfsOptions: 'rw,noexec,nosuid,nodev',
+  /** Run by `docker exec` for each tunnel: joins the exec's stdin/stdout to the worker's loopback port. */
+  relayScript:
+    "const s=require('node:net').connect(50052,'127.0.0.1');s.setNoDelay(true);process.stdin.pipe(s);s.pipe(process.stdout);" +
+    "s.on('close',()=>process.exit(0));s.on('error',()=>process.exit(1));",
+  /** Exit 0 once the worker accepts connections. */
+  probeScript: "require('node:net').connect(50052,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))",
+  node: '/usr/local/bin/node',
+} as const;
+
 const TEMPLATES = {
   'llama.cpp': { 1: LLAMA_CPP_V1 },
+  'llama.cpp-rpc': { 1: LLAMA_CPP_RPC_V1 },
   vllm: { 1: VLLM_V1 },
   'vllm-ray': { 1: VLLM_RAY_V1 },
 } as const;
@@ -147,6 +164,62 @@ export function llamaCppContainerSpec(params: LlamaCppTemplateParams): Container
 /** The model's path inside a llama.cpp container of this version. */
 export function llamaCppContainerModelPath(version: ExecutionTemplateVersion): string {
   return released('llama.cpp', version).modelPath;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// llama.cpp's RPC worker for one stage of a split model: no network at all, not even a bridge. The provider
+// reaches the worker's loopback port only through `docker exec` of the version's relay (see
+// llamaCppRpcRelayCommand), one per tunnel, so nothing outside the container can open the unauthenticated port.
+
+export interface LlamaCppRpcTemplateParams {
+  version: ExecutionTemplateVersion;
+  /** An image with node at /usr/local/bin/node for the relay: the runtime image. */
+  image: string;
+  owner: ContainerOwner;
+  /** The llama.cpp build's bin directory on the host, mounted read-only. */
+  binHostDir: string;
+  /** Shared libraries the worker needs beyond the image's (from ldd), each mounted read-only at its own path. */
+  libraryHostPaths?: readonly string[];
+  threads: number;
+  limits: ContainerLimits;
+  gpus?: GpuRequest;
+}
+
+export function llamaCppRpcContainerSpec(params: LlamaCppRpcTemplateParams): ContainerCreateOptions {
+  const template = released('llama.cpp-rpc', params.version);
+  requireAbsolute('llama.cpp-rpc', params.binHostDir);
+  for (const library of params.libraryHostPaths ?? []) requireAbsolute('llama.cpp-rpc', library);
+  requirePositiveInteger('llama.cpp-rpc', 'threads', params.threads);
+  return {
+    Image: params.image,
+    Cmd: [posix.join(template.binPath, 'ggml-rpc-server'), '-H', '127.0.0.1', '-p', String(template.port), '-t', String(params.threads)],
+    User: SANDBOX_V1.user,
+    Env: [...template.env],
+    Labels: labels(params.owner, 'llama.cpp-rpc', params.version, 'rpc-worker'),
+    NetworkDisabled: true,
+    HostConfig: {
+      ...sandboxHostConfig(params.limits, template.tmpfsOptions),
+      NetworkMode: 'none',
+      AutoRemove: true,
+      Mounts: [
+        { Type: 'bind', Source: params.binHostDir, Target: template.binPath, ReadOnly: true },
+        ...(params.libraryHostPaths ?? []).map((path) => ({ Type: 'bind' as const, Source: path, Target: path, ReadOnly: true })),
+      ],
+      ...(params.gpus ? { DeviceRequests: [deviceRequest(params.gpus)] } : {}),
+    },
+  };
+}
+
+/** The command `docker exec` runs per tunnel in a worker container of this version: stdin/stdout become the RPC stream. */
+export function llamaCppRpcRelayCommand(version: ExecutionTemplateVersion): string[] {
+  const template = released('llama.cpp-rpc', version);
+  return [template.node, '-e', template.relayScript];
+}
+
+/** The command that exits 0 once the worker in a container of this version accepts connections. */
+export function llamaCppRpcProbeCommand(version: ExecutionTemplateVersion): string[] {
+  const template = released('llama.cpp-rpc', version);
+  return [template.node, '-e', template.probeScript];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -215,8 +288,30 @@ export interface ClusterMember {
 export interface Interconnect {
   /** The interface NCCL and Gloo open their sockets on, e.g. `eth1` or `ib0`. */
   socketInterface: string;
+  /** Gloo's interface when it differs from NCCL's. */
+  glooSocketInterface?: string;
   /** InfiniBand adapters NCCL may use, e.g. `mlx5_0`; none means sockets only. */
   ibHcas?: string[];
+  /** NCCL_IB_GID_INDEX, for RoCE v2. */
+  ibGidIndex?: number;
+  /** Ray's head port instead of the template's. */
+  rayPort?: number;
+}
+
+/** The config's `interconnect` section as the templates take it (validated by src/config). */
+export function interconnectFromConfig(section: { socketInterface: string; glooSocketInterface?: string | undefined; ibHcas?: string[] | undefined; ibGidIndex?: number | undefined; rayPort?: number | undefined }): Interconnect {
+  return {
+    socketInterface: section.socketInterface,
+    ...(section.glooSocketInterface ? { glooSocketInterface: section.glooSocketInterface } : {}),
+    ...(section.ibHcas?.length ? { ibHcas: [...section.ibHcas] } : {}),
+    ...(section.ibGidIndex !== undefined ? { ibGidIndex: section.ibGidIndex } : {}),
+    ...(section.rayPort !== undefined ? { rayPort: section.rayPort } : {}),
+  };
+}
+
+/** vLLM's parallel sizes from the planner's plan: tensor inside a node, pipeline across nodes. */
+export function vllmParallelismOf(plan: { tensorParallelSize: number; pipelineParallelSize: number }): { tensorParallelSize: number; pipelineParallelSize: number } {
+  return { tensorParallelSize: plan.tensorParallelSize, pipelineParallelSize: plan.pipelineParallelSize };
 }
 
 export interface VllmRayTemplateParams {
@@ -253,7 +348,8 @@ export function vllmRayContainerSpecs(params: VllmRayTemplateParams): VllmRayCon
   }
   requireServedName('vllm-ray', params.model.servedName);
   const modelPath = params.model.hostPath;
-  const rayHead = `${params.head.address}:${template.rayPort}`;
+  const rayPort = params.interconnect.rayPort ?? template.rayPort;
+  const rayHead = `${params.head.address}:${rayPort}`;
   const member = (who: ClusterMember, role: 'head' | 'worker', script: string, args: string[]): ContainerCreateOptions => ({
     Image: params.image ?? template.image,
     Entrypoint: ['/bin/bash'],
@@ -263,9 +359,10 @@ export function vllmRayContainerSpecs(params: VllmRayTemplateParams): VllmRayCon
       ...template.env,
       `VLLM_HOST_IP=${who.address}`,
       `NCCL_SOCKET_IFNAME=${params.interconnect.socketInterface}`,
-      `GLOO_SOCKET_IFNAME=${params.interconnect.socketInterface}`,
+      `GLOO_SOCKET_IFNAME=${params.interconnect.glooSocketInterface ?? params.interconnect.socketInterface}`,
       ...(params.interconnect.ibHcas?.length ? [`NCCL_IB_HCA=${params.interconnect.ibHcas.join(',')}`] : ['NCCL_IB_DISABLE=1']),
-      `INFERNET_RAY_PORT=${template.rayPort}`,
+      ...(params.interconnect.ibHcas?.length && params.interconnect.ibGidIndex !== undefined ? [`NCCL_IB_GID_INDEX=${params.interconnect.ibGidIndex}`] : []),
+      `INFERNET_RAY_PORT=${rayPort}`,
       `INFERNET_RAY_HEAD=${rayHead}`,
       `INFERNET_CLUSTER_GPUS=${clusterGpus}`,
     ],

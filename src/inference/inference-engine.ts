@@ -1,6 +1,6 @@
 // The one interface every inference engine sits behind: in-process llama.cpp today, a supervised
 // llama-server with RPC stages or a container later. Job code never knows which one runs it.
-import type { JobInput, SamplingParams } from '../protocol/index.js';
+import type { JobInput, SamplingParams, TokenFingerprint } from '../protocol/index.js';
 
 export interface GenerationRequest {
   modelPath: string;
@@ -13,6 +13,11 @@ export interface GenerationRequest {
   deadlineMs?: number;
   /** Called for each decoded piece of text, in order; concatenated they equal the final output. */
   onText?: (piece: GeneratedPiece) => void;
+  /**
+   * Record a fingerprint per generated token (its log-probability and this many most likely alternatives), so the
+   * result can be compared with another run's (src/verification). Absent: no fingerprints, at full speed.
+   */
+  fingerprintTopK?: number;
 }
 
 export interface GeneratedPiece {
@@ -28,6 +33,8 @@ export interface GenerationResult {
   promptTokens: number;
   firstTokenMs: number;
   totalMs: number;
+  /** One per token id, when the request asked for them and the engine can compute them. */
+  fingerprints?: TokenFingerprint[];
 }
 
 export interface InferenceEngine {

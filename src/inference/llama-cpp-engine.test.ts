@@ -24,6 +24,22 @@ describe('LlamaCppEngine on real GGUF models', () => {
     assert.equal(first.promptTokens, 5); // BOS + 4 tokens, as llama.cpp's own server counts them
   });
 
+  it('records a fingerprint per token when asked: the same tokens and text, logprobs identical across runs', async () => {
+    const plain = await engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling() });
+    const run = () => engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling(), fingerprintTopK: 3 });
+    const [first, second] = [await run(), await run()];
+    assert.equal(plain.fingerprints, undefined);
+    assert.deepEqual(first.tokenIds, plain.tokenIds);
+    assert.equal(first.text, plain.text);
+    assert.deepEqual(first.fingerprints!.map((f) => f.token), first.tokenIds);
+    assert.deepEqual(second.fingerprints, first.fingerprints);
+    for (const f of first.fingerprints!) {
+      assert.equal(f.top.length, 3);
+      assert.equal(f.top[0]![0], f.token, 'greedy: the chosen token is the most likely');
+      assert.ok(f.logprob <= 0 && Math.abs(f.top[0]![1] - f.logprob) < 1e-9);
+    }
+  });
+
   it('gives the same tokens for the same seed when sampling, other tokens for another seed', async () => {
     const run = (seed: number) => engine.generate({ modelPath: stories, input: { prompt: 'The dog' }, sampling: sampling({ temperature: 1, seed, maxTokens: 64 }) });
     const [a, b, c] = [await run(7), await run(7), await run(8)];

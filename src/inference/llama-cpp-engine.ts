@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { getLlama, LlamaText, resolveChatWrapper, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp';
-import type { ChatMessage, JobInput } from '../protocol/index.js';
+import type { ChatMessage, JobInput, TokenFingerprint } from '../protocol/index.js';
 import { ModelLoadError, PromptTooLongError, type GenerationRequest, type GenerationResult, type InferenceEngine } from './inference-engine.js';
 import { StopSequenceScanner } from './stop-sequences.js';
 
@@ -44,7 +44,12 @@ export class LlamaCppEngine implements InferenceEngine {
     const maxTokens = Math.min(request.sampling.maxTokens, contextSize - promptTokens.length);
     const sequence = context.getSequence();
     try {
-      return await decode(model, sequence.evaluate(promptTokens, evaluateOptions(request)), { ...request, maxTokens, started, promptTokens: promptTokens.length });
+      if (request.fingerprintTopK === undefined) return await decode(model, sequence.evaluate(promptTokens, evaluateOptions(request)), { ...request, maxTokens, started, promptTokens: promptTokens.length });
+      const fingerprints: TokenFingerprint[] = [];
+      const tokens = fingerprintedTokens(sequence.evaluateWithMetadata(promptTokens, { confidence: true, probabilities: request.fingerprintTopK > 0 }, evaluateOptions(request)), request.fingerprintTopK, fingerprints);
+      const result = await decode(model, tokens, { ...request, maxTokens, started, promptTokens: promptTokens.length });
+      // The engine also evaluated the end-of-generation token (and any past a stop sequence): keep one per output token.
+      return { ...result, fingerprints: fingerprints.slice(0, result.tokenIds.length) };
     } finally {
       await sequence.dispose();
     }
@@ -101,6 +106,29 @@ function evaluateOptions(request: GenerationRequest) {
   const { temperature, topK, topP, seed } = request.sampling;
   if (temperature === 0) return { temperature: 0 };
   return { temperature, ...(topK !== undefined ? { topK } : {}), ...(topP !== undefined ? { topP } : {}), ...(seed !== undefined ? { seed } : {}) };
+}
+
+/** Passes the tokens on, recording each one's fingerprint (chosen logprob and the topK most likely) on the way. */
+async function* fingerprintedTokens(
+  outputs: AsyncGenerator<{ token: Token; confidence: number; probabilities?: Map<Token, number> }>,
+  topK: number,
+  into: TokenFingerprint[],
+): AsyncGenerator<Token> {
+  for await (const output of outputs) {
+    into.push({ token: output.token, logprob: Math.log(output.confidence), top: output.probabilities ? topLogprobs(output.probabilities, topK) : [] });
+    yield output.token;
+  }
+}
+
+function topLogprobs(probabilities: Map<Token, number>, k: number): [number, number][] {
+  const best: [number, number][] = [];
+  for (const [token, probability] of probabilities) {
+    if (best.length === k && probability <= best[k - 1]![1]) continue;
+    best.push([token, probability]);
+    best.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    if (best.length > k) best.pop();
+  }
+  return best.map(([token, probability]) => [token, Math.log(probability)]);
 }
 
 /** The prompt as llama.cpp's own server tokenizes it: BOS first when the model wants one, chats through the model's template. */

@@ -4,7 +4,8 @@
 import { SignatureMismatchError, verifyEnvelope } from '../identity/index.js';
 import { forwardPath, type JobState, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
-import { EVENT_KIND_JOB_SPEC, type ErrorCode, type Frame, type FrameOf } from '../protocol/index.js';
+import { EVENT_KIND_JOB_SPEC, type ErrorCode, type Frame, type FrameOf, type Price, type VerificationPolicy } from '../protocol/index.js';
+import { VerdictRejectedError, type VerdictWitness } from '../verification/verdict-witness.js';
 import type { PeerSession } from '../transport/index.js';
 import { verifyJobResult } from './job-envelopes.js';
 import { rankProviders } from './provider-selection.js';
@@ -17,6 +18,23 @@ export interface AggregatorServiceOptions {
    * once new providers are connected, or when there are none to be had.
    */
   discoverProviders?: (model: string) => Promise<void>;
+  /** Refuses a client's job outside its pairing grant (src/grants); null lets it through. */
+  admitJob?: (clientPublicKey: string, request: FrameOf<'job.request'>) => Promise<{ code: ErrorCode; message: string } | null>;
+  /** Takes each relayed result and the clients' verdicts, and emits verification outcomes (src/verification). */
+  witness?: VerdictWitness;
+  /** A provider's reputation in [0, 1] (src/reputation); undefined when nothing is known. */
+  reputationOf?: (pubkey: string) => number | undefined;
+  /** A provider's result refused (bad signature): counted as a verification failure. */
+  onResultRefused?: (reason: string) => void;
+}
+
+export interface ProviderLoad {
+  /** Hex public key. */
+  id: string;
+  models: string[];
+  slots: number;
+  activeJobs: number;
+  price?: Price;
 }
 
 interface RoutedJob {
@@ -25,6 +43,9 @@ interface RoutedJob {
   provider: PeerSession;
   deadlineTimer: NodeJS.Timeout;
   state: JobState;
+  model: string;
+  verification: VerificationPolicy;
+  price?: Price;
 }
 
 const PROVIDER_FRAMES = new Set<Frame['type']>(['job.accept', 'job.reject', 'job.progress', 'job.tokens', 'job.result', 'error']);
@@ -42,6 +63,16 @@ export class AggregatorService {
   /** Every model some connected provider serves now. */
   availableModels(): string[] {
     return [...new Set([...this.providers].flatMap((session) => session.peer?.capabilities?.models.map((model) => model.name) ?? []))];
+  }
+
+  /** Connected providers, what they serve and the jobs routed to each now: what a batch plans its shards on. */
+  providerLoads(): ProviderLoad[] {
+    return this.candidates().map(({ id, capabilities, activeJobs }) => ({ id, models: capabilities.models.map((model) => model.name), slots: capabilities.slots, activeJobs, ...(capabilities.price ? { price: capabilities.price } : {}) }));
+  }
+
+  /** Hex keys of the connected providers that could take a job for the model now, best first (reputation included). */
+  rankedProviders(model: string): string[] {
+    return rankProviders(this.candidates(), { model: { name: model } }).map((candidate) => candidate.id);
   }
 
   addProvider(session: PeerSession): void {
@@ -67,6 +98,7 @@ export class AggregatorService {
   private fromClient(client: PeerSession, frame: Frame): void {
     if (frame.type === 'job.request') void this.match(client, frame);
     else if (frame.type === 'job.offer') void this.dispatch(client, frame);
+    else if (frame.type === 'job.verdict') this.takeVerdict(client, frame);
     else if (frame.type === 'models.request') client.send({ type: 'models.list', models: this.availableModels().map((name) => ({ name })) });
     else if (frame.type === 'job.cancel') {
       const job = this.jobs.get(frame.jobId);
@@ -80,11 +112,15 @@ export class AggregatorService {
     const log = this.options.logger.child({ jobId, peer: client.peer?.npub });
     if (this.jobs.has(jobId)) return void client.send({ type: 'job.reject', jobId, code: 'duplicate_job', message: `job ${jobId} already exists` });
     if (request.deadline <= Date.now()) return void client.send({ type: 'job.reject', jobId, code: 'deadline_exceeded', message: 'the deadline has already passed' });
-    let candidates = this.candidates();
+    const refusal = await this.options.admitJob?.(client.peer?.pubkey ?? '', request);
+    if (refusal) return void client.send({ type: 'job.reject', jobId, ...refusal });
+    // A batch coordinator names the provider of its shard (src/batch): only that one may be matched.
+    const named = (candidate: { id: string }) => (!request.provider || candidate.id === request.provider) && !request.exclude?.includes(candidate.id);
+    let candidates = this.candidates().filter(named);
     let [best] = rankProviders(candidates, request);
-    if (!best && this.options.discoverProviders) {
+    if (!best && this.options.discoverProviders && !request.provider) {
       await this.options.discoverProviders(request.model.name).catch((error: Error) => log.warn({ err: error.message }, 'provider lookup failed'));
-      candidates = this.candidates();
+      candidates = this.candidates().filter(named);
       [best] = rankProviders(candidates, request);
     }
     if (!best) {
@@ -93,7 +129,7 @@ export class AggregatorService {
     }
     const provider = candidates.find((candidate) => candidate.id === best.id)!.session;
     const deadlineTimer = setTimeout(() => this.expire(jobId), Math.min(request.deadline - Date.now(), 2 ** 31 - 1));
-    this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched' });
+    this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}) });
     await this.record(jobId, { jobId, role: 'aggregator', model: request.model.name, client: client.peer?.pubkey, provider: best.id, state: 'matched' });
     client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}) });
     log.info({ provider: provider.peer?.npub, model: request.model.name }, 'job matched');
@@ -128,12 +164,25 @@ export class AggregatorService {
   private async complete(job: RoutedJob, frame: FrameOf<'job.result'>): Promise<void> {
     try {
       const summary = verifyJobResult(frame.result, job.provider.peer!.pubkey, job.jobId);
+      // Witnessed before the client sees it: its verdict may follow at once.
+      this.options.witness?.witness({ jobId: job.jobId, provider: job.provider.peer!.pubkey, client: job.client.peer?.pubkey ?? '', model: job.model, outputHash: summary.outputHash, resultEventId: frame.result.id, tokens: summary.tokens, ...(job.price ? { price: job.price } : {}) }, job.verification);
       job.client.send(frame);
       await this.finish(job, 'completed', undefined, { tokens: summary.tokens, outputHash: summary.outputHash });
     } catch (error) {
       const message = `the provider's result failed verification: ${(error as Error).message}`;
+      this.options.onResultRefused?.('bad_signature');
       job.client.send({ type: 'error', code: 'bad_signature', jobId: job.jobId, message });
       await this.finish(job, 'failed', { code: 'bad_signature', message });
+    }
+  }
+
+  private takeVerdict(client: PeerSession, frame: FrameOf<'job.verdict'>): void {
+    try {
+      this.options.witness?.verdict(client.peer?.pubkey ?? '', frame);
+    } catch (error) {
+      if (!(error instanceof VerdictRejectedError)) throw error;
+      this.options.logger.warn({ jobId: frame.jobId, reason: error.message }, 'verification verdict refused');
+      client.sendError('invalid_frame', `verdict refused: ${error.message}`, frame.jobId);
     }
   }
 
@@ -177,7 +226,10 @@ export class AggregatorService {
   }
 
   private candidates() {
-    return [...this.providers].map((session) => ({ id: session.peer!.pubkey, session, capabilities: session.peer!.capabilities!, activeJobs: this.jobsOf(session, 'provider').length }));
+    return [...this.providers].map((session) => {
+      const reputation = this.options.reputationOf?.(session.peer!.pubkey);
+      return { id: session.peer!.pubkey, session, capabilities: session.peer!.capabilities!, activeJobs: this.jobsOf(session, 'provider').length, ...(reputation !== undefined ? { reputation } : {}) };
+    });
   }
 
   private jobsOf(session: PeerSession, side: 'client' | 'provider'): RoutedJob[] {

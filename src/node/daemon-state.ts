@@ -1,6 +1,7 @@
 // daemon.json in the node home: how `status` and `submit` find a running daemon and what it is connected to.
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { NodeRole } from '../protocol/index.js';
+import type { NatStatus } from '../nat/index.js';
 import type { ProviderSummary } from './node-discovery.js';
 
 export interface DaemonPeer {
@@ -20,6 +21,8 @@ export interface DaemonState {
   peerId?: string;
   multiaddrs?: string[];
   providers?: ProviderSummary[];
+  /** With discovery on: reachability (public, relayed, direct-upgraded, private), relays in use, connection paths. */
+  nat?: NatStatus;
   /** The OpenAI-compatible API's base URL (without /v1) while it serves; absent when it is off. */
   api?: string;
   /** The Prometheus endpoint (http://host:port/metrics) while one serves: on the API port, or alone for roles without an API. */

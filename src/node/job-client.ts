@@ -2,9 +2,9 @@
 // frames that come back into streamed text and a verified result.
 import { conversationKeyOf, unseal, type NodeKey } from '../identity/index.js';
 import { npubOf } from '../identity/index.js';
-import { TokenBatch, type ErrorCode, type Frame, type JobSpec } from '../protocol/index.js';
+import { TokenBatch, type ErrorCode, type Frame, type JobSpec, type TokenFingerprint } from '../protocol/index.js';
 import type { PeerSession } from '../transport/index.js';
-import { openJobResult, sealJobSpec } from './job-envelopes.js';
+import { openJobResult, sealJobSpec, sha256Hex } from './job-envelopes.js';
 
 export class JobFailedError extends Error {
   override readonly name = 'JobFailedError';
@@ -23,6 +23,10 @@ export interface JobHooks {
   onProgress?: (stage: string, message?: string) => void;
   onText?: (text: string, tokenIds: number[]) => void;
   signal?: AbortSignal;
+  /** Ask the aggregator for this provider only (hex public key): a batch places each shard on its provider. */
+  provider?: string;
+  /** Providers the aggregator must not match (those that already ran another execution of this job). */
+  exclude?: readonly string[];
 }
 
 export interface JobOutcome {
@@ -37,6 +41,10 @@ export interface JobOutcome {
   engine: string;
   promptTokens: number;
   resultEventId: string;
+  /** sha256 of the output, as the provider signed it (always set by runJob). */
+  outputHash?: string;
+  /** Per-token fingerprints, when the provider computed them (jobs with a verification policy). */
+  fingerprints?: TokenFingerprint[];
   /** Client-side timings from the request: first and last streamed token, and the verified result. */
   firstTokenMs: number;
   lastTokenMs: number;
@@ -114,6 +122,8 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
               engine: output.engine,
               promptTokens: output.usage.promptTokens,
               resultEventId: frame.result.id,
+              outputHash: sha256Hex(output.output),
+              ...(output.fingerprints ? { fingerprints: output.fingerprints } : {}),
               firstTokenMs: firstTokenMs || performance.now() - started,
               lastTokenMs: lastTokenMs || performance.now() - started,
               totalMs: performance.now() - started,
@@ -128,6 +138,6 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
       }
     };
 
-    session.send({ type: 'job.request', jobId: spec.jobId, model: spec.model, maxTokens: spec.sampling.maxTokens, deadline: spec.deadline, ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), verification: spec.verification });
+    session.send({ type: 'job.request', jobId: spec.jobId, model: spec.model, maxTokens: spec.sampling.maxTokens, deadline: spec.deadline, ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), verification: spec.verification, ...(hooks.provider ? { provider: hooks.provider } : {}), ...(hooks.exclude?.length ? { exclude: [...hooks.exclude] } : {}) });
   });
 }

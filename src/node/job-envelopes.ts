@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { conversationKeyOf, seal, signEnvelope, tagValue, unseal, verifyEnvelope, SignatureMismatchError, type NodeKey } from '../identity/index.js';
 import { EVENT_KIND_JOB_RESULT, EVENT_KIND_JOB_SPEC, JobOutput, JobSpec, type NostrEvent } from '../protocol/index.js';
+import { fingerprintHash } from '../verification/token-fingerprint.js';
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -38,6 +39,7 @@ export function sealJobResult(provider: NodeKey, clientPublicKey: string, specEv
       ['output_hash', sha256Hex(output.output)],
       ['tokens', String(output.tokenIds.length)],
       ['engine', output.engine],
+      ...(output.fingerprints ? [['fingerprint_hash', fingerprintHash(output.fingerprints)]] : []),
     ],
     content: seal(JSON.stringify(output), conversationKeyOf(provider.secretKey, clientPublicKey)),
   });
@@ -47,11 +49,13 @@ export function sealJobResult(provider: NodeKey, clientPublicKey: string, specEv
 export interface ResultSummary {
   outputHash: string;
   tokens: number;
+  engine: string;
+  model: string;
 }
 
 export function verifyJobResult(event: NostrEvent, providerPublicKey: string, jobId: string): ResultSummary {
   verifyEnvelope(event, { kind: EVENT_KIND_JOB_RESULT, pubkey: providerPublicKey, tags: { job: jobId } });
-  return { outputHash: tagValue(event, 'output_hash') ?? '', tokens: Number(tagValue(event, 'tokens') ?? 0) };
+  return { outputHash: tagValue(event, 'output_hash') ?? '', tokens: Number(tagValue(event, 'tokens') ?? 0), engine: tagValue(event, 'engine') ?? '', model: tagValue(event, 'model') ?? '' };
 }
 
 /** The client's side: verify, decrypt, and check the output against the signed hash. */
@@ -59,5 +63,6 @@ export function openJobResult(client: NodeKey, event: NostrEvent, providerPublic
   verifyEnvelope(event, { kind: EVENT_KIND_JOB_RESULT, pubkey: providerPublicKey, tags: { job: jobId, p: client.publicKey } });
   const output = JobOutput.parse(JSON.parse(unseal(event.content, conversationKeyOf(client.secretKey, providerPublicKey))));
   if (sha256Hex(output.output) !== tagValue(event, 'output_hash')) throw new SignatureMismatchError('the output does not match the signed output hash');
+  if (output.fingerprints && fingerprintHash(output.fingerprints) !== tagValue(event, 'fingerprint_hash')) throw new SignatureMismatchError('the fingerprints do not match the signed fingerprint hash');
   return output;
 }

@@ -1,5 +1,8 @@
 // One node process: the roles its config names, composed over one WebSocket listener and its outgoing links.
+import { join } from 'node:path';
 import { apiKeysFileOf, startApiServer, type ApiServer } from '../api/index.js';
+import { startBatchService, type RunningBatchService } from '../batch/index.js';
+import { AppGateway } from '../app-gateway/index.js';
 import { rolesOf, type NodeConfig, type NodeHome } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { InferenceEngine } from '../inference/index.js';
@@ -9,6 +12,12 @@ import { MeteredJobStore, NodeMetrics, startMetricsServer, METRICS_PATH, type Me
 import { isNetTestFrame, NetTestResponder } from '../network-test/index.js';
 import type { ProviderCapabilities } from '../protocol/index.js';
 import { PeerLink, PeerServer, type PeerSession, type SessionIdentity } from '../transport/index.js';
+import { JobPushingStore, PhoneGrants } from '../grants/index.js';
+import { ContentService } from '../content/index.js';
+import { distributedModelPaths, startStageService, withDistributedModels, type StageService } from '../distributed/index.js';
+import { withSettlement } from '../payments/node-settlement.js';
+import { outcomeReportOf, startNodeReputation, type ReputationService } from '../reputation/index.js';
+import { VerdictWitness, type VerificationListener, type VerificationOutcome } from '../verification/index.js';
 import { AggregatorService } from './aggregator-service.js';
 import { removeDaemonState, writeDaemonState, type DaemonPeer } from './daemon-state.js';
 import { ModelCatalog } from './model-catalog.js';
@@ -41,14 +50,28 @@ export class NodeDaemon {
   /** This node's Prometheus registry, served at /metrics on the API port. */
   readonly metrics = new NodeMetrics();
   private readonly netTests: NetTestResponder;
+  /** An aggregator's record of the runs it relayed and the verdicts on them (src/verification). */
+  private readonly witness?: VerdictWitness;
+  /** Outcome events: kept, published to relays and gossip, and scored for ranking (src/reputation). */
+  reputation?: ReputationService;
+  private readonly phoneGrants: PhoneGrants;
   private metricsServer?: MetricsServer;
   private server?: PeerServer;
   private api?: ApiServer;
+  /** Batch jobs submitted to this aggregator's store (src/batch). */
+  private batches?: RunningBatchService;
+  /** The desktop and browser interface, served on the API's port. */
+  private appGateway?: AppGateway;
   private readonly links: PeerLink[] = [];
-  private readonly discoveredLinks = new Map<string, PeerLink>();
+  /** WebSocket links, or libp2p job-stream links to providers behind NAT (src/nat). */
+  private readonly discoveredLinks = new Map<string, Pick<PeerLink, 'session' | 'stop'>>();
   private discovery?: NodeDiscovery;
+  /** Serves and provides the content in <home>/content on the discovery node (src/content). */
+  private content?: ContentService;
   private readonly peers = new Map<PeerSession, DaemonPeer>();
   private readonly startedAt = new Date().toISOString();
+  /** RPC stages this provider runs for heads (config distributed.worker). */
+  private stages?: StageService;
 
   private constructor(
     private readonly options: NodeDaemonOptions,
@@ -59,9 +82,17 @@ export class NodeDaemon {
     const engine = runtime?.engine;
     const { config, logger } = options;
     const roles = rolesOf(config.role);
-    this.store = new MeteredJobStore(nodeStore.store, this.metrics);
+    // Paired phones (`infernet pair`) submit within their grants; push tokens they register are kept here too,
+    // and the store pushes the end of their jobs to them.
+    this.phoneGrants = new PhoneGrants(options.home.dir, options.key.publicKey, logger.child({ component: 'grants' }));
+    const metered = new MeteredJobStore(nodeStore.store, this.metrics);
+    this.store = config.mobile.push ? new JobPushingStore(metered, { pushUrl: config.mobile.pushUrl, tokensOf: (client) => this.phoneGrants.pushTokensOf(client), logger: logger.child({ component: 'push' }) }) : metered;
     this.netTests = new NetTestResponder({ maxFrameBytes: config.limits.maxFrameBytes });
-    if (roles.aggregator) this.aggregator = new AggregatorService({ store: this.store, logger, discoverProviders: (model) => this.discoverProviders(model) });
+    if (roles.aggregator) {
+      this.witness = new VerdictWitness({ logger: logger.child({ component: 'verification' }) });
+      this.witness.onVerification((outcome) => this.recordVerification(outcome));
+    }
+    if (roles.aggregator) this.aggregator = new AggregatorService({ store: this.store, logger, discoverProviders: (model) => this.discoverProviders(model), admitJob: (client, request) => this.phoneGrants.admit(client, request), ...this.verificationHooks() });
     if (roles.provider && catalog) {
       this.provider = new ProviderService({
         key: options.key,
@@ -71,6 +102,11 @@ export class NodeDaemon {
         slots: config.provider.slots,
         ...(config.provider.price ? { price: config.provider.price } : {}),
         logger,
+        fingerprintTopK: config.verification.fingerprintTopK,
+        fetchModel: (model, report) => {
+          if (!this.content) throw new Error(`model ${model.name} is named by content id but this node fetches no content: enable discovery (init --discovery or --bootstrap)`);
+          return this.content.fetchModel(model, report);
+        },
       });
     }
     this.metrics.observePeers(() => [...this.peers.values()]);
@@ -80,14 +116,23 @@ export class NodeDaemon {
   static async start(options: NodeDaemonOptions): Promise<NodeDaemon> {
     const { config, logger } = options;
     const roles = rolesOf(config.role);
-    const catalog = roles.provider ? await ModelCatalog.fromPaths(config.models) : undefined;
-    const runtime = roles.provider ? (options.engine ? { engine: options.engine } : await openProviderRuntime(config, options.key.publicKey, logger)) : undefined;
-    const nodeStore = options.store ? { store: options.store, location: 'in memory', close: () => options.store!.close() } : await openNodeStore(options.home, config, logger);
+    const catalog = roles.provider ? await ModelCatalog.fromPaths([...new Set([...config.models, ...distributedModelPaths(config)])]) : undefined;
+    const baseRuntime = roles.provider ? (options.engine ? { engine: options.engine } : await openProviderRuntime(config, options.key.publicKey, logger)) : undefined;
+    // Models of `distributed.models` run split across other providers' stages (src/distributed).
+    const runtime = baseRuntime?.engine ? { engine: await withDistributedModels(baseRuntime.engine, { config, home: options.home, key: options.key, logger }) } : baseRuntime;
+    const openedStore = options.store ? { store: options.store, location: 'in memory', close: () => options.store!.close() } : await openNodeStore(options.home, config, logger);
+    // Payments follow from job transitions: an aggregator with payments.evm settles each job's escrow (src/payments).
+    const nodeStore = await withSettlement(openedStore, { home: options.home, config, logger });
     await failInterruptedJobs(nodeStore.store, logger);
     const daemon = new NodeDaemon(options, runtime, catalog, nodeStore);
+    // Verification outcomes decide whether a completed job's escrow is released (paid unless found wrong).
+    nodeStore.attachSettlement?.({ onVerification: (listener) => daemon.onVerification(listener), metrics: daemon.metrics });
+    if (roles.aggregator) daemon.reputation = await startNodeReputation({ home: options.home, config, key: options.key, logger, ...(nodeStore.pocketbase ? { pocketbase: nodeStore.pocketbase } : {}) });
     if (catalog && runtime?.engine) await daemon.preloadModels(catalog, runtime.engine);
     if (roles.provider || roles.aggregator) await daemon.listen();
+    daemon.stages = await startStageService({ config, key: options.key, logger, home: options.home });
     daemon.dialConfiguredPeers();
+    await daemon.startBatches();
     if (config.discovery.enabled) await daemon.startDiscovery();
     // A port already taken fails the start: stop what started, so no store or child process outlives it.
     await daemon.startApi().catch(async (error: unknown) => {
@@ -114,16 +159,32 @@ export class NodeDaemon {
   }
 
   async stop(): Promise<void> {
+    this.witness?.stop();
+    await this.reputation?.stop();
+    await this.batches?.stop();
+    // The interface's sockets first: upgraded connections are not the HTTP server's to close.
+    await this.appGateway?.close();
     await this.api?.close();
     await this.metricsServer?.close();
+    await this.content?.stop();
     await this.discovery?.stop().catch((error: Error) => this.options.logger.warn({ err: error.message }, 'discovery did not stop cleanly'));
     for (const link of this.links) link.stop();
     for (const link of this.discoveredLinks.values()) link.stop();
     await this.server?.close();
+    await this.stages?.close();
     await this.runtime?.engine?.close();
     await this.nodeStore.close();
     if (this.options.writeState !== false) await removeDaemonState(this.options.home.daemonStateFile);
     this.options.logger.info('node stopped');
+  }
+
+  /** An aggregator runs the batches submitted to its store, each request as a job through its own endpoint. */
+  private async startBatches(): Promise<void> {
+    const { config, home, key, logger } = this.options;
+    const aggregator = this.aggregator;
+    if (!aggregator || !this.url) return;
+    const batches = await startBatchService({ home, config, key, agent: AGENT, aggregatorUrl: this.url, logger: logger.child({ component: 'batch' }), providers: () => aggregator.providerLoads() });
+    if (batches) this.batches = batches;
   }
 
   private async preloadModels(catalog: ModelCatalog, engine: InferenceEngine): Promise<void> {
@@ -169,7 +230,10 @@ export class NodeDaemon {
   private acceptSession(session: PeerSession): void {
     this.netTests.attach(session); // any authenticated peer may measure its link to this node
     const role = session.peer?.role;
-    if (role === 'client' && this.aggregator) this.aggregator.addClient(session);
+    if (role === 'client' && this.aggregator) {
+      this.aggregator.addClient(session);
+      this.phoneGrants.attach(session);
+    }
     else if (role === 'aggregator' && this.provider) this.provider.attach(session);
     // A provider without a public port dials its aggregator: it serves jobs over that connection.
     else if (role === 'provider' && this.aggregator) this.aggregator.addProvider(session);
@@ -191,6 +255,7 @@ export class NodeDaemon {
     this.discovery = await NodeDiscovery.start({
       config,
       key,
+      ...(this.reputation ? { reputationOf: (pubkey: string) => this.reputation?.scoreOf(pubkey) } : {}),
       logger: logger.child({ component: 'discovery' }),
       agent: AGENT,
       endpoint: this.url,
@@ -205,7 +270,35 @@ export class NodeDaemon {
           }
         : {}),
       onChange: () => void this.saveState(),
+      homeDir: this.options.home.dir,
+      jobStreams: { identity: this.identity(config.role), limits: config.limits, onSession: (session) => this.acceptSession(session) },
     });
+    this.reputation?.attachGossip(this.discovery.service);
+    this.content = await ContentService.start({ libp2p: this.discovery.service.libp2p, homeDir: this.options.home.dir, logger });
+  }
+
+  /** The libp2p discovery service while discovery runs. */
+  get discoveryService(): NodeDiscovery['service'] | undefined {
+    return this.discovery?.service;
+  }
+
+  /** Verification outcomes of the runs this aggregator relayed (what payments settle on); returns an unsubscribe. */
+  onVerification(listener: VerificationListener): () => void {
+    return this.witness?.onVerification(listener) ?? (() => undefined);
+  }
+
+  private verificationHooks() {
+    return {
+      ...(this.witness ? { witness: this.witness } : {}),
+      reputationOf: (pubkey: string) => this.reputation?.scoreOf(pubkey),
+      onResultRefused: (reason: string) => this.metrics.verificationFailures.inc({ reason }),
+    };
+  }
+
+  /** A wrong result counts as a verification failure; every outcome becomes a signed, published outcome event. */
+  private recordVerification(outcome: VerificationOutcome): void {
+    if (outcome.verdict === 'failed') this.metrics.verificationFailures.inc({ reason: 'wrong_output' });
+    void this.reputation?.record(outcomeReportOf(outcome)).catch((error: Error) => this.options.logger.warn({ err: error.message, jobId: outcome.runJobId }, 'cannot record the job outcome'));
   }
 
   /** Finds providers of a model in the DHT and links to them, waiting a moment for a session to one of them. */
@@ -221,8 +314,16 @@ export class NodeDaemon {
   }
 
   private linkToDiscoveredProvider(endpoint: string): void {
-    if (this.discoveredLinks.has(endpoint) || endpoint === this.url || this.options.config.connect.includes(endpoint)) return;
-    const link = this.linkTo(endpoint, 'aggregator');
+    if (this.discoveredLinks.has(endpoint) || endpoint === this.url || this.options.config.connect.includes(endpoint) || this.discovery?.isOwnEndpoint(endpoint)) return;
+    const overLibp2p = this.discovery?.linkToProvider(endpoint, {
+      identity: this.identity('aggregator'),
+      limits: this.options.config.limits,
+      onSession: (session) => {
+        this.aggregator?.addProvider(session);
+        this.track(session);
+      },
+    });
+    const link = overLibp2p ?? this.linkTo(endpoint, 'aggregator');
     this.discoveredLinks.set(endpoint, link);
   }
 
@@ -262,6 +363,7 @@ export class NodeDaemon {
       return;
     }
     const aggregator = this.aggregator;
+    this.appGateway = await this.openAppGateway();
     this.api = await startApiServer({
       host: config.api.host,
       port: config.api.port,
@@ -274,6 +376,28 @@ export class NodeDaemon {
       ...(aggregator ? { localModels: () => aggregator.availableModels() } : {}),
       store: this.store,
       metrics: this.metrics,
+      app: this.appGateway,
+      verification: config.verification.defaultPolicy,
+      ...(this.batches ? { batches: { store: this.batches.store, filesDir: join(home.dir, 'files') } } : {}),
+    });
+  }
+
+  private openAppGateway(): Promise<AppGateway> {
+    const { config, home, key, logger } = this.options;
+    const aggregator = this.aggregator;
+    return AppGateway.open({
+      homeDir: home.dir,
+      keysFile: apiKeysFileOf(home, config),
+      key,
+      node: { npub: key.npub, publicKey: key.publicKey, role: config.role, agent: AGENT, url: this.url, startedAt: this.startedAt },
+      logger: logger.child({ component: 'app-gateway' }),
+      pocketBaseUrl: this.nodeStore.location.startsWith('http') ? this.nodeStore.location : null,
+      aggregators: aggregator && this.url ? [this.url] : config.connect,
+      agent: AGENT,
+      limits: config.limits,
+      store: this.store,
+      modelPaths: this.catalog?.paths ?? [],
+      ...(aggregator ? { localModels: () => aggregator.availableModels() } : {}),
     });
   }
 
@@ -297,6 +421,7 @@ export class NodeDaemon {
       startedAt: this.startedAt,
       peers: [...this.peers.values()],
       ...(this.discovery ? { peerId: this.discovery.peerId, multiaddrs: this.discovery.multiaddrs(), providers: this.discovery.providers() } : {}),
+      ...(this.discovery?.natStatus() ? { nat: this.discovery.natStatus() } : {}),
       ...(this.api ? { api: this.api.url } : {}),
       ...(this.metricsUrl ? { metrics: this.metricsUrl } : {}),
     }).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'cannot write daemon state'));

@@ -5,6 +5,10 @@ import { detectHardware, DiscoveryService, summariseHardware, type KnownProvider
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
 import { PROTOCOL_VERSION } from '../protocol/index.js';
+import { chooseJobEndpoint, JobStreamLink, peerIdOfEndpoint, ReachabilityTracker, serveJobStreams, type NatStatus } from '../nat/index.js';
+import { latencyByPeer, netTestsFileOf, readNetTestResults } from '../network-test/index.js';
+import type { PeerSession, SessionIdentity } from '../transport/index.js';
+import type { TransportLimits } from '../config/index.js';
 import type { ModelCatalog } from './model-catalog.js';
 import type { ProviderService } from './provider-service.js';
 
@@ -32,9 +36,25 @@ export interface NodeDiscoveryOptions {
   onProviderFound?: (endpoint: string, pubkey: string) => void;
   onProviderLost?: (endpoint: string) => void;
   onChange?: () => void;
+  /** A provider's reputation in [0, 1] for ranking lookups (src/reputation). */
+  reputationOf?: (pubkey: string) => number | undefined;
+  /** The node home: `net-tests.jsonl` there feeds provider ranking's latency. */
+  homeDir?: string;
+  /** Serve the job protocol on libp2p streams too, so peers reach this node through relays. */
+  jobStreams?: { identity: SessionIdentity; limits: TransportLimits; onSession: (session: PeerSession) => void };
 }
 
+/** Address changes (a relay reservation made or lost) settle for this long before the record is re-announced. */
+const REANNOUNCE_DEBOUNCE_MS = 500;
+const STORED_LATENCY_REFRESH_MS = 60_000;
+
 export class NodeDiscovery {
+  private tracker?: ReachabilityTracker;
+  private storedLatency = new Map<string, number>();
+  private announced?: { endpoint: string; addresses: string };
+  private reannounceTimer?: NodeJS.Timeout;
+  private latencyTimer?: NodeJS.Timeout;
+
   private constructor(
     readonly service: DiscoveryService,
     private readonly options: NodeDiscoveryOptions,
@@ -42,6 +62,8 @@ export class NodeDiscovery {
 
   static async start(options: NodeDiscoveryOptions): Promise<NodeDiscovery> {
     const { discovery } = options.config;
+    const { nat } = discovery;
+    let node: NodeDiscovery | undefined;
     const service = new DiscoveryService({
       key: options.key,
       logger: options.logger,
@@ -49,12 +71,43 @@ export class NodeDiscovery {
       bootstrap: discovery.bootstrap,
       allow: discovery.allow,
       ...(discovery.announce ? { announce: discovery.announce } : {}),
+      ...(options.reputationOf ? { reputationOf: options.reputationOf } : {}),
+      nat: {
+        ...(nat.relayServer ? { relayServer: nat } : {}),
+        ...(nat.relayServer ? { relayClient: false } : nat.relayClient !== undefined ? { relayClient: nat.relayClient } : {}),
+        holePunch: nat.holePunch,
+      },
+      storedLatencyOf: (pubkey) => node?.storedLatency.get(pubkey),
     });
-    const node = new NodeDiscovery(service, options);
+    node = new NodeDiscovery(service, options);
     node.follow();
+    await node.refreshStoredLatency();
     await service.start();
+    node.tracker = new ReachabilityTracker(service.libp2p, () => ({ reservations: service.relay?.service.reservations.size ?? 0, refusals: service.relay?.policy.refusals ?? 0 }));
+    if (options.jobStreams) await serveJobStreams(service.libp2p, { ...options.jobStreams, logger: options.logger });
     if (options.provider && options.endpoint) await node.announce(options.provider, options.endpoint);
+    node.watchAddresses();
     return node;
+  }
+
+  /** Reachability (public, relayed, direct-upgraded, private), relays in use and connection paths. */
+  natStatus(): NatStatus | undefined {
+    return this.tracker?.status();
+  }
+
+  /** Whether an endpoint is this node's own (its libp2p:// one; its WebSocket URL the daemon knows). */
+  isOwnEndpoint(endpoint: string): boolean {
+    return peerIdOfEndpoint(endpoint) === this.service.peerId;
+  }
+
+  /** A link that keeps a job session to a libp2p:// provider, dialled at the addresses of its latest record. */
+  linkToProvider(endpoint: string, options: { identity: SessionIdentity; limits: TransportLimits; onSession: (session: PeerSession) => void }): JobStreamLink | undefined {
+    const peerId = peerIdOfEndpoint(endpoint);
+    if (!peerId) return undefined;
+    const addresses = () => this.service.knownProviders().find((known) => known.peerId === peerId)?.record.addresses ?? [];
+    const link = new JobStreamLink(this.service.libp2p, peerId, { ...options, logger: this.options.logger, addresses });
+    link.start();
+    return link;
   }
 
   multiaddrs(): string[] {
@@ -70,22 +123,66 @@ export class NodeDiscovery {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.reannounceTimer);
+    clearInterval(this.latencyTimer);
+    this.tracker?.stop();
     if (this.options.provider) await this.service.withdraw().catch(() => undefined);
     await this.service.stop();
   }
 
-  private async announce(provider: NonNullable<NodeDiscoveryOptions['provider']>, endpoint: string): Promise<void> {
+  private async announce(provider: NonNullable<NodeDiscoveryOptions['provider']>, wsEndpoint: string): Promise<void> {
     const { config } = this.options;
+    const choice = chooseJobEndpoint({ mode: config.discovery.nat.reachability, wsEndpoint, peerId: this.service.peerId, addresses: this.multiaddrs() });
+    this.announced = { endpoint: choice.endpoint, addresses: (choice.addresses ?? []).join(' ') };
     await this.service.announce({
       hardware: summariseHardware(await detectHardware()),
       models: provider.catalog.offers(),
-      endpoint,
+      endpoint: choice.endpoint,
+      ...(choice.addresses ? { addresses: choice.addresses } : {}),
       slots: provider.service.slots,
       ...(config.provider.price ? { price: config.provider.price } : {}),
       software: { infernet: this.options.agent, engine: provider.service.engineId ?? 'none' },
       protocolVersion: PROTOCOL_VERSION,
       load: () => provider.service.load,
     });
+  }
+
+  /**
+   * A relay reservation made or lost changes our addresses: a provider re-announces when its endpoint or relayed
+   * addresses change, and daemon.json follows the reachability.
+   */
+  private watchAddresses(): void {
+    const settle = () => {
+      clearTimeout(this.reannounceTimer);
+      this.reannounceTimer = setTimeout(() => void this.reannounceIfMoved(), REANNOUNCE_DEBOUNCE_MS);
+      this.reannounceTimer.unref();
+    };
+    // Connections opening and closing change the reported paths (relayed, upgraded) but never the endpoint.
+    for (const event of ['self:peer:update', 'connection:open', 'connection:close'] as const) this.service.libp2p.addEventListener(event, settle);
+  }
+
+  private async reannounceIfMoved(): Promise<void> {
+    const { provider, endpoint, config, logger, onChange } = this.options;
+    onChange?.();
+    if (!provider || !endpoint || !this.service.isStarted || !this.announced) return;
+    const choice = chooseJobEndpoint({ mode: config.discovery.nat.reachability, wsEndpoint: endpoint, peerId: this.service.peerId, addresses: this.multiaddrs() });
+    if (choice.endpoint === this.announced.endpoint && (choice.addresses ?? []).join(' ') === this.announced.addresses) return;
+    logger.info({ endpoint: choice.endpoint, addresses: choice.addresses ?? [] }, 'job endpoint moved: announcing it');
+    await this.announce(provider, endpoint).catch((error: Error) => logger.warn({ err: error.message }, 're-announcing the moved endpoint failed'));
+  }
+
+  private async refreshStoredLatency(): Promise<void> {
+    const { homeDir, logger } = this.options;
+    if (!homeDir) return;
+    const load = async () => {
+      this.storedLatency = latencyByPeer(await readNetTestResults(netTestsFileOf(homeDir)).catch((error: Error) => {
+        logger.warn({ err: error.message }, 'cannot read stored net tests');
+        return [];
+      }));
+    };
+    await load();
+    this.latencyTimer = setInterval(() => void load(), STORED_LATENCY_REFRESH_MS);
+    this.latencyTimer.unref();
   }
 
   /** Aggregators link to providers as they are found; everyone keeps daemon.json's provider list current. */

@@ -1,5 +1,6 @@
 // Opens the job store a node home is configured for: its PocketBase (started here, or the one its running
 // daemon started, or an external URL), or the plain file store.
+import type PocketBase from 'pocketbase';
 import type { NodeConfig, NodeHome } from '../config/index.js';
 import { FileJobStore, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
@@ -9,6 +10,8 @@ export interface NodeStore {
   store: JobStore;
   /** Where the data lives, for `status`. */
   location: string;
+  /** The superuser client of the node's PocketBase (absent for the file store): the payment ledger lives there. */
+  pocketbase?: PocketBase;
   /** Closes the store and stops the PocketBase this call started, if any. */
   close(): Promise<void>;
 }
@@ -27,6 +30,7 @@ export async function openNodeStore(home: NodeHome, config: NodeConfig, logger: 
     return {
       store,
       location: pocketbase.url,
+      pocketbase: pocketbase.client,
       close: async () => {
         await store.close();
         await pocketbase.stop();
@@ -58,6 +62,7 @@ async function connectTo(home: NodeHome, url: string): Promise<NodeStore> {
   return {
     store,
     location: url,
+    pocketbase: connection.client,
     close: async () => {
       await store.close();
       await connection.close();

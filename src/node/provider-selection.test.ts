@@ -21,6 +21,9 @@ describe('rankProviders', () => {
       ['b'],
     ],
     ['returns nobody when nobody fits', [candidate('a', 1, 1)], { model: { name: 'stories260K' } }, []],
+    ['puts a provider with a worse reputation after one with more free slots and a better one', [{ ...candidate('a', 4, 0), reputation: 0.2 }, { ...candidate('b', 1, 0), reputation: 0.9 }], { model: { name: 'stories260K' } }, ['b', 'a']],
+    ['ranks an unknown provider (neutral) between good and bad ones', [{ ...candidate('a', 1, 0), reputation: 0.1 }, candidate('b', 1, 0), { ...candidate('c', 1, 0), reputation: 0.95 }], { model: { name: 'stories260K' } }, ['c', 'b', 'a']],
+    ['ignores reputation differences under a tenth', [{ ...candidate('a', 2, 0), reputation: 0.71 }, { ...candidate('b', 1, 0), reputation: 0.73 }], { model: { name: 'stories260K' } }, ['a', 'b']],
   ];
   for (const [rule, candidates, job, expected] of table) {
     it(rule, () => assert.deepEqual(rankProviders(candidates, job).map((c) => c.id), expected));

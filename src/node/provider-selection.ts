@@ -8,14 +8,20 @@ export interface ProviderCandidate {
   capabilities: ProviderCapabilities;
   /** Jobs this aggregator has running on it now. */
   activeJobs: number;
+  /** In [0, 1] from src/reputation; undefined (neutral) when nothing is known. */
+  reputation?: number;
 }
+
+/** Reputation counts in steps of a tenth, so that noise in a score does not override free slots and price. */
+const REPUTATION_STEPS = 10;
+const NEUTRAL_REPUTATION = 0.5;
 
 export interface JobRequirements {
   model: ModelRef;
   priceCap?: Price;
 }
 
-/** Providers that can take the job now, best first: most free slots, then cheapest, then id for a stable order. */
+/** Providers that can take the job now, best first: best reputation (in tenths), then most free slots, then cheapest, then id for a stable order. */
 export function rankProviders(candidates: readonly ProviderCandidate[], job: JobRequirements): ProviderCandidate[] {
   return candidates
     .filter((candidate) => offersModel(candidate.capabilities.models, job.model))
@@ -23,8 +29,13 @@ export function rankProviders(candidates: readonly ProviderCandidate[], job: Job
     .filter((candidate) => candidate.capabilities.slots - candidate.activeJobs > 0)
     .sort(
       (a, b) =>
+        reputationStep(b) - reputationStep(a) ||
         b.capabilities.slots - b.activeJobs - (a.capabilities.slots - a.activeJobs) ||
         Number(a.capabilities.price?.amount ?? 0) - Number(b.capabilities.price?.amount ?? 0) ||
         a.id.localeCompare(b.id),
     );
+}
+
+function reputationStep(candidate: ProviderCandidate): number {
+  return Math.round((candidate.reputation ?? NEUTRAL_REPUTATION) * REPUTATION_STEPS);
 }

@@ -24,7 +24,14 @@ export interface ProviderServiceOptions {
   slots: number;
   price?: Price;
   logger: Logger;
+  /** Alternatives recorded per token in fingerprints for verified jobs (0: only the chosen token's logprob). */
+  fingerprintTopK?: number;
+  /** Fetches a model named by content id that the catalog lacks (src/content); returns its local path. */
+  fetchModel?: (model: { name: string; cid: string }, report: (message: string) => void) => Promise<string>;
 }
+
+/** A few alternatives tell a near-tie from a wrong token; each costs the full probability list per token. */
+const DEFAULT_FINGERPRINT_TOP_K = 4;
 
 interface RunningJob {
   session: PeerSession;
@@ -35,6 +42,8 @@ class OfferRefusedError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** For model_unavailable: the model the spec named. */
+    readonly missingModel?: JobSpec['model'],
   ) {
     super(message);
   }
@@ -76,7 +85,7 @@ export class ProviderService {
     let modelPath: string;
     let engine: InferenceEngine;
     try {
-      ({ spec, modelPath, engine } = this.admit(offer));
+      ({ spec, modelPath, engine } = await this.admitFetchingModel(session, offer));
     } catch (error) {
       const code = error instanceof OfferRefusedError ? error.code : 'internal';
       log.warn({ code }, `offer refused: ${(error as Error).message}`);
@@ -95,8 +104,21 @@ export class ProviderService {
     }
   }
 
+  /** A model the spec names by content id and this provider lacks is fetched first, reported as job progress. */
+  private async admitFetchingModel(session: PeerSession, offer: FrameOf<'job.offer'>): Promise<{ spec: JobSpec; modelPath: string; engine: InferenceEngine }> {
+    try {
+      return this.admit(offer);
+    } catch (error) {
+      const missing = error instanceof OfferRefusedError ? error.missingModel : undefined;
+      if (!missing?.cid || !this.options.fetchModel) throw error;
+      const report = (message: string) => session.send({ type: 'job.progress', jobId: offer.jobId, stage: 'fetching_model', message });
+      report(`fetching model ${missing.name} by content id ${missing.cid}`);
+      return this.admit(offer, await this.options.fetchModel({ name: missing.name, cid: missing.cid }, report));
+    }
+  }
+
   /** Every check an offer must pass before a slot is given to it. */
-  private admit(offer: FrameOf<'job.offer'>): { spec: JobSpec; modelPath: string; engine: InferenceEngine } {
+  private admit(offer: FrameOf<'job.offer'>, fetchedModelPath?: string): { spec: JobSpec; modelPath: string; engine: InferenceEngine } {
     const engine = this.options.engine;
     if (!engine) throw new OfferRefusedError('sandbox_unavailable', this.options.refusal ?? 'this provider runs no jobs now');
     let spec: JobSpec;
@@ -109,8 +131,8 @@ export class ProviderService {
     }
     if (this.running.has(spec.jobId)) throw new OfferRefusedError('duplicate_job', `job ${spec.jobId} is already running here`);
     if (spec.deadline <= Date.now()) throw new OfferRefusedError('deadline_exceeded', 'the job deadline has already passed');
-    const model = this.options.catalog.resolve(spec.model);
-    if (!model) throw new OfferRefusedError('model_unavailable', `this provider does not serve model "${spec.model.name}"`);
+    const model = fetchedModelPath ? { path: fetchedModelPath } : this.options.catalog.resolve(spec.model);
+    if (!model) throw new OfferRefusedError('model_unavailable', `this provider does not serve model "${spec.model.name}"`, spec.model);
     if (!fitsPriceCap(this.options.price, spec.priceCap)) throw new OfferRefusedError('price_too_high', 'the provider price is above the job price cap');
     if (this.running.size >= this.options.slots) throw new OfferRefusedError('busy', `all ${this.options.slots} slots are busy`);
     return { spec, modelPath: model.path, engine };
@@ -122,9 +144,11 @@ export class ProviderService {
     const client = offer.spec.pubkey;
     const stream = new TokenStream(session, jobId, conversationKeyOf(this.options.key.secretKey, client));
     try {
-      const result = await engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece) });
+      // Fingerprints whenever the job may be compared with another run: the provider cannot know whether it will be.
+      const fingerprintTopK = spec.verification.kind === 'none' ? undefined : (this.options.fingerprintTopK ?? DEFAULT_FINGERPRINT_TOP_K);
+      const result = await engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece), ...(fingerprintTopK !== undefined ? { fingerprintTopK } : {}) });
       stream.flush();
-      const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs } };
+      const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs }, ...(result.fingerprints ? { fingerprints: result.fingerprints } : {}) };
       if (result.finishReason === 'cancelled') {
         await this.options.store.transition(jobId, 'provider', 'cancelled', { tokens: result.tokenIds.length }, 'cancelled while running');
         log.info({ tokens: result.tokenIds.length }, 'job cancelled');

@@ -27,7 +27,12 @@ describe('parseGpuSpec', () => {
   it('takes the default link from the caller', () =>
     assert.equal(parseGpuSpec('2x24GB', { defaultIntraLink: 'pcie' }).nodes[0]?.intraLink.kind, 'pcie'));
 
-  const invalid = ['', '8x', '8x80XB', '8x80GB:infiniband', '0x80GB', '8x80GB,,8x80GB', '65x80GB', 'eightx80GB', '8x0GB'];
+  it('names nodes given as NAME=SPEC, so measured links between them apply', () => {
+    const cluster = parseGpuSpec('npub1head=2x24GB:pcie,gpu-box.2=1x48GB');
+    assert.deepEqual(cluster.nodes.map((n) => [n.id, n.gpus.length]), [['npub1head', 2], ['gpu-box.2', 1]]);
+  });
+
+  const invalid = ['a=1x8GB,a=1x8GB', '=1x8GB',  '8x', '8x80XB', '8x80GB:infiniband', '0x80GB', '8x80GB,,8x80GB', '65x80GB', 'eightx80GB', '8x0GB'];
   for (const spec of invalid) {
     it(`refuses "${spec}" with an InvalidGpuSpecError`, () => assert.throws(() => parseGpuSpec(spec), InvalidGpuSpecError));
   }

@@ -1,5 +1,6 @@
 // Reads the `--gpus` flag: nodes separated by commas, each COUNTxMEMORY with an optional :LINK, e.g.
 // `8x80GB,8x80GB` (two 8-GPU nodes) or `2x24GB:pcie,1x48GB`. "GB" means GiB: an "80GB" card holds about 80 GiB.
+// A node may be named, `NAME=8x80GB` (e.g. its npub), so measured links between named nodes apply to it.
 import { uniformNode, type Cluster, type ClusterNode, type IntraNodeLink } from './cluster.js';
 import { InvalidGpuSpecError } from './planner-errors.js';
 
@@ -21,12 +22,20 @@ const UNIT_BYTES: Readonly<Record<string, number>> = {
 };
 const LINKS: readonly IntraNodeLink['kind'][] = ['nvlink', 'pcie', 'unknown'];
 const MAX_GPUS_PER_NODE = 64;
+const NAMED_PATTERN = /^([a-z0-9_.-]{1,80})\s*=\s*(.+)$/;
 const NODE_PATTERN = /^(?:(\d+)\s*x\s*)?(\d+(?:\.\d+)?)\s*([a-z]+)(?::([a-z]+))?$/;
 
 export function parseGpuSpec(spec: string, parameters: ParseGpuSpecParameters = {}): Cluster {
   const parts = spec.split(',').map((p) => p.trim().toLowerCase());
   if (spec.trim() === '' || parts.some((p) => p === '')) throw new InvalidGpuSpecError(spec, 'a node is empty');
-  return { nodes: parts.map((part, i) => parseNode(spec, part, `node-${i + 1}`, parameters.defaultIntraLink ?? 'nvlink')) };
+  const nodes = parts.map((part, i) => {
+    const named = NAMED_PATTERN.exec(part);
+    return parseNode(spec, named ? named[2]! : part, named ? named[1]! : `node-${i + 1}`, parameters.defaultIntraLink ?? 'nvlink');
+  });
+  const names = nodes.map((node) => node.id);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw new InvalidGpuSpecError(spec, `node name "${repeated}" is used twice`);
+  return { nodes };
 }
 
 function parseNode(spec: string, part: string, id: string, defaultLink: IntraNodeLink['kind']): ClusterNode {

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   cancelled: 'The job was cancelled.',
   provider_unreachable: 'The provider went away before the job finished.',
   engine_failed: 'The inference engine failed while running the job.',
+  grant_refused: "The job or request is outside the pairing grant of the sender's key (revoked, expired, or beyond its limits).",
   internal: 'An unexpected error in the node; it is logged there.',
 } as const;
 

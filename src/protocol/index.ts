@@ -3,3 +3,4 @@ export * from './error-codes.js';
 export * from './schemas.js';
 export * from './parse-frame.js';
 export { renderProtocolDoc } from './protocol-doc.js';
+export * from './pairing-link.js';

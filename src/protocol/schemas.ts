@@ -69,6 +69,14 @@ export const VerificationPolicy = z.discriminatedUnion('kind', [
 ]);
 export type VerificationPolicy = z.infer<typeof VerificationPolicy>;
 
+/** A file named by content id: the CID IPFS computes for its bytes (CIDv1, raw leaves, 256 KiB chunks). */
+export const ContentInput = z.object({
+  cid: z.string().min(8).max(256),
+  name: z.string().max(256).optional(),
+  sizeBytes: z.number().int().nonnegative().optional(),
+});
+export type ContentInput = z.infer<typeof ContentInput>;
+
 /** What the client asks for, signed by it and encrypted to the provider (NIP-44) inside a job.offer. */
 export const JobSpec = z.object({
   jobId: JobId,
@@ -79,9 +87,24 @@ export const JobSpec = z.object({
   deadline: z.number().int().positive(),
   priceCap: Price.optional(),
   verification: VerificationPolicy.default({ kind: 'none' }),
+  /** Large inputs named by content id (CIDv1, see src/content); no engine reads file inputs yet, so none are fetched. */
+  inputs: z.array(ContentInput).max(16).optional(),
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 export type JobSpecInput = z.input<typeof JobSpec>;
+
+/**
+ * One generated token as the engine saw it: the chosen id, its log-probability and the k most likely
+ * alternatives. Two runs of the same job are compared on these within a tolerance where hardware makes
+ * bit-exact outputs impossible (src/verification).
+ */
+export const TokenFingerprint = z.object({
+  token: z.number().int().nonnegative(),
+  logprob: z.number(),
+  /** [token id, logprob] of the most likely tokens, best first. */
+  top: z.array(z.tuple([z.number().int().nonnegative(), z.number()])).max(16),
+});
+export type TokenFingerprint = z.infer<typeof TokenFingerprint>;
 
 /** What the provider returns, signed by it and encrypted to the client inside a job.result. */
 export const JobOutput = z.object({
@@ -92,6 +115,8 @@ export const JobOutput = z.object({
   usage: z.object({ promptTokens: z.number().int().nonnegative(), completionTokens: z.number().int().nonnegative() }),
   engine: z.string(),
   timings: z.object({ firstTokenMs: z.number().nonnegative(), totalMs: z.number().nonnegative() }),
+  /** Per-token fingerprints, one per token id, when the job asked for verification (and the engine computes them). */
+  fingerprints: z.array(TokenFingerprint).max(32768).optional(),
 });
 export type JobOutput = z.infer<typeof JobOutput>;
 
@@ -152,6 +177,10 @@ export const JobRequestFrame = frame(
     deadline: z.number().int().positive(),
     priceCap: Price.optional(),
     verification: VerificationPolicy.optional(),
+    /** Providers not to match: those that already ran another execution of the same client job. */
+    exclude: z.array(HexPublicKey).max(16).optional(),
+    /** Match only this provider (a batch coordinator placing its shards); refused with no_provider if it cannot take the job. */
+    provider: HexPublicKey.optional(),
   },
   'Client to aggregator: find a provider for this job. Carries only what matching needs, never the prompt.',
 );
@@ -199,6 +228,19 @@ export const ErrorFrame = frame(
   'error',
   { code: z.enum(ERROR_CODE_NAMES), message: z.string().max(2048), jobId: JobId.optional() },
   'Something went wrong; with a jobId it ends that job, without one it concerns the frame last received.',
+);
+export const JobVerdictFrame = frame(
+  'job.verdict',
+  {
+    jobId: JobId,
+    policy: VerificationPolicy,
+    /** Every execution of the job (the primary first), each a job this aggregator relayed for this client. */
+    runs: z
+      .array(z.object({ jobId: JobId, provider: HexPublicKey, verdict: z.enum(['verified', 'failed', 'unchecked', 'inconclusive']) }).strict())
+      .min(1)
+      .max(16),
+  },
+  "Client to aggregator, after comparing a verified job's executions: the verdict per run. The aggregator checks it against the signed output hashes it relayed, then records and publishes the outcomes.",
 );
 export const HeartbeatFrame = frame(
   'heartbeat',
@@ -265,6 +307,13 @@ export const NetTestEndFrame = frame(
   'Either side ends the test (its time ran out, or the tester has what it needs); data still in flight is ignored.',
 );
 
+export const PushRegisterFrame = frame(
+  'push.register',
+  { token: z.string().min(1).max(4096), platform: z.enum(['ios', 'android', 'web', 'expo']) },
+  'A paired phone to its node: keep this push token and notify it of its jobs when the app is not running. Answered with push.registered, or error grant_refused for a key without a live grant.',
+);
+export const PushRegisteredFrame = frame('push.registered', { platform: z.enum(['ios', 'android', 'web', 'expo']) }, 'The node stored the push token.');
+
 export const FRAME_SCHEMAS = {
   hello: HelloFrame,
   auth: AuthFrame,
@@ -278,6 +327,7 @@ export const FRAME_SCHEMAS = {
   'job.tokens': JobTokensFrame,
   'job.result': JobResultFrame,
   'job.cancel': JobCancelFrame,
+  'job.verdict': JobVerdictFrame,
   error: ErrorFrame,
   heartbeat: HeartbeatFrame,
   'models.request': ModelsRequestFrame,
@@ -289,6 +339,8 @@ export const FRAME_SCHEMAS = {
   'net.data': NetDataFrame,
   'net.ack': NetAckFrame,
   'net.test.end': NetTestEndFrame,
+  'push.register': PushRegisterFrame,
+  'push.registered': PushRegisteredFrame,
 } as const;
 
 export const Frame = z.discriminatedUnion('type', [
@@ -304,6 +356,7 @@ export const Frame = z.discriminatedUnion('type', [
   JobTokensFrame,
   JobResultFrame,
   JobCancelFrame,
+  JobVerdictFrame,
   ErrorFrame,
   HeartbeatFrame,
   ModelsRequestFrame,
@@ -315,6 +368,8 @@ export const Frame = z.discriminatedUnion('type', [
   NetDataFrame,
   NetAckFrame,
   NetTestEndFrame,
+  PushRegisterFrame,
+  PushRegisteredFrame,
 ]);
 export type Frame = z.infer<typeof Frame>;
 export type FrameType = Frame['type'];

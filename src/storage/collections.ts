@@ -12,6 +12,10 @@ export const COLLECTIONS = {
   content: 'content',
   settings: 'settings',
   logs: 'logs',
+  /** Batch jobs (src/batch): the batch, its shards, its results in chunks. */
+  batches: 'batches',
+  batchShards: 'batch_shards',
+  batchResults: 'batch_results',
   /** Apps (dashboards, mobile clients) authenticate as records of this auth collection. */
   apps: 'users',
   superusers: '_superusers',
@@ -73,6 +77,15 @@ export interface ReputationEventRow extends PocketBaseRecord {
   reason: string;
   signedBy: string;
   at: number;
+  /** Added by migration 1751000003: the signed kind-7950 event itself and what scoring reads from it. */
+  eventId: string;
+  event: unknown;
+  value: number;
+  currency: string;
+  policy: string;
+  model: string;
+  /** Where the node heard it: local, relay or gossip. */
+  via: string;
 }
 
 export type PaymentDirection = 'incoming' | 'outgoing';
@@ -89,6 +102,9 @@ export interface PaymentRow extends PocketBaseRecord {
   reference: string;
   counterparty: string;
   details: Record<string, unknown> | null;
+  /** What settlement decided, written before it acts (migration 1751000004); '' until decided. */
+  decision: 'release' | 'refund' | '';
+  decidedAt: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -124,3 +140,42 @@ export interface LogRow extends PocketBaseRecord {
 
 /** What a write sends: the row without the fields PocketBase assigns. */
 export type RowBody<Row extends PocketBaseRecord> = Omit<Row, keyof PocketBaseRecord>;
+
+export type BatchRowState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type BatchShardRowState = 'pending' | 'running' | 'completed' | 'failed' | 'split';
+
+export interface BatchRow extends PocketBaseRecord {
+  batchId: string;
+  model: string;
+  state: BatchRowState;
+  total: number;
+  completed: number;
+  failed: number;
+  /** The parsed input lines, in input order. */
+  requests: unknown[] | null;
+  options: Record<string, unknown> | null;
+  inputName: string;
+  error: { code: string; message: string } | null;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number;
+}
+
+export interface BatchShardRow extends PocketBaseRecord {
+  batchId: string;
+  shardId: string;
+  indices: number[] | null;
+  provider: string;
+  state: BatchShardRowState;
+  attempt: number;
+  done: number;
+  reason: string;
+  updatedAt: number;
+}
+
+export interface BatchResultRow extends PocketBaseRecord {
+  batchId: string;
+  /** Output lines of requests that finished, each with its input line index. */
+  results: { index: number; line: string }[] | null;
+  createdAt: number;
+}

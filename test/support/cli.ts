@@ -46,7 +46,7 @@ export async function startDaemon(home: string, options: { until?: 'listening' |
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   const stateFile = join(home, 'daemon.json');
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   // A daemon killed earlier leaves its daemon.json behind: wait for the one this process writes.
   const written = (): boolean => {
     if (!existsSync(stateFile)) return false;
@@ -70,7 +70,8 @@ export async function startDaemon(home: string, options: { until?: 'listening' |
     npub: state.npub,
     log: () => log,
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode !== null) return child.exitCode;
+      // A process killed by a signal has exitCode null but signalCode set: it will emit no further 'exit'.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
       const [code] = (await once(child, 'exit')) as [number | null];
       return code;

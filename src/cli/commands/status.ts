@@ -20,6 +20,9 @@ export async function statusCommand(argv: string[]): Promise<void> {
     discovery: { enabled: config.discovery.enabled, bootstrap: config.discovery.bootstrap },
     peerId: daemon?.peerId ?? null,
     multiaddrs: daemon?.multiaddrs ?? [],
+    reachability: daemon?.nat?.reachability ?? null,
+    relays: daemon?.nat?.relays ?? [],
+    nat: daemon?.nat ?? null,
     models: config.models,
     protocol: { version: PROTOCOL_VERSION, supported: [...SUPPORTED_PROTOCOL_VERSIONS] },
     daemon: daemon
@@ -30,6 +33,7 @@ export async function statusCommand(argv: string[]): Promise<void> {
   console.log(`node     ${status.npub} (${status.role})`);
   console.log(`home     ${status.home}`);
   if (status.multiaddrs.length) console.log(`p2p      ${status.multiaddrs.join(' ')}`);
+  if (status.reachability) console.log(`reach    ${status.reachability}${status.relays.length ? ` via ${status.relays.map((relay) => relay.peerId).join(', ')}` : ''}`);
   console.log(`daemon   ${daemon ? `running, pid ${daemon.pid}, ${daemon.url ?? 'no listener'}, ${daemon.peers.length} peers` : 'not running'}`);
   if (config.models.length) console.log(`models   ${config.models.join(', ')}`);
   if (config.connect.length) console.log(`connect  ${config.connect.join(', ')}`);

@@ -7,16 +7,19 @@ import type { JobStore } from '../../jobs/index.js';
 import { JobProgressRecorder } from '../../jobs/index.js';
 import { openNodeStore } from '../../node/node-store.js';
 import { createLogger, type Logger } from '../../log/index.js';
-import { JobFailedError, modelNameOf, NodeDaemon, readLiveDaemonState, runJob, type JobOutcome } from '../../node/index.js';
-import { JobSpec, type ModelRef } from '../../protocol/index.js';
+import { JobFailedError, modelNameOf, NodeDaemon, readLiveDaemonState } from '../../node/index.js';
+import { JobSpec, type ModelRef, type VerificationPolicy } from '../../protocol/index.js';
+import { parsePolicyLabel, policyLabel, runVerifiedJob, type VerifiedJobOutcome } from '../../verification/index.js';
 import { dialPeer, type PeerSession } from '../../transport/index.js';
 import { AGENT } from '../../node/index.js';
 import { CliError } from '../cli-error.js';
 import { openNode, type OpenedNode } from '../open-node.js';
 
 export const SUBMIT_USAGE = `infernet submit --home DIR --model PATH_OR_ID --prompt TEXT [--max-tokens N] [--seed N]
-  [--temperature T] [--timeout SECONDS] [--json]
-  Streams the generated text to stdout; with --json prints one JSON object when the job ends.`;
+  [--temperature T] [--timeout SECONDS] [--verify none|redundant:K|sampled:P] [--json]
+  Streams the generated text to stdout; with --json prints one JSON object when the job ends.
+  --verify defaults to the node's verification.defaultPolicy: redundant:K runs the job on K providers and
+  compares; sampled:P re-runs it on another provider with probability P.`;
 
 const EMBEDDED_PROVIDER_WAIT_MS = 15_000;
 
@@ -31,13 +34,15 @@ export async function submitCommand(argv: string[]): Promise<void> {
       seed: { type: 'string' },
       temperature: { type: 'string' },
       timeout: { type: 'string' },
+      verify: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
   if (!values.model) throw new CliError('--model is required (a GGUF path or a model name)');
   if (values.prompt === undefined) throw new CliError('--prompt is required');
   const node = await openNode(values.home);
-  const spec = buildSpec(values.model, values.prompt, values);
+  const verification = values.verify === undefined ? node.config.verification.defaultPolicy : verificationPolicyOf(values.verify);
+  const spec = buildSpec(values.model, values.prompt, values, verification);
   const logger = createLogger({ level: 'warn', fd: 2 });
   const target = await openAggregator(node, logger);
   const { store, close: closeStore } = await openNodeStore(node.home, node.config, logger);
@@ -52,7 +57,18 @@ export async function submitCommand(argv: string[]): Promise<void> {
   }
 }
 
-function buildSpec(model: string, prompt: string, values: { 'max-tokens'?: string; seed?: string; temperature?: string; timeout?: string }): JobSpec {
+function verificationPolicyOf(label: string): VerificationPolicy {
+  const policy = parsePolicyLabel(label);
+  if (!policy) throw new CliError(`--verify must be none, redundant:K (2-8) or sampled:P (0 < P <= 1), got "${label}"`);
+  return policy;
+}
+
+function buildSpec(
+  model: string,
+  prompt: string,
+  values: { 'max-tokens'?: string; seed?: string; temperature?: string; timeout?: string },
+  verification: VerificationPolicy,
+): JobSpec {
   const timeoutSeconds = number('--timeout', values.timeout) ?? 300;
   const parsed = JobSpec.safeParse({
     jobId: randomUUID(),
@@ -64,6 +80,7 @@ function buildSpec(model: string, prompt: string, values: { 'max-tokens'?: strin
       ...(values.seed !== undefined ? { seed: number('--seed', values.seed) } : {}),
     },
     deadline: Date.now() + timeoutSeconds * 1000,
+    verification,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -129,7 +146,7 @@ async function waitForProviders(daemon: NodeDaemon): Promise<void> {
 }
 
 /** Runs the job and keeps the client's record of it; Ctrl-C cancels it at the provider. */
-async function runRecordedJob(session: PeerSession, node: OpenedNode, spec: JobSpec, store: JobStore, quiet: boolean): Promise<JobOutcome> {
+async function runRecordedJob(session: PeerSession, node: OpenedNode, spec: JobSpec, store: JobStore, quiet: boolean): Promise<VerifiedJobOutcome> {
   const { jobId } = spec;
   await store.create({ jobId, role: 'client', model: spec.model.name, client: node.key.publicKey });
   const record = new JobProgressRecorder(store, jobId, 'client');
@@ -137,12 +154,15 @@ async function runRecordedJob(session: PeerSession, node: OpenedNode, spec: JobS
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   try {
-    const outcome = await runJob(session, node.key, spec, {
-      signal: abort.signal,
-      onMatched: (provider) => void record.advance('dispatched', { provider }),
-      onAccepted: () => void record.advance('running'),
-      onText: (text) => {
-        if (!quiet) process.stdout.write(text);
+    // Under a verification policy the primary run streams; checks run on other providers, unseen by them.
+    const outcome = await runVerifiedJob(session, node.key, spec, {
+      hooks: {
+        signal: abort.signal,
+        onMatched: (provider) => void record.advance('dispatched', { provider }),
+        onAccepted: () => void record.advance('running'),
+        onText: (text) => {
+          if (!quiet) process.stdout.write(text);
+        },
       },
     });
     await record.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });
@@ -156,7 +176,7 @@ async function runRecordedJob(session: PeerSession, node: OpenedNode, spec: JobS
   }
 }
 
-function jsonResult(outcome: JobOutcome, spec: JobSpec, aggregator: string) {
+function jsonResult(outcome: VerifiedJobOutcome, spec: JobSpec, aggregator: string) {
   return {
     jobId: outcome.jobId,
     status: outcome.status,
@@ -172,6 +192,10 @@ function jsonResult(outcome: JobOutcome, spec: JobSpec, aggregator: string) {
     aggregator,
     resultEventId: outcome.resultEventId,
     timings: { firstTokenMs: round(outcome.firstTokenMs), totalMs: round(outcome.totalMs) },
+    verification: {
+      policy: policyLabel(outcome.verification.policy),
+      runs: outcome.verification.runs.map((run) => ({ jobId: run.jobId, provider: run.provider, verdict: run.verdict })),
+    },
   };
 }
 

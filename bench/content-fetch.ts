@@ -1,0 +1,135 @@
+// Fetch throughput by content id, from 1 and from 4 holders (each its own process, serving the same file over
+// /infernet/content/1.0.0 on loopback), against a plain HTTP download of the same file from a local server
+// process in the same run; every byte verified against its CID and written to disk, as the download is.
+// Also the fetching process's peak RSS and heap. Rounds alternate between the three paths.
+//   node_modules/.bin/node dist/bench/content-fetch.js [sizeMiB=256] [rounds=2]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { multiaddr } from '@multiformats/multiaddr';
+import { ContentStore, fetchContent, parseCid, sha256OfFile } from '../src/content/index.js';
+import { startTestPeer, testLogger, writeDeterministicFile } from '../src/content/testing.js';
+
+const SELF = fileURLToPath(import.meta.url);
+
+/** Child modes: a holder (libp2p node serving a file in place) or the HTTP server. Each prints one JSON line. */
+async function child(mode: string, dir: string, file: string): Promise<void> {
+  if (mode === '--holder') {
+    const peer = await startTestPeer(dir, `holder-${process.pid}`);
+    const { cid } = await peer.content.store.add(file, { inPlace: true });
+    console.log(JSON.stringify({ address: peer.address, cid }));
+  } else {
+    const server = createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      void pipeline(createReadStream(file), response).catch(() => undefined);
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      console.log(JSON.stringify({ url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/file` }));
+    });
+  }
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+async function startChild(mode: string, dir: string, file: string): Promise<{ process: ChildProcess; info: { address?: string; cid?: string; url?: string } }> {
+  const proc = spawn(process.execPath, [SELF, mode, dir, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(createInterface({ input: proc.stdout! }), 'line')) as [string];
+  return { process: proc, info: JSON.parse(line) };
+}
+
+class PeakMemory {
+  rss = 0;
+  heap = 0;
+  private readonly timer = setInterval(() => this.sample(), 50);
+  constructor() {
+    this.sample();
+  }
+  sample(): void {
+    const usage = process.memoryUsage();
+    this.rss = Math.max(this.rss, usage.rss);
+    this.heap = Math.max(this.heap, usage.heapUsed);
+  }
+  stop(): this {
+    clearInterval(this.timer);
+    this.sample();
+    return this;
+  }
+}
+
+interface Sample {
+  mbPerS: number;
+  rss: number;
+  heap: number;
+}
+
+async function main(): Promise<void> {
+  const sizeMiB = Number(process.argv[2] ?? 256);
+  const rounds = Number(process.argv[3] ?? 2);
+  const size = sizeMiB * 1024 * 1024;
+  const dir = await mkdtemp(join(tmpdir(), 'infernet-bench-content-'));
+  const children: ChildProcess[] = [];
+  try {
+    const file = join(dir, 'file.bin');
+    await writeDeterministicFile(file, size, 11);
+    const expected = await sha256OfFile(file);
+    const http = await startChild('--http', dir, file);
+    children.push(http.process);
+    const holders = await Promise.all([0, 1, 2, 3].map(() => startChild('--holder', dir, file)));
+    children.push(...holders.map((holder) => holder.process));
+    const cid = parseCid(holders[0]!.info.cid!);
+    const fetcher = await startTestPeer(dir, 'fetcher');
+    const store = new ContentStore(join(dir, 'fetcher'));
+    const samples: Record<'http' | 'one' | 'four', Sample[]> = { http: [], one: [], four: [] };
+    let n = 0;
+    const measure = async (path: keyof typeof samples, run: (out: string) => Promise<void>): Promise<void> => {
+      const out = join(dir, `out-${n++}.bin`);
+      global.gc?.();
+      const memory = new PeakMemory();
+      const started = performance.now();
+      await run(out);
+      const seconds = (performance.now() - started) / 1000;
+      memory.stop();
+      if ((await sha256OfFile(out)) !== expected) throw new Error(`${path}: the downloaded file differs from the original`);
+      await rm(out, { force: true });
+      samples[path].push({ mbPerS: size / 1e6 / seconds, rss: memory.rss, heap: memory.heap });
+    };
+    for (let round = 0; round < rounds; round++) {
+      await measure('http', async (out) => {
+        const response = await fetch(http.info.url!);
+        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        await pipeline(response.body, createWriteStream(out));
+      });
+      for (const [path, count] of [['one', 1], ['four', 4]] as const) {
+        await measure(path, async (out) => {
+          await fetchContent({ libp2p: fetcher.node.libp2p, store, cid, out, logger: testLogger, findProviders: false, peers: holders.slice(0, count).map((holder) => multiaddr(holder.info.address!)) });
+        });
+      }
+    }
+    await fetcher.stop();
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+    const httpRate = median(samples.http.map((s) => s.mbPerS));
+    console.log(`\ncontent fetch: ${sizeMiB} MiB file, ${rounds} round(s), median MB/s; peak RSS/heap of the fetching process (MiB)`);
+    console.log(`${'path'.padEnd(44)} ${'MB/s'.padStart(8)} ${'x HTTP'.padStart(7)} ${'RSS'.padStart(6)} ${'heap'.padStart(6)}`);
+    const row = (name: string, list: Sample[]) =>
+      console.log(`${name.padEnd(44)} ${median(list.map((s) => s.mbPerS)).toFixed(1).padStart(8)} ${(median(list.map((s) => s.mbPerS)) / httpRate).toFixed(2).padStart(7)} ${mib(Math.max(...list.map((s) => s.rss))).padStart(6)} ${mib(Math.max(...list.map((s) => s.heap))).padStart(6)}`);
+    row('plain HTTP download (baseline, local server)', samples.http);
+    row('content get from 1 holder (verified)', samples.one);
+    row('content get from 4 holders (verified)', samples.four);
+  } finally {
+    for (const proc of children) proc.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const [mode, dirArg, fileArg] = process.argv.slice(2);
+if (mode === '--holder' || mode === '--http') await child(mode, dirArg!, fileArg!);
+else await main();

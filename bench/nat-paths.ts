@@ -1,0 +1,94 @@
+// Job round trip and tokens/s over the three paths a job can take to a provider behind NAT, from one run on
+// networks built in namespaces (needs root): direct (an aggregator on the provider's own LAN, WebSocket),
+// relayed (an aggregator behind another NAT: through a circuit relay on the public network) and upgraded (an
+// aggregator with a public address: the relayed connection is replaced by a direct one, DCUtR). The same
+// provider serves all three; rounds alternate between paths so load drifts hit each alike.
+//   node_modules/.bin/node dist/bench/nat-paths.js [rounds=5] [tokens=64]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sharedModelPath } from '../src/models/shared-test-models.js';
+import type { NatStatus } from '../src/nat/index.js';
+import { assertCanBuildNamespaces, createNatTopology, type TopologyHost } from '../src/nat/testing/nat-topology.js';
+import { infernetIn, infernetJson, patchConfig, startDaemonIn, until, type NamespaceDaemon } from '../src/nat/testing/namespace-daemons.js';
+
+const rounds = Number(process.argv[2] ?? 5);
+const maxTokens = Number(process.argv[3] ?? 64);
+const RELAY_PORT = 4001;
+const AGG_PORT = 4002;
+
+assertCanBuildNamespaces();
+const net = createNatTopology({ publicHosts: 2, privateNetworks: 2 });
+const dir = await mkdtemp(join(tmpdir(), 'infernet-nat-bench-'));
+const daemons: NamespaceDaemon[] = [];
+const home = (name: string) => join(dir, name);
+const start = async (host: TopologyHost, name: string, init: string[], patch: Record<string, unknown>): Promise<NamespaceDaemon> => {
+  const result = await infernetIn(undefined, ['init', '--home', home(name), '--host', host.address, '--port', '0', ...init]);
+  if (result.code !== 0) throw new Error(result.stderr);
+  await patchConfig(home(name), { storage: { backend: 'file' }, ...patch });
+  const daemon = await startDaemonIn(host, home(name));
+  daemons.push(daemon);
+  return daemon;
+};
+const status = (name: string) => infernetJson<{ peerId: string; reachability: NatStatus['reachability'] | null }>(undefined, ['status', '--home', home(name)]);
+
+try {
+  const [relayHost, publicHost] = net.publicHosts as [TopologyHost, TopologyHost];
+  const [natA, natB] = net.privateHosts as [TopologyHost, TopologyHost];
+  const relayListen = `/ip4/${relayHost.address}/tcp/${RELAY_PORT}`;
+  await start(relayHost, 'relay', ['--role', 'client', '--discovery'], { discovery: { listen: [relayListen], announce: [relayListen], nat: { relayServer: true } } });
+  const bootstrap = [`${relayListen}/p2p/${(await status('relay')).peerId}`];
+  const publicListen = `/ip4/${publicHost.address}/tcp/${AGG_PORT}`;
+  const upgraded = await start(publicHost, 'agg-public', ['--role', 'aggregator', '--discovery'], { discovery: { listen: [publicListen], announce: [publicListen], bootstrap } });
+  const relayed = await start(natA, 'agg-nat', ['--role', 'aggregator', '--discovery'], { discovery: { listen: [`/ip4/${natA.address}/tcp/0`], bootstrap } });
+  const provider = await start(natB, 'provider', ['--role', 'provider', '--discovery', '--model', sharedModelPath('stories260K.gguf'), '--sandbox', 'none'], {
+    discovery: { listen: [`/ip4/${natB.address}/tcp/0`], bootstrap },
+  });
+  // The direct path: an aggregator on the provider's LAN, given its WebSocket URL.
+  const direct = await start(natB, 'agg-lan', ['--role', 'aggregator', '--connect', provider.url], {});
+  await until(async () => (await status('provider')).reachability === 'relayed', 60_000, 'the provider to hold a relay reservation');
+
+  const paths = [
+    { name: 'direct (LAN, WebSocket)', aggregator: direct, client: natB },
+    { name: 'relayed (NAT to NAT, circuit relay)', aggregator: relayed, client: natA },
+    { name: 'upgraded (relay, then DCUtR direct)', aggregator: upgraded, client: publicHost },
+  ];
+  for (const [i, path] of paths.entries()) {
+    const init = await infernetIn(undefined, ['init', '--home', home(`client${i}`), '--role', 'client', '--connect', path.aggregator.url]);
+    if (init.code !== 0) throw new Error(init.stderr);
+  }
+  const samples = paths.map(() => ({ totalMs: [] as number[], tokensPerS: [] as number[] }));
+  const submit = async (i: number) => {
+    const path = paths[i]!;
+    const result = await infernetJson<{ tokens: number; timings: { firstTokenMs: number; totalMs: number } }>(path.client, ['submit', '--home', home(`client${i}`), '--model', 'stories260K', '--prompt', 'Once upon a time', '--max-tokens', String(maxTokens)], 120_000);
+    return result;
+  };
+  // Warm-up: the first job on each path links aggregator and provider (and, for two of them, finds it first).
+  for (const i of paths.keys()) await until(async () => submit(i).catch(() => undefined), 90_000, `a first job over ${paths[i]!.name}`);
+  for (let round = 0; round < rounds; round++) {
+    for (const i of paths.keys()) {
+      const job = await submit(i);
+      samples[i]!.totalMs.push(job.timings.totalMs);
+      samples[i]!.tokensPerS.push(job.tokens / Math.max(0.001, (job.timings.totalMs - job.timings.firstTokenMs) / 1000));
+    }
+  }
+  const peers = ((await infernetJson<{ daemon: { peers?: Array<{ npub: string; remote: string }> } }>(undefined, ['status', '--home', home('provider')])).daemon.peers ?? []);
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const base = { ms: median(samples[0]!.totalMs), tps: median(samples[0]!.tokensPerS) };
+  console.log(`NAT paths: stories260K, ${maxTokens} greedy tokens, median of ${rounds} alternating rounds (job round trip as the client sees it)`);
+  console.log(`${'path'.padEnd(38)} ${'round trip ms'.padStart(14)} ${'vs direct'.padStart(10)} ${'decode tok/s'.padStart(13)} ${'vs direct'.padStart(10)}`);
+  for (const [i, path] of paths.entries()) {
+    const ms = median(samples[i]!.totalMs);
+    const tps = median(samples[i]!.tokensPerS);
+    console.log(`${path.name.padEnd(38)} ${ms.toFixed(1).padStart(14)} ${(ms / base.ms).toFixed(2).padStart(10)} ${tps.toFixed(0).padStart(13)} ${(tps / base.tps).toFixed(2).padStart(10)}`);
+  }
+  // What each aggregator's session to the provider actually runs over, as the provider sees it.
+  for (const [name, daemon] of [['relayed', relayed], ['upgraded', upgraded]] as const) {
+    const npub = (await infernetJson<{ npub: string }>(undefined, ['status', '--home', daemon.home])).npub;
+    console.log(`  ${name} path seen by the provider: ${peers.find((peer) => peer.npub === npub)?.remote ?? 'no session'}`);
+  }
+} finally {
+  await Promise.all(daemons.map((daemon) => daemon.stop()));
+  net.remove();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Builds llama.cpp with its RPC backend (targets ggml-rpc-server and llama-server) once per commit into a cache
+# outside the repository, and prints the bin directory as the last line of stdout. The source is the llama.cpp
+# vendored in the PyPI sdist of llama-cpp-python (checked by sha256), because node-llama-cpp's prebuilt binaries
+# have no RPC backend. src/distributed/llama-rpc-binaries.ts computes the same path.
+#
+# GPU providers add backend flags through INFERNET_LLAMA_CMAKE_FLAGS (they become part of the cache key):
+#   CUDA:   INFERNET_LLAMA_CMAKE_FLAGS="-DGGML_CUDA=ON"     (needs the CUDA toolkit, nvcc on PATH)
+#   Metal:  INFERNET_LLAMA_CMAKE_FLAGS="-DGGML_METAL=ON"    (macOS; on by default there)
+#   Vulkan: INFERNET_LLAMA_CMAKE_FLAGS="-DGGML_VULKAN=ON"   (needs the Vulkan SDK / glslc)
+set -euo pipefail
+
+LLAMA_CPP_PYTHON_VERSION="0.3.36"
+SDIST_SHA256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
+LLAMA_COMMIT="0c1e57098"
+
+cache_root="${INFERNET_CACHE:-$HOME/.cache/infernet}"
+extra_flags="${INFERNET_LLAMA_CMAKE_FLAGS:-}"
+jobs="${INFERNET_BUILD_JOBS:-2}"
+
+sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi
+}
+
+# A CPU build lives under llama-rpc-<commit>; a build with extra flags under llama-rpc-<commit>-<flags hash>.
+key="$LLAMA_COMMIT"
+if [[ -n "$extra_flags" ]]; then
+  key="$LLAMA_COMMIT-$(printf '%s' "$extra_flags" | sha256 | cut -c1-8)"
+fi
+build_root="$cache_root/llama-rpc-$key"
+# Built in place and kept there: the binaries find their shared libraries (libllama, libggml*) by the absolute
+# build path CMake records, so the build directory must not move.
+bin_dir="$build_root/build/bin"
+
+if [[ -x "$bin_dir/ggml-rpc-server" && -x "$bin_dir/llama-server" && -f "$build_root/COMPLETE" ]]; then
+  echo "$bin_dir"
+  exit 0
+fi
+
+fail() {
+  echo "build-llama-rpc: $*" >&2
+  exit 1
+}
+
+for tool in cmake c++ tar; do
+  command -v "$tool" >/dev/null 2>&1 || fail "'$tool' was not found on PATH (Debian: apt-get install cmake g++)."
+done
+
+mkdir -p "$cache_root"
+# Two setups at once must not build into the same directory.
+exec 9>"$cache_root/llama-rpc-$key.lock"
+if command -v flock >/dev/null 2>&1; then flock 9; fi
+if [[ -x "$bin_dir/ggml-rpc-server" && -x "$bin_dir/llama-server" && -f "$build_root/COMPLETE" ]]; then
+  echo "$bin_dir"
+  exit 0
+fi
+
+sdist="$cache_root/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz"
+if [[ ! -f "$sdist" ]] || [[ "$(sha256 "$sdist" | cut -d' ' -f1)" != "$SDIST_SHA256" ]]; then
+  rm -f "$sdist"
+  pip_cmd=""
+  for candidate in pip3 pip; do
+    if command -v "$candidate" >/dev/null 2>&1; then pip_cmd="$candidate"; break; fi
+  done
+  [[ -n "$pip_cmd" ]] || fail "pip was not found; install Python 3 with pip, or place llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz in $cache_root."
+  echo "build-llama-rpc: downloading the llama-cpp-python $LLAMA_CPP_PYTHON_VERSION sdist (77 MB)" >&2
+  dl_dir="$(mktemp -d)"
+  "$pip_cmd" download --quiet --no-deps --no-binary :all: "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" -d "$dl_dir" >&2 ||
+    fail "pip download of llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION failed."
+  mv "$dl_dir/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz" "$sdist"
+  rm -rf "$dl_dir"
+fi
+actual="$(sha256 "$sdist" | cut -d' ' -f1)"
+[[ "$actual" == "$SDIST_SHA256" ]] || { rm -f "$sdist"; fail "sdist checksum mismatch: expected $SDIST_SHA256, got $actual."; }
+
+rm -rf "$build_root"
+mkdir -p "$build_root"
+echo "build-llama-rpc: unpacking llama.cpp $LLAMA_COMMIT" >&2
+tar -xzf "$sdist" -C "$build_root" --strip-components=2 "llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION/vendor/llama.cpp"
+src="$build_root/llama.cpp"
+[[ -f "$src/CMakeLists.txt" ]] || fail "the sdist has no vendor/llama.cpp/CMakeLists.txt."
+
+echo "build-llama-rpc: building ggml-rpc-server and llama-server with -j$jobs (5-15 minutes on 2 cores)" >&2
+# shellcheck disable=SC2086 # extra_flags is a list of cmake flags on purpose.
+cmake -S "$src" -B "$build_root/build" -DGGML_RPC=ON -DLLAMA_CURL=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
+  -DLLAMA_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release $extra_flags >&2
+cmake --build "$build_root/build" -j"$jobs" --target ggml-rpc-server llama-server >&2
+
+# The marker is written last, so an interrupted build is never taken for a complete one.
+printf 'llama-cpp-python %s\nllama.cpp %s\nflags %s\n' "$LLAMA_CPP_PYTHON_VERSION" "$LLAMA_COMMIT" "$extra_flags" \
+  >"$build_root/COMPLETE"
+echo "$bin_dir"

@@ -1,0 +1,192 @@
+// /v1/files and /v1/batches: OpenAI's Batch API over the node's batch runner (src/batch). A JSONL file is
+// uploaded, a batch is created from it, polled, and its output (and error) file downloaded, in OpenAI's shapes,
+// so the official SDKs' batch calls work unchanged.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { BatchInputError, BatchNotFoundError, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
+import { ApiError, badRequest } from './api-error.js';
+import { sendJson } from './http-replies.js';
+import { bodyTooLarge, readJsonBody } from './read-json-body.js';
+
+/** OpenAI's limit on a batch input file. */
+export const MAX_BATCH_FILE_BYTES = 200 * 1024 * 1024;
+const FILE_ID = /^file-[A-Za-z0-9_-]{1,80}$/;
+
+export interface BatchApi {
+  store: BatchStore;
+  /** Where uploaded files are kept (the node home's files/). */
+  filesDir: string;
+}
+
+type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
+
+interface StoredFile {
+  id: string;
+  object: 'file';
+  bytes: number;
+  created_at: number;
+  filename: string;
+  purpose: string;
+}
+
+const CreateBatch = z.object({
+  input_file_id: z.string().regex(FILE_ID, 'must be a file id from POST /v1/files'),
+  endpoint: z.enum(['/v1/chat/completions', '/v1/completions']),
+  completion_window: z.literal('24h', { error: "completion_window must be '24h'" }),
+  metadata: z.record(z.string(), z.string()).nullish(),
+});
+
+/** The routes for a path, or undefined when the path is not a batch or file route. */
+export function batchApiRoutes(api: BatchApi): (path: string) => Record<string, Route> | undefined {
+  return (path): Record<string, Route> | undefined => {
+    if (path === '/v1/files') return { POST: (request, response) => uploadFile(api, request, response) };
+    if (path === '/v1/batches') return { POST: (request, response) => createBatch(api, request, response), GET: (_request, response) => listBatches(api, response) };
+    const file = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(path);
+    if (file) return { GET: (_request, response) => (file[2] ? sendFileContent(api, decodeURIComponent(file[1]!), response) : sendFileObject(api, decodeURIComponent(file[1]!), response)) };
+    const batch = /^\/v1\/batches\/([^/]+)$/.exec(path);
+    if (batch) return { GET: (_request, response) => sendBatch(api, decodeURIComponent(batch[1]!), response) };
+    return undefined;
+  };
+}
+
+async function uploadFile(api: BatchApi, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (Number(request.headers['content-length'] ?? 0) > MAX_BATCH_FILE_BYTES) throw bodyTooLarge(MAX_BATCH_FILE_BYTES);
+  if (!/^multipart\/form-data/i.test(request.headers['content-type'] ?? '')) throw badRequest('Upload the file as multipart/form-data with the fields `file` and `purpose`.');
+  const form = await new Request('http://upload', { method: 'POST', headers: request.headers as Record<string, string>, body: Readable.toWeb(request) as ReadableStream, duplex: 'half' } as RequestInit).formData().catch((error: Error) => {
+    throw badRequest(`The upload is not valid multipart/form-data: ${error.message}`);
+  });
+  const purpose = form.get('purpose');
+  const file = form.get('file');
+  if (purpose !== 'batch') throw badRequest("Only purpose 'batch' is supported by Infernet.", 'purpose');
+  if (!(file instanceof Blob)) throw badRequest('The form has no `file`.', 'file');
+  const bytes = Buffer.from(await file.arrayBuffer());
+  const stored: StoredFile = { id: `file-${randomBytes(12).toString('hex')}`, object: 'file', bytes: bytes.length, created_at: Math.floor(Date.now() / 1000), filename: (file as File).name ?? 'input.jsonl', purpose };
+  await mkdir(api.filesDir, { recursive: true });
+  await writeFile(join(api.filesDir, `${stored.id}.jsonl`), bytes);
+  await writeFile(join(api.filesDir, `${stored.id}.json`), JSON.stringify(stored));
+  sendJson(response, 200, stored);
+}
+
+async function createBatch(api: BatchApi, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const parsed = CreateBatch.safeParse(await readJsonBody(request));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw badRequest(`Invalid '${issue.path.join('.')}': ${issue.message}`, issue.path.join('.') || null);
+  }
+  const { input_file_id: fileId, endpoint } = parsed.data;
+  const input = await readFile(join(api.filesDir, `${fileId}.jsonl`), 'utf8').catch(() => {
+    throw new ApiError(404, 'file_not_found', `No file ${fileId} on this node: upload it with POST /v1/files first.`, 'input_file_id');
+  });
+  const model = firstModelOf(input);
+  const mismatched = input.split('\n').findIndex((line) => line.trim() && !line.includes(`"${endpoint}"`));
+  if (mismatched >= 0) throw badRequest(`Line ${mismatched + 1} of ${fileId} is not for ${endpoint}: every line's url must be the batch's endpoint.`, 'endpoint');
+  try {
+    const batch = await submitBatch(api.store, { input, inputName: fileId, model });
+    sendJson(response, 200, batchObject(batch, endpoint));
+  } catch (error) {
+    if (error instanceof BatchInputError) throw badRequest(`The input file was refused: ${error.message}`, 'input_file_id', 'invalid_batch_input');
+    throw error;
+  }
+}
+
+async function listBatches(api: BatchApi, response: ServerResponse): Promise<void> {
+  const batches = await api.store.listBatches();
+  sendJson(response, 200, { object: 'list', data: batches.map((batch) => batchObject(batch)), has_more: false });
+}
+
+async function sendBatch(api: BatchApi, batchId: string, response: ServerResponse): Promise<void> {
+  sendJson(response, 200, batchObject(await getBatch(api, batchId)));
+}
+
+async function sendFileObject(api: BatchApi, fileId: string, response: ServerResponse): Promise<void> {
+  const output = outputOf(fileId);
+  if (output) {
+    const batch = await getBatch(api, output.batchId);
+    return sendJson(response, 200, { id: fileId, object: 'file', bytes: 0, created_at: Math.floor((batch.finishedAt ?? batch.createdAt) / 1000), filename: `${batch.batchId}_${output.kind}.jsonl`, purpose: `batch_${output.kind}` });
+  }
+  const text = await readFile(join(api.filesDir, `${checkedFileId(fileId)}.json`), 'utf8').catch(() => {
+    throw fileNotFound(fileId);
+  });
+  sendJson(response, 200, JSON.parse(text) as StoredFile);
+}
+
+async function sendFileContent(api: BatchApi, fileId: string, response: ServerResponse): Promise<void> {
+  const output = outputOf(fileId);
+  let body: Buffer;
+  if (output) {
+    const batch = await getBatch(api, output.batchId);
+    if (batch.state !== 'completed') throw new ApiError(400, 'batch_not_completed', `Batch ${batch.batchId} is ${batch.state}: its output is written when it completes.`);
+    const lines = mergeResults(batch.total, await api.store.resultsOf(batch.batchId)).filter((line) => isErrorLine(line) === (output.kind === 'error'));
+    body = Buffer.from(lines.map((line) => line + '\n').join(''));
+  } else {
+    body = await readFile(join(api.filesDir, `${checkedFileId(fileId)}.jsonl`)).catch(() => {
+      throw fileNotFound(fileId);
+    });
+  }
+  response.writeHead(200, { 'content-type': 'application/jsonl', 'content-length': body.length });
+  response.end(body);
+}
+
+/** Output and error files are not stored: they are merged from the batch's results when asked for. */
+function outputOf(fileId: string): { batchId: string; kind: 'output' | 'error' } | undefined {
+  const match = /^file-(output|error)-(batch_[A-Za-z0-9]+)$/.exec(fileId);
+  return match ? { kind: match[1] as 'output' | 'error', batchId: match[2]! } : undefined;
+}
+
+function batchObject(batch: BatchRecord, endpoint?: string): object {
+  const done = batch.state === 'completed';
+  return {
+    id: batch.batchId,
+    object: 'batch',
+    endpoint: endpoint ?? null,
+    errors: batch.error ? { object: 'list', data: [{ code: batch.error.code, message: batch.error.message, param: null, line: null }] } : null,
+    input_file_id: batch.inputName,
+    completion_window: '24h',
+    status: batch.state === 'queued' ? 'validating' : batch.state === 'running' ? 'in_progress' : batch.state,
+    output_file_id: done && batch.completed > 0 ? `file-output-${batch.batchId}` : null,
+    error_file_id: done && batch.failed > 0 ? `file-error-${batch.batchId}` : null,
+    created_at: Math.floor(batch.createdAt / 1000),
+    in_progress_at: batch.state !== 'queued' ? Math.floor(batch.createdAt / 1000) : null,
+    completed_at: batch.finishedAt ? Math.floor(batch.finishedAt / 1000) : null,
+    request_counts: { total: batch.total, completed: batch.completed, failed: batch.failed },
+    metadata: null,
+  };
+}
+
+async function getBatch(api: BatchApi, batchId: string): Promise<BatchRecord> {
+  try {
+    return await api.store.getBatch(batchId);
+  } catch (error) {
+    if (error instanceof BatchNotFoundError) throw new ApiError(404, 'batch_not_found', `No batch ${batchId} on this node.`);
+    throw error;
+  }
+}
+
+function firstModelOf(input: string): string {
+  for (const line of input.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const model = (JSON.parse(line) as { body?: { model?: unknown } }).body?.model;
+      if (typeof model === 'string' && model) return model;
+    } catch {
+      break; // the full parse names the line
+    }
+    break;
+  }
+  throw badRequest("The input file's first request names no body.model: each line needs one.", 'input_file_id', 'invalid_batch_input');
+}
+
+function checkedFileId(fileId: string): string {
+  if (!FILE_ID.test(fileId)) throw fileNotFound(fileId);
+  return fileId;
+}
+
+const fileNotFound = (fileId: string) => new ApiError(404, 'file_not_found', `No file ${fileId} on this node.`);
+
+function isErrorLine(line: string): boolean {
+  return (JSON.parse(line) as { error: unknown }).error !== null;
+}

@@ -1,0 +1,103 @@
+// Runs the jobs the interface submits, as the node's client side: the same path as the HTTP API (one shared
+// session with an aggregator, runJob, a client record in the node's store), with each piece of text forwarded
+// to the interface as it arrives.
+import { randomUUID } from 'node:crypto';
+// Imported from their modules, as src/api does: node/index.js leads back to the daemon, which imports this folder.
+import { AggregatorConnection, type AggregatorConnectionOptions } from '../api/aggregator-connection.js';
+import { ApiJobRecord } from '../api/api-job-record.js';
+import type { NodeKey } from '../identity/index.js';
+import type { JobStore } from '../jobs/index.js';
+import type { Logger } from '../log/index.js';
+import { JobFailedError, runJob } from '../node/job-client.js';
+import { requestNetworkModels } from '../node/network-models.js';
+import { JobSpec } from '../protocol/index.js';
+import type { AppEvent, AppJobSubmit } from './app-messages.js';
+
+export interface AppJobRunnerOptions extends AggregatorConnectionOptions {
+  store?: JobStore;
+}
+
+export class InvalidJobRequestError extends Error {
+  override readonly name = 'InvalidJobRequestError';
+}
+
+/** The signed spec of a submitted form. */
+export function jobSpecOf(request: AppJobSubmit, jobId: string = randomUUID(), now = Date.now()): JobSpec {
+  const parsed = JobSpec.safeParse({
+    jobId,
+    model: { name: request.model },
+    input: { prompt: request.prompt },
+    sampling: {
+      temperature: request.temperature,
+      maxTokens: request.maxTokens,
+      ...(request.topP !== undefined ? { topP: request.topP } : {}),
+      ...(request.seed !== undefined ? { seed: request.seed } : {}),
+    },
+    deadline: now + request.timeoutS * 1000,
+    ...(request.priceCap ? { priceCap: request.priceCap } : {}),
+    verification: request.verification,
+  });
+  if (!parsed.success) throw new InvalidJobRequestError(`the job cannot be sent: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+export class AppJobRunner {
+  private readonly connection: AggregatorConnection;
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(private readonly options: AppJobRunnerOptions) {
+    this.connection = new AggregatorConnection(options);
+  }
+
+  /** Runs one job; `send` receives its events in order, ending with job.done or job.failed. */
+  async run(request: AppJobSubmit, send: (event: AppEvent) => void): Promise<void> {
+    const { requestId } = request;
+    const spec = jobSpecOf(request);
+    const { jobId } = spec;
+    const abort = new AbortController();
+    this.running.set(requestId, abort);
+    send({ type: 'job.started', requestId, jobId });
+    const record = this.options.store ? new ApiJobRecord(this.options.store, { jobId, role: 'client', model: spec.model.name, client: this.options.key.publicKey }, this.options.logger) : undefined;
+    try {
+      const session = await this.connection.session();
+      const outcome = await runJob(session, this.options.key, spec, {
+        signal: abort.signal,
+        onMatched: (provider) => {
+          send({ type: 'job.matched', requestId, jobId, provider });
+          record?.advance('dispatched', { provider });
+        },
+        onAccepted: () => record?.advance('running'),
+        onText: (text) => {
+          send({ type: 'job.text', requestId, jobId, text });
+          record?.release();
+        },
+      });
+      record?.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });
+      send({ type: 'job.done', requestId, jobId, output: outcome.output, tokens: outcome.tokens, provider: outcome.providerNpub, finishReason: outcome.finishReason, firstTokenMs: Math.round(outcome.firstTokenMs), totalMs: Math.round(outcome.totalMs) });
+    } catch (error) {
+      const code = error instanceof JobFailedError ? error.code : ((error as Error).name ?? 'internal');
+      const message = (error as Error).message;
+      record?.advance(abort.signal.aborted ? 'cancelled' : 'failed', { error: { code, message } });
+      send({ type: 'job.failed', requestId, jobId, code, message });
+    } finally {
+      record?.release();
+      this.running.delete(requestId);
+    }
+  }
+
+  /** The models the aggregator's providers serve now (a client node has no catalog of its own). */
+  async networkModels(): Promise<string[]> {
+    return (await requestNetworkModels(await this.connection.session())).map((model) => model.name);
+  }
+
+  cancel(requestId: string): boolean {
+    const abort = this.running.get(requestId);
+    abort?.abort();
+    return abort !== undefined;
+  }
+
+  close(): void {
+    for (const abort of this.running.values()) abort.abort();
+    this.connection.close();
+  }
+}

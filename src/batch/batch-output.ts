@@ -1,0 +1,53 @@
+// The output of a batch: one JSON line per input line in the OpenAI Batch API's output format, with the
+// request's `custom_id` and either its `response` (status and completion body) or its `error`; and the merge of
+// results that arrive in any order, from any provider, into input order.
+import { completionResponse } from '../api/openai-responses.js';
+import type { JobOutcome } from '../node/job-client.js';
+import type { BatchRequest } from './batch-input.js';
+
+/** One finished request: its input line index and its output line. */
+export interface BatchResult {
+  index: number;
+  line: string;
+}
+
+export interface BatchRequestFailure {
+  code: string;
+  message: string;
+}
+
+export function successLine(request: BatchRequest, outcome: JobOutcome, created = Math.floor(Date.now() / 1000)): string {
+  const kind = request.url === '/v1/chat/completions' ? 'chat' : 'text';
+  const body = completionResponse({ kind, jobId: outcome.jobId, model: String(request.body.model), created }, outcome);
+  return JSON.stringify({ id: `batch_req_${outcome.jobId}`, custom_id: request.customId, response: { status_code: 200, request_id: outcome.jobId, body }, error: null });
+}
+
+export function errorLine(request: BatchRequest, jobId: string, failure: BatchRequestFailure): string {
+  return JSON.stringify({ id: `batch_req_${jobId}`, custom_id: request.customId, response: null, error: { code: failure.code, message: failure.message } });
+}
+
+export class BatchMergeError extends Error {
+  override readonly name = 'BatchMergeError';
+}
+
+/**
+ * Orders results by input line. Every index below `total` must appear; a second result for an index is
+ * dropped (the first one recorded wins, as the store keeps it); an index out of range is an error.
+ */
+export function mergeResults(total: number, results: Iterable<BatchResult>): string[] {
+  const lines: (string | undefined)[] = new Array<string | undefined>(total);
+  for (const result of results) {
+    if (!Number.isInteger(result.index) || result.index < 0 || result.index >= total) throw new BatchMergeError(`a result names line index ${result.index}, outside 0..${total - 1}`);
+    lines[result.index] ??= result.line;
+  }
+  const missing: number[] = [];
+  for (let index = 0; index < total; index++) if (lines[index] === undefined) missing.push(index);
+  if (missing.length) throw new BatchMergeError(`no result for ${missing.length} input line(s): index ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}`);
+  return lines as string[];
+}
+
+/** The merged output as a JSONL file's text. */
+export function mergedJsonl(total: number, results: Iterable<BatchResult>): string {
+  const lines = mergeResults(total, results);
+  return lines.length ? lines.join('\n') + '\n' : '';
+}

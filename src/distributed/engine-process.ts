@@ -1,0 +1,108 @@
+// The separate llama.cpp processes (ggml-rpc-server workers, the llama-server head): started on a port of
+// ours, waited for, their last output kept for the error a user reads, and stopped for certain.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
+
+const KEPT_OUTPUT_LINES = 40;
+const POLL_MS = 50;
+
+export class EngineProcessError extends Error {
+  override readonly name = 'EngineProcessError';
+  constructor(
+    readonly program: string,
+    message: string,
+    readonly lastOutput: string,
+    options?: { cause?: unknown },
+  ) {
+    super(lastOutput ? `${message}; last output:\n${lastOutput}` : message, options);
+  }
+}
+
+export interface EngineProcess {
+  readonly child: ChildProcess;
+  readonly program: string;
+  /** The last lines it wrote, stdout and stderr together. */
+  lastOutput(): string;
+  /** Resolves with the exit code (or signal) once it has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  hasExited(): boolean;
+}
+
+/** util-linux's setpriv, which makes the kernel kill a child when its parent dies (prctl PR_SET_PDEATHSIG). */
+const SETPRIV = '/usr/bin/setpriv';
+
+export function startEngineProcess(program: string, args: string[], env: NodeJS.ProcessEnv = process.env): EngineProcess {
+  // A provider killed outright must not leave a worker listening or a head holding a model: where the kernel can
+  // tie the child's life to ours, it does.
+  const [command, argv] = process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', program, ...args]] : [program, args];
+  const child = spawn(command, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let partial = '';
+  const keep = (chunk: Buffer) => {
+    const text = partial + chunk.toString('utf8');
+    const parts = text.split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+    if (lines.length > KEPT_OUTPUT_LINES) lines.splice(0, lines.length - KEPT_OUTPUT_LINES);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let done = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      done = true;
+      resolve({ code, signal });
+    });
+    child.once('error', (error) => {
+      done = true;
+      lines.push(`cannot start ${program}: ${error.message}`);
+      resolve({ code: null, signal: null });
+    });
+  });
+  return { child, program, exited, hasExited: () => done, lastOutput: () => [...lines, partial].filter(Boolean).join('\n') };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+export async function stopEngineProcess(process: EngineProcess, graceMs = 2_000): Promise<void> {
+  if (process.hasExited()) return;
+  process.child.kill('SIGTERM');
+  const timer = setTimeout(() => process.child.kill('SIGKILL'), graceMs);
+  await process.exited;
+  clearTimeout(timer);
+}
+
+/** A port free on 127.0.0.1 a moment ago; callers that lose the race see the process fail and try again. */
+export async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Waits until `check` resolves true, the process exits, or the deadline passes. */
+export async function waitUntilReady(process: EngineProcess, check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (process.hasExited()) {
+      const { code, signal } = await process.exited;
+      throw new EngineProcessError(process.program, `${what} exited before it was ready (${signal ?? `code ${code}`})`, process.lastOutput());
+    }
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  await stopEngineProcess(process);
+  throw new EngineProcessError(process.program, `${what} was not ready within ${timeoutMs} ms`, process.lastOutput());
+}
+
+export function tcpAccepts(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,37 @@
+// Where scripts/build-llama-rpc.sh put llama.cpp's RPC worker and server: built once per llama.cpp commit into
+// the cache, never per test. Keep LLAMA_RPC_COMMIT in step with the script.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const LLAMA_RPC_COMMIT = '0c1e57098';
+/** The llama-cpp-python release whose sdist vendors that commit. */
+export const LLAMA_CPP_PYTHON_VERSION = '0.3.36';
+export const LLAMA_RPC_ENGINE_ID = `llama.cpp/llama-server@${LLAMA_RPC_COMMIT}`;
+
+export class LlamaRpcNotBuiltError extends Error {
+  override readonly name = 'LlamaRpcNotBuiltError';
+  constructor(readonly binDir: string) {
+    super(`llama.cpp with RPC is not built at ${binDir}: run scripts/build-llama-rpc.sh once (5-15 minutes)`);
+  }
+}
+
+export interface LlamaRpcBinaries {
+  binDir: string;
+  rpcServer: string;
+  llamaServer: string;
+}
+
+export function llamaRpcBinDir(env: NodeJS.ProcessEnv = process.env): string {
+  const cache = env.INFERNET_CACHE ?? join(homedir(), '.cache', 'infernet');
+  return join(cache, `llama-rpc-${LLAMA_RPC_COMMIT}`, 'build', 'bin');
+}
+
+/** The CPU build's binaries, or `binDir` when given (a GPU build); throws LlamaRpcNotBuiltError when absent. */
+export function locateLlamaRpcBinaries(binDir = llamaRpcBinDir()): LlamaRpcBinaries {
+  const binaries = { binDir, rpcServer: join(binDir, 'ggml-rpc-server'), llamaServer: join(binDir, 'llama-server') };
+  if (!existsSync(binaries.rpcServer) || !existsSync(binaries.llamaServer) || !existsSync(join(binDir, '..', '..', 'COMPLETE'))) {
+    throw new LlamaRpcNotBuiltError(binDir);
+  }
+  return binaries;
+}

@@ -1,0 +1,213 @@
+// One llama-server process: the head that loads a model (onto RPC stages when given), answers on a loopback port,
+// and streams completions with per-token log-probabilities over its HTTP API.
+import type { ChatMessage } from '../protocol/index.js';
+import { EngineProcessError, freeLoopbackPort, startEngineProcess, stopEngineProcess, waitUntilReady, type EngineProcess } from './engine-process.js';
+
+export type LlamaSplitMode = 'layer' | 'tensor';
+
+export interface LlamaServerHeadOptions {
+  llamaServer: string;
+  modelPath: string;
+  threads: number;
+  contextSize: number;
+  /** host:port of each RPC stage, in pipeline order; none runs the model in this process. */
+  rpc?: readonly string[];
+  splitMode?: LlamaSplitMode;
+  /** Proportions per device (llama.cpp's --tensor-split). */
+  tensorSplit?: readonly number[];
+  /** Model load (weights uploaded to the stages included). */
+  loadTimeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface CompletionRequest {
+  /** Token ids, BOS included: the prompt, plus on a replay the tokens already generated. */
+  tokens: readonly number[];
+  maxTokens: number;
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  stop?: readonly string[];
+  /** Most likely alternatives to report per token (llama-server's n_probs); at least the chosen token's logprob. */
+  topLogprobs?: number;
+  signal?: AbortSignal;
+  /** Called per streamed chunk in order. */
+  onChunk: (chunk: CompletionChunk) => void;
+}
+
+export interface CompletionChunk {
+  text: string;
+  tokenIds: number[];
+  /** Natural log of each token's probability, one per id. */
+  logprobs: number[];
+  /** [token id, logprob] of the most likely tokens at each position, best first. */
+  top: [number, number][][];
+}
+
+export interface CompletionEnd {
+  stopType: 'eos' | 'limit' | 'word' | 'none';
+}
+
+export class HeadFailedError extends Error {
+  override readonly name = 'HeadFailedError';
+}
+
+const DEFAULT_LOAD_TIMEOUT_MS = 120_000;
+
+export class LlamaServerHead {
+  private constructor(
+    private readonly process: EngineProcess,
+    readonly baseUrl: string,
+  ) {}
+
+  static async start(options: LlamaServerHeadOptions): Promise<LlamaServerHead> {
+    for (let attempt = 0; ; attempt++) {
+      const port = await freeLoopbackPort();
+      const process = startEngineProcess(options.llamaServer, headArguments(options, port), options.env);
+      const head = new LlamaServerHead(process, `http://127.0.0.1:${port}`);
+      try {
+        await waitUntilReady(process, () => head.healthy(), options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS, 'llama-server');
+        return head;
+      } catch (error) {
+        // A lost race for the port shows as an early exit with a bind error: choose another port.
+        if (attempt < 2 && error instanceof EngineProcessError && /bind|address already in use/i.test(error.lastOutput)) continue;
+        throw error;
+      }
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.process.child.pid;
+  }
+
+  hasExited(): boolean {
+    return this.process.hasExited();
+  }
+
+  lastOutput(): string {
+    return this.process.lastOutput();
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(2_000) });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The prompt's tokens as llama-server would feed them, BOS included. */
+  async tokenize(text: string): Promise<number[]> {
+    const body = (await this.post('/tokenize', { content: text, add_special: true })) as { tokens?: unknown };
+    if (!Array.isArray(body.tokens) || !body.tokens.every((t) => typeof t === 'number')) throw new HeadFailedError('llama-server /tokenize answered without tokens');
+    return body.tokens as number[];
+  }
+
+  /** A chat rendered through the model's own template. */
+  async applyTemplate(messages: readonly ChatMessage[]): Promise<string> {
+    const body = (await this.post('/apply-template', { messages })) as { prompt?: unknown };
+    if (typeof body.prompt !== 'string') throw new HeadFailedError('llama-server /apply-template answered without a prompt');
+    return body.prompt;
+  }
+
+  /** Streams one completion; throws HeadFailedError when the stream ends without its final chunk. */
+  async complete(request: CompletionRequest): Promise<CompletionEnd> {
+    const payload = {
+      prompt: [...request.tokens],
+      n_predict: request.maxTokens,
+      stream: true,
+      return_tokens: true,
+      n_probs: Math.max(1, request.topLogprobs ?? 1),
+      temperature: request.temperature,
+      cache_prompt: false,
+      ...(request.topK !== undefined ? { top_k: request.topK } : {}),
+      ...(request.topP !== undefined ? { top_p: request.topP } : {}),
+      ...(request.seed !== undefined ? { seed: request.seed } : {}),
+      ...(request.stop?.length ? { stop: [...request.stop] } : {}),
+    };
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}/completion`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), ...(request.signal ? { signal: request.signal } : {}) });
+    } catch (error) {
+      if (request.signal?.aborted) throw error;
+      throw new HeadFailedError(`llama-server did not answer: ${(error as Error).message}`, { cause: error });
+    }
+    if (!response.ok || !response.body) throw new HeadFailedError(`llama-server answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    try {
+      for await (const event of serverSentEvents(response.body)) {
+        const end = this.handleEvent(event, request);
+        if (end) return end;
+      }
+    } catch (error) {
+      if (request.signal?.aborted) throw error;
+      throw new HeadFailedError(`the completion stream broke: ${(error as Error).message}`, { cause: error });
+    }
+    throw new HeadFailedError('the completion stream ended before its last chunk (the head or a stage died)');
+  }
+
+  async stop(): Promise<void> {
+    await stopEngineProcess(this.process);
+  }
+
+  private handleEvent(data: string, request: CompletionRequest): CompletionEnd | undefined {
+    const chunk = JSON.parse(data) as StreamChunk;
+    if (chunk.error) throw new HeadFailedError(`llama-server: ${chunk.error.message ?? JSON.stringify(chunk.error)}`);
+    const tokenIds = chunk.tokens ?? [];
+    const probabilities = chunk.completion_probabilities ?? [];
+    const logprobs = probabilities.map((p) => p.logprob ?? NaN);
+    const top = probabilities.map((p) => (p.top_logprobs ?? []).map((alt): [number, number] => [alt.id, alt.logprob]));
+    if (tokenIds.length || chunk.content) request.onChunk({ text: chunk.content ?? '', tokenIds, logprobs, top });
+    if (chunk.stop) return { stopType: chunk.stop_type ?? 'none' };
+    return undefined;
+  }
+
+  private async post(path: string, body: unknown): Promise<unknown> {
+    const response = await fetch(`${this.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch((error: Error) => {
+      throw new HeadFailedError(`llama-server did not answer ${path}: ${error.message}`, { cause: error });
+    });
+    if (!response.ok) throw new HeadFailedError(`llama-server ${path} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    return response.json();
+  }
+}
+
+interface StreamChunk {
+  content?: string;
+  tokens?: number[];
+  stop?: boolean;
+  stop_type?: CompletionEnd['stopType'];
+  completion_probabilities?: { id?: number; logprob?: number; top_logprobs?: { id: number; logprob: number }[] }[];
+  error?: { message?: string };
+}
+
+/** The argument list for a head: pure, so the exact command line is tested. */
+export function headArguments(options: LlamaServerHeadOptions, port: number): string[] {
+  const args = ['-m', options.modelPath, '--host', '127.0.0.1', '--port', String(port), '-t', String(options.threads), '-c', String(options.contextSize), '-np', '1', '--no-webui'];
+  if (options.rpc?.length) {
+    args.push('--rpc', options.rpc.join(','), '-ngl', '999', '-sm', options.splitMode ?? 'layer');
+    // llama.cpp's tensor split mode needs flash attention.
+    if (options.splitMode === 'tensor') args.push('-fa', 'on');
+    if (options.tensorSplit?.length) args.push('--tensor-split', options.tensorSplit.map((share) => String(share)).join(','));
+  }
+  return args;
+}
+
+async function* serverSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(bytes, { stream: true });
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = block
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trimStart())
+        .join('\n');
+      if (data && data !== '[DONE]') yield data;
+    }
+  }
+}

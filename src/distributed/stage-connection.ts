@@ -1,0 +1,154 @@
+// The head's side of one stage: the control channel that keeps the stage open on the worker's provider, and a
+// local port on 127.0.0.1 that llama-server's --rpc dials; every connection to it becomes its own tunnel to the
+// worker's loopback port. Closing the connection ends the stage on the provider.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { NodeKey } from '../identity/index.js';
+import { TunnelChannel } from './tunnel/tunnel-channel.js';
+import { dialTunnel } from './tunnel/tunnel-handshake.js';
+import { pipeSocketThroughTunnel } from './tunnel/pipe-socket.js';
+import { StageControlMessage } from './tunnel/tunnel-protocol.js';
+
+const STAGE_READY_TIMEOUT_MS = 30_000;
+const CONTROL_MAX_BYTES = 1 * 2 ** 20;
+const STAGE_CLOSE_WAIT_MS = 3_000;
+
+/** A provider that runs stages: where its tunnel listener is and who it is. */
+export interface StageEndpoint {
+  url: string;
+  /** Hex public key. */
+  pubkey: string;
+}
+
+export class StageFailedError extends Error {
+  override readonly name = 'StageFailedError';
+  constructor(
+    readonly endpoint: StageEndpoint,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface OpenStageParameters {
+  endpoint: StageEndpoint;
+  key: NodeKey;
+  jobId: string;
+  threads?: number;
+  /** Bytes through this stage's tunnels together, as the head sees them. */
+  maxBytes?: number;
+}
+
+export class StageConnection {
+  /** Set when the stage is gone or its worker restarted: the head must not keep using it. */
+  failure?: string;
+  private readonly tunnels = new Set<TunnelChannel>();
+  private readonly failureHandlers = new Set<(reason: string) => void>();
+
+  private constructor(
+    readonly endpoint: StageEndpoint,
+    private readonly control: TunnelChannel,
+    private readonly server: Server,
+    readonly memoryBytes: number,
+    private readonly params: OpenStageParameters,
+  ) {
+    control.onClose((reason) => this.fail(`the stage's control channel closed: ${reason}`));
+    control.onData((data) => {
+      const message = StageControlMessage.safeParse(safeJson(data));
+      if (!message.success) return;
+      if (message.data.type === 'stage.restarted') this.fail(`the worker restarted: ${message.data.reason}`);
+      if (message.data.type === 'stage.ended') this.fail(`the stage ended: ${message.data.reason}`);
+    });
+  }
+
+  static async open(params: OpenStageParameters): Promise<StageConnection> {
+    const { endpoint } = params;
+    const tunnel = await dialTunnel({ url: endpoint.url, key: params.key, worker: endpoint.pubkey, request: { action: 'stage.open', jobId: params.jobId, ...(params.threads ? { threads: params.threads } : {}) } });
+    const control = new TunnelChannel(tunnel.socket, tunnel.keys, { peer: tunnel.peer, maxBytes: CONTROL_MAX_BYTES });
+    const ready = await firstControlMessage(control, endpoint);
+    if (ready.type !== 'stage.ready') {
+      control.close('stage failed');
+      throw new StageFailedError(endpoint, `the stage at ${endpoint.url} did not start: ${'reason' in ready ? ready.reason : ready.type}`);
+    }
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
+    const stage = new StageConnection(endpoint, control, server, ready.memoryBytes, params);
+    server.on('connection', (socket) => void stage.forward(socket));
+    return stage;
+  }
+
+  /** What llama-server's --rpc takes for this stage. */
+  get rpcAddress(): string {
+    return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  get isHealthy(): boolean {
+    return this.failure === undefined;
+  }
+
+  onFailure(handler: (reason: string) => void): void {
+    if (this.failure !== undefined) handler(this.failure);
+    else this.failureHandlers.add(handler);
+  }
+
+  async close(): Promise<void> {
+    for (const tunnel of this.tunnels) tunnel.close('the head is done with the stage');
+    // Asked rather than dropped, so the provider has freed the stage's slot before a failover reopens one there.
+    if (this.control.isOpen) {
+      const closed = new Promise<void>((resolve) => this.control.onClose(() => resolve()));
+      this.control.send(Buffer.from(JSON.stringify({ type: 'stage.close' } satisfies StageControlMessage)));
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, STAGE_CLOSE_WAIT_MS).unref())]);
+    }
+    this.control.close('the head is done with the stage');
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async forward(socket: Socket): Promise<void> {
+    socket.pause();
+    try {
+      const tunnel = await dialTunnel({ url: this.endpoint.url, key: this.params.key, worker: this.endpoint.pubkey, request: { action: 'tunnel.connect', jobId: this.params.jobId } });
+      const channel = new TunnelChannel(tunnel.socket, tunnel.keys, { peer: tunnel.peer, maxBytes: this.params.maxBytes ?? Number.MAX_SAFE_INTEGER });
+      this.tunnels.add(channel);
+      channel.onClose(() => this.tunnels.delete(channel));
+      pipeSocketThroughTunnel(socket, channel);
+      socket.resume();
+    } catch (error) {
+      socket.destroy();
+      this.fail(`cannot open a tunnel to ${this.endpoint.url}: ${(error as Error).message}`);
+    }
+  }
+
+  private fail(reason: string): void {
+    if (this.failure !== undefined) return;
+    this.failure = reason;
+    for (const handler of this.failureHandlers) handler(reason);
+    this.failureHandlers.clear();
+  }
+}
+
+function safeJson(data: Buffer): unknown {
+  try {
+    return JSON.parse(data.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function firstControlMessage(control: TunnelChannel, endpoint: StageEndpoint): Promise<StageControlMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      control.close('stage not ready in time');
+      reject(new StageFailedError(endpoint, `the stage at ${endpoint.url} was not ready within ${STAGE_READY_TIMEOUT_MS} ms`));
+    }, STAGE_READY_TIMEOUT_MS);
+    control.onData((data) => {
+      const message = StageControlMessage.safeParse(safeJson(data));
+      if (!message.success) return;
+      clearTimeout(timer);
+      resolve(message.data);
+    });
+    control.onClose((reason) => {
+      clearTimeout(timer);
+      reject(new StageFailedError(endpoint, `the stage at ${endpoint.url} closed before it was ready: ${reason}`));
+    });
+  });
+}

@@ -1,0 +1,215 @@
+// The worker side of distributed inference on a provider: a listener for tunnels from heads it trusts. A head
+// opens a stage for a job (one ggml-rpc-server, started for that job and gone when the head closes the stage,
+// its time runs out or its byte budget is spent); byte streams to that worker are accepted only for a job with
+// an open stage, only from the head that opened it, and only through the authenticated, encrypted tunnel.
+import { freemem } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { NodeKey } from '../identity/index.js';
+import type { Logger } from '../log/index.js';
+import { RpcWorker, type RpcWorkerLauncher } from './rpc-worker.js';
+import { TunnelChannel } from './tunnel/tunnel-channel.js';
+import { acceptTunnelHandshake, TunnelRefusedError } from './tunnel/tunnel-handshake.js';
+import { MAX_HANDSHAKE_BYTES, StageControlMessage, type TunnelRequest } from './tunnel/tunnel-protocol.js';
+import { pipeSocketThroughTunnel } from './tunnel/pipe-socket.js';
+
+export interface StageLimits {
+  /** Stages open at once on this provider. */
+  maxStages: number;
+  /** Longest a stage lives, from open to close. */
+  maxStageMs: number;
+  /** Bytes through all of a stage's tunnels together (weights included). */
+  maxStageBytes: number;
+}
+
+export const DEFAULT_STAGE_LIMITS: StageLimits = { maxStages: 1, maxStageMs: 60 * 60_000, maxStageBytes: 64 * 2 ** 30 };
+
+export interface StageServiceOptions {
+  key: NodeKey;
+  host: string;
+  port: number;
+  /** Hex public keys of the heads allowed to open stages here. */
+  heads: readonly string[];
+  launcher: RpcWorkerLauncher;
+  threads: number;
+  /** Memory offered to a stage, reported to the head for its split; free memory when absent. */
+  memoryBytes?: number;
+  limits?: Partial<StageLimits>;
+  logger: Logger;
+}
+
+interface Stage {
+  jobId: string;
+  head: string;
+  worker: RpcWorker;
+  control: TunnelChannel;
+  bytes: number;
+  tunnels: Set<TunnelChannel>;
+  timer: NodeJS.Timeout;
+  /** Set once the stage is ending: resolves when its worker is gone. */
+  ending?: Promise<void>;
+}
+
+export class StageService {
+  private readonly stages = new Map<string, Stage>();
+  /** Jobs whose worker is starting: counted as open, so a second open for them is refused meanwhile. */
+  private readonly starting = new Set<string>();
+  private readonly limits: StageLimits;
+
+  private constructor(
+    private readonly wss: WebSocketServer,
+    private readonly options: StageServiceOptions,
+  ) {
+    this.limits = { ...DEFAULT_STAGE_LIMITS, ...options.limits };
+    wss.on('connection', (socket, request) => void this.accept(socket, `${request.socket.remoteAddress}:${request.socket.remotePort}`));
+  }
+
+  static async listen(options: StageServiceOptions): Promise<StageService> {
+    const wss = new WebSocketServer({ host: options.host, port: options.port, maxPayload: 2 * 2 ** 20, perMessageDeflate: false });
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', reject);
+    });
+    return new StageService(wss, options);
+  }
+
+  get url(): string {
+    const { address, port } = this.wss.address() as AddressInfo;
+    return `ws://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  }
+
+  /** Jobs with an open stage here. */
+  openStages(): { jobId: string; head: string; workerPid: number | undefined }[] {
+    return [...this.stages.values()].map((stage) => ({ jobId: stage.jobId, head: stage.head, workerPid: stage.worker.pid }));
+  }
+
+  async close(): Promise<void> {
+    for (const stage of [...this.stages.values()]) await this.end(stage, 'the provider is stopping');
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private async accept(socket: WebSocket, remote: string): Promise<void> {
+    const log = this.options.logger.child({ remote });
+    // Text frames of the handshake are small; data frames are bounded by the channel's chunk size.
+    socket.on('error', () => undefined);
+    let tunnel;
+    try {
+      tunnel = await acceptTunnelHandshake(socket, { key: this.options.key, decide: (head, request) => this.decide(head, request) });
+    } catch (error) {
+      log.warn({ code: (error as TunnelRefusedError).code }, `tunnel refused: ${(error as Error).message}`);
+      return;
+    }
+    const { request } = tunnel;
+    if (request.action === 'stage.open') await this.openStage(tunnel.socket, tunnel.keys, tunnel.peer, request, log);
+    else await this.connectTunnel(new TunnelChannel(tunnel.socket, tunnel.keys, { peer: tunnel.peer, maxBytes: this.remainingBytes(request.jobId) }), request.jobId, log);
+  }
+
+  /** Every rule a request must pass, before anything is started or forwarded. */
+  private decide(head: string, request: TunnelRequest): void {
+    if (!this.options.heads.includes(head)) throw new TunnelRefusedError('not_allowed', `head ${head.slice(0, 12)} may not open stages on this provider`);
+    const stage = this.stages.get(request.jobId);
+    if (request.action === 'stage.open') {
+      // A stage that is ending makes way: a head failing over reopens stages for the same job at once.
+      if ((stage && !stage.ending) || this.starting.has(request.jobId)) throw new TunnelRefusedError('busy', `job ${request.jobId} already has a stage here`);
+      const active = [...this.stages.values()].filter((open) => !open.ending).length;
+      if (active + this.starting.size >= this.limits.maxStages) throw new TunnelRefusedError('busy', `all ${this.limits.maxStages} stages of this provider are in use`);
+      return;
+    }
+    if (!stage) throw new TunnelRefusedError('unknown_job', `no stage for job ${request.jobId} here`);
+    if (stage.head !== head) throw new TunnelRefusedError('not_allowed', `job ${request.jobId} belongs to another head`);
+  }
+
+  private async openStage(socket: WebSocket, keys: ConstructorParameters<typeof TunnelChannel>[1], head: string, request: Extract<TunnelRequest, { action: 'stage.open' }>, log: Logger): Promise<void> {
+    const { jobId } = request;
+    const control = new TunnelChannel(socket, keys, { peer: head, maxBytes: MAX_HANDSHAKE_BYTES * 64 });
+    const send = (message: StageControlMessage) => control.send(Buffer.from(JSON.stringify(message)));
+    const threads = Math.min(request.threads ?? this.options.threads, this.options.threads);
+    let stage: Stage | undefined;
+    this.starting.add(jobId);
+    try {
+      await this.stages.get(jobId)?.ending;
+      const worker = await RpcWorker.start({
+        launcher: this.options.launcher,
+        threads,
+        jobId,
+        logger: log.child({ jobId }),
+        onRestart: (reason) => {
+          send({ type: 'stage.restarted', reason });
+          // Streams to the dead process are useless: the head reconnects and loads again.
+          for (const tunnel of stage?.tunnels ?? []) tunnel.close('the worker restarted');
+        },
+        onGone: (reason) => void (stage && this.end(stage, reason)),
+      });
+      stage = { jobId, head, worker, control, bytes: 0, tunnels: new Set(), timer: setTimeout(() => void this.end(stage!, `the stage reached its time limit of ${this.limits.maxStageMs} ms`), this.limits.maxStageMs) };
+      this.stages.set(jobId, stage);
+    } catch (error) {
+      log.error({ jobId, err: (error as Error).message }, 'cannot start the RPC worker');
+      send({ type: 'stage.ended', reason: `the worker did not start: ${(error as Error).message}` });
+      control.close('stage failed');
+      return;
+    } finally {
+      this.starting.delete(jobId);
+    }
+    if (!control.isOpen) return void this.end(stage, 'the head left while the stage started');
+    control.onClose(() => void this.end(stage, 'the head closed the stage'));
+    control.onData((data) => {
+      if (isStageClose(data)) void this.end(stage, 'the head is done with the stage');
+    });
+    send({ type: 'stage.ready', memoryBytes: this.options.memoryBytes ?? freemem(), threads });
+    log.info({ jobId, head: head.slice(0, 12), workerPid: stage.worker.pid, sandbox: this.options.launcher.kind }, 'stage opened');
+  }
+
+  private async connectTunnel(channel: TunnelChannel, jobId: string, log: Logger): Promise<void> {
+    const stage = this.stages.get(jobId);
+    if (!stage || stage.ending) return channel.close('the stage is not ready');
+    // Bytes from the head wait in the channel until the worker's end is open.
+    channel.pause();
+    let socket;
+    try {
+      socket = await stage.worker.connect();
+    } catch (error) {
+      return channel.close((error as Error).message);
+    }
+    channel.resume();
+    stage.tunnels.add(channel);
+    channel.onClose(() => {
+      stage.tunnels.delete(channel);
+      stage.bytes += channel.bytesMoved;
+    });
+    pipeSocketThroughTunnel(socket, channel);
+    log.debug({ jobId }, 'tunnel connected to the worker');
+  }
+
+  private remainingBytes(jobId: string): number {
+    const stage = this.stages.get(jobId);
+    return Math.max(0, this.limits.maxStageBytes - (stage?.bytes ?? 0));
+  }
+
+  private end(stage: Stage, reason: string): Promise<void> {
+    stage.ending ??= this.stop(stage, reason);
+    return stage.ending;
+  }
+
+  private async stop(stage: Stage, reason: string): Promise<void> {
+    clearTimeout(stage.timer);
+    for (const tunnel of stage.tunnels) tunnel.close(reason);
+    if (stage.control.isOpen) {
+      stage.control.send(Buffer.from(JSON.stringify({ type: 'stage.ended', reason } satisfies StageControlMessage)));
+      stage.control.close(reason);
+    }
+    await stage.worker.stop();
+    // Listed until its worker is gone, so nobody sees a job without a stage whose worker still answers.
+    if (this.stages.get(stage.jobId) === stage) this.stages.delete(stage.jobId);
+    this.options.logger.info({ jobId: stage.jobId, reason }, 'stage ended');
+  }
+}
+
+function isStageClose(data: Buffer): boolean {
+  try {
+    const message = StageControlMessage.safeParse(JSON.parse(data.toString('utf8')));
+    return message.success && message.data.type === 'stage.close';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,209 @@
+// Both sides of a tunnel's handshake. The worker speaks first with its key, a challenge and an ephemeral key;
+// the head answers with an event signed by its Nostr key over the worker's challenge, both ephemeral keys and
+// its request; the worker checks it, decides, and answers with its own signed event over the head's challenge.
+// Only then is a byte forwarded, and every later byte is sealed with keys both events vouch for.
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import { signEnvelope, tagValue, verifyEnvelope, SignatureMismatchError, type NodeKey } from '../../identity/index.js';
+import type { NostrEvent } from '../../protocol/index.js';
+import { deriveTunnelKeys, newEphemeralKey, type EphemeralKey, type TunnelKeys } from './tunnel-cipher.js';
+import {
+  EVENT_KIND_TUNNEL_AUTH,
+  HandshakeMessage,
+  MAX_HANDSHAKE_BYTES,
+  TUNNEL_HANDSHAKE_TIMEOUT_MS,
+  TUNNEL_PROTOCOL,
+  TUNNEL_PROTOCOL_VERSION,
+  TunnelRequest,
+  type TunnelRefusalCode,
+} from './tunnel-protocol.js';
+
+const AUTH_MAX_SKEW_SECONDS = 600;
+const CLOSE_POLICY = 1008;
+
+export class TunnelRefusedError extends Error {
+  override readonly name = 'TunnelRefusedError';
+  constructor(
+    readonly code: TunnelRefusalCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class TunnelUnreachableError extends Error {
+  override readonly name = 'TunnelUnreachableError';
+  constructor(
+    readonly url: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface AuthenticatedTunnel {
+  socket: WebSocket;
+  keys: TunnelKeys;
+  /** The other side's hex public key, proven by its signature. */
+  peer: string;
+}
+
+function signTunnelAuth(key: NodeKey, peer: string, peerChallenge: string, ephemeral: string, content: string): NostrEvent {
+  return signEnvelope(key, {
+    kind: EVENT_KIND_TUNNEL_AUTH,
+    tags: [
+      ['challenge', peerChallenge],
+      ['p', peer],
+      ['ephemeral', ephemeral],
+      ['protocol', TUNNEL_PROTOCOL],
+    ],
+    content,
+  });
+}
+
+function verifyTunnelAuth(event: NostrEvent, expected: { pubkey?: string; us: string; ourChallenge: string; ephemeral: string }): void {
+  verifyEnvelope(event, {
+    kind: EVENT_KIND_TUNNEL_AUTH,
+    ...(expected.pubkey ? { pubkey: expected.pubkey } : {}),
+    tags: { challenge: expected.ourChallenge, p: expected.us, ephemeral: expected.ephemeral, protocol: TUNNEL_PROTOCOL },
+  });
+  if (Math.abs(Date.now() / 1000 - event.created_at) > AUTH_MAX_SKEW_SECONDS) throw new SignatureMismatchError('tunnel auth event is too old or from the future: check the clock');
+}
+
+function transcriptOf(workerChallenge: string, headChallenge: string, workerEphemeral: string, headEphemeral: string): string {
+  return [TUNNEL_PROTOCOL, workerChallenge, headChallenge, workerEphemeral, headEphemeral].join('|');
+}
+
+/** The next text frame as a handshake message, or an error naming what was wrong with it. */
+function nextMessage(socket: WebSocket, timeoutMs: number): Promise<HandshakeMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new TunnelRefusedError('unauthenticated', `handshake not completed within ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (data: Buffer, isBinary: boolean) => {
+      if (isBinary || data.length > MAX_HANDSHAKE_BYTES) return finish(new TunnelRefusedError('unauthenticated', 'binary or oversized frame during the handshake'));
+      try {
+        const parsed = HandshakeMessage.safeParse(JSON.parse(data.toString('utf8')));
+        if (!parsed.success) return finish(new TunnelRefusedError('unauthenticated', `invalid handshake frame: ${parsed.error.issues[0]?.message ?? 'unknown'}`));
+        finish(undefined, parsed.data);
+      } catch {
+        finish(new TunnelRefusedError('unauthenticated', 'handshake frame is not JSON'));
+      }
+    };
+    const onClose = () => finish(new TunnelRefusedError('unauthenticated', 'the connection closed during the handshake'));
+    const finish = (error?: Error, message?: HandshakeMessage) => {
+      clearTimeout(timer);
+      socket.off('message', onMessage);
+      socket.off('close', onClose);
+      if (error) reject(error);
+      else resolve(message!);
+    };
+    socket.on('message', onMessage);
+    socket.on('close', onClose);
+  });
+}
+
+function sendJson(socket: WebSocket, message: HandshakeMessage): void {
+  if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+}
+
+export function refuseTunnel(socket: WebSocket, code: TunnelRefusalCode, message: string): void {
+  sendJson(socket, { type: 'tunnel.refuse', code, message });
+  socket.close(CLOSE_POLICY, message.slice(0, 120));
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Worker side
+
+export interface WorkerHandshakeParameters {
+  key: NodeKey;
+  /** Decides on an authenticated head's request: throws TunnelRefusedError to refuse it. */
+  decide: (head: string, request: TunnelRequest) => void | Promise<void>;
+  timeoutMs?: number;
+}
+
+/** Runs the worker's side on a fresh connection; on refusal the head is told why and the socket is closed. */
+export async function acceptTunnelHandshake(socket: WebSocket, params: WorkerHandshakeParameters): Promise<AuthenticatedTunnel & { request: TunnelRequest }> {
+  const challenge = randomBytes(32).toString('hex');
+  const ephemeral = newEphemeralKey();
+  sendJson(socket, { type: 'tunnel.hello', version: TUNNEL_PROTOCOL_VERSION, pubkey: params.key.publicKey, challenge, ephemeral: ephemeral.publicKey });
+  try {
+    const auth = await nextMessage(socket, params.timeoutMs ?? TUNNEL_HANDSHAKE_TIMEOUT_MS);
+    if (auth.type !== 'tunnel.auth') throw new TunnelRefusedError('unauthenticated', `expected tunnel.auth, got ${auth.type}`);
+    try {
+      verifyTunnelAuth(auth.event, { us: params.key.publicKey, ourChallenge: challenge, ephemeral: auth.ephemeral });
+    } catch (error) {
+      throw new TunnelRefusedError('unauthenticated', `tunnel authentication failed: ${(error as Error).message}`);
+    }
+    const request = parseRequest(auth.event.content);
+    const head = auth.event.pubkey;
+    await params.decide(head, request);
+    const accept = signTunnelAuth(params.key, head, auth.challenge, ephemeral.publicKey, JSON.stringify({ accepted: request.action, jobId: request.jobId }));
+    sendJson(socket, { type: 'tunnel.accept', event: accept });
+    const keys = deriveTunnelKeys(ephemeral, auth.ephemeral, transcriptOf(challenge, auth.challenge, ephemeral.publicKey, auth.ephemeral), 'worker');
+    return { socket, keys, peer: head, request };
+  } catch (error) {
+    const refusal = error instanceof TunnelRefusedError ? error : new TunnelRefusedError('stage_failed', (error as Error).message);
+    refuseTunnel(socket, refusal.code, refusal.message);
+    throw refusal;
+  }
+}
+
+function parseRequest(content: string): TunnelRequest {
+  try {
+    const parsed = TunnelRequest.safeParse(JSON.parse(content));
+    if (parsed.success) return parsed.data;
+  } catch {
+    // fall through to the refusal
+  }
+  throw new TunnelRefusedError('unauthenticated', 'the signed request is not a valid tunnel request');
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Head side
+
+export interface DialTunnelParameters {
+  url: string;
+  key: NodeKey;
+  /** The worker's hex public key: a worker that cannot prove it is refused. */
+  worker: string;
+  request: TunnelRequest;
+  timeoutMs?: number;
+}
+
+export async function dialTunnel(params: DialTunnelParameters): Promise<AuthenticatedTunnel> {
+  const timeoutMs = params.timeoutMs ?? TUNNEL_HANDSHAKE_TIMEOUT_MS;
+  const socket = new WebSocket(params.url, { maxPayload: 2 * 2 ** 20, perMessageDeflate: false, handshakeTimeout: timeoutMs });
+  const unreachable = new Promise<never>((_, reject) =>
+    socket.once('error', (error) => reject(new TunnelUnreachableError(params.url, `cannot reach the stage at ${params.url}: ${error.message}`, { cause: error }))),
+  );
+  unreachable.catch(() => undefined);
+  try {
+    return await Promise.race([headHandshake(socket, params, timeoutMs), unreachable]);
+  } catch (error) {
+    socket.terminate();
+    throw error;
+  }
+}
+
+async function headHandshake(socket: WebSocket, params: DialTunnelParameters, timeoutMs: number): Promise<AuthenticatedTunnel> {
+  const hello = await nextMessage(socket, timeoutMs);
+  if (hello.type === 'tunnel.refuse') throw new TunnelRefusedError(hello.code, hello.message);
+  if (hello.type !== 'tunnel.hello') throw new TunnelRefusedError('unauthenticated', `expected tunnel.hello, got ${hello.type}`);
+  if (hello.version !== TUNNEL_PROTOCOL_VERSION) throw new TunnelRefusedError('unsupported_version', `the worker speaks tunnel version ${hello.version}, we speak ${TUNNEL_PROTOCOL_VERSION}`);
+  if (hello.pubkey !== params.worker) throw new TunnelRefusedError('unauthenticated', `the stage at ${params.url} is ${hello.pubkey.slice(0, 12)}, not the expected ${params.worker.slice(0, 12)}`);
+  const challenge = randomBytes(32).toString('hex');
+  const ephemeral: EphemeralKey = newEphemeralKey();
+  const event = signTunnelAuth(params.key, params.worker, hello.challenge, ephemeral.publicKey, JSON.stringify(params.request));
+  sendJson(socket, { type: 'tunnel.auth', challenge, ephemeral: ephemeral.publicKey, event });
+  const answer = await nextMessage(socket, timeoutMs);
+  if (answer.type === 'tunnel.refuse') throw new TunnelRefusedError(answer.code, answer.message);
+  if (answer.type !== 'tunnel.accept') throw new TunnelRefusedError('unauthenticated', `expected tunnel.accept, got ${answer.type}`);
+  try {
+    verifyTunnelAuth(answer.event, { pubkey: params.worker, us: params.key.publicKey, ourChallenge: challenge, ephemeral: hello.ephemeral });
+  } catch (error) {
+    throw new TunnelRefusedError('unauthenticated', `the worker's answer failed authentication: ${(error as Error).message}`);
+  }
+  if (tagValue(answer.event, 'ephemeral') !== hello.ephemeral) throw new TunnelRefusedError('unauthenticated', 'the worker changed its ephemeral key');
+  const keys = deriveTunnelKeys(ephemeral, hello.ephemeral, transcriptOf(hello.challenge, challenge, hello.ephemeral, ephemeral.publicKey), 'head');
+  return { socket, keys, peer: params.worker };
+}

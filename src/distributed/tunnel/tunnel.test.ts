@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { generateNodeKey } from '../../identity/index.js';
+import { silentLogger } from '../../log/index.js';
+import { freeLoopbackPort, startEngineProcess, stopEngineProcess, tcpAccepts } from '../engine-process.js';
+import type { RpcWorkerLauncher } from '../rpc-worker.js';
+import { StageConnection } from '../stage-connection.js';
+import { StageService } from '../stage-service.js';
+import { deriveTunnelKeys, newEphemeralKey, TunnelFrameRejectedError } from './tunnel-cipher.js';
+import { dialTunnel, TunnelRefusedError } from './tunnel-handshake.js';
+
+// The tunnel carries bytes, whatever listens behind it: these tests put a real TCP echo process where
+// ggml-rpc-server sits (the distributed e2e suites run the real worker), so they run without the llama.cpp build.
+const ECHO_WORKER = `
+const net = require('node:net');
+const port = Number(process.argv.find((a, i) => process.argv[i - 1] === '-p'));
+net.createServer((s) => s.pipe(s)).listen(port, '127.0.0.1');`;
+const echoLauncher: RpcWorkerLauncher = {
+  kind: 'process',
+  launch: async ({ threads }) => {
+    const port = await freeLoopbackPort();
+    const child = startEngineProcess(process.execPath, ['-e', ECHO_WORKER, '--', '-p', String(port), '-t', String(threads)]);
+    return { process: child, ready: () => tcpAccepts(port), connect: async () => connect({ host: '127.0.0.1', port }), stop: () => stopEngineProcess(child) };
+  },
+};
+
+const workerKey = generateNodeKey();
+const headKey = generateNodeKey();
+const strangerKey = generateNodeKey();
+const logger = silentLogger();
+
+async function roundTrip(address: string, payload: Buffer): Promise<Buffer> {
+  const [host, port] = address.split(':');
+  const socket = connect({ host: host!, port: Number(port) });
+  const chunks: Buffer[] = [];
+  let received = 0;
+  return new Promise((resolve, reject) => {
+    socket.on('data', (data: Buffer) => {
+      chunks.push(data);
+      received += data.length;
+      if (received >= payload.length) {
+        socket.destroy();
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    socket.on('error', reject);
+    socket.write(payload);
+  });
+}
+
+function sha(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+describe('tunnels to RPC stages (an echo process stands in for ggml-rpc-server)', () => {
+  let service: StageService;
+  const endpoint = () => ({ url: service.url, pubkey: workerKey.publicKey });
+
+  before(async () => {
+    service = await StageService.listen({ key: workerKey, host: '127.0.0.1', port: 0, heads: [headKey.publicKey], launcher: echoLauncher, threads: 1, memoryBytes: 2 ** 30, limits: { maxStages: 2, maxStageBytes: 64 * 2 ** 20 }, logger });
+  });
+  after(async () => {
+    await service.close();
+  });
+
+  it('carries 8 MB both ways between a local port on the head and the worker loopback port, byte for byte', async () => {
+    const stage = await StageConnection.open({ endpoint: endpoint(), key: headKey, jobId: 'job-bytes' });
+    try {
+      assert.equal(stage.memoryBytes, 2 ** 30);
+      assert.match(stage.rpcAddress, /^127\.0\.0\.1:\d+$/);
+      const payload = randomBytes(8 * 2 ** 20);
+      const echoed = await roundTrip(stage.rpcAddress, payload);
+      assert.equal(sha(echoed), sha(payload));
+      assert.deepEqual(service.openStages().map((s) => s.jobId), ['job-bytes']);
+    } finally {
+      await stage.close();
+    }
+  });
+
+  it('ends the stage and stops its worker when the head closes it', async () => {
+    const stage = await StageConnection.open({ endpoint: endpoint(), key: headKey, jobId: 'job-end' });
+    const { workerPid } = service.openStages().find((s) => s.jobId === 'job-end')!;
+    await stage.close();
+    for (let i = 0; i < 100 && service.openStages().some((s) => s.jobId === 'job-end'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(service.openStages().some((s) => s.jobId === 'job-end'), false);
+    assert.throws(() => process.kill(workerPid!, 0), /ESRCH/, 'the worker outlived its stage');
+  });
+
+  it('refuses a head that is not allowed to open stages, and starts no worker', async () => {
+    await assert.rejects(StageConnection.open({ endpoint: endpoint(), key: strangerKey, jobId: 'job-stranger' }), (error: unknown) => error instanceof TunnelRefusedError && error.code === 'not_allowed');
+    assert.equal(service.openStages().length, 0);
+  });
+
+  it('refuses a tunnel for a job that has no stage here', async () => {
+    await assert.rejects(dialTunnel({ url: service.url, key: headKey, worker: workerKey.publicKey, request: { action: 'tunnel.connect', jobId: 'never-opened' } }), (error: unknown) => error instanceof TunnelRefusedError && error.code === 'unknown_job');
+  });
+
+  it("refuses a tunnel to another head's stage", async () => {
+    const otherHead = generateNodeKey();
+    const other = await StageService.listen({ key: workerKey, host: '127.0.0.1', port: 0, heads: [headKey.publicKey, otherHead.publicKey], launcher: echoLauncher, threads: 1, logger });
+    const stage = await StageConnection.open({ endpoint: { url: other.url, pubkey: workerKey.publicKey }, key: headKey, jobId: 'job-owned' });
+    try {
+      await assert.rejects(dialTunnel({ url: other.url, key: otherHead, worker: workerKey.publicKey, request: { action: 'tunnel.connect', jobId: 'job-owned' } }), (error: unknown) => error instanceof TunnelRefusedError && error.code === 'not_allowed');
+    } finally {
+      await stage.close();
+      await other.close();
+    }
+  });
+
+  it('refuses a peer that does not prove its key (a forged signature), before any byte is forwarded', async () => {
+    const socket = new WebSocket(service.url);
+    const frames: Record<string, unknown>[] = [];
+    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    await new Promise((resolve) => socket.once('open', resolve));
+    for (let i = 0; i < 100 && !frames.length; i++) await new Promise((r) => setTimeout(r, 10));
+    const hello = frames[0]!;
+    const ephemeral = newEphemeralKey().publicKey;
+    const forged = { id: 'a'.repeat(64), pubkey: headKey.publicKey, created_at: Math.floor(Date.now() / 1000), kind: 22243, tags: [['challenge', String(hello.challenge)], ['p', workerKey.publicKey], ['ephemeral', ephemeral], ['protocol', 'infernet-tunnel/1']], content: JSON.stringify({ action: 'stage.open', jobId: 'job-forged' }), sig: 'b'.repeat(128) };
+    socket.send(JSON.stringify({ type: 'tunnel.auth', challenge: 'c'.repeat(64), ephemeral, event: forged }));
+    const code = await new Promise<number>((resolve) => socket.once('close', resolve));
+    assert.equal(code, 1008);
+    assert.equal(frames.at(-1)?.type, 'tunnel.refuse');
+    assert.equal(frames.at(-1)?.code, 'unauthenticated');
+    assert.equal(service.openStages().length, 0);
+  });
+
+  it('refuses a plain TCP client speaking the RPC protocol to the tunnel port', async () => {
+    const socket = connect({ host: '127.0.0.1', port: Number(new URL(service.url).port) });
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      socket.on('close', () => resolve(text));
+      socket.write(Buffer.from([0, 1, 0, 0, 0, 0, 0, 0, 0])); // RPC_CMD_HELLO-like bytes, not HTTP
+    });
+    assert.doesNotMatch(answer, /tunnel\.accept/);
+    assert.equal(service.openStages().length, 0);
+  });
+
+  it('a head refuses a worker that cannot prove the key it expects', async () => {
+    const impostor = generateNodeKey();
+    await assert.rejects(StageConnection.open({ endpoint: { url: service.url, pubkey: impostor.publicKey }, key: headKey, jobId: 'job-impostor' }), (error: unknown) => error instanceof TunnelRefusedError && error.code === 'unauthenticated');
+  });
+
+  it('closes a stage whose tunnels pass its byte budget', async () => {
+    const small = await StageService.listen({ key: workerKey, host: '127.0.0.1', port: 0, heads: [headKey.publicKey], launcher: echoLauncher, threads: 1, limits: { maxStageBytes: 2 ** 20 }, logger });
+    const stage = await StageConnection.open({ endpoint: { url: small.url, pubkey: workerKey.publicKey }, key: headKey, jobId: 'job-budget' });
+    try {
+      const [host, port] = stage.rpcAddress.split(':');
+      const socket = connect({ host: host!, port: Number(port) });
+      let received = 0;
+      socket.on('data', (d: Buffer) => (received += d.length));
+      socket.on('error', () => undefined);
+      socket.write(randomBytes(4 * 2 ** 20));
+      await new Promise((resolve) => socket.once('close', resolve));
+      assert.ok(received < 2 ** 20, `received ${received} bytes through a 1 MiB budget`);
+    } finally {
+      await stage.close();
+      await small.close();
+    }
+  });
+});
+
+describe('tunnel frames', () => {
+  it('open only in order, once, and untampered', () => {
+    const a = newEphemeralKey();
+    const b = newEphemeralKey();
+    const head = deriveTunnelKeys(a, b.publicKey, 'transcript', 'head');
+    const worker = deriveTunnelKeys(b, a.publicKey, 'transcript', 'worker');
+    const first = head.send.seal(Buffer.from('first'));
+    const second = head.send.seal(Buffer.from('second'));
+    assert.equal(worker.receive.open(first).toString(), 'first');
+    assert.throws(() => worker.receive.open(first), TunnelFrameRejectedError); // replayed
+    const tampered = Buffer.from(second);
+    tampered[0] = tampered[0]! ^ 1;
+    assert.throws(() => deriveTunnelKeys(b, a.publicKey, 'transcript', 'worker').receive.open(tampered), TunnelFrameRejectedError);
+    const otherTranscript = deriveTunnelKeys(b, a.publicKey, 'another transcript', 'worker');
+    assert.throws(() => otherTranscript.receive.open(first), TunnelFrameRejectedError);
+    assert.equal(head.receive.open(worker.send.seal(Buffer.from('back'))).toString(), 'back');
+  });
+});

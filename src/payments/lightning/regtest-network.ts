@@ -1,0 +1,191 @@
+// A real Lightning regtest network for tests and the bench: btcd and two LND nodes (alice pays, bob is paid)
+// from the binaries scripts/setup-lightning.sh builds into the cache, with a funded channel alice -> bob.
+// About 15 s to a payable channel on an idle machine: start one per suite, not per test.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LndRestClient, lndConnectionFromFiles } from './lnd-rest-client.js';
+
+export const BTCD_VERSION = 'v0.26.2';
+export const LND_VERSION = 'v0.21.3-beta';
+const START_TIMEOUT_MS = 90_000;
+const RPC_USER = 'infernet';
+const RPC_PASS = 'regtest-only';
+/** Channel alice opens to bob. */
+export const CHANNEL_SAT = 1_000_000n;
+
+export class LightningBinariesMissingError extends Error {
+  override readonly name = 'LightningBinariesMissingError';
+  constructor(readonly dir: string) {
+    super(`btcd and lnd are not built in ${dir}: run scripts/setup-lightning.sh once (it caches them)`);
+  }
+}
+
+export function lightningBinDir(env: NodeJS.ProcessEnv = process.env): string {
+  const cache = env.INFERNET_CACHE ?? join(homedir(), '.cache', 'infernet');
+  return join(cache, `lightning-btcd-${BTCD_VERSION}-lnd-${LND_VERSION}`, 'bin');
+}
+
+export interface LndNode {
+  name: string;
+  dir: string;
+  restUrl: string;
+  tlsCertPath: string;
+  macaroonPath: string;
+  p2p: string;
+  client: LndRestClient;
+}
+
+export interface RegtestNetwork {
+  alice: LndNode;
+  bob: LndNode;
+  mine(blocks: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startRegtestNetwork(): Promise<RegtestNetwork> {
+  const bin = lightningBinDir();
+  if (!['btcd', 'lnd'].every((name) => existsSync(join(bin, name)))) throw new LightningBinariesMissingError(bin);
+  const dir = await mkdtemp(join(tmpdir(), 'infernet-regtest-'));
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    for (const child of children.reverse()) await stopChild(child);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const btcdPorts = { rpc: await freePort(), p2p: await freePort() };
+    let btcd = startBtcd(bin, dir, btcdPorts);
+    children.push(btcd);
+    const rpcCert = join(dir, 'btcd', 'rpc.cert');
+    await until(() => existsSync(rpcCert), 'btcd to write its RPC certificate');
+    const [alice, bob] = await Promise.all([startLnd(bin, dir, 'alice', btcdPorts.rpc, rpcCert, children), startLnd(bin, dir, 'bob', btcdPorts.rpc, rpcCert, children)]);
+    // btcd mines only to the address it was started with: restart it with alice's.
+    const miningAddress = await alice.client.newAddress();
+    await stopChild(btcd);
+    btcd = startBtcd(bin, dir, btcdPorts, miningAddress);
+    children.splice(0, 1, btcd);
+    const mine = async (blocks: number) => void (await btcdRpc(btcdPorts.rpc, rpcCert, 'generate', [blocks]));
+    await until(() => btcdRpc(btcdPorts.rpc, rpcCert, 'getblockcount', []).then(() => true, () => false), 'btcd to answer after its restart');
+    await mine(101);
+    await until(async () => (await alice.client.walletBalance()).confirmedSat > 0n && (await alice.client.getInfo()).syncedToChain, 'alice to see her mined coins');
+    await alice.client.connectPeer((await bob.client.getInfo()).identityPubkey, bob.p2p);
+    const bobKey = (await bob.client.getInfo()).identityPubkey;
+    await alice.client.openChannel(bobKey, CHANNEL_SAT);
+    await mine(6);
+    await until(async () => (await alice.client.activeChannels()).length > 0 && (await bob.client.activeChannels()).length > 0, 'the channel to become active');
+    await warmUp(alice, bob);
+    return { alice, bob, mine, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The first payment after "active" can fail for a moment (INSUFFICIENT_BALANCE): pay 1 sat until one succeeds. */
+async function warmUp(alice: LndNode, bob: LndNode): Promise<void> {
+  await until(async () => {
+    const { paymentRequest } = await bob.client.addInvoice(1n, 'warm-up');
+    return alice.client.payInvoice(paymentRequest).then((update) => update.status === 'SUCCEEDED', () => false);
+  }, 'a first payment over the channel');
+}
+
+function startBtcd(bin: string, dir: string, ports: { rpc: number; p2p: number }, miningAddress?: string): ChildProcess {
+  const appdata = join(dir, 'btcd');
+  // An empty config file of its own, so no ~/.btcd/btcd.conf on the machine changes the network.
+  mkdirSync(appdata, { recursive: true });
+  writeFileSync(join(appdata, 'btcd.conf'), '');
+  const args = ['--regtest', `--datadir=${join(appdata, 'data')}`, `--logdir=${join(appdata, 'logs')}`, `--configfile=${join(appdata, 'btcd.conf')}`, `--rpccert=${join(appdata, 'rpc.cert')}`, `--rpckey=${join(appdata, 'rpc.key')}`, `--rpcuser=${RPC_USER}`, `--rpcpass=${RPC_PASS}`, `--rpclisten=127.0.0.1:${ports.rpc}`, `--listen=127.0.0.1:${ports.p2p}`, '--txindex', '--debuglevel=warn'];
+  if (miningAddress) args.push(`--miningaddr=${miningAddress}`);
+  return spawn(join(bin, 'btcd'), args, { stdio: 'ignore' });
+}
+
+async function startLnd(bin: string, dir: string, name: string, btcdRpcPort: number, rpcCert: string, children: ChildProcess[]): Promise<LndNode> {
+  const lnddir = join(dir, name);
+  await mkdir(lnddir, { recursive: true });
+  await writeFile(join(lnddir, 'lnd.conf'), '');
+  const [p2p, rpc, rest] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(
+    join(bin, 'lnd'),
+    [
+      `--lnddir=${lnddir}`,
+      `--configfile=${join(lnddir, 'lnd.conf')}`,
+      '--noseedbackup',
+      '--bitcoin.regtest',
+      '--bitcoin.node=btcd',
+      `--btcd.rpchost=127.0.0.1:${btcdRpcPort}`,
+      `--btcd.rpcuser=${RPC_USER}`,
+      `--btcd.rpcpass=${RPC_PASS}`,
+      `--btcd.rpccert=${rpcCert}`,
+      `--listen=127.0.0.1:${p2p}`,
+      `--rpclisten=127.0.0.1:${rpc}`,
+      `--restlisten=127.0.0.1:${rest}`,
+      `--alias=${name}`,
+      '--debuglevel=warn',
+      '--trickledelay=50',
+      '--nobootstrap',
+    ],
+    { stdio: 'ignore' },
+  );
+  children.push(child);
+  const tlsCertPath = join(lnddir, 'tls.cert');
+  const macaroonPath = join(lnddir, 'data', 'chain', 'bitcoin', 'regtest', 'admin.macaroon');
+  await until(() => existsSync(macaroonPath) && existsSync(tlsCertPath), `lnd ${name} to create its wallet`, child);
+  const restUrl = `https://127.0.0.1:${rest}`;
+  const client = new LndRestClient(await lndConnectionFromFiles(restUrl, tlsCertPath, macaroonPath));
+  await until(() => client.getInfo().then(() => true, () => false), `lnd ${name} to answer over REST`, child);
+  return { name, dir: lnddir, restUrl, tlsCertPath, macaroonPath, p2p: `127.0.0.1:${p2p}`, client };
+}
+
+async function btcdRpc(port: number, certPath: string, method: string, params: unknown[]): Promise<unknown> {
+  const ca = await readFile(certPath, 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`https://127.0.0.1:${port}`, { method: 'POST', ca, auth: `${RPC_USER}:${RPC_PASS}`, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => {
+        try {
+          const answer = JSON.parse(text) as { result: unknown; error: { message: string } | null };
+          if (answer.error) reject(new Error(`btcd ${method}: ${answer.error.message}`));
+          else resolve(answer.result);
+        } catch {
+          reject(new Error(`btcd ${method}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ jsonrpc: '1.0', id: 1, method, params }));
+  });
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, child?: ChildProcess): Promise<void> {
+  for (const deadline = Date.now() + START_TIMEOUT_MS; Date.now() < deadline; ) {
+    if (child && child.exitCode !== null) throw new Error(`regtest: the process waited on exited (${child.exitCode}) before ${what}`);
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`regtest: timed out waiting for ${what}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}

@@ -1,0 +1,52 @@
+// The reputation history survives a restart, in PocketBase (real backend) and in the file store, and an event
+// heard twice (from a relay and from gossip) is kept once.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { appendFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { generateNodeKey } from '../identity/index.js';
+import { silentLogger } from '../log/index.js';
+import { usePocketBaseFixture } from '../storage/test-fixture.js';
+import { createJobOutcomeEvent } from './reputation-event.js';
+import { FileReputationLedger, PocketBaseReputationLedger, type ReputationLedger } from './reputation-ledger.js';
+import { ReputationService } from './reputation-service.js';
+
+const pocketBase = usePocketBaseFixture();
+const aggregator = generateNodeKey();
+const provider = generateNodeKey().publicKey;
+const peerAggregator = generateNodeKey();
+
+async function exercise(openLedger: () => Promise<ReputationLedger>): Promise<void> {
+  const first = await ReputationService.start({ key: aggregator, logger: silentLogger(), ledger: await openLedger(), trusted: [peerAggregator.publicKey] });
+  await first.record({ provider, jobId: randomUUID(), resultEventId: 'e'.repeat(64), outcome: 'failed', policy: 'redundant:2', model: 'stories260K', value: { amount: '0.02', currency: 'USDC' } });
+  const heard = createJobOutcomeEvent(peerAggregator, { provider, jobId: randomUUID(), resultEventId: 'e'.repeat(64), outcome: 'completed', policy: 'none', model: 'stories260K' });
+  assert.equal(await first.receive(heard, 'relay'), true);
+  assert.equal(await first.receive(heard, 'gossip'), false, 'the same event again is not new');
+  const score = first.scoreOf(provider);
+  await first.stop();
+
+  const restarted = await ReputationService.start({ key: aggregator, logger: silentLogger(), ledger: await openLedger(), trusted: [peerAggregator.publicKey] });
+  assert.deepEqual(restarted.ratingsOf(provider).map((rating) => [rating.outcome, rating.via]).sort(), [['completed', 'relay'], ['failed', 'local']]);
+  assert.ok(Math.abs(restarted.scoreOf(provider)! - score!) < 1e-6, "the same score (up to a few milliseconds of decay)");
+  assert.equal(await restarted.receive(heard, 'gossip'), false, 'known after the restart too');
+  await restarted.stop();
+}
+
+describe('reputation history across restarts', () => {
+  it('is kept in PocketBase (reputation_events, migration 1751000003)', async () => {
+    const { server } = await pocketBase();
+    await exercise(async () => new PocketBaseReputationLedger(server.client));
+    const rows = await server.client.collection('reputation_events').getFullList({ filter: `provider = "${provider}"` });
+    assert.equal(rows.length, 2, 'one row per event, the duplicate refused by the unique event id');
+  });
+
+  it('is kept in reputation.jsonl beside a file store, skipping a line torn by a crash', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'infernet-reputation-')), 'reputation.jsonl');
+    await exercise(async () => new FileReputationLedger(path));
+    await appendFile(path, '{"via":"relay","event":{"id":"ab');
+    const ratings = await new FileReputationLedger(path).load();
+    assert.equal(ratings.length, 2);
+  });
+});

@@ -1,0 +1,225 @@
+// Reputation in the daemon: signs an outcome event for each job outcome this node witnessed, keeps it, and
+// publishes it to the configured Nostr relays and the discovery gossip topic; accepts other nodes' outcome events
+// from both after verifying them; and scores providers from everything it holds (reputation-score.ts).
+import { EventEmitter } from 'node:events';
+import type { NodeKey } from '../identity/index.js';
+import type { Logger } from '../log/index.js';
+import type { NostrEvent } from '../protocol/index.js';
+import { NostrRelays, type PublishReport } from './nostr-relays.js';
+import { createJobOutcomeEvent, verifyJobOutcomeEvent, ReputationEventRejectedError, MAX_EVENTS_PER_GOSSIP, type JobOutcomeReport, type JobRating } from './reputation-event.js';
+import type { RatingSource, ReputationLedger, StoredRating } from './reputation-ledger.js';
+import { NEUTRAL_SCORE, scoreProviders, type ProviderReputation } from './reputation-score.js';
+
+/** The part of discovery reputation needs: the gossip topic, both ways. */
+export interface ReputationGossip {
+  publishReputation(data: Uint8Array): Promise<void>;
+  on(event: 'reputation', listener: (message: { from: string; data: Uint8Array }) => void): unknown;
+  off(event: 'reputation', listener: (message: { from: string; data: Uint8Array }) => void): unknown;
+}
+
+export interface ReputationServiceOptions {
+  key: NodeKey;
+  logger: Logger;
+  ledger?: ReputationLedger;
+  /** ws:// or wss:// URLs of Nostr relays. */
+  relays?: readonly string[];
+  /** Hex keys of raters trusted outright, besides this node. */
+  trusted?: readonly string[];
+  halfLifeMs?: number;
+  /** How soon an unreachable relay is tried again. */
+  relayRetryMs?: number;
+  now?: () => number;
+}
+
+export interface RejectedRating {
+  via: RatingSource;
+  reason: string;
+}
+
+export interface ReputationServiceEvents {
+  rating: [StoredRating];
+  rejected: [RejectedRating];
+}
+
+/** Ratings kept in memory for scoring; the oldest go first. */
+const MAX_RATINGS_IN_MEMORY = 50_000;
+const GOSSIP_VERSION = 1;
+const GOSSIP_BATCH_MS = 1000;
+/** What a relay that comes (back) up is sent of this node's own events: the last day's, at most this many. */
+const CATCH_UP_WINDOW_MS = 24 * 60 * 60 * 1000;
+const MAX_CATCH_UP_EVENTS = 1000;
+
+export class ReputationService extends EventEmitter<ReputationServiceEvents> {
+  private readonly ratings = new Map<string, StoredRating>();
+  private scores?: Map<string, ProviderReputation>;
+  private scoredAt = 0;
+  private relays?: NostrRelays;
+  private gossip?: ReputationGossip;
+  private readonly gossipQueue: NostrEvent[] = [];
+  private gossipTimer?: NodeJS.Timeout;
+  /** Counts of events refused, by where they came from; for tests and logs. */
+  readonly rejectedCount: Record<RatingSource, number> = { local: 0, relay: 0, gossip: 0 };
+
+  private constructor(private readonly options: ReputationServiceOptions) {
+    super();
+  }
+
+  static async start(options: ReputationServiceOptions): Promise<ReputationService> {
+    const service = new ReputationService(options);
+    for (const rating of (await options.ledger?.load()) ?? []) service.keep(rating);
+    if (options.relays?.length) {
+      service.relays = new NostrRelays({ urls: options.relays, logger: options.logger, onEvent: (event) => void service.receive(event, 'relay'), onConnect: (url) => void service.catchUp(url), ...(options.relayRetryMs ? { retryMs: options.relayRetryMs } : {}) });
+      await service.relays.start();
+    }
+    return service;
+  }
+
+  get publicKey(): string {
+    return this.options.key.publicKey;
+  }
+
+  /** Listens to and publishes on the gossip reputation topic of a started discovery service. */
+  attachGossip(gossip: ReputationGossip): void {
+    this.gossip = gossip;
+    gossip.on('reputation', this.onGossip);
+  }
+
+  /** Signs, keeps and publishes the outcome of one run this node witnessed. */
+  async record(report: JobOutcomeReport): Promise<{ rating: JobRating; relays: PublishReport | undefined }> {
+    const event = createJobOutcomeEvent(this.options.key, report, Math.floor(this.now() / 1000));
+    const rating = verifyJobOutcomeEvent(event, this.now());
+    await this.accept(rating, 'local');
+    this.queueForGossip(event);
+    const relays = await this.relays?.publish(event);
+    if (relays?.refused.length) this.options.logger.warn({ refused: relays.refused }, 'a relay refused an outcome event');
+    return { rating, relays };
+  }
+
+  /** An outcome event from elsewhere: kept when valid and new. Resolves true when it was new. */
+  async receive(event: unknown, via: RatingSource): Promise<boolean> {
+    let rating: JobRating;
+    try {
+      rating = verifyJobOutcomeEvent(event, this.now());
+    } catch (error) {
+      if (!(error instanceof ReputationEventRejectedError)) throw error;
+      this.rejectedCount[via] += 1;
+      this.options.logger.warn({ via, reason: error.message }, 'outcome event refused');
+      this.emit('rejected', { via, reason: error.message });
+      return false;
+    }
+    if (this.ratings.has(rating.eventId)) return false;
+    await this.accept(rating, via);
+    return true;
+  }
+
+  /** The provider's score in [0, 1]; undefined while nothing with standing has rated it. */
+  scoreOf(pubkey: string): number | undefined {
+    return this.currentScores().get(pubkey)?.score;
+  }
+
+  reputationOf(pubkey: string): ProviderReputation {
+    return this.currentScores().get(pubkey) ?? { score: NEUTRAL_SCORE, positive: 0, negative: 0, ratings: 0, standing: 0 };
+  }
+
+  /** Ratings held about a provider, newest first. */
+  ratingsOf(pubkey: string): StoredRating[] {
+    return [...this.ratings.values()].filter((rating) => rating.provider === pubkey).sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  get size(): number {
+    return this.ratings.size;
+  }
+
+  async stop(): Promise<void> {
+    await this.flushGossip();
+    this.gossip?.off('reputation', this.onGossip);
+    this.relays?.stop();
+  }
+
+  /**
+   * A relay that was unreachable when this node published (down at start, or since) gets this node's own recent
+   * events when it connects; relays keep one copy per event id, so sending again is harmless.
+   */
+  private async catchUp(url: string): Promise<void> {
+    const since = this.now() - CATCH_UP_WINDOW_MS;
+    const own = [...this.ratings.values()].filter((rating) => rating.via === 'local' && rating.createdAt >= since).slice(-MAX_CATCH_UP_EVENTS);
+    for (const rating of own) if (!(await this.relays!.publishTo(url, rating.event))) break;
+  }
+
+  /**
+   * Events go out on gossip in batches, at most one message a second: gossip receivers ignore a peer that sends more
+   * than its share of messages (discovery's flood guard), and a busy aggregator witnesses several runs a second.
+   */
+  private queueForGossip(event: NostrEvent): void {
+    if (!this.gossip) return;
+    this.gossipQueue.push(event);
+    if (this.gossipQueue.length >= MAX_EVENTS_PER_GOSSIP) void this.flushGossip();
+    else this.gossipTimer ??= setTimeout(() => void this.flushGossip(), GOSSIP_BATCH_MS).unref();
+  }
+
+  private async flushGossip(): Promise<void> {
+    clearTimeout(this.gossipTimer);
+    this.gossipTimer = undefined;
+    const events = this.gossipQueue.splice(0);
+    if (!events.length || !this.gossip) return;
+    await this.gossip.publishReputation(encodeReputationGossip(events)).catch((error: Error) => this.options.logger.debug({ err: error.message, events: events.length }, 'reputation gossip not published'));
+  }
+
+  private readonly onGossip = (message: { from: string; data: Uint8Array }): void => {
+    let events: unknown[];
+    try {
+      events = decodeReputationGossip(message.data);
+    } catch (error) {
+      this.rejectedCount.gossip += 1;
+      this.emit('rejected', { via: 'gossip', reason: (error as Error).message });
+      return;
+    }
+    for (const event of events) void this.receive(event, 'gossip').catch((error: Error) => this.options.logger.warn({ err: error.message }, 'cannot keep a gossiped outcome event'));
+  };
+
+  private async accept(rating: JobRating, via: RatingSource): Promise<void> {
+    const stored = { ...rating, via };
+    this.keep(stored);
+    this.emit('rating', stored);
+    await this.options.ledger?.append(rating, via).catch((error: Error) => this.options.logger.error({ err: error.message, eventId: rating.eventId }, 'cannot store an outcome event'));
+  }
+
+  private keep(rating: StoredRating): void {
+    this.ratings.set(rating.eventId, rating);
+    if (this.ratings.size > MAX_RATINGS_IN_MEMORY) this.ratings.delete(this.ratings.keys().next().value!);
+    this.scores = undefined;
+  }
+
+  /** Scores are recomputed after a change, and at most once a second otherwise (their decay is slow). */
+  private currentScores(): Map<string, ProviderReputation> {
+    const now = this.now();
+    if (!this.scores || now - this.scoredAt > 1000) {
+      this.scores = scoreProviders([...this.ratings.values()], { self: this.options.key.publicKey, trusted: this.options.trusted ?? [], now, ...(this.options.halfLifeMs ? { halfLifeMs: this.options.halfLifeMs } : {}) });
+      this.scoredAt = now;
+    }
+    return this.scores;
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+}
+
+/** On infernet/reputation/1: {"v":1,"events":[<kind-7950 event>, ...]}, at most MAX_EVENTS_PER_GOSSIP. */
+export function encodeReputationGossip(events: readonly unknown[]): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ v: GOSSIP_VERSION, events }));
+}
+
+/** The events of a gossip message, each still to be verified; throws ReputationEventRejectedError on anything else. */
+export function decodeReputationGossip(data: Uint8Array): unknown[] {
+  let message: { v?: unknown; events?: unknown };
+  try {
+    message = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data)) as typeof message;
+  } catch (cause) {
+    throw new ReputationEventRejectedError('the reputation gossip message is not UTF-8 JSON', { cause });
+  }
+  if (message?.v !== GOSSIP_VERSION || !Array.isArray(message.events) || message.events.length > MAX_EVENTS_PER_GOSSIP) {
+    throw new ReputationEventRejectedError('not a reputation gossip message');
+  }
+  return message.events;
+}

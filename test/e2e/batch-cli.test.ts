@@ -1,0 +1,68 @@
+// The `infernet batch` command's contract without providers: a bad file is refused whole with its lines named
+// and nothing queued; a file given by content id is read from the home's content store; status and results of
+// a batch not run yet; homes that cannot run batches are told why.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../support/cli.js';
+import { batchInputLines } from './batch-cluster.js';
+
+describe('infernet batch (no daemon running)', () => {
+  let dir: string;
+  const home = () => join(dir, 'aggregator');
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'infernet-batch-cli-'));
+    assert.equal((await runCli(['init', '--home', home(), '--role', 'aggregator', '--port', '0'])).code, 0);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a file with bad lines, naming each, and queues nothing', async () => {
+    const file = join(dir, 'bad.jsonl');
+    const good = batchInputLines(2, 4);
+    await writeFile(file, [good[0], '{"custom_id": "x"', good[1], good[0]].join('\n'));
+    const result = await runCli(['batch', 'submit', file, '--model', 'stories260K', '--home', home()]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /nothing was queued/);
+    assert.match(result.stderr, /line 2: not valid JSON/);
+    assert.match(result.stderr, /line 4: custom_id "request-0" repeats line 1/);
+  });
+
+  it('queues a file given by its content id, and reports it queued until a daemon runs it', async () => {
+    const file = join(dir, 'input.jsonl');
+    await writeFile(file, batchInputLines(5, 4).join('\n') + '\n');
+    const added = await runCli(['content', 'add', file, '--home', home(), '--json']);
+    assert.equal(added.code, 0, added.stderr);
+    const { cid } = JSON.parse(added.stdout) as { cid: string };
+
+    const submitted = await runCli(['batch', 'submit', cid, '--model', 'stories260K', '--home', home(), '--json']);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const batch = JSON.parse(submitted.stdout) as { id: string; status: string; total: number; input: string; model: string };
+    assert.deepEqual([batch.status, batch.total, batch.input, batch.model], ['queued', 5, cid, 'stories260K']);
+
+    const status = await runCli(['batch', 'status', batch.id, '--home', home(), '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.deepEqual((JSON.parse(status.stdout) as { status: string; completed: number }).status, 'queued');
+
+    const results = await runCli(['batch', 'results', batch.id, '--out', join(dir, 'out.jsonl'), '--home', home()]);
+    assert.equal(results.code, 1);
+    assert.match(results.stderr, /is queued \(0\/5 done\)/);
+  });
+
+  it('names a content id this home does not hold, an unknown batch, and a home that cannot run batches', async () => {
+    const missing = await runCli(['batch', 'submit', 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', '--model', 'stories260K', '--home', home()]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /does not hold it: fetch it first/);
+    const unknown = await runCli(['batch', 'status', 'batch_0000000000000000', '--home', home()]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no batch batch_0000000000000000/);
+    assert.equal((await runCli(['init', '--home', join(dir, 'client'), '--role', 'client'])).code, 0);
+    const client = await runCli(['batch', 'status', 'batch_0000000000000000', '--home', join(dir, 'client')]);
+    assert.equal(client.code, 1);
+    assert.match(client.stderr, /batches run on an aggregator/);
+  });
+});
