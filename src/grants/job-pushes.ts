@@ -1,8 +1,8 @@
 // Push notifications for paired phones whose app is not running: when the node (as aggregator) finishes a job
 // a paired phone submitted, each of the phone's push tokens gets one message. The node never sees the output
 // (it is end-to-end encrypted), so the message says only how the job ended.
-import type { JobEvent, JobListFilter, JobPatch, JobRecord, JobRole, JobState, JobStore, NewJob } from '../jobs/index.js';
-import { isFinished } from '../jobs/index.js';
+import type { JobPatch, JobRecord, JobRole, JobState, JobStore } from '../jobs/index.js';
+import { ForwardingJobStore, isFinished } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import type { PushToken } from './grants-file.js';
 
@@ -32,40 +32,18 @@ export interface JobPushesOptions {
 }
 
 /** A JobStore decorator: the aggregator's finishing transitions send the pushes, so no job code has to. */
-export class JobPushingStore implements JobStore {
+export class JobPushingStore extends ForwardingJobStore {
   constructor(
-    private readonly inner: JobStore,
+    inner: JobStore,
     private readonly options: JobPushesOptions,
-  ) {}
-
-  create(job: NewJob): Promise<JobRecord> {
-    return this.inner.create(job);
+  ) {
+    super(inner);
   }
 
-  async transition(jobId: string, role: JobRole, to: JobState, patch?: JobPatch, reason?: string): Promise<JobRecord> {
+  override async transition(jobId: string, role: JobRole, to: JobState, patch?: JobPatch, reason?: string): Promise<JobRecord> {
     const record = await this.inner.transition(jobId, role, to, patch, reason);
     if (role === 'aggregator' && isFinished(to) && record.client) void this.push(record);
     return record;
-  }
-
-  update(jobId: string, role: JobRole, patch: JobPatch): Promise<JobRecord> {
-    return this.inner.update(jobId, role, patch);
-  }
-
-  get(jobId: string, role: JobRole): Promise<JobRecord | undefined> {
-    return this.inner.get(jobId, role);
-  }
-
-  list(filter?: JobListFilter): Promise<JobRecord[]> {
-    return this.inner.list(filter);
-  }
-
-  events(jobId: string): Promise<JobEvent[]> {
-    return this.inner.events(jobId);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 
   /** Failures are logged, never thrown: a push service that is down must not fail the job. */

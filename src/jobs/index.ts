@@ -3,3 +3,4 @@ export type * from './job-record.js';
 export * from './job-store.js';
 export { FileJobStore } from './file-job-store.js';
 export { JobProgressRecorder } from './job-progress-recorder.js';
+export { ForwardingJobStore } from './forwarding-job-store.js';

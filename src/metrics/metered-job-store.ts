@@ -1,47 +1,29 @@
 // A JobStore decorator that turns every stored transition into metrics, so no job code has to remember to.
-import { isFinished, type JobEvent, type JobListFilter, type JobPatch, type JobRecord, type JobRole, type JobState, type JobStore, type NewJob } from '../jobs/index.js';
+import { ForwardingJobStore, isFinished, type JobPatch, type JobRecord, type JobRole, type JobState, type JobStore, type NewJob } from '../jobs/index.js';
 import type { NodeMetrics } from './node-metrics.js';
 
-export class MeteredJobStore implements JobStore {
+export class MeteredJobStore extends ForwardingJobStore {
   /** When each job of this process started running, for its tokens per second. */
   private readonly runningSince = new Map<string, number>();
 
   constructor(
-    private readonly inner: JobStore,
+    inner: JobStore,
     private readonly metrics: NodeMetrics,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  async create(job: NewJob): Promise<JobRecord> {
+  override async create(job: NewJob): Promise<JobRecord> {
     const record = await this.inner.create(job);
     this.observe(record, {});
     return record;
   }
 
-  async transition(jobId: string, role: JobRole, to: JobState, patch?: JobPatch, reason?: string): Promise<JobRecord> {
+  override async transition(jobId: string, role: JobRole, to: JobState, patch?: JobPatch, reason?: string): Promise<JobRecord> {
     const record = await this.inner.transition(jobId, role, to, patch, reason);
     this.observe(record, patch ?? {});
     return record;
-  }
-
-  update(jobId: string, role: JobRole, patch: JobPatch): Promise<JobRecord> {
-    return this.inner.update(jobId, role, patch);
-  }
-
-  get(jobId: string, role: JobRole): Promise<JobRecord | undefined> {
-    return this.inner.get(jobId, role);
-  }
-
-  list(filter?: JobListFilter): Promise<JobRecord[]> {
-    return this.inner.list(filter);
-  }
-
-  events(jobId: string): Promise<JobEvent[]> {
-    return this.inner.events(jobId);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 
   private observe(record: JobRecord, patch: JobPatch): void {

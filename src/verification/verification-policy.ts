@@ -1,8 +1,9 @@
 // How many executions a policy starts with. Pure: the randomness is handed in.
 import { VerificationPolicy } from '../protocol/index.js';
+import type { RandomSource } from '../random/index.js';
 
-/** Returns a number in [0, 1). */
-export type RandomSource = () => number;
+/** A source of numbers in [0, 1). */
+export type { RandomSource } from '../random/index.js';
 
 /** Runs started before any comparison: k for redundant(k); 2 with probability p for sampled(p), else 1. */
 export function initialRunCount(policy: VerificationPolicy, random: RandomSource): number {

@@ -8,7 +8,7 @@ import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp'
 import { describeModel } from '../describe-model.js';
 import { InvalidModelShapeError } from './gguf-errors.js';
 import { readGgufHeader } from './read-gguf-header.js';
-import { deriveSeed, seededRandom } from './seeded-random.js';
+import { deriveSeed, seededRandom } from '../../random/index.js';
 import { writeRandomLlamaGguf, type RandomLlamaShape, type RandomTensorType } from './write-random-llama-gguf.js';
 
 const TINY: RandomLlamaShape = {

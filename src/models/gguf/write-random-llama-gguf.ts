@@ -5,7 +5,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { FILE_TYPE_OF_GGML_TYPE, GGUF_DEFAULT_ALIGNMENT, GgmlType } from './gguf-constants.js';
 import { InvalidModelShapeError } from './gguf-errors.js';
 import { GgufHeaderEncoder, type EncodedTensorInfo } from './gguf-header-encoder.js';
-import { deriveSeed, seededRandom } from './seeded-random.js';
+import { deriveSeed, seededRandom } from '../../random/index.js';
 import { encodeValues, encodedBytes, Q8_0_BLOCK_VALUES } from './tensor-encoding.js';
 import { buildTinyLlamaVocabulary, MIN_TINY_VOCABULARY } from './tiny-llama-vocabulary.js';
 
