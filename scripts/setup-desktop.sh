@@ -18,7 +18,9 @@ fi
 
 if [ ! -d "$DESKTOP/node_modules" ] || [ "$DESKTOP/package-lock.json" -nt "$DESKTOP/node_modules/.package-lock.json" ]; then
   step "installing the desktop app's npm packages (npm ci, without Electron's binary)"
-  (cd "$DESKTOP" && ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  # `npm test` passes the root .npmrc (omit=optional) down as npm_config_omit: the app needs its optional native
+  # packages (rolldown, lightningcss), so that setting must not reach this install.
+  (cd "$DESKTOP" && env -u npm_config_omit ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci --include=optional --no-audit --no-fund)
 fi
 
 # Rebuilt only when a source is newer than the last build.

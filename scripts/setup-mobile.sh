@@ -9,7 +9,8 @@ APP=apps/mobile
 stamp="$APP/node_modules/.infernet-lock-sha256"
 lock_hash=$(sha256sum "$APP/package-lock.json" | cut -d' ' -f1)
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_hash" ]]; then
-  (cd "$APP" && nice -n 19 npm ci --no-audit --no-fund)
+  # Not the root .npmrc's omit=optional, which `npm test` passes down: the app needs its optional native packages.
+  (cd "$APP" && env -u npm_config_omit nice -n 19 npm ci --include=optional --no-audit --no-fund)
   echo "$lock_hash" > "$stamp"
 fi
 

@@ -211,7 +211,9 @@ export class NodeDaemon {
     if (!this.provider || !this.catalog) return undefined;
     const price = this.options.config.provider.price;
     const engine = this.provider.engineId;
-    return { models: this.catalog.offers(), slots: this.provider.slots, ...(engine ? { engine } : {}), ...(price ? { price } : {}) };
+    // Known from the configuration, since hellos to configured peers go out before discovery (and content) start.
+    const fetchesModels = this.options.config.discovery.enabled;
+    return { models: this.catalog.offers(), slots: this.provider.slots, ...(engine ? { engine } : {}), ...(price ? { price } : {}), ...(fetchesModels ? { fetchesModels } : {}) };
   }
 
   private async listen(): Promise<void> {

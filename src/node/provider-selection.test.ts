@@ -23,6 +23,19 @@ describe('rankProviders', () => {
     ['returns nobody when nobody fits', [candidate('a', 1, 1)], { model: { name: 'stories260K' } }, []],
     ['puts a provider with a worse reputation after one with more free slots and a better one', [{ ...candidate('a', 4, 0), reputation: 0.2 }, { ...candidate('b', 1, 0), reputation: 0.9 }], { model: { name: 'stories260K' } }, ['b', 'a']],
     ['ranks an unknown provider (neutral) between good and bad ones', [{ ...candidate('a', 1, 0), reputation: 0.1 }, candidate('b', 1, 0), { ...candidate('c', 1, 0), reputation: 0.95 }], { model: { name: 'stories260K' } }, ['c', 'b', 'a']],
+    [
+      'sends a model named by content id to a provider that fetches models only when no holder can take it',
+      [{ ...candidate('a', 1, 0, ['other']), capabilities: { models: [{ name: 'other' }], slots: 1, fetchesModels: true } }, candidate('b', 1, 1)],
+      { model: { name: 'stories260K', cid: 'bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am' } },
+      ['a'],
+    ],
+    [
+      'keeps a model named by content id on its holders while one has a free slot',
+      [{ ...candidate('a', 4, 0, ['other']), capabilities: { models: [{ name: 'other' }], slots: 4, fetchesModels: true } }, candidate('b', 1, 0)],
+      { model: { name: 'stories260K', cid: 'bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am' } },
+      ['b'],
+    ],
+    ['never sends a model without a content id to a provider that lacks it', [{ ...candidate('a', 1, 0, ['other']), capabilities: { models: [{ name: 'other' }], slots: 1, fetchesModels: true } }], { model: { name: 'stories260K' } }, []],
     ['ignores reputation differences under a tenth', [{ ...candidate('a', 2, 0), reputation: 0.71 }, { ...candidate('b', 1, 0), reputation: 0.73 }], { model: { name: 'stories260K' } }, ['a', 'b']],
   ];
   for (const [rule, candidates, job, expected] of table) {

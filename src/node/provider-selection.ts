@@ -21,10 +21,19 @@ export interface JobRequirements {
   priceCap?: Price;
 }
 
-/** Providers that can take the job now, best first: best reputation (in tenths), then most free slots, then cheapest, then id for a stable order. */
+/**
+ * Providers that can take the job now, best first: best reputation (in tenths), then most free slots, then
+ * cheapest, then id for a stable order. A model named by content id may also go to a provider that fetches
+ * models, but only when no provider that holds it can take the job: a fetch costs minutes.
+ */
 export function rankProviders(candidates: readonly ProviderCandidate[], job: JobRequirements): ProviderCandidate[] {
+  const holders = rankAmong(candidates.filter((candidate) => offersModel(candidate.capabilities.models, job.model)), job);
+  if (holders.length || !job.model.cid) return holders;
+  return rankAmong(candidates.filter((candidate) => candidate.capabilities.fetchesModels === true), job);
+}
+
+function rankAmong(candidates: readonly ProviderCandidate[], job: JobRequirements): ProviderCandidate[] {
   return candidates
-    .filter((candidate) => offersModel(candidate.capabilities.models, job.model))
     .filter((candidate) => fitsPriceCap(candidate.capabilities.price, job.priceCap))
     .filter((candidate) => candidate.capabilities.slots - candidate.activeJobs > 0)
     .sort(

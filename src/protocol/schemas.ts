@@ -139,6 +139,8 @@ export const ProviderCapabilities = z.object({
   slots: z.number().int().min(0),
   price: Price.optional(),
   engine: z.string().optional(),
+  /** Fetches a model it lacks when the job names it by content id (src/content), before accepting. */
+  fetchesModels: z.boolean().optional(),
 });
 export type ProviderCapabilities = z.infer<typeof ProviderCapabilities>;
 

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { JobStore } from '../../jobs/index.js';
 import { JobProgressRecorder } from '../../jobs/index.js';
+import { parseCid } from '../../content/content-store.js';
 import { openNodeStore } from '../../node/node-store.js';
 import { createLogger, type Logger } from '../../log/index.js';
 import { JobFailedError, modelNameOf, NodeDaemon, readLiveDaemonState } from '../../node/index.js';
@@ -15,11 +16,12 @@ import { AGENT } from '../../node/index.js';
 import { CliError } from '../cli-error.js';
 import { openNode, type OpenedNode } from '../open-node.js';
 
-export const SUBMIT_USAGE = `infernet submit --home DIR --model PATH_OR_ID --prompt TEXT [--max-tokens N] [--seed N]
-  [--temperature T] [--timeout SECONDS] [--verify none|redundant:K|sampled:P] [--json]
+export const SUBMIT_USAGE = `infernet submit --home DIR --model PATH_OR_ID [--model-cid CID] --prompt TEXT [--max-tokens N]
+  [--seed N] [--temperature T] [--timeout SECONDS] [--verify none|redundant:K|sampled:P] [--json]
   Streams the generated text to stdout; with --json prints one JSON object when the job ends.
   --verify defaults to the node's verification.defaultPolicy: redundant:K runs the job on K providers and
-  compares; sampled:P re-runs it on another provider with probability P.`;
+  compares; sampled:P re-runs it on another provider with probability P. --model-cid names the model's content
+  id (infernet content add): a provider that lacks the model may then fetch it from its holders first.`;
 
 const EMBEDDED_PROVIDER_WAIT_MS = 15_000;
 
@@ -29,6 +31,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
     options: {
       home: { type: 'string' },
       model: { type: 'string' },
+      'model-cid': { type: 'string' },
       prompt: { type: 'string' },
       'max-tokens': { type: 'string' },
       seed: { type: 'string' },
@@ -42,7 +45,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
   if (values.prompt === undefined) throw new CliError('--prompt is required');
   const node = await openNode(values.home);
   const verification = values.verify === undefined ? node.config.verification.defaultPolicy : verificationPolicyOf(values.verify);
-  const spec = buildSpec(values.model, values.prompt, values, verification);
+  const spec = buildSpec(modelRefOf(values.model, values['model-cid']), values.prompt, values, verification);
   const logger = createLogger({ level: 'warn', fd: 2 });
   const target = await openAggregator(node, logger);
   const { store, close: closeStore } = await openNodeStore(node.home, node.config, logger);
@@ -64,7 +67,7 @@ function verificationPolicyOf(label: string): VerificationPolicy {
 }
 
 function buildSpec(
-  model: string,
+  model: ModelRef,
   prompt: string,
   values: { 'max-tokens'?: string; seed?: string; temperature?: string; timeout?: string },
   verification: VerificationPolicy,
@@ -72,7 +75,7 @@ function buildSpec(
   const timeoutSeconds = number('--timeout', values.timeout) ?? 300;
   const parsed = JobSpec.safeParse({
     jobId: randomUUID(),
-    model: modelRefOf(model),
+    model,
     input: { prompt },
     sampling: {
       maxTokens: number('--max-tokens', values['max-tokens']) ?? 128,
@@ -90,9 +93,14 @@ function buildSpec(
 }
 
 /** A path the client has is sent with its name; anything else is taken as a model name (an id). */
-function modelRefOf(model: string): ModelRef {
-  if (existsSync(model)) return { name: modelNameOf(model), path: resolve(model) };
-  return { name: model };
+function modelRefOf(model: string, cid: string | undefined): ModelRef {
+  const named: ModelRef = existsSync(model) ? { name: modelNameOf(model), path: resolve(model) } : { name: model };
+  if (cid === undefined) return named;
+  try {
+    return { ...named, cid: parseCid(cid).toString() };
+  } catch {
+    throw new CliError(`--model-cid must be a content id such as bafk... or bafy... (infernet content add prints it), got "${cid}"`);
+  }
 }
 
 function number(flag: string, text: string | undefined): number | undefined {
