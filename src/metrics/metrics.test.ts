@@ -123,7 +123,7 @@ describe('GET /metrics on the API port of an all-in-one node', () => {
     assert.equal(sampleValue(families, 'infernet_peers', { role: 'aggregator' }), 1);
     assert.equal(sampleValue(families, 'infernet_provider_slots'), 1);
     assert.ok(sampleValue(families, 'infernet_transport_bytes_total', { direction: 'sent' })! > 0);
-    assert.equal(sampleValue(families, 'infernet_dht_lookups_total'), undefined, 'registered, fed by discovery later');
+    assert.equal(sampleValue(families, 'infernet_dht_lookups_total'), undefined, 'no DHT lookup: this node runs no discovery');
     assert.ok(families.has('infernet_payment_amount_total'));
     assert.equal((await fetch(`${node.apiUrl}/v1/models`)).status, 401, 'the API itself still wants a key');
   });

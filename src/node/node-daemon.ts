@@ -306,7 +306,11 @@ export class NodeDaemon {
   /** Finds providers of a model in the DHT and links to them, waiting a moment for a session to one of them. */
   private async discoverProviders(model: string): Promise<void> {
     if (!this.discovery) return;
-    const found = await this.discovery.service.findProviders({ model, limit: DISCOVERED_PROVIDERS_PER_LOOKUP });
+    const found = await this.discovery.service.findProviders({ model, limit: DISCOVERED_PROVIDERS_PER_LOOKUP }).catch((error: unknown) => {
+      this.metrics.dhtLookups.inc({ outcome: 'error' });
+      throw error;
+    });
+    this.metrics.dhtLookups.inc({ outcome: found.length ? 'found' : 'none' });
     const endpoints = found.map((provider) => provider.record.endpoint).filter((endpoint) => endpoint !== this.url);
     for (const endpoint of endpoints) this.linkToDiscoveredProvider(endpoint);
     const connected = () => endpoints.some((endpoint) => this.discoveredLinks.get(endpoint)?.session?.isOpen);
