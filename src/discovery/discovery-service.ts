@@ -455,10 +455,20 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
       const rtt = await node.libp2p.services.ping.ping(peerIdFromString(provider.peerId), { signal: AbortSignal.timeout(this.timings.pingTimeoutMs) });
       this.directory.reachable(provider.peerId, rtt, Date.now());
     } catch (error) {
+      // A relayed (limited) connection may refuse a ping stream while the peer is plainly there: a connection
+      // that is open now (its record was just fetched over it, or a job session runs on it) keeps it listed.
+      if (this.connectedTo(provider.peerId, node)) {
+        this.log.debug({ peer: provider.peerId, err: (error as Error).message }, 'provider did not answer a ping but is connected');
+        return;
+      }
       this.log.info({ peer: provider.peerId, err: (error as Error).message }, 'provider did not answer a ping');
       const removed = this.directory.remove(provider.peerId, 'unreachable');
       if (removed) this.emitRemoved(removed);
     }
+  }
+
+  private connectedTo(peerId: string, node: DiscoveryNode): boolean {
+    return node.libp2p.getConnections(peerIdFromString(peerId)).some((connection) => connection.status === 'open');
   }
 
   private reject(peerId: string, via: RecordRejectedEvent['via'], error: Error): void {

@@ -29,9 +29,13 @@ export interface DaemonState {
   metrics?: string;
 }
 
+/** Numbers this process's partial files. */
+let writeCount = 0;
+
 /** Written to a temporary file and renamed, so a reader never sees half a file. */
 export async function writeDaemonState(path: string, state: DaemonState): Promise<void> {
-  const partial = `${path}.${process.pid}.tmp`;
+  // Unique per write: two saves in flight must not rename each other's partial file away.
+  const partial = `${path}.${process.pid}.${++writeCount}.tmp`;
   await writeFile(partial, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
   await rename(partial, path);
 }

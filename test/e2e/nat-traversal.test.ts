@@ -93,8 +93,11 @@ describe('a job reaches a provider behind NAT with no port forwarded', () => {
   }, { timeout: 60_000 });
 
   it('cannot dial the provider directly: the NAT drops what the inside did not start', async () => {
-    const { multiaddrs } = (await state('provider')) as unknown as { multiaddrs: string[] };
-    const direct = multiaddrs.find((address) => address.startsWith(`/ip4/${net.privateHosts[1]!.address}/tcp/`))!;
+    // daemon.json names the libp2p addresses once discovery has started.
+    const direct = await until(async () => {
+      const { multiaddrs } = (await state('provider')) as unknown as { multiaddrs?: string[] };
+      return multiaddrs?.find((address) => address.startsWith(`/ip4/${net.privateHosts[1]!.address}/tcp/`));
+    }, 30_000, 'the provider\'s libp2p address in daemon.json');
     const port = direct.split('/')[4];
     // From the public network, neither the private address nor the gateway's own accepts a TCP connection.
     for (const target of [net.privateHosts[1]!.address, net.gatewayAddresses[1]!]) {
@@ -117,6 +120,10 @@ describe('a job reaches a provider behind NAT with no port forwarded', () => {
   });
 
   it('runs a job from the client behind one NAT on the provider behind the other, and shows the path', async (t) => {
+    // The aggregator dials the endpoint it learned through the relay; a job sent before that session is up would
+    // only test the dial's timing.
+    const { npub: providerNpub } = await state('provider');
+    await until(async () => (await state('aggregator')).peers.some((peer) => peer.role === 'provider' && peer.npub === providerNpub), 45_000, 'the aggregator\'s job session to the provider');
     const result = await submit('Once upon a time');
     assert.equal(result.code, 0, `${result.stderr}\naggregator:\n${aggregator.log().slice(-3000)}\nprovider:\n${provider.log().slice(-3000)}`);
     const job = JSON.parse(result.stdout) as { status: string; tokens: number; output: string };
@@ -140,10 +147,14 @@ describe('a job reaches a provider behind NAT with no port forwarded', () => {
     const after = await status('provider');
     assert.equal(after.reachability, 'relayed');
     assert.deepEqual(after.relays.map((relay) => relay.peerId), [spare.peerId]);
+    let last = '';
     const result = await until(async () => {
       const attempt = await submit('The little dog');
+      last = attempt.stderr;
       return attempt.code === 0 && attempt;
-    }, 60_000, 'a job to complete through the remaining relay');
+    }, 60_000, 'a job to complete through the remaining relay').catch((error: Error) => {
+      throw new Error(`${error.message}; last submit: ${last}\naggregator:\n${aggregator.log().slice(-4000)}\nprovider:\n${provider.log().slice(-3000)}`);
+    });
     const job = JSON.parse(result.stdout) as { status: string; tokens: number };
     assert.equal(job.status, 'completed');
     const path = await until(async () => {
