@@ -2,7 +2,9 @@
 // ours, waited for, their last output kept for the error a user reads, and stopped for certain.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+
+export { freeLoopbackPort } from '../processes/index.js';
 
 const KEPT_OUTPUT_LINES = 40;
 const POLL_MS = 50;
@@ -70,15 +72,6 @@ export async function stopEngineProcess(process: EngineProcess, graceMs = 2_000)
   const timer = setTimeout(() => process.child.kill('SIGKILL'), graceMs);
   await process.exited;
   clearTimeout(timer);
-}
-
-/** A port free on 127.0.0.1 a moment ago; callers that lose the race see the process fail and try again. */
-export async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Waits until `check` resolves true, the process exits, or the deadline passes. */

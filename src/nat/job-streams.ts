@@ -7,7 +7,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { Libp2p } from 'libp2p';
 import type { TransportLimits } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import { backoffDelay, PeerSession, PeerUnreachableError, type BackoffPolicy, type SessionIdentity } from '../transport/index.js';
+import { PeerSession, PeerUnreachableError, ReconnectingLink, type BackoffPolicy, type SessionIdentity } from '../transport/index.js';
 import { DIRECT_UPGRADE_WAIT_MS, JOB_STREAM_PROTOCOL, LIBP2P_ENDPOINT_PREFIX, MAX_JOB_STREAMS } from './constants.js';
 import { StreamFrameSocket } from './stream-frame-socket.js';
 
@@ -118,59 +118,21 @@ async function bestConnection(libp2p: Libp2p, peer: PeerId, dialled: Connection,
 const LINK_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 5_000, factor: 2 };
 
 /** Keeps one job session to a libp2p peer alive, as PeerLink does for a WebSocket URL: redials after every close. */
-export class JobStreamLink {
-  private stopped = false;
-  private attempt = 0;
-  private timer?: NodeJS.Timeout;
-  session?: PeerSession;
-
+export class JobStreamLink extends ReconnectingLink {
   constructor(
-    private readonly libp2p: Libp2p,
+    libp2p: Libp2p,
     readonly peerId: string,
-    private readonly options: JobStreamOptions & {
+    options: JobStreamOptions & {
       /** The peer's current addresses (its record's, relayed ones included), read at every dial. */
       addresses: () => string[];
       onSession: (session: PeerSession) => void;
       backoff?: BackoffPolicy;
     },
-  ) {}
+  ) {
+    super(() => dialJobSession(libp2p, peerId, options.addresses(), options), { ...options, backoff: options.backoff ?? LINK_BACKOFF, logFields: { peer: peerId, over: 'libp2p' } });
+  }
 
   get url(): string {
     return libp2pEndpointOf(this.peerId);
-  }
-
-  start(): void {
-    void this.connect();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.session?.close('link stopped');
-  }
-
-  private async connect(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      const session = await dialJobSession(this.libp2p, this.peerId, this.options.addresses(), this.options);
-      if (this.stopped) return session.close('link stopped');
-      this.attempt = 0;
-      this.session = session;
-      session.onClose((reason) => {
-        this.session = undefined;
-        if (this.stopped) return;
-        this.options.logger.warn({ peer: this.peerId, reason }, 'libp2p job link lost; reconnecting');
-        this.scheduleReconnect();
-      });
-      this.options.onSession(session);
-    } catch (error) {
-      this.options.logger.warn({ peer: this.peerId, err: (error as Error).message }, 'cannot reach peer over libp2p; will retry');
-      this.scheduleReconnect();
-    }
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.connect(), backoffDelay(this.attempt++, this.options.backoff ?? LINK_BACKOFF));
   }
 }

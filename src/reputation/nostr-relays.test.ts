@@ -2,20 +2,13 @@
 // an event was recorded gets it once it comes up, and another node reads it from there.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { generateNodeKey } from '../identity/index.js';
 import { silentLogger } from '../log/index.js';
 import { ReputationService } from './reputation-service.js';
 import { startTestRelay, type TestRelay } from './testing/test-relay.js';
+import { freeLoopbackPort } from '../processes/index.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !check(); ) {
@@ -31,7 +24,7 @@ describe('outcome events through a real Nostr relay', () => {
   });
 
   it('sends an event recorded while the relay was down once it comes up, and another node reads it there', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const url = `ws://127.0.0.1:${port}`;
     const aggregator = generateNodeKey();
     const provider = generateNodeKey().publicKey;

@@ -3,13 +3,13 @@
 // error a user sees when it dies.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type PocketBase from 'pocketbase';
 import { requireBackendBinary } from './backend-binary.js';
 import { closeClient, PocketBaseAuthError, superuserClient, type PocketBaseConnection } from './pocketbase-connection.js';
 import { loadOrCreateSuperuser, type SuperuserCredentials } from './superuser-credentials.js';
+import { freeLoopbackPort } from '../processes/index.js';
 
 const DEFAULT_START_TIMEOUT_MS = 20_000;
 const DEFAULT_STOP_TIMEOUT_MS = 5_000;
@@ -98,7 +98,7 @@ async function serve(
   credentials: SuperuserCredentials,
   options: StartPocketBaseOptions,
 ): Promise<LocalPocketBase> {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(binary, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -238,17 +238,6 @@ function describeExit(exit: PocketBaseExit): string {
   return exit.code === null ? 'could not be spawned' : `exit code ${exit.code}`;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Which backend runs on a node home, so that a second start finds it instead of opening the data twice. */
 export interface RunningBackend {

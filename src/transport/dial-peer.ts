@@ -45,16 +45,25 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BA
   return Math.round(ceiling * (0.5 + random() / 2));
 }
 
-/** Keeps one session to `url` alive: redials after every close until stopped. */
-export class PeerLink {
+/** What a reconnecting link needs besides its dial. */
+export interface LinkOptions {
+  backoff?: BackoffPolicy;
+  onSession: (session: PeerSession) => void;
+  logger: Logger;
+  /** Fields that name the peer in this link's log lines. */
+  logFields: Record<string, string>;
+}
+
+/** Keeps one session alive through `dial`: redials, with backoff, after every close until stopped. */
+export class ReconnectingLink {
   private stopped = false;
   private attempt = 0;
   private timer?: NodeJS.Timeout;
   session?: PeerSession;
 
   constructor(
-    readonly url: string,
-    private readonly options: DialOptions & { backoff?: BackoffPolicy; onSession: (session: PeerSession) => void },
+    private readonly dial: () => Promise<PeerSession>,
+    private readonly linkOptions: LinkOptions,
   ) {}
 
   start(): void {
@@ -69,27 +78,38 @@ export class PeerLink {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
+    const { logger, logFields } = this.linkOptions;
     try {
-      const session = await dialPeer(this.url, this.options);
+      const session = await this.dial();
       if (this.stopped) return session.close('link stopped');
       this.attempt = 0;
       this.session = session;
       session.onClose((reason) => {
         this.session = undefined;
         if (this.stopped) return;
-        this.options.logger.warn({ url: this.url, reason }, 'link to peer lost; reconnecting');
+        logger.warn({ ...logFields, reason }, 'link to peer lost; reconnecting');
         this.scheduleReconnect();
       });
-      this.options.onSession(session);
+      this.linkOptions.onSession(session);
     } catch (error) {
-      this.options.logger.warn({ url: this.url, err: (error as Error).message }, 'cannot reach peer; will retry');
+      logger.warn({ ...logFields, err: (error as Error).message }, 'cannot reach peer; will retry');
       this.scheduleReconnect();
     }
   }
 
   private scheduleReconnect(): void {
     if (this.stopped) return;
-    const delay = backoffDelay(this.attempt++, this.options.backoff);
+    const delay = backoffDelay(this.attempt++, this.linkOptions.backoff);
     this.timer = setTimeout(() => void this.connect(), delay);
+  }
+}
+
+/** Keeps one session to `url` alive: redials after every close until stopped. */
+export class PeerLink extends ReconnectingLink {
+  constructor(
+    readonly url: string,
+    options: DialOptions & { backoff?: BackoffPolicy; onSession: (session: PeerSession) => void },
+  ) {
+    super(() => dialPeer(url, options), { ...options, logFields: { url } });
   }
 }

@@ -89,14 +89,4 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 }
 
 /** A TCP port free on 127.0.0.1 now, for daemons that must come back on the same address after a restart. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freeLoopbackPort as freePort } from '../../src/processes/index.js';

@@ -2,7 +2,6 @@
 // escrow deployed and fresh accounts funded on demand. Used by the tests (one chain per suite) and the bench;
 // hardhat is a dev dependency, so nothing here is reached by a deployed node.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, numberToHex, type Account, type Chain, type PublicClient, type Transport } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -10,6 +9,7 @@ import { testTokenAbi } from './contract-artifacts.js';
 import { REPO_ROOT } from './compile-contracts.js';
 import { deployJobEscrow, deployTestToken } from './deploy-contracts.js';
 import { chainFor } from './evm-networks.js';
+import { freeLoopbackPort, stopChildProcess } from '../../processes/index.js';
 
 const START_TIMEOUT_MS = 60_000;
 
@@ -49,7 +49,7 @@ export async function startLocalChain(): Promise<LocalChain> {
     await waitForRpc(child, rpcUrl);
     return await deployOnto(child, rpcUrl);
   } catch (error) {
-    await stopChild(child);
+    await stopChildProcess(child);
     throw error;
   }
 }
@@ -92,7 +92,7 @@ async function deployOnto(child: ChildProcess, rpcUrl: string): Promise<LocalCha
     async mine() {
       await rpc('evm_mine', []);
     },
-    stop: () => stopChild(child),
+    stop: () => stopChildProcess(child),
   };
 }
 
@@ -114,22 +114,4 @@ async function waitForRpc(child: ChildProcess, rpcUrl: string): Promise<void> {
   throw new LocalChainStartError(`hardhat node did not answer on ${rpcUrl} within ${START_TIMEOUT_MS} ms`, output);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
 
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

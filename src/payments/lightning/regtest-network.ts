@@ -5,10 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LndRestClient, lndConnectionFromFiles } from './lnd-rest-client.js';
+import { freeLoopbackPort, stopChildProcess } from '../../processes/index.js';
 
 export const BTCD_VERSION = 'v0.26.2';
 export const LND_VERSION = 'v0.21.3-beta';
@@ -53,11 +53,11 @@ export async function startRegtestNetwork(): Promise<RegtestNetwork> {
   const dir = await mkdtemp(join(tmpdir(), 'infernet-regtest-'));
   const children: ChildProcess[] = [];
   const stop = async () => {
-    for (const child of children.reverse()) await stopChild(child);
+    for (const child of children.reverse()) await stopChildProcess(child, 10_000);
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const btcdPorts = { rpc: await freePort(), p2p: await freePort() };
+    const btcdPorts = { rpc: await freeLoopbackPort(), p2p: await freeLoopbackPort() };
     let btcd = startBtcd(bin, dir, btcdPorts);
     children.push(btcd);
     const rpcCert = join(dir, 'btcd', 'rpc.cert');
@@ -65,7 +65,7 @@ export async function startRegtestNetwork(): Promise<RegtestNetwork> {
     const [alice, bob] = await Promise.all([startLnd(bin, dir, 'alice', btcdPorts.rpc, rpcCert, children), startLnd(bin, dir, 'bob', btcdPorts.rpc, rpcCert, children)]);
     // btcd mines only to the address it was started with: restart it with alice's.
     const miningAddress = await alice.client.newAddress();
-    await stopChild(btcd);
+    await stopChildProcess(btcd, 10_000);
     btcd = startBtcd(bin, dir, btcdPorts, miningAddress);
     children.splice(0, 1, btcd);
     const mine = async (blocks: number) => void (await btcdRpc(btcdPorts.rpc, rpcCert, 'generate', [blocks]));
@@ -107,7 +107,7 @@ async function startLnd(bin: string, dir: string, name: string, btcdRpcPort: num
   const lnddir = join(dir, name);
   await mkdir(lnddir, { recursive: true });
   await writeFile(join(lnddir, 'lnd.conf'), '');
-  const [p2p, rpc, rest] = [await freePort(), await freePort(), await freePort()];
+  const [p2p, rpc, rest] = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
   const child = spawn(
     join(bin, 'lnd'),
     [
@@ -170,22 +170,4 @@ async function until(check: () => boolean | Promise<boolean>, what: string, chil
   throw new Error(`regtest: timed out waiting for ${what}`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
