@@ -290,7 +290,9 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
     const node = this.started();
     const signal = AbortSignal.timeout(timeoutMs ?? this.timings.lookupTimeoutMs);
     const pointers = await this.findPointers(modelKey(model), signal);
-    const unknown = pointers.filter((peer) => !this.directory.get(peer.id.toString()));
+    // A provider we hold a record of but no connection to may have moved (a relay died, a new reservation): its
+    // record is fetched again through the DHT's current addresses rather than pinged at the stale ones.
+    const unknown = pointers.filter((peer) => !this.directory.get(peer.id.toString()) || !this.connectedTo(peer.id.toString(), node));
     await forEachConcurrently(unknown, LOOKUP_CONCURRENCY, (peer) => this.fetchRecord(peer, signal));
     this.evictStale();
 
