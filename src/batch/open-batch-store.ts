@@ -2,7 +2,7 @@
 // here for the moment when no daemon runs). Batches need PocketBase: a home with `storage: { backend: file }`
 // is refused with the reason.
 import type { NodeConfig, NodeHome } from '../config/index.js';
-import { BackendAlreadyRunningError, connectPocketBase, findRunningBackend, loadOrCreateSuperuser, PocketBaseAuthError, startPocketBase, type PocketBaseConnection } from '../storage/index.js';
+import { BackendAlreadyRunningError, connectPocketBase, liveBackendUrl, loadOrCreateSuperuser, PocketBaseAuthError, startPocketBase, type PocketBaseConnection } from '../storage/index.js';
 import { PocketBaseBatchStore, type BatchStore } from './batch-store.js';
 
 export class BatchStorageUnavailableError extends Error {
@@ -49,13 +49,3 @@ async function connect(homeDir: string, url: string): Promise<PocketBaseConnecti
   }
 }
 
-async function liveBackendUrl(homeDir: string): Promise<string | undefined> {
-  const running = await findRunningBackend(homeDir);
-  if (!running) return undefined;
-  try {
-    process.kill(running.ownerPid, 0);
-    return running.url;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? running.url : undefined;
-  }
-}

@@ -4,7 +4,7 @@ import type PocketBase from 'pocketbase';
 import type { NodeConfig, NodeHome } from '../config/index.js';
 import { FileJobStore, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
-import { BackendAlreadyRunningError, connectPocketBase, PocketBaseAuthError, findRunningBackend, loadOrCreateSuperuser, PocketBaseJobStore, startPocketBase } from '../storage/index.js';
+import { BackendAlreadyRunningError, connectPocketBase, PocketBaseAuthError, liveBackendUrl, loadOrCreateSuperuser, PocketBaseJobStore, startPocketBase } from '../storage/index.js';
 
 export interface NodeStore {
   store: JobStore;
@@ -21,7 +21,7 @@ export async function openNodeStore(home: NodeHome, config: NodeConfig, logger: 
     const store = new FileJobStore(home.jobsFile);
     return { store, location: home.jobsFile, close: () => store.close() };
   }
-  const url = config.storage.url ?? (await backendOfLiveOwner(home.dir));
+  const url = config.storage.url ?? (await liveBackendUrl(home.dir));
   if (url) return connectTo(home, url);
   try {
     const pocketbase = await startPocketBase({ home: home.dir });
@@ -70,15 +70,3 @@ async function connectTo(home: NodeHome, url: string): Promise<NodeStore> {
   };
 }
 
-/** The URL of the PocketBase that a live process (the daemon, another command) runs on this home; one left by a
- * killed owner is not shared, so that startPocketBase replaces it. */
-async function backendOfLiveOwner(homeDir: string): Promise<string | undefined> {
-  const running = await findRunningBackend(homeDir);
-  if (!running) return undefined;
-  try {
-    process.kill(running.ownerPid, 0);
-    return running.url;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? running.url : undefined;
-  }
-}

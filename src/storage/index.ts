@@ -5,6 +5,7 @@ export type { BackendBinaryPathOptions } from './backend-binary.js';
 export {
   startPocketBase,
   findRunningBackend,
+  liveBackendUrl,
   BackendStartError,
   BackendAlreadyRunningError,
 } from './pocketbase-process.js';

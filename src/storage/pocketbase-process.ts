@@ -292,6 +292,13 @@ export async function findRunningBackend(home: string): Promise<RunningBackend |
   return commandLine.split('\0').includes(join(resolve(home), 'pocketbase')) ? running : undefined;
 }
 
+/** The URL of the backend a live process (the daemon, another command) runs on this home; one left by a killed
+ * owner is not shared, so that startPocketBase replaces it. */
+export async function liveBackendUrl(home: string): Promise<string | undefined> {
+  const running = await findRunningBackend(home);
+  return running && isAlive(running.ownerPid) ? running.url : undefined;
+}
+
 /**
  * A node that was SIGKILLed leaves its PocketBase running on the same data: stop it. One whose owner still
  * runs (this process included) is a live backend, and is refused with BackendAlreadyRunningError.
