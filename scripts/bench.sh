@@ -15,3 +15,4 @@ if [ "$(id -u)" = 0 ]; then node dist/bench/nat-paths.js 5 64; else echo "(not r
 node dist/bench/batch-throughput.js 240
 node dist/bench/content-fetch.js 256 2
 node dist/bench/distributed-rpc.js
+node dist/bench/tunnel-throughput.js 5

@@ -3,6 +3,7 @@
 import type { WebSocket } from 'ws';
 import { MAX_TUNNEL_CHUNK_BYTES } from './tunnel-protocol.js';
 import { TunnelFrameRejectedError, type TunnelKeys } from './tunnel-cipher.js';
+import { takeHeldFrames } from './held-frames.js';
 
 /** Sends not yet written to the socket beyond which the producer is asked to pause. */
 const HIGH_WATER_BYTES = 4 * 2 ** 20;
@@ -25,6 +26,8 @@ export class TunnelChannel {
   private readonly dataHandlers = new Set<(data: Buffer) => void>();
   private readonly closeHandlers = new Set<(reason: string) => void>();
   private readonly drainHandlers = new Set<() => void>();
+  /** Opened frames that came before any data handler (bounded by the byte budget). */
+  private readonly unread: Buffer[] = [];
 
   constructor(
     private readonly socket: WebSocket,
@@ -34,6 +37,7 @@ export class TunnelChannel {
     socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
     socket.on('close', (code, reason) => this.handleClose(`closed by peer (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
     socket.on('error', (error) => this.handleClose(`socket error: ${error.message}`));
+    for (const [data, isBinary] of takeHeldFrames(socket)) this.receive(data, isBinary);
   }
 
   get peer(): string {
@@ -59,8 +63,11 @@ export class TunnelChannel {
     return this.socket.bufferedAmount < HIGH_WATER_BYTES;
   }
 
+  /** The first handler also gets what arrived before anyone listened. */
   onData(handler: (data: Buffer) => void): void {
     this.dataHandlers.add(handler);
+    const unread = this.unread.splice(0);
+    for (const data of unread) handler(data);
   }
 
   onDrain(handler: () => void): void {
@@ -97,6 +104,7 @@ export class TunnelChannel {
       return this.close(error instanceof TunnelFrameRejectedError ? error.message : 'bad frame', CLOSE_POLICY);
     }
     if (!this.count(plain.length)) return;
+    if (!this.dataHandlers.size) return void this.unread.push(plain);
     for (const handler of this.dataHandlers) handler(plain);
   }
 
