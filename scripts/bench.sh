@@ -16,3 +16,5 @@ node dist/bench/batch-throughput.js 240
 node dist/bench/content-fetch.js 256 2
 node dist/bench/distributed-rpc.js
 node dist/bench/tunnel-throughput.js 5
+node dist/bench/paid-jobs.js 20
+node dist/bench/nwc.js

@@ -4,6 +4,8 @@
 import type { TransportLimits } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
+import { payJobsThrough } from '../node/job-client.js';
+import type { JobPayer } from '../payments/index.js';
 import { dialPeer, type PeerSession } from '../transport/index.js';
 
 export class NoAggregatorError extends Error {
@@ -24,6 +26,8 @@ export interface AggregatorConnectionOptions {
   agent: string;
   limits: TransportLimits;
   logger: Logger;
+  /** Pays the matches that ask for payment (the node's payments section); none: such jobs are refused payment_required. */
+  payer?: JobPayer;
 }
 
 export class AggregatorConnection {
@@ -63,6 +67,7 @@ export class AggregatorConnection {
 
   private adopt(session: PeerSession, url: string): PeerSession {
     this.current = session;
+    if (this.options.payer) payJobsThrough(session, this.options.payer);
     session.onClose((reason) => {
       if (this.current === session) this.current = undefined;
       if (!this.closed) this.options.logger.warn({ url, reason }, 'API session with the aggregator closed; the next request redials');

@@ -9,6 +9,7 @@ import type { VerificationPolicy } from '../protocol/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import { isMetricsRequest, serveMetrics, type NodeMetrics } from '../metrics/index.js';
+import type { JobPayer } from '../payments/index.js';
 import { ModelListUnavailableError, requestNetworkModels } from '../node/network-models.js';
 import type { PeerSession } from '../transport/index.js';
 import { ApiError, invalidApiKey, modelNotFound, networkUnavailable } from './api-error.js';
@@ -31,6 +32,8 @@ export interface ApiServerOptions {
   logger: Logger;
   /** Aggregators that run the API's jobs, tried in order: a client node's `connect`, an all-in-one node's own URL. */
   aggregators: readonly string[];
+  /** Pays for the API's jobs when their match asks it (see AggregatorConnection). */
+  payer?: JobPayer;
   /** The models this node's own aggregator sees; without it they are asked of the aggregator (models.request). */
   localModels?: () => string[];
   /** Where the client side of each job is recorded. */
@@ -68,7 +71,7 @@ export class ApiServerListenError extends Error {
 type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const connection = new AggregatorConnection({ urls: options.aggregators, key: options.key, agent: options.agent, limits: options.limits, logger: options.logger });
+  const connection = new AggregatorConnection({ urls: options.aggregators, key: options.key, agent: options.agent, limits: options.limits, logger: options.logger, ...(options.payer ? { payer: options.payer } : {}) });
   const keys = new ApiKeyVerifier(options.keysFile);
   const session = () => connection.session().catch(rethrowUnreachable);
   const local = options.localModels;

@@ -4,7 +4,8 @@
 import type { NodeConfig, NodeHome, TransportLimits } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
-import { runJob, JobFailedError } from '../node/job-client.js';
+import { runJob, JobFailedError, payJobsThrough } from '../node/job-client.js';
+import type { JobPayer } from '../payments/index.js';
 import type { ProviderLoad } from '../node/aggregator-service.js';
 import { dialPeer, type PeerSession } from '../transport/index.js';
 import { BatchCoordinator, type BatchProvider, type RunBatchRequest } from './batch-coordinator.js';
@@ -25,6 +26,8 @@ export interface BatchServiceOptions {
   /** The providers connected to this aggregator now. */
   providers: () => ProviderLoad[];
   pollMs?: number;
+  /** Pays the requests' matches that ask for payment (the node's payments section). */
+  payer?: JobPayer;
 }
 
 export class BatchService {
@@ -90,7 +93,9 @@ export class BatchService {
     const dialing = dialPeer(aggregatorUrl, { identity: { key, role: 'client', agent }, limits, logger });
     this.sessions.set(provider, dialing);
     try {
-      return await dialing;
+      const session = await dialing;
+      if (this.options.payer) payJobsThrough(session, this.options.payer);
+      return session;
     } catch (error) {
       this.sessions.delete(provider);
       throw new JobFailedError('batch', 'closed', `cannot reach this node's own aggregator at ${aggregatorUrl}: ${(error as Error).message}`);

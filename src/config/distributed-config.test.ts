@@ -13,7 +13,15 @@ describe('the distributed and interconnect config sections', () => {
 
   it('fills a worker section with the sandboxed, loopback-only defaults', () => {
     const { distributed } = validateNodeConfig({ distributed: { worker: { heads: [npub] } } }, 'config.yaml');
-    assert.deepEqual(distributed.worker, { host: '127.0.0.1', port: 7430, heads: [npub], sandbox: 'docker', threads: 1, maxStages: 1, maxStageMinutes: 60, maxStageGb: 64, tensorCache: false });
+    assert.deepEqual(distributed.worker, { host: '127.0.0.1', port: 7430, heads: [npub], announce: true, sandbox: 'docker', threads: 1, maxStages: 1, maxStageMinutes: 60, maxStageGb: 64, tensorCache: false });
+  });
+
+  it('takes a worker open to any head, and a model whose stages are found through discovery', () => {
+    const { distributed } = validateNodeConfig({ distributed: { worker: { heads: 'any', announce: false, publicUrl: 'wss://stages.example:7430' }, models: [{ path: '/m/a.gguf', workers: 'discover' }] } }, 'config.yaml');
+    assert.equal(distributed.worker?.heads, 'any');
+    assert.equal(distributed.worker?.publicUrl, 'wss://stages.example:7430');
+    assert.equal(distributed.models[0]?.workers, 'discover');
+    assert.throws(() => validateNodeConfig({ distributed: { worker: { heads: 'everyone' } } }, 'c'), /distributed\.worker\.heads/);
   });
 
   it('reads a model split across workers, split chosen automatically unless named', () => {

@@ -15,8 +15,15 @@ export const DistributedWorkerConfig = z
     /** The tunnel listener heads dial; loopback by default like the job listener. */
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(7430),
-    /** Heads (npub or hex) allowed to open stages here; nobody else is answered. */
-    heads: z.array(PublicKeyText).min(1, 'name at least one head allowed to open stages'),
+    /**
+     * Heads (npub or hex) allowed to open stages here; nobody else is answered. `any`: every head may, within the
+     * limits below (an open worker, like an open provider).
+     */
+    heads: z.union([z.literal('any'), z.array(PublicKeyText).min(1, 'name at least one head allowed to open stages, or say any')]),
+    /** Listed in discovery (when discovery is enabled), so heads can find these stages without being told the URL. */
+    announce: z.boolean().default(true),
+    /** The URL heads dial, when it is not ws://host:port (a port forwarded, a listener on 0.0.0.0). */
+    publicUrl: WsUrl.optional(),
     /** docker: each stage's ggml-rpc-server runs in a container without network. none: as a plain child process. */
     sandbox: z.enum(['docker', 'none']).default('docker'),
     threads: z.number().int().min(1).max(256).default(1),
@@ -27,6 +34,11 @@ export const DistributedWorkerConfig = z
     maxStageGb: z.number().min(0.001).max(1024).default(64),
     /** Keep uploaded tensors in <home>/rpc-cache (llama.cpp's -c), so a head loading the same model again sends hashes, not weights. */
     tensorCache: z.boolean().default(false),
+    /**
+     * Model files this provider holds outside its content store, by content id: a head naming one of them gets its
+     * stage's tensor cache pre-filled from the file (needs tensorCache), so no weights cross the network.
+     */
+    heldModels: z.array(z.object({ cid: z.string().min(1).max(200), path: z.string().min(1) }).strict()).optional(),
   })
   .strict();
 
@@ -34,11 +46,19 @@ export const DistributedModelConfig = z
   .object({
     /** A GGUF file this provider serves as the head of a split. */
     path: z.string().min(1),
-    /** Stage providers in pipeline order; those beyond stagesPerJob stand by for failover. */
-    workers: z.array(z.object({ url: WsUrl, npub: PublicKeyText }).strict()).min(1),
+    /**
+     * Stage providers in pipeline order; those beyond stagesPerJob stand by for failover. `discover`: found for each
+     * job through discovery (providers announcing stages open to this head), best ranked first.
+     */
+    workers: z.union([z.literal('discover'), z.array(z.object({ url: WsUrl, npub: PublicKeyText }).strict()).min(1)]),
     split: z.enum(['auto', 'layer', 'tensor']).default('auto'),
+    /** Stages a job uses; all listed workers when absent, or 2 discovered ones. */
     stagesPerJob: z.number().int().min(1).max(64).optional(),
     workerThreads: z.number().int().min(1).max(256).optional(),
+    /** Seconds the head and its stages stay loaded after a job for the next one; 0 closes them after every job. 300 when absent. */
+    keepWarmSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional(),
+    /** The model's content id, named to the stages so providers holding the file pre-fill their tensor cache; looked up in the content store by path when absent. */
+    cid: z.string().min(1).max(200).optional(),
   })
   .strict();
 

@@ -9,6 +9,15 @@ export const PaymentsConfig = z
   .object({
     /** The node's payment keys, relative to the node home unless absolute. */
     walletFile: z.string().min(1).default('wallet.json'),
+    /**
+     * An aggregator's fee, in basis points of the provider's pay, asked on top of it in the escrow terms of
+     * every job it matches (500 = 5%).
+     */
+    feeBps: z.number().int().min(0).max(5000).default(500),
+    /** The highest aggregator fee this node pays as a client, in basis points of the provider's pay; more is refused. */
+    maxFeeBps: z.number().int().min(0).max(5000).default(1000),
+    /** A provider's EVM payout address, told to aggregators in its capabilities; defaults to the wallet's address. */
+    payoutAddress: EvmAddress.optional(),
     /** Stablecoin escrow (JobEscrow) on Polygon: mainnet (137), Amoy (80002), or a local chain (31337). */
     evm: z
       .object({
@@ -31,6 +40,15 @@ export const PaymentsConfig = z
         tlsCertPath: z.string().min(1),
         /** A macaroon with invoice (and, to pay, offchain) permissions. */
         macaroonPath: z.string().min(1),
+      })
+      .strict()
+      .optional(),
+    /** Nostr Wallet Connect (NIP-47): with `lightning`, the daemon serves this node's LND to the apps given a URI by `infernet wallet connect`. */
+    nwc: z
+      .object({
+        relays: z.array(z.string().regex(/^wss?:\/\/\S+$/, 'must be a ws:// or wss:// URL')).min(1),
+        /** Routing fees one payment may cost, counted against the connection's budget with the amount. */
+        feeLimitSat: z.number().int().nonnegative().default(10),
       })
       .strict()
       .optional(),

@@ -13,6 +13,7 @@ import {
 import { JOB_STREAM_PROTOCOL, LIBP2P_ENDPOINT_PREFIX } from '../nat/constants.js';
 import { Heartbeat, ProvidersTopicMessage } from './gossip-messages.js';
 import { ProviderRecord } from './provider-record.js';
+import { STAGES_KEY } from './announce-keys.js';
 
 const JOIN_AND_LEAVE = `
 ## Discovery: join and leave (libp2p)
@@ -23,13 +24,16 @@ const JOIN_AND_LEAVE = `
   signature over \`infernet-peer-binding/1:<pubkey>:<peerId>\`, so neither key can be claimed by someone else.
 - **Join**: dial the bootstrap peers; a provider signs its ProviderRecord (below) as a kind-${EVENT_KIND_PROVIDER_RECORD} event with a
   NIP-40 expiration, serves it on \`${RECORD_PROTOCOL}\`, publishes it on the gossip topic \`${PROVIDERS_TOPIC}\`, and
-  provides DHT pointers under the CIDs of \`model:<name>\` and \`gpu:<class>\`. The record is re-signed and re-published
+  provides DHT pointers under the CIDs of \`model:<name>\` and \`gpu:<class>\` (and \`${STAGES_KEY}\` when it offers RPC stages to
+  heads, its \`stages\` field). The record is re-signed and re-published
   at half its lifetime; the pointers are re-provided within their validity.
 - **Live status**: providers publish a Heartbeat (below) on \`${HEARTBEAT_TOPIC}\`; reputation events travel on
   \`${REPUTATION_TOPIC}\`. A provider not heard from within the heartbeat TTL, or whose record expired, or that fails a ping,
   is dropped from candidate lists.
 - **Lookup**: an aggregator finds pointers in the DHT for a model, fetches each record from its provider, verifies it
   (signature, binding, expiry, peer id) and ranks the providers by fit, reputation, load, price and ping latency.
+  A head splitting a model looks up \`${STAGES_KEY}\` the same way and ranks the stage offers open to it by reputation,
+  latency and memory.
 - **Leave**: a provider stops re-providing and publishes a signed kind-${EVENT_KIND_PROVIDER_LEAVING} leaving notice on
   \`${PROVIDERS_TOPIC}\`; nodes drop it at once and refuse its records issued before the notice.
 - Forged, expired or malformed records and gossip are refused and logged; a peer sending more records or heartbeats

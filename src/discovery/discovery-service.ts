@@ -20,7 +20,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
 import { PROTOCOL_VERSION, type NostrEvent, type Price } from '../protocol/index.js';
-import { announceKeysOf, cidOfKey, modelKey } from './announce-keys.js';
+import { announceKeysOf, cidOfKey, modelKey, STAGES_KEY } from './announce-keys.js';
 import {
   DEFAULT_FLOOD_LIMITS,
   DEFAULT_TIMINGS,
@@ -43,8 +43,10 @@ import {
   type ProviderLoad,
   type ProviderRecord,
   type SignedProviderRecord,
+  type StageOffer,
 } from './provider-record.js';
 import { rankProviderRecords, type Placement, type RankingScores } from './rank-provider-records.js';
+import { rankStageOffers, type RankedStageCandidate } from './rank-stage-offers.js';
 import { fetchProviderRecord, serveProviderRecord } from './record-protocol.js';
 
 export interface DiscoveryTimings {
@@ -89,7 +91,20 @@ export interface AnnounceParameters {
   protocolVersion?: number;
   /** Sampled for each heartbeat and record refresh; defaults to no jobs running. */
   load?: () => ProviderLoad;
+  /** RPC stages this node runs for other providers' heads (src/distributed). */
+  stages?: StageOffer;
 }
+
+export interface FindStageProvidersParameters {
+  /** The head asking: offers closed to it are left out. */
+  head: string;
+  minMemoryBytes?: number;
+  /** At most this many, best first. Default 8. */
+  limit?: number;
+  timeoutMs?: number;
+}
+
+export type FoundStageProvider = RankedStageCandidate<KnownProvider & { reputation: number; latencyMs?: number }>;
 
 export interface FindProvidersParameters {
   model: string;
@@ -301,6 +316,24 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
     const shortlist = rankProviderRecords(candidates(), need).slice(0, Math.max(MIN_PINGED_CANDIDATES, limit * 2));
     await forEachConcurrently(shortlist, LOOKUP_CONCURRENCY, (provider) => this.measureLatency(provider, node));
     return rankProviderRecords(candidates(), need).slice(0, limit);
+  }
+
+  /**
+   * Providers that run RPC stages for this head, ranked best first (rankStageOffers): those listed in the DHT
+   * under the stages key, their records fetched and verified, the best candidates pinged.
+   */
+  async findStageProviders({ head, minMemoryBytes = 0, limit = 8, timeoutMs }: FindStageProvidersParameters): Promise<FoundStageProvider[]> {
+    const node = this.started();
+    const signal = AbortSignal.timeout(timeoutMs ?? this.timings.lookupTimeoutMs);
+    const pointers = await this.findPointers(STAGES_KEY, signal);
+    const unknown = pointers.filter((peer) => !this.directory.get(peer.id.toString()) || !this.connectedTo(peer.id.toString(), node));
+    await forEachConcurrently(unknown, LOOKUP_CONCURRENCY, (peer) => this.fetchRecord(peer, signal));
+    this.evictStale();
+    const need = { head, minMemoryBytes };
+    const candidates = () => this.directory.list().map((provider) => ({ ...provider, reputation: this.reputationOf(provider.pubkey), ...this.storedLatency(provider) }));
+    const shortlist = rankStageOffers(candidates(), need).slice(0, Math.max(MIN_PINGED_CANDIDATES, limit * 2));
+    await forEachConcurrently(shortlist, LOOKUP_CONCURRENCY, (provider) => this.measureLatency(provider, node));
+    return rankStageOffers(candidates(), need).slice(0, limit);
   }
 
   /** For the reputation issue: publishes opaque bytes on infernet/reputation/1. */

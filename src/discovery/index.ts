@@ -8,8 +8,10 @@ export type {
   DiscoveryTimings,
   FindProvidersParameters,
   FindProvidersReturnType,
+  FindStageProvidersParameters,
   FloodingPeerEvent,
   FoundProvider,
+  FoundStageProvider,
   RecordRejectedEvent,
   ReputationMessage,
 } from './discovery-service.js';
@@ -28,7 +30,9 @@ export {
   ModelServed,
   ProviderLoad,
   ProviderRecord,
+  offersStagesTo,
   servesModel,
+  StageOffer,
   verifyProviderRecord,
   type CreateProviderRecordParameters,
   type ProviderRecordInput,
@@ -36,7 +40,8 @@ export {
   type VerifyProviderRecordOptions,
 } from './provider-record.js';
 export { GpuGroup, HardwareSummary, summariseHardware, summaryVramBytes } from './hardware-summary.js';
-export { announceKeysOf, cidOfKey, gpuKey, modelKey } from './announce-keys.js';
+export { announceKeysOf, cidOfKey, gpuKey, modelKey, STAGES_KEY } from './announce-keys.js';
+export { rankStageOffers, STAGE_RANKING_WEIGHTS, type RankedStageCandidate, type StageCandidate, type StageNeed } from './rank-stage-offers.js';
 export { Heartbeat, ProvidersTopicMessage } from './gossip-messages.js';
 export type { KnownProvider, RecordSource, RemovalReason, RemovedProvider } from './provider-directory.js';
 export {

@@ -36,6 +36,23 @@ export const SoftwareVersions = z
 /** A WebSocket URL, or libp2p://<peer id> for a provider reached over libp2p (relayed or hole-punched, see src/nat). */
 export const JobEndpoint = z.string().max(2048).regex(/^(wss?:\/\/[^\s]+|libp2p:\/\/\w+)$/, 'a ws:// or wss:// URL, or libp2p://<peer id>');
 
+/**
+ * A provider that runs llama.cpp RPC stages for heads splitting a model (src/distributed): where its tunnel
+ * listener is and what one stage gets. `heads` lists the heads it answers; absent, any head may open a stage (the
+ * stage service's limits on stages, time and bytes still apply).
+ */
+export const StageOffer = z
+  .object({
+    endpoint: z.string().max(2048).regex(/^wss?:\/\/[^\s]+$/, 'a ws:// or wss:// URL'),
+    threads: z.number().int().min(1).max(256),
+    memoryBytes: z.number().int().nonnegative(),
+    maxStages: z.number().int().min(1).max(64),
+    sandbox: z.enum(['docker', 'none']),
+    heads: z.array(HexPublicKey).max(64).optional(),
+  })
+  .strict();
+export type StageOffer = z.infer<typeof StageOffer>;
+
 export const ProviderRecord = z
   .object({
     v: z.literal(PROVIDER_RECORD_VERSION),
@@ -55,6 +72,8 @@ export const ProviderRecord = z
     /** Multiaddrs to dial the provider's libp2p endpoint at; relayed ones (…/p2p-circuit) when it has no public one. */
     addresses: z.array(z.string().startsWith('/').max(512)).max(32).optional(),
     load: ProviderLoad,
+    /** RPC stages this provider runs for other providers' heads. */
+    stages: StageOffer.optional(),
     /** Unix milliseconds. */
     issuedAt: z.number().int().nonnegative(),
     expiresAt: z.number().int().positive(),
@@ -145,6 +164,11 @@ export async function verifyProviderRecord(event: unknown, options: VerifyProvid
   if (record.expiresAt <= now) throw new RecordExpiredError(`record of peer ${record.peerId} expired ${now - record.expiresAt} ms ago`);
   if (record.issuedAt > now + MAX_CLOCK_SKEW_MS) throw new RecordExpiredError(`record of peer ${record.peerId} is issued ${record.issuedAt - now} ms in the future`);
   return { record, event: envelope.data };
+}
+
+/** Whether a record offers RPC stages to this head. */
+export function offersStagesTo(record: Pick<ProviderRecord, 'stages'>, head: string): boolean {
+  return record.stages !== undefined && (record.stages.heads === undefined || record.stages.heads.includes(head));
 }
 
 /** Whether a record offers the named model (and the exact file, when both sides give a hash). */

@@ -3,16 +3,18 @@
 // listener it runs for heads it trusts. The node daemon calls these two functions and knows nothing else.
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
+import { ContentStore } from '../content/index.js';
 import { buildRuntimeImage, detectDockerEngine } from '../execution/index.js';
-import type { NodeConfig, NodeHome } from '../config/index.js';
+import { ConfigError, type NodeConfig, type NodeHome } from '../config/index.js';
 import { publicKeyFromText, type NodeKey } from '../identity/index.js';
 import type { GenerationRequest, GenerationResult, InferenceEngine } from '../inference/index.js';
 import type { Logger } from '../log/index.js';
 import { interNodeLinksOf, netTestsFileOf, readNetTestResults } from '../network-test/index.js';
-import { DistributedEngine } from './distributed-engine.js';
+import { DistributedEngine, type StageFinder } from './distributed-engine.js';
 import { dockerWorkerLauncher } from './docker-worker-launcher.js';
 import { locateLlamaRpcBinaries } from './llama-rpc-binaries.js';
 import { processWorkerLauncher, type RpcWorkerLauncher } from './rpc-worker.js';
+import type { StageEndpoint } from './stage-connection.js';
 import { StageService } from './stage-service.js';
 
 /** GGUF files a provider serves split across workers: the catalog offers them like any other model. */
@@ -21,7 +23,10 @@ export function distributedModelPaths(config: NodeConfig): string[] {
 }
 
 /** The provider's engine, with the models of `distributed.models` routed to their own DistributedEngine each. */
-export async function withDistributedModels(engine: InferenceEngine, params: { config: NodeConfig; home: NodeHome; key: NodeKey; logger: Logger }): Promise<InferenceEngine> {
+export async function withDistributedModels(
+  engine: InferenceEngine,
+  params: { config: NodeConfig; home: NodeHome; key: NodeKey; logger: Logger; /** How `workers: discover` finds stages (the node's discovery). */ findStageWorkers?: StageFinder },
+): Promise<InferenceEngine> {
   const { config, key, logger } = params;
   if (!config.distributed.models.length) return engine;
   // Measured links decide whether tensor parallelism is worth it; none measured means a pipeline.
@@ -32,7 +37,7 @@ export async function withDistributedModels(engine: InferenceEngine, params: { c
       resolve(model.path),
       new DistributedEngine({
         key,
-        workers: model.workers.map((worker) => ({ url: worker.url, pubkey: publicKeyFromText(worker.npub) })),
+        workers: workersOf(model, params.findStageWorkers),
         split: model.split,
         threads: config.provider.threads,
         contextSize: config.provider.contextSize,
@@ -40,11 +45,19 @@ export async function withDistributedModels(engine: InferenceEngine, params: { c
         logger: logger.child({ component: 'distributed' }),
         ...(model.stagesPerJob ? { stagesPerJob: model.stagesPerJob } : {}),
         ...(model.workerThreads ? { workerThreads: model.workerThreads } : {}),
+        ...(model.keepWarmSeconds !== undefined ? { keepWarmMs: model.keepWarmSeconds * 1000 } : {}),
+        modelCidOf: async (path) => model.cid ?? (await cidOfHeldFile(params.home.dir, path)),
         ...(config.distributed.binDir ? { binDir: config.distributed.binDir } : {}),
       }),
     );
   }
   return new ModelRoutedEngine(engine, routes);
+}
+
+function workersOf(model: NodeConfig['distributed']['models'][number], findStageWorkers: StageFinder | undefined): readonly StageEndpoint[] | StageFinder {
+  if (model.workers !== 'discover') return model.workers.map((worker) => ({ url: worker.url, pubkey: publicKeyFromText(worker.npub) }));
+  if (!findStageWorkers) throw new ConfigError(`distributed.models (${model.path}): workers: discover needs discovery.enabled: true`);
+  return findStageWorkers;
 }
 
 /** Starts the stage listener when the config has `distributed.worker`; refuses to run stages without a sandbox unless told `sandbox: none`. */
@@ -63,26 +76,52 @@ export async function startStageService(params: { config: NodeConfig; key: NodeK
       }
       const image = params.config.provider.runtimeImage ?? (await buildRuntimeImage());
       const memoryBytes = (worker.memoryMb ?? params.config.provider.containerMemoryMb) * 2 ** 20;
-      launcher = dockerWorkerLauncher({ docker: new Docker(), image, binDir, nodeId: params.key.publicKey, limits: { memoryBytes, cpus: worker.threads, pids: 64 + worker.threads, tmpfsBytes: 16 * 2 ** 20 } });
+      // A container reads the provider's tensor cache (read-only): entries pre-filled from held models.
+      const tensorCacheDir = worker.tensorCache && params.home ? tensorCacheDirOf(params.home) : undefined;
+      launcher = dockerWorkerLauncher({ docker: new Docker(), image, binDir, nodeId: params.key.publicKey, limits: { memoryBytes, cpus: worker.threads, pids: 64 + worker.threads, tmpfsBytes: 16 * 2 ** 20 }, ...(tensorCacheDir ? { tensorCacheDir } : {}) });
       logger.info({ image }, 'RPC stages run sandboxed in Docker without network');
     } else {
       logger.warn('RPC stages run as child processes WITHOUT a sandbox, as configured (distributed.worker.sandbox: none); their port is bound to 127.0.0.1');
-      launcher = processWorkerLauncher(rpcServer, worker.tensorCache && params.home ? { cacheDir: join(params.home.dir, 'rpc-cache') } : {});
+      launcher = processWorkerLauncher(rpcServer, worker.tensorCache && params.home ? { cacheDir: tensorCacheDirOf(params.home) } : {});
     }
   }
+  // Pre-filling writes the cache the workers read: only where they run with one (tensorCache).
+  const home = params.home;
+  const cacheDir = launcher.tensorCacheDir;
+  const tensorCache =
+    worker.tensorCache && home && cacheDir
+      ? { dir: cacheDir, modelPathOf: async (cid: string) => resolveHeldModel(worker.heldModels ?? [], cid) ?? (await new ContentStore(home.dir).manifest(cid))?.path }
+      : undefined;
   const service = await StageService.listen({
     key: params.key,
     host: worker.host,
     port: worker.port,
-    heads: worker.heads.map((head) => publicKeyFromText(head)),
+    heads: worker.heads === 'any' ? 'any' : worker.heads.map((head) => publicKeyFromText(head)),
     launcher,
     threads: worker.threads,
     ...(worker.memoryMb ? { memoryBytes: worker.memoryMb * 2 ** 20 } : {}),
     limits: { maxStages: worker.maxStages, maxStageMs: worker.maxStageMinutes * 60_000, maxStageBytes: Math.round(worker.maxStageGb * 2 ** 30) },
+    ...(tensorCache ? { tensorCache } : {}),
     logger,
   });
-  logger.info({ url: service.url, heads: worker.heads.length }, 'serving RPC stages');
+  logger.info({ url: service.url, heads: worker.heads === 'any' ? 'any' : worker.heads.length }, 'serving RPC stages');
   return service;
+}
+
+/** The workers' LLAMA_CACHE under the node home (ggml-rpc-server keeps its entries in its rpc/ folder). */
+function tensorCacheDirOf(home: NodeHome): string {
+  return join(home.dir, 'rpc-cache');
+}
+
+function resolveHeldModel(held: readonly { cid: string; path: string }[], cid: string): string | undefined {
+  const found = held.find((model) => model.cid === cid);
+  return found && resolve(found.path);
+}
+
+/** The content id of a file this node holds in its content store (added or referenced in place), if any. */
+async function cidOfHeldFile(homeDir: string, path: string): Promise<string | undefined> {
+  const target = resolve(path);
+  return (await new ContentStore(homeDir).list()).find((manifest) => resolve(manifest.path) === target)?.cid;
 }
 
 /** Sends each job to the engine of its model; every other model to the default engine. */

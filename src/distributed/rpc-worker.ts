@@ -22,6 +22,8 @@ export interface LaunchedWorker {
 /** How a worker is started: directly as a child process, or inside a sandbox without network. */
 export interface RpcWorkerLauncher {
   readonly kind: 'process' | 'docker';
+  /** The workers' LLAMA_CACHE, when they run with a tensor cache (`ggml-rpc-server -c`): where pre-filled entries go. */
+  readonly tensorCacheDir?: string;
   launch(options: { threads: number; jobId?: string }): Promise<LaunchedWorker>;
 }
 
@@ -34,6 +36,7 @@ export function processWorkerLauncher(rpcServer: string, options: { cacheDir?: s
   const env = { ...(options.env ?? process.env), ...(options.cacheDir ? { LLAMA_CACHE: options.cacheDir } : {}) };
   return {
     kind: 'process',
+    ...(options.cacheDir ? { tensorCacheDir: options.cacheDir } : {}),
     launch: async ({ threads }) => {
       const port = await freeLoopbackPort();
       const process = startEngineProcess(rpcServer, ['-H', '127.0.0.1', '-p', String(port), '-t', String(threads), ...(options.cacheDir ? ['-c'] : [])], env);

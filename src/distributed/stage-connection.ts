@@ -37,33 +37,47 @@ export interface OpenStageParameters {
   threads?: number;
   /** Bytes through this stage's tunnels together, as the head sees them. */
   maxBytes?: number;
+  /** The model's content id, so a provider holding the file pre-fills the worker's tensor cache. */
+  modelCid?: string;
 }
+
+/** What the provider said when the stage became ready. */
+export type StageReady = Extract<StageControlMessage, { type: 'stage.ready' }>;
 
 export class StageConnection {
   /** Set when the stage is gone or its worker restarted: the head must not keep using it. */
   failure?: string;
+  /** The failure was the provider restarting a worker that died: the provider itself still serves stages. */
+  workerRestarted = false;
   private readonly tunnels = new Set<TunnelChannel>();
+  /** Bytes of tunnels already closed; open ones are counted live. */
+  private closedTunnelBytes = 0;
+  readonly openedAt = Date.now();
   private readonly failureHandlers = new Set<(reason: string) => void>();
 
   private constructor(
     readonly endpoint: StageEndpoint,
     private readonly control: TunnelChannel,
     private readonly server: Server,
-    readonly memoryBytes: number,
+    readonly ready: StageReady,
     private readonly params: OpenStageParameters,
   ) {
     control.onClose((reason) => this.fail(`the stage's control channel closed: ${reason}`));
     control.onData((data) => {
       const message = StageControlMessage.safeParse(safeJson(data));
       if (!message.success) return;
-      if (message.data.type === 'stage.restarted') this.fail(`the worker restarted: ${message.data.reason}`);
+      if (message.data.type === 'stage.restarted') {
+        this.workerRestarted ||= this.failure === undefined;
+        this.fail(`the worker restarted: ${message.data.reason}`);
+      }
       if (message.data.type === 'stage.ended') this.fail(`the stage ended: ${message.data.reason}`);
     });
   }
 
   static async open(params: OpenStageParameters): Promise<StageConnection> {
     const { endpoint } = params;
-    const tunnel = await dialTunnel({ url: endpoint.url, key: params.key, worker: endpoint.pubkey, request: { action: 'stage.open', jobId: params.jobId, ...(params.threads ? { threads: params.threads } : {}) } });
+    const request = { action: 'stage.open' as const, jobId: params.jobId, ...(params.threads ? { threads: params.threads } : {}), ...(params.modelCid ? { modelCid: params.modelCid } : {}) };
+    const tunnel = await dialTunnel({ url: endpoint.url, key: params.key, worker: endpoint.pubkey, request });
     const control = new TunnelChannel(tunnel.socket, tunnel.keys, { peer: tunnel.peer, maxBytes: CONTROL_MAX_BYTES });
     const ready = await firstControlMessage(control, endpoint);
     if (ready.type !== 'stage.ready') {
@@ -72,7 +86,7 @@ export class StageConnection {
     }
     const server = createServer();
     await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
-    const stage = new StageConnection(endpoint, control, server, ready.memoryBytes, params);
+    const stage = new StageConnection(endpoint, control, server, ready, params);
     server.on('connection', (socket) => void stage.forward(socket));
     return stage;
   }
@@ -80,6 +94,22 @@ export class StageConnection {
   /** What llama-server's --rpc takes for this stage. */
   get rpcAddress(): string {
     return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  get memoryBytes(): number {
+    return this.ready.memoryBytes;
+  }
+
+  /** The stage's id on its provider. */
+  get jobId(): string {
+    return this.params.jobId;
+  }
+
+  /** Bytes through all of this stage's tunnels so far, both directions (weights included). */
+  get bytesMoved(): number {
+    let open = 0;
+    for (const tunnel of this.tunnels) open += tunnel.bytesMoved;
+    return this.closedTunnelBytes + open;
   }
 
   get isHealthy(): boolean {
@@ -109,7 +139,9 @@ export class StageConnection {
       const tunnel = await dialTunnel({ url: this.endpoint.url, key: this.params.key, worker: this.endpoint.pubkey, request: { action: 'tunnel.connect', jobId: this.params.jobId } });
       const channel = new TunnelChannel(tunnel.socket, tunnel.keys, { peer: tunnel.peer, maxBytes: this.params.maxBytes ?? Number.MAX_SAFE_INTEGER });
       this.tunnels.add(channel);
-      channel.onClose(() => this.tunnels.delete(channel));
+      channel.onClose(() => {
+        if (this.tunnels.delete(channel)) this.closedTunnelBytes += channel.bytesMoved;
+      });
       pipeSocketThroughTunnel(socket, channel);
       socket.resume();
     } catch (error) {

@@ -2,11 +2,14 @@
 // opens a stage for a job (one ggml-rpc-server, started for that job and gone when the head closes the stage,
 // its time runs out or its byte budget is spent); byte streams to that worker are accepted only for a job with
 // an open stage, only from the head that opened it, and only through the authenticated, encrypted tunnel.
+// A head that names its model's content id, on a provider that holds that file, gets its worker's tensor cache
+// filled from the provider's copy before it loads (rpc-tensor-cache.ts): the weights then never cross the network.
 import { freemem } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
+import { prefillTensorCache, type PrefillTensorCacheReturnType } from './rpc-tensor-cache.js';
 import { RpcWorker, type RpcWorkerLauncher } from './rpc-worker.js';
 import { TunnelChannel } from './tunnel/tunnel-channel.js';
 import { acceptTunnelHandshake, TunnelRefusedError } from './tunnel/tunnel-handshake.js';
@@ -22,19 +25,27 @@ export interface StageLimits {
   maxStageBytes: number;
 }
 
+/** How long a stage's ready waits for its tensor cache to be pre-filled; the head's own wait is 30 s. */
+const PREFILL_WAIT_MS = 20_000;
+
 export const DEFAULT_STAGE_LIMITS: StageLimits = { maxStages: 1, maxStageMs: 60 * 60_000, maxStageBytes: 64 * 2 ** 30 };
 
 export interface StageServiceOptions {
   key: NodeKey;
   host: string;
   port: number;
-  /** Hex public keys of the heads allowed to open stages here. */
-  heads: readonly string[];
+  /** Hex public keys of the heads allowed to open stages here, or any head (the limits still apply). */
+  heads: readonly string[] | 'any';
   launcher: RpcWorkerLauncher;
   threads: number;
   /** Memory offered to a stage, reported to the head for its split; free memory when absent. */
   memoryBytes?: number;
   limits?: Partial<StageLimits>;
+  /**
+   * Pre-filling from models this provider holds: `dir` is the workers' LLAMA_CACHE (the launcher's cache dir),
+   * `modelPathOf` finds the local file of a content id (the content store, configured models), if any.
+   */
+  tensorCache?: { dir: string; modelPathOf: (cid: string) => Promise<string | undefined> };
   logger: Logger;
 }
 
@@ -54,6 +65,8 @@ export class StageService {
   private readonly stages = new Map<string, Stage>();
   /** Jobs whose worker is starting: counted as open, so a second open for them is refused meanwhile. */
   private readonly starting = new Set<string>();
+  /** Pre-fills running, by model content id: stages opened for one model at once share one pass over its file. */
+  private readonly prefills = new Map<string, Promise<PrefillTensorCacheReturnType | undefined>>();
   private readonly limits: StageLimits;
 
   private constructor(
@@ -107,7 +120,7 @@ export class StageService {
 
   /** Every rule a request must pass, before anything is started or forwarded. */
   private decide(head: string, request: TunnelRequest): void {
-    if (!this.options.heads.includes(head)) throw new TunnelRefusedError('not_allowed', `head ${head.slice(0, 12)} may not open stages on this provider`);
+    if (this.options.heads !== 'any' && !this.options.heads.includes(head)) throw new TunnelRefusedError('not_allowed', `head ${head.slice(0, 12)} may not open stages on this provider`);
     const stage = this.stages.get(request.jobId);
     if (request.action === 'stage.open') {
       // A stage that is ending makes way: a head failing over reopens stages for the same job at once.
@@ -126,9 +139,11 @@ export class StageService {
     const send = (message: StageControlMessage) => control.send(Buffer.from(JSON.stringify(message)));
     const threads = Math.min(request.threads ?? this.options.threads, this.options.threads);
     let stage: Stage | undefined;
+    let prefilled: PrefillTensorCacheReturnType | undefined;
     this.starting.add(jobId);
     try {
       await this.stages.get(jobId)?.ending;
+      const prefilling = this.prefill(request.modelCid, log);
       const worker = await RpcWorker.start({
         launcher: this.options.launcher,
         threads,
@@ -143,6 +158,9 @@ export class StageService {
       });
       stage = { jobId, head, worker, control, bytes: 0, tunnels: new Set(), timer: setTimeout(() => void this.end(stage!, `the stage reached its time limit of ${this.limits.maxStageMs} ms`), this.limits.maxStageMs) };
       this.stages.set(jobId, stage);
+      // A head waits STAGE_READY_TIMEOUT_MS for its stage: a first pass over a huge model goes on in the
+      // background (for the next load) while this one uploads what is not there yet.
+      prefilled = await Promise.race([prefilling, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), PREFILL_WAIT_MS).unref())]);
     } catch (error) {
       log.error({ jobId, err: (error as Error).message }, 'cannot start the RPC worker');
       send({ type: 'stage.ended', reason: `the worker did not start: ${(error as Error).message}` });
@@ -156,8 +174,40 @@ export class StageService {
     control.onData((data) => {
       if (isStageClose(data)) void this.end(stage, 'the head is done with the stage');
     });
-    send({ type: 'stage.ready', memoryBytes: this.options.memoryBytes ?? freemem(), threads });
-    log.info({ jobId, head: head.slice(0, 12), workerPid: stage.worker.pid, sandbox: this.options.launcher.kind }, 'stage opened');
+    send({
+      type: 'stage.ready',
+      memoryBytes: this.options.memoryBytes ?? freemem(),
+      threads,
+      maxStageMs: this.limits.maxStageMs,
+      maxStageBytes: this.limits.maxStageBytes,
+      ...(prefilled ? { prefilled: { tensors: prefilled.tensors, bytes: prefilled.bytes } } : {}),
+    });
+    log.info({ jobId, head: head.slice(0, 12), workerPid: stage.worker.pid, sandbox: this.options.launcher.kind, prefilled }, 'stage opened');
+  }
+
+  /** Fills the tensor cache from this provider's copy of the head's model, when it has one; never fails the stage. */
+  private prefill(modelCid: string | undefined, log: Logger): Promise<PrefillTensorCacheReturnType | undefined> {
+    if (!modelCid || !this.options.tensorCache) return Promise.resolve(undefined);
+    let running = this.prefills.get(modelCid);
+    if (!running) {
+      running = this.prefillOnce(modelCid, this.options.tensorCache, log).finally(() => this.prefills.delete(modelCid));
+      this.prefills.set(modelCid, running);
+    }
+    return running;
+  }
+
+  private async prefillOnce(modelCid: string, cache: NonNullable<StageServiceOptions['tensorCache']>, log: Logger): Promise<PrefillTensorCacheReturnType | undefined> {
+    try {
+      const modelPath = await cache.modelPathOf(modelCid);
+      if (!modelPath) return undefined;
+      const started = performance.now();
+      const result = await prefillTensorCache({ modelPath, cacheDir: cache.dir, modelKey: modelCid });
+      log.info({ modelCid, modelPath, ...result, ms: Math.round(performance.now() - started) }, 'tensor cache pre-filled from the held model');
+      return result;
+    } catch (error) {
+      log.warn({ modelCid, err: (error as Error).message }, 'cannot pre-fill the tensor cache; the head uploads the weights');
+      return undefined;
+    }
   }
 
   private async connectTunnel(channel: TunnelChannel, jobId: string, log: Logger): Promise<void> {

@@ -4,7 +4,9 @@
 import { SignatureMismatchError, verifyEnvelope } from '../identity/index.js';
 import { forwardPath, type JobState, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
-import { EVENT_KIND_JOB_SPEC, type ErrorCode, type Frame, type FrameOf, type Price, type VerificationPolicy } from '../protocol/index.js';
+import { EVENT_KIND_JOB_SPEC, type ErrorCode, type Frame, type FrameOf, type PaymentTerms, type Price, type VerificationPolicy } from '../protocol/index.js';
+import type { AggregatorPaymentTerms } from '../payments/terms/aggregator-terms.js';
+import { chooseRail } from '../payments/terms/payment-terms.js';
 import { VerdictRejectedError, type VerdictWitness } from '../verification/verdict-witness.js';
 import type { PeerSession } from '../transport/index.js';
 import { verifyJobResult } from './job-envelopes.js';
@@ -26,7 +28,14 @@ export interface AggregatorServiceOptions {
   reputationOf?: (pubkey: string) => number | undefined;
   /** A provider's result refused (bad signature): counted as a verification failure. */
   onResultRefused?: (reason: string) => void;
+  /** Payment terms offered at match time and deposits checked before dispatch (src/payments); absent: every job is free. */
+  payments?: AggregatorPaymentTerms;
 }
+
+/** How long a provider has to answer invoice.request with its hold invoice. */
+const INVOICE_WAIT_MS = 15_000;
+/** Providers told the verdict of a run paid by hold invoice, kept until told (bounded: oldest dropped). */
+const MAX_INVOICED_RUNS = 10_000;
 
 export interface ProviderLoad {
   /** Hex public key. */
@@ -46,15 +55,33 @@ interface RoutedJob {
   model: string;
   verification: VerificationPolicy;
   price?: Price;
+  /** The terms the client was asked to pay before its offer is dispatched. */
+  payment?: PaymentTerms;
 }
 
 const PROVIDER_FRAMES = new Set<Frame['type']>(['job.accept', 'job.reject', 'job.progress', 'job.tokens', 'job.result', 'error']);
 
+/** Why a match cannot be paid: refused to the client with this code. */
+class MatchPaymentError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export class AggregatorService {
   private readonly providers = new Set<PeerSession>();
   private readonly jobs = new Map<string, RoutedJob>();
+  /** Jobs whose hold invoice is being asked of their provider: its frames about them are not the routed job's yet. */
+  private readonly invoicing = new Set<string>();
+  /** Runs paid by hold invoice and their provider, told the run's verification verdict (job.outcome). */
+  private readonly invoicedRuns = new Map<string, PeerSession>();
 
-  constructor(private readonly options: AggregatorServiceOptions) {}
+  constructor(private readonly options: AggregatorServiceOptions) {
+    options.witness?.onVerification((outcome) => this.tellProviderVerdict(outcome.runJobId, outcome.verdict));
+  }
 
   get providerCount(): number {
     return this.providers.size;
@@ -128,10 +155,19 @@ export class AggregatorService {
       return void client.send({ type: 'job.reject', jobId, code: 'no_provider', message: `no connected provider serves "${request.model.name}" with a free slot` });
     }
     const provider = candidates.find((candidate) => candidate.id === best.id)!.session;
+    let payment: PaymentTerms | undefined;
+    try {
+      payment = await this.paymentTerms(request, provider, best.capabilities);
+    } catch (error) {
+      const code = error instanceof MatchPaymentError ? error.code : 'internal';
+      log.warn({ code, err: (error as Error).message }, 'match not payable');
+      return void client.send({ type: 'job.reject', jobId, code, message: (error as Error).message });
+    }
+    if (this.jobs.has(jobId)) return void client.send({ type: 'job.reject', jobId, code: 'duplicate_job', message: `job ${jobId} already exists` });
     const deadlineTimer = setTimeout(() => this.expire(jobId), Math.min(request.deadline - Date.now(), 2 ** 31 - 1));
-    this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}) });
+    this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}) });
     await this.record(jobId, { jobId, role: 'aggregator', model: request.model.name, client: client.peer?.pubkey, provider: best.id, state: 'matched' });
-    client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}) });
+    client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}) });
     log.info({ provider: provider.peer?.npub, model: request.model.name }, 'job matched');
   }
 
@@ -147,12 +183,76 @@ export class AggregatorService {
       client.send({ type: 'job.reject', jobId: job.jobId, code: 'bad_signature', message: error.message });
       return this.finish(job, 'failed', { code: 'bad_signature', message: error.message });
     }
+    const unpaid = await this.paymentProblem(job);
+    if (unpaid) {
+      this.options.logger.warn({ jobId: job.jobId, reason: unpaid }, 'offer refused: not paid');
+      client.send({ type: 'job.reject', jobId: job.jobId, code: 'payment_missing', message: unpaid });
+      return this.finish(job, 'failed', { code: 'payment_missing', message: unpaid });
+    }
     await this.move(job, 'dispatched');
+    if (job.payment?.rail === 'lightning') this.rememberInvoicedRun(job.jobId, job.provider);
     job.provider.send(offer);
   }
 
+  /**
+   * The terms a match is paid on (see chooseRail): escrow terms naming the provider's payout address, or the hold
+   * invoice the provider makes for the job now. Undefined when the job is free here.
+   */
+  private async paymentTerms(request: FrameOf<'job.request'>, provider: PeerSession, capabilities: { price?: Price; payout?: { evm?: string; lightning?: boolean } }): Promise<PaymentTerms | undefined> {
+    const payments = this.options.payments;
+    if (!payments) return undefined;
+    const choice = chooseRail({ aggregatorRails: payments.rails, clientRails: request.payment?.rails ?? [], ...(capabilities.price ? { price: capabilities.price } : {}), ...(capabilities.payout ? { payout: capabilities.payout } : {}) });
+    if (choice.kind === 'free') return undefined;
+    if (choice.kind === 'refuse') throw new MatchPaymentError('payment_required', `this aggregator takes payment for the provider's work: ${choice.reason}`);
+    if (choice.rail === 'evm') return payments.evmTerms({ jobId: request.jobId, price: capabilities.price!, maxTokens: request.maxTokens, providerPayout: capabilities.payout!.evm!, jobDeadlineMs: request.deadline });
+    const invoice = await this.askInvoice(provider, request);
+    return { rail: 'lightning', paymentRequest: invoice.paymentRequest, paymentHash: invoice.paymentHash, amountSat: invoice.amountSat };
+  }
+
+  /** invoice.request to the provider, answered by invoice.offer (or a job.reject naming why it makes none). */
+  private askInvoice(provider: PeerSession, request: FrameOf<'job.request'>): Promise<FrameOf<'invoice.offer'>> {
+    const { jobId } = request;
+    this.invoicing.add(jobId);
+    return new Promise<FrameOf<'invoice.offer'>>((resolve, reject) => {
+      const done = (finish: () => void) => {
+        clearTimeout(timer);
+        stopFrames();
+        stopClose();
+        this.invoicing.delete(jobId);
+        finish();
+      };
+      const timer = setTimeout(() => done(() => reject(new MatchPaymentError('payment_missing', `the provider made no hold invoice within ${INVOICE_WAIT_MS} ms`))), INVOICE_WAIT_MS);
+      const stopFrames = provider.onFrame((frame) => {
+        if (!('jobId' in frame) || frame.jobId !== jobId) return;
+        if (frame.type === 'invoice.offer') done(() => resolve(frame));
+        else if (frame.type === 'job.reject' || frame.type === 'error') done(() => reject(new MatchPaymentError('payment_missing', `the provider made no hold invoice: ${frame.message}`)));
+      });
+      const stopClose = provider.onClose(() => done(() => reject(new MatchPaymentError('provider_unreachable', 'the provider went away before making its invoice'))));
+      provider.send({ type: 'invoice.request', jobId, maxTokens: request.maxTokens });
+    });
+  }
+
+  /** Why the job cannot be dispatched unpaid; undefined when its deposit matches the terms (or it is free, or the provider checks its own invoice). */
+  private async paymentProblem(job: RoutedJob): Promise<string | undefined> {
+    if (job.payment?.rail !== 'evm') return undefined;
+    return this.options.payments!.depositProblem(job.jobId, job.payment).catch((error: Error) => `the deposit could not be read on chain: ${error.message}`);
+  }
+
+  private rememberInvoicedRun(jobId: string, provider: PeerSession): void {
+    this.invoicedRuns.set(jobId, provider);
+    if (this.invoicedRuns.size > MAX_INVOICED_RUNS) this.invoicedRuns.delete(this.invoicedRuns.keys().next().value!);
+  }
+
+  /** A run paid by hold invoice: its provider settles (or, found wrong, cancels) the invoice on this verdict. */
+  private tellProviderVerdict(runJobId: string, verdict: 'verified' | 'failed' | 'unchecked' | 'inconclusive'): void {
+    const provider = this.invoicedRuns.get(runJobId);
+    if (!provider) return;
+    this.invoicedRuns.delete(runJobId);
+    if (provider.isOpen) provider.send({ type: 'job.outcome', jobId: runJobId, verdict });
+  }
+
   private fromProvider(provider: PeerSession, frame: Frame): void {
-    if (!PROVIDER_FRAMES.has(frame.type) || !('jobId' in frame) || !frame.jobId) return;
+    if (!PROVIDER_FRAMES.has(frame.type) || !('jobId' in frame) || !frame.jobId || this.invoicing.has(frame.jobId)) return;
     const job = this.jobs.get(frame.jobId);
     if (!job || job.provider !== provider) return provider.sendError('job_not_found', `no job ${frame.jobId} routed to you`, frame.jobId);
     if (frame.type === 'job.result') return void this.complete(job, frame);

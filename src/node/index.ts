@@ -1,5 +1,5 @@
 export { NodeDaemon, AGENT, type NodeDaemonOptions } from './node-daemon.js';
-export { runJob, JobFailedError, type JobHooks, type JobOutcome } from './job-client.js';
+export { runJob, payJobsThrough, JobFailedError, type JobHooks, type JobOutcome } from './job-client.js';
 export { readLiveDaemonState, type DaemonState } from './daemon-state.js';
 export { ModelCatalog, modelNameOf } from './model-catalog.js';
 export { rankProviders } from './provider-selection.js';

@@ -2,7 +2,9 @@
 // frames that come back into streamed text and a verified result.
 import { conversationKeyOf, unseal, type NodeKey } from '../identity/index.js';
 import { npubOf } from '../identity/index.js';
-import { TokenBatch, type ErrorCode, type Frame, type JobSpec, type TokenFingerprint } from '../protocol/index.js';
+import { TokenBatch, type ErrorCode, type Frame, type FrameOf, type JobSpec, type TokenFingerprint } from '../protocol/index.js';
+import type { JobPayer, JobPayment } from '../payments/terms/job-payer.js';
+import { PaymentTermsRefusedError } from '../payments/terms/payment-terms.js';
 import type { PeerSession } from '../transport/index.js';
 import { openJobResult, sealJobSpec, sha256Hex } from './job-envelopes.js';
 
@@ -12,9 +14,20 @@ export class JobFailedError extends Error {
     readonly jobId: string,
     readonly code: ErrorCode | 'closed',
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
+}
+
+/**
+ * The payer of every job run over a session: set once per session, so that verification checks (jobs the client
+ * runs itself under fresh ids, through the same session) pay like the primary run. hooks.payer overrides it.
+ */
+const sessionPayers = new WeakMap<PeerSession, JobPayer>();
+
+export function payJobsThrough(session: PeerSession, payer: JobPayer): void {
+  sessionPayers.set(session, payer);
 }
 
 export interface JobHooks {
@@ -27,6 +40,10 @@ export interface JobHooks {
   provider?: string;
   /** Providers the aggregator must not match (those that already ran another execution of this job). */
   exclude?: readonly string[];
+  /** Pays a match that carries payment terms, before the offer; defaults to the session's (payJobsThrough). */
+  payer?: JobPayer;
+  /** The job was paid (the deposit mined, or the hold invoice's payment in flight). */
+  onPaid?: (payment: JobPayment) => void;
 }
 
 export interface JobOutcome {
@@ -49,6 +66,8 @@ export interface JobOutcome {
   firstTokenMs: number;
   lastTokenMs: number;
   totalMs: number;
+  /** What the client paid for this run, when the match asked payment. */
+  payment?: JobPayment;
 }
 
 /** Runs one job over an open session with an aggregator. Rejects with JobFailedError on any refusal. */
@@ -61,9 +80,12 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
     let firstTokenMs = 0;
     let lastTokenMs = 0;
     let nextSeq = 0;
+    let payment: JobPayment | undefined;
+    let finished = false;
+    const payer = hooks.payer ?? sessionPayers.get(session);
     // Assigned below; a session that is already closed calls its close handler (and so settle) at once.
     let stopWatchingClose: () => void = () => undefined;
-    const fail = (code: JobFailedError['code'], message: string) => settle(() => reject(new JobFailedError(spec.jobId, code, message)));
+    const fail = (code: JobFailedError['code'], message: string, options?: ErrorOptions) => settle(() => reject(new JobFailedError(spec.jobId, code, message, options)));
     const onAbort = () => {
       session.send({ type: 'job.cancel', jobId: spec.jobId, reason: 'cancelled by the client' });
       fail('cancelled', 'cancelled by the client');
@@ -77,6 +99,8 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
       }
     });
     const settle = (finish: () => void) => {
+      if (finished) return;
+      finished = true;
       unsubscribe();
       stopWatchingClose();
       hooks.signal?.removeEventListener('abort', onAbort);
@@ -85,14 +109,34 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
     stopWatchingClose = session.onClose((reason) => fail('closed', `the aggregator session closed: ${reason}`));
     hooks.signal?.addEventListener('abort', onAbort, { once: true });
 
+    const offer = () => session.send({ type: 'job.offer', jobId: spec.jobId, spec: sealJobSpec(key, provider, spec) });
+
+    /** Checks the match's terms against this node's own config and pays them; only a paid job is offered. */
+    const payThenOffer = async (match: FrameOf<'job.match'>): Promise<void> => {
+      const refuse = (code: ErrorCode, message: string, options?: ErrorOptions) => {
+        session.send({ type: 'job.cancel', jobId: spec.jobId, reason: message.slice(0, 1024) });
+        fail(code, message, options);
+      };
+      if (!payer) return refuse('payment_required', `the aggregator asks payment on ${match.payment!.rail} for this job, and this node pays on no rail: add a payments section to its config`);
+      try {
+        payment = await payer.pay(match.payment!, { jobId: spec.jobId, maxTokens: spec.sampling.maxTokens, jobDeadlineMs: spec.deadline, ...(match.price ? { price: match.price } : {}), ...(spec.priceCap ? { priceCap: spec.priceCap } : {}) });
+      } catch (error) {
+        // Terms this node will not pay are refused; a payment it could not make (funds, allowance, capacity) failed.
+        return refuse(error instanceof PaymentTermsRefusedError ? 'payment_refused' : 'payment_failed', (error as Error).message, { cause: error });
+      }
+      if (finished) return; // cancelled, or the session closed, while paying
+      hooks.onPaid?.(payment);
+      offer();
+    };
+
     const handle = (frame: Frame): void => {
       switch (frame.type) {
         case 'job.match':
           provider = frame.provider;
           conversationKey = conversationKeyOf(key.secretKey, provider);
           hooks.onMatched?.(provider);
-          session.send({ type: 'job.offer', jobId: spec.jobId, spec: sealJobSpec(key, provider, spec) });
-          return;
+          if (!frame.payment) return void offer();
+          return void payThenOffer(frame);
         case 'job.accept':
           return hooks.onAccepted?.();
         case 'job.progress':
@@ -127,6 +171,7 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
               firstTokenMs: firstTokenMs || performance.now() - started,
               lastTokenMs: lastTokenMs || performance.now() - started,
               totalMs: performance.now() - started,
+              ...(payment ? { payment } : {}),
             }),
           );
         }
@@ -138,6 +183,6 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
       }
     };
 
-    session.send({ type: 'job.request', jobId: spec.jobId, model: spec.model, maxTokens: spec.sampling.maxTokens, deadline: spec.deadline, ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), verification: spec.verification, ...(hooks.provider ? { provider: hooks.provider } : {}), ...(hooks.exclude?.length ? { exclude: [...hooks.exclude] } : {}) });
+    session.send({ type: 'job.request', jobId: spec.jobId, model: spec.model, maxTokens: spec.sampling.maxTokens, deadline: spec.deadline, ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), verification: spec.verification, ...(hooks.provider ? { provider: hooks.provider } : {}), ...(hooks.exclude?.length ? { exclude: [...hooks.exclude] } : {}), ...(payer?.rails.length ? { payment: { rails: [...payer.rails] } } : {}) });
   });
 }

@@ -14,15 +14,18 @@ import type { ProviderCapabilities } from '../protocol/index.js';
 import { PeerLink, PeerServer, type PeerSession, type SessionIdentity } from '../transport/index.js';
 import { JobPushingStore, PhoneGrants } from '../grants/index.js';
 import { ContentService } from '../content/index.js';
-import { distributedModelPaths, startStageService, withDistributedModels, type StageService } from '../distributed/index.js';
-import { withSettlement } from '../payments/node-settlement.js';
+import { distributedModelPaths, startStageService, withDistributedModels, type StageFinder, type StageService } from '../distributed/index.js';
+import { withSettlement, type SettlingNodeStore } from '../payments/node-settlement.js';
+import { openNodeJobPayer, type NodeJobPayer } from '../payments/node-job-payer.js';
+import { startNodeNwc, type NwcWalletService } from '../payments/nwc/index.js';
 import { outcomeReportOf, startNodeReputation, type ReputationService } from '../reputation/index.js';
 import { VerdictWitness, type VerificationListener, type VerificationOutcome } from '../verification/index.js';
 import { AggregatorService } from './aggregator-service.js';
 import { removeDaemonState, writeDaemonState, type DaemonPeer } from './daemon-state.js';
 import { ModelCatalog } from './model-catalog.js';
-import { openNodeStore, type NodeStore } from './node-store.js';
+import { openNodeStore } from './node-store.js';
 import { NodeDiscovery } from './node-discovery.js';
+import { findStageWorkers, stageOfferOf } from './stage-discovery.js';
 import { ProviderService } from './provider-service.js';
 import { openProviderRuntime, type ProviderRuntime } from './provider-runtime.js';
 
@@ -72,12 +75,16 @@ export class NodeDaemon {
   private readonly startedAt = new Date().toISOString();
   /** RPC stages this provider runs for heads (config distributed.worker). */
   private stages?: StageService;
+  /** This node's LND served over Nostr Wallet Connect (payments.nwc). */
+  private nwc?: NwcWalletService;
+  /** Pays the jobs this node submits through its API and batches, when its payments section can pay. */
+  private clientPayer?: NodeJobPayer;
 
   private constructor(
     private readonly options: NodeDaemonOptions,
     private readonly runtime: ProviderRuntime | undefined,
     private readonly catalog: ModelCatalog | undefined,
-    private readonly nodeStore: NodeStore,
+    private readonly nodeStore: SettlingNodeStore,
   ) {
     const engine = runtime?.engine;
     const { config, logger } = options;
@@ -92,7 +99,8 @@ export class NodeDaemon {
       this.witness = new VerdictWitness({ logger: logger.child({ component: 'verification' }) });
       this.witness.onVerification((outcome) => this.recordVerification(outcome));
     }
-    if (roles.aggregator) this.aggregator = new AggregatorService({ store: this.store, logger, discoverProviders: (model) => this.discoverProviders(model), admitJob: (client, request) => this.phoneGrants.admit(client, request), ...this.verificationHooks() });
+    const payments = nodeStore.payments;
+    if (roles.aggregator) this.aggregator = new AggregatorService({ store: this.store, logger, discoverProviders: (model) => this.discoverProviders(model), admitJob: (client, request) => this.phoneGrants.admit(client, request), ...this.verificationHooks(), ...(payments?.aggregator ? { payments: payments.aggregator } : {}) });
     if (roles.provider && catalog) {
       this.provider = new ProviderService({
         key: options.key,
@@ -107,6 +115,7 @@ export class NodeDaemon {
           if (!this.content) throw new Error(`model ${model.name} is named by content id but this node fetches no content: enable discovery (init --discovery or --bootstrap)`);
           return this.content.fetchModel(model, report);
         },
+        ...(payments?.provider ? { payments: payments.provider } : {}),
       });
     }
     this.metrics.observePeers(() => [...this.peers.values()]);
@@ -119,12 +128,16 @@ export class NodeDaemon {
     const catalog = roles.provider ? await ModelCatalog.fromPaths([...new Set([...config.models, ...distributedModelPaths(config)])]) : undefined;
     const baseRuntime = roles.provider ? (options.engine ? { engine: options.engine } : await openProviderRuntime(config, options.key.publicKey, logger)) : undefined;
     // Models of `distributed.models` run split across other providers' stages (src/distributed).
-    const runtime = baseRuntime?.engine ? { engine: await withDistributedModels(baseRuntime.engine, { config, home: options.home, key: options.key, logger }) } : baseRuntime;
+    // A head whose model says `workers: discover` asks the discovery this daemon starts below.
+    let started: NodeDaemon | undefined;
+    const findStages: StageFinder | undefined = config.discovery.enabled ? (need) => findStageWorkers(started?.discoveryService, options.key.publicKey, need) : undefined;
+    const runtime = baseRuntime?.engine ? { engine: await withDistributedModels(baseRuntime.engine, { config, home: options.home, key: options.key, logger, ...(findStages ? { findStageWorkers: findStages } : {}) }) } : baseRuntime;
     const openedStore = options.store ? { store: options.store, location: 'in memory', close: () => options.store!.close() } : await openNodeStore(options.home, config, logger);
     // Payments follow from job transitions: an aggregator with payments.evm settles each job's escrow (src/payments).
     const nodeStore = await withSettlement(openedStore, { home: options.home, config, logger });
     await failInterruptedJobs(nodeStore.store, logger);
     const daemon = new NodeDaemon(options, runtime, catalog, nodeStore);
+    started = daemon;
     // Verification outcomes decide whether a completed job's escrow is released (paid unless found wrong).
     nodeStore.attachSettlement?.({ onVerification: (listener) => daemon.onVerification(listener), metrics: daemon.metrics });
     if (roles.aggregator) daemon.reputation = await startNodeReputation({ home: options.home, config, key: options.key, logger, ...(nodeStore.pocketbase ? { pocketbase: nodeStore.pocketbase } : {}) });
@@ -132,10 +145,16 @@ export class NodeDaemon {
     if (roles.provider || roles.aggregator) await daemon.listen();
     daemon.stages = await startStageService({ config, key: options.key, logger, home: options.home });
     daemon.dialConfiguredPeers();
+    await daemon.openClientPayer();
     await daemon.startBatches();
     if (config.discovery.enabled) await daemon.startDiscovery();
     // A port already taken fails the start: stop what started, so no store or child process outlives it.
     await daemon.startApi().catch(async (error: unknown) => {
+      await daemon.stop();
+      throw error;
+    });
+    // Nostr Wallet Connect: the node's LND served to the wallet apps its operator connected (src/payments/nwc).
+    daemon.nwc = await startNodeNwc({ home: options.home, config, logger }).catch(async (error: unknown) => {
       await daemon.stop();
       throw error;
     });
@@ -160,6 +179,8 @@ export class NodeDaemon {
 
   async stop(): Promise<void> {
     this.witness?.stop();
+    this.nwc?.stop();
+    this.clientPayer?.close();
     await this.reputation?.stop();
     await this.batches?.stop();
     // The interface's sockets first: upgraded connections are not the HTTP server's to close.
@@ -178,12 +199,25 @@ export class NodeDaemon {
     this.options.logger.info('node stopped');
   }
 
+  /**
+   * The payer of the jobs the node submits itself. A payments section that cannot pay (its chain unreachable, say)
+   * does not stop the node: its API and batches then run only free jobs, and the reason is logged.
+   */
+  private async openClientPayer(): Promise<void> {
+    const { home, config, logger } = this.options;
+    const opened = await openNodeJobPayer({ home, config, logger }).catch((error: Error) => {
+      logger.error({ err: error.message, name: error.name }, 'jobs from the API and batches cannot pay: only free jobs will run');
+      return undefined;
+    });
+    if (opened) this.clientPayer = opened;
+  }
+
   /** An aggregator runs the batches submitted to its store, each request as a job through its own endpoint. */
   private async startBatches(): Promise<void> {
     const { config, home, key, logger } = this.options;
     const aggregator = this.aggregator;
     if (!aggregator || !this.url) return;
-    const batches = await startBatchService({ home, config, key, agent: AGENT, aggregatorUrl: this.url, logger: logger.child({ component: 'batch' }), providers: () => aggregator.providerLoads() });
+    const batches = await startBatchService({ home, config, key, agent: AGENT, aggregatorUrl: this.url, logger: logger.child({ component: 'batch' }), providers: () => aggregator.providerLoads(), ...(this.clientPayer ? { payer: this.clientPayer.payer } : {}) });
     if (batches) this.batches = batches;
   }
 
@@ -213,7 +247,8 @@ export class NodeDaemon {
     const engine = this.provider.engineId;
     // Known from the configuration, since hellos to configured peers go out before discovery (and content) start.
     const fetchesModels = this.options.config.discovery.enabled;
-    return { models: this.catalog.offers(), slots: this.provider.slots, ...(engine ? { engine } : {}), ...(price ? { price } : {}), ...(fetchesModels ? { fetchesModels } : {}) };
+    const payout = this.nodeStore.payments?.payout;
+    return { models: this.catalog.offers(), slots: this.provider.slots, ...(engine ? { engine } : {}), ...(price ? { price } : {}), ...(fetchesModels ? { fetchesModels } : {}), ...(payout && Object.keys(payout).length ? { payout } : {}) };
   }
 
   private async listen(): Promise<void> {
@@ -273,6 +308,7 @@ export class NodeDaemon {
         : {}),
       onChange: () => void this.saveState(),
       homeDir: this.options.home.dir,
+      stageOffer: () => stageOfferOf(config, this.stages),
       jobStreams: { identity: this.identity(config.role), limits: config.limits, onSession: (session) => this.acceptSession(session) },
     });
     this.reputation?.attachGossip(this.discovery.service);
@@ -379,6 +415,7 @@ export class NodeDaemon {
       limits: config.limits,
       logger: logger.child({ component: 'api' }),
       aggregators: aggregator && this.url ? [this.url] : config.connect,
+      ...(this.clientPayer ? { payer: this.clientPayer.payer } : {}),
       ...(aggregator ? { localModels: () => aggregator.availableModels() } : {}),
       store: this.store,
       metrics: this.metrics,

@@ -1,7 +1,7 @@
 // The daemon's part in discovery: a provider announces its signed record with its job endpoint; an aggregator
 // keeps a job link to every provider it learns of, and drops it when the provider leaves or goes silent.
 import type { NodeConfig } from '../config/index.js';
-import { detectHardware, DiscoveryService, summariseHardware, type KnownProvider } from '../discovery/index.js';
+import { detectHardware, DiscoveryService, summariseHardware, type KnownProvider, type StageOffer } from '../discovery/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
 import { PROTOCOL_VERSION } from '../protocol/index.js';
@@ -21,6 +21,8 @@ export interface ProviderSummary {
   activeJobs: number;
   gpus: number;
   latencyMs?: number;
+  /** Where it runs RPC stages for heads, when it offers them. */
+  stages?: { endpoint: string; openToAnyHead: boolean };
   lastSeenAt: number;
 }
 
@@ -40,6 +42,8 @@ export interface NodeDiscoveryOptions {
   reputationOf?: (pubkey: string) => number | undefined;
   /** The node home: `net-tests.jsonl` there feeds provider ranking's latency. */
   homeDir?: string;
+  /** The RPC stages this provider runs for other heads, announced in its record (src/distributed). */
+  stageOffer?: () => StageOffer | undefined;
   /** Serve the job protocol on libp2p streams too, so peers reach this node through relays. */
   jobStreams?: { identity: SessionIdentity; limits: TransportLimits; onSession: (session: PeerSession) => void };
 }
@@ -85,7 +89,13 @@ export class NodeDiscovery {
     await service.start();
     node.tracker = new ReachabilityTracker(service.libp2p, () => ({ reservations: service.relay?.service.reservations.size ?? 0, refusals: service.relay?.policy.refusals ?? 0 }));
     if (options.jobStreams) await serveJobStreams(service.libp2p, { ...options.jobStreams, logger: options.logger });
-    if (options.provider && options.endpoint) await node.announce(options.provider, options.endpoint);
+    if (options.provider && options.endpoint) {
+      const announced = node.announce(options.provider, options.endpoint);
+      // The first node of a network has nobody to store its DHT pointers with: the provide can only run into its
+      // timeout (a minute), so the daemon's start does not wait for it; gossip and record fetches still find it.
+      if (service.libp2p.getConnections().length > 0) await announced;
+      else void announced.catch((error: Error) => options.logger.warn({ err: error.message }, 'announcing the provider record failed'));
+    }
     node.watchAddresses();
     return node;
   }
@@ -134,6 +144,7 @@ export class NodeDiscovery {
     const { config } = this.options;
     const choice = chooseJobEndpoint({ mode: config.discovery.nat.reachability, wsEndpoint, peerId: this.service.peerId, addresses: this.multiaddrs() });
     this.announced = { endpoint: choice.endpoint, addresses: (choice.addresses ?? []).join(' ') };
+    const stages = this.options.stageOffer?.();
     await this.service.announce({
       hardware: summariseHardware(await detectHardware()),
       models: provider.catalog.offers(),
@@ -144,6 +155,7 @@ export class NodeDiscovery {
       software: { infernet: this.options.agent, engine: provider.service.engineId ?? 'none' },
       protocolVersion: PROTOCOL_VERSION,
       load: () => provider.service.load,
+      ...(stages ? { stages } : {}),
     });
   }
 
@@ -211,6 +223,7 @@ function summaryOf(known: KnownProvider): ProviderSummary {
     activeJobs: known.load.activeJobs,
     gpus: known.record.hardware.gpus.reduce((sum, group) => sum + group.count, 0),
     ...(known.latencyMs !== undefined ? { latencyMs: known.latencyMs } : {}),
+    ...(known.record.stages ? { stages: { endpoint: known.record.stages.endpoint, openToAnyHead: known.record.stages.heads === undefined } } : {}),
     lastSeenAt: known.lastSeenAt,
   };
 }

@@ -8,6 +8,7 @@ import { ContainerDeadlineError, ContainerFailedError, ContainerOutOfMemoryError
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import type { ErrorCode, FrameOf, JobSpec, Price } from '../protocol/index.js';
+import type { ProviderJobPayments } from '../payments/terms/provider-payments.js';
 import type { PeerSession } from '../transport/index.js';
 import { openJobSpec, sealJobResult } from './job-envelopes.js';
 import type { ModelCatalog } from './model-catalog.js';
@@ -28,6 +29,8 @@ export interface ProviderServiceOptions {
   fingerprintTopK?: number;
   /** Fetches a model named by content id that the catalog lacks (src/content); returns its local path. */
   fetchModel?: (model: { name: string; cid: string }, report: (message: string) => void) => Promise<string>;
+  /** Hold invoices for jobs (src/payments): made at match time, required paid before a job runs, settled on verdicts. */
+  payments?: ProviderJobPayments;
 }
 
 /** A few alternatives tell a near-tie from a wrong token; each costs the full probability list per token. */
@@ -71,11 +74,39 @@ export class ProviderService {
   attach(session: PeerSession): void {
     session.onFrame((frame) => {
       if (frame.type === 'job.offer') void this.handleOffer(session, frame);
+      else if (frame.type === 'invoice.request') void this.makeInvoice(session, frame);
+      else if (frame.type === 'job.outcome') void this.settleVerdict(session, frame);
       else if (frame.type === 'job.cancel') this.cancel(session, frame.jobId, frame.reason ?? 'cancelled by the aggregator');
     });
     session.onClose(() => {
       for (const [jobId, job] of this.running) if (job.session === session) this.cancel(session, jobId, 'aggregator disconnected');
     });
+  }
+
+  private async makeInvoice(session: PeerSession, request: FrameOf<'invoice.request'>): Promise<void> {
+    const { jobId } = request;
+    try {
+      if (!this.options.payments) throw new Error('this provider makes no Lightning invoices (payments.lightning)');
+      const invoice = await this.options.payments.invoiceFor(jobId, request.maxTokens, session.peer?.pubkey ?? '');
+      session.send({ type: 'invoice.offer', jobId, ...invoice });
+    } catch (error) {
+      this.options.logger.warn({ jobId, err: (error as Error).message }, 'no invoice made');
+      session.send({ type: 'job.reject', jobId, code: 'payment_missing', message: (error as Error).message.slice(0, 1024) });
+    }
+  }
+
+  private async settleVerdict(session: PeerSession, outcome: FrameOf<'job.outcome'>): Promise<void> {
+    await this.options.payments?.settleVerdict(outcome.jobId, outcome.verdict, session.peer?.pubkey ?? '').catch((error: Error) => this.options.logger.error({ jobId: outcome.jobId, err: error.message }, 'cannot settle the job invoice; retried at the next start'));
+  }
+
+  /** A provider that charges in sat runs a job only once its hold invoice is paid. */
+  private async requirePaid(jobId: string): Promise<void> {
+    if (!this.options.payments?.requiresPayment) return;
+    try {
+      await this.options.payments.requirePaid(jobId);
+    } catch (error) {
+      throw new OfferRefusedError('payment_missing', (error as Error).message);
+    }
   }
 
   private async handleOffer(session: PeerSession, offer: FrameOf<'job.offer'>): Promise<void> {
@@ -86,10 +117,13 @@ export class ProviderService {
     let engine: InferenceEngine;
     try {
       ({ spec, modelPath, engine } = await this.admitFetchingModel(session, offer));
+      await this.requirePaid(jobId);
     } catch (error) {
       const code = error instanceof OfferRefusedError ? error.code : 'internal';
       log.warn({ code }, `offer refused: ${(error as Error).message}`);
       session.send({ type: 'job.reject', jobId, code, message: (error as Error).message });
+      // A job that will not run here gives the client its money back now, not at the invoice's timeout.
+      void this.options.payments?.refundUnrun(jobId).catch((cause: Error) => log.warn({ err: cause.message }, 'cannot cancel the job invoice'));
       return;
     }
     const abort = new AbortController();

@@ -16,3 +16,12 @@ export { openEscrow, openEvmChain, openSettlement, WrongChainError, ChainUnreach
 export { withSettlement, type SettlingNodeStore } from './node-settlement.js';
 export { loadWallet, initWallet, walletFilePath, type Wallet } from './wallet-file.js';
 export * from './payment-errors.js';
+export { type NodePaymentParts } from './node-settlement.js';
+export { jobAmount, feeFor, railOfPrice, RAIL_DECIMALS, UnpayablePriceError } from './terms/job-amount.js';
+export { chooseRail, evmTermsFor, checkEvmTerms, checkLightningTerms, depositMismatch, PaymentTermsRefusedError, SETTLEMENT_WINDOW_S, MAX_ESCROW_HOLD_S, type RailChoice, type EvmTerms, type LightningTerms, type ClientPaymentPolicy, type MatchFacts } from './terms/payment-terms.js';
+export { EscrowTermsIssuer, type AggregatorPaymentTerms } from './terms/aggregator-terms.js';
+export { HoldInvoicePayments, PaymentMissingError, type ProviderJobPayments } from './terms/provider-payments.js';
+export { ClientJobPayer, openJobPayer, type JobPayer, type JobPayment } from './terms/job-payer.js';
+export { decodeBolt11, InvalidInvoiceError, type DecodedInvoice } from './lightning/bolt11.js';
+export { LndInvoicePayer, type LightningInvoicePayer } from './lightning/invoice-payer.js';
+export { openNodeJobPayer, type NodeJobPayer } from './node-job-payer.js';

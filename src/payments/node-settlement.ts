@@ -1,6 +1,16 @@
 // The daemon's hook into payments: an aggregator with `payments.evm` gets a job store that settles each job's
-// escrow when the job ends, and resumes the settlements a previous run left unfinished.
+// escrow when the job ends, and resumes the settlements a previous run left unfinished; it offers payment terms
+// at match time. A provider tells its payout, and with `payments.lightning` makes and settles hold invoices.
 import { rolesOf, type NodeConfig, type NodeHome } from '../config/index.js';
+import { HoldInvoiceRail } from './lightning/hold-invoice-rail.js';
+import { LndRestClient, lndConnectionFromFiles } from './lightning/lnd-rest-client.js';
+import { PaymentLedger } from './ledger/payment-ledger.js';
+import { PaymentsNotConfiguredError } from './payment-errors.js';
+import { SettlementService } from './settlement/settlement-service.js';
+import { EscrowTermsIssuer, type AggregatorPaymentTerms } from './terms/aggregator-terms.js';
+import { HoldInvoicePayments, type ProviderJobPayments } from './terms/provider-payments.js';
+import { railOfPrice } from './terms/job-amount.js';
+import { loadWallet, walletFilePath } from './wallet-file.js';
 import type { Logger } from '../log/index.js';
 import type { NodeMetrics } from '../metrics/index.js';
 import type { NodeStore } from '../node/node-store.js';
@@ -18,25 +28,88 @@ export interface SettlementDaemonHooks {
   metrics: Pick<NodeMetrics, 'paymentAmounts'>;
 }
 
+/** What the daemon's roles need of payments: the aggregator's terms and the provider's invoices and payout. */
+export interface NodePaymentParts {
+  aggregator?: AggregatorPaymentTerms;
+  provider?: ProviderJobPayments;
+  /** Where this provider is paid, told to aggregators in its capabilities. */
+  payout?: { evm?: `0x${string}`; lightning?: boolean };
+}
+
 export type SettlingNodeStore = NodeStore & {
   settlement?: NodeSettlement;
+  payments?: NodePaymentParts;
   /** Verification outcomes decide releases from now on; final payments are counted in the metrics. */
   attachSettlement?: (daemon: SettlementDaemonHooks) => void;
 };
 
-/** The node store itself when this node settles nothing; else one whose job transitions settle payments. */
+/**
+ * The node store itself when this node takes no part in payments; else one whose job transitions settle them:
+ * an aggregator with payments.evm settles escrows, a provider with payments.lightning its hold invoices.
+ */
 export async function withSettlement(nodeStore: NodeStore, options: { home: NodeHome; config: NodeConfig; logger: Logger }): Promise<SettlingNodeStore> {
-  if (!rolesOf(options.config.role).aggregator || !options.config.payments?.evm) return nodeStore;
+  const payments = options.config.payments;
+  if (!payments) return nodeStore;
+  const roles = rolesOf(options.config.role);
+  try {
+    const asAggregator: SettlingNodeStore = roles.aggregator ? await withEscrowSettlement(nodeStore, options) : nodeStore;
+    const withTerms: SettlingNodeStore = roles.aggregator
+      ? { ...asAggregator, payments: { aggregator: new EscrowTermsIssuer({ ...(asAggregator.settlement?.escrow ? { escrow: asAggregator.settlement.escrow } : {}), feeBps: payments.feeBps, lightning: true }) } }
+      : asAggregator;
+    return roles.provider ? await withProviderPayments(withTerms, options) : withTerms;
+  } catch (error) {
+    await nodeStore.close();
+    throw error;
+  }
+}
+
+/**
+ * A provider's payout (capabilities) and, with payments.lightning and a price in sat, hold invoices made at match
+ * time and settled on its aggregator's verdicts.
+ */
+async function withProviderPayments(nodeStore: SettlingNodeStore, options: { home: NodeHome; config: NodeConfig; logger: Logger }): Promise<SettlingNodeStore> {
+  const payments = options.config.payments!;
+  const evm = payments.payoutAddress ?? (await loadWallet(walletFilePath(options.home, options.config))).evm?.address;
+  const price = options.config.provider.price;
+  // Hold invoices only for a price in sat: a provider paid through the escrow needs no LND for its jobs.
+  const invoices = Boolean(payments.lightning && price && railOfPrice(price) === 'lightning');
+  const payout = { ...(evm ? { evm: evm as `0x${string}` } : {}), ...(invoices ? { lightning: true } : {}) };
+  const parts: NodePaymentParts = { ...nodeStore.payments, payout };
+  if (!invoices || !payments.lightning) return { ...nodeStore, payments: parts };
+  if (!nodeStore.pocketbase) throw new PaymentsNotConfiguredError('a PocketBase store (hold invoices keep their preimages in its ledger; storage.backend: file cannot)');
+  const logger = options.logger.child({ component: 'payments' });
+  const lnd = new LndRestClient(await lndConnectionFromFiles(payments.lightning.restUrl, payments.lightning.tlsCertPath, payments.lightning.macaroonPath));
+  const ledger = new PaymentLedger(nodeStore.pocketbase);
+  const rail = new HoldInvoiceRail(lnd, ledger, 'provider');
+  const service = new SettlementService({ ledger, rails: [rail], role: 'provider', jobs: nodeStore.store, logger });
+  const store = new SettlingJobStore(nodeStore.store, { role: 'provider', settlement: service, logger });
+  // A completed job's invoice waits for its verdict (job.outcome from the aggregator); failures cancel it at once.
+  store.settleOutcomesFrom(() => () => undefined);
+  const resumed = service.resume().catch((error: Error) => logger.error({ err: error.message, name: error.name }, 'cannot resume hold-invoice settlements'));
+  parts.provider = new HoldInvoicePayments({ ...(price ? { price } : {}), lnd, ledger, rail, settlement: service });
+  logger.info({ lnd: payments.lightning.restUrl }, 'payments: hold invoices for jobs as provider');
+  return {
+    ...nodeStore,
+    store,
+    payments: parts,
+    close: async () => {
+      await resumed;
+      await store.drain();
+      await nodeStore.close();
+    },
+  };
+}
+
+/** An aggregator with payments.evm: a job store that settles each job's escrow when the job ends. */
+async function withEscrowSettlement(nodeStore: NodeStore, options: { home: NodeHome; config: NodeConfig; logger: Logger }): Promise<SettlingNodeStore> {
+  if (!options.config.payments?.evm) return nodeStore;
   const logger = options.logger.child({ component: 'payments' });
   let metrics: SettlementDaemonHooks['metrics'] | undefined;
   const onFinal = (payment: Payment) => {
     const metric = paymentMetricOf(payment);
     if (metric) metrics?.paymentAmounts.inc({ direction: metric.direction, currency: metric.currency }, metric.amount);
   };
-  const settlement = await openSettlement({ ...options, pocketbase: nodeStore.pocketbase, jobs: nodeStore.store, role: 'aggregator', logger, onFinal }).catch(async (error: unknown) => {
-    await nodeStore.close();
-    throw error;
-  });
+  const settlement = await openSettlement({ ...options, pocketbase: nodeStore.pocketbase, jobs: nodeStore.store, role: 'aggregator', logger, onFinal });
   if (!settlement) return nodeStore;
   const store = new SettlingJobStore(nodeStore.store, { role: 'aggregator', settlement: settlement.service, logger });
   const resumed = settlement.service.resume().then(

@@ -10,6 +10,8 @@ import { WalletConfigError } from './payment-errors.js';
 const WalletFileSchema = z
   .object({
     evm: z.object({ privateKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex key') }).strict().optional(),
+    /** Nostr Wallet Connect's service key and connections: read and validated by src/payments/nwc. */
+    nwc: z.unknown().optional(),
   })
   .strict();
 export type WalletFile = z.infer<typeof WalletFileSchema>;
@@ -50,7 +52,9 @@ export async function loadWallet(path: string): Promise<Wallet> {
 export async function initWallet(path: string, privateKey?: `0x${string}`): Promise<{ wallet: Wallet; created: boolean }> {
   const existing = await loadWallet(path);
   if (existing.evm) return { wallet: existing, created: false };
-  const file: WalletFile = { evm: { privateKey: privateKey ?? generatePrivateKey() } };
+  // Keeps the file's other sections (nwc connections) when it adds the key.
+  const others = await readFile(path, 'utf8').then((text) => JSON.parse(text) as WalletFile, () => ({}));
+  const file: WalletFile = { ...others, evm: { privateKey: privateKey ?? generatePrivateKey() } };
   await writeFile(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600, flag: 'w' });
   await chmod(path, 0o600);
   return { wallet: await loadWallet(path), created: true };

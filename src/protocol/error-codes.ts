@@ -23,6 +23,10 @@ export const ERROR_CODES = {
   provider_unreachable: 'The provider went away before the job finished.',
   engine_failed: 'The inference engine failed while running the job.',
   grant_refused: "The job or request is outside the pairing grant of the sender's key (revoked, expired, or beyond its limits).",
+  payment_required: 'The aggregator takes payment for this provider (it has payments configured and the provider a price), but the client offers no rail both can use.',
+  payment_refused: 'The client refused the payment terms of the match (another chain, escrow or token than its own, or an amount above what it computes or its cap).',
+  payment_failed: 'The client could not pay (insufficient token balance, allowance, gas money or channel capacity).',
+  payment_missing: 'The offer came without the payment the match asked for (no matching escrow deposit, or a hold invoice not paid), or no invoice could be made.',
   internal: 'An unexpected error in the node; it is logged there.',
 } as const;
 

@@ -35,6 +35,27 @@ Supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}.
    \`model\`, \`output_hash\` (sha256 of the UTF-8 output), \`tokens\`, \`engine\`.
 5. \`job.cancel\` from the client (or the aggregator at the deadline, or when the client disconnects) stops it.
 
+## Paying for a job
+- A client that can pay lists its rails in \`job.request\` \`payment.rails\` (\`evm\`, \`lightning\`).
+- An aggregator requires payment when it has a \`payments\` config section and the matched provider has a
+  price: on \`evm\` (the JobEscrow) for a price in USDC if the aggregator settles escrows, on \`lightning\` for a price
+  in sat. A client that offers no such rail, or a provider that names no payout for it (\`capabilities.payout\`), gets
+  \`job.reject\` \`payment_required\`. A price in another currency leaves the job free.
+- The amount is the price × maxTokens / 1000 (per \`1k_tokens\`) or the price (per \`job\`), in base units, rounded
+  up; on \`evm\` the aggregator's fee (\`payments.feeBps\` of the amount) comes on top, and the escrow deadline is the
+  job's deadline plus a settlement window.
+- \`lightning\`: at match time the aggregator sends the provider \`invoice.request\`; the provider answers
+  \`invoice.offer\` with a hold invoice for the job (or \`job.reject\` \`payment_missing\`).
+- \`job.match\` \`payment\` carries the terms. The client checks them against its own config (same chain, escrow and
+  token as its own \`payments.evm\`; an amount no more than the price gives and within its price cap; a fee within
+  its \`payments.maxFeeBps\`; an invoice whose amount and payment hash are the terms'), pays (approve + deposit, or
+  starts paying the hold invoice), and only then sends \`job.offer\`; else it sends \`job.cancel\`.
+- Before dispatch the aggregator reads the deposit on chain (deposited; provider, aggregator, amount, fee and
+  deadline as offered); the provider runs a job paid by hold invoice only once the invoice is ACCEPTED. Otherwise
+  \`job.reject\` \`payment_missing\` and nothing runs.
+- Settlement: the aggregator releases the escrow (or refunds it) on the run's verification outcome or failure; for a
+  hold invoice it sends the provider \`job.outcome\`, and the provider settles the invoice, or cancels it for a failed run.
+
 Encrypted payloads longer than NIP-44's 65,535-byte limit are split: the content is then a JSON array of
 NIP-44 payloads whose plaintexts concatenate.
 `;

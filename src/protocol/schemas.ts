@@ -134,6 +134,52 @@ export const ModelOffer = z.object({
 });
 export type ModelOffer = z.infer<typeof ModelOffer>;
 
+/** Decimal string of an amount in a rail's smallest unit (micro-USDC, satoshis): no float reaches a payment. */
+const BaseUnits = z.string().regex(/^\d{1,30}$/, 'a decimal string of base units');
+const EvmAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed 20-byte hex address');
+const Hash32 = z.string().regex(/^[0-9a-f]{64}$/, '32 bytes as 64 lowercase hex characters');
+
+/** The rails a job can be paid on: the JobEscrow contract (a stablecoin with 6 decimals) or a Lightning hold invoice. */
+export const PaymentRailName = z.enum(['evm', 'lightning']);
+export type PaymentRailName = z.infer<typeof PaymentRailName>;
+
+/**
+ * How a matched job is paid, set by the aggregator in job.match. evm: the client deposits amount + fee into the
+ * escrow for the job, naming the provider's payout address and the aggregator (which releases it after
+ * verification, or refunds it). lightning: the client pays the provider's hold invoice for the job (settled after
+ * verification, cancelled on failure). Amounts are decimal strings of base units.
+ */
+export const PaymentTerms = z.discriminatedUnion('rail', [
+  z
+    .object({
+      rail: z.literal('evm'),
+      chainId: z.number().int().positive(),
+      escrow: EvmAddress,
+      token: EvmAddress,
+      /** The provider's payout address. */
+      provider: EvmAddress,
+      /** The aggregator's address: it alone releases, and receives the fee. */
+      aggregator: EvmAddress,
+      /** The provider's pay, token base units (6 decimals). */
+      amount: BaseUnits,
+      /** The aggregator's fee, token base units, on top of amount. */
+      fee: BaseUnits,
+      /** Unix seconds: after it only the client can refund the deposit. */
+      deadline: z.number().int().positive(),
+    })
+    .strict(),
+  z
+    .object({
+      rail: z.literal('lightning'),
+      /** BOLT11 payment request of a hold invoice the provider made for this job. */
+      paymentRequest: z.string().min(8).max(4096),
+      paymentHash: Hash32,
+      amountSat: BaseUnits,
+    })
+    .strict(),
+]);
+export type PaymentTerms = z.infer<typeof PaymentTerms>;
+
 export const ProviderCapabilities = z.object({
   models: z.array(ModelOffer).max(1024),
   slots: z.number().int().min(0),
@@ -141,6 +187,8 @@ export const ProviderCapabilities = z.object({
   engine: z.string().optional(),
   /** Fetches a model it lacks when the job names it by content id (src/content), before accepting. */
   fetchesModels: z.boolean().optional(),
+  /** Where this provider is paid: its EVM payout address, and whether it makes Lightning hold invoices for jobs. */
+  payout: z.object({ evm: EvmAddress.optional(), lightning: z.boolean().optional() }).strict().optional(),
 });
 export type ProviderCapabilities = z.infer<typeof ProviderCapabilities>;
 
@@ -183,13 +231,15 @@ export const JobRequestFrame = frame(
     exclude: z.array(HexPublicKey).max(16).optional(),
     /** Match only this provider (a batch coordinator placing its shards); refused with no_provider if it cannot take the job. */
     provider: HexPublicKey.optional(),
+    /** The rails this client can pay on, in its order of preference; absent: it pays on none (payment_required where payment is due). */
+    payment: z.object({ rails: z.array(PaymentRailName).min(1).max(4) }).strict().optional(),
   },
   'Client to aggregator: find a provider for this job. Carries only what matching needs, never the prompt.',
 );
 export const JobMatchFrame = frame(
   'job.match',
-  { jobId: JobId, provider: HexPublicKey, price: Price.optional() },
-  'Aggregator to client: the provider chosen; the client now encrypts its spec to that key.',
+  { jobId: JobId, provider: HexPublicKey, price: Price.optional(), payment: PaymentTerms.optional() },
+  'Aggregator to client: the provider chosen; the client now encrypts its spec to that key. With `payment`, the client checks the terms against its own config, pays (escrow deposit or hold invoice), and only then sends job.offer.',
 );
 export const JobOfferFrame = frame(
   'job.offer',
@@ -243,6 +293,21 @@ export const JobVerdictFrame = frame(
       .max(16),
   },
   "Client to aggregator, after comparing a verified job's executions: the verdict per run. The aggregator checks it against the signed output hashes it relayed, then records and publishes the outcomes.",
+);
+export const InvoiceRequestFrame = frame(
+  'invoice.request',
+  { jobId: JobId, maxTokens: z.number().int().min(1).max(32768) },
+  "Aggregator to provider, at match time: make a hold invoice for this job at the provider's price for maxTokens. Answered with invoice.offer, or job.reject (payment_missing).",
+);
+export const InvoiceOfferFrame = frame(
+  'invoice.offer',
+  { jobId: JobId, paymentRequest: z.string().min(8).max(4096), paymentHash: Hash32, amountSat: BaseUnits },
+  'Provider to aggregator: the hold invoice for the job, passed to the client in job.match payment terms. The provider runs the job only once the invoice is paid (ACCEPTED).',
+);
+export const JobOutcomeFrame = frame(
+  'job.outcome',
+  { jobId: JobId, verdict: z.enum(['verified', 'failed', 'unchecked', 'inconclusive']) },
+  "Aggregator to provider, for a job paid by hold invoice: the run's verification verdict. The provider settles the invoice unless the verdict is failed, then cancels it.",
 );
 export const HeartbeatFrame = frame(
   'heartbeat',
@@ -330,6 +395,9 @@ export const FRAME_SCHEMAS = {
   'job.result': JobResultFrame,
   'job.cancel': JobCancelFrame,
   'job.verdict': JobVerdictFrame,
+  'invoice.request': InvoiceRequestFrame,
+  'invoice.offer': InvoiceOfferFrame,
+  'job.outcome': JobOutcomeFrame,
   error: ErrorFrame,
   heartbeat: HeartbeatFrame,
   'models.request': ModelsRequestFrame,
@@ -359,6 +427,9 @@ export const Frame = z.discriminatedUnion('type', [
   JobResultFrame,
   JobCancelFrame,
   JobVerdictFrame,
+  InvoiceRequestFrame,
+  InvoiceOfferFrame,
+  JobOutcomeFrame,
   ErrorFrame,
   HeartbeatFrame,
   ModelsRequestFrame,

@@ -21,8 +21,9 @@ describe('failover when a stage dies mid-generation', () => {
     await cluster?.stop();
   });
 
+  // keepWarmMs 0: every job opens and closes its own stages, as these tests check per job.
   const engine = (workers: number, plans: DistributedAttempt[], stagesPerJob?: number, split: 'layer' | 'tensor' = 'layer') =>
-    new DistributedEngine({ key: cluster.headKey, workers: cluster.nodes.slice(0, workers).map((n) => n.endpoint), split, threads: 1, contextSize: 512, logger: silentLogger(), onPlan: (plan) => plans.push(plan), ...(stagesPerJob ? { stagesPerJob } : {}) });
+    new DistributedEngine({ key: cluster.headKey, workers: cluster.nodes.slice(0, workers).map((n) => n.endpoint), split, threads: 1, contextSize: 512, keepWarmMs: 0, logger: silentLogger(), onPlan: (plan) => plans.push(plan), ...(stagesPerJob ? { stagesPerJob } : {}) });
 
   it('a 3-stage pipeline over three provider processes gives the tokens of a 2-stage one', async () => {
     const plans: DistributedAttempt[] = [];

@@ -23,7 +23,7 @@ export interface StageCluster {
 }
 
 /** `count` provider daemons, each serving RPC stages to `headKey` only. */
-export async function startStageNodes(count: number, options: { headKey?: NodeKey; extraHeads?: string[]; sandbox?: 'docker' | 'none' } = {}): Promise<StageCluster> {
+export async function startStageNodes(count: number, options: { headKey?: NodeKey; extraHeads?: string[]; sandbox?: 'docker' | 'none'; worker?: Record<string, unknown> } = {}): Promise<StageCluster> {
   locateLlamaRpcBinaries(); // fails here, with the set-up command, when llama.cpp is not built
   const headKey = options.headKey ?? generateNodeKey();
   const homes: string[] = [];
@@ -41,7 +41,7 @@ export async function startStageNodes(count: number, options: { headKey?: NodeKe
         listen: { host: '127.0.0.1', port: 0 },
         storage: { backend: 'file' },
         provider: { sandbox: 'none' },
-        distributed: { worker: { host: '127.0.0.1', port, heads: [headKey.npub, ...(options.extraHeads ?? [])], sandbox: options.sandbox ?? 'none', threads: 1, memoryMb: 1024 } },
+        distributed: { worker: { host: '127.0.0.1', port, heads: [headKey.npub, ...(options.extraHeads ?? [])], sandbox: options.sandbox ?? 'none', threads: 1, memoryMb: 1024, ...options.worker } },
         log: { level: 'info' },
       };
       await writeFile(join(home, 'config.json'), JSON.stringify(config));

@@ -35,8 +35,9 @@ describe('distributed inference over tunnels to RPC stages on two provider proce
     await cluster?.stop();
   });
 
+  // keepWarmMs 0: every job opens and closes its own stages, as these tests check per job.
   const engine = (split: 'layer' | 'tensor', plans: DistributedAttempt[]) =>
-    new DistributedEngine({ key: cluster.headKey, workers: cluster.nodes.map((n) => n.endpoint), split, threads: 1, contextSize: 512, logger: silentLogger(), onPlan: (plan) => plans.push(plan) });
+    new DistributedEngine({ key: cluster.headKey, workers: cluster.nodes.map((n) => n.endpoint), split, threads: 1, contextSize: 512, keepWarmMs: 0, logger: silentLogger(), onPlan: (plan) => plans.push(plan) });
 
   for (const model of MODELS) {
     it(`a layer split (pipeline) over 2 stages gives the greedy text of one process: ${model}`, async () => {
@@ -147,7 +148,7 @@ describe('stages sandboxed in Docker without network', () => {
     const model = sharedModelPath('stories260K.gguf');
     const whole = await local.generate(greedy(model));
     let hostListeners: string[] | undefined;
-    const engine = new DistributedEngine({ key: cluster.headKey, workers: cluster.nodes.map((n) => n.endpoint), split: 'layer', threads: 1, contextSize: 512, logger: silentLogger() });
+    const engine = new DistributedEngine({ key: cluster.headKey, workers: cluster.nodes.map((n) => n.endpoint), split: 'layer', threads: 1, contextSize: 512, keepWarmMs: 0, logger: silentLogger() });
     const result = await engine.generate({ ...greedy(model), jobId: 'docker-pipe', onText: () => (hostListeners ??= listeningAddressesOf(50052)) });
     assert.equal(result.text, whole.text);
     assert.deepEqual(result.tokenIds, whole.tokenIds);

@@ -6,7 +6,7 @@ import { CliError } from '../cli-error.js';
 import { openNode } from '../open-node.js';
 
 export const PROVIDERS_USAGE = `infernet providers --home DIR [--json]
-  Lists the providers the running daemon knows through discovery, with models, load and latency.`;
+  Lists the providers the running daemon knows through discovery, with models, load, latency and RPC stages.`;
 
 export async function providersCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { home: { type: 'string' }, json: { type: 'boolean' } } });
@@ -18,6 +18,6 @@ export async function providersCommand(argv: string[]): Promise<void> {
   if (values.json) return console.log(JSON.stringify(providers, null, 2));
   if (!providers.length) return console.log('no providers known yet');
   for (const provider of providers) {
-    console.log(`${provider.npub}  ${provider.endpoint}  ${provider.models.join(',')}  ${provider.activeJobs}/${provider.slots} busy${provider.latencyMs !== undefined ? `  ${provider.latencyMs.toFixed(1)} ms` : ''}`);
+    console.log(`${provider.npub}  ${provider.endpoint}  ${provider.models.join(',')}  ${provider.activeJobs}/${provider.slots} busy${provider.latencyMs !== undefined ? `  ${provider.latencyMs.toFixed(1)} ms` : ''}${provider.stages ? `  stages at ${provider.stages.endpoint}` : ''}`);
   }
 }

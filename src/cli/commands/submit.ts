@@ -8,8 +8,9 @@ import { JobProgressRecorder } from '../../jobs/index.js';
 import { parseCid } from '../../content/content-store.js';
 import { openNodeStore } from '../../node/node-store.js';
 import { createLogger, type Logger } from '../../log/index.js';
-import { JobFailedError, modelNameOf, NodeDaemon, readLiveDaemonState } from '../../node/index.js';
-import { JobSpec, type ModelRef, type VerificationPolicy } from '../../protocol/index.js';
+import { JobFailedError, modelNameOf, NodeDaemon, payJobsThrough, readLiveDaemonState } from '../../node/index.js';
+import { openNodeJobPayer, type JobPayment } from '../../payments/index.js';
+import { JobSpec, type ModelRef, type Price, type VerificationPolicy } from '../../protocol/index.js';
 import { parsePolicyLabel, policyLabel, runVerifiedJob, type VerifiedJobOutcome } from '../../verification/index.js';
 import { dialPeer, type PeerSession } from '../../transport/index.js';
 import { AGENT } from '../../node/index.js';
@@ -17,11 +18,16 @@ import { CliError } from '../cli-error.js';
 import { openNode, type OpenedNode } from '../open-node.js';
 
 export const SUBMIT_USAGE = `infernet submit --home DIR --model PATH_OR_ID [--model-cid CID] --prompt TEXT [--max-tokens N]
-  [--seed N] [--temperature T] [--timeout SECONDS] [--verify none|redundant:K|sampled:P] [--json]
+  [--seed N] [--temperature T] [--timeout SECONDS] [--verify none|redundant:K|sampled:P]
+  [--max-price "AMOUNT CURRENCY[/job]"] [--json]
   Streams the generated text to stdout; with --json prints one JSON object when the job ends.
   --verify defaults to the node's verification.defaultPolicy: redundant:K runs the job on K providers and
   compares; sampled:P re-runs it on another provider with probability P. --model-cid names the model's content
-  id (infernet content add): a provider that lacks the model may then fetch it from its holders first.`;
+  id (infernet content add): a provider that lacks the model may then fetch it from its holders first.
+  A node with a payments section pays for a job whose match asks it (escrow deposit or hold invoice) before
+  the job is offered; --json then shows the payment, and a failure prints a JSON object with an error field.
+  --max-price caps the price per 1k tokens (or per job with /job), e.g. "0.002 USDC" or "20 sat": dearer
+  providers are not matched, and terms above it are refused before anything is paid.`;
 
 const EMBEDDED_PROVIDER_WAIT_MS = 15_000;
 
@@ -38,6 +44,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
       temperature: { type: 'string' },
       timeout: { type: 'string' },
       verify: { type: 'string' },
+      'max-price': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -47,13 +54,24 @@ export async function submitCommand(argv: string[]): Promise<void> {
   const verification = values.verify === undefined ? node.config.verification.defaultPolicy : verificationPolicyOf(values.verify);
   const spec = buildSpec(modelRefOf(values.model, values['model-cid']), values.prompt, values, verification);
   const logger = createLogger({ level: 'warn', fd: 2 });
-  const target = await openAggregator(node, logger);
+  // Opened first: a payments section that cannot pay (the chain unreachable, a wrong chain id) fails before any job.
+  const paying = await openNodeJobPayer({ home: node.home, config: node.config, logger });
+  const target = await openAggregator(node, logger).catch((error: unknown) => {
+    paying?.close();
+    throw error;
+  });
+  if (paying) payJobsThrough(target.session, paying.payer);
   const { store, close: closeStore } = await openNodeStore(node.home, node.config, logger);
+  const paid: { payment?: JobPayment } = {};
   try {
-    const outcome = await runRecordedJob(target.session, node, spec, store, Boolean(values.json));
-    if (values.json) console.log(JSON.stringify(jsonResult(outcome, spec, target.url)));
+    const outcome = await runRecordedJob(target.session, node, spec, store, Boolean(values.json), (payment) => (paid.payment = payment)).catch((error: unknown) => {
+      if (values.json) console.log(JSON.stringify(jsonFailure(error, spec, target.url, paid.payment)));
+      throw error;
+    });
+    if (values.json) console.log(JSON.stringify({ ...jsonResult(outcome, spec, target.url), ...(paid.payment ? { payment: paid.payment } : {}) }));
     else process.stdout.write(outcome.output.endsWith('\n') ? '' : '\n');
   } finally {
+    paying?.close();
     target.session.close();
     await closeStore();
     await target.embedded?.stop();
@@ -66,10 +84,17 @@ function verificationPolicyOf(label: string): VerificationPolicy {
   return policy;
 }
 
+/** "0.002 USDC" (per 1k tokens) or "5 sat/job". */
+function priceCapOf(text: string): Price {
+  const match = /^\s*(\d+(?:\.\d+)?)\s+([A-Za-z][A-Za-z0-9]{0,15})\s*(?:\/\s*(job|1k_tokens))?\s*$/.exec(text);
+  if (!match) throw new CliError(`--max-price must be "AMOUNT CURRENCY" or "AMOUNT CURRENCY/job", e.g. "0.002 USDC", got "${text}"`);
+  return { amount: match[1]!, currency: match[2]!, per: (match[3] as Price['per'] | undefined) ?? '1k_tokens' };
+}
+
 function buildSpec(
   model: ModelRef,
   prompt: string,
-  values: { 'max-tokens'?: string; seed?: string; temperature?: string; timeout?: string },
+  values: { 'max-tokens'?: string; seed?: string; temperature?: string; timeout?: string; 'max-price'?: string },
   verification: VerificationPolicy,
 ): JobSpec {
   const timeoutSeconds = number('--timeout', values.timeout) ?? 300;
@@ -84,6 +109,7 @@ function buildSpec(
     },
     deadline: Date.now() + timeoutSeconds * 1000,
     verification,
+    ...(values['max-price'] !== undefined ? { priceCap: priceCapOf(values['max-price']) } : {}),
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -154,7 +180,7 @@ async function waitForProviders(daemon: NodeDaemon): Promise<void> {
 }
 
 /** Runs the job and keeps the client's record of it; Ctrl-C cancels it at the provider. */
-async function runRecordedJob(session: PeerSession, node: OpenedNode, spec: JobSpec, store: JobStore, quiet: boolean): Promise<VerifiedJobOutcome> {
+async function runRecordedJob(session: PeerSession, node: OpenedNode, spec: JobSpec, store: JobStore, quiet: boolean, onPaid: (payment: JobPayment) => void): Promise<VerifiedJobOutcome> {
   const { jobId } = spec;
   await store.create({ jobId, role: 'client', model: spec.model.name, client: node.key.publicKey });
   const record = new JobProgressRecorder(store, jobId, 'client');
@@ -166,6 +192,7 @@ async function runRecordedJob(session: PeerSession, node: OpenedNode, spec: JobS
     const outcome = await runVerifiedJob(session, node.key, spec, {
       hooks: {
         signal: abort.signal,
+        onPaid,
         onMatched: (provider) => void record.advance('dispatched', { provider }),
         onAccepted: () => void record.advance('running'),
         onText: (text) => {
@@ -176,9 +203,9 @@ async function runRecordedJob(session: PeerSession, node: OpenedNode, spec: JobS
     await record.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });
     return outcome;
   } catch (error) {
-    const failure = error instanceof JobFailedError ? { code: error.code, message: error.message } : { code: 'internal', message: (error as Error).message };
-    await record.advance(failure.code === 'cancelled' ? 'cancelled' : 'failed', { error: failure }).catch(() => undefined);
-    throw new CliError(`job ${jobId} failed (${failure.code}): ${failure.message}`, failure.code === 'cancelled' ? 130 : 1);
+    const failure = failureOf(error);
+    await record.advance(failure.code === 'cancelled' ? 'cancelled' : 'failed', { error: { code: failure.code, message: failure.message } }).catch(() => undefined);
+    throw new SubmittedJobFailedError(jobId, failure);
   } finally {
     process.off('SIGINT', onSignal);
   }
@@ -205,6 +232,33 @@ function jsonResult(outcome: VerifiedJobOutcome, spec: JobSpec, aggregator: stri
       runs: outcome.verification.runs.map((run) => ({ jobId: run.jobId, provider: run.provider, verdict: run.verdict })),
     },
   };
+}
+
+interface JobFailure {
+  code: string;
+  /** What failed it: InsufficientTokenBalanceError, PaymentTermsRefusedError, ... or JobFailedError. */
+  name: string;
+  message: string;
+}
+
+class SubmittedJobFailedError extends CliError {
+  constructor(
+    jobId: string,
+    readonly failure: JobFailure,
+  ) {
+    super(`job ${jobId} failed (${failure.code}): ${failure.message}`, failure.code === 'cancelled' ? 130 : 1);
+  }
+}
+
+/** The code of a failed job and the name of what failed it, for --json. */
+function failureOf(error: unknown): JobFailure {
+  if (error instanceof SubmittedJobFailedError) return error.failure;
+  if (error instanceof JobFailedError) return { code: error.code, name: error.cause instanceof Error ? error.cause.name : error.name, message: error.message };
+  return { code: 'internal', name: (error as Error).name ?? 'Error', message: (error as Error).message ?? String(error) };
+}
+
+function jsonFailure(error: unknown, spec: JobSpec, aggregator: string, payment: JobPayment | undefined) {
+  return { jobId: spec.jobId, status: 'failed', model: spec.model.name, aggregator, error: failureOf(error), ...(payment ? { payment } : {}) };
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -21,15 +21,19 @@ import {
   type Payment,
 } from '../../payments/index.js';
 import { CliError } from '../cli-error.js';
+import { WALLET_CONNECT_USAGE, walletConnectCommand } from './wallet-connect.js';
 import { openNode, type OpenedNode } from '../open-node.js';
 
 export const WALLET_USAGE = `infernet wallet balance --home DIR [--json]
 infernet wallet history --home DIR [--json] [--limit N] [--job JOB_ID]
 infernet wallet init --home DIR [--json]       (writes a fresh EVM key to the wallet file unless one exists)
-infernet wallet deploy --home DIR [--json]     (deploys the JobEscrow with that key; writes payments.evm.escrow)`;
+infernet wallet deploy --home DIR [--json]     (deploys the JobEscrow with that key; writes payments.evm.escrow)
+${WALLET_CONNECT_USAGE}`;
 
 export async function walletCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
+  // Nostr Wallet Connect has flags of its own (src/cli/commands/wallet-connect.ts).
+  if (sub === 'connect') return walletConnectCommand(rest);
   const { values } = parseArgs({ args: rest, options: { home: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' }, job: { type: 'string' } } });
   const node = await openNode(values.home);
   if (sub === 'balance') return print(await balance(node), Boolean(values.json), printBalance);

@@ -28,7 +28,15 @@ const NostrEventSchema = z.object({
 
 /** What the head asks for: start a stage for a job (the control channel), or a byte stream to that stage's worker. */
 export const TunnelRequest = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('stage.open'), jobId: JobId, threads: z.number().int().min(1).max(256).optional() }).strict(),
+  z
+    .object({
+      action: z.literal('stage.open'),
+      jobId: JobId,
+      threads: z.number().int().min(1).max(256).optional(),
+      /** The model's content id: a provider holding that file pre-fills the worker's tensor cache from it. Optional (added in place, version 1). */
+      modelCid: z.string().min(1).max(200).optional(),
+    })
+    .strict(),
   z.object({ action: z.literal('tunnel.connect'), jobId: JobId }).strict(),
 ]);
 export type TunnelRequest = z.infer<typeof TunnelRequest>;
@@ -46,7 +54,18 @@ export type HandshakeMessage = z.infer<typeof HandshakeMessage>;
 
 /** Sealed JSON on a stage's control channel, worker to head. */
 export const StageControlMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('stage.ready'), memoryBytes: z.number().int().nonnegative(), threads: z.number().int().min(1) }).strict(),
+  z
+    .object({
+      type: z.literal('stage.ready'),
+      memoryBytes: z.number().int().nonnegative(),
+      threads: z.number().int().min(1),
+      /** The stage's limits, so a head keeping it warm renews it between jobs rather than lose it mid-job. Optional. */
+      maxStageMs: z.number().int().positive().optional(),
+      maxStageBytes: z.number().int().positive().optional(),
+      /** Tensor cache entries written from the provider's own copy of the model (stage.open's modelCid). Optional. */
+      prefilled: z.object({ tensors: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() }).strict().optional(),
+    })
+    .strict(),
   /** The worker process died and was restarted empty: the head must load the model again. */
   z.object({ type: z.literal('stage.restarted'), reason: z.string() }).strict(),
   z.object({ type: z.literal('stage.ended'), reason: z.string() }).strict(),

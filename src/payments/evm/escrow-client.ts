@@ -78,6 +78,8 @@ export function escrowJobKey(jobId: string): Hash {
 export class EscrowClient {
   readonly public: PublicClient<Transport, Chain>;
   private readonly wallet?: WalletClient<Transport, Chain, Account>;
+  /** Writes one at a time: concurrent settlements from one account would race for its nonce. */
+  private writing: Promise<unknown> = Promise.resolve();
 
   constructor(readonly options: EscrowClientOptions) {
     const transport = http(options.rpcUrl);
@@ -181,7 +183,13 @@ export class EscrowClient {
    * Sends one transaction and waits for it. A revert, at estimation or on chain, becomes an EscrowRevertedError
    * naming the contract's error; missing gas money an InsufficientGasFundsError.
    */
-  private async write(operation: string, jobId: string, send: () => Promise<Hash>): Promise<TxOutcome> {
+  private write(operation: string, jobId: string, send: () => Promise<Hash>): Promise<TxOutcome> {
+    const queued = this.writing.catch(() => undefined).then(() => this.writeNow(operation, jobId, send));
+    this.writing = queued;
+    return queued;
+  }
+
+  private async writeNow(operation: string, jobId: string, send: () => Promise<Hash>): Promise<TxOutcome> {
     const account = this.requireAccount();
     let hash: Hash;
     try {

@@ -1,0 +1,32 @@
+// The daemon's side of finding RPC stages through discovery: a provider running a stage service announces it in
+// its record (a StageOffer), and a head whose model says `workers: discover` asks discovery for offers open to it.
+import { freemem } from 'node:os';
+import type { NodeConfig } from '../config/index.js';
+import type { DiscoveryService, StageOffer } from '../discovery/index.js';
+import type { StageEndpoint, StageService } from '../distributed/index.js';
+import { publicKeyFromText } from '../identity/index.js';
+
+export class StageDiscoveryUnavailableError extends Error {
+  override readonly name = 'StageDiscoveryUnavailableError';
+}
+
+/** What this provider's record says about its stages, or nothing when it runs none or keeps them unlisted. */
+export function stageOfferOf(config: NodeConfig, service: Pick<StageService, 'url'> | undefined): StageOffer | undefined {
+  const worker = config.distributed.worker;
+  if (!worker || !service || !worker.announce) return undefined;
+  return {
+    endpoint: worker.publicUrl ?? service.url,
+    threads: worker.threads,
+    memoryBytes: worker.memoryMb ? worker.memoryMb * 2 ** 20 : freemem(),
+    maxStages: worker.maxStages,
+    sandbox: worker.sandbox,
+    ...(worker.heads === 'any' ? {} : { heads: worker.heads.map((head) => publicKeyFromText(head)) }),
+  };
+}
+
+/** Stage providers open to this head, best first, as the head dials them. */
+export async function findStageWorkers(service: DiscoveryService | undefined, head: string, need: { limit: number }): Promise<StageEndpoint[]> {
+  if (!service?.isStarted) throw new StageDiscoveryUnavailableError('discovery has not started yet: no stage providers can be found');
+  const found = await service.findStageProviders({ head, limit: need.limit });
+  return found.map((provider) => ({ url: provider.offer.endpoint, pubkey: provider.record.pubkey }));
+}

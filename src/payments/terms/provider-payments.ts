@@ -1,0 +1,78 @@
+// The provider's side of a job paid by hold invoice: it makes the invoice when the aggregator asks at match time,
+// runs the job only once the invoice is paid (ACCEPTED), and settles or cancels it on the run's verdict.
+import type { Price } from '../../protocol/index.js';
+import type { VerificationVerdict } from '../../verification/verification-outcome.js';
+import type { HoldInvoiceRail } from '../lightning/hold-invoice-rail.js';
+import type { LndRestClient } from '../lightning/lnd-rest-client.js';
+import type { PaymentLedger } from '../ledger/payment-ledger.js';
+import type { SettlementService } from '../settlement/settlement-service.js';
+import { jobAmount, railOfPrice } from './job-amount.js';
+
+/** How long an offer waits for its invoice's HTLC to arrive: the client sends the offer as soon as its payment leaves. */
+const ACCEPTED_WAIT_MS = 10_000;
+const ACCEPTED_POLL_MS = 100;
+/** A hold invoice lives this long: a job matched and never offered lets it expire. */
+const INVOICE_EXPIRY_S = 3600;
+
+/** The offer came without the payment this provider asks (no invoice made, or not paid in time). */
+export class PaymentMissingError extends Error {
+  override readonly name = 'PaymentMissingError';
+  constructor(readonly jobId: string, reason: string) {
+    super(`job ${jobId} is not paid: ${reason}`);
+  }
+}
+
+export interface ProviderJobPayments {
+  /** True when every offer must come paid (a price in sat and an LND to make invoices). */
+  readonly requiresPayment: boolean;
+  invoiceFor(jobId: string, maxTokens: number, aggregator: string): Promise<{ paymentRequest: string; paymentHash: string; amountSat: string }>;
+  /** Resolves once the job's invoice is paid; PaymentMissingError otherwise. */
+  requirePaid(jobId: string): Promise<void>;
+  /** Settles (or, for a failed run, cancels) the job's invoice on the verdict its aggregator relays. */
+  settleVerdict(jobId: string, verdict: VerificationVerdict, aggregator: string): Promise<void>;
+  /** Cancels the invoice of a job refused after it was paid. */
+  refundUnrun(jobId: string): Promise<void>;
+}
+
+export class HoldInvoicePayments implements ProviderJobPayments {
+  constructor(
+    private readonly parts: { price?: Price; lnd: LndRestClient; ledger: PaymentLedger; rail: HoldInvoiceRail; settlement: SettlementService },
+  ) {}
+
+  get requiresPayment(): boolean {
+    return Boolean(this.parts.price && railOfPrice(this.parts.price) === 'lightning');
+  }
+
+  async invoiceFor(jobId: string, maxTokens: number, aggregator: string) {
+    const price = this.parts.price;
+    if (!price || railOfPrice(price) !== 'lightning') throw new PaymentMissingError(jobId, 'this provider has no price in sat to invoice');
+    const amount = jobAmount(price, maxTokens);
+    const invoice = await this.parts.rail.invoiceFor(jobId, amount, aggregator, INVOICE_EXPIRY_S);
+    return { ...invoice, amountSat: amount.toString() };
+  }
+
+  async requirePaid(jobId: string): Promise<void> {
+    const payment = await this.parts.ledger.find(jobId, 'provider', 'lightning');
+    if (!payment) throw new PaymentMissingError(jobId, 'no hold invoice was made for it here');
+    for (const deadline = Date.now() + ACCEPTED_WAIT_MS; ; ) {
+      const invoice = await this.parts.lnd.lookupInvoice(payment.reference);
+      if (invoice.state === 'ACCEPTED' && invoice.amountPaidSat >= payment.amount) return;
+      if (invoice.state !== 'OPEN' || Date.now() > deadline) throw new PaymentMissingError(jobId, `its hold invoice is ${invoice.state}${invoice.state === 'OPEN' ? ` after ${ACCEPTED_WAIT_MS} ms` : ''}, not paid`);
+      await new Promise((resolve) => setTimeout(resolve, ACCEPTED_POLL_MS));
+    }
+  }
+
+  async settleVerdict(jobId: string, verdict: VerificationVerdict, aggregator: string): Promise<void> {
+    const payment = await this.parts.ledger.find(jobId, 'provider', 'lightning');
+    if (!payment || payment.counterparty !== aggregator) return; // only the aggregator that asked for the invoice decides it
+    await this.parts.settlement.settleOutcome({ runJobId: jobId, verdict, provider: '' });
+  }
+
+  async refundUnrun(jobId: string): Promise<void> {
+    const payment = await this.parts.ledger.find(jobId, 'provider', 'lightning');
+    if (!payment) return;
+    // Still unpaid: cancelled too, so that a late payment is refused rather than held for a job that never runs.
+    if ((await this.parts.lnd.lookupInvoice(payment.reference)).state === 'OPEN') await this.parts.lnd.cancelInvoice(payment.reference);
+    await this.parts.settlement.settle(jobId, 'refund', { reason: 'offer refused' });
+  }
+}
