@@ -23,7 +23,6 @@ export {
   type ReputationScoringOptions,
 } from './reputation-score.js';
 export { FileReputationLedger, PocketBaseReputationLedger, type RatingSource, type ReputationLedger, type StoredRating } from './reputation-ledger.js';
-export { NostrRelays, type NostrRelaysOptions, type PublishReport } from './nostr-relays.js';
 export {
   ReputationService,
   encodeReputationGossip,

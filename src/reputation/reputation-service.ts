@@ -5,8 +5,8 @@ import { EventEmitter } from 'node:events';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
 import type { NostrEvent } from '../protocol/index.js';
-import { NostrRelays, type PublishReport } from './nostr-relays.js';
-import { createJobOutcomeEvent, verifyJobOutcomeEvent, ReputationEventRejectedError, MAX_EVENTS_PER_GOSSIP, type JobOutcomeReport, type JobRating } from './reputation-event.js';
+import { NostrRelayPool, type PublishReport } from '../identity/index.js';
+import { createJobOutcomeEvent, EVENT_KIND_JOB_OUTCOME, verifyJobOutcomeEvent, ReputationEventRejectedError, MAX_EVENTS_PER_GOSSIP, type JobOutcomeReport, type JobRating } from './reputation-event.js';
 import type { RatingSource, ReputationLedger, StoredRating } from './reputation-ledger.js';
 import { NEUTRAL_SCORE, scoreProviders, type ProviderReputation } from './reputation-score.js';
 
@@ -53,7 +53,7 @@ export class ReputationService extends EventEmitter<ReputationServiceEvents> {
   private readonly ratings = new Map<string, StoredRating>();
   private scores?: Map<string, ProviderReputation>;
   private scoredAt = 0;
-  private relays?: NostrRelays;
+  private relays?: NostrRelayPool;
   private gossip?: ReputationGossip;
   private readonly gossipQueue: NostrEvent[] = [];
   private gossipTimer?: NodeJS.Timeout;
@@ -68,7 +68,16 @@ export class ReputationService extends EventEmitter<ReputationServiceEvents> {
     const service = new ReputationService(options);
     for (const rating of (await options.ledger?.load()) ?? []) service.keep(rating);
     if (options.relays?.length) {
-      service.relays = new NostrRelays({ urls: options.relays, logger: options.logger, onEvent: (event) => void service.receive(event, 'relay'), onConnect: (url) => void service.catchUp(url), ...(options.relayRetryMs ? { retryMs: options.relayRetryMs } : {}) });
+      service.relays = new NostrRelayPool({
+        urls: options.relays,
+        logger: options.logger,
+        purpose: 'reputation',
+        filter: { kinds: [EVENT_KIND_JOB_OUTCOME] },
+        // Signature-failed events too: receive() counts them as refused.
+        onEvent: (event) => void service.receive(event, 'relay'),
+        onConnect: (url) => void service.catchUp(url),
+        ...(options.relayRetryMs ? { retryMs: options.relayRetryMs } : {}),
+      });
       await service.relays.start();
     }
     return service;

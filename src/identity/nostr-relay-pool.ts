@@ -1,22 +1,32 @@
-// The node's Nostr relays, through nostr-tools: outcome events are published to every relay and read back from
-// all of them. A relay that cannot be reached is retried in the background until the node stops; publishing
-// never waits on one that is down.
+// Connections to a set of Nostr relays through nostr-tools, one subscription on each: every event published to
+// all of them, what they send for the filter handed on (signature-failed ones too, marked, so callers can count
+// refusals). A relay that cannot be reached at first is retried on a timer until stop(); once connected,
+// nostr-tools reconnects it itself. Publishing never waits on a relay that is down.
 import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
+import type { Filter } from 'nostr-tools/filter';
 import type { Event } from 'nostr-tools/pure';
 import WebSocket from 'ws';
 import type { Logger } from '../log/index.js';
 import type { NostrEvent } from '../protocol/index.js';
-import { EVENT_KIND_JOB_OUTCOME } from './reputation-event.js';
 
-export interface NostrRelaysOptions {
+// Node's built-in WebSocket (undici) re-fires "error" from inside close(), and nostr-tools closes on error: a
+// refused connection recursed until the stack overflowed (measured with Node 22.23, nostr-tools 2.25.2). ws does not.
+useWebSocketImplementation(WebSocket);
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+const DEFAULT_RETRY_MS = 10_000;
+
+export interface NostrRelayPoolOptions {
   urls: readonly string[];
   logger: Logger;
-  /** Every outcome event a relay sends; verification is the caller's. */
-  onEvent: (event: unknown, url: string) => void;
+  /** Subscribed on every relay once connected (and again by nostr-tools after a reconnection). */
+  filter: Filter;
+  /** Every event a relay sends for the filter; `valid` is false when nostr-tools found its signature wrong. */
+  onEvent: (event: unknown, url: string, valid: boolean) => void;
   /** Called each time a relay connects (first time or after being down): what it missed can be sent then. */
   onConnect?: (url: string) => void;
-  /** Only events at least this recent are asked for (unix seconds). */
-  since?: number;
+  /** Names the pool's purpose in its log lines, e.g. "reputation" or "NWC". */
+  purpose: string;
   connectTimeoutMs?: number;
   retryMs?: number;
 }
@@ -26,19 +36,12 @@ export interface PublishReport {
   refused: Array<{ url: string; reason: string }>;
 }
 
-// Node's built-in WebSocket (undici) re-fires "error" from inside close(), and nostr-tools closes on error: a
-// refused connection recursed until the stack overflowed (measured with Node 22.23, nostr-tools 2.25.2). ws does not.
-useWebSocketImplementation(WebSocket);
-
-const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-const DEFAULT_RETRY_MS = 10_000;
-
-export class NostrRelays {
+export class NostrRelayPool {
   private readonly relays = new Map<string, Relay>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
   private stopped = false;
 
-  constructor(private readonly options: NostrRelaysOptions) {}
+  constructor(private readonly options: NostrRelayPoolOptions) {}
 
   /** Connects to every relay; resolves once each has connected or failed its first attempt. */
   async start(): Promise<void> {
@@ -74,6 +77,28 @@ export class NostrRelays {
     );
   }
 
+  /** The stored events for a filter on every connected relay, each read until its end of stored events. */
+  async query(filter: Filter, timeoutMs = this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS): Promise<Event[]> {
+    const found: Event[] = [];
+    await Promise.all(
+      [...this.relays.values()].map(
+        (relay) =>
+          new Promise<void>((resolve) => {
+            const subscription = relay.subscribe([filter], {
+              onevent: (event) => found.push(event),
+              oneose: () => {
+                subscription.close();
+                resolve();
+              },
+              onclose: () => resolve(),
+              eoseTimeout: timeoutMs,
+            });
+          }),
+      ),
+    );
+    return found;
+  }
+
   stop(): void {
     this.stopped = true;
     for (const timer of this.retries.values()) clearTimeout(timer);
@@ -84,22 +109,18 @@ export class NostrRelays {
 
   private async connect(url: string): Promise<void> {
     if (this.stopped) return;
-    const { logger, onEvent, since } = this.options;
+    const { logger, onEvent, filter, purpose } = this.options;
     try {
       // nostr-tools' own reconnection only once connected: a first connection is retried here, on our timer.
       const relay = await Relay.connect(url, { enableReconnect: false, timeout: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
       if (this.stopped) return relay.close();
       relay.enableReconnect = true;
       this.relays.set(url, relay);
-      relay.subscribe([{ kinds: [EVENT_KIND_JOB_OUTCOME], ...(since !== undefined ? { since } : {}) }], {
-        onevent: (event) => onEvent(event, url),
-        // nostr-tools drops events whose signature fails before onevent: hand them on, so they are counted as refused.
-        oninvalidevent: (event) => onEvent(event, url),
-      });
-      logger.info({ relay: url }, 'connected to Nostr relay');
+      relay.subscribe([filter], { onevent: (event) => onEvent(event, url, true), oninvalidevent: (event) => onEvent(event, url, false) });
+      logger.info({ relay: url, purpose }, 'connected to Nostr relay');
       this.options.onConnect?.(url);
     } catch (error) {
-      logger.warn({ relay: url, err: (error as Error).message }, 'cannot reach Nostr relay; retrying');
+      logger.warn({ relay: url, purpose, err: (error as Error).message }, 'cannot reach Nostr relay; retrying');
       const timer = setTimeout(() => {
         this.retries.delete(url);
         void this.connect(url);
