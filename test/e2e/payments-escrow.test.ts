@@ -33,6 +33,8 @@ const limits = validateNodeConfig({}, 'test').limits;
 
 interface PaymentView {
   jobId: string;
+  role: string;
+  direction: string;
   state: string;
   decision?: string;
   amount: string;
@@ -152,8 +154,8 @@ describe('jobs that pay for themselves through the escrow (local chain, real dae
     });
   }
 
-  async function historyOf(jobId: string): Promise<PaymentView[]> {
-    const result = await runCli(['wallet', 'history', '--home', home('aggregator'), '--json', '--job', jobId]);
+  async function historyOf(jobId: string, name = 'aggregator'): Promise<PaymentView[]> {
+    const result = await runCli(['wallet', 'history', '--home', home(name), '--json', '--job', jobId]);
     assert.equal(result.code, 0, result.stderr);
     return JSON.parse(result.stdout) as PaymentView[];
   }
@@ -177,6 +179,8 @@ describe('jobs that pay for themselves through the escrow (local chain, real dae
     assert.equal(payment.details.verdict, 'unchecked', "released on the aggregator's verification outcome (policy none)");
     const [shown] = await historyOf(json.jobId);
     assert.deepEqual([shown?.state, shown?.decision, shown?.amount, shown?.reference], ['released', 'release', String(AMOUNT + FEE), payment.reference]);
+    const [mine] = await historyOf(json.jobId, 'client');
+    assert.deepEqual([mine?.role, mine?.direction, mine?.state, mine?.amount, mine?.reference], ['client', 'outgoing', 'held', String(AMOUNT + FEE), json.payment?.txHash], "the client's own ledger has its deposit");
   });
 
   it('a job whose provider cheats (a result signed by a key other than its own) ends with the client refunded', async () => {

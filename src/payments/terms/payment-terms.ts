@@ -72,6 +72,8 @@ export interface MatchFacts {
   /** The price the match names (the provider's). */
   price?: Price;
   priceCap?: Price;
+  /** The matched provider's hex public key: who the client's ledger names as paid. */
+  provider?: string;
 }
 
 /** Throws PaymentTermsRefusedError unless the client should deposit exactly these terms. */
