@@ -4,15 +4,21 @@
 // request/answer round trips (a pipeline's per-token commands) and megabyte transfers (tensor parallelism moves
 // several megabytes of activations per token). Rounds alternate direct and tunnel, so the machine's noise falls
 // on both; the CPU this process spends per megabyte shows the tunnel's own cost.
+// A third path puts the provider's end of the tunnel in a process of its own, as it is between two machines.
 // Usage: node dist/bench/tunnel-throughput.js [rounds]
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { StageConnection, StageService, type RpcWorkerLauncher } from '../src/distributed/index.js';
 import { startEngineProcess, stopEngineProcess, tcpAccepts, waitUntilReady } from '../src/distributed/engine-process.js';
 import { freeLoopbackPort } from '../src/processes/index.js';
 import { generateNodeKey } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
 
-const ROUNDS = Number(process.argv[2] ?? 5);
+const WORKER_END_FLAG = '--worker-end';
+const ROUNDS = Number(process.argv[2] === WORKER_END_FLAG ? 0 : (process.argv[2] ?? 5));
 const ROUND_TRIPS = 2_000;
 const SMALL_BYTES = 64;
 const BULK_BYTES = 32 * 2 ** 20;
@@ -26,43 +32,70 @@ interface Sample {
   cpuMsPerMB: number;
 }
 
+/** A stage service whose "worker" is the echo server; a long sleep stands in for the worker's supervised process. */
+function listenEchoStage(echoPort: number, head: string): Promise<StageService> {
+  const launcher: RpcWorkerLauncher = {
+    kind: 'process',
+    launch: async () => {
+      const process = startEngineProcess('sleep', ['600']);
+      return { process, ready: async () => true, connect: async () => connect({ host: '127.0.0.1', port: echoPort }), stop: () => stopEngineProcess(process) };
+    },
+  };
+  return StageService.listen({ key: workerKey, host: '127.0.0.1', port: 0, heads: [head], launcher, threads: 1, memoryBytes: 2 ** 30, logger: silentLogger() });
+}
+
+const workerKey = generateNodeKey();
+
+/** The provider's end in a process of its own, as on a real provider: prints its URL and key, runs until stdin ends. */
+async function runWorkerEnd(echoPort: number, head: string): Promise<void> {
+  const service = await listenEchoStage(echoPort, head);
+  console.log(JSON.stringify({ url: service.url, pubkey: workerKey.publicKey }));
+  process.stdin.resume();
+  process.stdin.on('end', () => void service.close().then(() => process.exit(0)));
+}
+
+async function startWorkerEndProcess(echoPort: number, head: string): Promise<{ url: string; pubkey: string; stop: () => void }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), WORKER_END_FLAG, String(echoPort), head], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  return { ...(JSON.parse(line) as { url: string; pubkey: string }), stop: () => child.stdin!.end() };
+}
+
 async function main(): Promise<void> {
   const port = await freeLoopbackPort();
   const echo = startEngineProcess(process.execPath, ['-e', ECHO_SERVER, String(port)]);
   await waitUntilReady(echo, () => tcpAccepts(port), 10_000, 'echo server');
-  const worker = generateNodeKey();
   const head = generateNodeKey();
-  const sleeper = (): RpcWorkerLauncher => ({
-    kind: 'process',
-    // The stage's "worker" is the echo server; a long sleep stands in for its supervised process.
-    launch: async () => {
-      const process = startEngineProcess('sleep', ['600']);
-      return { process, ready: async () => true, connect: async () => connect({ host: '127.0.0.1', port }), stop: () => stopEngineProcess(process) };
-    },
-  });
-  const service = await StageService.listen({ key: worker, host: '127.0.0.1', port: 0, heads: [head.publicKey], launcher: sleeper(), threads: 1, memoryBytes: 2 ** 30, logger: silentLogger() });
-  const stage = await StageConnection.open({ endpoint: { url: service.url, pubkey: worker.publicKey }, key: head, jobId: 'tunnel-bench' });
-  const [stageHost, stagePort] = stage.rpcAddress.split(':') as [string, string];
+  const service = await listenEchoStage(port, head.publicKey);
+  const remote = await startWorkerEndProcess(port, head.publicKey);
+  const stage = await StageConnection.open({ endpoint: { url: service.url, pubkey: workerKey.publicKey }, key: head, jobId: 'tunnel-bench' });
+  const remoteStage = await StageConnection.open({ endpoint: remote, key: head, jobId: 'tunnel-bench-remote' });
+  const addressOf = (connection: StageConnection) => connection.rpcAddress.split(':') as [string, string];
   const direct: Sample[] = [];
   const tunnel: Sample[] = [];
+  const split: Sample[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
       direct.push(await measure('127.0.0.1', port));
-      tunnel.push(await measure(stageHost, Number(stagePort)));
+      tunnel.push(await measure(addressOf(stage)[0], Number(addressOf(stage)[1])));
+      split.push(await measure(addressOf(remoteStage)[0], Number(addressOf(remoteStage)[1])));
     }
   } finally {
     await stage.close();
+    await remoteStage.close();
     await service.close();
+    remote.stop();
     await stopEngineProcess(echo);
   }
   const d = medians(direct);
   const t = medians(tunnel);
+  const r = medians(split);
   console.log(`tunnel vs direct loopback TCP, median of ${ROUNDS} alternating rounds (${ROUND_TRIPS} round trips of ${SMALL_BYTES} B; ${BULK_BYTES / 2 ** 20} MiB echoed in ${BULK_WRITE_BYTES / 2 ** 20} MiB writes)`);
   console.log('| path | round trip µs | bulk MB/s | CPU ms per MB |');
   console.log('| --- | --- | --- | --- |');
   console.log(`| direct TCP | ${d.roundTripUs.toFixed(0)} | ${d.bulkMBps.toFixed(0)} | ${d.cpuMsPerMB.toFixed(2)} |`);
   console.log(`| Infernet tunnel (both ends in this process) | ${t.roundTripUs.toFixed(0)} | ${t.bulkMBps.toFixed(0)} | ${t.cpuMsPerMB.toFixed(2)} |`);
-  console.log(`tunnel added per round trip: ${(t.roundTripUs - d.roundTripUs).toFixed(0)} µs; bulk throughput tunnel/direct: ${(t.bulkMBps / d.bulkMBps).toFixed(2)}`);
+  console.log(`| Infernet tunnel (provider's end in another process, as between machines) | ${r.roundTripUs.toFixed(0)} | ${r.bulkMBps.toFixed(0)} | ${r.cpuMsPerMB.toFixed(2)} (head's end only) |`);
+  console.log(`tunnel added per round trip: ${(t.roundTripUs - d.roundTripUs).toFixed(0)} µs one process, ${(r.roundTripUs - d.roundTripUs).toFixed(0)} µs two; bulk throughput tunnel/direct: ${(t.bulkMBps / d.bulkMBps).toFixed(2)} one process, ${(r.bulkMBps / d.bulkMBps).toFixed(2)} two`);
 }
 
 async function measure(host: string, port: number): Promise<Sample> {
@@ -130,4 +163,5 @@ function medians(samples: Sample[]): Sample {
   return { roundTripUs: median(samples.map((s) => s.roundTripUs)), bulkMBps: median(samples.map((s) => s.bulkMBps)), cpuMsPerMB: median(samples.map((s) => s.cpuMsPerMB)) };
 }
 
-await main();
+if (process.argv[2] === WORKER_END_FLAG) await runWorkerEnd(Number(process.argv[3]), process.argv[4]!);
+else await main();
