@@ -105,6 +105,9 @@ export async function startStageService(params: { config: NodeConfig; key: NodeK
     logger,
   });
   logger.info({ url: service.url, heads: worker.heads === 'any' ? 'any' : worker.heads.length }, 'serving RPC stages');
+  if (worker.announce && !worker.publicUrl && /^wss?:\/\/(0\.0\.0\.0|\[::\])[:/]/.test(service.url)) {
+    logger.warn({ url: service.url }, 'the stage listener binds every interface but has no distributed.worker.publicUrl: its stages are not announced in discovery until one is set');
+  }
   return service;
 }
 

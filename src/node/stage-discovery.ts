@@ -10,12 +10,17 @@ export class StageDiscoveryUnavailableError extends Error {
   override readonly name = 'StageDiscoveryUnavailableError';
 }
 
-/** What this provider's record says about its stages, or nothing when it runs none or keeps them unlisted. */
+/**
+ * What this provider's record says about its stages, or nothing when it runs none, keeps them unlisted, or has
+ * no address heads could dial (a listener on 0.0.0.0 without `publicUrl`).
+ */
 export function stageOfferOf(config: NodeConfig, service: Pick<StageService, 'url'> | undefined): StageOffer | undefined {
   const worker = config.distributed.worker;
   if (!worker || !service || !worker.announce) return undefined;
+  const endpoint = worker.publicUrl ?? service.url;
+  if (isWildcardUrl(endpoint)) return undefined;
   return {
-    endpoint: worker.publicUrl ?? service.url,
+    endpoint,
     threads: worker.threads,
     memoryBytes: worker.memoryMb ? worker.memoryMb * 2 ** 20 : freemem(),
     maxStages: worker.maxStages,
@@ -29,4 +34,10 @@ export async function findStageWorkers(service: DiscoveryService | undefined, he
   if (!service?.isStarted) throw new StageDiscoveryUnavailableError('discovery has not started yet: no stage providers can be found');
   const found = await service.findStageProviders({ head, limit: need.limit });
   return found.map((provider) => ({ url: provider.offer.endpoint, pubkey: provider.record.pubkey }));
+}
+
+/** ws://0.0.0.0:7430 or ws://[::]:7430: where the listener binds, not where anyone can reach it. */
+export function isWildcardUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === '0.0.0.0' || host === '[::]' || host === '::';
 }
