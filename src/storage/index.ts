@@ -18,3 +18,4 @@ export { PocketBaseJobStore } from './pocketbase-job-store.js';
 export type { JobChange, JobChangeAction, Unsubscribe } from './pocketbase-job-store.js';
 export { COLLECTIONS } from './collections.js';
 export type * from './collections.js';
+export { openHomePocketBase } from './open-home-pocketbase.js';
