@@ -65,7 +65,12 @@ export async function submitCommand(argv: string[]): Promise<void> {
   if (paying) payJobsThrough(target.session, pocketbase ? new LedgeredJobPayer(paying.payer, new PaymentLedger(pocketbase), logger) : paying.payer);
   const paid: { payment?: JobPayment } = {};
   try {
-    const outcome = await runRecordedJob(target.session, node, spec, store, Boolean(values.json), (payment) => (paid.payment = payment)).catch((error: unknown) => {
+    const onPaid = (payment: JobPayment) => {
+      paid.payment = payment;
+      // Streamed text goes to stdout; what was paid is told beside it, on stderr.
+      if (!values.json) process.stderr.write(`${describePayment(payment)}\n`);
+    };
+    const outcome = await runRecordedJob(target.session, node, spec, store, Boolean(values.json), onPaid).catch((error: unknown) => {
       if (values.json) console.log(JSON.stringify(jsonFailure(error, spec, target.url, paid.payment)));
       throw error;
     });
@@ -256,6 +261,14 @@ function failureOf(error: unknown): JobFailure {
   if (error instanceof SubmittedJobFailedError) return error.failure;
   if (error instanceof JobFailedError) return { code: error.code, name: error.cause instanceof Error ? error.cause.name : error.name, message: error.message };
   return { code: 'internal', name: (error as Error).name ?? 'Error', message: (error as Error).message ?? String(error) };
+}
+
+/** "paid 0.012600 USDC into the escrow (tx 0x…), held until the result is verified" */
+export function describePayment(payment: JobPayment): string {
+  const units = BigInt(payment.amount);
+  const amount = payment.unit === 'micro-usdc' ? `${units / 1_000_000n}.${(units % 1_000_000n).toString().padStart(6, '0')} USDC` : `${units} sat`;
+  const where = payment.rail === 'evm' ? `into the escrow (tx ${payment.txHash ?? '?'})` : `by hold invoice (payment hash ${payment.paymentHash ?? '?'})`;
+  return `paid ${amount} ${where}, held until the result is verified`;
 }
 
 function jsonFailure(error: unknown, spec: JobSpec, aggregator: string, payment: JobPayment | undefined) {

@@ -2,24 +2,14 @@
 // fails with NwcRelayError when no relay took the event (a request nobody can read must not wait for its answer).
 import type { Filter } from 'nostr-tools/filter';
 import type { Event } from 'nostr-tools/pure';
-import { NostrRelayPool } from '../../identity/index.js';
-import type { Logger } from '../../log/index.js';
+import { NostrRelayPool, type NostrRelayPoolOptions } from '../../identity/index.js';
 import type { NostrEvent } from '../../protocol/index.js';
 import { NwcRelayError } from './nwc-errors.js';
 
 const RETRY_MS = 5_000;
 
-export interface NwcRelaysOptions {
-  urls: readonly string[];
-  logger: Logger;
-  /** Subscribed on every relay once connected (and again by nostr-tools after a reconnection). */
-  filter: Filter;
-  /** Every event a relay sends for the filter; `valid` is false when nostr-tools found its signature wrong. */
-  onEvent: (event: unknown, relay: string, valid: boolean) => void;
-  /** Called after each relay connects: what the other side must see from us there can be published then. */
-  onConnect?: (relay: string) => void;
-  retryMs?: number;
-}
+/** A relay pool's options; its log lines say NWC. */
+export type NwcRelaysOptions = Omit<NostrRelayPoolOptions, 'purpose'>;
 
 export class NwcRelays {
   private readonly pool: NostrRelayPool;
