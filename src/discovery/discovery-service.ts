@@ -302,20 +302,8 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
    * answer) and ranks them with rankProviderRecords.
    */
   async findProviders({ model, sha256, memoryBytes = 0, limit = 10, timeoutMs }: FindProvidersParameters): Promise<FindProvidersReturnType> {
-    const node = this.started();
-    const signal = AbortSignal.timeout(timeoutMs ?? this.timings.lookupTimeoutMs);
-    const pointers = await this.findPointers(modelKey(model), signal);
-    // A provider we hold a record of but no connection to may have moved (a relay died, a new reservation): its
-    // record is fetched again through the DHT's current addresses rather than pinged at the stale ones.
-    const unknown = pointers.filter((peer) => !this.directory.get(peer.id.toString()) || !this.connectedTo(peer.id.toString(), node));
-    await forEachConcurrently(unknown, LOOKUP_CONCURRENCY, (peer) => this.fetchRecord(peer, signal));
-    this.evictStale();
-
     const need = { model, memoryBytes, ...(sha256 ? { sha256 } : {}) };
-    const candidates = () => this.directory.serving(model, sha256).map((provider) => ({ ...provider, reputation: this.reputationOf(provider.pubkey), ...this.storedLatency(provider) }));
-    const shortlist = rankProviderRecords(candidates(), need).slice(0, Math.max(MIN_PINGED_CANDIDATES, limit * 2));
-    await forEachConcurrently(shortlist, LOOKUP_CONCURRENCY, (provider) => this.measureLatency(provider, node));
-    return rankProviderRecords(candidates(), need).slice(0, limit);
+    return this.rankedLookup(modelKey(model), { limit, timeoutMs }, () => this.directory.serving(model, sha256), (candidates) => rankProviderRecords(candidates, need));
   }
 
   /**
@@ -323,17 +311,31 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
    * under the stages key, their records fetched and verified, the best candidates pinged.
    */
   async findStageProviders({ head, minMemoryBytes = 0, limit = 8, timeoutMs }: FindStageProvidersParameters): Promise<FoundStageProvider[]> {
+    return this.rankedLookup(STAGES_KEY, { limit, timeoutMs }, () => this.directory.list(), (candidates) => rankStageOffers(candidates, { head, minMemoryBytes }));
+  }
+
+  /**
+   * One lookup under a DHT key: fetches the records the DHT points at that we lack or have no connection to, pings
+   * the best of `known()` as `rank` orders them, and ranks them again with the latencies measured.
+   */
+  private async rankedLookup<R extends KnownProvider>(
+    key: string,
+    { limit, timeoutMs }: { limit: number; timeoutMs: number | undefined },
+    known: () => KnownProvider[],
+    rank: (candidates: (KnownProvider & { reputation: number; latencyMs?: number })[]) => R[],
+  ): Promise<R[]> {
     const node = this.started();
     const signal = AbortSignal.timeout(timeoutMs ?? this.timings.lookupTimeoutMs);
-    const pointers = await this.findPointers(STAGES_KEY, signal);
+    const pointers = await this.findPointers(key, signal);
+    // A provider we hold a record of but no connection to may have moved (a relay died, a new reservation): its
+    // record is fetched again through the DHT's current addresses rather than pinged at the stale ones.
     const unknown = pointers.filter((peer) => !this.directory.get(peer.id.toString()) || !this.connectedTo(peer.id.toString(), node));
     await forEachConcurrently(unknown, LOOKUP_CONCURRENCY, (peer) => this.fetchRecord(peer, signal));
     this.evictStale();
-    const need = { head, minMemoryBytes };
-    const candidates = () => this.directory.list().map((provider) => ({ ...provider, reputation: this.reputationOf(provider.pubkey), ...this.storedLatency(provider) }));
-    const shortlist = rankStageOffers(candidates(), need).slice(0, Math.max(MIN_PINGED_CANDIDATES, limit * 2));
+    const candidates = () => known().map((provider) => ({ ...provider, reputation: this.reputationOf(provider.pubkey), ...this.storedLatency(provider) }));
+    const shortlist = rank(candidates()).slice(0, Math.max(MIN_PINGED_CANDIDATES, limit * 2));
     await forEachConcurrently(shortlist, LOOKUP_CONCURRENCY, (provider) => this.measureLatency(provider, node));
-    return rankStageOffers(candidates(), need).slice(0, limit);
+    return rank(candidates()).slice(0, limit);
   }
 
   /** For the reputation issue: publishes opaque bytes on infernet/reputation/1. */
