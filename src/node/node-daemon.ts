@@ -17,8 +17,7 @@ import { ContentService } from '../content/index.js';
 import { distributedModelPaths, startStageService, withDistributedModels, type StageFinder, type StageService } from '../distributed/index.js';
 import { withSettlement, type SettlingNodeStore } from '../payments/node-settlement.js';
 import { openNodeJobPayer, type NodeJobPayer } from '../payments/node-job-payer.js';
-import { LedgeredJobPayer } from '../payments/terms/ledgered-job-payer.js';
-import { PaymentLedger } from '../payments/ledger/payment-ledger.js';
+import { withClientLedger } from '../payments/terms/ledgered-job-payer.js';
 import { startNodeNwc, type NwcWalletService } from '../payments/nwc/index.js';
 import { outcomeReportOf, startNodeReputation, type ReputationService } from '../reputation/index.js';
 import { VerdictWitness, type VerificationListener, type VerificationOutcome } from '../verification/index.js';
@@ -211,9 +210,7 @@ export class NodeDaemon {
       logger.error({ err: error.message, name: error.name }, 'jobs from the API and batches cannot pay: only free jobs will run');
       return undefined;
     });
-    if (!opened) return;
-    const pocketbase = this.nodeStore.pocketbase;
-    this.clientPayer = pocketbase ? { ...opened, payer: new LedgeredJobPayer(opened.payer, new PaymentLedger(pocketbase), logger) } : opened;
+    if (opened) this.clientPayer = { ...opened, payer: withClientLedger(opened.payer, this.nodeStore.pocketbase, logger) };
   }
 
   /** An aggregator runs the batches submitted to its store, each request as a job through its own endpoint. */

@@ -25,4 +25,4 @@ export { ClientJobPayer, openJobPayer, type JobPayer, type JobPayment } from './
 export { decodeBolt11, InvalidInvoiceError, type DecodedInvoice } from './lightning/bolt11.js';
 export { LndInvoicePayer, type LightningInvoicePayer } from './lightning/invoice-payer.js';
 export { openNodeJobPayer, type NodeJobPayer } from './node-job-payer.js';
-export { LedgeredJobPayer } from './terms/ledgered-job-payer.js';
+export { LedgeredJobPayer, withClientLedger } from './terms/ledgered-job-payer.js';

@@ -9,7 +9,7 @@ import { parseCid } from '../../content/content-store.js';
 import { openNodeStore } from '../../node/node-store.js';
 import { createLogger, type Logger } from '../../log/index.js';
 import { JobFailedError, modelNameOf, NodeDaemon, payJobsThrough, readLiveDaemonState } from '../../node/index.js';
-import { LedgeredJobPayer, openNodeJobPayer, PaymentLedger, type JobPayment } from '../../payments/index.js';
+import { openNodeJobPayer, withClientLedger, type JobPayment } from '../../payments/index.js';
 import { JobSpec, type ModelRef, type Price, type VerificationPolicy } from '../../protocol/index.js';
 import { parsePolicyLabel, policyLabel, runVerifiedJob, type VerifiedJobOutcome } from '../../verification/index.js';
 import { dialPeer, type PeerSession } from '../../transport/index.js';
@@ -62,7 +62,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
   });
   const { store, pocketbase, close: closeStore } = await openNodeStore(node.home, node.config, logger);
   // What the client puts up is in its own ledger too (`infernet wallet history`), where the node keeps one.
-  if (paying) payJobsThrough(target.session, pocketbase ? new LedgeredJobPayer(paying.payer, new PaymentLedger(pocketbase), logger) : paying.payer);
+  if (paying) payJobsThrough(target.session, withClientLedger(paying.payer, pocketbase, logger));
   const paid: { payment?: JobPayment } = {};
   try {
     const onPaid = (payment: JobPayment) => {

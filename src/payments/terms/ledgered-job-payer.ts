@@ -1,10 +1,16 @@
 // A client's payer that writes what it put up into the node's ledger (role client, outgoing, held), so
 // `infernet wallet history` on a client shows its jobs' deposits and invoice payments beside their references.
+import type PocketBase from 'pocketbase';
 import type { Logger } from '../../log/index.js';
 import type { PaymentRailName, PaymentTerms } from '../../protocol/index.js';
-import type { PaymentLedger } from '../ledger/payment-ledger.js';
+import { PaymentLedger } from '../ledger/payment-ledger.js';
 import type { JobPayer, JobPayment } from './job-payer.js';
 import type { MatchFacts } from './payment-terms.js';
+
+/** The payer itself where the node keeps no ledger (storage.backend: file); else one that records into it. */
+export function withClientLedger(payer: JobPayer, pocketbase: PocketBase | undefined, logger: Logger): JobPayer {
+  return pocketbase ? new LedgeredJobPayer(payer, new PaymentLedger(pocketbase), logger) : payer;
+}
 
 export class LedgeredJobPayer implements JobPayer {
   constructor(
