@@ -1,24 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ModelDescriptor } from '../models/index.js';
-import { GIB } from '../planner/index.js';
+import { GIB, LLAMA_3_8B } from '../planner/index.js';
 import { headArguments } from './llama-server-head.js';
 import { planStageSplit, StagesTooSmallError, type PlanStageSplitParameters } from './plan-stage-split.js';
 
-const model: ModelDescriptor = {
-  architecture: 'llama',
-  layers: 32,
-  hiddenSize: 4096,
-  heads: 32,
-  kvHeads: 8,
-  headDim: 128,
-  feedForwardLength: 14336,
-  vocabularySize: 128256,
-  contextLength: 8192,
-  quantization: { dominantTensorType: 'Q8_0' },
-  parameterCount: 8e9,
-  fileSizeBytes: 8.5 * GIB,
-};
+/** Llama-3-8B's published shape, as a Q8_0 file. */
+const model: ModelDescriptor = { ...LLAMA_3_8B, quantization: { dominantTensorType: 'Q8_0' }, parameterCount: 8e9, fileSizeBytes: 8.5 * GIB };
 const fast = { bandwidthGbps: 800, latencyMs: 0.01 };
 const slow = { bandwidthGbps: 10, latencyMs: 0.2 };
 const base = (over: Partial<PlanStageSplitParameters>): PlanStageSplitParameters => ({ model, head: 'h', stages: [{ id: 'a', memoryBytes: 8 * GIB }, { id: 'b', memoryBytes: 8 * GIB }], requested: 'auto', ...over });
