@@ -36,6 +36,9 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   wallet: { run: walletCommand, usage: WALLET_USAGE },
 };
 
+/** Each command's usage text, as `infernet CMD --help` prints it (the README is checked against these). */
+export const COMMAND_USAGES: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(COMMANDS).map(([name, command]) => [name, command.usage]));
+
 const USAGE = `infernet: an open peer-to-peer network for inference
 
 Commands:
