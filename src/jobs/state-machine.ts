@@ -74,5 +74,8 @@ export function forwardPath(from: JobState, to: JobState): JobState[] {
   const start = MAIN_LINE.indexOf(from);
   const end = MAIN_LINE.indexOf(to);
   if (start >= 0 && end > start) return MAIN_LINE.slice(start + 1, end + 1) as JobState[];
+  // verifying is a side step of running (a run waiting for its verdict): it is reached through running.
+  const running = MAIN_LINE.indexOf('running');
+  if (to === 'verifying' && start >= 0 && start < running) return [...(MAIN_LINE.slice(start + 1, running + 1) as JobState[]), 'verifying'];
   return [to];
 }
