@@ -1,6 +1,8 @@
-// `npm run docs:protocol`: writes docs/protocol.md from the schemas.
+// `npm run docs:protocol`: writes docs/protocol.md from the schemas and docs/job-lifecycle.md from the job state machine.
 import { writeFileSync } from 'node:fs';
-import { PROTOCOL_DOC_URL, renderProtocolDocument } from './render-docs.js';
+import { JOB_LIFECYCLE_DOC_URL, PROTOCOL_DOC_URL, renderJobLifecycleDocument, renderProtocolDocument } from './render-docs.js';
 
-writeFileSync(PROTOCOL_DOC_URL, renderProtocolDocument());
-console.log(`wrote ${PROTOCOL_DOC_URL.pathname}`);
+for (const [url, render] of [[PROTOCOL_DOC_URL, renderProtocolDocument], [JOB_LIFECYCLE_DOC_URL, renderJobLifecycleDocument]] as const) {
+  writeFileSync(url, render());
+  console.log(`wrote ${url.pathname}`);
+}

@@ -1,3 +1,4 @@
+import type { Price, VerificationPolicy } from '../protocol/index.js';
 import type { JobState } from './state-machine.js';
 
 /** Which side of a job this node was on. One job id can appear once per role on an all-in-one node. */
@@ -27,8 +28,29 @@ export interface JobRecord {
   /** sha256 hex of the UTF-8 output, as signed by the provider. */
   outputHash?: string;
   error?: JobFailure;
+  /** An aggregator's run under a verification policy: what its client's verdict is judged against, and when. */
+  verification?: JobVerification;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * What an aggregator keeps of a relayed run while it waits for the client's job.verdict (state verifying), beside
+ * the record's provider, client, model, outputHash and tokens: persisted, so a restart neither pays the run before
+ * its verdict nor forgets it (src/verification/pending-verification.ts).
+ */
+export interface JobVerification {
+  policy: VerificationPolicy;
+  /** Id of the provider's signed result event. */
+  resultEventId: string;
+  /** What the provider asked, when known. */
+  price?: Price;
+  /** Unix ms: a run without a verdict by then is settled unchecked (and paid). */
+  verdictDeadline: number;
+  /** Set when the run left verifying: the verdict it was settled on. */
+  verdict?: 'verified' | 'failed' | 'unchecked' | 'inconclusive';
+  /** Set with the verdict: the client's job (the primary run) whose verdict named this run. */
+  verdictJobId?: string;
 }
 
 export type NewJob = Omit<JobRecord, 'state' | 'createdAt' | 'updatedAt'> & { state?: JobState };

@@ -44,6 +44,19 @@ export function describeJobStoreContract(name: string, openStore: () => Promise<
       await store.close();
     });
 
+    it("keeps a run's verification record through verifying and out of it", async () => {
+      const store = await openStore();
+      const jobId = randomUUID();
+      const verification = { policy: { kind: 'redundant', k: 2 } as const, resultEventId: 'e'.repeat(64), price: { amount: '125', currency: 'USDC', per: '1k_tokens' } as const, verdictDeadline: 1_700_000_600_000 };
+      await store.create({ jobId, role: 'aggregator', model: 'm', state: 'running' });
+      await store.transition(jobId, 'aggregator', 'verifying', { outputHash: 'ab'.repeat(32), tokens: 24, verification });
+      const [waiting] = (await store.list({ role: 'aggregator', states: ['verifying'] })).filter((job) => job.jobId === jobId);
+      assert.deepEqual(waiting?.verification, verification);
+      await store.transition(jobId, 'aggregator', 'failed', { verification: { ...verification, verdict: 'failed', verdictJobId: jobId } });
+      assert.equal((await store.get(jobId, 'aggregator'))?.verification?.verdict, 'failed');
+      await store.close();
+    });
+
     it('refuses an illegal transition and leaves the job unchanged', async () => {
       const store = await openStore();
       const jobId = randomUUID();

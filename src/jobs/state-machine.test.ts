@@ -9,6 +9,7 @@ describe('job state machine', () => {
     ['dispatched', 'running'],
     ['running', 'verifying'],
     ['verifying', 'completed'],
+    ['verifying', 'failed'],
     ['completed', 'settled'],
     ['running', 'dispatched'],
     ['failed', 'refunded'],
@@ -19,6 +20,9 @@ describe('job state machine', () => {
     ['settled', 'refunded'],
     ['refunded', 'settled'],
     ['verifying', 'running'],
+    ['verifying', 'settled'],
+    ['verifying', 'refunded'],
+    ['verifying', 'cancelled'],
     ['completed', 'running'],
     ['failed', 'completed'],
   ];
@@ -45,5 +49,12 @@ describe('forwardPath', () => {
     assert.deepEqual(forwardPath('matched', 'completed'), ['dispatched', 'running', 'completed']);
     assert.deepEqual(forwardPath('running', 'failed'), ['failed']);
     assert.deepEqual(forwardPath('created', 'cancelled'), ['cancelled']);
+  });
+  it('reaches verifying through running, and leaves it directly', async () => {
+    const { forwardPath } = await import('./state-machine.js');
+    assert.deepEqual(forwardPath('dispatched', 'verifying'), ['running', 'verifying']);
+    assert.deepEqual(forwardPath('running', 'verifying'), ['verifying']);
+    assert.deepEqual(forwardPath('verifying', 'completed'), ['completed']);
+    assert.deepEqual(forwardPath('verifying', 'failed'), ['failed']);
   });
 });

@@ -32,6 +32,31 @@ const LEGAL_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   refunded: [],
 };
 
+/** What each state means, for docs/job-lifecycle.md (rendered from this module by job-lifecycle-doc.ts). */
+export const JOB_STATE_MEANINGS: Readonly<Record<JobState, string>> = {
+  created: 'recorded; no provider chosen yet',
+  matched: 'a provider was chosen and the client told its terms',
+  dispatched: "the client's signed offer went to the provider",
+  running: 'the provider accepted and streams its output',
+  verifying: "the aggregator relayed the run's signed result and waits, persisted, for the client's verification verdict (policies other than none); nothing is paid or refunded from here",
+  completed: 'the run ended well (or its verdict found nothing wrong, or its verdict window closed): it is paid',
+  settled: "the payment was released to the provider",
+  failed: 'the run ended without a usable result, or its verdict found it wrong: the client is refunded',
+  cancelled: 'the client or a disconnect stopped the job: the client is refunded',
+  refunded: "the client's payment came back",
+};
+
+/** Why a transition off the main line happens, for docs/job-lifecycle.md; every key is a legal transition. */
+export const JOB_TRANSITION_NOTES: Readonly<Partial<Record<`${JobState} -> ${JobState}`, string>>> = {
+  'matched -> created': 'the matched provider went away before dispatch; the job is matched again',
+  'dispatched -> matched': 'the provider rejected the offer; another one is tried',
+  'running -> dispatched': 'the provider was lost mid-job; the job is dispatched elsewhere',
+  'running -> verifying': "the result passed the aggregator's signature check and the job has a verification policy",
+  'running -> completed': 'the result passed and the job has no verification policy (none): unchecked, paid',
+  'verifying -> completed': "the client's verdict is verified, unchecked or inconclusive, or the persisted verdict deadline passed (unchecked)",
+  'verifying -> failed': "the client's verdict, checked against the relayed results, finds the run wrong",
+};
+
 /** States from which no work is left to do for the job (payments may still follow from completed). */
 export const FINISHED_STATES: readonly JobState[] = ['completed', 'settled', 'failed', 'cancelled', 'refunded'];
 
@@ -74,5 +99,8 @@ export function forwardPath(from: JobState, to: JobState): JobState[] {
   const start = MAIN_LINE.indexOf(from);
   const end = MAIN_LINE.indexOf(to);
   if (start >= 0 && end > start) return MAIN_LINE.slice(start + 1, end + 1) as JobState[];
+  // verifying is a side step of running (a run waiting for its verdict): it is reached through running.
+  const running = MAIN_LINE.indexOf('running');
+  if (to === 'verifying' && start >= 0 && start < running) return [...(MAIN_LINE.slice(start + 1, running + 1) as JobState[]), 'verifying'];
   return [to];
 }

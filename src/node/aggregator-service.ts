@@ -2,7 +2,7 @@
 // It sees the signed envelopes but not their encrypted content, checks signatures on the way, and enforces
 // deadlines and cleanup when either side goes away.
 import { SignatureMismatchError, verifyEnvelope } from '../identity/index.js';
-import { forwardPath, type JobState, type JobStore } from '../jobs/index.js';
+import { forwardPath, type JobPatch, type JobState, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import { EVENT_KIND_JOB_SPEC, type ErrorCode, type Frame, type FrameOf, type PaymentTerms, type Price, type VerificationPolicy } from '../protocol/index.js';
 import type { AggregatorPaymentTerms } from '../payments/terms/aggregator-terms.js';
@@ -125,7 +125,7 @@ export class AggregatorService {
   private fromClient(client: PeerSession, frame: Frame): void {
     if (frame.type === 'job.request') void this.match(client, frame);
     else if (frame.type === 'job.offer') void this.dispatch(client, frame);
-    else if (frame.type === 'job.verdict') this.takeVerdict(client, frame);
+    else if (frame.type === 'job.verdict') void this.takeVerdict(client, frame).catch((error: Error) => this.options.logger.error({ jobId: frame.jobId, err: error.message }, 'cannot take the verdict'));
     else if (frame.type === 'models.request') client.send({ type: 'models.list', models: this.availableModels().map((name) => ({ name })) });
     else if (frame.type === 'job.cancel') {
       const job = this.jobs.get(frame.jobId);
@@ -262,23 +262,31 @@ export class AggregatorService {
   }
 
   private async complete(job: RoutedJob, frame: FrameOf<'job.result'>): Promise<void> {
+    let summary: ReturnType<typeof verifyJobResult>;
     try {
-      const summary = verifyJobResult(frame.result, job.provider.peer!.pubkey, job.jobId);
-      // Witnessed before the client sees it: its verdict may follow at once.
-      this.options.witness?.witness({ jobId: job.jobId, provider: job.provider.peer!.pubkey, client: job.client.peer?.pubkey ?? '', model: job.model, outputHash: summary.outputHash, resultEventId: frame.result.id, tokens: summary.tokens, ...(job.price ? { price: job.price } : {}) }, job.verification);
-      job.client.send(frame);
-      await this.finish(job, 'completed', undefined, { tokens: summary.tokens, outputHash: summary.outputHash });
+      summary = verifyJobResult(frame.result, job.provider.peer!.pubkey, job.jobId);
     } catch (error) {
       const message = `the provider's result failed verification: ${(error as Error).message}`;
       this.options.onResultRefused?.('bad_signature');
       job.client.send({ type: 'error', code: 'bad_signature', jobId: job.jobId, message });
-      await this.finish(job, 'failed', { code: 'bad_signature', message });
+      return this.finish(job, 'failed', { code: 'bad_signature', message });
     }
+    const run = { jobId: job.jobId, provider: job.provider.peer!.pubkey, client: job.client.peer?.pubkey ?? '', model: job.model, outputHash: summary.outputHash, resultEventId: frame.result.id, tokens: summary.tokens, ...(job.price ? { price: job.price } : {}) };
+    // Witnessed before the client sees it: its verdict may follow at once.
+    const verifying = this.options.witness?.witness(run, job.verification);
+    if (verifying) {
+      // Persisted before the client sees the result: the run is paid or refunded by its verdict, even after a restart.
+      await this.finish(job, 'verifying', undefined, verifying);
+      job.client.send(frame);
+      return;
+    }
+    job.client.send(frame);
+    await this.finish(job, 'completed', undefined, { tokens: summary.tokens, outputHash: summary.outputHash });
   }
 
-  private takeVerdict(client: PeerSession, frame: FrameOf<'job.verdict'>): void {
+  private async takeVerdict(client: PeerSession, frame: FrameOf<'job.verdict'>): Promise<void> {
     try {
-      this.options.witness?.verdict(client.peer?.pubkey ?? '', frame);
+      await this.options.witness?.verdict(client.peer?.pubkey ?? '', frame);
     } catch (error) {
       if (!(error instanceof VerdictRejectedError)) throw error;
       this.options.logger.warn({ jobId: frame.jobId, reason: error.message }, 'verification verdict refused');
@@ -304,7 +312,8 @@ export class AggregatorService {
     void this.finish(job, 'failed', { code, message });
   }
 
-  private async finish(job: RoutedJob, state: 'completed' | 'failed' | 'cancelled', error?: { code: string; message: string }, patch: { tokens?: number; outputHash?: string } = {}): Promise<void> {
+  /** The end of relaying a job: verifying when its run waits for the client's verdict (src/verification). */
+  private async finish(job: RoutedJob, state: 'verifying' | 'completed' | 'failed' | 'cancelled', error?: { code: string; message: string }, patch: JobPatch = {}): Promise<void> {
     clearTimeout(job.deadlineTimer);
     this.jobs.delete(job.jobId);
     await this.move(job, state, { ...patch, ...(error ? { error } : {}) });

@@ -34,7 +34,8 @@ export const AGENT = 'infernet/0.1.0';
 /** A job for a model no connected provider serves waits this long for links to providers found in the DHT. */
 const DISCOVERED_LINK_WAIT_MS = 5_000;
 const DISCOVERED_PROVIDERS_PER_LOOKUP = 5;
-const UNFINISHED_STATES = JOB_STATES.filter((state) => !isFinished(state));
+// A run in verifying was relayed in full and waits, persisted, for its client's verdict: the witness resumes it.
+const UNFINISHED_STATES = JOB_STATES.filter((state) => !isFinished(state) && state !== 'verifying');
 
 export interface NodeDaemonOptions {
   home: NodeHome;
@@ -97,7 +98,7 @@ export class NodeDaemon {
     this.store = config.mobile.push ? new JobPushingStore(metered, { pushUrl: config.mobile.pushUrl, tokensOf: (client) => this.phoneGrants.pushTokensOf(client), logger: logger.child({ component: 'push' }) }) : metered;
     this.netTests = new NetTestResponder({ maxFrameBytes: config.limits.maxFrameBytes });
     if (roles.aggregator) {
-      this.witness = new VerdictWitness({ logger: logger.child({ component: 'verification' }) });
+      this.witness = new VerdictWitness({ store: this.store, logger: logger.child({ component: 'verification' }) });
       this.witness.onVerification((outcome) => this.recordVerification(outcome));
     }
     const payments = nodeStore.payments;
@@ -142,6 +143,9 @@ export class NodeDaemon {
     // Verification outcomes decide whether a completed job's escrow is released (paid unless found wrong).
     nodeStore.attachSettlement?.({ onVerification: (listener) => daemon.onVerification(listener), metrics: daemon.metrics });
     if (roles.aggregator) daemon.reputation = await startNodeReputation({ home: options.home, config, key: options.key, logger, ...(nodeStore.pocketbase ? { pocketbase: nodeStore.pocketbase } : {}) });
+    // Runs that waited for their verdict when the aggregator last stopped wait again, until their persisted
+    // deadlines, before any client can reach it; those whose window closed meanwhile are settled now.
+    await daemon.witness?.resumeVerifying();
     if (catalog && runtime?.engine) await daemon.preloadModels(catalog, runtime.engine);
     if (roles.provider || roles.aggregator) await daemon.listen();
     daemon.stages = await startStageService({ config, key: options.key, logger, home: options.home });
@@ -179,7 +183,7 @@ export class NodeDaemon {
   }
 
   async stop(): Promise<void> {
-    this.witness?.stop();
+    await this.witness?.stop();
     this.nwc?.stop();
     this.clientPayer?.close();
     await this.reputation?.stop();

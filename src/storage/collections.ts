@@ -1,6 +1,6 @@
 // The PocketBase collections created by backend/migrations, as names and record types. The Go migrations are
 // the schema; these types describe what the REST API returns for them, so a change there is made here too.
-import type { JobFailure, JobRole } from '../jobs/job-record.js';
+import type { JobFailure, JobRole, JobVerification } from '../jobs/job-record.js';
 import type { JobState } from '../jobs/state-machine.js';
 
 export const COLLECTIONS = {
@@ -41,6 +41,8 @@ export interface JobRow extends PocketBaseRecord {
   output: string;
   outputHash: string;
   error: JobFailure | null;
+  /** Added by migration 1751000006: null unless the job is an aggregator's run under a verification policy. */
+  verification: JobVerification | null;
   createdAt: number;
   updatedAt: number;
 }

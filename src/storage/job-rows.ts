@@ -16,6 +16,7 @@ const EMPTY_ROW_VALUES: { [Field in PatchableField]-?: RowBody<JobRow>[Field] } 
   output: '',
   outputHash: '',
   error: null,
+  verification: null,
 };
 
 const PATCHABLE_FIELDS = Object.keys(EMPTY_ROW_VALUES) as PatchableField[];
@@ -58,6 +59,7 @@ export function toJobRecord(row: JobRow): JobRecord {
   if (row.output) record.output = row.output;
   if (row.outputHash) record.outputHash = row.outputHash;
   if (row.error) record.error = row.error;
+  if (row.verification) record.verification = row.verification;
   return record;
 }
 

@@ -25,6 +25,7 @@ function clientJob(jobId: string): RowBody<JobRow> {
     output: '',
     outputHash: '',
     error: null,
+    verification: null,
     createdAt: now,
     updatedAt: now,
   };

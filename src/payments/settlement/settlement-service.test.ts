@@ -26,7 +26,7 @@ async function setUp() {
   const jobs = new PocketBaseJobStore(pb.server.client);
   const ledger = new PaymentLedger(pb.server.client);
   const service = () => new SettlementService({ ledger, rails: [new EscrowRail(aggregatorEscrow)], role: 'aggregator', jobs, logger: silentLogger() });
-  const paidJob = async (state: 'completed' | 'failed' = 'completed') => {
+  const paidJob = async (state: 'completed' | 'failed' | 'verifying' = 'completed') => {
     const jobId = randomUUID();
     const block = await chain.reader.getBlock();
     await clientEscrow.deposit({ jobId, provider: provider.account.address, aggregator: aggregator.account.address, amount: AMOUNT, fee: FEE, deadline: block.timestamp + 3600n });
@@ -77,6 +77,19 @@ describe('SettlementService', () => {
     assert.deepEqual((await t.ledger.undone()).filter((undone) => undone.jobId === jobId), []);
     await t.clientEscrow.refund(jobId);
     assert.equal(await t.clientEscrow.tokenBalance(t.client), 10_000_000n, 'the client refunds itself after the deadline');
+  });
+
+  it('leaves a run awaiting its verdict (verifying) held at a restart, and pays it once a verdict completes it', async () => {
+    const t = await setUp();
+    const jobId = await t.paidJob('verifying');
+    const resumed = await t.service().resume();
+    assert.deepEqual(resumed.filter((payment) => payment.jobId === jobId), []);
+    assert.equal(await t.ledger.find(jobId, 'aggregator', 'evm'), undefined);
+    assert.equal((await t.clientEscrow.escrowOf(jobId)).status, 'deposited');
+    await t.jobs.transition(jobId, 'aggregator', 'completed');
+    await t.service().resume();
+    assert.equal(await t.providerBalance(), AMOUNT);
+    assert.equal((await t.jobs.get(jobId, 'aggregator'))?.state, 'settled');
   });
 
   it('settles nothing for a job nobody paid for', async () => {

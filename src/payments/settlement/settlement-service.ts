@@ -41,11 +41,15 @@ export class SettlementService {
     return this.settle(outcome.runJobId, settlementForVerdict(outcome.verdict), { counterparty: outcome.provider, verdict: outcome.verdict });
   }
 
-  /** Settles a job by the state it ended in (no verification outcome expected); unfinished jobs settle nothing. */
+  /**
+   * Settles a job by the state it ended in; unfinished jobs (verifying included) settle nothing. A run that left
+   * verifying ended in the state its verdict chose, and the verdict is kept in the audit trail.
+   */
   async settleFinishedJob(job: JobRecord): Promise<Payment[]> {
     const action = settlementForJobState(job.state);
     if (!action) return [];
-    return this.settle(job.jobId, action, { counterparty: job.provider ?? '', jobState: job.state });
+    const verdict = job.verification?.verdict;
+    return this.settle(job.jobId, action, { counterparty: job.provider ?? '', jobState: job.state, ...(verdict ? { verdict } : {}) });
   }
 
   /**

@@ -1,0 +1,68 @@
+// The rules of a run that waits for its client's verdict, as pure functions over the aggregator's job record: what
+// is persisted when the run's signed result passes (running -> verifying), how the run is read back after a
+// restart, and where a verdict or a closed window takes it. VerdictWitness does the I/O.
+//
+// A closed window settles the run 'unchecked', which pays it, as before runs were persisted: a client that sends
+// no verdict has found nothing wrong, and the provider must not wait forever. Whether the window is closed is
+// decided from the persisted deadline only, so a restart neither shortens nor lengthens it.
+import type { JobPatch, JobRecord, JobVerification } from '../jobs/job-record.js';
+import type { JobState } from '../jobs/state-machine.js';
+import type { VerificationPolicy } from '../protocol/index.js';
+import type { WitnessedRun } from './check-verdict.js';
+import type { VerificationVerdict } from './verification-outcome.js';
+
+/** How long a run under a policy waits for its client's verdict, unless configured. */
+export const DEFAULT_VERDICT_WAIT_MS = 10 * 60_000;
+
+/** What a run's move to verifying persists beside the state: enough to judge a verdict after a restart. */
+export function verifyingPatchOf(run: WitnessedRun, policy: VerificationPolicy, now: number, waitMs: number): JobPatch & { verification: JobVerification } {
+  return {
+    provider: run.provider,
+    client: run.client,
+    model: run.model,
+    outputHash: run.outputHash,
+    tokens: run.tokens,
+    verification: { policy, resultEventId: run.resultEventId, ...(run.price ? { price: run.price } : {}), verdictDeadline: now + waitMs },
+  };
+}
+
+/** A persisted run awaiting its verdict, as the witness judges it: undefined when the record lacks what that needs. */
+export interface PendingVerification {
+  run: WitnessedRun;
+  verification: JobVerification;
+}
+
+export function pendingVerificationOf(job: JobRecord): PendingVerification | undefined {
+  const { verification } = job;
+  if (job.state !== 'verifying' || !verification || !job.provider || !job.client || !job.outputHash) return undefined;
+  const run: WitnessedRun = {
+    jobId: job.jobId,
+    provider: job.provider,
+    client: job.client,
+    model: job.model,
+    outputHash: job.outputHash,
+    resultEventId: verification.resultEventId,
+    // The stores read a count of 0 back as absent.
+    tokens: job.tokens ?? 0,
+    ...(verification.price ? { price: verification.price } : {}),
+  };
+  return { run, verification };
+}
+
+/** Milliseconds the verdict may still take; 0 once the persisted window is closed. */
+export function verdictWaitLeft(verification: Pick<JobVerification, 'verdictDeadline'>, now: number): number {
+  return Math.max(0, verification.verdictDeadline - now);
+}
+
+/** A run found wrong fails (and its client is refunded); every other verdict completes it (and it is paid). */
+export function jobStateAfterVerdict(verdict: VerificationVerdict): Extract<JobState, 'completed' | 'failed'> {
+  return verdict === 'failed' ? 'failed' : 'completed';
+}
+
+/** What the move out of verifying persists: the verdict, and for a run found wrong the failure a user reads. */
+export function verdictPatchOf(verification: JobVerification, verdict: VerificationVerdict, verdictJobId: string): JobPatch {
+  return {
+    verification: { ...verification, verdict, verdictJobId },
+    ...(verdict === 'failed' ? { error: { code: 'verification_failed', message: `the run was outvoted by the other runs of job ${verdictJobId}` } } : {}),
+  };
+}
