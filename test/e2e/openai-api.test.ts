@@ -1,10 +1,11 @@
-// The OpenAI-compatible API as its users meet it: the official `openai` client against `infernet start` on a
+// The OpenAI-compatible API (and Ollama's) as its users meet it: the official `openai` and `ollama` clients against `infernet start` on a
 // client home, which runs each request as a job through a separate aggregator and provider process.
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Ollama } from 'ollama';
 import OpenAI, { APIError, AuthenticationError, BadRequestError, InternalServerError, NotFoundError } from 'openai';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
 import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
@@ -200,6 +201,50 @@ describe('the OpenAI-compatible API of a client node', () => {
     await assert.rejects(openai.chat.completions.create({ model: 'gpt-4o', messages: STORY }), (error: unknown) => {
       assert.ok(error instanceof NotFoundError);
       assert.equal(error.code, 'model_not_found');
+      return true;
+    });
+  });
+
+  it("serves Ollama's API to the ollama client: version, list, show, ps, with the same key", async () => {
+    const ollama = new Ollama({ host: client.api!, headers: { authorization: `Bearer ${apiKey}` } });
+    assert.match((await ollama.version()).version, /^\d+\.\d+\.\d+$/);
+    assert.deepEqual((await ollama.list()).models.map((model) => model.name), [MODEL]);
+    assert.deepEqual((await ollama.ps()).models.map((model) => model.name), [MODEL]);
+    assert.equal((await ollama.show({ model: MODEL })).details.format, 'gguf');
+    await assert.rejects(ollama.show({ model: 'llama3' }), (error: unknown) => (error as { status_code?: number }).status_code === 404);
+    const stranger = new Ollama({ host: client.api!, headers: { authorization: 'Bearer inf_wrong' } });
+    await assert.rejects(stranger.list(), (error: unknown) => (error as { status_code?: number }).status_code === 401);
+  });
+
+  it('answers Ollama generate and chat, streamed as NDJSON and not, with format json and a schema', async () => {
+    const ollama = new Ollama({ host: client.api!, headers: { authorization: `Bearer ${apiKey}` } });
+    const raw = await ollama.generate({ model: MODEL, prompt: 'Once upon a time', raw: true, stream: false, options: { temperature: 0, num_predict: 24 } });
+    assert.match(raw.response ?? '', /^, there was a little girl named Lily/);
+    assert.equal(raw.done, true);
+    assert.equal(raw.eval_count, 24);
+    assert.equal(raw.done_reason, 'length');
+    let streamed = '';
+    let last;
+    for await (const part of await ollama.generate({ model: MODEL, prompt: 'Once upon a time', raw: true, stream: true, options: { temperature: 0, num_predict: 24 } })) {
+      streamed += part.response;
+      last = part;
+    }
+    assert.equal(streamed, raw.response);
+    assert.equal(last?.done, true);
+    const chat = await ollama.chat({ model: MODEL, messages: STORY, stream: false, options: { temperature: 0, num_predict: 16 } });
+    assert.equal(chat.message.role, 'assistant');
+    assert.equal(chat.eval_count, 16);
+    let chatStreamed = '';
+    for await (const part of await ollama.chat({ model: MODEL, messages: STORY, stream: true, options: { temperature: 0, num_predict: 16 } })) chatStreamed += part.message.content;
+    assert.equal(chatStreamed, chat.message.content);
+    const structured = await ollama.chat({ model: MODEL, messages: STORY, format: PERSON, stream: false, options: { temperature: 0, num_predict: 120 } });
+    const person = JSON.parse(structured.message.content) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(person).sort(), ['age', 'name', 'pet']);
+    const json = await ollama.generate({ model: MODEL, prompt: 'Once upon a time', format: 'json', stream: false, options: { temperature: 0, num_predict: 200 } });
+    assert.match(json.response ?? '', /^\s*\{/);
+    await assert.rejects(ollama.chat({ model: MODEL, messages: STORY, options: { mirostat: 2 } }), (error: unknown) => {
+      assert.equal((error as { status_code?: number }).status_code, 400);
+      assert.match((error as Error).message, /options\.mirostat/);
       return true;
     });
   });
