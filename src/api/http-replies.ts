@@ -12,9 +12,10 @@ export function sendJson(response: ServerResponse, status: number, body: object,
   response.end(text);
 }
 
-export function sendError(response: ServerResponse, error: ApiError, headers: ResponseHeaders = {}): void {
+/** `body` is the error in another API's shape (Ollama's, Anthropic's); OpenAI's by default. */
+export function sendError(response: ServerResponse, error: ApiError, headers: ResponseHeaders = {}, body: object = error.toBody()): void {
   const extra: ResponseHeaders = error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 503 ? { 'retry-after': '1' } : {};
-  sendJson(response, error.status, error.toBody(), { ...extra, ...headers });
+  sendJson(response, error.status, body, { ...extra, ...headers });
 }
 
 /** One server-sent event stream; the status line and headers go out with the first event. */

@@ -1,8 +1,10 @@
 // The request bodies of POST /v1/chat/completions and /v1/completions as zod schemas, and their translation into
 // an Infernet JobSpec. Fields OpenAI defines that Infernet cannot honour are refused by name rather than ignored,
-// so a client never gets an answer to a question it did not ask; fields that change nothing here are dropped.
+// so a client never gets an answer to a question it did not ask; an unknown field is refused too (as OpenAI does).
 import { z } from 'zod';
-import { ChatMessage, JobSpec, Price, VerificationPolicy, type JobInput } from '../protocol/index.js';
+// The pure schema check alone, not inference/index.js, which loads llama.cpp's bindings on a client-only node.
+import { grammarSchemaOf, UnsupportedJsonSchemaError } from '../inference/json-schema-grammar.js';
+import { ChatMessage, JobSpec, Price, VerificationPolicy, type JobInput, type OutputFormat } from '../protocol/index.js';
 import { badRequest, type ApiError } from './api-error.js';
 
 /** OpenAI's default sampling temperature; Infernet's own default (greedy) applies only where a client sets 0. */
@@ -34,6 +36,12 @@ const InfernetOptions = z
   .strict();
 export type InfernetOptions = z.infer<typeof InfernetOptions>;
 
+/** Choices one request may ask for (`n`): each is a job of its own, run one after the other. */
+export const MAX_CHOICES = 8;
+/** OpenAI's limits: 20 alternatives per token for chat, 5 for legacy completions. */
+export const MAX_CHAT_TOP_LOGPROBS = 20;
+export const MAX_COMPLETION_LOGPROBS = 5;
+
 const samplingFields = {
   model: z.string().min(1).max(256),
   max_tokens: z.number().int().min(1).max(32_768).nullish(),
@@ -43,7 +51,14 @@ const samplingFields = {
   stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  n: z.literal(1, { error: 'only n=1 is supported by Infernet' }).nullish(),
+  n: z.number().int().min(1).max(MAX_CHOICES, { error: `at most ${MAX_CHOICES} choices per request: each is a job of its own` }).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  /** Keys are token ids of the model's own vocabulary, as llama.cpp's server reads them. */
+  logit_bias: z.record(z.string().regex(/^\d+$/, { error: 'logit_bias keys are token ids' }), z.number().min(-100).max(100)).nullish(),
+  /** An end-user id for abuse monitoring at OpenAI: accepted, and nothing here depends on it. */
+  user: z.string().max(256).nullish(),
+  safety_identifier: z.string().max(256).nullish(),
   infernet: InfernetOptions.optional(),
 };
 
@@ -55,26 +70,62 @@ const RequestMessage = z.object({
   name: z.string().optional(),
 });
 
-export const ChatCompletionRequest = z.object({
-  ...samplingFields,
-  messages: z.array(RequestMessage).min(1).max(4096),
-  max_completion_tokens: z.number().int().min(1).max(32_768).nullish(),
-  logprobs: unsupported('logprobs'),
-  top_logprobs: unsupported('top_logprobs'),
-  tools: unsupported('tools'),
-  functions: unsupported('functions'),
-  audio: unsupported('audio'),
-});
+/** OpenAI's structured outputs: text (the default), any JSON object, or JSON valid against a schema. */
+const ResponseFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({
+      name: z.string().min(1).max(64),
+      description: z.string().optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
+export type ResponseFormat = z.infer<typeof ResponseFormat>;
+
+export const ChatCompletionRequest = z
+  .object({
+    ...samplingFields,
+    messages: z.array(RequestMessage).min(1).max(4096),
+    max_completion_tokens: z.number().int().min(1).max(32_768).nullish(),
+    response_format: ResponseFormat.nullish(),
+    logprobs: z.boolean().nullish(),
+    top_logprobs: z.number().int().min(0).max(MAX_CHAT_TOP_LOGPROBS).nullish(),
+    tools: unsupported('tools'),
+    tool_choice: unsupported('tool_choice'),
+    parallel_tool_calls: unsupported('parallel_tool_calls'),
+    functions: unsupported('functions'),
+    function_call: unsupported('function_call'),
+    audio: unsupported('audio'),
+    modalities: z.array(z.literal('text', { error: 'only text output is supported by Infernet' })).nullish(),
+    prediction: unsupported('prediction'),
+    reasoning_effort: unsupported('reasoning_effort'),
+    verbosity: unsupported('verbosity'),
+    web_search_options: unsupported('web_search_options'),
+    /** Stored completions live at OpenAI; Infernet keeps its own job records (infernet jobs). */
+    store: unsupported('store'),
+    metadata: unsupported('metadata'),
+    service_tier: z.enum(['auto', 'default'], { error: 'only the default service tier is offered by Infernet' }).nullish(),
+    prompt_cache_key: z.string().max(256).nullish(),
+  })
+  .strict()
+  .refine((request) => request.top_logprobs == null || request.logprobs === true, { error: 'top_logprobs needs logprobs: true', path: ['top_logprobs'] });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 
-export const CompletionRequest = z.object({
-  ...samplingFields,
-  prompt: z.union([z.string(), z.array(z.string()).length(1, { error: 'one prompt per request: Infernet runs one job per request' })]),
-  echo: unsupported('echo'),
-  suffix: unsupported('suffix'),
-  logprobs: unsupported('logprobs'),
-  best_of: z.literal(1, { error: 'only best_of=1 is supported by Infernet' }).nullish(),
-});
+export const CompletionRequest = z
+  .object({
+    ...samplingFields,
+    prompt: z.union([z.string(), z.array(z.string()).length(1, { error: 'one prompt per request: Infernet runs one job per request' })]),
+    echo: unsupported('echo'),
+    suffix: unsupported('suffix'),
+    /** Legacy completions: the number of alternatives per token, 0 to 5. */
+    logprobs: z.number().int().min(0).max(MAX_COMPLETION_LOGPROBS).nullish(),
+    best_of: z.literal(1, { error: 'only best_of=1 is supported by Infernet' }).nullish(),
+  })
+  .strict();
 export type CompletionRequest = z.infer<typeof CompletionRequest>;
 
 /** OpenAI's spelling of a field path: messages[0].content. */
@@ -88,18 +139,51 @@ export function parseRequestBody<S extends z.ZodType>(schema: S, body: unknown):
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const path = [...issue.path, issue.keys[0]!];
+    throw badRequest(`Unrecognized request argument supplied: '${paramOf(path)}' is not a parameter Infernet knows, and it is not ignored.`, paramOf(path));
+  }
   const param = paramOf(issue.path);
   throw badRequest(param ? `Invalid '${param}': ${issue.message}` : issue.message, param || null);
 }
 
 export function chatJobSpec(request: ChatCompletionRequest, jobId: string, now = Date.now()): JobSpec {
   const messages = request.messages.map(toJobMessage);
-  return jobSpecOf(request, { messages }, request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_CHAT_MAX_TOKENS, jobId, now);
+  const format = outputFormatOf(request.response_format);
+  const logprobs = request.logprobs === true ? (request.top_logprobs ?? 0) : undefined;
+  return jobSpecOf(request, { messages }, request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_CHAT_MAX_TOKENS, jobId, now, { format, logprobs });
 }
 
 export function completionJobSpec(request: CompletionRequest, jobId: string, now = Date.now()): JobSpec {
   const prompt = typeof request.prompt === 'string' ? request.prompt : request.prompt[0]!;
-  return jobSpecOf(request, { prompt }, request.max_tokens ?? DEFAULT_COMPLETION_MAX_TOKENS, jobId, now);
+  return jobSpecOf(request, { prompt }, request.max_tokens ?? DEFAULT_COMPLETION_MAX_TOKENS, jobId, now, { logprobs: request.logprobs ?? undefined });
+}
+
+/**
+ * The jobs of a request with `n` choices: the first spec and n-1 copies with fresh job ids, each with its own
+ * seed when one was given, so that sampled choices differ as OpenAI's do.
+ */
+export function choiceSpecs(spec: JobSpec, n: number, newJobId: () => string): JobSpec[] {
+  return Array.from({ length: n }, (_, index) => {
+    if (index === 0) return spec;
+    const seed = spec.sampling.seed;
+    return { ...spec, jobId: newJobId(), sampling: { ...spec.sampling, ...(seed !== undefined ? { seed: (seed + index) % 2 ** 32 } : {}) } };
+  });
+}
+
+/** response_format as the engine's grammar: a schema the grammar cannot enforce is refused by name, not ignored. */
+export function outputFormatOf(format: ResponseFormat | null | undefined): OutputFormat | undefined {
+  if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json' };
+  const { schema, strict } = format.json_schema;
+  if (!schema) return { type: 'json' };
+  try {
+    return { type: 'json_schema', schema: grammarSchemaOf(schema, { strict: strict === true }) };
+  } catch (error) {
+    if (!(error instanceof UnsupportedJsonSchemaError)) throw error;
+    const param = `response_format.json_schema.schema${error.issue.path ? `.${error.issue.path}` : ''}`;
+    throw badRequest(`Invalid '${param}': ${error.issue.message}.`, param);
+  }
 }
 
 function toJobMessage(message: z.infer<typeof RequestMessage>): ChatMessage {
@@ -109,8 +193,14 @@ function toJobMessage(message: z.infer<typeof RequestMessage>): ChatMessage {
 
 type SamplingFields = z.infer<z.ZodObject<typeof samplingFields>>;
 
-function jobSpecOf(request: SamplingFields, input: JobInput, maxTokens: number, jobId: string, now: number): JobSpec {
+interface OutputOptions {
+  format?: OutputFormat | undefined;
+  logprobs?: number | undefined;
+}
+
+function jobSpecOf(request: SamplingFields, input: JobInput, maxTokens: number, jobId: string, now: number, output: OutputOptions): JobSpec {
   const { infernet } = request;
+  const logitBias = request.logit_bias ? Object.entries(request.logit_bias).map(([token, bias]) => [Number(token), bias] as [number, number]) : [];
   const stop = typeof request.stop === 'string' ? [request.stop] : (request.stop ?? undefined);
   const parsed = JobSpec.safeParse({
     jobId,
@@ -122,7 +212,12 @@ function jobSpecOf(request: SamplingFields, input: JobInput, maxTokens: number, 
       ...(request.top_p != null ? { topP: request.top_p } : {}),
       ...(request.seed != null ? { seed: request.seed } : {}),
       ...(stop?.length ? { stop } : {}),
+      ...(request.presence_penalty ? { presencePenalty: request.presence_penalty } : {}),
+      ...(request.frequency_penalty ? { frequencyPenalty: request.frequency_penalty } : {}),
+      ...(logitBias.length ? { logitBias } : {}),
+      ...(output.format ? { format: output.format } : {}),
     },
+    ...(output.logprobs !== undefined ? { logprobs: output.logprobs } : {}),
     deadline: now + (infernet?.timeout_s ?? DEFAULT_TIMEOUT_S) * 1000,
     ...(infernet?.price_cap ? { priceCap: infernet.price_cap } : {}),
     ...(infernet?.verification ? { verification: infernet.verification } : {}),

@@ -1,6 +1,6 @@
 // The one interface every inference engine sits behind: in-process llama.cpp today, a supervised
 // llama-server with RPC stages or a container later. Job code never knows which one runs it.
-import type { JobInput, SamplingParams, TokenFingerprint } from '../protocol/index.js';
+import type { JobInput, SamplingParams, TokenFingerprint, TokenLogprob } from '../protocol/index.js';
 
 export interface GenerationRequest {
   modelPath: string;
@@ -18,6 +18,8 @@ export interface GenerationRequest {
    * result can be compared with another run's (src/verification). Absent: no fingerprints, at full speed.
    */
   fingerprintTopK?: number;
+  /** Return each token's text and logprob with this many alternatives (JobSpec.logprobs). */
+  logprobsTopK?: number;
 }
 
 export interface GeneratedPiece {
@@ -35,6 +37,8 @@ export interface GenerationResult {
   totalMs: number;
   /** One per token id, when the request asked for them and the engine can compute them. */
   fingerprints?: TokenFingerprint[];
+  /** One per token id, when the request asked for logprobs. */
+  tokenLogprobs?: TokenLogprob[];
 }
 
 export interface InferenceEngine {
@@ -64,5 +68,13 @@ export class PromptTooLongError extends Error {
     readonly contextSize: number,
   ) {
     super(`the prompt is ${promptTokens} tokens but the context holds ${contextSize}`);
+  }
+}
+
+/** A job's output format (a JSON schema) that the engine cannot compile into a decoding grammar. */
+export class InvalidGrammarError extends Error {
+  override readonly name = 'InvalidGrammarError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }

@@ -3,7 +3,7 @@
 import { conversationKeyOf, seal, type NodeKey } from '../identity/index.js';
 import { SignatureMismatchError, DecryptionFailedError } from '../identity/index.js';
 import type { GeneratedPiece, InferenceEngine } from '../inference/index.js';
-import { ModelLoadError, PromptTooLongError } from '../inference/index.js';
+import { InvalidGrammarError, ModelLoadError, PromptTooLongError } from '../inference/index.js';
 import { ContainerDeadlineError, ContainerFailedError, ContainerOutOfMemoryError } from '../execution/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
@@ -180,9 +180,9 @@ export class ProviderService {
     try {
       // Fingerprints whenever the job may be compared with another run: the provider cannot know whether it will be.
       const fingerprintTopK = spec.verification.kind === 'none' ? undefined : (this.options.fingerprintTopK ?? DEFAULT_FINGERPRINT_TOP_K);
-      const result = await engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece), ...(fingerprintTopK !== undefined ? { fingerprintTopK } : {}) });
+      const result = await engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece), ...(fingerprintTopK !== undefined ? { fingerprintTopK } : {}), ...(spec.logprobs !== undefined ? { logprobsTopK: spec.logprobs } : {}) });
       stream.flush();
-      const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs }, ...(result.fingerprints ? { fingerprints: result.fingerprints } : {}) };
+      const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs }, ...(result.fingerprints ? { fingerprints: result.fingerprints } : {}), ...(result.tokenLogprobs ? { logprobs: result.tokenLogprobs } : {}) };
       if (result.finishReason === 'cancelled') {
         await this.options.store.transition(jobId, 'provider', 'cancelled', { tokens: result.tokenIds.length }, 'cancelled while running');
         log.info({ tokens: result.tokenIds.length }, 'job cancelled');
@@ -192,7 +192,7 @@ export class ProviderService {
       await this.options.store.transition(jobId, 'provider', 'completed', { tokens: result.tokenIds.length });
       log.info({ tokens: result.tokenIds.length, ms: Math.round(result.totalMs) }, 'job completed');
     } catch (error) {
-      const code: ErrorCode = error instanceof ModelLoadError || error instanceof PromptTooLongError || error instanceof ContainerFailedError ? 'engine_failed' : error instanceof ContainerDeadlineError ? 'deadline_exceeded' : error instanceof ContainerOutOfMemoryError ? 'engine_failed' : 'internal';
+      const code: ErrorCode = error instanceof ModelLoadError || error instanceof PromptTooLongError || error instanceof InvalidGrammarError || error instanceof ContainerFailedError ? 'engine_failed' : error instanceof ContainerDeadlineError ? 'deadline_exceeded' : error instanceof ContainerOutOfMemoryError ? 'engine_failed' : 'internal';
       log.error({ err: (error as Error).message }, 'job failed');
       session.send({ type: 'error', code, jobId, message: (error as Error).message });
       await this.options.store.transition(jobId, 'provider', 'failed', { error: { code, message: (error as Error).message } }).catch(() => undefined);
