@@ -25,7 +25,7 @@ const unsupported = (feature: string) =>
     })
     .optional();
 
-const InfernetOptions = z
+export const InfernetOptions = z
   .object({
     /** Providers above this price are not matched. */
     price_cap: Price.optional(),

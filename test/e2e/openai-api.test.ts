@@ -1,16 +1,12 @@
 // The OpenAI-compatible API (and Ollama's) as its users meet it: the official `openai` and `ollama` clients against `infernet start` on a
 // client home, which runs each request as a job through a separate aggregator and provider process.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ollama } from 'ollama';
 import OpenAI, { APIError, AuthenticationError, BadRequestError, InternalServerError, NotFoundError } from 'openai';
-import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
+import { eventually, runCli, type RunningDaemon } from '../support/cli.js';
+import { API_TEST_MODEL as MODEL, startApiNetwork, type ApiNetwork } from './api-network.js';
 
-const MODEL = 'stories260K';
 const STORY = [{ role: 'user' as const, content: 'Once upon a time' }];
 /** Long enough (several seconds on these machines) that a cancel always lands while the job runs. */
 const LONG_JOB_TOKENS = 1500;
@@ -22,35 +18,22 @@ interface JobRow {
 }
 
 describe('the OpenAI-compatible API of a client node', () => {
-  let dir: string;
+  let network: ApiNetwork;
   let provider: RunningDaemon;
-  let aggregator: RunningDaemon;
   let client: RunningDaemon;
   let openai: OpenAI;
   let apiKey: string;
-  const home = (name: string) => join(dir, name);
-  const jobsOf = async (node: string): Promise<JobRow[]> => JSON.parse((await runCli(['jobs', '--home', home(node), '--json'])).stdout) as JobRow[];
+  const jobsOf = async (node: string): Promise<JobRow[]> => JSON.parse((await runCli(['jobs', '--home', network.home(node), '--json'])).stdout) as JobRow[];
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'infernet-api-'));
-    await runCli(['init', '--home', home('provider'), '--role', 'provider', '--port', '0', '--sandbox', 'none', '--model', sharedModelPath('stories260K.gguf')]);
-    provider = await startDaemon(home('provider'));
-    await runCli(['init', '--home', home('aggregator'), '--role', 'aggregator', '--port', '0', '--connect', provider.url]);
-    aggregator = await startDaemon(home('aggregator'));
-    assert.equal((await runCli(['init', '--home', home('client'), '--role', 'client', '--connect', aggregator.url, '--api-port', '0'])).code, 0);
-    const created = await runCli(['apikey', 'create', '--home', home('client'), '--label', 'tests']);
-    assert.equal(created.code, 0, created.stderr);
-    apiKey = created.stdout.trim();
-    assert.match(created.stdout, /^inf_[A-Za-z0-9_-]{43}\n$/, 'the key alone on stdout');
-    client = await startDaemon(home('client'), { until: 'api' });
+    network = await startApiNetwork();
+    ({ provider, client, apiKey } = network);
     openai = new OpenAI({ apiKey, baseURL: `${client.api}/v1`, maxRetries: 0 });
     await eventually(async () => (await openai.models.list()).data.length > 0, 15_000, 'the aggregator to reach its provider');
   });
 
   after(async () => {
-    await client?.stop();
-    await aggregator?.stop();
-    await provider?.stop();
+    await network?.stop();
   });
 
   it('lists the models the network serves now', async () => {
