@@ -7,8 +7,9 @@ import type { JobOutcome } from '../node/job-client.js';
 import type { ApiError } from './api-error.js';
 import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-replies.js';
 import type { JobReply } from './serve-completion.js';
+import { parseToolCall, ToolCallParser } from './tool-call-parser.js';
 
-export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence';
+export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use';
 
 /** Anthropic's error types, by the HTTP status Infernet answers. */
 export function anthropicErrorType(status: number): string {
@@ -54,13 +55,19 @@ export interface AnthropicReplyOptions {
   jobId: string;
   stream: boolean;
   stopSequences: readonly string[];
+  /** A tool call was forced (tool_choice any or tool): the output is read as one tool_use block. */
+  toolUse?: boolean;
 }
 
 const messageIdOf = (jobId: string) => `msg_${jobId.replaceAll('-', '')}`;
+const toolUseIdOf = (jobId: string) => `toolu_${jobId.replaceAll('-', '')}`;
 
 export class AnthropicReply implements JobReply {
   private readonly headers: ResponseHeaders;
   private readonly stream?: EventStream;
+  private readonly toolCall?: ToolCallParser;
+  /** Whether the stream's one content block has started (a tool_use block starts once its name is decoded). */
+  private blockStarted = false;
 
   constructor(
     private readonly response: ServerResponse,
@@ -69,6 +76,7 @@ export class AnthropicReply implements JobReply {
     const { jobId } = options;
     this.headers = { 'x-infernet-job-id': jobId, 'request-id': jobId, 'x-request-id': jobId };
     if (options.stream) this.stream = new EventStream(response);
+    if (options.stream && options.toolUse) this.toolCall = new ToolCallParser();
   }
 
   matched(_index: number, providerPublicKey: string): void {
@@ -82,28 +90,41 @@ export class AnthropicReply implements JobReply {
     stream.open(this.headers);
     const message = { ...this.envelope(), content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } };
     stream.send({ type: 'message_start', message }, 'message_start');
-    stream.send({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start');
+    if (!this.toolCall) this.startBlock({ type: 'text', text: '' });
+  }
+
+  private startBlock(block: object): void {
+    this.blockStarted = true;
+    this.stream!.send({ type: 'content_block_start', index: 0, content_block: block }, 'content_block_start');
   }
 
   text(_index: number, text: string): void {
-    if (!this.stream) return;
+    const { stream, toolCall } = this;
+    if (!stream) return;
     this.accepted();
-    this.stream.send({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta');
+    if (!toolCall) return stream.send({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta');
+    for (const piece of toolCall.push(text)) {
+      if ('name' in piece) this.startBlock({ type: 'tool_use', id: toolUseIdOf(this.options.jobId), name: piece.name, input: {} });
+      else stream.send({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: piece.arguments } }, 'content_block_delta');
+    }
   }
 
   choiceDone(): void {}
 
   finish(outcomes: JobOutcome[]): void {
     const outcome = outcomes[0]!;
-    const stop = stopOf(outcome, this.options.stopSequences);
+    // A forced call cut short by max_tokens is no call: its text is the content, and stop_reason says why.
+    const call = this.options.toolUse ? (this.toolCall ? this.toolCall.end() : parseToolCall(outcome.output)) : undefined;
+    const stop = call ? { reason: 'tool_use' as const, sequence: null } : stopOf(outcome, this.options.stopSequences);
     const usage = { input_tokens: outcome.promptTokens, output_tokens: outcome.tokens };
     const { stream } = this;
     if (!stream) {
-      const message = { ...this.envelope(), content: [{ type: 'text', text: outcome.output }], stop_reason: stop.reason, stop_sequence: stop.sequence, usage: { ...usage, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } };
+      const content = call ? [{ type: 'tool_use', id: toolUseIdOf(this.options.jobId), name: call.name, input: call.input }] : [{ type: 'text', text: outcome.output }];
+      const message = { ...this.envelope(), content, stop_reason: stop.reason, stop_sequence: stop.sequence, usage: { ...usage, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } };
       return sendJson(this.response, 200, message, this.headers);
     }
     this.accepted();
-    stream.send({ type: 'content_block_stop', index: 0 }, 'content_block_stop');
+    if (this.blockStarted) stream.send({ type: 'content_block_stop', index: 0 }, 'content_block_stop');
     stream.send({ type: 'message_delta', delta: { stop_reason: stop.reason, stop_sequence: stop.sequence }, usage }, 'message_delta');
     stream.send({ type: 'message_stop' }, 'message_stop');
     stream.end();

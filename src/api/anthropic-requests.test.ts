@@ -52,6 +52,45 @@ describe('Anthropic Messages requests as job specs', () => {
   });
 });
 
+describe('Anthropic tools as job specs', () => {
+  const WEATHER = { name: 'get_weather', description: 'Weather', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
+
+  it('forces a call of any tool, or of a named one, under the tool-call grammar', () => {
+    const any = spec({ tools: [WEATHER, { name: 'now', input_schema: { type: 'object', properties: {} } }], tool_choice: { type: 'any' } });
+    assert.equal((any.sampling.format as unknown as { schema: { oneOf: unknown[] } }).schema.oneOf.length, 2);
+    const named = spec({ tools: [WEATHER], tool_choice: { type: 'tool', name: 'get_weather' } });
+    assert.deepEqual((named.sampling.format as unknown as { schema: { properties: { name: unknown } } }).schema.properties.name, { const: 'get_weather' });
+    assert.equal(spec({ tools: [WEATHER], tool_choice: { type: 'none' } }).sampling.format, undefined);
+  });
+
+  it('puts tool_use and tool_result blocks into the history as text', () => {
+    const job = spec({
+      tools: [WEATHER],
+      tool_choice: { type: 'none' },
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: [{ type: 'text', text: 'Let me look.' }, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'Snow' }] }, { type: 'text', text: 'And?' }] },
+      ],
+    });
+    assert.deepEqual((job.input as { messages: unknown[] }).messages, [
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: 'Let me look.\n{"name":"get_weather","arguments":{"city":"Oslo"}}' },
+      { role: 'user', content: 'Tool result (call toolu_1): Snow' },
+      { role: 'user', content: 'And?' },
+    ]);
+  });
+
+  it('refuses auto (the default with tools) naming tool_choice, and names Anthropic fields in schema errors', () => {
+    const auto = refusal(() => spec({ tools: [WEATHER] }));
+    assert.equal(auto.param, 'tool_choice');
+    assert.match(auto.message, /\{"type": "any"\}/);
+    assert.equal(refusal(() => spec({ tools: [WEATHER], tool_choice: { type: 'tool', name: 'nope' } })).param, 'tool_choice.name');
+    const strict = { name: 'count', strict: true, input_schema: { type: 'object', properties: { n: { type: 'integer', minimum: 1 } } } };
+    assert.equal(refusal(() => spec({ tools: [WEATHER, strict], tool_choice: { type: 'any' } })).param, 'tools[1].input_schema.properties.n.minimum');
+  });
+});
+
 describe('Anthropic replies', () => {
   it('names the stop sequence found after the output in the tokens’ texts, else end_turn or max_tokens', () => {
     const tokens = (...texts: string[]) => texts.map((token) => ({ token, logprob: -1, top: [] }));

@@ -22,12 +22,33 @@ const unsupported = (feature: string) =>
 const CacheControl = z.object({ type: z.literal('ephemeral'), ttl: z.enum(['5m', '1h']).optional() }).nullish();
 
 const TextBlock = z.object({ type: z.literal('text'), text: z.string(), cache_control: CacheControl, citations: unsupported('citations') }).strict();
-const ContentBlock = z.discriminatedUnion('type', [TextBlock], { error: 'only text content blocks are supported by Infernet' });
+/** A call the assistant made earlier in the conversation. */
+const ToolUseBlock = z.object({ type: z.literal('tool_use'), id: z.string().min(1).max(256), name: z.string().min(1).max(64), input: z.record(z.string(), z.unknown()), cache_control: CacheControl }).strict();
+/** Its result, in the user's next turn. */
+const ToolResultBlock = z
+  .object({ type: z.literal('tool_result'), tool_use_id: z.string().min(1).max(256), content: z.union([z.string(), z.array(TextBlock)]).optional(), is_error: z.boolean().optional(), cache_control: CacheControl })
+  .strict();
+const ContentBlock = z.discriminatedUnion('type', [TextBlock, ToolUseBlock, ToolResultBlock], { error: 'only text, tool_use and tool_result content blocks are supported by Infernet' });
+
+const Tool = z
+  .object({
+    type: z.literal('custom').optional(),
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'a tool name is 1 to 64 letters, digits, _ or -' }),
+    description: z.string().max(8192).optional(),
+    input_schema: z.record(z.string(), z.unknown()),
+    strict: z.boolean().optional(),
+    cache_control: CacheControl,
+  })
+  .strict();
+const ToolChoice = z.discriminatedUnion('type', [
+  z.object({ type: z.enum(['auto', 'any', 'none']), disable_parallel_tool_use: z.boolean().optional() }).strict(),
+  z.object({ type: z.literal('tool'), name: z.string().min(1), disable_parallel_tool_use: z.boolean().optional() }).strict(),
+]);
 
 const Message = z
   .object({
     role: z.enum(['user', 'assistant']),
-    content: z.union([z.string(), z.array(ContentBlock).min(1)], { error: 'content is a string or a list of text blocks: only text content blocks are supported by Infernet' }),
+    content: z.union([z.string(), z.array(ContentBlock).min(1)], { error: 'content is a string or a list of blocks: only text, tool_use and tool_result content blocks are supported by Infernet' }),
   })
   .strict();
 export type AnthropicMessage = z.infer<typeof Message>;
@@ -60,8 +81,8 @@ export const MessagesRequest = z
       .unknown()
       .refine((value) => value === undefined || (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'disabled'), { error: 'extended thinking is not supported by Infernet' })
       .optional(),
-    tools: unsupported('tools'),
-    tool_choice: unsupported('tool_choice'),
+    tools: z.array(Tool).max(128).optional(),
+    tool_choice: ToolChoice.optional(),
     container: unsupported('container'),
     mcp_servers: unsupported('mcp_servers'),
     context_management: unsupported('context_management'),
@@ -76,6 +97,29 @@ export function parseMessagesRequest(body: unknown): MessagesRequest {
 
 const textOf = (content: string | ReadonlyArray<{ text: string }>) => (typeof content === 'string' ? content : content.map((block) => block.text).join('\n'));
 
+/** A call is forced (`any` or a named tool): the reply reads the output as a tool_use block. */
+export const isToolUseForced = (request: Pick<MessagesRequest, 'tool_choice'>) => request.tool_choice?.type === 'any' || request.tool_choice?.type === 'tool';
+
+/** Anthropic's turns as OpenAI's messages: tool_use blocks become an assistant's tool_calls, tool_result blocks tool messages. */
+function openAiMessagesOf(message: AnthropicMessage): object[] {
+  if (typeof message.content === 'string') return [{ role: message.role, content: message.content }];
+  const blocks = message.content;
+  const text = blocks.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n');
+  if (message.role === 'assistant') {
+    const calls = blocks.flatMap((block) => (block.type === 'tool_use' ? [{ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input) } }] : []));
+    return [{ role: 'assistant', content: text || null, ...(calls.length ? { tool_calls: calls } : {}) }];
+  }
+  const results = blocks.flatMap((block) => (block.type === 'tool_result' ? [{ role: 'tool', tool_call_id: block.tool_use_id, content: `${block.is_error ? 'Error: ' : ''}${textOf(block.content ?? '')}` }] : []));
+  return [...results, ...(text || !results.length ? [{ role: 'user', content: text }] : [])];
+}
+
+function openAiToolChoiceOf(choice: MessagesRequest['tool_choice']): object | string | undefined {
+  if (!choice) return undefined;
+  if (choice.type === 'any') return 'required';
+  if (choice.type === 'tool') return { type: 'function', function: { name: choice.name } };
+  return choice.type;
+}
+
 /**
  * The request as a job: the system prompt first, then the turns, through the model's chat template. A last
  * assistant turn (a prefill Anthropic continues from) is refused: the engine's template closes every turn.
@@ -87,7 +131,9 @@ export function messagesJobSpec(request: MessagesRequest, jobId: string, now = D
     throw badRequest(`Invalid 'messages[${last}].role': a final assistant message (a prefill to continue) is not supported by Infernet; end with a user message.`, `messages[${last}].role`);
   }
   const system = request.system !== undefined ? textOf(request.system) : '';
-  const messages = [...(system ? [{ role: 'system' as const, content: system }] : []), ...request.messages.map((message) => ({ role: message.role, content: textOf(message.content) }))];
+  const messages = [...(system ? [{ role: 'system' as const, content: system }] : []), ...request.messages.flatMap(openAiMessagesOf)];
+  const tools = request.tools?.map((tool) => ({ type: 'function', function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.input_schema, strict: tool.strict === true } }));
+  const toolChoice = openAiToolChoiceOf(request.tool_choice);
   const openai = {
     model: request.model,
     messages,
@@ -95,6 +141,8 @@ export function messagesJobSpec(request: MessagesRequest, jobId: string, now = D
     temperature: request.temperature ?? DEFAULT_ANTHROPIC_TEMPERATURE,
     ...(request.top_p !== undefined ? { top_p: request.top_p } : {}),
     ...(request.output_config?.format ? { response_format: { type: 'json_schema' as const, json_schema: { name: 'output', schema: request.output_config.format.schema, strict: true } } } : {}),
+    ...(tools ? { tools } : {}),
+    ...(toolChoice ? { tool_choice: toolChoice } : {}),
     ...(request.infernet ? { infernet: request.infernet } : {}),
   };
   const spec = renamingParams(() => chatJobSpec(parseRequestBody(ChatCompletionRequest, openai), jobId, now));
@@ -112,7 +160,12 @@ function renamingParams<T>(build: () => T): T {
     return build();
   } catch (error) {
     if (!(error instanceof ApiError) || !error.param) throw error;
-    const param = error.param.startsWith('messages') ? 'messages' : error.param.replace('response_format.json_schema.schema', 'output_config.format.schema');
-    throw new ApiError(error.status, error.code, error.message.replace(error.param, param), param);
+    const param = error.param.startsWith('messages')
+      ? 'messages'
+      : error.param.replace('response_format.json_schema.schema', 'output_config.format.schema').replace(/^tools\[(\d+)\]\.function\.parameters/, 'tools[$1].input_schema').replace('tool_choice.function.name', 'tool_choice.name');
+    const message = param === 'tool_choice' && /"auto"/.test(error.message)
+      ? `Invalid 'tool_choice': {"type": "auto"} (the default when tools are given) is not supported by Infernet: the model cannot be left to choose between answering and calling a tool; send {"type": "any"}, {"type": "tool", "name": ...} or {"type": "none"}.`
+      : error.message.replace(error.param, param);
+    throw new ApiError(error.status, error.code, message, param);
   }
 }

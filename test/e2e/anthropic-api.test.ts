@@ -87,6 +87,55 @@ describe("Anthropic's Messages API on a client node", () => {
     assert.ok(['cat', 'dog'].includes(pet.pet as string));
   });
 
+  const WEATHER_TOOL = {
+    name: 'get_weather',
+    description: 'The weather in a city',
+    input_schema: { type: 'object' as const, properties: { city: { type: 'string', enum: ['Paris', 'Oslo', 'Lima'] }, metric: { type: 'boolean' } }, required: ['city', 'metric'], additionalProperties: false },
+  };
+  const matchesWeather = (input: unknown) => {
+    const args = input as Record<string, unknown>;
+    assert.deepEqual(Object.keys(args).sort(), ['city', 'metric']);
+    assert.ok(['Paris', 'Oslo', 'Lima'].includes(args.city as string));
+    assert.equal(typeof args.metric, 'boolean');
+  };
+
+  it('forces a tool call whose input matches the tool’s input_schema, as a tool_use block streamed and not', async () => {
+    const request = { model: MODEL, max_tokens: 200, ...GREEDY, messages: [{ role: 'user' as const, content: 'What is the weather in Oslo?' }], tools: [WEATHER_TOOL], tool_choice: { type: 'tool' as const, name: 'get_weather' } };
+    const message = await anthropic.messages.create(request);
+    assert.equal(message.stop_reason, 'tool_use');
+    const block = message.content[0];
+    assert.ok(block?.type === 'tool_use', JSON.stringify(message.content));
+    assert.equal(block.name, 'get_weather');
+    assert.match(block.id, /^toolu_[0-9a-f]{32}$/);
+    matchesWeather(block.input);
+    const events = [];
+    for await (const event of await anthropic.messages.create({ ...request, stream: true })) events.push(event);
+    const start = events.find((event) => event.type === 'content_block_start');
+    assert.ok(start?.type === 'content_block_start' && start.content_block.type === 'tool_use');
+    assert.equal(start.content_block.name, 'get_weather');
+    const json = events.map((event) => (event.type === 'content_block_delta' && event.delta.type === 'input_json_delta' ? event.delta.partial_json : '')).join('');
+    assert.deepEqual(JSON.parse(json), block.input);
+    const final = await anthropic.messages.stream({ ...request, tool_choice: { type: 'any' } }).finalMessage();
+    assert.equal(final.stop_reason, 'tool_use');
+    const streamed = final.content[0];
+    assert.ok(streamed?.type === 'tool_use');
+    matchesWeather(streamed.input);
+    const answer = await anthropic.messages.create({
+      model: MODEL,
+      max_tokens: 4,
+      ...GREEDY,
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: 'none' },
+      messages: [...request.messages, { role: 'assistant', content: [block] }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: block.id, content: 'Snow' }] }],
+    });
+    assert.equal(answer.content[0]?.type, 'text');
+    await assert.rejects(anthropic.messages.create({ ...request, tool_choice: { type: 'auto' } }), (error: unknown) => {
+      assert.ok(error instanceof BadRequestError);
+      assert.match(error.message, /'tool_choice'/);
+      return true;
+    });
+  });
+
   it('takes the key as x-api-key or as a bearer token, and refuses a wrong one with an authentication_error', async () => {
     const bearer = new Anthropic({ authToken: network.apiKey, apiKey: null, baseURL: network.api, maxRetries: 0 });
     assert.equal((await bearer.messages.create({ model: MODEL, max_tokens: 2, messages: STORY })).usage.output_tokens, 2);
@@ -104,7 +153,7 @@ describe("Anthropic's Messages API on a client node", () => {
       [sampling({ temperature: 1.5 }) as Record<string, unknown>, /'temperature'/],
       [{ top_logprobs: 2 }, /'top_logprobs'/],
       [{ messages: [...STORY, { role: 'assistant', content: 'Prefill' }] }, /prefill/],
-      [{ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'http://127.0.0.1/x.png' } }] }] }, /text content blocks/],
+      [{ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'http://127.0.0.1/x.png' } }] }] }, /only text, tool_use and tool_result/],
     ];
     for (const [fields, message] of refusals) {
       await assert.rejects(anthropic.messages.create({ model: MODEL, max_tokens: 2, messages: STORY, ...fields } as never), (error: unknown) => {
