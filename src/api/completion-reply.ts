@@ -6,7 +6,8 @@ import type { JobOutcome } from '../node/job-client.js';
 import type { ApiError } from './api-error.js';
 import type { JobReply } from './serve-completion.js';
 import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-replies.js';
-import { completionChunk, completionResponse, finishReasonOf, usageChunk, type ResponseContext } from './openai-responses.js';
+import { completionChunk, completionResponse, finishReasonOf, toolCallIdOf, usageChunk, type ResponseContext } from './openai-responses.js';
+import { ToolCallParser } from './tool-call-parser.js';
 
 export interface CompletionReplyOptions {
   context: ResponseContext;
@@ -44,17 +45,26 @@ export class CompletionReply implements JobReply {
   }
 
   private readonly roleSent = new Set<number>();
+  /** Per choice, when a tool call was forced: its text streams as tool_calls deltas. */
+  private readonly toolCalls = new Map<number, ToolCallParser>();
 
   text(index: number, text: string): void {
     if (!this.stream) return;
     this.accepted(index);
-    this.stream.send(completionChunk(this.options.context, { index, text }));
+    const { context } = this.options;
+    if (!context.toolCall) return this.stream.send(completionChunk(context, { index, text }));
+    let parser = this.toolCalls.get(index);
+    if (!parser) this.toolCalls.set(index, (parser = new ToolCallParser()));
+    for (const piece of parser.push(text)) {
+      this.stream.send(completionChunk(context, { index, toolCall: 'name' in piece ? { id: toolCallIdOf(context, index), name: piece.name } : piece }));
+    }
   }
 
   choiceDone(index: number, outcome: JobOutcome): void {
     const { context } = this.options;
     if (!this.stream) return;
-    this.stream.send(completionChunk(context, { index, ...(context.kind === 'text' ? { text: '' } : {}), finish: finishReasonOf(outcome), ...(outcome.logprobs ? { logprobs: outcome.logprobs } : {}) }));
+    const called = context.toolCall && this.toolCalls.get(index)?.end() !== undefined;
+    this.stream.send(completionChunk(context, { index, ...(context.kind === 'text' ? { text: '' } : {}), finish: called ? 'tool_calls' : finishReasonOf(outcome), ...(outcome.logprobs ? { logprobs: outcome.logprobs } : {}) }));
   }
 
   finish(outcomes: JobOutcome[]): void {

@@ -1,5 +1,6 @@
 // Writing responses: JSON bodies, OpenAI-shaped errors, and server-sent event streams in OpenAI's framing
-// (`data: <json>` events, `data: [DONE]` at the end, an `{error}` event instead when a job fails mid-way).
+// (`data: <json>` events, `data: [DONE]` at the end, an `{error}` event instead when a job fails mid-way), or
+// Anthropic's (named events).
 import type { ServerResponse } from 'node:http';
 import type { ApiError } from './api-error.js';
 
@@ -33,8 +34,14 @@ export class EventStream {
     this.response.socket?.setNoDelay(true);
   }
 
-  send(data: object): void {
-    if (!this.response.destroyed) this.response.write(`data: ${JSON.stringify(data)}\n\n`);
+  /** `event` names the event, as Anthropic's streams do; OpenAI's carry data alone. */
+  send(data: object, event?: string): void {
+    if (!this.response.destroyed) this.response.write(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Ends the stream without OpenAI's [DONE] (Anthropic's streams end with their message_stop event). */
+  end(): void {
+    if (!this.response.destroyed) this.response.end();
   }
 
   done(): void {

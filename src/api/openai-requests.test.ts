@@ -84,10 +84,10 @@ describe('OpenAI request bodies as job specs', () => {
 
   const refusals: Array<[string, () => unknown, string]> = [
     ['a temperature above 2', () => chat({ temperature: 2.5 }), 'temperature'],
-    ['a role the engine has no template for', () => chat({ messages: [{ role: 'tool', content: 'x' }] }), 'messages[0].role'],
+    ['a role the engine has no template for', () => chat({ messages: [{ role: 'function', content: 'x' }] }), 'messages[0].role'],
     ['no messages', () => chat({ messages: [] }), 'messages'],
     ['more choices than a request may run', () => chat({ n: 9 }), 'n'],
-    ['tools', () => chat({ tools: [{ type: 'function' }] }), 'tools'],
+    ['a function tool without its function', () => chat({ tools: [{ type: 'function' }], tool_choice: 'required' }), 'tools[0].function'],
     ['a parameter OpenAI has and Infernet does not', () => chat({ prediction: { type: 'content', content: 'x' } }), 'prediction'],
     ['a parameter nobody has, rather than ignore it', () => chat({ temprature: 0 }), 'temprature'],
     ['top_logprobs without logprobs', () => chat({ top_logprobs: 2 }), 'top_logprobs'],
@@ -154,5 +154,70 @@ describe('OpenAI response shapes', () => {
       refusal: null,
     });
     assert.deepEqual(logprobsOf('text', logprobs), { tokens: [' a', 'b'], token_logprobs: [-0.5, -1], top_logprobs: [{ ' a': -0.5, é: -2 }, {}], text_offset: [0, 2] });
+  });
+});
+
+describe('OpenAI tools as job specs', () => {
+  const WEATHER = { type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Paris', 'Oslo'] } }, required: ['city'] } } };
+  const TIME = { type: 'function', function: { name: 'get_time' } };
+
+  it('forces a named call under a grammar for that tool alone, with the tools described in the system prompt', () => {
+    const spec = chat({ tools: [WEATHER, TIME], tool_choice: { type: 'function', function: { name: 'get_weather' } }, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Weather?' }] });
+    const format = spec.sampling.format;
+    assert.equal(format?.type, 'json_schema');
+    assert.deepEqual((format as unknown as { schema: { properties: { name: unknown } } }).schema.properties.name, { const: 'get_weather' });
+    const input = spec.input as { messages: Array<{ role: string; content: string }> };
+    assert.equal(input.messages.length, 2, 'the tool prompt joins the system message');
+    assert.match(input.messages[0]!.content, /^Be brief\.\n\nYou have these tools:\n- get_weather: Weather/);
+    assert.doesNotMatch(input.messages[0]!.content, /get_time/);
+  });
+
+  it('forces a call of any tool with required, and none leaves decoding free', () => {
+    const required = chat({ tools: [WEATHER, TIME], tool_choice: 'required' });
+    assert.equal((required.sampling.format as unknown as { schema: { oneOf: unknown[] } }).schema.oneOf.length, 2);
+    const none = chat({ tools: [WEATHER], tool_choice: 'none' });
+    assert.equal(none.sampling.format, undefined);
+    assert.deepEqual(none.input, { messages: [{ role: 'user', content: 'hi' }] });
+  });
+
+  it('puts earlier calls and their results in the history as text', () => {
+    const spec = chat({
+      tools: [WEATHER],
+      tool_choice: 'required',
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'Snow' },
+      ],
+    });
+    const messages = (spec.input as { messages: Array<{ role: string; content: string }> }).messages;
+    assert.deepEqual(messages.slice(1), [
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: '{"name":"get_weather","arguments":{"city":"Oslo"}}' },
+      { role: 'user', content: 'Tool result (call call_1): Snow' },
+    ]);
+  });
+
+  it('refuses auto (the default with tools) by name, and choices or schemas it cannot honour', () => {
+    assert.equal(refusal(() => chat({ tools: [WEATHER] })).param, 'tool_choice');
+    assert.match(refusal(() => chat({ tools: [WEATHER], tool_choice: 'auto' })).message, /"auto".*not supported/);
+    assert.equal(refusal(() => chat({ tool_choice: 'required' })).param, 'tool_choice');
+    assert.equal(refusal(() => chat({ tools: [WEATHER], tool_choice: { type: 'function', function: { name: 'nope' } } })).param, 'tool_choice.function.name');
+    assert.equal(refusal(() => chat({ tools: [WEATHER], tool_choice: 'required', response_format: { type: 'json_object' } })).param, 'response_format');
+    const strict = { type: 'function', function: { name: 'count', strict: true, parameters: { type: 'object', properties: { n: { type: 'integer', minimum: 1 } } } } };
+    assert.equal(refusal(() => chat({ tools: [WEATHER, strict], tool_choice: 'required' })).param, 'tools[1].function.parameters.properties.n.minimum');
+    assert.equal(refusal(() => chat({ messages: [{ role: 'tool', content: 'x' }] })).param, 'messages[0].tool_call_id');
+  });
+
+  it('answers a parsed call as tool_calls with finish_reason tool_calls, and streams its name then its arguments', () => {
+    const context = { kind: 'chat' as const, jobId: 'a-b', model: 'm', created: 1, toolCall: true };
+    const outcome = { output: '{"name": "get_weather", "arguments": {"city": "Oslo"}}', finishReason: 'stop', tokens: 9, promptTokens: 3, engine: 'e' } as JobOutcome;
+    const choice = (completionResponse(context, outcome) as { choices: Array<{ message: unknown; finish_reason: string }> }).choices[0]!;
+    assert.equal(choice.finish_reason, 'tool_calls');
+    assert.deepEqual(choice.message, { role: 'assistant', content: null, tool_calls: [{ id: 'call_ab_0', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Oslo"}' } }], refusal: null });
+    const cut = (completionResponse(context, { ...outcome, output: '{"name": "get_weather", "argu', finishReason: 'length' }) as { choices: Array<{ finish_reason: string }> }).choices[0]!;
+    assert.equal(cut.finish_reason, 'length');
+    const first = completionChunk(context, { index: 0, toolCall: { id: 'call_ab_0', name: 'get_weather' } }) as { choices: Array<{ delta: unknown }> };
+    assert.deepEqual(first.choices[0]!.delta, { tool_calls: [{ index: 0, id: 'call_ab_0', type: 'function', function: { name: 'get_weather', arguments: '' } }] });
   });
 });

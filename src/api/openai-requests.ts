@@ -4,6 +4,7 @@
 import { z } from 'zod';
 // The pure schema check alone, not inference/index.js, which loads llama.cpp's bindings on a client-only node.
 import { grammarSchemaOf, UnsupportedJsonSchemaError } from '../inference/json-schema-grammar.js';
+import { toolCallSchemaOf, toolCallText, toolPromptOf, toolResultText, UnsupportedToolSchemaError, type ToolDefinition } from '../inference/tool-call-schema.js';
 import { ChatMessage, JobSpec, Price, VerificationPolicy, type JobInput, type OutputFormat } from '../protocol/index.js';
 import { badRequest, type ApiError } from './api-error.js';
 
@@ -25,7 +26,7 @@ const unsupported = (feature: string) =>
     })
     .optional();
 
-const InfernetOptions = z
+export const InfernetOptions = z
   .object({
     /** Providers above this price are not matched. */
     price_cap: Price.optional(),
@@ -63,12 +64,42 @@ const samplingFields = {
 };
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() });
-const RequestMessage = z.object({
-  /** developer is OpenAI's newer name for system. */
-  role: z.enum(['system', 'developer', 'user', 'assistant']),
-  content: z.union([z.string(), z.array(TextPart).min(1)]),
-  name: z.string().optional(),
-});
+const MessageContent = z.union([z.string(), z.array(TextPart).min(1)]);
+/** A call the assistant made earlier in the conversation. */
+const MessageToolCall = z.object({ id: z.string().min(1).max(256), type: z.literal('function'), function: z.object({ name: z.string().min(1).max(64), arguments: z.string() }) });
+const RequestMessage = z
+  .object({
+    /** developer is OpenAI's newer name for system. */
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+    content: MessageContent.nullish(),
+    name: z.string().optional(),
+    tool_calls: z.array(MessageToolCall).max(128).optional(),
+    tool_call_id: z.string().min(1).max(256).optional(),
+    refusal: z.string().nullish(),
+  })
+  .superRefine((message, context) => {
+    if (message.content == null && !(message.role === 'assistant' && message.tool_calls?.length)) context.addIssue({ code: 'custom', message: 'content is required (an assistant message may have tool_calls instead)', path: ['content'] });
+    if (message.role === 'tool' && !message.tool_call_id) context.addIssue({ code: 'custom', message: 'a tool message needs the tool_call_id it answers', path: ['tool_call_id'] });
+    if (message.tool_calls?.length && message.role !== 'assistant') context.addIssue({ code: 'custom', message: 'only assistant messages carry tool_calls', path: ['tool_calls'] });
+  });
+type RequestMessage = z.infer<typeof RequestMessage>;
+
+/** A function the model may call: its parameters are a JSON schema, enforced by the decoding grammar when a call is forced. */
+const FunctionTool = z
+  .object({
+    type: z.literal('function', { error: 'only function tools are supported by Infernet' }),
+    function: z
+      .object({
+        name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'a function name is 1 to 64 letters, digits, _ or -' }),
+        description: z.string().max(8192).optional(),
+        parameters: z.record(z.string(), z.unknown()).optional(),
+        strict: z.boolean().nullish(),
+      })
+      .strict(),
+  })
+  .strict();
+const ToolChoice = z.union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: z.string().min(1) }).strict() }).strict()]);
+export type ToolChoice = z.infer<typeof ToolChoice>;
 
 /** OpenAI's structured outputs: text (the default), any JSON object, or JSON valid against a schema. */
 const ResponseFormat = z.discriminatedUnion('type', [
@@ -94,9 +125,10 @@ export const ChatCompletionRequest = z
     response_format: ResponseFormat.nullish(),
     logprobs: z.boolean().nullish(),
     top_logprobs: z.number().int().min(0).max(MAX_CHAT_TOP_LOGPROBS).nullish(),
-    tools: unsupported('tools'),
-    tool_choice: unsupported('tool_choice'),
-    parallel_tool_calls: unsupported('parallel_tool_calls'),
+    tools: z.array(FunctionTool).max(128).nullish(),
+    tool_choice: ToolChoice.nullish(),
+    /** Permission to make several calls at once: Infernet's forced calls are one per reply, which honours either value. */
+    parallel_tool_calls: z.boolean().nullish(),
     functions: unsupported('functions'),
     function_call: unsupported('function_call'),
     audio: unsupported('audio'),
@@ -112,7 +144,21 @@ export const ChatCompletionRequest = z
     prompt_cache_key: z.string().max(256).nullish(),
   })
   .strict()
-  .refine((request) => request.top_logprobs == null || request.logprobs === true, { error: 'top_logprobs needs logprobs: true', path: ['top_logprobs'] });
+  .refine((request) => request.top_logprobs == null || request.logprobs === true, { error: 'top_logprobs needs logprobs: true', path: ['top_logprobs'] })
+  .superRefine((request, context) => {
+    const tools = request.tools ?? [];
+    const choice = request.tool_choice ?? (tools.length ? 'auto' : 'none');
+    if (choice === 'auto' && tools.length) {
+      context.addIssue({ code: 'custom', path: ['tool_choice'], message: 'tool_choice "auto" (the default when tools are given) is not supported by Infernet: the model cannot be left to choose between answering and calling a tool; send "required", a named function or "none"' });
+    } else if (choice !== 'none' && !tools.length) {
+      context.addIssue({ code: 'custom', path: ['tool_choice'], message: 'a tool call is asked for but no tools are given' });
+    } else if (typeof choice === 'object' && !tools.some((tool) => tool.function.name === choice.function.name)) {
+      context.addIssue({ code: 'custom', path: ['tool_choice', 'function', 'name'], message: `no tool is named "${choice.function.name}"` });
+    }
+    if (choice !== 'none' && request.response_format && request.response_format.type !== 'text') {
+      context.addIssue({ code: 'custom', path: ['response_format'], message: 'response_format cannot be combined with a forced tool call: the call has its own grammar' });
+    }
+  });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 
 export const CompletionRequest = z
@@ -147,9 +193,18 @@ export function parseRequestBody<S extends z.ZodType>(schema: S, body: unknown):
   throw badRequest(param ? `Invalid '${param}': ${issue.message}` : issue.message, param || null);
 }
 
+/** The tools a forced call chooses among (`required`: any, a named function: that one); none when no call is forced. */
+export function forcedToolsOf(request: Pick<ChatCompletionRequest, 'tools' | 'tool_choice'>): ToolDefinition[] {
+  const choice = request.tool_choice;
+  if (!choice || choice === 'none' || choice === 'auto') return [];
+  const tools = (request.tools ?? []).filter((tool) => choice === 'required' || tool.function.name === choice.function.name);
+  return tools.map(({ function: fn }) => ({ name: fn.name, description: fn.description, parameters: fn.parameters, strict: fn.strict === true }));
+}
+
 export function chatJobSpec(request: ChatCompletionRequest, jobId: string, now = Date.now()): JobSpec {
-  const messages = request.messages.map(toJobMessage);
-  const format = outputFormatOf(request.response_format);
+  const tools = forcedToolsOf(request);
+  const messages = withToolPrompt(request.messages.map(toJobMessage), tools);
+  const format = tools.length ? toolCallFormatOf(tools, request.tools ?? []) : outputFormatOf(request.response_format);
   const logprobs = request.logprobs === true ? (request.top_logprobs ?? 0) : undefined;
   return jobSpecOf(request, { messages }, request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_CHAT_MAX_TOKENS, jobId, now, { format, logprobs });
 }
@@ -186,9 +241,47 @@ export function outputFormatOf(format: ResponseFormat | null | undefined): Outpu
   }
 }
 
-function toJobMessage(message: z.infer<typeof RequestMessage>): ChatMessage {
-  const content = typeof message.content === 'string' ? message.content : message.content.map((part) => part.text).join('\n');
+/** A forced call's tools as the decoding grammar: a schema the grammar cannot enforce under `strict` is refused by name. */
+function toolCallFormatOf(tools: readonly ToolDefinition[], requestTools: ReadonlyArray<{ function: { name: string } }>): OutputFormat {
+  try {
+    return { type: 'json_schema', schema: toolCallSchemaOf(tools) };
+  } catch (error) {
+    if (!(error instanceof UnsupportedToolSchemaError)) throw error;
+    const index = requestTools.findIndex((tool) => tool.function.name === tools[error.toolIndex]!.name);
+    const path = error.schemaError.issue.path;
+    const param = `tools[${index}].function.parameters${path ? `.${path}` : ''}`;
+    throw badRequest(`Invalid '${param}': ${error.schemaError.issue.message}.`, param);
+  }
+}
+
+/** The tools go in the system prompt, merged into the first system message: templates expect at most one, first. */
+function withToolPrompt(messages: ChatMessage[], tools: readonly ToolDefinition[]): ChatMessage[] {
+  if (!tools.length) return messages;
+  const prompt = toolPromptOf(tools);
+  const [first, ...rest] = messages;
+  if (first?.role === 'system') return [{ role: 'system', content: `${first.content}\n\n${prompt}` }, ...rest];
+  return [{ role: 'system', content: prompt }, ...messages];
+}
+
+const textOf = (content: z.infer<typeof MessageContent> | null | undefined) => (content == null ? '' : typeof content === 'string' ? content : content.map((part) => part.text).join('\n'));
+
+/** Earlier calls and their results as text, in the form the tool prompt describes: chat templates here know no tool turns. */
+function toJobMessage(message: RequestMessage): ChatMessage {
+  const content = textOf(message.content);
+  if (message.role === 'tool') return { role: 'user', content: toolResultText(message.tool_call_id!, content) };
+  if (message.role === 'assistant' && message.tool_calls?.length) {
+    const calls = message.tool_calls.map((call) => toolCallText(call.function.name, argumentsOf(call.function.arguments)));
+    return { role: 'assistant', content: [content, ...calls].filter(Boolean).join('\n') };
+  }
   return { role: message.role === 'developer' ? 'system' : message.role, content };
+}
+
+function argumentsOf(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 type SamplingFields = z.infer<z.ZodObject<typeof samplingFields>>;

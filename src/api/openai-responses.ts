@@ -2,9 +2,10 @@
 // so the shapes can be checked in tests without a server.
 import type { JobOutcome } from '../node/job-client.js';
 import type { TokenLogprob } from '../protocol/index.js';
+import { parseToolCall } from './tool-call-parser.js';
 
 export type CompletionKind = 'chat' | 'text';
-export type FinishReason = 'stop' | 'length';
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
 
 /** What every object of one response shares: its id, creation time, model name and engine. */
 export interface ResponseContext {
@@ -13,7 +14,12 @@ export interface ResponseContext {
   model: string;
   /** Unix seconds. */
   created: number;
+  /** A tool call was forced (tool_choice required or named): each choice's output is the call's JSON. */
+  toolCall?: boolean;
 }
+
+/** A choice's call id: one call per choice, named after the request's job. */
+export const toolCallIdOf = (context: Pick<ResponseContext, 'jobId'>, index: number) => `call_${context.jobId.replaceAll('-', '')}_${index}`;
 
 export interface Usage {
   prompt_tokens: number;
@@ -41,8 +47,14 @@ function envelope(context: ResponseContext, object: string, fingerprint: string 
 export function completionResponse(context: ResponseContext, choiceOutcomes: JobOutcome | readonly JobOutcome[]): object {
   const outcomes: readonly JobOutcome[] = Array.isArray(choiceOutcomes) ? choiceOutcomes : [choiceOutcomes as JobOutcome];
   const choices = outcomes.map((outcome, index) => {
-    const finish_reason = finishReasonOf(outcome);
     const logprobs = outcome.logprobs ? logprobsOf(context.kind, outcome.logprobs) : null;
+    // A forced call cut short by max_tokens is no call: its text is the content, and finish_reason says why.
+    const call = context.toolCall ? parseToolCall(outcome.output) : undefined;
+    if (call) {
+      const tool_calls = [{ id: toolCallIdOf(context, index), type: 'function', function: { name: call.name, arguments: call.arguments } }];
+      return { index, message: { role: 'assistant', content: null, tool_calls, refusal: null }, logprobs, finish_reason: 'tool_calls' };
+    }
+    const finish_reason = finishReasonOf(outcome);
     return context.kind === 'chat'
       ? { index, message: { role: 'assistant', content: outcome.output, refusal: null }, logprobs, finish_reason }
       : { index, text: outcome.output, logprobs, finish_reason };
@@ -58,6 +70,12 @@ export interface ChunkPiece {
   finish?: FinishReason;
   /** The choice's logprobs: the provider sends them with its signed result, so they come with the finish chunk. */
   logprobs?: TokenLogprob[];
+  /** A piece of the choice's tool call: its name first (with the id), then pieces of its arguments. */
+  toolCall?: { id: string; name: string } | { arguments: string };
+}
+
+function toolCallDelta(piece: NonNullable<ChunkPiece['toolCall']>) {
+  return 'name' in piece ? { index: 0, id: piece.id, type: 'function', function: { name: piece.name, arguments: '' } } : { index: 0, function: { arguments: piece.arguments } };
 }
 
 /** One streamed chunk: a piece of text, or (with `finish`) the end of the choice. */
@@ -66,7 +84,12 @@ export function completionChunk(context: ResponseContext, piece: ChunkPiece): ob
   const logprobs = piece.logprobs ? logprobsOf(context.kind, piece.logprobs) : null;
   const choice =
     context.kind === 'chat'
-      ? { index: piece.index, delta: { ...(piece.role ? { role: piece.role } : {}), ...(piece.text !== undefined ? { content: piece.text } : {}) }, logprobs, finish_reason }
+      ? {
+          index: piece.index,
+          delta: { ...(piece.role ? { role: piece.role } : {}), ...(piece.text !== undefined ? { content: piece.text } : {}), ...(piece.toolCall ? { tool_calls: [toolCallDelta(piece.toolCall)] } : {}) },
+          logprobs,
+          finish_reason,
+        }
       : { index: piece.index, text: piece.text ?? '', logprobs, finish_reason };
   return { ...envelope(context, context.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', null), choices: [choice] };
 }

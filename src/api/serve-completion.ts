@@ -14,7 +14,7 @@ import type { PeerSession } from '../transport/index.js';
 import { ApiError, modelNotFound, networkUnavailable } from './api-error.js';
 import { ApiJobRecord } from './api-job-record.js';
 import { CompletionReply, type CompletionReplyOptions } from './completion-reply.js';
-import { ChatCompletionRequest, chatJobSpec, choiceSpecs, CompletionRequest, completionJobSpec, parseRequestBody } from './openai-requests.js';
+import { ChatCompletionRequest, chatJobSpec, choiceSpecs, CompletionRequest, completionJobSpec, forcedToolsOf, parseRequestBody } from './openai-requests.js';
 import type { CompletionKind } from './openai-responses.js';
 
 /** What a completion needs from the node. */
@@ -54,7 +54,7 @@ function completionJobOf(kind: CompletionKind, body: unknown): { specs: JobSpec[
     options: {
       stream: request.stream === true,
       includeUsage: request.stream_options?.include_usage === true,
-      context: { kind, jobId, model: request.model, created: Math.floor(Date.now() / 1000) },
+      context: { kind, jobId, model: request.model, created: Math.floor(Date.now() / 1000), ...(kind === 'chat' && forcedToolsOf(request as ChatCompletionRequest).length ? { toolCall: true } : {}) },
     },
   };
 }

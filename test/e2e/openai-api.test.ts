@@ -1,16 +1,12 @@
 // The OpenAI-compatible API (and Ollama's) as its users meet it: the official `openai` and `ollama` clients against `infernet start` on a
 // client home, which runs each request as a job through a separate aggregator and provider process.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ollama } from 'ollama';
 import OpenAI, { APIError, AuthenticationError, BadRequestError, InternalServerError, NotFoundError } from 'openai';
-import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
+import { eventually, runCli, type RunningDaemon } from '../support/cli.js';
+import { API_TEST_MODEL as MODEL, startApiNetwork, type ApiNetwork } from './api-network.js';
 
-const MODEL = 'stories260K';
 const STORY = [{ role: 'user' as const, content: 'Once upon a time' }];
 /** Long enough (several seconds on these machines) that a cancel always lands while the job runs. */
 const LONG_JOB_TOKENS = 1500;
@@ -22,35 +18,22 @@ interface JobRow {
 }
 
 describe('the OpenAI-compatible API of a client node', () => {
-  let dir: string;
+  let network: ApiNetwork;
   let provider: RunningDaemon;
-  let aggregator: RunningDaemon;
   let client: RunningDaemon;
   let openai: OpenAI;
   let apiKey: string;
-  const home = (name: string) => join(dir, name);
-  const jobsOf = async (node: string): Promise<JobRow[]> => JSON.parse((await runCli(['jobs', '--home', home(node), '--json'])).stdout) as JobRow[];
+  const jobsOf = async (node: string): Promise<JobRow[]> => JSON.parse((await runCli(['jobs', '--home', network.home(node), '--json'])).stdout) as JobRow[];
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'infernet-api-'));
-    await runCli(['init', '--home', home('provider'), '--role', 'provider', '--port', '0', '--sandbox', 'none', '--model', sharedModelPath('stories260K.gguf')]);
-    provider = await startDaemon(home('provider'));
-    await runCli(['init', '--home', home('aggregator'), '--role', 'aggregator', '--port', '0', '--connect', provider.url]);
-    aggregator = await startDaemon(home('aggregator'));
-    assert.equal((await runCli(['init', '--home', home('client'), '--role', 'client', '--connect', aggregator.url, '--api-port', '0'])).code, 0);
-    const created = await runCli(['apikey', 'create', '--home', home('client'), '--label', 'tests']);
-    assert.equal(created.code, 0, created.stderr);
-    apiKey = created.stdout.trim();
-    assert.match(created.stdout, /^inf_[A-Za-z0-9_-]{43}\n$/, 'the key alone on stdout');
-    client = await startDaemon(home('client'), { until: 'api' });
+    network = await startApiNetwork();
+    ({ provider, client, apiKey } = network);
     openai = new OpenAI({ apiKey, baseURL: `${client.api}/v1`, maxRetries: 0 });
     await eventually(async () => (await openai.models.list()).data.length > 0, 15_000, 'the aggregator to reach its provider');
   });
 
   after(async () => {
-    await client?.stop();
-    await aggregator?.stop();
-    await provider?.stop();
+    await network?.stop();
   });
 
   it('lists the models the network serves now', async () => {
@@ -245,6 +228,77 @@ describe('the OpenAI-compatible API of a client node', () => {
     await assert.rejects(ollama.chat({ model: MODEL, messages: STORY, options: { mirostat: 2 } }), (error: unknown) => {
       assert.equal((error as { status_code?: number }).status_code, 400);
       assert.match((error as Error).message, /options\.mirostat/);
+      return true;
+    });
+  });
+
+  const WEATHER_TOOL = {
+    type: 'function' as const,
+    function: {
+      name: 'get_weather',
+      description: 'The weather in a city',
+      parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Paris', 'Oslo', 'Lima'] }, metric: { type: 'boolean' } }, required: ['city', 'metric'], additionalProperties: false },
+      strict: true,
+    },
+  };
+  const TIME_TOOL = { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string', enum: ['UTC', 'CET'] } }, required: ['zone'], additionalProperties: false } } };
+  const matchesParameters = (name: string, args: Record<string, unknown>) =>
+    name === 'get_weather'
+      ? assert.ok(Object.keys(args).sort().join() === 'city,metric' && ['Paris', 'Oslo', 'Lima'].includes(args.city as string) && typeof args.metric === 'boolean', JSON.stringify(args))
+      : assert.ok(Object.keys(args).join() === 'zone' && ['UTC', 'CET'].includes(args.zone as string), JSON.stringify(args));
+
+  it('forces a named tool call whose arguments parse and match its parameters, streamed as tool_calls deltas and not', async () => {
+    const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'What is the weather in Oslo?' }], max_tokens: 200, temperature: 0, tools: [WEATHER_TOOL, TIME_TOOL], tool_choice: { type: 'function' as const, function: { name: 'get_weather' } } };
+    const whole = await openai.chat.completions.create(request);
+    const choice = whole.choices[0]!;
+    assert.equal(choice.finish_reason, 'tool_calls', `not a whole call: ${JSON.stringify(choice.message.content)}`);
+    assert.equal(choice.message.content, null);
+    const call = choice.message.tool_calls?.[0];
+    assert.ok(call?.type === 'function');
+    assert.equal(choice.message.tool_calls?.length, 1);
+    assert.equal(call.function.name, 'get_weather');
+    assert.match(call.id, /^call_[0-9a-f]{32}_0$/);
+    matchesParameters(call.function.name, JSON.parse(call.function.arguments) as Record<string, unknown>);
+    let name = '';
+    let args = '';
+    let argumentChunks = 0;
+    let finish: string | null | undefined;
+    for await (const chunk of await openai.chat.completions.create({ ...request, stream: true })) {
+      const delta = chunk.choices[0]?.delta.tool_calls?.[0];
+      if (delta?.id) assert.match(delta.id, /^call_[0-9a-f]{32}_0$/);
+      name += delta?.function?.name ?? '';
+      if (delta?.function?.arguments) argumentChunks++;
+      args += delta?.function?.arguments ?? '';
+      finish ??= chunk.choices[0]?.finish_reason;
+    }
+    assert.equal(name, 'get_weather');
+    assert.equal(args, call.function.arguments);
+    assert.ok(argumentChunks > 1, 'the arguments stream in pieces');
+    assert.equal(finish, 'tool_calls');
+  });
+
+  it('forces a call of one of the tools with required, and answers the tool result in text with tool_choice none', async () => {
+    const messages = [{ role: 'user' as const, content: 'What time is it in Paris?' }];
+    const required = await openai.chat.completions.create({ model: MODEL, messages, max_tokens: 200, temperature: 0, tools: [WEATHER_TOOL, TIME_TOOL], tool_choice: 'required', parallel_tool_calls: false });
+    const call = required.choices[0]?.message.tool_calls?.[0];
+    assert.ok(call?.type === 'function');
+    assert.ok(['get_weather', 'get_time'].includes(call.function.name));
+    matchesParameters(call.function.name, JSON.parse(call.function.arguments) as Record<string, unknown>);
+    const answer = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [...messages, required.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: '12:00' }],
+      max_tokens: 8,
+      temperature: 0,
+      tools: [WEATHER_TOOL, TIME_TOOL],
+      tool_choice: 'none',
+    });
+    assert.equal(answer.choices[0]?.finish_reason, 'length');
+    assert.equal(typeof answer.choices[0]?.message.content, 'string');
+    assert.equal(answer.choices[0]?.message.tool_calls, undefined);
+    await assert.rejects(openai.chat.completions.create({ model: MODEL, messages, tools: [WEATHER_TOOL] }), (error: unknown) => {
+      assert.ok(error instanceof BadRequestError);
+      assert.equal(error.param, 'tool_choice');
+      assert.match(error.message, /"auto"/);
       return true;
     });
   });
