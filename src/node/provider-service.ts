@@ -6,6 +6,7 @@ import type { GeneratedPiece, InferenceEngine } from '../inference/index.js';
 import { InvalidGrammarError, ModelLoadError, PromptTooLongError } from '../inference/index.js';
 import { ContainerDeadlineError, ContainerFailedError, ContainerOutOfMemoryError } from '../execution/index.js';
 import { DuplicateJobError, type JobStore } from '../jobs/index.js';
+import { errorCodeOf, errorMessageOf, InfernetError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { ErrorCode, FrameOf, JobSpec, Price } from '../protocol/index.js';
 import type { ProviderJobPayments } from '../payments/terms/provider-payments.js';
@@ -45,14 +46,16 @@ interface RunningJob {
   abort: AbortController;
 }
 
-class OfferRefusedError extends Error {
+/** Why an offer will not run here: told to the aggregator as job.reject with this code. */
+class OfferRefusedError extends InfernetError {
+  override readonly name = 'OfferRefusedError';
   constructor(
-    readonly code: ErrorCode,
+    code: ErrorCode,
     message: string,
     /** For model_unavailable: the model the spec named. */
     readonly missingModel?: JobSpec['model'],
   ) {
-    super(message);
+    super(code, message);
   }
 }
 
@@ -95,7 +98,7 @@ export class ProviderService {
   /** The last word on a frame's handling: a failure nothing else caught is logged and told to the sender as internal. */
   private answering(session: PeerSession, jobId: string, what: string, handling: Promise<void>): void {
     handling.catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessageOf(error);
       this.options.logger.error({ jobId, peer: session.peer?.npub, err: message }, `${what} failed`);
       session.send({ type: 'error', code: 'internal', jobId, message: `${what} failed: ${message}`.slice(0, MAX_ERROR_MESSAGE) });
     });
@@ -143,10 +146,10 @@ export class ProviderService {
       await this.recordAccepted(jobId, spec, offer, session);
     } catch (error) {
       if (claimed) this.claimed.delete(jobId);
-      const code = error instanceof OfferRefusedError ? error.code : 'internal';
-      const message = error instanceof Error ? error.message : String(error);
+      const code = errorCodeOf(error);
+      const message = errorMessageOf(error, MAX_REJECT_MESSAGE);
       log.warn({ code }, `offer refused: ${message}`);
-      session.send({ type: 'job.reject', jobId, code, message: message.slice(0, MAX_REJECT_MESSAGE) });
+      session.send({ type: 'job.reject', jobId, code, message });
       // A job that will not run here gives the client its money back now, not at the invoice's timeout; but a
       // duplicate offer names a job that is not its own, whose invoice stays as it is.
       if (code !== 'duplicate_job') void this.options.payments?.refundUnrun(jobId).catch((cause: Error) => log.warn({ err: cause.message }, 'cannot cancel the job invoice'));
