@@ -37,7 +37,7 @@ export interface ApiServerOptions {
   logger: Logger;
   /** Aggregators that run the API's jobs, tried in order: a client node's `connect`, an all-in-one node's own URL. */
   aggregators: readonly string[];
-  /** Pays for the API's jobs when their match asks it (see AggregatorConnection). */
+  /** Pays for the API's jobs when their match asks it; without it such jobs are refused payment_required. */
   payer?: JobPayer;
   /** The models this node's own aggregator sees; without it they are asked of the aggregator (models.request). */
   localModels?: () => string[];
@@ -76,7 +76,7 @@ export class ApiServerListenError extends Error {
 type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const connection = new AggregatorConnection({ urls: options.aggregators, key: options.key, agent: options.agent, limits: options.limits, logger: options.logger, ...(options.payer ? { payer: options.payer } : {}) });
+  const connection = new AggregatorConnection({ urls: options.aggregators, key: options.key, agent: options.agent, limits: options.limits, logger: options.logger });
   const keys = new ApiKeyVerifier(options.keysFile);
   const session = () => connection.session().catch(rethrowUnreachable);
   const local = options.localModels;
@@ -86,6 +86,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     session,
     models,
     logger: options.logger,
+    ...(options.payer ? { payer: options.payer } : {}),
     ...(options.store ? { store: options.store } : {}),
     ...(options.verification ? { verification: options.verification } : {}),
   };
