@@ -5,15 +5,16 @@ import type { TransportLimits } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
 import { dialPeer, type PeerSession } from '../transport/index.js';
+import { InfernetError } from '../errors/index.js';
 
-export class NoAggregatorError extends Error {
+export class NoAggregatorError extends InfernetError {
   override readonly name = 'NoAggregatorError';
   constructor(
     readonly urls: readonly string[],
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('provider_unreachable', message, options);
   }
 }
 

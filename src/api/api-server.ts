@@ -25,6 +25,7 @@ import { isOllamaRequest, ollamaRoutes } from './ollama-routes.js';
 import { readJsonBody } from './read-json-body.js';
 import { batchApiRoutes, type BatchApi } from './batch-routes.js';
 import { serveCompletion, type CompletionServices } from './serve-completion.js';
+import { InfernetError } from '../errors/index.js';
 
 export interface ApiServerOptions {
   host: string;
@@ -66,10 +67,10 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export class ApiServerListenError extends Error {
+export class ApiServerListenError extends InfernetError {
   override readonly name = 'ApiServerListenError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('internal', message, options);
   }
 }
 
