@@ -4,18 +4,17 @@
 import type { TransportLimits } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
-import { payJobsThrough } from '../node/job-client.js';
-import type { JobPayer } from '../payments/index.js';
 import { dialPeer, type PeerSession } from '../transport/index.js';
+import { InfernetError } from '../errors/index.js';
 
-export class NoAggregatorError extends Error {
+export class NoAggregatorError extends InfernetError {
   override readonly name = 'NoAggregatorError';
   constructor(
     readonly urls: readonly string[],
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('provider_unreachable', message, options);
   }
 }
 
@@ -26,8 +25,6 @@ export interface AggregatorConnectionOptions {
   agent: string;
   limits: TransportLimits;
   logger: Logger;
-  /** Pays the matches that ask for payment (the node's payments section); none: such jobs are refused payment_required. */
-  payer?: JobPayer;
 }
 
 export class AggregatorConnection {
@@ -67,7 +64,6 @@ export class AggregatorConnection {
 
   private adopt(session: PeerSession, url: string): PeerSession {
     this.current = session;
-    if (this.options.payer) payJobsThrough(session, this.options.payer);
     session.onClose((reason) => {
       if (this.current === session) this.current = undefined;
       if (!this.closed) this.options.logger.warn({ url, reason }, 'API session with the aggregator closed; the next request redials');

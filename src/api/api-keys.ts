@@ -4,6 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { InfernetError } from '../errors/index.js';
 
 export const API_KEY_PREFIX = 'inf_';
 const API_KEY_BYTES = 32;
@@ -20,21 +21,21 @@ export type StoredApiKey = z.infer<typeof StoredApiKey>;
 
 const ApiKeysFile = z.object({ keys: z.array(StoredApiKey) });
 
-export class ApiKeyFileError extends Error {
+export class ApiKeyFileError extends InfernetError {
   override readonly name = 'ApiKeyFileError';
   constructor(
     readonly path: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('internal', message, options);
   }
 }
 
-export class ApiKeyNotFoundError extends Error {
+export class ApiKeyNotFoundError extends InfernetError {
   override readonly name = 'ApiKeyNotFoundError';
   constructor(readonly idOrLabel: string) {
-    super(`no API key with id or label "${idOrLabel}" (see \`infernet apikey list\`)`);
+    super('internal', `no API key with id or label "${idOrLabel}" (see \`infernet apikey list\`)`);
   }
 }
 

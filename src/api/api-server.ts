@@ -25,6 +25,7 @@ import { isOllamaRequest, ollamaRoutes } from './ollama-routes.js';
 import { readJsonBody } from './read-json-body.js';
 import { batchApiRoutes, type BatchApi } from './batch-routes.js';
 import { serveCompletion, type CompletionServices } from './serve-completion.js';
+import { InfernetError } from '../errors/index.js';
 
 export interface ApiServerOptions {
   host: string;
@@ -37,7 +38,7 @@ export interface ApiServerOptions {
   logger: Logger;
   /** Aggregators that run the API's jobs, tried in order: a client node's `connect`, an all-in-one node's own URL. */
   aggregators: readonly string[];
-  /** Pays for the API's jobs when their match asks it (see AggregatorConnection). */
+  /** Pays for the API's jobs when their match asks it; without it such jobs are refused payment_required. */
   payer?: JobPayer;
   /** The models this node's own aggregator sees; without it they are asked of the aggregator (models.request). */
   localModels?: () => string[];
@@ -66,17 +67,17 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export class ApiServerListenError extends Error {
+export class ApiServerListenError extends InfernetError {
   override readonly name = 'ApiServerListenError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('internal', message, options);
   }
 }
 
 type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const connection = new AggregatorConnection({ urls: options.aggregators, key: options.key, agent: options.agent, limits: options.limits, logger: options.logger, ...(options.payer ? { payer: options.payer } : {}) });
+  const connection = new AggregatorConnection({ urls: options.aggregators, key: options.key, agent: options.agent, limits: options.limits, logger: options.logger });
   const keys = new ApiKeyVerifier(options.keysFile);
   const session = () => connection.session().catch(rethrowUnreachable);
   const local = options.localModels;
@@ -86,6 +87,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     session,
     models,
     logger: options.logger,
+    ...(options.payer ? { payer: options.payer } : {}),
     ...(options.store ? { store: options.store } : {}),
     ...(options.verification ? { verification: options.verification } : {}),
   };

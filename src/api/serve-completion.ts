@@ -8,11 +8,12 @@ import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 // Imported from their modules, not node/index.js: the daemon (behind node/index.js) imports this folder.
 import { JobFailedError, type JobOutcome } from '../node/job-client.js';
+import type { JobPayer } from '../payments/index.js';
 import type { JobSpec, VerificationPolicy } from '../protocol/index.js';
-import { runVerifiedJob } from '../verification/run-verified-job.js';
+import { runClientJob } from '../client/run-client-job.js';
+import { InfernetError, relayedHttpStatusOf } from '../errors/index.js';
 import type { PeerSession } from '../transport/index.js';
 import { ApiError, modelNotFound, networkUnavailable } from './api-error.js';
-import { ApiJobRecord } from './api-job-record.js';
 import { CompletionReply, type CompletionReplyOptions } from './completion-reply.js';
 import { ChatCompletionRequest, chatJobSpec, choiceSpecs, CompletionRequest, completionJobSpec, forcedToolsOf, parseRequestBody } from './openai-requests.js';
 import type { CompletionKind } from './openai-responses.js';
@@ -28,6 +29,8 @@ export interface CompletionServices {
   logger: Logger;
   /** The node's verification.defaultPolicy: OpenAI requests carry no policy of their own. */
   verification?: VerificationPolicy;
+  /** Pays the jobs whose match asks payment (the node's payments section); none: such jobs are refused payment_required. */
+  payer?: JobPayer;
 }
 
 /**
@@ -88,34 +91,24 @@ export async function serveJobs(specs: readonly JobSpec[], reply: JobReply, resp
 async function runOneJob(job: JobSpec, index: number, session: PeerSession, reply: JobReply, watch: RequestWatch, services: CompletionServices): Promise<JobOutcome | undefined> {
   // Checks run on other providers; only the primary run streams to the caller.
   const spec: JobSpec = services.verification && job.verification.kind === 'none' ? { ...job, verification: services.verification } : job;
-  const record = services.store ? new ApiJobRecord(services.store, { jobId: spec.jobId, role: 'client', model: spec.model.name, client: services.key.publicKey }, services.logger) : undefined;
   try {
-    const outcome = await runVerifiedJob(session, services.key, spec, {
+    return await runClientJob({
+      session,
+      key: services.key,
+      spec,
+      logger: services.logger,
+      ...(services.payer ? { payer: services.payer } : {}),
+      ...(services.store ? { store: services.store } : {}),
       hooks: {
         signal: watch.signal,
-        onMatched: (provider) => {
-          reply.matched(index, provider);
-          record?.advance('dispatched', { provider });
-        },
-        onAccepted: () => {
-          reply.accepted(index);
-          record?.advance('running');
-        },
-        onText: (text) => {
-          reply.text(index, text);
-          record?.release();
-        },
+        onMatched: (provider) => reply.matched(index, provider),
+        onAccepted: () => reply.accepted(index),
+        onText: (text) => reply.text(index, text),
       },
     });
-    record?.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });
-    return outcome;
   } catch (error) {
-    const failure = watch.deadlinePassed ? deadlineExceeded(spec.jobId) : await apiErrorOf(error, spec, services);
-    record?.advance(watch.clientGone ? 'cancelled' : 'failed', { error: { code: failure.code ?? 'internal', message: failure.message } });
-    if (!watch.clientGone) reply.fail(failure);
+    if (!watch.clientGone) reply.fail(watch.deadlinePassed ? deadlineExceeded(spec.jobId) : await apiErrorOf(error, spec, services));
     return undefined;
-  } finally {
-    record?.release();
   }
 }
 
@@ -137,7 +130,8 @@ class RequestWatch {
     });
     this.timer = setTimeout(() => {
       this.deadlinePassed = true;
-      this.abort.abort();
+      // The reason is what the job's record says it failed of.
+      this.abort.abort(new InfernetError('deadline_exceeded', 'the request passed its deadline'));
     }, Math.min(deadline - Date.now(), 2 ** 31 - 1));
   }
 
@@ -157,22 +151,10 @@ async function apiErrorOf(error: unknown, spec: JobSpec, services: CompletionSer
   if (error instanceof ApiError) return error;
   if (!(error instanceof JobFailedError)) return new ApiError(500, 'internal', `Internal error: ${(error as Error).message}`, null, { cause: error });
   const message = `Job ${error.jobId} failed (${error.code}): ${error.message}`;
-  switch (error.code) {
-    case 'no_provider':
-      return noProviderError(spec, services, error);
-    case 'model_unavailable':
-      return modelNotFound(spec.model.name);
-    case 'busy':
-    case 'sandbox_unavailable':
-    case 'provider_unreachable':
-    case 'price_too_high':
-    case 'closed':
-      return networkUnavailable(error.code, message, { cause: error });
-    case 'deadline_exceeded':
-      return new ApiError(504, error.code, message, null, { cause: error });
-    default:
-      return new ApiError(502, error.code, message, null, { cause: error });
-  }
+  if (error.code === 'no_provider') return noProviderError(spec, services, error);
+  if (error.code === 'model_unavailable') return modelNotFound(spec.model.name);
+  // A session that closed mid-job is the network gone away, like an unreachable provider.
+  return new ApiError(relayedHttpStatusOf(error.code === 'closed' ? 'provider_unreachable' : error.code), error.code, message, null, { cause: error });
 }
 
 /** The aggregator found no provider: the model is unknown to the network (404), or its providers are busy or gone (503). */

@@ -7,6 +7,7 @@ import { ApiKeyVerifier } from '../api/api-keys.js';
 import type { NodeKey } from '../identity/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
+import type { JobPayer } from '../payments/index.js';
 import { connectPocketBase, loadOrCreateSuperuser, type PocketBaseConnection } from '../storage/index.js';
 import type { TransportLimits } from '../config/index.js';
 import { AppPocketBaseAccess } from './app-pocketbase-access.js';
@@ -38,6 +39,8 @@ export interface AppGatewayOptions {
   agent: string;
   limits: TransportLimits;
   store?: JobStore;
+  /** Pays the interface's jobs whose match asks payment, as for the HTTP API. */
+  payer?: JobPayer;
   /** GGUF paths this node serves, for plans. */
   modelPaths: readonly string[];
   /** The models this node's own aggregator sees; without it they are asked of the aggregator. */
@@ -60,7 +63,7 @@ export class AppGateway {
   ) {
     this.keys = new ApiKeyVerifier(options.keysFile);
     this.interfaceDir = options.interfaceDir ?? defaultInterfaceDir();
-    this.runner = new AppJobRunner({ urls: options.aggregators, key: options.key, agent: options.agent, limits: options.limits, logger: options.logger, ...(options.store ? { store: options.store } : {}) });
+    this.runner = new AppJobRunner({ urls: options.aggregators, key: options.key, agent: options.agent, limits: options.limits, logger: options.logger, ...(options.store ? { store: options.store } : {}), ...(options.payer ? { payer: options.payer } : {}) });
   }
 
   static async open(options: AppGatewayOptions): Promise<AppGateway> {

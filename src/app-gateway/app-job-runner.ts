@@ -1,24 +1,31 @@
 // Runs the jobs the interface submits, as the node's client side: the same path as the HTTP API (one shared
-// session with an aggregator, runJob, a client record in the node's store), with each piece of text forwarded
-// to the interface as it arrives.
+// session with an aggregator, runClientJob: the job's verification policy, the node's payer, a client record in
+// the node's store), with each piece of text forwarded to the interface as it arrives.
 import { randomUUID } from 'node:crypto';
 // Imported from their modules, as src/api does: node/index.js leads back to the daemon, which imports this folder.
 import { AggregatorConnection, type AggregatorConnectionOptions } from '../api/aggregator-connection.js';
-import { ApiJobRecord } from '../api/api-job-record.js';
+import { runClientJob } from '../client/run-client-job.js';
+import { InfernetError } from '../errors/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
-import { JobFailedError, runJob } from '../node/job-client.js';
+import { JobFailedError } from '../node/job-client.js';
 import { requestNetworkModels } from '../node/network-models.js';
+import type { JobPayer } from '../payments/index.js';
 import { JobSpec } from '../protocol/index.js';
 import type { AppEvent, AppJobSubmit } from './app-messages.js';
 
 export interface AppJobRunnerOptions extends AggregatorConnectionOptions {
   store?: JobStore;
+  /** Pays the jobs whose match asks payment (the node's payments section); none: such jobs are refused. */
+  payer?: JobPayer;
 }
 
-export class InvalidJobRequestError extends Error {
+export class InvalidJobRequestError extends InfernetError {
   override readonly name = 'InvalidJobRequestError';
+  constructor(message: string) {
+    super('invalid_frame', message);
+  }
 }
 
 /** The signed spec of a submitted form. */
@@ -57,30 +64,26 @@ export class AppJobRunner {
     const abort = new AbortController();
     this.running.set(requestId, abort);
     send({ type: 'job.started', requestId, jobId });
-    const record = this.options.store ? new ApiJobRecord(this.options.store, { jobId, role: 'client', model: spec.model.name, client: this.options.key.publicKey }, this.options.logger) : undefined;
     try {
       const session = await this.connection.session();
-      const outcome = await runJob(session, this.options.key, spec, {
-        signal: abort.signal,
-        onMatched: (provider) => {
-          send({ type: 'job.matched', requestId, jobId, provider });
-          record?.advance('dispatched', { provider });
-        },
-        onAccepted: () => record?.advance('running'),
-        onText: (text) => {
-          send({ type: 'job.text', requestId, jobId, text });
-          record?.release();
+      const outcome = await runClientJob({
+        session,
+        key: this.options.key,
+        spec,
+        logger: this.options.logger,
+        ...(this.options.payer ? { payer: this.options.payer } : {}),
+        ...(this.options.store ? { store: this.options.store } : {}),
+        hooks: {
+          signal: abort.signal,
+          onMatched: (provider) => send({ type: 'job.matched', requestId, jobId, provider }),
+          onText: (text) => send({ type: 'job.text', requestId, jobId, text }),
         },
       });
-      record?.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });
       send({ type: 'job.done', requestId, jobId, output: outcome.output, tokens: outcome.tokens, provider: outcome.providerNpub, finishReason: outcome.finishReason, firstTokenMs: Math.round(outcome.firstTokenMs), totalMs: Math.round(outcome.totalMs) });
     } catch (error) {
       const code = error instanceof JobFailedError ? error.code : ((error as Error).name ?? 'internal');
-      const message = (error as Error).message;
-      record?.advance(abort.signal.aborted ? 'cancelled' : 'failed', { error: { code, message } });
-      send({ type: 'job.failed', requestId, jobId, code, message });
+      send({ type: 'job.failed', requestId, jobId, code, message: (error as Error).message });
     } finally {
-      record?.release();
       this.running.delete(requestId);
     }
   }

@@ -5,14 +5,18 @@ import type PocketBase from 'pocketbase';
 import { COLLECTIONS, type PaymentRow } from '../storage/index.js';
 import type { PocketBaseAccess } from './app-messages.js';
 import type { PaymentFigures } from './earnings.js';
+import { InfernetError } from '../errors/index.js';
 
 export const LOCAL_APP_EMAIL = 'desktop@apps.infernet.local';
 /** Seconds a token handed to the interface lives; it asks for a new one before then. */
 export const APP_TOKEN_SECONDS = 3600;
 const PAYMENTS_READ_LIMIT = 5000;
 
-export class AppAccessError extends Error {
+export class AppAccessError extends InfernetError {
   override readonly name = 'AppAccessError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('internal', message, options);
+  }
 }
 
 export class AppPocketBaseAccess {

@@ -8,17 +8,18 @@ import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ContentStore, ContentStoreError, UnsupportedContentError, type ContentManifest } from '../content/index.js';
 import type { ContentItem } from './app-messages.js';
+import { InfernetError } from '../errors/index.js';
 
 export const CONTENT_KINDS = ['model', 'dataset', 'other'] as const;
 
-export class ContentUploadError extends Error {
+export class ContentUploadError extends InfernetError {
   override readonly name = 'ContentUploadError';
   constructor(
     readonly status: number,
     message: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super('internal', message, options);
   }
 }
 

@@ -4,13 +4,14 @@ import { describeModelFile, type ModelDescriptor } from '../models/index.js';
 import { modelNameOf } from '../node/model-catalog.js';
 import { LLAMA_3_70B, LLAMA_3_8B, MIXTRAL_8X7B, parseGpuSpec, planDeployment, type DeploymentPlan } from '../planner/index.js';
 import type { AppPlanRequest } from './app-messages.js';
+import { InfernetError } from '../errors/index.js';
 
 const REFERENCE_MODELS: Record<string, ModelDescriptor> = { 'llama-3-8b': LLAMA_3_8B, 'llama-3-70b': LLAMA_3_70B, 'mixtral-8x7b': MIXTRAL_8X7B };
 
-export class UnknownPlanModelError extends Error {
+export class UnknownPlanModelError extends InfernetError {
   override readonly name = 'UnknownPlanModelError';
   constructor(readonly model: string, served: readonly string[]) {
-    super(`no model "${model}" here: plan one this node serves (${served.join(', ') || 'none'}) or ${Object.keys(REFERENCE_MODELS).join(', ')}`);
+    super('model_unavailable', `no model "${model}" here: plan one this node serves (${served.join(', ') || 'none'}) or ${Object.keys(REFERENCE_MODELS).join(', ')}`);
   }
 }
 

@@ -3,6 +3,7 @@
 // runs dry take the tail of the slowest queue, and persists results and shards as it goes, so that a restart
 // runs only what is not in the store yet. Each request is an ordinary job (runRequest).
 import { randomBytes } from 'node:crypto';
+import { errorCodeOf, errorMessageOf } from '../errors/index.js';
 import { JobFailedError, type JobOutcome } from '../node/job-client.js';
 import type { Logger } from '../log/index.js';
 import type { JobSpec } from '../protocol/index.js';
@@ -379,7 +380,7 @@ function capacityPerSecond(provider: ProviderCapacity, all: readonly ProviderCap
 function failureOf(error: unknown, timedOut: boolean): BatchRequestFailure {
   if (timedOut) return { code: 'deadline_exceeded', message: 'the provider did not answer before the request deadline' };
   if (error instanceof JobFailedError) return { code: error.code, message: error.message };
-  return { code: 'internal', message: (error as Error).message };
+  return { code: errorCodeOf(error), message: errorMessageOf(error) };
 }
 
 function isErrorLine(line: string): boolean {

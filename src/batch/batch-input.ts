@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ApiError } from '../api/api-error.js';
 import { ChatCompletionRequest, CompletionRequest, chatJobSpec, completionJobSpec, parseRequestBody } from '../api/openai-requests.js';
 import type { JobSpec } from '../protocol/index.js';
+import { InfernetError } from '../errors/index.js';
 
 /** OpenAI's own limit on the lines of one batch input file. */
 export const MAX_BATCH_LINES = 50_000;
@@ -27,7 +28,7 @@ export interface BatchLineProblem {
   message: string;
 }
 
-export class BatchInputError extends Error {
+export class BatchInputError extends InfernetError {
   override readonly name = 'BatchInputError';
   constructor(
     readonly source: string,
@@ -35,7 +36,7 @@ export class BatchInputError extends Error {
   ) {
     const quoted = problems.slice(0, QUOTED_PROBLEMS).map((problem) => `line ${problem.line}: ${problem.message}`);
     const more = problems.length > QUOTED_PROBLEMS ? `; and ${problems.length - QUOTED_PROBLEMS} more` : '';
-    super(`${source}: ${quoted.join('; ')}${more}`);
+    super('internal', `${source}: ${quoted.join('; ')}${more}`);
   }
 }
 

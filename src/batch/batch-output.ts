@@ -4,6 +4,7 @@
 import { completionResponse } from '../api/openai-responses.js';
 import type { JobOutcome } from '../node/job-client.js';
 import type { BatchRequest } from './batch-input.js';
+import { InfernetError } from '../errors/index.js';
 
 /** One finished request: its input line index and its output line. */
 export interface BatchResult {
@@ -26,8 +27,11 @@ export function errorLine(request: BatchRequest, jobId: string, failure: BatchRe
   return JSON.stringify({ id: `batch_req_${jobId}`, custom_id: request.customId, response: null, error: { code: failure.code, message: failure.message } });
 }
 
-export class BatchMergeError extends Error {
+export class BatchMergeError extends InfernetError {
   override readonly name = 'BatchMergeError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('internal', message, options);
+  }
 }
 
 /**

@@ -4,7 +4,8 @@
 import type { NodeConfig, NodeHome, TransportLimits } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
-import { runJob, JobFailedError, payJobsThrough } from '../node/job-client.js';
+import { runClientJob } from '../client/run-client-job.js';
+import { JobFailedError } from '../node/job-client.js';
 import type { JobPayer } from '../payments/index.js';
 import type { ProviderLoad } from '../node/aggregator-service.js';
 import { dialPeer, type PeerSession } from '../transport/index.js';
@@ -82,7 +83,10 @@ export class BatchService {
 
   private readonly runRequest: RunBatchRequest = async (spec, provider, signal) => {
     const session = await this.sessionFor(provider);
-    return runJob(session, this.options.key, spec, { provider, signal });
+    // Each request is a client job like any other: checked under its policy, paid by the node's payer; the batch
+    // store, not the job store, keeps its record.
+    const { key, payer, logger } = this.options;
+    return runClientJob({ session, key, spec, logger, ...(payer ? { payer } : {}), hooks: { provider, signal } });
   };
 
   private async sessionFor(provider: string): Promise<PeerSession> {
@@ -93,9 +97,7 @@ export class BatchService {
     const dialing = dialPeer(aggregatorUrl, { identity: { key, role: 'client', agent }, limits, logger });
     this.sessions.set(provider, dialing);
     try {
-      const session = await dialing;
-      if (this.options.payer) payJobsThrough(session, this.options.payer);
-      return session;
+      return await dialing;
     } catch (error) {
       this.sessions.delete(provider);
       throw new JobFailedError('batch', 'closed', `cannot reach this node's own aggregator at ${aggregatorUrl}: ${(error as Error).message}`);

@@ -6,6 +6,7 @@ import type { Price, VerificationPolicy } from '../protocol/index.js';
 import { COLLECTIONS, PocketBaseRequestError, type BatchResultRow, type BatchRow, type BatchShardRow } from '../storage/index.js';
 import type { BatchRequest } from './batch-input.js';
 import type { BatchResult } from './batch-output.js';
+import { InfernetError } from '../errors/index.js';
 
 export type BatchState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 export type ShardState = 'pending' | 'running' | 'completed' | 'failed' | 'split';
@@ -49,10 +50,10 @@ export interface ShardRecord {
 export type NewBatch = Pick<BatchRecord, 'batchId' | 'model' | 'options' | 'inputName'>;
 export type BatchPatch = Partial<Pick<BatchRecord, 'state' | 'completed' | 'failed' | 'error' | 'finishedAt'>>;
 
-export class BatchNotFoundError extends Error {
+export class BatchNotFoundError extends InfernetError {
   override readonly name = 'BatchNotFoundError';
   constructor(readonly batchId: string) {
-    super(`no batch ${batchId} on this node`);
+    super('job_not_found', `no batch ${batchId} on this node`);
   }
 }
 

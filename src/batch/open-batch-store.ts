@@ -4,9 +4,13 @@
 import type { NodeConfig, NodeHome } from '../config/index.js';
 import { openHomePocketBase } from '../storage/index.js';
 import { PocketBaseBatchStore, type BatchStore } from './batch-store.js';
+import { InfernetError } from '../errors/index.js';
 
-export class BatchStorageUnavailableError extends Error {
+export class BatchStorageUnavailableError extends InfernetError {
   override readonly name = 'BatchStorageUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('internal', message, options);
+  }
 }
 
 export interface OpenedBatchStore {

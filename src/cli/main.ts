@@ -1,6 +1,7 @@
 // The `infernet` command: dispatches to one command module and turns every failure into one line on stderr.
 import { ConfigError } from '../config/index.js';
 import { KeyFileError } from '../identity/index.js';
+import { exitCodeOf, EXIT_CODES } from '../errors/index.js';
 import { CliError } from './cli-error.js';
 import { APIKEY_USAGE, apikeyCommand } from './commands/apikey.js';
 import { BATCH_USAGE, batchCommand } from './commands/batch.js';
@@ -55,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name];
   if (!command) {
     console.error(`infernet: unknown command "${name}" (try: ${Object.keys(COMMANDS).join(', ')})`);
-    return 2;
+    return EXIT_CODES.usage;
   }
   if (rest.includes('--help')) {
     console.log(command.usage);
@@ -66,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     console.error(`infernet ${name}: ${describeFailure(error)}`);
-    return error instanceof CliError ? error.exitCode : 1;
+    return exitCodeOf(error);
   }
 }
 

@@ -7,10 +7,14 @@ import type { CID } from 'multiformats/cid';
 import { CONTENT_PROTOCOL } from './constants.js';
 import { ContentProtocolError } from './errors.js';
 import { FrameReader, sendFrame, type ExchangeFrame } from './exchange-frames.js';
+import { InfernetError } from '../errors/index.js';
 
 /** The peer is gone (closed, reset, timed out): not its fault as far as we can tell, so not banned. */
-export class PeerGoneError extends Error {
+export class PeerGoneError extends InfernetError {
   override readonly name = 'PeerGoneError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('provider_unreachable', message, options);
+  }
 }
 
 export interface WantRequest {

@@ -1,55 +1,56 @@
 // Why a record, binding or lookup was refused: one class per failure, a short message, the cause attached.
+import { InfernetError } from '../errors/index.js';
 
-export class MalformedRecordError extends Error {
+export class MalformedRecordError extends InfernetError {
   override readonly name = 'MalformedRecordError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('invalid_frame', message, options);
   }
 }
 
 /** The Nostr event's id or signature does not verify, or it is not the kind expected. */
-export class RecordSignatureError extends Error {
+export class RecordSignatureError extends InfernetError {
   override readonly name = 'RecordSignatureError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('bad_signature', message, options);
   }
 }
 
 /** The Nostr key and the libp2p peer id do not vouch for each other. */
-export class PeerBindingError extends Error {
+export class PeerBindingError extends InfernetError {
   override readonly name = 'PeerBindingError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('bad_signature', message, options);
   }
 }
 
 /** A valid record that came from, or names, another peer than the one that delivered it. */
-export class PeerIdMismatchError extends Error {
+export class PeerIdMismatchError extends InfernetError {
   override readonly name = 'PeerIdMismatchError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('bad_signature', message, options);
   }
 }
 
-export class RecordExpiredError extends Error {
+export class RecordExpiredError extends InfernetError {
   override readonly name = 'RecordExpiredError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('invalid_frame', message, options);
   }
 }
 
 /** A provider found in the DHT could not be reached or did not hand over its record. */
-export class RecordFetchError extends Error {
+export class RecordFetchError extends InfernetError {
   override readonly name = 'RecordFetchError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('provider_unreachable', message, options);
   }
 }
 
-export class DiscoveryNotStartedError extends Error {
+export class DiscoveryNotStartedError extends InfernetError {
   override readonly name = 'DiscoveryNotStartedError';
   constructor(message = 'the discovery service is not started: call start() first') {
-    super(message);
+    super('internal', message);
   }
 }
 
@@ -67,9 +68,9 @@ export function isRecordRejection(error: unknown): error is RecordRejection {
 }
 
 /** A gossip message that is not one of ours: bad JSON, wrong shape or version. */
-export class MalformedGossipError extends Error {
+export class MalformedGossipError extends InfernetError {
   override readonly name = 'MalformedGossipError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('invalid_frame', message, options);
   }
 }

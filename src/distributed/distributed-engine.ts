@@ -24,6 +24,7 @@ import { HeadFailedError, LlamaServerHead } from './llama-server-head.js';
 import { planStageSplit, type RequestedSplit, type StageSplit } from './plan-stage-split.js';
 import { StageConnection, type StageEndpoint } from './stage-connection.js';
 import { stageRenewalReason, type JobHistory } from './warm-stage-renewal.js';
+import { InfernetError } from '../errors/index.js';
 
 /** Heads started for one job, failovers included: each failure removes a stage, so this also bounds the loop. */
 export const MAX_HEAD_ATTEMPTS = 4;
@@ -36,13 +37,13 @@ export const DISCOVERED_STAGES_PER_JOB = 2;
 /** Found beyond what a job uses, so a stage that refuses or dies has a replacement at hand. */
 const DISCOVERED_SPARE_STAGES = 2;
 
-export class NoStageAvailableError extends Error {
+export class NoStageAvailableError extends InfernetError {
   override readonly name = 'NoStageAvailableError';
   constructor(
     message: string,
     readonly failures: readonly string[],
   ) {
-    super(failures.length ? `${message}: ${failures.join('; ')}` : message);
+    super('no_provider', failures.length ? `${message}: ${failures.join('; ')}` : message);
   }
 }
 

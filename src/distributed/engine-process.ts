@@ -3,13 +3,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { InfernetError } from '../errors/index.js';
 
 export { freeLoopbackPort } from '../processes/index.js';
 
 const KEPT_OUTPUT_LINES = 40;
 const POLL_MS = 50;
 
-export class EngineProcessError extends Error {
+export class EngineProcessError extends InfernetError {
   override readonly name = 'EngineProcessError';
   constructor(
     readonly program: string,
@@ -17,7 +18,7 @@ export class EngineProcessError extends Error {
     readonly lastOutput: string,
     options?: { cause?: unknown },
   ) {
-    super(lastOutput ? `${message}; last output:\n${lastOutput}` : message, options);
+    super('engine_failed', lastOutput ? `${message}; last output:\n${lastOutput}` : message, options);
   }
 }
 

@@ -3,16 +3,17 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { InfernetError } from '../errors/index.js';
 
 export const LLAMA_RPC_COMMIT = '0c1e57098';
 /** The llama-cpp-python release whose sdist vendors that commit. */
 export const LLAMA_CPP_PYTHON_VERSION = '0.3.36';
 export const LLAMA_RPC_ENGINE_ID = `llama.cpp/llama-server@${LLAMA_RPC_COMMIT}`;
 
-export class LlamaRpcNotBuiltError extends Error {
+export class LlamaRpcNotBuiltError extends InfernetError {
   override readonly name = 'LlamaRpcNotBuiltError';
   constructor(readonly binDir: string) {
-    super(`llama.cpp with RPC is not built at ${binDir}: run scripts/build-llama-rpc.sh once (5-15 minutes)`);
+    super('internal', `llama.cpp with RPC is not built at ${binDir}: run scripts/build-llama-rpc.sh once (5-15 minutes)`);
   }
 }
 

@@ -2,6 +2,7 @@
 // and streams completions with per-token log-probabilities over its HTTP API.
 import type { ChatMessage } from '../protocol/index.js';
 import { EngineProcessError, freeLoopbackPort, startEngineProcess, stopEngineProcess, waitUntilReady, type EngineProcess } from './engine-process.js';
+import { InfernetError } from '../errors/index.js';
 
 export type LlamaSplitMode = 'layer' | 'tensor';
 
@@ -49,8 +50,11 @@ export interface CompletionEnd {
   stopType: 'eos' | 'limit' | 'word' | 'none';
 }
 
-export class HeadFailedError extends Error {
+export class HeadFailedError extends InfernetError {
   override readonly name = 'HeadFailedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('engine_failed', message, options);
+  }
 }
 
 const DEFAULT_LOAD_TIMEOUT_MS = 120_000;

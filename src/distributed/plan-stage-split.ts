@@ -4,6 +4,7 @@
 import type { ModelDescriptor } from '../models/index.js';
 import { DEFAULT_SERVING_OPTIONS, estimateWeightsBytes, formatGibibytes, linkBetween, splitLayers, validTensorParallelSizes, type InterNodeLink, type LayerRange } from '../planner/index.js';
 import type { LlamaSplitMode } from './llama-server-head.js';
+import { InfernetError } from '../errors/index.js';
 
 /** One stage as the head sees it: its node id (hex public key) and the memory it offers. */
 export interface StageCapacity {
@@ -36,13 +37,13 @@ export interface StageSplit {
   explanation: string;
 }
 
-export class StagesTooSmallError extends Error {
+export class StagesTooSmallError extends InfernetError {
   override readonly name = 'StagesTooSmallError';
   constructor(
     readonly neededBytes: number,
     readonly availableBytes: number,
   ) {
-    super(`the model's weights need ${formatGibibytes(neededBytes)} but the stages offer ${formatGibibytes(availableBytes)} together`);
+    super('internal', `the model's weights need ${formatGibibytes(neededBytes)} but the stages offer ${formatGibibytes(availableBytes)} together`);
   }
 }
 

@@ -7,6 +7,7 @@ import { TunnelChannel } from './tunnel/tunnel-channel.js';
 import { dialTunnel } from './tunnel/tunnel-handshake.js';
 import { pipeSocketThroughTunnel } from './tunnel/pipe-socket.js';
 import { StageControlMessage } from './tunnel/tunnel-protocol.js';
+import { InfernetError } from '../errors/index.js';
 
 const STAGE_READY_TIMEOUT_MS = 30_000;
 const CONTROL_MAX_BYTES = 1 * 2 ** 20;
@@ -19,14 +20,14 @@ export interface StageEndpoint {
   pubkey: string;
 }
 
-export class StageFailedError extends Error {
+export class StageFailedError extends InfernetError {
   override readonly name = 'StageFailedError';
   constructor(
     readonly endpoint: StageEndpoint,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('engine_failed', message, options);
   }
 }
 

@@ -1,1 +1,1 @@
-export { InfernetError, errorCodeOf, errorMessageOf, httpStatusOf, exitCodeOf, EXIT_CODES } from './infernet-error.js';
+export { InfernetError, errorCodeOf, errorMessageOf, httpStatusOf, relayedHttpStatusOf, exitCodeOf, exitCodeOfCode, EXIT_CODES, type InfernetErrorOptions } from './infernet-error.js';

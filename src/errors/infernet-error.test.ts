@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ERROR_CODE_NAMES } from '../protocol/index.js';
-import { EXIT_CODES, errorCodeOf, errorMessageOf, exitCodeOf, httpStatusOf, InfernetError } from './index.js';
+import { EXIT_CODES, errorCodeOf, errorMessageOf, exitCodeOf, httpStatusOf, InfernetError, relayedHttpStatusOf } from './index.js';
 
 class ExampleRefusedError extends InfernetError {
   override readonly name = 'ExampleRefusedError';
@@ -15,7 +15,7 @@ describe('InfernetError', () => {
     assert.equal(error.cause, cause);
     assert.equal(errorCodeOf(error), 'duplicate_job');
     assert.equal(httpStatusOf(error), 409);
-    assert.equal(exitCodeOf(error), EXIT_CODES.refused);
+    assert.equal(exitCodeOf(error), EXIT_CODES.failure);
   });
 
   it('names anything else internal: 500 over HTTP, exit status 1', () => {
@@ -33,5 +33,18 @@ describe('InfernetError', () => {
       assert.ok(httpStatusOf(error) >= 400 && httpStatusOf(error) < 600, code);
       assert.ok(exitCodeOf(error) > 0, code);
     }
+  });
+
+  it('exits 1 on any failure, 130 when the user stopped the job, or the status an error names for itself', () => {
+    assert.equal(exitCodeOf(new InfernetError('no_provider', 'x')), 1);
+    assert.equal(exitCodeOf(new InfernetError('cancelled', 'x')), 130);
+    assert.equal(exitCodeOf(new InfernetError('internal', 'unknown subcommand', { exitCode: EXIT_CODES.usage })), 2);
+  });
+
+  it('relays a job the network failed as 503, 404 or 504 when it could not serve it, else as 502 Bad Gateway', () => {
+    assert.deepEqual(
+      (['no_provider', 'busy', 'provider_unreachable', 'model_unavailable', 'deadline_exceeded', 'engine_failed', 'payment_failed', 'internal'] as const).map(relayedHttpStatusOf),
+      [503, 503, 503, 404, 504, 502, 502, 502],
+    );
   });
 });

@@ -8,10 +8,19 @@ export class InfernetError extends Error {
     /** What a peer, an HTTP client or the CLI is told: one of the protocol's error codes (src/protocol). */
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: InfernetErrorOptions,
   ) {
     super(message, options);
+    if (options?.exitCode !== undefined) this.exitCode = options.exitCode;
   }
+
+  /** The `infernet` command's exit status when it fails with this error, where it is not the code's own. */
+  readonly exitCode?: number;
+}
+
+export interface InfernetErrorOptions {
+  cause?: unknown;
+  exitCode?: number;
 }
 
 /** The wire code of any error: its own for an InfernetError, internal for anything else (a bug of this node). */
@@ -24,56 +33,72 @@ export function errorMessageOf(error: unknown, maxLength = Number.MAX_SAFE_INTEG
   return (error instanceof Error ? error.message : String(error)).slice(0, maxLength);
 }
 
-/** Exit statuses of the `infernet` command, by what went wrong. */
+/** Exit statuses of the `infernet` command, as the README documents them. */
 export const EXIT_CODES = {
-  /** A bug or an unexpected failure of this node. */
-  internal: 1,
-  /** The peer or the request broke the protocol, or could not be authenticated. */
-  protocol: 2,
-  /** The network refused the job (no provider, price, deadline, payment, grant, duplicate id). */
-  refused: 3,
-  /** A peer went away or failed while the job ran. */
-  failed: 4,
+  success: 0,
+  /** Any failure: the job, the network, the node or the arguments. */
+  failure: 1,
+  /** An unknown command or subcommand. */
+  usage: 2,
+  /** The user stopped it (Ctrl-C). */
+  interrupted: 130,
 } as const;
 
-/** Every wire code's HTTP status and exit status: a new code must be placed here before it compiles. */
+/**
+ * Every wire code's meanings: `http`, the status an HTTP API answers this node's own error with; `relayed`, whether
+ * a job the network failed with it is answered with that status too (the network cannot serve it now, does not
+ * know the model, or ran late), where any other failure from the network is 502 Bad Gateway. A new code must be
+ * placed here before it compiles.
+ */
 const MEANINGS = {
-  malformed_json: { http: 400, exit: EXIT_CODES.protocol },
-  invalid_frame: { http: 400, exit: EXIT_CODES.protocol },
-  unknown_type: { http: 400, exit: EXIT_CODES.protocol },
-  unsupported_version: { http: 400, exit: EXIT_CODES.protocol },
-  frame_too_large: { http: 413, exit: EXIT_CODES.protocol },
-  rate_limited: { http: 429, exit: EXIT_CODES.protocol },
-  unauthenticated: { http: 401, exit: EXIT_CODES.protocol },
-  auth_failed: { http: 401, exit: EXIT_CODES.protocol },
-  bad_signature: { http: 502, exit: EXIT_CODES.protocol },
-  decryption_failed: { http: 502, exit: EXIT_CODES.protocol },
-  idle_timeout: { http: 504, exit: EXIT_CODES.failed },
-  no_provider: { http: 503, exit: EXIT_CODES.refused },
-  model_unavailable: { http: 404, exit: EXIT_CODES.refused },
-  job_not_found: { http: 404, exit: EXIT_CODES.refused },
-  duplicate_job: { http: 409, exit: EXIT_CODES.refused },
-  deadline_exceeded: { http: 504, exit: EXIT_CODES.failed },
-  price_too_high: { http: 503, exit: EXIT_CODES.refused },
-  busy: { http: 503, exit: EXIT_CODES.refused },
-  sandbox_unavailable: { http: 503, exit: EXIT_CODES.refused },
-  cancelled: { http: 502, exit: EXIT_CODES.failed },
-  provider_unreachable: { http: 503, exit: EXIT_CODES.failed },
-  engine_failed: { http: 502, exit: EXIT_CODES.failed },
-  grant_refused: { http: 403, exit: EXIT_CODES.refused },
-  payment_required: { http: 402, exit: EXIT_CODES.refused },
-  payment_refused: { http: 402, exit: EXIT_CODES.refused },
-  payment_failed: { http: 402, exit: EXIT_CODES.refused },
-  payment_missing: { http: 402, exit: EXIT_CODES.refused },
-  internal: { http: 500, exit: EXIT_CODES.internal },
-} as const satisfies Record<ErrorCode, { http: number; exit: number }>;
+  malformed_json: { http: 400, relayed: false },
+  invalid_frame: { http: 400, relayed: false },
+  unknown_type: { http: 400, relayed: false },
+  unsupported_version: { http: 400, relayed: false },
+  frame_too_large: { http: 413, relayed: false },
+  rate_limited: { http: 429, relayed: false },
+  unauthenticated: { http: 401, relayed: false },
+  auth_failed: { http: 401, relayed: false },
+  bad_signature: { http: 502, relayed: false },
+  decryption_failed: { http: 502, relayed: false },
+  idle_timeout: { http: 504, relayed: false },
+  no_provider: { http: 503, relayed: true },
+  model_unavailable: { http: 404, relayed: true },
+  job_not_found: { http: 404, relayed: false },
+  duplicate_job: { http: 409, relayed: false },
+  deadline_exceeded: { http: 504, relayed: true },
+  price_too_high: { http: 503, relayed: true },
+  busy: { http: 503, relayed: true },
+  sandbox_unavailable: { http: 503, relayed: true },
+  cancelled: { http: 502, relayed: false },
+  provider_unreachable: { http: 503, relayed: true },
+  engine_failed: { http: 502, relayed: false },
+  grant_refused: { http: 403, relayed: false },
+  payment_required: { http: 402, relayed: false },
+  payment_refused: { http: 402, relayed: false },
+  payment_failed: { http: 402, relayed: false },
+  payment_missing: { http: 402, relayed: false },
+  internal: { http: 500, relayed: false },
+} as const satisfies Record<ErrorCode, { http: number; relayed: boolean }>;
 
 /** The HTTP status an API answers an error with. */
 export function httpStatusOf(error: unknown): number {
   return MEANINGS[errorCodeOf(error)].http;
 }
 
-/** The exit status of the `infernet` command that failed with this error. */
+/** The HTTP status of a job that failed in the network with this code, as a node's API relays it. */
+export function relayedHttpStatusOf(code: ErrorCode): number {
+  const meaning = MEANINGS[code];
+  return meaning.relayed ? meaning.http : 502;
+}
+
+/** The exit status of the `infernet` command that failed with this error: 130 when the user stopped it, else 1. */
 export function exitCodeOf(error: unknown): number {
-  return MEANINGS[errorCodeOf(error)].exit;
+  if (error instanceof InfernetError && error.exitCode !== undefined) return error.exitCode;
+  return exitCodeOfCode(errorCodeOf(error));
+}
+
+/** The exit status of a command whose job failed with this code (a wire code, or `closed` for a lost session). */
+export function exitCodeOfCode(code: string): number {
+  return code === 'cancelled' ? EXIT_CODES.interrupted : EXIT_CODES.failure;
 }

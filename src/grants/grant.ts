@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { signEnvelope, verifyEnvelope, type NodeKey } from '../identity/index.js';
 import { HexPublicKey, Price, type NostrEvent } from '../protocol/index.js';
+import { InfernetError } from '../errors/index.js';
 
 /** A parameterized replaceable kind in the application range; `d` is the grant id. */
 export const EVENT_KIND_PAIRING_GRANT = 31950;
@@ -28,8 +29,11 @@ export const GrantTerms = z.object({
 });
 export type GrantTerms = z.infer<typeof GrantTerms>;
 
-export class GrantSignatureError extends Error {
+export class GrantSignatureError extends InfernetError {
   override readonly name = 'GrantSignatureError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('bad_signature', message, options);
+  }
 }
 
 export const DEFAULT_GRANT_LIMITS = { models: [], maxTokens: 256, jobsPerHour: 30, days: 30 } as const;

@@ -5,6 +5,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { NostrEvent } from '../protocol/index.js';
+import { InfernetError } from '../errors/index.js';
 
 export const StoredGrant = z.object({
   event: NostrEvent,
@@ -25,8 +26,11 @@ export const PhoneActivity = z.object({ jobs: z.array(z.number().int()), pushTok
 export type PhoneActivity = z.infer<typeof PhoneActivity>;
 const ActivityFile = z.object({ phones: z.record(z.string(), PhoneActivity) });
 
-export class GrantsFileError extends Error {
+export class GrantsFileError extends InfernetError {
   override readonly name = 'GrantsFileError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('internal', message, options);
+  }
 }
 
 export const grantsFileOf = (homeDir: string): string => join(homeDir, 'grants.json');

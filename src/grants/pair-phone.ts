@@ -6,11 +6,12 @@ import { formatPairingLink, type PairingLink } from '../protocol/index.js';
 import { COLLECTIONS, connectPocketBase, findRunningBackend, loadOrCreateSuperuser } from '../storage/index.js';
 import { verifyGrant, issueGrant, type GrantLimits, type GrantTerms } from './grant.js';
 import { activityFileOf, grantsFileOf, readActivity, readGrants, writeGrants, type PushToken, type StoredGrant } from './grants-file.js';
+import { InfernetError } from '../errors/index.js';
 
-export class GrantNotFoundError extends Error {
+export class GrantNotFoundError extends InfernetError {
   override readonly name = 'GrantNotFoundError';
   constructor(readonly target: string) {
-    super(`no pairing grant with id or phone "${target}" (see \`infernet pair list\`)`);
+    super('internal', `no pairing grant with id or phone "${target}" (see \`infernet pair list\`)`);
   }
 }
 

@@ -4,6 +4,7 @@ import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { decode, npubEncode, nsecEncode } from 'nostr-tools/nip19';
 import { decrypt as decryptNip49, encrypt as encryptNip49 } from 'nostr-tools/nip49';
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure';
+import { InfernetError } from '../errors/index.js';
 
 export interface NodeKey {
   readonly secretKey: Uint8Array;
@@ -13,10 +14,10 @@ export interface NodeKey {
   readonly npub: string;
 }
 
-export class KeyFileError extends Error {
+export class KeyFileError extends InfernetError {
   override readonly name = 'KeyFileError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('internal', message, options);
   }
 }
 

@@ -1,13 +1,14 @@
 // End-to-end encryption of job payloads with NIP-44 v2. NIP-44 caps a plaintext at 65,535 bytes, so longer
 // payloads are sealed as a JSON array of NIP-44 payloads whose plaintexts concatenate.
 import { decrypt, encrypt, getConversationKey } from 'nostr-tools/nip44';
+import { InfernetError } from '../errors/index.js';
 
 const NIP44_MAX_PLAINTEXT_BYTES = 65_535;
 
-export class DecryptionFailedError extends Error {
+export class DecryptionFailedError extends InfernetError {
   override readonly name = 'DecryptionFailedError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('decryption_failed', message, options);
   }
 }
 

@@ -3,9 +3,13 @@
 import { finalizeEvent, verifyEvent, type Event } from 'nostr-tools/pure';
 import type { NostrEvent } from '../protocol/index.js';
 import type { NodeKey } from './node-key.js';
+import { InfernetError } from '../errors/index.js';
 
-export class SignatureMismatchError extends Error {
+export class SignatureMismatchError extends InfernetError {
   override readonly name = 'SignatureMismatchError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('bad_signature', message, options);
+  }
 }
 
 export interface EnvelopeTemplate {

@@ -1,5 +1,6 @@
 // A strict reader of the Prometheus text exposition format (version 0.0.4): `infernet top` reads a node's
 // /metrics with it, and tests use it to check that what the node serves is well formed, not just present.
+import { InfernetError } from '../errors/index.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
 
@@ -17,13 +18,13 @@ export interface MetricFamily {
   samples: MetricSample[];
 }
 
-export class MetricsFormatError extends Error {
+export class MetricsFormatError extends InfernetError {
   override readonly name = 'MetricsFormatError';
   constructor(
     readonly line: number,
     message: string,
   ) {
-    super(`line ${line}: ${message}`);
+    super('internal', `line ${line}: ${message}`);
   }
 }
 

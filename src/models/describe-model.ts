@@ -3,12 +3,13 @@
 import type { GgufHeader, GgufTensorInfo, GgufValue } from './gguf/read-gguf-header.js';
 import { GGUF_FILE_TYPE_NAMES } from './gguf/gguf-constants.js';
 import type { MixtureOfExperts, ModelDescriptor, ModelQuantization } from './model-descriptor.js';
+import { InfernetError } from '../errors/index.js';
 
 /** A GGUF file lacks a key without which the model cannot be sized. */
-export class IncompleteModelMetadataError extends Error {
+export class IncompleteModelMetadataError extends InfernetError {
   override readonly name = 'IncompleteModelMetadataError';
   constructor(readonly key: string) {
-    super(`The model file does not state ${key}, so its memory needs cannot be computed`);
+    super('internal', `The model file does not state ${key}, so its memory needs cannot be computed`);
   }
 }
 

@@ -3,11 +3,12 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InfernetError } from '../errors/index.js';
 
-export class SharedModelMissingError extends Error {
+export class SharedModelMissingError extends InfernetError {
   override readonly name = 'SharedModelMissingError';
   constructor(readonly path: string) {
-    super(`Test model ${path} is missing: the shared folder must sit beside the repository as ../shared`);
+    super('internal', `Test model ${path} is missing: the shared folder must sit beside the repository as ../shared`);
   }
 }
 

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
 import type { WebSocket } from 'ws';
+import { InfernetError } from '../errors/index.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -16,8 +17,11 @@ const CLOSE_NORMAL = 1000;
 const CLOSE_ABNORMAL = 1006;
 const CLOSE_TOO_BIG = 1009;
 
-export class FrameTooLargeError extends Error {
+export class FrameTooLargeError extends InfernetError {
   override readonly name = 'FrameTooLargeError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('frame_too_large', message, options);
+  }
 }
 
 export class StreamFrameSocket extends EventEmitter {

@@ -1,14 +1,15 @@
 // The client side of models.request: asks an aggregator which models its connected providers serve now.
 import type { ModelOffer } from '../protocol/index.js';
 import type { PeerSession } from '../transport/index.js';
+import { InfernetError } from '../errors/index.js';
 
 /** How long an aggregator has to answer models.request; an older one that lacks the frame answers with an error at once. */
 export const MODELS_REQUEST_TIMEOUT_MS = 5_000;
 
-export class ModelListUnavailableError extends Error {
+export class ModelListUnavailableError extends InfernetError {
   override readonly name = 'ModelListUnavailableError';
   constructor(message: string) {
-    super(message);
+    super('internal', message);
   }
 }
 

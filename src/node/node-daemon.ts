@@ -444,6 +444,7 @@ export class NodeDaemon {
       agent: AGENT,
       limits: config.limits,
       store: this.store,
+      ...(this.clientPayer ? { payer: this.clientPayer.payer } : {}),
       modelPaths: this.catalog?.paths ?? [],
       ...(aggregator ? { localModels: () => aggregator.availableModels() } : {}),
     });

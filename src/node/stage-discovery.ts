@@ -5,9 +5,13 @@ import type { NodeConfig } from '../config/index.js';
 import type { DiscoveryService, StageOffer } from '../discovery/index.js';
 import type { StageEndpoint, StageService } from '../distributed/index.js';
 import { publicKeyFromText } from '../identity/index.js';
+import { InfernetError } from '../errors/index.js';
 
-export class StageDiscoveryUnavailableError extends Error {
+export class StageDiscoveryUnavailableError extends InfernetError {
   override readonly name = 'StageDiscoveryUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('internal', message, options);
+  }
 }
 
 /**

@@ -14,18 +14,19 @@ import { PaymentsNotConfiguredError, WalletConfigError } from './payment-errors.
 import { SettlementService } from './settlement/settlement-service.js';
 import type { SettlementRail } from './settlement/settlement-rail.js';
 import { loadWallet, walletFilePath, type Wallet } from './wallet-file.js';
+import { InfernetError } from '../errors/index.js';
 
-export class WrongChainError extends Error {
+export class WrongChainError extends InfernetError {
   override readonly name = 'WrongChainError';
   constructor(readonly rpcUrl: string, readonly expected: number, readonly actual: number) {
-    super(`${rpcUrl} serves chain ${actual}, but payments.evm expects chain ${expected}: fix payments.evm.rpcUrl or chainId`);
+    super('internal', `${rpcUrl} serves chain ${actual}, but payments.evm expects chain ${expected}: fix payments.evm.rpcUrl or chainId`);
   }
 }
 
-export class ChainUnreachableError extends Error {
+export class ChainUnreachableError extends InfernetError {
   override readonly name = 'ChainUnreachableError';
   constructor(readonly rpcUrl: string, options?: ErrorOptions) {
-    super(`cannot reach the chain at ${rpcUrl} (payments.evm.rpcUrl): is the RPC endpoint up?`, options);
+    super('internal', `cannot reach the chain at ${rpcUrl} (payments.evm.rpcUrl): is the RPC endpoint up?`, options);
   }
 }
 

@@ -1,7 +1,8 @@
 // Every way a payment can fail that a user can act on, as a named error with a message that says what to do.
 // Amounts are in the rail's smallest unit (micro-USDC for the escrow, satoshis for Lightning).
+import { InfernetError } from '../errors/index.js';
 
-export class InsufficientTokenBalanceError extends Error {
+export class InsufficientTokenBalanceError extends InfernetError {
   override readonly name = 'InsufficientTokenBalanceError';
   constructor(
     readonly address: string,
@@ -9,11 +10,11 @@ export class InsufficientTokenBalanceError extends Error {
     readonly needed: bigint,
     readonly symbol: string,
   ) {
-    super(`${address} holds ${formatMicro(balance)} ${symbol} but the deposit needs ${formatMicro(needed)} ${symbol}: fund the wallet first`);
+    super('payment_failed', `${address} holds ${formatMicro(balance)} ${symbol} but the deposit needs ${formatMicro(needed)} ${symbol}: fund the wallet first`);
   }
 }
 
-export class InsufficientAllowanceError extends Error {
+export class InsufficientAllowanceError extends InfernetError {
   override readonly name = 'InsufficientAllowanceError';
   constructor(
     readonly owner: string,
@@ -21,23 +22,23 @@ export class InsufficientAllowanceError extends Error {
     readonly allowance: bigint,
     readonly needed: bigint,
   ) {
-    super(`${owner} allows the escrow ${spender} to take ${formatMicro(allowance)} but the deposit needs ${formatMicro(needed)}: approve the escrow first (or deposit with approval)`);
+    super('payment_failed', `${owner} allows the escrow ${spender} to take ${formatMicro(allowance)} but the deposit needs ${formatMicro(needed)}: approve the escrow first (or deposit with approval)`);
   }
 }
 
-export class InsufficientGasFundsError extends Error {
+export class InsufficientGasFundsError extends InfernetError {
   override readonly name = 'InsufficientGasFundsError';
   constructor(
     readonly address: string,
     readonly operation: string,
     options?: ErrorOptions,
   ) {
-    super(`${address} cannot pay the gas to ${operation}: send it some of the chain's native coin (POL on Polygon)`, options);
+    super('payment_failed', `${address} cannot pay the gas to ${operation}: send it some of the chain's native coin (POL on Polygon)`, options);
   }
 }
 
 /** The escrow contract refused a call; `reason` is the contract's error name (AlreadySettled, NotAggregator, ...). */
-export class EscrowRevertedError extends Error {
+export class EscrowRevertedError extends InfernetError {
   override readonly name = 'EscrowRevertedError';
   constructor(
     readonly operation: string,
@@ -45,22 +46,22 @@ export class EscrowRevertedError extends Error {
     readonly reason: string,
     options?: ErrorOptions,
   ) {
-    super(`the escrow refused to ${operation} job ${jobId}: ${reason}`, options);
+    super('payment_failed', `the escrow refused to ${operation} job ${jobId}: ${reason}`, options);
   }
 }
 
-export class ChannelCapacityError extends Error {
+export class ChannelCapacityError extends InfernetError {
   override readonly name = 'ChannelCapacityError';
   constructor(
     readonly amountSat: bigint,
     readonly detail: string,
     options?: ErrorOptions,
   ) {
-    super(`no channel can carry ${amountSat} sat (${detail}): open a larger channel or wait for inbound capacity`, options);
+    super('payment_failed', `no channel can carry ${amountSat} sat (${detail}): open a larger channel or wait for inbound capacity`, options);
   }
 }
 
-export class LightningRequestError extends Error {
+export class LightningRequestError extends InfernetError {
   override readonly name = 'LightningRequestError';
   constructor(
     readonly operation: string,
@@ -68,21 +69,21 @@ export class LightningRequestError extends Error {
     readonly detail: string,
     options?: ErrorOptions,
   ) {
-    super(status === 0 ? `could not reach LND to ${operation}: ${detail}` : `LND answered ${status} to ${operation}: ${detail}`, options);
+    super('payment_failed', status === 0 ? `could not reach LND to ${operation}: ${detail}` : `LND answered ${status} to ${operation}: ${detail}`, options);
   }
 }
 
-export class WalletConfigError extends Error {
+export class WalletConfigError extends InfernetError {
   override readonly name = 'WalletConfigError';
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super('internal', message, options);
   }
 }
 
-export class PaymentsNotConfiguredError extends Error {
+export class PaymentsNotConfiguredError extends InfernetError {
   override readonly name = 'PaymentsNotConfiguredError';
   constructor(readonly what: string) {
-    super(`${what} is not configured: add a \`payments\` section to the node's config.yaml`);
+    super('payment_required', `${what} is not configured: add a \`payments\` section to the node's config.yaml`);
   }
 }
 

@@ -3,14 +3,12 @@
 import type { ErrorCode } from './error-codes.js';
 import { FRAME_SCHEMAS, type Frame, type FrameType } from './schemas.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from './version.js';
+import { InfernetError } from '../errors/index.js';
 
-export class FrameRejectedError extends Error {
+export class FrameRejectedError extends InfernetError {
   override readonly name = 'FrameRejectedError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
   }
 }
 

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { signEnvelope, verifyEnvelope, SignatureMismatchError, type NodeKey } from '../identity/index.js';
 import { HexPublicKey, JobId, NostrEvent } from '../protocol/index.js';
+import { InfernetError } from '../errors/index.js';
 
 /** A regular (stored, not replaceable) event kind: every outcome is kept. */
 export const EVENT_KIND_JOB_OUTCOME = 7950;
@@ -68,8 +69,11 @@ export interface JobRating {
   event: NostrEvent;
 }
 
-export class ReputationEventRejectedError extends Error {
+export class ReputationEventRejectedError extends InfernetError {
   override readonly name = 'ReputationEventRejectedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid_frame', message, options);
+  }
 }
 
 export function createJobOutcomeEvent(key: NodeKey, report: JobOutcomeReport, createdAt?: number): NostrEvent {

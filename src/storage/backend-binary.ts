@@ -5,17 +5,18 @@ import { access, constants, readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InfernetError } from '../errors/index.js';
 
 export const BACKEND_BINARY_NAME = 'infernet-backend';
 const SOURCE_HASH_HEX_DIGITS = 16;
 
-export class BackendNotBuiltError extends Error {
+export class BackendNotBuiltError extends InfernetError {
   override readonly name = 'BackendNotBuiltError';
   constructor(
     readonly binaryPath: string,
     options?: ErrorOptions,
   ) {
-    super(`the PocketBase backend is not built at ${binaryPath}: run scripts/build-backend.sh (needs Go >= 1.26)`, options);
+    super('internal', `the PocketBase backend is not built at ${binaryPath}: run scripts/build-backend.sh (needs Go >= 1.26)`, options);
   }
 }
 

@@ -3,6 +3,7 @@
 import PocketBase, { ClientResponseError } from 'pocketbase';
 import { COLLECTIONS } from './collections.js';
 import type { SuperuserCredentials } from './superuser-credentials.js';
+import { InfernetError } from '../errors/index.js';
 
 /** Re-authenticates when the superuser token has less than this left (the token lives a day by default). */
 const AUTH_REFRESH_THRESHOLD_S = 30 * 60;
@@ -20,14 +21,14 @@ export interface ConnectPocketBaseOptions {
   superuser: SuperuserCredentials;
 }
 
-export class PocketBaseAuthError extends Error {
+export class PocketBaseAuthError extends InfernetError {
   override readonly name = 'PocketBaseAuthError';
   constructor(
     readonly url: string,
     readonly email: string,
     options?: ErrorOptions,
   ) {
-    super(`PocketBase at ${url} refused the superuser ${email}: check the credentials`, options);
+    super('internal', `PocketBase at ${url} refused the superuser ${email}: check the credentials`, options);
   }
 }
 
@@ -59,14 +60,14 @@ export async function closeClient(client: PocketBase): Promise<void> {
   client.authStore.clear();
 }
 
-export class PocketBaseRequestError extends Error {
+export class PocketBaseRequestError extends InfernetError {
   override readonly name = 'PocketBaseRequestError';
   constructor(
     readonly operation: string,
     readonly status: number,
     options?: ErrorOptions,
   ) {
-    super(
+    super('internal', 
       status === 0
         ? `could not reach PocketBase while trying to ${operation}: is the backend running?`
         : `PocketBase answered ${status} while trying to ${operation}`,

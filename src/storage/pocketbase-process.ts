@@ -10,6 +10,7 @@ import { requireBackendBinary } from './backend-binary.js';
 import { closeClient, PocketBaseAuthError, superuserClient, type PocketBaseConnection } from './pocketbase-connection.js';
 import { loadOrCreateSuperuser, type SuperuserCredentials } from './superuser-credentials.js';
 import { freeLoopbackPort } from '../processes/index.js';
+import { InfernetError } from '../errors/index.js';
 
 const DEFAULT_START_TIMEOUT_MS = 20_000;
 const DEFAULT_STOP_TIMEOUT_MS = 5_000;
@@ -44,7 +45,7 @@ export interface LocalPocketBase extends PocketBaseConnection {
   stop(): Promise<void>;
 }
 
-export class BackendStartError extends Error {
+export class BackendStartError extends InfernetError {
   override readonly name = 'BackendStartError';
   constructor(
     reason: string,
@@ -52,7 +53,7 @@ export class BackendStartError extends Error {
     options?: ErrorOptions,
   ) {
     const tail = logLines.length ? `; its last output:\n  ${logLines.join('\n  ')}` : '';
-    super(`the PocketBase backend did not start: ${reason}${tail}`, options);
+    super('internal', `the PocketBase backend did not start: ${reason}${tail}`, options);
   }
 }
 
@@ -247,10 +248,10 @@ export interface RunningBackend {
   url: string;
 }
 
-export class BackendAlreadyRunningError extends Error {
+export class BackendAlreadyRunningError extends InfernetError {
   override readonly name = 'BackendAlreadyRunningError';
   constructor(readonly running: RunningBackend) {
-    super(
+    super('internal', 
       `a PocketBase backend (pid ${running.pid}, started by pid ${running.ownerPid}) already serves this node home at ` +
         `${running.url}: connect to it with connectPocketBase instead of starting another`,
     );

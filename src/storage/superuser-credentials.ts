@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { InfernetError } from '../errors/index.js';
 
 export interface SuperuserCredentials {
   email: string;
@@ -13,13 +14,13 @@ export const SUPERUSER_FILE_NAME = 'pocketbase-superuser.json';
 const SUPERUSER_EMAIL = 'node@infernet.local';
 const OWNER_ONLY = 0o600;
 
-export class InvalidSuperuserFileError extends Error {
+export class InvalidSuperuserFileError extends InfernetError {
   override readonly name = 'InvalidSuperuserFileError';
   constructor(
     readonly path: string,
     options?: ErrorOptions,
   ) {
-    super(`${path} does not hold {"email", "password"}: restore it, or delete it with the pocketbase folder to start afresh`, options);
+    super('internal', `${path} does not hold {"email", "password"}: restore it, or delete it with the pocketbase folder to start afresh`, options);
   }
 }
 

@@ -1,14 +1,15 @@
 import type { ErrorCode } from '../protocol/index.js';
+import { InfernetError } from '../errors/index.js';
 
 /** A peer could not be reached or the session could not be established. */
-export class PeerUnreachableError extends Error {
+export class PeerUnreachableError extends InfernetError {
   override readonly name = 'PeerUnreachableError';
   constructor(
     readonly url: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('provider_unreachable', message, options);
   }
 }
 

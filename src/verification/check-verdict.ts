@@ -2,6 +2,7 @@
 // so it refuses a verdict that contradicts what it saw: runs it did not relay for this client, a run blamed whose
 // output hash equals a verified run's, or a "majority" that is none.
 import type { FrameOf, Price } from '../protocol/index.js';
+import { InfernetError } from '../errors/index.js';
 
 /** What the aggregator kept of a run it relayed: all from the provider's signed result and the match. */
 export interface WitnessedRun {
@@ -15,8 +16,11 @@ export interface WitnessedRun {
   price?: Price;
 }
 
-export class VerdictRejectedError extends Error {
+export class VerdictRejectedError extends InfernetError {
   override readonly name = 'VerdictRejectedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid_frame', message, options);
+  }
 }
 
 export function checkVerdictAgainstResults(verdict: FrameOf<'job.verdict'>, client: string, witnessed: (jobId: string) => WitnessedRun | undefined): WitnessedRun[] {

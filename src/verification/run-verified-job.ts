@@ -4,6 +4,7 @@
 // tell whether it is the one checked or the one checking.
 import { randomUUID } from 'node:crypto';
 import type { NodeKey } from '../identity/index.js';
+import type { JobPayer } from '../payments/terms/job-payer.js';
 import type { JobSpec, VerificationPolicy } from '../protocol/index.js';
 import type { PeerSession } from '../transport/index.js';
 import { runJob, type JobHooks, type JobOutcome } from '../node/job-client.js';
@@ -16,6 +17,8 @@ import type { VerificationOutcome, VerificationVerdict } from './verification-ou
 
 export interface RunVerifiedJobOptions {
   hooks?: JobHooks;
+  /** Pays every execution whose match asks payment: the primary and each check alike. */
+  payer?: JobPayer;
   /** Decides whether a sampled job is checked; unpredictable by default. */
   random?: RandomSource;
 }
@@ -49,7 +52,7 @@ export async function runVerifiedJob(session: PeerSession, key: NodeKey, spec: J
         hooks.onMatched?.(provider);
         matched(provider);
       };
-      const run = runJob(session, key, runSpec, { ...hooks, exclude: [...providers], onMatched });
+      const run = runJob(session, key, runSpec, { ...hooks, ...(options.payer ? { payer: options.payer } : {}), exclude: [...providers], onMatched });
       const isPrimary = executions.length === 0;
       // The primary's failure is the job's; a failed check only leaves fewer executions to compare.
       const execution = run.then((outcome) => outcome, (error: unknown) => (isPrimary ? Promise.reject(error) : undefined));

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { apiKeysFileOf, createApiKey, listApiKeys, revokeApiKey, ApiKeyFileError, ApiKeyNotFoundError, type StoredApiKey } from '../../api/index.js';
 import { loadNodeConfig, nodeHome, resolveHomeDir } from '../../config/index.js';
+import { EXIT_CODES } from '../../errors/index.js';
 import { CliError } from '../cli-error.js';
 
 export const APIKEY_USAGE = `infernet apikey create --home DIR [--label TEXT]   prints a new key alone on stdout (shown once)
@@ -30,7 +31,7 @@ export async function apikeyCommand(argv: string[]): Promise<void> {
     if (error instanceof ApiKeyFileError || error instanceof ApiKeyNotFoundError) throw new CliError(error.message);
     throw error;
   }
-  throw new CliError(`unknown apikey action ${action ? `"${action}"` : '(none)'}: use create, list or revoke`, 2);
+  throw new CliError(`unknown apikey action ${action ? `"${action}"` : '(none)'}: use create, list or revoke`, EXIT_CODES.usage);
 }
 
 function printKeys(keys: StoredApiKey[], json: boolean): void {

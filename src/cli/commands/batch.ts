@@ -9,6 +9,7 @@ import { ContentStore, parseCid } from '../../content/index.js';
 import { npubOf } from '../../identity/index.js';
 import { modelNameOf, readLiveDaemonState } from '../../node/index.js';
 import { Price, VerificationPolicy } from '../../protocol/index.js';
+import { EXIT_CODES } from '../../errors/index.js';
 import { CliError } from '../cli-error.js';
 import { openNode, type OpenedNode } from '../open-node.js';
 
@@ -27,7 +28,7 @@ export async function batchCommand(argv: string[]): Promise<void> {
   if (action === 'submit') return submit(rest);
   if (action === 'status') return status(rest);
   if (action === 'results') return results(rest);
-  throw new CliError(`batch: unknown action "${action ?? ''}" (try: submit, status, results)`, 2);
+  throw new CliError(`batch: unknown action "${action ?? ''}" (try: submit, status, results)`, EXIT_CODES.usage);
 }
 
 async function submit(argv: string[]): Promise<void> {

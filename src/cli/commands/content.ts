@@ -9,6 +9,7 @@ import { ContentStore, ContentStoreError, fetchContent, InvalidCidError, NoProvi
 import { createDiscoveryNode } from '../../discovery/index.js';
 import { generateNodeKey } from '../../identity/index.js';
 import { createLogger } from '../../log/index.js';
+import { EXIT_CODES } from '../../errors/index.js';
 import { CliError } from '../cli-error.js';
 import { openNode } from '../open-node.js';
 
@@ -29,7 +30,7 @@ export async function contentCommand(argv: string[]): Promise<void> {
   if (sub === 'add') return addCommand(rest);
   if (sub === 'get') return getCommand(rest);
   if (sub === 'ls') return lsCommand(rest);
-  throw new CliError(`unknown content subcommand ${JSON.stringify(sub ?? '')}: usage:\n${CONTENT_USAGE}`, 2);
+  throw new CliError(`unknown content subcommand ${JSON.stringify(sub ?? '')}: usage:\n${CONTENT_USAGE}`, EXIT_CODES.usage);
 }
 
 async function addCommand(argv: string[]): Promise<void> {

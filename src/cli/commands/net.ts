@@ -6,6 +6,7 @@ import { AGENT } from '../../node/index.js';
 import { appendNetTestResult, DEFAULT_NET_TEST, measureLink, netTestsFileOf, NetTestFailedError, type NetTestResult } from '../../network-test/index.js';
 import { NET_TEST_MAX_BYTES, NET_TEST_MAX_SECONDS } from '../../protocol/index.js';
 import { dialPeer, PeerUnreachableError } from '../../transport/index.js';
+import { EXIT_CODES } from '../../errors/index.js';
 import { CliError } from '../cli-error.js';
 import { openNode } from '../open-node.js';
 
@@ -20,7 +21,7 @@ export async function netCommand(argv: string[]): Promise<void> {
     options: { home: { type: 'string' }, json: { type: 'boolean' }, seconds: { type: 'string' }, bytes: { type: 'string' }, pings: { type: 'string' } },
   });
   const [sub, peerUrl, ...extra] = positionals;
-  if (sub !== 'test') throw new CliError(`unknown net subcommand ${JSON.stringify(sub ?? '')}: usage: ${NET_USAGE.split('\n')[0]}`, 2);
+  if (sub !== 'test') throw new CliError(`unknown net subcommand ${JSON.stringify(sub ?? '')}: usage: ${NET_USAGE.split('\n')[0]}`, EXIT_CODES.usage);
   if (!peerUrl || extra.length) throw new CliError('net test takes one peer URL, e.g. ws://127.0.0.1:7420');
   if (!/^wss?:\/\/\S+$/.test(peerUrl)) throw new CliError(`the peer must be a ws:// or wss:// URL, got "${peerUrl}"`);
   const seconds = bounded('--seconds', values.seconds, DEFAULT_NET_TEST.seconds, 0.1, NET_TEST_MAX_SECONDS, false);

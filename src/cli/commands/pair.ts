@@ -6,6 +6,7 @@ import { readLiveDaemonState } from '../../node/index.js';
 import { formatPairingLink, Price, type PairingLink } from '../../protocol/index.js';
 import type { NodeConfig } from '../../config/index.js';
 import { startPocketBase } from '../../storage/index.js';
+import { EXIT_CODES } from '../../errors/index.js';
 import { CliError } from '../cli-error.js';
 import { openNode } from '../open-node.js';
 
@@ -46,7 +47,7 @@ export async function pairCommand(argv: string[]): Promise<void> {
       for (const grant of revoked) console.log(`revoked ${grant.grantId} (${grant.phoneNpub})`);
       return;
     }
-    if (action !== undefined) throw new CliError(`unknown pair action "${action}": use list or revoke, or none to pair`, 2);
+    if (action !== undefined) throw new CliError(`unknown pair action "${action}": use list or revoke, or none to pair`, EXIT_CODES.usage);
     const daemon = await readLiveDaemonState(home.daemonStateFile);
     const ws = values.url ?? daemon?.url ?? (config.listen.port ? `ws://${config.listen.host}:${config.listen.port}` : undefined);
     if (!ws || !/^wss?:\/\//.test(ws)) throw new CliError('no WebSocket URL for this node: start it (`infernet start`) or pass --url wss://HOST:PORT');

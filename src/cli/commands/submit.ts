@@ -4,14 +4,15 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { JobStore } from '../../jobs/index.js';
-import { JobProgressRecorder } from '../../jobs/index.js';
+import { clientJobFailureOf, runClientJob } from '../../client/index.js';
+import { errorCodeOf, exitCodeOfCode } from '../../errors/index.js';
 import { parseCid } from '../../content/content-store.js';
 import { openNodeStore } from '../../node/node-store.js';
 import { createLogger, type Logger } from '../../log/index.js';
-import { JobFailedError, modelNameOf, NodeDaemon, payJobsThrough, readLiveDaemonState } from '../../node/index.js';
-import { openNodeJobPayer, withClientLedger, type JobPayment } from '../../payments/index.js';
+import { JobFailedError, modelNameOf, NodeDaemon, readLiveDaemonState } from '../../node/index.js';
+import { openNodeJobPayer, withClientLedger, type JobPayer, type JobPayment } from '../../payments/index.js';
 import { JobSpec, type ModelRef, type Price, type VerificationPolicy } from '../../protocol/index.js';
-import { parsePolicyLabel, policyLabel, runVerifiedJob, type VerifiedJobOutcome } from '../../verification/index.js';
+import { parsePolicyLabel, policyLabel, type VerifiedJobOutcome } from '../../verification/index.js';
 import { dialPeer, type PeerSession } from '../../transport/index.js';
 import { AGENT } from '../../node/index.js';
 import { CliError } from '../cli-error.js';
@@ -62,7 +63,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
   });
   const { store, pocketbase, close: closeStore } = await openNodeStore(node.home, node.config, logger);
   // What the client puts up is in its own ledger too (`infernet wallet history`), where the node keeps one.
-  if (paying) payJobsThrough(target.session, withClientLedger(paying.payer, pocketbase, logger));
+  const payer = paying ? withClientLedger(paying.payer, pocketbase, logger) : undefined;
   const paid: { payment?: JobPayment } = {};
   try {
     const onPaid = (payment: JobPayment) => {
@@ -70,7 +71,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
       // Streamed text goes to stdout; what was paid is told beside it, on stderr.
       if (!values.json) process.stderr.write(`${describePayment(payment)}\n`);
     };
-    const outcome = await runRecordedJob(target.session, node, spec, store, Boolean(values.json), onPaid).catch((error: unknown) => {
+    const outcome = await runRecordedJob({ session: target.session, node, spec, store, logger, payer, quiet: Boolean(values.json), onPaid }).catch((error: unknown) => {
       if (values.json) console.log(JSON.stringify(jsonFailure(error, spec, target.url, paid.payment)));
       throw error;
     });
@@ -185,33 +186,42 @@ async function waitForProviders(daemon: NodeDaemon): Promise<void> {
   }
 }
 
-/** Runs the job and keeps the client's record of it; Ctrl-C cancels it at the provider. */
-async function runRecordedJob(session: PeerSession, node: OpenedNode, spec: JobSpec, store: JobStore, quiet: boolean, onPaid: (payment: JobPayment) => void): Promise<VerifiedJobOutcome> {
-  const { jobId } = spec;
-  await store.create({ jobId, role: 'client', model: spec.model.name, client: node.key.publicKey });
-  const record = new JobProgressRecorder(store, jobId, 'client');
+interface RecordedJob {
+  session: PeerSession;
+  node: OpenedNode;
+  spec: JobSpec;
+  store: JobStore;
+  logger: Logger;
+  payer: JobPayer | undefined;
+  quiet: boolean;
+  onPaid: (payment: JobPayment) => void;
+}
+
+/** Runs the job as the node's client (its policy, its payer, its record); Ctrl-C cancels it at the provider. */
+async function runRecordedJob({ session, node, spec, store, logger, payer, quiet, onPaid }: RecordedJob): Promise<VerifiedJobOutcome> {
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   try {
     // Under a verification policy the primary run streams; checks run on other providers, unseen by them.
-    const outcome = await runVerifiedJob(session, node.key, spec, {
+    return await runClientJob({
+      session,
+      key: node.key,
+      spec,
+      store,
+      logger,
+      ...(payer ? { payer } : {}),
       hooks: {
         signal: abort.signal,
         onPaid,
-        onMatched: (provider) => void record.advance('dispatched', { provider }),
-        onAccepted: () => void record.advance('running'),
         onText: (text) => {
           if (!quiet) process.stdout.write(text);
         },
       },
     });
-    await record.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });
-    return outcome;
   } catch (error) {
-    const failure = failureOf(error);
-    await record.advance(failure.code === 'cancelled' ? 'cancelled' : 'failed', { error: { code: failure.code, message: failure.message } }).catch(() => undefined);
-    throw new SubmittedJobFailedError(jobId, failure);
+    const { code, message } = clientJobFailureOf(error, abort.signal);
+    throw new SubmittedJobFailedError(spec.jobId, { code, name: failedByName(error), message }, error);
   } finally {
     process.off('SIGINT', onSignal);
   }
@@ -251,16 +261,23 @@ class SubmittedJobFailedError extends CliError {
   constructor(
     jobId: string,
     readonly failure: JobFailure,
+    cause: unknown,
   ) {
-    super(`job ${jobId} failed (${failure.code}): ${failure.message}`, failure.code === 'cancelled' ? 130 : 1);
+    // Ctrl-C is 130, any other failure 1 (README).
+    super(`job ${jobId} failed (${failure.code}): ${failure.message}`, exitCodeOfCode(failure.code), { cause });
   }
+}
+
+/** What failed a job: InsufficientTokenBalanceError, PaymentTermsRefusedError, ... or JobFailedError. */
+function failedByName(error: unknown): string {
+  if (error instanceof JobFailedError) return error.cause instanceof Error ? error.cause.name : error.name;
+  return error instanceof Error ? error.name : 'Error';
 }
 
 /** The code of a failed job and the name of what failed it, for --json. */
 function failureOf(error: unknown): JobFailure {
   if (error instanceof SubmittedJobFailedError) return error.failure;
-  if (error instanceof JobFailedError) return { code: error.code, name: error.cause instanceof Error ? error.cause.name : error.name, message: error.message };
-  return { code: 'internal', name: (error as Error).name ?? 'Error', message: (error as Error).message ?? String(error) };
+  return { code: errorCodeOf(error), name: failedByName(error), message: error instanceof Error ? error.message : String(error) };
 }
 
 /** "paid 0.012600 USDC into the escrow (tx 0x…), held until the result is verified" */

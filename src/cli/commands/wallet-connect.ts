@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { walletFilePath } from '../../payments/wallet-file.js';
 import { createConnection, DEFAULT_MAX_DAILY_SAT, DEFAULT_MAX_PAYMENT_SAT, NwcStateError, NwcUriError, readNwcSection, revokeConnection, setPayWith } from '../../payments/nwc/index.js';
+import { EXIT_CODES } from '../../errors/index.js';
 import { CliError } from '../cli-error.js';
 import { openNode } from '../open-node.js';
 
@@ -62,7 +63,7 @@ export async function walletConnectCommand(argv: string[]): Promise<void> {
 
 function satFlag(flag: string, text: string): number {
   const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw new CliError(`${flag} must be a whole number of satoshis, at least 1, got "${text}"`, 2);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw new CliError(`${flag} must be a whole number of satoshis, at least 1, got "${text}"`, EXIT_CODES.usage);
   return value;
 }
 

@@ -20,6 +20,7 @@ import {
   walletFilePath,
   type Payment,
 } from '../../payments/index.js';
+import { EXIT_CODES } from '../../errors/index.js';
 import { CliError } from '../cli-error.js';
 import { WALLET_CONNECT_USAGE, walletConnectCommand } from './wallet-connect.js';
 import { openNode, type OpenedNode } from '../open-node.js';
@@ -40,7 +41,7 @@ export async function walletCommand(argv: string[]): Promise<void> {
   if (sub === 'history') return print(await history(node, values.limit, values.job), Boolean(values.json), printHistory);
   if (sub === 'deploy') return print(await deploy(node), Boolean(values.json), (result) => console.log(`deployed JobEscrow ${result.escrow} for token ${result.token} on chain ${result.chainId}; written to ${node.home.configFile}`));
   if (sub === 'init') return print(await init(node), Boolean(values.json), (result) => console.log(`${result.created ? 'created' : 'kept'} ${result.walletFile}: EVM address ${result.address}`));
-  throw new CliError(`unknown wallet subcommand "${sub ?? ''}"; usage:\n${WALLET_USAGE}`, 2);
+  throw new CliError(`unknown wallet subcommand "${sub ?? ''}"; usage:\n${WALLET_USAGE}`, EXIT_CODES.usage);
 }
 
 interface BalanceReport {

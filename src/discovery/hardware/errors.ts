@@ -1,3 +1,4 @@
+import { InfernetError } from '../../errors/index.js';
 /** How a tool that did start came to an unsuccessful end. */
 export type CommandFailure =
   | { kind: 'exit'; code: number }
@@ -5,7 +6,7 @@ export type CommandFailure =
   | { kind: 'signal'; signal: string };
 
 /** A hardware tool was found but did not finish cleanly. */
-export class HardwareCommandError extends Error {
+export class HardwareCommandError extends InfernetError {
   override readonly name = 'HardwareCommandError';
   constructor(
     readonly command: string,
@@ -15,19 +16,19 @@ export class HardwareCommandError extends Error {
     readonly output: string,
     options?: { cause?: unknown },
   ) {
-    super(`\`${[command, ...args].join(' ')}\` ${describeFailure(failure)}${quoteFirstLine(output)}`, options);
+    super('internal', `\`${[command, ...args].join(' ')}\` ${describeFailure(failure)}${quoteFirstLine(output)}`, options);
   }
 }
 
 /** A tool's output was not in a form its parser knows. */
-export class HardwareOutputError extends Error {
+export class HardwareOutputError extends InfernetError {
   override readonly name = 'HardwareOutputError';
   constructor(
     readonly tool: string,
     readonly detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`could not read the output of ${tool}: ${detail}`, options);
+    super('internal', `could not read the output of ${tool}: ${detail}`, options);
   }
 }
 

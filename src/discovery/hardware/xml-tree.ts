@@ -1,6 +1,7 @@
 // A small, strict XML reader for tool reports such as `nvidia-smi -q -x`: elements, attributes, text, the
 // five named entities and character references. Declarations, DOCTYPE, comments and processing instructions are
 // skipped; CDATA is kept as text. No namespaces and no DTD entities, which these reports do not use.
+import { InfernetError } from '../../errors/index.js';
 
 export interface XmlElement {
   name: string;
@@ -10,13 +11,13 @@ export interface XmlElement {
   text: string;
 }
 
-export class XmlSyntaxError extends Error {
+export class XmlSyntaxError extends InfernetError {
   override readonly name = 'XmlSyntaxError';
   constructor(
     readonly detail: string,
     readonly offset: number,
   ) {
-    super(`malformed XML at character ${offset}: ${detail}`);
+    super('internal', `malformed XML at character ${offset}: ${detail}`);
   }
 }
 

@@ -4,13 +4,17 @@ import type { WebSocket } from 'ws';
 import { MAX_TUNNEL_CHUNK_BYTES } from './tunnel-protocol.js';
 import { TunnelFrameRejectedError, type TunnelKeys } from './tunnel-cipher.js';
 import { takeHeldFrames } from './held-frames.js';
+import { InfernetError } from '../../errors/index.js';
 
 /** Sends not yet written to the socket beyond which the producer is asked to pause. */
 const HIGH_WATER_BYTES = 4 * 2 ** 20;
 const CLOSE_POLICY = 1008;
 
-export class TunnelLimitError extends Error {
+export class TunnelLimitError extends InfernetError {
   override readonly name = 'TunnelLimitError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid_frame', message, options);
+  }
 }
 
 export interface TunnelChannelOptions {

@@ -3,12 +3,16 @@
 // counts the frames it sends, and WebSocket over TCP keeps them in order, so a replayed, dropped or reordered
 // frame fails authentication.
 import { createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
+import { InfernetError } from '../../errors/index.js';
 
 const TAG_BYTES = 16;
 const INFO_PREFIX = 'infernet-tunnel/1';
 
-export class TunnelFrameRejectedError extends Error {
+export class TunnelFrameRejectedError extends InfernetError {
   override readonly name = 'TunnelFrameRejectedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid_frame', message, options);
+  }
 }
 
 export interface EphemeralKey {

@@ -18,6 +18,7 @@ import {
   TunnelRequest,
   type TunnelRefusalCode,
 } from './tunnel-protocol.js';
+import { InfernetError } from '../../errors/index.js';
 
 const AUTH_MAX_SKEW_SECONDS = 600;
 const CLOSE_POLICY = 1008;
@@ -32,14 +33,14 @@ export class TunnelRefusedError extends Error {
   }
 }
 
-export class TunnelUnreachableError extends Error {
+export class TunnelUnreachableError extends InfernetError {
   override readonly name = 'TunnelUnreachableError';
   constructor(
     readonly url: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('provider_unreachable', message, options);
   }
 }
 

@@ -4,6 +4,7 @@
 // and iproute2/iptables; everything lives in namespaces named after this process and is removed by remove(),
 // also when the process exits.
 import { execFileSync } from 'node:child_process';
+import { InfernetError } from '../../errors/index.js';
 
 /** Public hosts get 11.200.0.10+i, gateways 11.200.0.2+i: an isolated range libp2p counts as public. */
 const PUBLIC_SUBNET = '11.200.0';
@@ -23,8 +24,11 @@ export interface NatTopology {
   remove(): void;
 }
 
-export class NamespacesUnavailableError extends Error {
+export class NamespacesUnavailableError extends InfernetError {
   override readonly name = 'NamespacesUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('internal', message, options);
+  }
 }
 
 /** Throws a clear error where this process may not build namespaces (CI runs as root: nothing is skipped). */

@@ -5,6 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InfernetError } from '../../errors/index.js';
 
 export const CONTRACT_NAMES = ['JobEscrow', 'TestToken'] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
@@ -23,10 +24,10 @@ export const REPO_ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..'
 export const CONTRACTS_DIR = join(REPO_ROOT, 'contracts');
 export const ARTIFACTS_SOURCE = join(REPO_ROOT, 'src', 'payments', 'evm', 'contract-artifacts.ts');
 
-export class ContractCompileError extends Error {
+export class ContractCompileError extends InfernetError {
   override readonly name = 'ContractCompileError';
   constructor(readonly errors: string[]) {
-    super(`solc refused contracts/: ${errors.join('\n')}`);
+    super('internal', `solc refused contracts/: ${errors.join('\n')}`);
   }
 }
 

@@ -1,11 +1,12 @@
 // Deploys the escrow (and, on a local chain, a test stablecoin) from the committed artifacts.
 import type { Account, Chain, PublicClient, Transport, WalletClient } from 'viem';
 import { jobEscrowAbi, jobEscrowBytecode, testTokenAbi, testTokenBytecode } from './contract-artifacts.js';
+import { InfernetError } from '../../errors/index.js';
 
-export class DeploymentFailedError extends Error {
+export class DeploymentFailedError extends InfernetError {
   override readonly name = 'DeploymentFailedError';
   constructor(readonly contract: string, readonly hash: string) {
-    super(`deploying ${contract} failed (transaction ${hash} has no contract address)`);
+    super('internal', `deploying ${contract} failed (transaction ${hash} has no contract address)`);
   }
 }
 

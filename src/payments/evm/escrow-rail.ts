@@ -2,16 +2,17 @@
 import { EscrowRevertedError } from '../payment-errors.js';
 import type { HeldFunds, RailSettlement, SettlementRail } from '../settlement/settlement-rail.js';
 import type { EscrowClient, TxOutcome } from './escrow-client.js';
+import { InfernetError } from '../../errors/index.js';
 
 /** How long to wait for a settlement already in the mempool before leaving it to the next attempt. */
 const PENDING_SETTLEMENT_WAIT_MS = 120_000;
 const PENDING_POLL_MS = 250;
 const PERMANENT_REVERTS = new Set(['DeadlinePassed', 'NotAggregator', 'NotClientOrAggregator', 'UnknownJob']);
 
-export class SettlementPendingError extends Error {
+export class SettlementPendingError extends InfernetError {
   override readonly name = 'SettlementPendingError';
   constructor(readonly jobId: string, readonly waitedMs: number) {
-    super(`a settlement of job ${jobId} has waited in the mempool for ${waitedMs} ms without being mined; it is retried later`);
+    super('internal', `a settlement of job ${jobId} has waited in the mempool for ${waitedMs} ms without being mined; it is retried later`);
   }
 }
 

@@ -10,6 +10,7 @@ import { REPO_ROOT } from './compile-contracts.js';
 import { deployJobEscrow, deployTestToken } from './deploy-contracts.js';
 import { chainFor } from './evm-networks.js';
 import { freeLoopbackPort, stopChildProcess } from '../../processes/index.js';
+import { InfernetError } from '../../errors/index.js';
 
 const START_TIMEOUT_MS = 60_000;
 
@@ -30,10 +31,10 @@ export interface LocalChain {
   stop(): Promise<void>;
 }
 
-export class LocalChainStartError extends Error {
+export class LocalChainStartError extends InfernetError {
   override readonly name = 'LocalChainStartError';
   constructor(message: string, readonly output: string) {
-    super(`${message}; hardhat said: ${output.slice(-1000)}`);
+    super('internal', `${message}; hardhat said: ${output.slice(-1000)}`);
   }
 }
 

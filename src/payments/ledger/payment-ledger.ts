@@ -5,6 +5,7 @@ import type PocketBase from 'pocketbase';
 import { ClientResponseError } from 'pocketbase';
 import type { JobRole } from '../../jobs/job-record.js';
 import { COLLECTIONS, type PaymentDirection, type PaymentState } from '../../storage/collections.js';
+import { InfernetError } from '../../errors/index.js';
 
 export type PaymentRail = 'evm' | 'lightning';
 export type PaymentUnit = 'micro-usdc' | 'sat';
@@ -63,10 +64,10 @@ interface PaymentRecordRow {
   updatedAt: number;
 }
 
-export class PaymentLedgerError extends Error {
+export class PaymentLedgerError extends InfernetError {
   override readonly name = 'PaymentLedgerError';
   constructor(readonly operation: string, options?: ErrorOptions) {
-    super(`the payment ledger could not ${operation}${options?.cause instanceof Error ? `: ${options.cause.message}` : ''}`, options);
+    super('internal', `the payment ledger could not ${operation}${options?.cause instanceof Error ? `: ${options.cause.message}` : ''}`, options);
   }
 }
 

@@ -2,6 +2,7 @@
 // payment hash (so an aggregator cannot pass off another invoice as the provider's for this job). Reads the
 // human-readable part and the `p` tagged field; the bech32 checksum is verified, the signature is left to the
 // paying node (LND refuses a badly signed invoice).
+import { InfernetError } from '../../errors/index.js';
 
 const CHARSET = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
 const GENERATORS = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
@@ -12,10 +13,10 @@ const PAYMENT_HASH_TAG = 1; // 'p'
 /** Millisatoshis per unit of the amount's multiplier (none: whole bitcoins). */
 const MSAT_PER: Record<string, bigint> = { '': 100_000_000_000n, m: 100_000_000n, u: 100_000n, n: 100n };
 
-export class InvalidInvoiceError extends Error {
+export class InvalidInvoiceError extends InfernetError {
   override readonly name = 'InvalidInvoiceError';
   constructor(readonly paymentRequest: string, reason: string) {
-    super(`not a usable BOLT11 payment request (${reason}): ${paymentRequest.slice(0, 40)}...`);
+    super('payment_refused', `not a usable BOLT11 payment request (${reason}): ${paymentRequest.slice(0, 40)}...`);
   }
 }
 

@@ -7,13 +7,14 @@ import type { PaymentLedger } from '../ledger/payment-ledger.js';
 import { LightningRequestError } from '../payment-errors.js';
 import type { HeldFunds, RailSettlement, SettlementRail } from '../settlement/settlement-rail.js';
 import type { InvoiceState, LndRestClient } from './lnd-rest-client.js';
+import { InfernetError } from '../../errors/index.js';
 
 const STATUS_OF: Record<InvoiceState, HeldFunds['status']> = { OPEN: 'none', ACCEPTED: 'held', SETTLED: 'released', CANCELED: 'refunded' };
 
-export class JobInvoiceMissingError extends Error {
+export class JobInvoiceMissingError extends InfernetError {
   override readonly name = 'JobInvoiceMissingError';
   constructor(readonly jobId: string) {
-    super(`no hold invoice was made for job ${jobId} on this node`);
+    super('payment_missing', `no hold invoice was made for job ${jobId} on this node`);
   }
 }
 

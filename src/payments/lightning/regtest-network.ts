@@ -9,6 +9,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LndRestClient, lndConnectionFromFiles } from './lnd-rest-client.js';
 import { freeLoopbackPort, stopChildProcess } from '../../processes/index.js';
+import { InfernetError } from '../../errors/index.js';
 
 export const BTCD_VERSION = 'v0.26.2';
 export const LND_VERSION = 'v0.21.3-beta';
@@ -18,10 +19,10 @@ const RPC_PASS = 'regtest-only';
 /** Channel alice opens to bob. */
 export const CHANNEL_SAT = 1_000_000n;
 
-export class LightningBinariesMissingError extends Error {
+export class LightningBinariesMissingError extends InfernetError {
   override readonly name = 'LightningBinariesMissingError';
   constructor(readonly dir: string) {
-    super(`btcd and lnd are not built in ${dir}: run scripts/setup-lightning.sh once (it caches them)`);
+    super('internal', `btcd and lnd are not built in ${dir}: run scripts/setup-lightning.sh once (it caches them)`);
   }
 }
 

@@ -1,5 +1,6 @@
 // Named errors for Nostr Wallet Connect: one class per NIP-47 error code a wallet service answers with, plus the
 // client's own failures (a bad connection URI, no answer in time, no relay taking the request).
+import { InfernetError } from '../../errors/index.js';
 
 /** The error codes of NIP-47 (responses' `error.code`). */
 export const NWC_ERROR_CODES = [
@@ -80,34 +81,34 @@ export function nwcWalletError(code: string, message: string, method: string): N
   return new ERROR_CLASSES[known](known, known === code ? message : `${code}: ${message}`, method);
 }
 
-export class NwcUriError extends Error {
+export class NwcUriError extends InfernetError {
   override readonly name = 'NwcUriError';
   constructor(reason: string) {
-    super(`not a Nostr Wallet Connect URI (nostr+walletconnect://<wallet pubkey>?relay=...&secret=...): ${reason}`);
+    super('internal', `not a Nostr Wallet Connect URI (nostr+walletconnect://<wallet pubkey>?relay=...&secret=...): ${reason}`);
   }
 }
 
-export class NwcTimeoutError extends Error {
+export class NwcTimeoutError extends InfernetError {
   override readonly name = 'NwcTimeoutError';
   constructor(
     readonly method: string,
     readonly timeoutMs: number,
   ) {
-    super(`the wallet did not answer ${method} within ${timeoutMs} ms (is its service connected to the relay?)`);
+    super('payment_failed', `the wallet did not answer ${method} within ${timeoutMs} ms (is its service connected to the relay?)`);
   }
 }
 
-export class NwcRelayError extends Error {
+export class NwcRelayError extends InfernetError {
   override readonly name = 'NwcRelayError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('payment_failed', message, options);
   }
 }
 
 /** The wallet file's `nwc` section or the service's spending record cannot be read or is malformed. */
-export class NwcStateError extends Error {
+export class NwcStateError extends InfernetError {
   override readonly name = 'NwcStateError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('internal', message, options);
   }
 }

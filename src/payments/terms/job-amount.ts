@@ -1,6 +1,7 @@
 // What a job costs, from the provider's price and the job's token budget, in a rail's smallest unit. Pure and
 // exact (bigint arithmetic on the price's decimal string); rounded up, so a provider is never paid below its price.
 import type { PaymentRailName, Price } from '../../protocol/index.js';
+import { InfernetError } from '../../errors/index.js';
 
 /** Decimals of each rail's unit: the stablecoin's micro-units (USDC has 6), satoshis. */
 export const RAIL_DECIMALS: Readonly<Record<PaymentRailName, number>> = { evm: 6, lightning: 0 };
@@ -8,10 +9,10 @@ export const RAIL_DECIMALS: Readonly<Record<PaymentRailName, number>> = { evm: 6
 /** Basis points in a whole. */
 const BPS = 10_000n;
 
-export class UnpayablePriceError extends Error {
+export class UnpayablePriceError extends InfernetError {
   override readonly name = 'UnpayablePriceError';
   constructor(readonly price: Price, reason: string) {
-    super(`a price of ${price.amount} ${price.currency} per ${price.per} cannot be paid: ${reason}`);
+    super('payment_refused', `a price of ${price.amount} ${price.currency} per ${price.per} cannot be paid: ${reason}`);
   }
 }
 

@@ -5,6 +5,7 @@ import type { PaymentRailName, PaymentTerms, Price } from '../../protocol/index.
 import type { EscrowRecord } from '../evm/escrow-client.js';
 import type { DecodedInvoice } from '../lightning/bolt11.js';
 import { feeFor, jobAmount, railOfPrice } from './job-amount.js';
+import { InfernetError } from '../../errors/index.js';
 
 /** Time after the job's own deadline in which the aggregator may still release (after it, the client refunds). */
 export const SETTLEMENT_WINDOW_S = 600;
@@ -15,10 +16,10 @@ export type EvmTerms = Extract<PaymentTerms, { rail: 'evm' }>;
 export type LightningTerms = Extract<PaymentTerms, { rail: 'lightning' }>;
 
 /** Why a client will not pay what a match asks: a named reason, shown to the user. */
-export class PaymentTermsRefusedError extends Error {
+export class PaymentTermsRefusedError extends InfernetError {
   override readonly name = 'PaymentTermsRefusedError';
   constructor(readonly jobId: string, readonly reason: string) {
-    super(`refused the payment terms of job ${jobId}: ${reason}`);
+    super('payment_refused', `refused the payment terms of job ${jobId}: ${reason}`);
   }
 }
 

@@ -7,6 +7,7 @@ import type { LndRestClient } from '../lightning/lnd-rest-client.js';
 import type { PaymentLedger } from '../ledger/payment-ledger.js';
 import type { SettlementService } from '../settlement/settlement-service.js';
 import { jobAmount, railOfPrice } from './job-amount.js';
+import { InfernetError } from '../../errors/index.js';
 
 /** How long an offer waits for its invoice's HTLC to arrive: the client sends the offer as soon as its payment leaves. */
 const ACCEPTED_WAIT_MS = 10_000;
@@ -15,10 +16,10 @@ const ACCEPTED_POLL_MS = 100;
 const INVOICE_EXPIRY_S = 3600;
 
 /** The offer came without the payment this provider asks (no invoice made, or not paid in time). */
-export class PaymentMissingError extends Error {
+export class PaymentMissingError extends InfernetError {
   override readonly name = 'PaymentMissingError';
   constructor(readonly jobId: string, reason: string) {
-    super(`job ${jobId} is not paid: ${reason}`);
+    super('payment_missing', `job ${jobId} is not paid: ${reason}`);
   }
 }
 

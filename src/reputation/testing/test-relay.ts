@@ -8,14 +8,15 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { InfernetError } from '../../errors/index.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const START_TIMEOUT_MS = 10_000;
 
-export class RelayNotBuiltError extends Error {
+export class RelayNotBuiltError extends InfernetError {
   override readonly name = 'RelayNotBuiltError';
   constructor(readonly binaryPath: string) {
-    super(`the test Nostr relay is not built at ${binaryPath}: run scripts/setup-relay.sh (needs Go >= 1.26)`);
+    super('internal', `the test Nostr relay is not built at ${binaryPath}: run scripts/setup-relay.sh (needs Go >= 1.26)`);
   }
 }
 
