@@ -26,6 +26,7 @@ interface LoadedModel {
 
 export class LlamaCppEngine implements InferenceEngine {
   readonly id = `llama.cpp/node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`;
+  readonly continuesGenerations = true;
   private llama?: Promise<Llama>;
   private readonly models = new Map<string, Promise<LoadedModel>>();
 
@@ -38,16 +39,19 @@ export class LlamaCppEngine implements InferenceEngine {
   async generate(request: GenerationRequest): Promise<GenerationResult> {
     const started = performance.now();
     const { model, context } = await this.load(request.modelPath);
-    const promptTokens = promptTokensOf(model, request.input);
+    // A continuation (failover replay) evaluates what an earlier provider generated after the prompt, then goes on.
+    const earlier = (request.continueFrom ?? []) as Token[];
+    const promptTokens = [...promptTokensOf(model, request.input), ...earlier];
     const contextSize = context.contextSize;
     if (promptTokens.length >= contextSize) throw new PromptTooLongError(promptTokens.length, contextSize);
     const maxTokens = Math.min(request.sampling.maxTokens, contextSize - promptTokens.length);
     const sequence = context.getSequence();
+    const job = { ...request, maxTokens, started, promptTokens: promptTokens.length - earlier.length, earlier };
     try {
-      if (request.fingerprintTopK === undefined) return await decode(model, sequence.evaluate(promptTokens, evaluateOptions(request)), { ...request, maxTokens, started, promptTokens: promptTokens.length });
+      if (request.fingerprintTopK === undefined) return await decode(model, sequence.evaluate(promptTokens, evaluateOptions(request)), job);
       const fingerprints: TokenFingerprint[] = [];
       const tokens = fingerprintedTokens(sequence.evaluateWithMetadata(promptTokens, { confidence: true, probabilities: request.fingerprintTopK > 0 }, evaluateOptions(request)), request.fingerprintTopK, fingerprints);
-      const result = await decode(model, tokens, { ...request, maxTokens, started, promptTokens: promptTokens.length });
+      const result = await decode(model, tokens, job);
       // The engine also evaluated the end-of-generation token (and any past a stop sequence): keep one per output token.
       return { ...result, fingerprints: fingerprints.slice(0, result.tokenIds.length) };
     } finally {
@@ -153,6 +157,8 @@ interface DecodeContext extends GenerationRequest {
   maxTokens: number;
   started: number;
   promptTokens: number;
+  /** Tokens generated before this run (a continuation): the detokenizer's context for the first new pieces. */
+  earlier: readonly Token[];
 }
 
 async function decode(model: LlamaModel, tokens: AsyncGenerator<Token>, job: DecodeContext): Promise<GenerationResult> {
@@ -179,7 +185,7 @@ async function decode(model: LlamaModel, tokens: AsyncGenerator<Token>, job: Dec
     if (!tokenIds.length) firstTokenMs = performance.now() - job.started;
     tokenIds.push(token);
     pending.push(token);
-    const piece = model.detokenize(pending, false, tokenIds.slice(-pending.length - DETOKENIZE_CONTEXT_TOKENS, -pending.length));
+    const piece = model.detokenize(pending, false, [...job.earlier, ...tokenIds].slice(-pending.length - DETOKENIZE_CONTEXT_TOKENS, -pending.length));
     // A character split across tokens decodes to U+FFFD until its last byte arrives.
     if (piece.endsWith('\uFFFD') && tokenIds.length < job.maxTokens) continue;
     const scan = stops.push(piece);
