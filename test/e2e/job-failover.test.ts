@@ -205,6 +205,10 @@ describe('failover of an ordinary job to another provider (real daemons, local c
     // Every move persisted, the failover among them with its reason.
     assert.deepEqual(events.map((event) => event.to), ['created', 'matched', 'dispatched', 'running', 'dispatched', 'matched', 'dispatched', 'running', 'completed', 'settled'].slice(events[0]?.to === 'created' ? 0 : 1));
     assert.match(events.find((event) => event.to === 'matched' && event.reason)?.reason ?? '', /attempt 2: matched provider .* after attempt 1 lost: provider [0-9a-f]{64} \(provider_unreachable/);
+    // Restarted, the killed provider records its part of the job failed (and takes back its store's process).
+    daemons[victim] = await startDaemon(home(victim));
+    const victimJobs = JSON.parse((await runCli(['jobs', '--home', home(victim), '--json'])).stdout) as Array<{ jobId: string; state: string }>;
+    assert.deepEqual(victimJobs.filter((job) => job.jobId === spec.jobId).map((job) => job.state), ['failed']);
   });
 
   it('three lost attempts fail the job, naming each provider and why it was lost; every deposit is refunded', async () => {
