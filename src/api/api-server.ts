@@ -1,5 +1,6 @@
-// The OpenAI-compatible HTTP API of a node with a client side: existing OpenAI code points its base URL here and
-// its requests become Infernet jobs. Routes, bearer-key checks and the mapping of failures to OpenAI's statuses.
+// The OpenAI-compatible HTTP API of a node with a client side (and Ollama's and Anthropic's APIs on the same port):
+// existing OpenAI, Ollama and Anthropic code points its base URL here and its requests become Infernet jobs. Routes,
+// key checks and the mapping of failures to each API's statuses and error bodies.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -17,6 +18,10 @@ import { ApiKeyVerifier } from './api-keys.js';
 import { AggregatorConnection, NoAggregatorError } from './aggregator-connection.js';
 import { sendError, sendJson } from './http-replies.js';
 import { modelList, modelObject } from './openai-responses.js';
+import { ollamaErrorBody } from './ollama-reply.js';
+import { anthropicErrorBody } from './anthropic-reply.js';
+import { anthropicRoutes, isAnthropicPath } from './anthropic-routes.js';
+import { isOllamaRequest, ollamaRoutes } from './ollama-routes.js';
 import { readJsonBody } from './read-json-body.js';
 import { batchApiRoutes, type BatchApi } from './batch-routes.js';
 import { serveCompletion, type CompletionServices } from './serve-completion.js';
@@ -88,7 +93,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const metrics = options.metrics;
   const server = createServer((request, response) => {
     if (metrics && isMetricsRequest(request)) return void serveMetrics(request, response, metrics);
-    if (options.app?.handles(request)) return options.app.serve(request, response);
+    // The interface claims every path but /v1; Ollama's routes are the API's, whatever it claims.
+    if (options.app?.handles(request) && !isOllamaRequest(request)) return options.app.serve(request, response);
     void serveRequest(request, response, keys, handle, options.logger);
   });
   const app = options.app;
@@ -137,14 +143,22 @@ async function serveRequest(request: IncomingMessage, response: ServerResponse, 
   } catch (error) {
     const failure = error instanceof ApiError ? error : new ApiError(500, 'internal', `Internal error: ${(error as Error).message}`);
     if (failure.status >= 500) logger.warn({ path, status: failure.status, code: failure.code, err: failure.message }, 'API request failed');
-    sendError(response, failure, failure.status === 413 ? { connection: 'close' } : {});
+    sendError(response, failure, failure.status === 413 ? { connection: 'close' } : {}, errorBodyFor(path, failure));
   }
 }
 
+/** Each API answers errors in its own clients' shape. */
+function errorBodyFor(path: string, error: ApiError): object {
+  if (path.startsWith('/api/')) return ollamaErrorBody(error);
+  return isAnthropicPath(path) ? anthropicErrorBody(error) : error.toBody();
+}
+
+/** The key as OpenAI's and Ollama's clients send it (Authorization: Bearer), or as Anthropic's do (x-api-key). */
 async function authenticate(request: IncomingMessage, keys: ApiKeyVerifier): Promise<void> {
   const header = request.headers.authorization ?? '';
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-  if (!token) throw invalidApiKey("You didn't provide an API key: send it as `Authorization: Bearer KEY` (create one with `infernet apikey create --home DIR`).");
+  const xApiKey = request.headers['x-api-key'];
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? (typeof xApiKey === 'string' && xApiKey.trim() ? xApiKey.trim() : undefined);
+  if (!token) throw invalidApiKey("You didn't provide an API key: send it as `Authorization: Bearer KEY` or `x-api-key: KEY` (create one with `infernet apikey create --home DIR`).");
   if (await keys.verify(token)) return;
   const hint = (await keys.hasKeys()) ? '' : ' This node has no API keys yet: create one with `infernet apikey create --home DIR`.';
   throw invalidApiKey(`Incorrect API key provided.${hint}`);
@@ -155,6 +169,8 @@ function router(services: CompletionServices, createdAt: number, moreRoutes?: (p
     '/v1/models': { GET: async (_request, response) => sendJson(response, 200, modelList(await services.models(), createdAt)) },
     '/v1/chat/completions': { POST: async (request, response) => serveCompletion('chat', await readJsonBody(request), response, services) },
     '/v1/completions': { POST: async (request, response) => serveCompletion('text', await readJsonBody(request), response, services) },
+    ...ollamaRoutes(services, new Date(createdAt * 1000)),
+    ...anthropicRoutes(services),
   };
   const retrieveModel: Route = async (_request, response, path) => {
     const id = decodeURIComponent(path.slice('/v1/models/'.length));
@@ -163,7 +179,7 @@ function router(services: CompletionServices, createdAt: number, moreRoutes?: (p
   };
   return async (request, response, path) => {
     const methods = routes[path] ?? (path.startsWith('/v1/models/') ? { GET: retrieveModel } : moreRoutes?.(path));
-    if (!methods) throw new ApiError(404, 'unknown_url', `Invalid URL (${request.method} ${path}): this node serves /v1/models, /v1/chat/completions and /v1/completions.`);
+    if (!methods) throw new ApiError(404, 'unknown_url', `Invalid URL (${request.method} ${path}): this node serves /v1/models, /v1/chat/completions, /v1/completions, Anthropic's /v1/messages and Ollama's /api/tags, /api/show, /api/ps, /api/version, /api/generate and /api/chat.`);
     const route = methods[request.method ?? ''];
     if (!route) throw new ApiError(405, 'method_not_allowed', `${request.method} is not allowed on ${path} (allowed: ${Object.keys(methods).join(', ')}).`);
     await route(request, response, path);

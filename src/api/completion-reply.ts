@@ -4,8 +4,10 @@ import type { ServerResponse } from 'node:http';
 import { npubOf } from '../identity/index.js';
 import type { JobOutcome } from '../node/job-client.js';
 import type { ApiError } from './api-error.js';
+import type { JobReply } from './serve-completion.js';
 import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-replies.js';
-import { completionChunk, completionResponse, finishReasonOf, usageChunk, type ResponseContext } from './openai-responses.js';
+import { completionChunk, completionResponse, finishReasonOf, toolCallIdOf, usageChunk, type ResponseContext } from './openai-responses.js';
+import { ToolCallParser } from './tool-call-parser.js';
 
 export interface CompletionReplyOptions {
   context: ResponseContext;
@@ -13,7 +15,7 @@ export interface CompletionReplyOptions {
   includeUsage: boolean;
 }
 
-export class CompletionReply {
+export class CompletionReply implements JobReply {
   private readonly headers: ResponseHeaders;
   private readonly stream?: EventStream;
 
@@ -26,29 +28,49 @@ export class CompletionReply {
     if (options.stream) this.stream = new EventStream(response);
   }
 
-  matched(providerPublicKey: string): void {
-    this.headers['x-infernet-provider'] = npubOf(providerPublicKey);
+  /** The headers name the first choice's job and provider: they go out before the other choices run. */
+  matched(index: number, providerPublicKey: string): void {
+    if (index === 0) this.headers['x-infernet-provider'] = npubOf(providerPublicKey);
   }
 
   /** The status line waits for the provider's accept, so a refusal before it can still be an HTTP error status. */
-  accepted(): void {
+  accepted(index: number): void {
     const { stream } = this;
-    if (!stream || stream.opened) return;
-    stream.open(this.headers);
-    if (this.options.context.kind === 'chat') stream.send(completionChunk(this.options.context, { role: 'assistant', text: '' }));
+    if (!stream) return;
+    if (!stream.opened) stream.open(this.headers);
+    if (this.options.context.kind === 'chat' && !this.roleSent.has(index)) {
+      this.roleSent.add(index);
+      stream.send(completionChunk(this.options.context, { index, role: 'assistant', text: '' }));
+    }
   }
 
-  text(text: string): void {
+  private readonly roleSent = new Set<number>();
+  /** Per choice, when a tool call was forced: its text streams as tool_calls deltas. */
+  private readonly toolCalls = new Map<number, ToolCallParser>();
+
+  text(index: number, text: string): void {
     if (!this.stream) return;
-    this.accepted();
-    this.stream.send(completionChunk(this.options.context, { text }));
+    this.accepted(index);
+    const { context } = this.options;
+    if (!context.toolCall) return this.stream.send(completionChunk(context, { index, text }));
+    let parser = this.toolCalls.get(index);
+    if (!parser) this.toolCalls.set(index, (parser = new ToolCallParser()));
+    for (const piece of parser.push(text)) {
+      this.stream.send(completionChunk(context, { index, toolCall: 'name' in piece ? { id: toolCallIdOf(context, index), name: piece.name } : piece }));
+    }
   }
 
-  finish(outcome: JobOutcome): void {
+  choiceDone(index: number, outcome: JobOutcome): void {
+    const { context } = this.options;
+    if (!this.stream) return;
+    const called = context.toolCall && this.toolCalls.get(index)?.end() !== undefined;
+    this.stream.send(completionChunk(context, { index, ...(context.kind === 'text' ? { text: '' } : {}), finish: called ? 'tool_calls' : finishReasonOf(outcome), ...(outcome.logprobs ? { logprobs: outcome.logprobs } : {}) }));
+  }
+
+  finish(outcomes: JobOutcome[]): void {
     const { context, includeUsage } = this.options;
-    if (!this.stream) return sendJson(this.response, 200, completionResponse(context, outcome), this.headers);
-    this.stream.send(completionChunk(context, { ...(context.kind === 'text' ? { text: '' } : {}), finish: finishReasonOf(outcome) }));
-    if (includeUsage) this.stream.send(usageChunk(context, outcome));
+    if (!this.stream) return sendJson(this.response, 200, completionResponse(context, outcomes), this.headers);
+    if (includeUsage) this.stream.send(usageChunk(context, outcomes));
     this.stream.done();
   }
 

@@ -1,5 +1,6 @@
 // Writing responses: JSON bodies, OpenAI-shaped errors, and server-sent event streams in OpenAI's framing
-// (`data: <json>` events, `data: [DONE]` at the end, an `{error}` event instead when a job fails mid-way).
+// (`data: <json>` events, `data: [DONE]` at the end, an `{error}` event instead when a job fails mid-way), or
+// Anthropic's (named events).
 import type { ServerResponse } from 'node:http';
 import type { ApiError } from './api-error.js';
 
@@ -12,9 +13,10 @@ export function sendJson(response: ServerResponse, status: number, body: object,
   response.end(text);
 }
 
-export function sendError(response: ServerResponse, error: ApiError, headers: ResponseHeaders = {}): void {
+/** `body` is the error in another API's shape (Ollama's, Anthropic's); OpenAI's by default. */
+export function sendError(response: ServerResponse, error: ApiError, headers: ResponseHeaders = {}, body: object = error.toBody()): void {
   const extra: ResponseHeaders = error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 503 ? { 'retry-after': '1' } : {};
-  sendJson(response, error.status, error.toBody(), { ...extra, ...headers });
+  sendJson(response, error.status, body, { ...extra, ...headers });
 }
 
 /** One server-sent event stream; the status line and headers go out with the first event. */
@@ -32,8 +34,14 @@ export class EventStream {
     this.response.socket?.setNoDelay(true);
   }
 
-  send(data: object): void {
-    if (!this.response.destroyed) this.response.write(`data: ${JSON.stringify(data)}\n\n`);
+  /** `event` names the event, as Anthropic's streams do; OpenAI's carry data alone. */
+  send(data: object, event?: string): void {
+    if (!this.response.destroyed) this.response.write(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Ends the stream without OpenAI's [DONE] (Anthropic's streams end with their message_stop event). */
+  end(): void {
+    if (!this.response.destroyed) this.response.end();
   }
 
   done(): void {

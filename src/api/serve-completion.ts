@@ -1,20 +1,20 @@
-// POST /v1/chat/completions and /v1/completions: one request runs one Infernet job, checked under the node's
-// verification policy, answered as one JSON object or streamed as server-sent events. The client going away
-// cancels the job at the provider.
+// POST /v1/chat/completions and /v1/completions: one request runs one Infernet job per choice, checked under the
+// node's verification policy, answered as one JSON object or streamed as server-sent events. The client going away
+// cancels the job at the provider. serveJobs is shared with the Ollama and Anthropic routes.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { NodeKey } from '../identity/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 // Imported from their modules, not node/index.js: the daemon (behind node/index.js) imports this folder.
-import { JobFailedError } from '../node/job-client.js';
+import { JobFailedError, type JobOutcome } from '../node/job-client.js';
 import type { JobSpec, VerificationPolicy } from '../protocol/index.js';
 import { runVerifiedJob } from '../verification/run-verified-job.js';
 import type { PeerSession } from '../transport/index.js';
 import { ApiError, modelNotFound, networkUnavailable } from './api-error.js';
 import { ApiJobRecord } from './api-job-record.js';
 import { CompletionReply, type CompletionReplyOptions } from './completion-reply.js';
-import { ChatCompletionRequest, chatJobSpec, CompletionRequest, completionJobSpec, parseRequestBody } from './openai-requests.js';
+import { ChatCompletionRequest, chatJobSpec, choiceSpecs, CompletionRequest, completionJobSpec, forcedToolsOf, parseRequestBody } from './openai-requests.js';
 import type { CompletionKind } from './openai-responses.js';
 
 /** What a completion needs from the node. */
@@ -30,71 +30,90 @@ export interface CompletionServices {
   verification?: VerificationPolicy;
 }
 
-interface CompletionJob extends CompletionReplyOptions {
-  spec: JobSpec;
+/**
+ * What a request's reply hears of its jobs, whatever API it speaks (OpenAI, Ollama, Anthropic): a request with
+ * n choices runs n jobs one after the other, and `index` says which.
+ */
+export interface JobReply {
+  matched(index: number, providerPublicKey: string): void;
+  /** The provider accepted the job: a stream's status line may go now, refusals before it are HTTP errors. */
+  accepted(index: number): void;
+  text(index: number, text: string): void;
+  /** Choice `index` completed; `finish` follows the last. */
+  choiceDone(index: number, outcome: JobOutcome): void;
+  finish(outcomes: JobOutcome[]): void;
+  fail(error: ApiError): void;
 }
 
-function completionJobOf(kind: CompletionKind, body: unknown): CompletionJob {
+function completionJobOf(kind: CompletionKind, body: unknown): { specs: JobSpec[]; options: CompletionReplyOptions } {
   const jobId = randomUUID();
-  if (kind === 'chat') {
-    const request = parseRequestBody(ChatCompletionRequest, body);
-    return withReplyOptions(kind, request, chatJobSpec(request, jobId));
-  }
-  const request = parseRequestBody(CompletionRequest, body);
-  return withReplyOptions(kind, request, completionJobSpec(request, jobId));
-}
-
-function withReplyOptions(kind: CompletionKind, request: ChatCompletionRequest | CompletionRequest, spec: JobSpec): CompletionJob {
+  const request = kind === 'chat' ? parseRequestBody(ChatCompletionRequest, body) : parseRequestBody(CompletionRequest, body);
+  const spec = kind === 'chat' ? chatJobSpec(request as ChatCompletionRequest, jobId) : completionJobSpec(request as CompletionRequest, jobId);
   return {
-    spec,
-    stream: request.stream === true,
-    includeUsage: request.stream_options?.include_usage === true,
-    context: { kind, jobId: spec.jobId, model: request.model, created: Math.floor(Date.now() / 1000) },
+    specs: choiceSpecs(spec, request.n ?? 1, randomUUID),
+    options: {
+      stream: request.stream === true,
+      includeUsage: request.stream_options?.include_usage === true,
+      context: { kind, jobId, model: request.model, created: Math.floor(Date.now() / 1000), ...(kind === 'chat' && forcedToolsOf(request as ChatCompletionRequest).length ? { toolCall: true } : {}) },
+    },
   };
 }
 
 export async function serveCompletion(kind: CompletionKind, body: unknown, response: ServerResponse, services: CompletionServices): Promise<void> {
-  const job = completionJobOf(kind, body);
-  const watch = new RequestWatch(response, job.spec.deadline);
+  const { specs, options } = completionJobOf(kind, body);
+  await serveJobs(specs, new CompletionReply(response, options), response, services);
+}
+
+/** Runs a request's jobs in order and tells the reply; the client going away or the deadline cancels the rest. */
+export async function serveJobs(specs: readonly JobSpec[], reply: JobReply, response: ServerResponse, services: CompletionServices): Promise<void> {
+  const watch = new RequestWatch(response, specs[0]!.deadline);
   try {
     const session = await services.session();
-    // Checked before runJob, which only listens for an abort still to come.
-    if (watch.clientGone) return;
-    if (watch.deadlinePassed) throw deadlineExceeded(job.spec.jobId);
-    await runCompletionJob(job, session, new CompletionReply(response, job), watch, services);
+    const outcomes: JobOutcome[] = [];
+    for (const [index, spec] of specs.entries()) {
+      // Checked before runJob, which only listens for an abort still to come.
+      if (watch.clientGone) return;
+      if (watch.deadlinePassed) return reply.fail(deadlineExceeded(spec.jobId));
+      const outcome = await runOneJob(spec, index, session, reply, watch, services);
+      if (!outcome) return;
+      outcomes.push(outcome);
+      reply.choiceDone(index, outcome);
+    }
+    reply.finish(outcomes);
   } finally {
     watch.dispose();
   }
 }
 
-async function runCompletionJob(job: CompletionJob, session: PeerSession, reply: CompletionReply, watch: RequestWatch, services: CompletionServices): Promise<void> {
+async function runOneJob(job: JobSpec, index: number, session: PeerSession, reply: JobReply, watch: RequestWatch, services: CompletionServices): Promise<JobOutcome | undefined> {
   // Checks run on other providers; only the primary run streams to the caller.
-  const spec: JobSpec = services.verification && job.spec.verification.kind === 'none' ? { ...job.spec, verification: services.verification } : job.spec;
+  const spec: JobSpec = services.verification && job.verification.kind === 'none' ? { ...job, verification: services.verification } : job;
   const record = services.store ? new ApiJobRecord(services.store, { jobId: spec.jobId, role: 'client', model: spec.model.name, client: services.key.publicKey }, services.logger) : undefined;
   try {
     const outcome = await runVerifiedJob(session, services.key, spec, {
       hooks: {
         signal: watch.signal,
         onMatched: (provider) => {
-          reply.matched(provider);
+          reply.matched(index, provider);
           record?.advance('dispatched', { provider });
         },
         onAccepted: () => {
-          reply.accepted();
+          reply.accepted(index);
           record?.advance('running');
         },
         onText: (text) => {
-          reply.text(text);
+          reply.text(index, text);
           record?.release();
         },
       },
     });
     record?.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });
-    reply.finish(outcome);
+    return outcome;
   } catch (error) {
     const failure = watch.deadlinePassed ? deadlineExceeded(spec.jobId) : await apiErrorOf(error, spec, services);
     record?.advance(watch.clientGone ? 'cancelled' : 'failed', { error: { code: failure.code ?? 'internal', message: failure.message } });
     if (!watch.clientGone) reply.fail(failure);
+    return undefined;
   } finally {
     record?.release();
   }

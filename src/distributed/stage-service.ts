@@ -74,7 +74,14 @@ export class StageService {
     private readonly options: StageServiceOptions,
   ) {
     this.limits = { ...DEFAULT_STAGE_LIMITS, ...options.limits };
-    wss.on('connection', (socket, request) => void this.accept(socket, `${request.socket.remoteAddress}:${request.socket.remotePort}`));
+    wss.on('connection', (socket, request) => {
+      const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+      // Whatever a head's connection makes fail ends that connection, never the provider.
+      this.accept(socket, remote).catch((error: unknown) => {
+        options.logger.error({ remote, err: error instanceof Error ? error.message : String(error) }, 'stage connection failed');
+        socket.terminate();
+      });
+    });
   }
 
   static async listen(options: StageServiceOptions): Promise<StageService> {

@@ -117,6 +117,7 @@ export class ContainerEngine implements InferenceEngine {
       sampling: request.sampling,
       threads: this.options.threads,
       contextSize: this.options.contextSize,
+      ...(request.logprobsTopK !== undefined ? { logprobsTopK: request.logprobsTopK } : {}),
     };
     const pieces: GeneratedPiece[] = [];
     let firstTokenMs = 0;
@@ -145,7 +146,7 @@ export class ContainerEngine implements InferenceEngine {
     if (exit.cancelled) return cancelledResult(pieces, firstTokenMs, totalMs);
     if (outcome?.type === 'result') {
       // Timings as the host sees them: container start, model load and all.
-      return { text: outcome.text, tokenIds: outcome.tokenIds, finishReason: outcome.finishReason, promptTokens: outcome.promptTokens, firstTokenMs, totalMs };
+      return { text: outcome.text, tokenIds: outcome.tokenIds, finishReason: outcome.finishReason, promptTokens: outcome.promptTokens, firstTokenMs, totalMs, ...(outcome.tokenLogprobs ? { tokenLogprobs: outcome.tokenLogprobs } : {}) };
     }
     if (outcome?.type === 'error') throw workerError(outcome, request.modelPath, workerRequest.modelPath, exit.containerId, exit.stderrTail);
     throw new ContainerFailedError(exit.containerId, exit.exitCode, exit.stderrTail, `the job's container exited with code ${exit.exitCode} without a result`);

@@ -39,6 +39,7 @@ async function main(): Promise<number> {
       modelPath: request.modelPath,
       input: request.input,
       sampling: request.sampling,
+      ...(request.logprobsTopK !== undefined ? { logprobsTopK: request.logprobsTopK } : {}),
       onText: (piece) => pending.push(send({ type: 'text', text: piece.text, tokenIds: piece.tokenIds })),
     });
     await Promise.all(pending);

@@ -2,7 +2,7 @@
 // on its stdout. The worker imports only the types (so zod stays out of the image); the host parses every line
 // with these schemas, because whatever runs inside the container is not trusted.
 import { z } from 'zod';
-import { JobInput, SamplingParams } from '../protocol/index.js';
+import { JobInput, SamplingParams, TokenLogprob } from '../protocol/index.js';
 
 export const WORKER_PROTOCOL_VERSION = 1;
 
@@ -14,6 +14,8 @@ export const WorkerRequest = z.object({
   sampling: SamplingParams,
   threads: z.number().int().positive(),
   contextSize: z.number().int().positive(),
+  /** JobSpec.logprobs: alternatives per token, when the job asked for logprobs. */
+  logprobsTopK: z.number().int().min(0).max(20).optional(),
 });
 export type WorkerRequest = z.infer<typeof WorkerRequest>;
 
@@ -26,6 +28,7 @@ export const WorkerResultMessage = z.object({
   promptTokens: z.number().int().nonnegative(),
   firstTokenMs: z.number().nonnegative(),
   totalMs: z.number().nonnegative(),
+  tokenLogprobs: z.array(TokenLogprob).optional(),
 });
 export const WorkerErrorMessage = z.object({
   type: z.literal('error'),

@@ -1,6 +1,6 @@
 // The one interface every inference engine sits behind: in-process llama.cpp today, a supervised
 // llama-server with RPC stages or a container later. Job code never knows which one runs it.
-import type { JobInput, SamplingParams, TokenFingerprint } from '../protocol/index.js';
+import type { JobInput, SamplingParams, TokenFingerprint, TokenLogprob } from '../protocol/index.js';
 
 export interface GenerationRequest {
   modelPath: string;
@@ -24,6 +24,8 @@ export interface GenerationRequest {
    * sampling.maxTokens counts only those. Only engines with `continuesGenerations` honour it.
    */
   continueFrom?: readonly number[];
+  /** Return each token's text and logprob with this many alternatives (JobSpec.logprobs). */
+  logprobsTopK?: number;
 }
 
 export interface GeneratedPiece {
@@ -41,6 +43,8 @@ export interface GenerationResult {
   totalMs: number;
   /** One per token id, when the request asked for them and the engine can compute them. */
   fingerprints?: TokenFingerprint[];
+  /** One per token id, when the request asked for logprobs. */
+  tokenLogprobs?: TokenLogprob[];
 }
 
 export interface InferenceEngine {
@@ -72,5 +76,13 @@ export class PromptTooLongError extends Error {
     readonly contextSize: number,
   ) {
     super(`the prompt is ${promptTokens} tokens but the context holds ${contextSize}`);
+  }
+}
+
+/** A job's output format (a JSON schema) that the engine cannot compile into a decoding grammar. */
+export class InvalidGrammarError extends Error {
+  override readonly name = 'InvalidGrammarError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }

@@ -93,6 +93,49 @@ describe('LlamaCppEngine on real GGUF models', () => {
     assert.match(y.text, /Lily/);
   });
 
+  const PERSON = { type: 'object', properties: { name: { type: 'string', maxLength: 12 }, age: { type: 'integer' }, happy: { type: 'boolean' }, pet: { enum: ['cat', 'dog'] } }, required: ['name', 'age', 'happy', 'pet'], additionalProperties: false };
+
+  it('decodes JSON valid against a schema under its grammar, greedily and sampling', async () => {
+    for (const temperature of [0, 1]) {
+      const result = await engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling({ temperature, seed: 3, maxTokens: 200, format: { type: 'json_schema', schema: PERSON } }) });
+      assert.equal(result.finishReason, 'stop', 'the grammar ended the output');
+      const person = JSON.parse(result.text) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(person).sort(), ['age', 'happy', 'name', 'pet']);
+      assert.ok(typeof person.name === 'string' && person.name.length <= 12);
+      assert.ok(Number.isInteger(person.age));
+      assert.equal(typeof person.happy, 'boolean');
+      assert.ok(['cat', 'dog'].includes(person.pet as string));
+    }
+  });
+
+  it('decodes a JSON object under the json grammar', async () => {
+    const result = await engine.generate({ modelPath: tinyRandom, input: { prompt: 'Hello' }, sampling: sampling({ maxTokens: 300, format: { type: 'json' } }) });
+    if (result.finishReason === 'stop') assert.equal(typeof JSON.parse(result.text), 'object');
+    else assert.match(result.text, /^\s*\{/, 'cut by its budget, but an object from its first character');
+  });
+
+  it('returns each token as text with its logprob and alternatives when asked, the chosen one first when greedy', async () => {
+    const result = await engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling({ maxTokens: 12 }), logprobsTopK: 2 });
+    assert.equal(result.fingerprints, undefined, 'no verification fingerprints unless asked');
+    assert.equal(result.tokenLogprobs?.length, 12);
+    assert.equal(result.tokenLogprobs!.map((entry) => entry.token).join(''), result.text);
+    for (const entry of result.tokenLogprobs!) {
+      assert.equal(entry.top.length, 2);
+      assert.deepEqual(entry.top[0], { token: entry.token, logprob: entry.logprob });
+    }
+  });
+
+  it('bans a token with logit_bias -100 and penalises repeats with presence and frequency penalties', async () => {
+    const plain = await engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling() });
+    const banned = plain.tokenIds[0]!;
+    const biased = await engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling({ logitBias: [[banned, -100]] }) });
+    assert.ok(!biased.tokenIds.includes(banned));
+    const penalised = await engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling({ presencePenalty: 2, frequencyPenalty: 2 }) });
+    assert.notDeepEqual(penalised.tokenIds, plain.tokenIds);
+    const distinct = (ids: number[]) => new Set(ids).size / ids.length;
+    assert.ok(distinct(penalised.tokenIds) > distinct(plain.tokenIds), 'fewer repeated tokens');
+  });
+
   it('refuses a missing file and a file that is not a GGUF model with ModelLoadError', async () => {
     await assert.rejects(engine.generate({ modelPath: '/nonexistent/model.gguf', input: { prompt: 'x' }, sampling: sampling() }), ModelLoadError);
     const junk = join(await mkdtemp(join(tmpdir(), 'model-')), 'junk.gguf');

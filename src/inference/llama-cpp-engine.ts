@@ -2,14 +2,17 @@
 // context sequence, so `slots` jobs run at once on one loaded model.
 import { stat } from 'node:fs/promises';
 import { freemem } from 'node:os';
-import { getLlama, LlamaText, resolveChatWrapper, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp';
-import type { ChatMessage, JobInput, TokenFingerprint } from '../protocol/index.js';
-import { ModelLoadError, PromptTooLongError, type GenerationRequest, type GenerationResult, type InferenceEngine } from './inference-engine.js';
+import { getLlama, LlamaGrammarEvaluationState, LlamaText, resolveChatWrapper, TokenBias, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel, type SequenceEvaluateOptions, type Token } from 'node-llama-cpp';
+import type { ChatMessage, JobInput, OutputFormat, TokenFingerprint, TokenLogprob } from '../protocol/index.js';
+import { InvalidGrammarError, ModelLoadError, PromptTooLongError, type GenerationRequest, type GenerationResult, type InferenceEngine } from './inference-engine.js';
+import { grammarSchemaOf } from './json-schema-grammar.js';
 import { StopSequenceScanner } from './stop-sequences.js';
 
 export const NODE_LLAMA_CPP_VERSION = '3.21.1';
 /** Tokens of context kept when detokenizing a new piece, so SentencePiece spacing comes out right. */
 const DETOKENIZE_CONTEXT_TOKENS = 4;
+/** The stop trigger node-llama-cpp gives its JSON grammars (LlamaJsonSchemaGrammar, getGrammarFor('json')). */
+const JSON_GRAMMAR_STOP = '\n'.repeat(4);
 
 export interface LlamaCppEngineOptions {
   /** Decoding threads per job. */
@@ -45,17 +48,55 @@ export class LlamaCppEngine implements InferenceEngine {
     const contextSize = context.contextSize;
     if (promptTokens.length >= contextSize) throw new PromptTooLongError(promptTokens.length, contextSize);
     const maxTokens = Math.min(request.sampling.maxTokens, contextSize - promptTokens.length);
+    const generated: Token[] = [];
+    const options = await this.evaluateOptions(model, request, generated);
     const sequence = context.getSequence();
-    const job = { ...request, maxTokens, started, promptTokens: promptTokens.length - earlier.length, earlier };
     try {
-      if (request.fingerprintTopK === undefined) return await decode(model, sequence.evaluate(promptTokens, evaluateOptions(request)), job);
+      const job = { ...request, maxTokens, started, promptTokens: promptTokens.length - earlier.length, earlier, generated };
+      const topK = Math.max(request.fingerprintTopK ?? -1, request.logprobsTopK ?? -1);
+      if (topK < 0) return await decode(model, sequence.evaluate(promptTokens, options), job);
       const fingerprints: TokenFingerprint[] = [];
-      const tokens = fingerprintedTokens(sequence.evaluateWithMetadata(promptTokens, { confidence: true, probabilities: request.fingerprintTopK > 0 }, evaluateOptions(request)), request.fingerprintTopK, fingerprints);
+      const tokens = fingerprintedTokens(sequence.evaluateWithMetadata(promptTokens, { confidence: true, probabilities: topK > 0 }, options), topK, fingerprints);
       const result = await decode(model, tokens, job);
       // The engine also evaluated the end-of-generation token (and any past a stop sequence): keep one per output token.
-      return { ...result, fingerprints: fingerprints.slice(0, result.tokenIds.length) };
+      const kept = fingerprints.slice(0, result.tokenIds.length);
+      const fingerprintTopK = request.fingerprintTopK;
+      return {
+        ...result,
+        ...(fingerprintTopK !== undefined ? { fingerprints: kept.map((f) => ({ ...f, top: f.top.slice(0, fingerprintTopK) })) } : {}),
+        ...(request.logprobsTopK !== undefined ? { tokenLogprobs: tokenLogprobsOf(model, kept, request.logprobsTopK) } : {}),
+      };
     } finally {
       await sequence.dispose();
+    }
+  }
+
+  /** Sampling as llama.cpp applies it; the grammar, penalties and biases hold at temperature 0 as well. */
+  private async evaluateOptions(model: LlamaModel, request: GenerationRequest, generated: Token[]): Promise<SequenceEvaluateOptions> {
+    const { temperature, topK, topP, seed, presencePenalty, frequencyPenalty, logitBias, format } = request.sampling;
+    const options: SequenceEvaluateOptions = temperature === 0 ? { temperature: 0 } : { temperature, ...(topK !== undefined ? { topK } : {}), ...(topP !== undefined ? { topP } : {}), ...(seed !== undefined ? { seed } : {}) };
+    if (presencePenalty || frequencyPenalty) {
+      // OpenAI's penalties count the tokens generated so far, not the prompt's; no multiplicative repeat penalty.
+      options.repeatPenalty = { punishTokens: () => generated, penalty: 1, presencePenalty: presencePenalty ?? 0, frequencyPenalty: frequencyPenalty ?? 0 };
+    }
+    if (logitBias?.length) {
+      const bias = TokenBias.for(model);
+      const vocabulary = vocabularySizeOf(model);
+      for (const [token, logit] of logitBias) if (token < vocabulary) bias.set(token as Token, logit <= -100 ? 'never' : { logit });
+      options.tokenBias = bias;
+    }
+    if (format) options.grammarEvaluationState = new LlamaGrammarEvaluationState({ model, grammar: await this.grammarOf(format) });
+    return options;
+  }
+
+  private async grammarOf(format: OutputFormat): Promise<LlamaGrammar> {
+    const llama = await this.llama!;
+    if (format.type === 'json') return llama.getGrammarFor('json');
+    try {
+      // The client node checked the schema; a provider still takes it only in the dialect it compiles.
+      return await llama.createGrammarForJsonSchema(grammarSchemaOf(format.schema, { strict: false }) as never);
+    } catch (cause) {
+      throw new InvalidGrammarError(`the JSON schema cannot be compiled to a grammar: ${(cause as Error).message}`, { cause });
     }
   }
 
@@ -106,10 +147,16 @@ function mib(bytes: number): number {
   return Math.ceil(bytes / 2 ** 20);
 }
 
-function evaluateOptions(request: GenerationRequest) {
-  const { temperature, topK, topP, seed } = request.sampling;
-  if (temperature === 0) return { temperature: 0 };
-  return { temperature, ...(topK !== undefined ? { topK } : {}), ...(topP !== undefined ? { topP } : {}), ...(seed !== undefined ? { seed } : {}) };
+/** Token ids past the vocabulary would index past llama.cpp's logits: such biases are dropped. */
+function vocabularySizeOf(model: LlamaModel): number {
+  return model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+}
+
+/** Each kept token as text with its alternatives, read in the context of the tokens before it (SentencePiece spacing). */
+function tokenLogprobsOf(model: LlamaModel, fingerprints: readonly TokenFingerprint[], topK: number): TokenLogprob[] {
+  const textOf = (token: number, index: number) =>
+    model.detokenize([token as Token], false, fingerprints.slice(Math.max(0, index - DETOKENIZE_CONTEXT_TOKENS), index).map((f) => f.token as Token));
+  return fingerprints.map((f, index) => ({ token: textOf(f.token, index), logprob: f.logprob, top: f.top.slice(0, topK).map(([token, logprob]) => ({ token: textOf(token, index), logprob })) }));
 }
 
 /** Passes the tokens on, recording each one's fingerprint (chosen logprob and the topK most likely) on the way. */
@@ -154,6 +201,8 @@ function chatPromptTokens(model: LlamaModel, messages: ChatMessage[]): Token[] {
 }
 
 interface DecodeContext extends GenerationRequest {
+  /** Filled as tokens are accepted: the penalties read it. */
+  generated: Token[];
   maxTokens: number;
   started: number;
   promptTokens: number;
@@ -162,12 +211,15 @@ interface DecodeContext extends GenerationRequest {
 }
 
 async function decode(model: LlamaModel, tokens: AsyncGenerator<Token>, job: DecodeContext): Promise<GenerationResult> {
-  const tokenIds: Token[] = [];
+  const tokenIds = job.generated;
   const pending: Token[] = [];
-  const stops = new StopSequenceScanner(job.sampling.stop ?? []);
+  // node-llama-cpp's JSON grammars end in newlines a model may never stop writing: four of them end the output.
+  const grammarStops = job.sampling.format ? [JSON_GRAMMAR_STOP] : [];
+  const stops = new StopSequenceScanner([...(job.sampling.stop ?? []), ...grammarStops], { trimWhitespaceSuffix: grammarStops.length > 0 });
   let text = '';
   let firstTokenMs = 0;
   let finishReason: GenerationResult['finishReason'] = 'length';
+  let stoppedBySequence = false;
   const emit = (piece: string, ids: number[]): void => {
     if (!piece && !ids.length) return;
     text += piece;
@@ -192,10 +244,12 @@ async function decode(model: LlamaModel, tokens: AsyncGenerator<Token>, job: Dec
     emit(scan.emit, pending.splice(0));
     if (scan.stopped) {
       finishReason = 'stop';
+      stoppedBySequence = true;
       break;
     }
     if (tokenIds.length >= job.maxTokens) break;
   }
-  if (finishReason !== 'stop') emit(stops.flush(), pending.splice(0));
+  // Text held as a possible stop sequence's start belongs to the output when the model ended it otherwise.
+  if (!stoppedBySequence) emit(stops.flush(), pending.splice(0));
   return { text, tokenIds, finishReason, promptTokens: job.promptTokens, firstTokenMs, totalMs: performance.now() - job.started };
 }

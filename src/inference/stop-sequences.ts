@@ -1,5 +1,6 @@
 // Holds back streamed text that might be the start of a stop sequence, so that what was streamed always
-// equals the final output, which ends before the stop sequence.
+// equals the final output, which ends before the stop sequence. Under a JSON grammar trailing whitespace is held
+// too and dropped at the end: the grammar lets a model pad its output with newlines that are no part of the answer.
 
 export interface StopScan {
   /** Text safe to emit now. */
@@ -11,24 +12,29 @@ export interface StopScan {
 export class StopSequenceScanner {
   private held = '';
 
-  constructor(private readonly stops: readonly string[]) {}
+  constructor(
+    private readonly stops: readonly string[],
+    private readonly options: { trimWhitespaceSuffix?: boolean } = {},
+  ) {}
 
   push(text: string): StopScan {
-    if (!this.stops.length) return { emit: text, stopped: false };
+    const trim = this.options.trimWhitespaceSuffix === true;
+    if (!this.stops.length && !trim) return { emit: text, stopped: false };
     const buffer = this.held + text;
     const hit = this.firstStop(buffer);
     if (hit >= 0) {
       this.held = '';
-      return { emit: buffer.slice(0, hit), stopped: true };
+      const emit = buffer.slice(0, hit);
+      return { emit: trim ? emit.trimEnd() : emit, stopped: true };
     }
-    const keep = this.longestPartialStop(buffer);
+    const keep = Math.max(this.longestPartialStop(buffer), trim ? buffer.length - buffer.trimEnd().length : 0);
     this.held = buffer.slice(buffer.length - keep);
     return { emit: buffer.slice(0, buffer.length - keep), stopped: false };
   }
 
   /** What is still held back when generation ends without a stop. */
   flush(): string {
-    const rest = this.held;
+    const rest = this.options.trimWhitespaceSuffix ? this.held.trimEnd() : this.held;
     this.held = '';
     return rest;
   }

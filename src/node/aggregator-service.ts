@@ -117,7 +117,9 @@ export class AggregatorService {
     session.onFrame((frame) => this.fromProvider(session, frame));
     session.onClose(() => {
       this.providers.delete(session);
-      for (const job of this.jobsOf(session, 'provider')) void this.failOver(job, 'provider_unreachable', 'the provider disconnected before the job finished');
+      for (const job of this.jobsOf(session, 'provider')) {
+        void this.failOver(job, 'provider_unreachable', 'the provider disconnected before the job finished').catch((error: Error) => this.options.logger.error({ jobId: job.jobId, err: error.message }, 'cannot fail the job over'));
+      }
     });
   }
 
@@ -129,8 +131,8 @@ export class AggregatorService {
   }
 
   private fromClient(client: PeerSession, frame: Frame): void {
-    if (frame.type === 'job.request') void this.match(client, frame);
-    else if (frame.type === 'job.offer') void this.dispatch(client, frame);
+    if (frame.type === 'job.request') void this.match(client, frame).catch(this.handlingFailed(client, frame.jobId, 'job request'));
+    else if (frame.type === 'job.offer') void this.dispatch(client, frame).catch(this.handlingFailed(client, frame.jobId, 'job offer'));
     else if (frame.type === 'job.verdict') void this.takeVerdict(client, frame).catch((error: Error) => this.options.logger.error({ jobId: frame.jobId, err: error.message }, 'cannot take the verdict'));
     else if (frame.type === 'models.request') client.send({ type: 'models.list', models: this.availableModels().map((name) => ({ name })) });
     else if (frame.type === 'job.cancel') {
@@ -138,6 +140,15 @@ export class AggregatorService {
       if (job?.client === client) this.cancel(job, frame.reason ?? 'cancelled by the client');
       else client.sendError('job_not_found', `no job ${frame.jobId} of yours here`, frame.jobId);
     }
+  }
+
+  /** A frame whose handling failed unexpectedly: logged, and told to its sender as internal (never the process's end). */
+  private handlingFailed(sender: PeerSession, jobId: string, what: string): (error: unknown) => void {
+    return (error) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.logger.error({ jobId, peer: sender.peer?.npub, err: message }, `${what} failed`);
+      sender.sendError('internal', `${what} failed: ${message}`, jobId);
+    };
   }
 
   private async match(client: PeerSession, request: FrameOf<'job.request'>): Promise<void> {
@@ -318,9 +329,9 @@ export class AggregatorService {
     if (!PROVIDER_FRAMES.has(frame.type) || !('jobId' in frame) || !frame.jobId || this.invoicing.has(frame.jobId)) return;
     const job = this.jobs.get(frame.jobId);
     if (!job || job.provider !== provider) return provider.sendError('job_not_found', `no job ${frame.jobId} routed to you`, frame.jobId);
-    if (frame.type === 'job.result') return void this.complete(job, frame);
+    if (frame.type === 'job.result') return void this.complete(job, frame).catch(this.handlingFailed(provider, frame.jobId, 'job result'));
     // A provider that will not run the offer is replaced like a lost one (src/jobs/job-failover.ts decides).
-    if (frame.type === 'job.reject' && job.state === 'dispatched') return void this.failOver(job, frame.code, frame.message);
+    if (frame.type === 'job.reject' && job.state === 'dispatched') return void this.failOver(job, frame.code, frame.message).catch(this.handlingFailed(provider, frame.jobId, 'job reject'));
     job.client.send(frame);
     if (frame.type === 'job.accept') void this.move(job, 'running');
     else if (frame.type === 'job.reject' || frame.type === 'error') void this.finish(job, 'failed', { code: frame.code, message: frame.message });

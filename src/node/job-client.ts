@@ -3,7 +3,7 @@
 import { conversationKeyOf, unseal, type NodeKey } from '../identity/index.js';
 import { npubOf } from '../identity/index.js';
 import { attemptPaymentId, replaySpec, type LostAttempt } from '../jobs/job-failover.js';
-import { TokenBatch, type ErrorCode, type Frame, type FrameOf, type JobSpec, type TokenFingerprint } from '../protocol/index.js';
+import { TokenBatch, type ErrorCode, type Frame, type FrameOf, type JobSpec, type TokenFingerprint, type TokenLogprob } from '../protocol/index.js';
 import type { JobPayer, JobPayment } from '../payments/terms/job-payer.js';
 import { PaymentTermsRefusedError } from '../payments/terms/payment-terms.js';
 import type { PeerSession } from '../transport/index.js';
@@ -63,6 +63,8 @@ export interface JobOutcome {
   outputHash?: string;
   /** Per-token fingerprints, when the provider computed them (jobs with a verification policy). */
   fingerprints?: TokenFingerprint[];
+  /** Each token's text and logprob, when the spec asked for them. */
+  logprobs?: TokenLogprob[];
   /** Client-side timings from the request: first and last streamed token, and the verified result. */
   firstTokenMs: number;
   lastTokenMs: number;
@@ -195,6 +197,7 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
               resultEventId: frame.result.id,
               outputHash: sha256Hex(fullOutput),
               ...(output.fingerprints ? { fingerprints: output.fingerprints } : {}),
+              ...(output.logprobs ? { logprobs: output.logprobs } : {}),
               firstTokenMs: firstTokenMs || performance.now() - started,
               lastTokenMs: lastTokenMs || performance.now() - started,
               totalMs: performance.now() - started,

@@ -3,9 +3,10 @@
 import { conversationKeyOf, seal, type NodeKey } from '../identity/index.js';
 import { SignatureMismatchError, DecryptionFailedError } from '../identity/index.js';
 import type { GeneratedPiece, InferenceEngine } from '../inference/index.js';
-import { ModelLoadError, PromptTooLongError } from '../inference/index.js';
+import { InvalidGrammarError, ModelLoadError, PromptTooLongError } from '../inference/index.js';
 import { ContainerDeadlineError, ContainerFailedError, ContainerOutOfMemoryError } from '../execution/index.js';
-import type { JobStore } from '../jobs/index.js';
+import { DuplicateJobError, type JobStore } from '../jobs/index.js';
+import { errorCodeOf, errorMessageOf, InfernetError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { ErrorCode, FrameOf, JobSpec, Price } from '../protocol/index.js';
 import type { ProviderJobPayments } from '../payments/terms/provider-payments.js';
@@ -33,6 +34,10 @@ export interface ProviderServiceOptions {
   payments?: ProviderJobPayments;
 }
 
+/** The longest message job.reject and error frames carry (src/protocol schemas). */
+const MAX_REJECT_MESSAGE = 1024;
+const MAX_ERROR_MESSAGE = 2048;
+
 /** A few alternatives tell a near-tie from a wrong token; each costs the full probability list per token. */
 const DEFAULT_FINGERPRINT_TOP_K = 4;
 
@@ -41,19 +46,23 @@ interface RunningJob {
   abort: AbortController;
 }
 
-class OfferRefusedError extends Error {
+/** Why an offer will not run here: told to the aggregator as job.reject with this code. */
+class OfferRefusedError extends InfernetError {
+  override readonly name = 'OfferRefusedError';
   constructor(
-    readonly code: ErrorCode,
+    code: ErrorCode,
     message: string,
     /** For model_unavailable: the model the spec named. */
     readonly missingModel?: JobSpec['model'],
   ) {
-    super(message);
+    super(code, message);
   }
 }
 
 export class ProviderService {
   private readonly running = new Map<string, RunningJob>();
+  /** Job ids of the offers admitted and not yet finished, from the admission checks to the end of the run. */
+  private readonly claimed = new Set<string>();
 
   constructor(private readonly options: ProviderServiceOptions) {}
 
@@ -70,16 +79,28 @@ export class ProviderService {
     return this.options.engine?.id;
   }
 
-  /** Serves one aggregator session: its offers and cancels. */
+  /**
+   * Serves one aggregator session: its offers and cancels. Every handler settles its own promise: whatever a
+   * frame makes fail is logged and answered to the sender, and never reaches the process.
+   */
   attach(session: PeerSession): void {
     session.onFrame((frame) => {
-      if (frame.type === 'job.offer') void this.handleOffer(session, frame);
-      else if (frame.type === 'invoice.request') void this.makeInvoice(session, frame);
-      else if (frame.type === 'job.outcome') void this.settleVerdict(session, frame);
+      if (frame.type === 'job.offer') this.answering(session, frame.jobId, 'job offer', this.handleOffer(session, frame));
+      else if (frame.type === 'invoice.request') this.answering(session, frame.jobId, 'invoice request', this.makeInvoice(session, frame));
+      else if (frame.type === 'job.outcome') this.answering(session, frame.jobId, 'job outcome', this.settleVerdict(session, frame));
       else if (frame.type === 'job.cancel') this.cancel(session, frame.jobId, frame.reason ?? 'cancelled by the aggregator');
     });
     session.onClose(() => {
       for (const [jobId, job] of this.running) if (job.session === session) this.cancel(session, jobId, 'aggregator disconnected');
+    });
+  }
+
+  /** The last word on a frame's handling: a failure nothing else caught is logged and told to the sender as internal. */
+  private answering(session: PeerSession, jobId: string, what: string, handling: Promise<void>): void {
+    handling.catch((error: unknown) => {
+      const message = errorMessageOf(error);
+      this.options.logger.error({ jobId, peer: session.peer?.npub, err: message }, `${what} failed`);
+      session.send({ type: 'error', code: 'internal', jobId, message: `${what} failed: ${message}`.slice(0, MAX_ERROR_MESSAGE) });
     });
   }
 
@@ -91,7 +112,7 @@ export class ProviderService {
       session.send({ type: 'invoice.offer', jobId, ...invoice });
     } catch (error) {
       this.options.logger.warn({ jobId, err: (error as Error).message }, 'no invoice made');
-      session.send({ type: 'job.reject', jobId, code: 'payment_missing', message: (error as Error).message.slice(0, 1024) });
+      session.send({ type: 'job.reject', jobId, code: 'payment_missing', message: (error as Error).message.slice(0, MAX_REJECT_MESSAGE) });
     }
   }
 
@@ -115,15 +136,23 @@ export class ProviderService {
     let spec: JobSpec;
     let modelPath: string;
     let engine: InferenceEngine;
+    let claimed = false;
     try {
       ({ spec, modelPath, engine } = await this.admitFetchingModel(session, offer));
+      claimed = true;
+      await this.refuseKnownJob(jobId);
       await this.requirePaid(jobId);
+      // Recorded before it is accepted: a record that cannot be written refuses the offer instead of running unrecorded.
+      await this.recordAccepted(jobId, spec, offer, session);
     } catch (error) {
-      const code = error instanceof OfferRefusedError ? error.code : 'internal';
-      log.warn({ code }, `offer refused: ${(error as Error).message}`);
-      session.send({ type: 'job.reject', jobId, code, message: (error as Error).message });
-      // A job that will not run here gives the client its money back now, not at the invoice's timeout.
-      void this.options.payments?.refundUnrun(jobId).catch((cause: Error) => log.warn({ err: cause.message }, 'cannot cancel the job invoice'));
+      if (claimed) this.claimed.delete(jobId);
+      const code = errorCodeOf(error);
+      const message = errorMessageOf(error, MAX_REJECT_MESSAGE);
+      log.warn({ code }, `offer refused: ${message}`);
+      session.send({ type: 'job.reject', jobId, code, message });
+      // A job that will not run here gives the client its money back now, not at the invoice's timeout; but a
+      // duplicate offer names a job that is not its own, whose invoice stays as it is.
+      if (code !== 'duplicate_job') void this.options.payments?.refundUnrun(jobId).catch((cause: Error) => log.warn({ err: cause.message }, 'cannot cancel the job invoice'));
       return;
     }
     const abort = new AbortController();
@@ -131,10 +160,25 @@ export class ProviderService {
     session.send({ type: 'job.accept', jobId });
     log.info({ model: spec.model.name, client: offer.spec.pubkey }, 'job accepted');
     try {
-      await this.options.store.create({ jobId, role: 'provider', model: spec.model.name, client: offer.spec.pubkey, aggregator: session.peer?.pubkey, state: 'running' });
       await this.run(session, offer, { spec, modelPath, engine }, abort.signal, log);
     } finally {
       this.running.delete(jobId);
+      this.claimed.delete(jobId);
+    }
+  }
+
+  /** A job id this provider has a record of, in any state, is never run again: a replayed or reused offer. */
+  private async refuseKnownJob(jobId: string): Promise<void> {
+    const known = await this.options.store.get(jobId, 'provider');
+    if (known) throw new OfferRefusedError('duplicate_job', `job ${jobId} is already known here (${known.state})`);
+  }
+
+  private async recordAccepted(jobId: string, spec: JobSpec, offer: FrameOf<'job.offer'>, session: PeerSession): Promise<void> {
+    try {
+      await this.options.store.create({ jobId, role: 'provider', model: spec.model.name, client: offer.spec.pubkey, aggregator: session.peer?.pubkey, state: 'running' });
+    } catch (error) {
+      if (error instanceof DuplicateJobError) throw new OfferRefusedError('duplicate_job', `job ${jobId} is already known here`);
+      throw error;
     }
   }
 
@@ -165,12 +209,14 @@ export class ProviderService {
     }
     // Failover replay: an engine that would start over instead of continuing would stream the client's text twice.
     if (spec.continuation && !engine.continuesGenerations) throw new OfferRefusedError('engine_failed', `this provider's engine (${engine.id}) cannot continue a generation another provider started`);
-    if (this.running.has(spec.jobId)) throw new OfferRefusedError('duplicate_job', `job ${spec.jobId} is already running here`);
+    if (this.claimed.has(spec.jobId)) throw new OfferRefusedError('duplicate_job', `job ${spec.jobId} is already offered or running here`);
     if (spec.deadline <= Date.now()) throw new OfferRefusedError('deadline_exceeded', 'the job deadline has already passed');
     const model = fetchedModelPath ? { path: fetchedModelPath } : this.options.catalog.resolve(spec.model);
     if (!model) throw new OfferRefusedError('model_unavailable', `this provider does not serve model "${spec.model.name}"`, spec.model);
     if (!fitsPriceCap(this.options.price, spec.priceCap)) throw new OfferRefusedError('price_too_high', 'the provider price is above the job price cap');
-    if (this.running.size >= this.options.slots) throw new OfferRefusedError('busy', `all ${this.options.slots} slots are busy`);
+    if (this.claimed.size >= this.options.slots) throw new OfferRefusedError('busy', `all ${this.options.slots} slots are busy`);
+    // Claimed in the same turn as the checks: a second offer of the id, arriving while this one awaits, is a duplicate.
+    this.claimed.add(spec.jobId);
     return { spec, modelPath: model.path, engine };
   }
 
@@ -182,9 +228,9 @@ export class ProviderService {
     try {
       // Fingerprints whenever the job may be compared with another run: the provider cannot know whether it will be.
       const fingerprintTopK = spec.verification.kind === 'none' ? undefined : (this.options.fingerprintTopK ?? DEFAULT_FINGERPRINT_TOP_K);
-      const result = await engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece), ...(spec.continuation ? { continueFrom: spec.continuation.tokenIds } : {}), ...(fingerprintTopK !== undefined ? { fingerprintTopK } : {}) });
+      const result = await engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece), ...(spec.continuation ? { continueFrom: spec.continuation.tokenIds } : {}), ...(fingerprintTopK !== undefined ? { fingerprintTopK } : {}), ...(spec.logprobs !== undefined ? { logprobsTopK: spec.logprobs } : {}) });
       stream.flush();
-      const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs }, ...(result.fingerprints ? { fingerprints: result.fingerprints } : {}) };
+      const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs }, ...(result.fingerprints ? { fingerprints: result.fingerprints } : {}), ...(result.tokenLogprobs ? { logprobs: result.tokenLogprobs } : {}) };
       if (result.finishReason === 'cancelled') {
         await this.options.store.transition(jobId, 'provider', 'cancelled', { tokens: result.tokenIds.length }, 'cancelled while running');
         log.info({ tokens: result.tokenIds.length }, 'job cancelled');
@@ -194,9 +240,9 @@ export class ProviderService {
       await this.options.store.transition(jobId, 'provider', 'completed', { tokens: result.tokenIds.length });
       log.info({ tokens: result.tokenIds.length, ms: Math.round(result.totalMs) }, 'job completed');
     } catch (error) {
-      const code: ErrorCode = error instanceof ModelLoadError || error instanceof PromptTooLongError || error instanceof ContainerFailedError ? 'engine_failed' : error instanceof ContainerDeadlineError ? 'deadline_exceeded' : error instanceof ContainerOutOfMemoryError ? 'engine_failed' : 'internal';
+      const code: ErrorCode = error instanceof ModelLoadError || error instanceof PromptTooLongError || error instanceof InvalidGrammarError || error instanceof ContainerFailedError ? 'engine_failed' : error instanceof ContainerDeadlineError ? 'deadline_exceeded' : error instanceof ContainerOutOfMemoryError ? 'engine_failed' : 'internal';
       log.error({ err: (error as Error).message }, 'job failed');
-      session.send({ type: 'error', code, jobId, message: (error as Error).message });
+      session.send({ type: 'error', code, jobId, message: String((error as Error).message).slice(0, MAX_ERROR_MESSAGE) });
       await this.options.store.transition(jobId, 'provider', 'failed', { error: { code, message: (error as Error).message } }).catch(() => undefined);
     }
   }

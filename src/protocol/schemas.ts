@@ -42,6 +42,19 @@ export const JobInput = z.union([
 ]);
 export type JobInput = z.infer<typeof JobInput>;
 
+/**
+ * JSON Schema as JSON: which keywords the engine's grammar enforces is the engine's to say (src/inference
+ * json-schema-grammar.ts); the client node checks a schema against it before the job leaves.
+ */
+export const JsonSchema: z.ZodType<Record<string, unknown>> = z.record(z.string(), z.unknown());
+
+export const OutputFormat = z.discriminatedUnion('type', [
+  /** Any JSON object. */
+  z.object({ type: z.literal('json') }),
+  z.object({ type: z.literal('json_schema'), schema: JsonSchema }),
+]);
+export type OutputFormat = z.infer<typeof OutputFormat>;
+
 export const SamplingParams = z.object({
   /** 0 means greedy decoding: the same tokens on every run of the same engine and model. */
   temperature: z.number().min(0).max(2).default(0),
@@ -50,6 +63,13 @@ export const SamplingParams = z.object({
   seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
   maxTokens: z.number().int().min(1).max(32768).default(128),
   stop: z.array(z.string().min(1)).max(8).optional(),
+  /** Penalties on tokens already generated, as OpenAI defines them: once per token present, per occurrence. */
+  presencePenalty: z.number().min(-2).max(2).optional(),
+  frequencyPenalty: z.number().min(-2).max(2).optional(),
+  /** [token id of the model's own vocabulary, logit added], as llama.cpp's server takes OpenAI's logit_bias. */
+  logitBias: z.array(z.tuple([z.number().int().nonnegative(), z.number().min(-100).max(100)])).max(1024).optional(),
+  /** Grammar-constrained decoding: the output is JSON (any object), or JSON valid against a schema. */
+  format: OutputFormat.optional(),
 });
 export type SamplingParams = z.infer<typeof SamplingParams>;
 
@@ -95,6 +115,8 @@ export const JobSpec = z.object({
    * only the tokens still owed, and its output (streamed and signed) is the continuation alone.
    */
   continuation: z.object({ tokenIds: z.array(z.number().int().nonnegative()).min(1).max(32768), text: z.string() }).strict().optional(),
+  /** Return each generated token's text and log-probability, with this many most likely alternatives. */
+  logprobs: z.number().int().min(0).max(20).optional(),
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 export type JobSpecInput = z.input<typeof JobSpec>;
@@ -112,6 +134,15 @@ export const TokenFingerprint = z.object({
 });
 export type TokenFingerprint = z.infer<typeof TokenFingerprint>;
 
+/** A generated token as text with its log-probability: what a client asked for with JobSpec.logprobs. */
+export const TokenLogprob = z.object({
+  token: z.string(),
+  logprob: z.number(),
+  /** The most likely tokens at this step, best first. */
+  top: z.array(z.object({ token: z.string(), logprob: z.number() })).max(20),
+});
+export type TokenLogprob = z.infer<typeof TokenLogprob>;
+
 /** What the provider returns, signed by it and encrypted to the client inside a job.result. */
 export const JobOutput = z.object({
   jobId: JobId,
@@ -123,6 +154,8 @@ export const JobOutput = z.object({
   timings: z.object({ firstTokenMs: z.number().nonnegative(), totalMs: z.number().nonnegative() }),
   /** Per-token fingerprints, one per token id, when the job asked for verification (and the engine computes them). */
   fingerprints: z.array(TokenFingerprint).max(32768).optional(),
+  /** One per token id, when the spec asked for logprobs. */
+  logprobs: z.array(TokenLogprob).max(32768).optional(),
 });
 export type JobOutput = z.infer<typeof JobOutput>;
 

@@ -19,6 +19,8 @@ const CLOSE_POLICY = 1008;
 /** Frames held for a session whose owner has not attached a handler yet (it does so right after the handshake). */
 const MAX_HELD_FRAMES = 1024;
 const CLOSE_IDLE = 4000;
+/** The longest message an error frame carries (src/protocol schemas). */
+const MAX_ERROR_MESSAGE = 2048;
 
 export interface SessionIdentity {
   key: NodeKey;
@@ -121,7 +123,7 @@ export class PeerSession {
   }
 
   sendError(code: ErrorCode, message: string, jobId?: string): void {
-    this.sendRaw({ type: 'error', code, message, ...(jobId ? { jobId } : {}) }, this.version ?? SUPPORTED_PROTOCOL_VERSIONS[0]);
+    this.sendRaw({ type: 'error', code, message: message.slice(0, MAX_ERROR_MESSAGE), ...(jobId ? { jobId } : {}) }, this.version ?? SUPPORTED_PROTOCOL_VERSIONS[0]);
   }
 
   close(reason = 'closing', code = 1000): void {
@@ -178,11 +180,26 @@ export class PeerSession {
   /** Frames can arrive in the same read as the handshake's last one, before the owner has attached its handler. */
   private deliver(frame: Frame): void {
     if (this.handlers.size && !this.flushingHeld) {
-      for (const handler of this.handlers) handler(frame, this);
+      for (const handler of this.handlers) this.handle(handler, frame);
     } else if (this.held.length < MAX_HELD_FRAMES) {
       this.held.push(frame);
     } else {
       this.reject('rate_limited', 'too many frames before the session was ready for them');
+    }
+  }
+
+  /**
+   * One handler, one frame: a handler that throws is a bug of this node, not of the peer. It is logged and answered
+   * as internal, and neither the other handlers nor the process see it (a socket event that throws ends the process).
+   */
+  private handle(handler: FrameHandler, frame: Frame): void {
+    try {
+      handler(frame, this);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const jobId = 'jobId' in frame && typeof frame.jobId === 'string' ? frame.jobId : undefined;
+      this.log.error({ type: frame.type, jobId, peer: this.peer?.npub, err: message }, 'frame handler failed');
+      this.sendError('internal', `handling ${frame.type} failed: ${message}`, jobId);
     }
   }
 
@@ -227,7 +244,7 @@ export class PeerSession {
 
   private handleHeartbeat(frame: FrameOf<'heartbeat'>): void {
     if (frame.load && this.peer?.capabilities) this.peer.capabilities = { ...this.peer.capabilities, slots: frame.load.slots };
-    for (const handler of this.handlers) handler(frame, this);
+    for (const handler of this.handlers) this.handle(handler, frame);
   }
 
   private sendHeartbeat(): void {
@@ -236,7 +253,7 @@ export class PeerSession {
   }
 
   private reject(code: ErrorCode, message: string): void {
-    this.log.warn({ code, peer: this.peer?.npub }, `rejected frame: ${message}`);
+    this.log.warn({ code, peer: this.peer?.npub }, `rejected frame: ${message.slice(0, MAX_ERROR_MESSAGE)}`);
     this.sendError(code, message);
     if (++this.rejectedFrames > MAX_REJECTED_FRAMES) this.close('too many rejected frames', CLOSE_POLICY);
   }
@@ -266,7 +283,13 @@ export class PeerSession {
     for (const timer of this.timers) clearTimeout(timer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.settleReady.reject(new SessionRejectedError('closed', reason));
-    for (const handler of this.closeHandlers) handler(reason);
+    for (const handler of this.closeHandlers) {
+      try {
+        handler(reason);
+      } catch (error) {
+        this.log.error({ peer: this.peer?.npub, err: error instanceof Error ? error.message : String(error) }, 'close handler failed');
+      }
+    }
     this.closeHandlers.clear();
     this.handlers.clear();
   }

@@ -70,6 +70,8 @@ describe('transport over real WebSockets', () => {
         // An echo service: answers job.cancel with an error frame naming the job, to prove frames reach the node.
         session.onFrame((frame) => {
           if (frame.type === 'job.cancel') session.send({ type: 'error', code: 'job_not_found', message: 'echo', jobId: frame.jobId });
+          // A node's bug, reached by a frame: the session, not the process, must take it.
+          if (frame.type === 'job.accept') throw new Error(`no handler for ${frame.jobId}`);
         });
       },
     });
@@ -105,6 +107,18 @@ describe('transport over real WebSockets', () => {
       raw.socket.close();
     });
   }
+
+  it('answers a frame whose handler throws with internal, naming the job, and keeps the session and the process', async () => {
+    const raw = await RawPeer.connect(server.url);
+    await raw.authenticate();
+    raw.send({ v: 1, type: 'job.accept', jobId: 'job-handler-throws' });
+    const error = await raw.next('error');
+    assert.equal(error.code, 'internal');
+    assert.equal(error.jobId, 'job-handler-throws');
+    raw.send({ v: 1, type: 'job.cancel', jobId: 'job-still-here' });
+    assert.equal((await raw.next('error')).jobId, 'job-still-here');
+    raw.socket.close();
+  });
 
   it('refuses job frames before authentication', async () => {
     const raw = await RawPeer.connect(server.url);

@@ -1,15 +1,12 @@
-// The OpenAI-compatible API as its users meet it: the official `openai` client against `infernet start` on a
+// The OpenAI-compatible API (and Ollama's) as its users meet it: the official `openai` and `ollama` clients against `infernet start` on a
 // client home, which runs each request as a job through a separate aggregator and provider process.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Ollama } from 'ollama';
 import OpenAI, { APIError, AuthenticationError, BadRequestError, InternalServerError, NotFoundError } from 'openai';
-import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
+import { eventually, runCli, type RunningDaemon } from '../support/cli.js';
+import { API_TEST_MODEL as MODEL, startApiNetwork, type ApiNetwork } from './api-network.js';
 
-const MODEL = 'stories260K';
 const STORY = [{ role: 'user' as const, content: 'Once upon a time' }];
 /** Long enough (several seconds on these machines) that a cancel always lands while the job runs. */
 const LONG_JOB_TOKENS = 1500;
@@ -21,35 +18,22 @@ interface JobRow {
 }
 
 describe('the OpenAI-compatible API of a client node', () => {
-  let dir: string;
+  let network: ApiNetwork;
   let provider: RunningDaemon;
-  let aggregator: RunningDaemon;
   let client: RunningDaemon;
   let openai: OpenAI;
   let apiKey: string;
-  const home = (name: string) => join(dir, name);
-  const jobsOf = async (node: string): Promise<JobRow[]> => JSON.parse((await runCli(['jobs', '--home', home(node), '--json'])).stdout) as JobRow[];
+  const jobsOf = async (node: string): Promise<JobRow[]> => JSON.parse((await runCli(['jobs', '--home', network.home(node), '--json'])).stdout) as JobRow[];
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'infernet-api-'));
-    await runCli(['init', '--home', home('provider'), '--role', 'provider', '--port', '0', '--sandbox', 'none', '--model', sharedModelPath('stories260K.gguf')]);
-    provider = await startDaemon(home('provider'));
-    await runCli(['init', '--home', home('aggregator'), '--role', 'aggregator', '--port', '0', '--connect', provider.url]);
-    aggregator = await startDaemon(home('aggregator'));
-    assert.equal((await runCli(['init', '--home', home('client'), '--role', 'client', '--connect', aggregator.url, '--api-port', '0'])).code, 0);
-    const created = await runCli(['apikey', 'create', '--home', home('client'), '--label', 'tests']);
-    assert.equal(created.code, 0, created.stderr);
-    apiKey = created.stdout.trim();
-    assert.match(created.stdout, /^inf_[A-Za-z0-9_-]{43}\n$/, 'the key alone on stdout');
-    client = await startDaemon(home('client'), { until: 'api' });
+    network = await startApiNetwork();
+    ({ provider, client, apiKey } = network);
     openai = new OpenAI({ apiKey, baseURL: `${client.api}/v1`, maxRetries: 0 });
     await eventually(async () => (await openai.models.list()).data.length > 0, 15_000, 'the aggregator to reach its provider');
   });
 
   after(async () => {
-    await client?.stop();
-    await aggregator?.stop();
-    await provider?.stop();
+    await network?.stop();
   });
 
   it('lists the models the network serves now', async () => {
@@ -107,6 +91,74 @@ describe('the OpenAI-compatible API of a client node', () => {
     assert.equal(completion.choices[0]?.finish_reason, 'stop');
   });
 
+  const PERSON = {
+    type: 'object',
+    properties: { name: { type: 'string', maxLength: 12 }, age: { type: 'integer' }, pet: { type: 'string', enum: ['cat', 'dog'] } },
+    required: ['name', 'age', 'pet'],
+    additionalProperties: false,
+  } as const;
+
+  it('answers JSON valid against a strict json_schema, streamed and not, under a decoding grammar', async () => {
+    const request = { model: MODEL, messages: STORY, max_tokens: 120, temperature: 0, response_format: { type: 'json_schema' as const, json_schema: { name: 'person', schema: PERSON, strict: true } } };
+    const whole = await openai.chat.completions.create(request);
+    assert.equal(whole.choices[0]?.finish_reason, 'stop');
+    const person = JSON.parse(whole.choices[0]?.message.content ?? '') as Record<string, unknown>;
+    assert.deepEqual(Object.keys(person).sort(), ['age', 'name', 'pet']);
+    assert.ok(typeof person.name === 'string' && person.name.length <= 12);
+    assert.ok(Number.isInteger(person.age));
+    assert.ok(['cat', 'dog'].includes(person.pet as string));
+    let streamed = '';
+    for await (const chunk of await openai.chat.completions.create({ ...request, stream: true })) streamed += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(streamed, whole.choices[0]?.message.content);
+    const object = await openai.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: 200, temperature: 0, response_format: { type: 'json_object' } });
+    assert.match(object.choices[0]?.message.content ?? '', /^\s*\{/, 'a JSON object from its first character');
+  });
+
+  it('refuses with 400 naming it a schema keyword the grammar cannot enforce in strict mode, and a parameter it does not know', async () => {
+    const schema = { type: 'object', properties: { age: { type: 'integer', minimum: 0 } }, required: ['age'], additionalProperties: false };
+    await assert.rejects(openai.chat.completions.create({ model: MODEL, messages: STORY, response_format: { type: 'json_schema', json_schema: { name: 'n', schema, strict: true } } }), (error: unknown) => {
+      assert.ok(error instanceof BadRequestError);
+      assert.equal(error.param, 'response_format.json_schema.schema.properties.age.minimum');
+      return true;
+    });
+    await assert.rejects(openai.chat.completions.create({ model: MODEL, messages: STORY, prediction: { type: 'content', content: 'x' } }), (error: unknown) => {
+      assert.ok(error instanceof BadRequestError);
+      assert.equal(error.param, 'prediction');
+      return true;
+    });
+  });
+
+  it("returns logprobs from the engine's own probabilities, for chat and legacy completions", async () => {
+    const chat = await openai.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: 8, temperature: 0, logprobs: true, top_logprobs: 3 });
+    const content = chat.choices[0]?.logprobs?.content ?? [];
+    assert.equal(content.length, 8);
+    assert.equal(content.map((entry) => entry.token).join(''), chat.choices[0]?.message.content);
+    for (const entry of content) {
+      assert.ok(entry.logprob <= 0);
+      assert.equal(entry.top_logprobs.length, 3);
+      assert.equal(entry.top_logprobs[0]?.token, entry.token, 'greedy: the chosen token is the most likely');
+      assert.deepEqual(entry.bytes, [...Buffer.from(entry.token)]);
+    }
+    const text = await openai.completions.create({ model: MODEL, prompt: 'Once upon a time', max_tokens: 6, temperature: 0, logprobs: 2 });
+    assert.equal(text.choices[0]?.logprobs?.tokens?.join(''), text.choices[0]?.text);
+    assert.equal(text.choices[0]?.logprobs?.top_logprobs?.length, 6);
+    const stream = await openai.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: 8, temperature: 0, logprobs: true, stream: true });
+    const streamed = [];
+    for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+    assert.deepEqual(streamed.map((entry) => entry.token), content.map((entry) => entry.token));
+  });
+
+  it('answers n choices, one job each, streamed by index, with penalties and a user id accepted', async () => {
+    const request = { model: MODEL, messages: STORY, max_tokens: 12, temperature: 1, seed: 5, n: 2, presence_penalty: 0.5, frequency_penalty: 0.5, user: 'reader-1' };
+    const whole = await openai.chat.completions.create(request);
+    assert.deepEqual(whole.choices.map((choice) => choice.index), [0, 1]);
+    assert.notEqual(whole.choices[0]?.message.content, whole.choices[1]?.message.content, 'each choice samples with its own seed');
+    assert.equal(whole.usage?.completion_tokens, 24);
+    const texts = ['', ''];
+    for await (const chunk of await openai.chat.completions.create({ ...request, stream: true })) for (const choice of chunk.choices) texts[choice.index] += choice.delta.content ?? '';
+    assert.deepEqual(texts, whole.choices.map((choice) => choice.message.content));
+  });
+
   it('refuses a wrong API key with 401 invalid_api_key', async () => {
     const stranger = new OpenAI({ apiKey: 'inf_not-a-key-of-this-node', baseURL: `${client.api}/v1`, maxRetries: 0 });
     await assert.rejects(stranger.models.list(), (error: unknown) => {
@@ -132,6 +184,121 @@ describe('the OpenAI-compatible API of a client node', () => {
     await assert.rejects(openai.chat.completions.create({ model: 'gpt-4o', messages: STORY }), (error: unknown) => {
       assert.ok(error instanceof NotFoundError);
       assert.equal(error.code, 'model_not_found');
+      return true;
+    });
+  });
+
+  it("serves Ollama's API to the ollama client: version, list, show, ps, with the same key", async () => {
+    const ollama = new Ollama({ host: client.api!, headers: { authorization: `Bearer ${apiKey}` } });
+    assert.match((await ollama.version()).version, /^\d+\.\d+\.\d+$/);
+    assert.deepEqual((await ollama.list()).models.map((model) => model.name), [MODEL]);
+    assert.deepEqual((await ollama.ps()).models.map((model) => model.name), [MODEL]);
+    assert.equal((await ollama.show({ model: MODEL })).details.format, 'gguf');
+    await assert.rejects(ollama.show({ model: 'llama3' }), (error: unknown) => (error as { status_code?: number }).status_code === 404);
+    const stranger = new Ollama({ host: client.api!, headers: { authorization: 'Bearer inf_wrong' } });
+    await assert.rejects(stranger.list(), (error: unknown) => (error as { status_code?: number }).status_code === 401);
+  });
+
+  it('answers Ollama generate and chat, streamed as NDJSON and not, with format json and a schema', async () => {
+    const ollama = new Ollama({ host: client.api!, headers: { authorization: `Bearer ${apiKey}` } });
+    const raw = await ollama.generate({ model: MODEL, prompt: 'Once upon a time', raw: true, stream: false, options: { temperature: 0, num_predict: 24 } });
+    assert.match(raw.response ?? '', /^, there was a little girl named Lily/);
+    assert.equal(raw.done, true);
+    assert.equal(raw.eval_count, 24);
+    assert.equal(raw.done_reason, 'length');
+    let streamed = '';
+    let last;
+    for await (const part of await ollama.generate({ model: MODEL, prompt: 'Once upon a time', raw: true, stream: true, options: { temperature: 0, num_predict: 24 } })) {
+      streamed += part.response;
+      last = part;
+    }
+    assert.equal(streamed, raw.response);
+    assert.equal(last?.done, true);
+    const chat = await ollama.chat({ model: MODEL, messages: STORY, stream: false, options: { temperature: 0, num_predict: 16 } });
+    assert.equal(chat.message.role, 'assistant');
+    assert.equal(chat.eval_count, 16);
+    let chatStreamed = '';
+    for await (const part of await ollama.chat({ model: MODEL, messages: STORY, stream: true, options: { temperature: 0, num_predict: 16 } })) chatStreamed += part.message.content;
+    assert.equal(chatStreamed, chat.message.content);
+    const structured = await ollama.chat({ model: MODEL, messages: STORY, format: PERSON, stream: false, options: { temperature: 0, num_predict: 120 } });
+    const person = JSON.parse(structured.message.content) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(person).sort(), ['age', 'name', 'pet']);
+    const json = await ollama.generate({ model: MODEL, prompt: 'Once upon a time', format: 'json', stream: false, options: { temperature: 0, num_predict: 200 } });
+    assert.match(json.response ?? '', /^\s*\{/);
+    await assert.rejects(ollama.chat({ model: MODEL, messages: STORY, options: { mirostat: 2 } }), (error: unknown) => {
+      assert.equal((error as { status_code?: number }).status_code, 400);
+      assert.match((error as Error).message, /options\.mirostat/);
+      return true;
+    });
+  });
+
+  const WEATHER_TOOL = {
+    type: 'function' as const,
+    function: {
+      name: 'get_weather',
+      description: 'The weather in a city',
+      parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Paris', 'Oslo', 'Lima'] }, metric: { type: 'boolean' } }, required: ['city', 'metric'], additionalProperties: false },
+      strict: true,
+    },
+  };
+  const TIME_TOOL = { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string', enum: ['UTC', 'CET'] } }, required: ['zone'], additionalProperties: false } } };
+  const matchesParameters = (name: string, args: Record<string, unknown>) =>
+    name === 'get_weather'
+      ? assert.ok(Object.keys(args).sort().join() === 'city,metric' && ['Paris', 'Oslo', 'Lima'].includes(args.city as string) && typeof args.metric === 'boolean', JSON.stringify(args))
+      : assert.ok(Object.keys(args).join() === 'zone' && ['UTC', 'CET'].includes(args.zone as string), JSON.stringify(args));
+
+  it('forces a named tool call whose arguments parse and match its parameters, streamed as tool_calls deltas and not', async () => {
+    const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'What is the weather in Oslo?' }], max_tokens: 200, temperature: 0, tools: [WEATHER_TOOL, TIME_TOOL], tool_choice: { type: 'function' as const, function: { name: 'get_weather' } } };
+    const whole = await openai.chat.completions.create(request);
+    const choice = whole.choices[0]!;
+    assert.equal(choice.finish_reason, 'tool_calls', `not a whole call: ${JSON.stringify(choice.message.content)}`);
+    assert.equal(choice.message.content, null);
+    const call = choice.message.tool_calls?.[0];
+    assert.ok(call?.type === 'function');
+    assert.equal(choice.message.tool_calls?.length, 1);
+    assert.equal(call.function.name, 'get_weather');
+    assert.match(call.id, /^call_[0-9a-f]{32}_0$/);
+    matchesParameters(call.function.name, JSON.parse(call.function.arguments) as Record<string, unknown>);
+    let name = '';
+    let args = '';
+    let argumentChunks = 0;
+    let finish: string | null | undefined;
+    for await (const chunk of await openai.chat.completions.create({ ...request, stream: true })) {
+      const delta = chunk.choices[0]?.delta.tool_calls?.[0];
+      if (delta?.id) assert.match(delta.id, /^call_[0-9a-f]{32}_0$/);
+      name += delta?.function?.name ?? '';
+      if (delta?.function?.arguments) argumentChunks++;
+      args += delta?.function?.arguments ?? '';
+      finish ??= chunk.choices[0]?.finish_reason;
+    }
+    assert.equal(name, 'get_weather');
+    assert.equal(args, call.function.arguments);
+    assert.ok(argumentChunks > 1, 'the arguments stream in pieces');
+    assert.equal(finish, 'tool_calls');
+  });
+
+  it('forces a call of one of the tools with required, and answers the tool result in text with tool_choice none', async () => {
+    const messages = [{ role: 'user' as const, content: 'What time is it in Paris?' }];
+    const required = await openai.chat.completions.create({ model: MODEL, messages, max_tokens: 200, temperature: 0, tools: [WEATHER_TOOL, TIME_TOOL], tool_choice: 'required', parallel_tool_calls: false });
+    const call = required.choices[0]?.message.tool_calls?.[0];
+    assert.ok(call?.type === 'function');
+    assert.ok(['get_weather', 'get_time'].includes(call.function.name));
+    matchesParameters(call.function.name, JSON.parse(call.function.arguments) as Record<string, unknown>);
+    const answer = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [...messages, required.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: '12:00' }],
+      max_tokens: 8,
+      temperature: 0,
+      tools: [WEATHER_TOOL, TIME_TOOL],
+      tool_choice: 'none',
+    });
+    assert.equal(answer.choices[0]?.finish_reason, 'length');
+    assert.equal(typeof answer.choices[0]?.message.content, 'string');
+    assert.equal(answer.choices[0]?.message.tool_calls, undefined);
+    await assert.rejects(openai.chat.completions.create({ model: MODEL, messages, tools: [WEATHER_TOOL] }), (error: unknown) => {
+      assert.ok(error instanceof BadRequestError);
+      assert.equal(error.param, 'tool_choice');
+      assert.match(error.message, /"auto"/);
       return true;
     });
   });

@@ -51,27 +51,46 @@ export async function startRegtestNetwork(): Promise<RegtestNetwork> {
   const bin = lightningBinDir();
   if (!['btcd', 'lnd'].every((name) => existsSync(join(bin, name)))) throw new LightningBinariesMissingError(bin);
   const dir = await mkdtemp(join(tmpdir(), 'infernet-regtest-'));
-  const children: ChildProcess[] = [];
+  const children = new Set<ChildProcess>();
   const stop = async () => {
-    for (const child of children.reverse()) await stopChildProcess(child, 10_000);
+    for (const child of [...children].reverse()) await stopChildProcess(child, 10_000);
     await rm(dir, { recursive: true, force: true });
   };
   try {
     const btcdPorts = { rpc: await freeLoopbackPort(), p2p: await freeLoopbackPort() };
-    let btcd = startBtcd(bin, dir, btcdPorts);
-    children.push(btcd);
     const rpcCert = join(dir, 'btcd', 'rpc.cert');
-    await until(() => existsSync(rpcCert), 'btcd to write its RPC certificate');
-    const [alice, bob] = await Promise.all([startLnd(bin, dir, 'alice', btcdPorts.rpc, rpcCert, children), startLnd(bin, dir, 'bob', btcdPorts.rpc, rpcCert, children)]);
-    // btcd mines only to the address it was started with: restart it with alice's.
-    const miningAddress = await alice.client.newAddress();
-    await stopChildProcess(btcd, 10_000);
-    btcd = startBtcd(bin, dir, btcdPorts, miningAddress);
-    children.splice(0, 1, btcd);
+    const startChainBackend = async (miningAddress?: string) => {
+      const btcd = startBtcd(bin, dir, btcdPorts, miningAddress);
+      children.add(btcd);
+      await until(() => existsSync(rpcCert) && btcdRpc(btcdPorts.rpc, rpcCert, 'getblockcount', []).then(() => true, () => false), 'btcd to answer', btcd);
+      return btcd;
+    };
+    const lnds = [lndSetup(dir, 'alice'), lndSetup(dir, 'bob')];
+    for (const lnd of lnds) await lnd.allocatePorts();
+    const startLnds = async () => {
+      const [alice, bob] = await Promise.all(lnds.map((lnd) => lnd.start(bin, btcdPorts.rpc, rpcCert, children)));
+      return { alice: alice!, bob: bob! };
+    };
+    // btcd mines only to the address it was started with, and only alice's wallet can give one: a first btcd
+    // lets the wallets be created, then it is restarted with alice's address.
+    const firstBtcd = await startChainBackend();
+    const miningAddress = await (await startLnds()).alice.client.newAddress();
+    // The wallets stop with it and start again once the new btcd answers. Left running, each would find its
+    // connection gone and redial on a back-off that grows by 5 s an attempt (btcd's rpcclient: 5, 10, 15 s...,
+    // up to a minute): on a loaded machine, where btcd takes longer to come back, that wait alone outran the
+    // deadline ("alice to see her mined coins"). Started against a btcd that answers, they connect at once.
+    for (const lnd of lnds) await lnd.stop(children);
+    await stopChildProcess(firstBtcd, 10_000);
+    children.delete(firstBtcd);
+    await startChainBackend(miningAddress);
+    const { alice, bob } = await startLnds();
     const mine = async (blocks: number) => void (await btcdRpc(btcdPorts.rpc, rpcCert, 'generate', [blocks]));
-    await until(() => btcdRpc(btcdPorts.rpc, rpcCert, 'getblockcount', []).then(() => true, () => false), 'btcd to answer after its restart');
     await mine(101);
-    await until(async () => (await alice.client.walletBalance()).confirmedSat > 0n && (await alice.client.getInfo()).syncedToChain, 'alice to see her mined coins');
+    const height = Number(await btcdRpc(btcdPorts.rpc, rpcCert, 'getblockcount', []));
+    await until(async () => {
+      const info = await alice.client.getInfo();
+      return info.blockHeight >= height && info.syncedToChain && (await alice.client.walletBalance()).confirmedSat > 0n;
+    }, `alice to sync to block ${height} and see her mined coins`);
     await alice.client.connectPeer((await bob.client.getInfo()).identityPubkey, bob.p2p);
     const bobKey = (await bob.client.getInfo()).identityPubkey;
     await alice.client.openChannel(bobKey, CHANNEL_SAT);
@@ -103,12 +122,39 @@ function startBtcd(bin: string, dir: string, ports: { rpc: number; p2p: number }
   return spawn(join(bin, 'btcd'), args, { stdio: 'ignore' });
 }
 
-async function startLnd(bin: string, dir: string, name: string, btcdRpcPort: number, rpcCert: string, children: ChildProcess[]): Promise<LndNode> {
+/** One LND node's directory and ports, kept across restarts (its wallet, channels and address stay the same). */
+function lndSetup(dir: string, name: string) {
   const lnddir = join(dir, name);
+  let ports: { p2p: number; rpc: number; rest: number } | undefined;
+  let child: ChildProcess | undefined;
+  return {
+    async allocatePorts() {
+      ports = { p2p: await freeLoopbackPort(), rpc: await freeLoopbackPort(), rest: await freeLoopbackPort() };
+    },
+    async start(bin: string, btcdRpcPort: number, rpcCert: string, children: Set<ChildProcess>): Promise<LndNode> {
+      child = await spawnLnd(bin, lnddir, name, ports!, btcdRpcPort, rpcCert);
+      children.add(child);
+      const tlsCertPath = join(lnddir, 'tls.cert');
+      const macaroonPath = join(lnddir, 'data', 'chain', 'bitcoin', 'regtest', 'admin.macaroon');
+      await until(() => existsSync(macaroonPath) && existsSync(tlsCertPath), `lnd ${name} to create its wallet`, child);
+      const restUrl = `https://127.0.0.1:${ports!.rest}`;
+      const client = new LndRestClient(await lndConnectionFromFiles(restUrl, tlsCertPath, macaroonPath));
+      await until(() => client.getInfo().then(() => true, () => false), `lnd ${name} to answer over REST`, child);
+      return { name, dir: lnddir, restUrl, tlsCertPath, macaroonPath, p2p: `127.0.0.1:${ports!.p2p}`, client };
+    },
+    async stop(children: Set<ChildProcess>) {
+      if (!child) return;
+      await stopChildProcess(child, 10_000);
+      children.delete(child);
+      child = undefined;
+    },
+  };
+}
+
+async function spawnLnd(bin: string, lnddir: string, name: string, ports: { p2p: number; rpc: number; rest: number }, btcdRpcPort: number, rpcCert: string): Promise<ChildProcess> {
   await mkdir(lnddir, { recursive: true });
   await writeFile(join(lnddir, 'lnd.conf'), '');
-  const [p2p, rpc, rest] = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
-  const child = spawn(
+  return spawn(
     join(bin, 'lnd'),
     [
       `--lnddir=${lnddir}`,
@@ -120,9 +166,9 @@ async function startLnd(bin: string, dir: string, name: string, btcdRpcPort: num
       `--btcd.rpcuser=${RPC_USER}`,
       `--btcd.rpcpass=${RPC_PASS}`,
       `--btcd.rpccert=${rpcCert}`,
-      `--listen=127.0.0.1:${p2p}`,
-      `--rpclisten=127.0.0.1:${rpc}`,
-      `--restlisten=127.0.0.1:${rest}`,
+      `--listen=127.0.0.1:${ports.p2p}`,
+      `--rpclisten=127.0.0.1:${ports.rpc}`,
+      `--restlisten=127.0.0.1:${ports.rest}`,
       `--alias=${name}`,
       '--debuglevel=warn',
       '--trickledelay=50',
@@ -130,14 +176,6 @@ async function startLnd(bin: string, dir: string, name: string, btcdRpcPort: num
     ],
     { stdio: 'ignore' },
   );
-  children.push(child);
-  const tlsCertPath = join(lnddir, 'tls.cert');
-  const macaroonPath = join(lnddir, 'data', 'chain', 'bitcoin', 'regtest', 'admin.macaroon');
-  await until(() => existsSync(macaroonPath) && existsSync(tlsCertPath), `lnd ${name} to create its wallet`, child);
-  const restUrl = `https://127.0.0.1:${rest}`;
-  const client = new LndRestClient(await lndConnectionFromFiles(restUrl, tlsCertPath, macaroonPath));
-  await until(() => client.getInfo().then(() => true, () => false), `lnd ${name} to answer over REST`, child);
-  return { name, dir: lnddir, restUrl, tlsCertPath, macaroonPath, p2p: `127.0.0.1:${p2p}`, client };
 }
 
 async function btcdRpc(port: number, certPath: string, method: string, params: unknown[]): Promise<unknown> {

@@ -1,0 +1,1 @@
+export { InfernetError, errorCodeOf, errorMessageOf, httpStatusOf, exitCodeOf, EXIT_CODES } from './infernet-error.js';
