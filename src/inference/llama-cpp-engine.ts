@@ -77,7 +77,10 @@ export class LlamaCppEngine implements InferenceEngine {
     const options: SequenceEvaluateOptions = temperature === 0 ? { temperature: 0 } : { temperature, ...(topK !== undefined ? { topK } : {}), ...(topP !== undefined ? { topP } : {}), ...(seed !== undefined ? { seed } : {}) };
     if (presencePenalty || frequencyPenalty) {
       // OpenAI's penalties count the tokens generated so far, not the prompt's; no multiplicative repeat penalty.
-      options.repeatPenalty = { punishTokens: () => generated, penalty: 1, presencePenalty: presencePenalty ?? 0, frequencyPenalty: frequencyPenalty ?? 0 };
+      // A continuation's earlier tokens were generated for this job too: they count as an uninterrupted run's would.
+      const earlier = (request.continueFrom ?? []) as Token[];
+      const punishTokens = earlier.length ? () => [...earlier, ...generated] : () => generated;
+      options.repeatPenalty = { punishTokens, penalty: 1, presencePenalty: presencePenalty ?? 0, frequencyPenalty: frequencyPenalty ?? 0 };
     }
     if (logitBias?.length) {
       const bias = TokenBias.for(model);
@@ -225,6 +228,11 @@ async function decode(model: LlamaModel, tokens: AsyncGenerator<Token>, job: Dec
     text += piece;
     job.onText?.({ text: piece, tokenIds: ids });
   };
+  // The earlier provider streamed its tokens but held back text that could start a stop sequence: held here
+  // again, it is found when the stop sequence straddles the failover, and streamed first when it does not.
+  if (job.earlier.length && stops.push(model.detokenize([...job.earlier], false)).stopped) {
+    return { text, tokenIds, finishReason: 'stop', promptTokens: job.promptTokens, firstTokenMs, totalMs: performance.now() - job.started };
+  }
   for await (const token of tokens) {
     if (job.signal?.aborted) {
       finishReason = 'cancelled';
