@@ -10,6 +10,7 @@ node dist/bench/store-writes.js
 node dist/bench/discovery.js 50
 if docker info >/dev/null 2>&1; then bash scripts/build-runtime-image.sh >/dev/null && node dist/bench/container-overhead.js; else echo "(no Docker engine: container overhead skipped; run scripts/setup-docker.sh as root)"; fi
 node dist/bench/verification-overhead.js
+node dist/bench/failover.js 5
 node dist/bench/payments.js
 if [ "$(id -u)" = 0 ]; then node dist/bench/nat-paths.js 5 64; else echo "(not root: NAT paths skipped; they build network namespaces)"; fi
 node dist/bench/batch-throughput.js 240

@@ -138,6 +138,11 @@ class ModelRoutedEngine implements InferenceEngine {
     return this.fallback.id;
   }
 
+  /** Asked without the model: true only when every engine a job may be routed to honours continueFrom (distributed ones do not). */
+  get continuesGenerations(): boolean {
+    return [this.fallback, ...this.routes.values()].every((engine) => engine.continuesGenerations === true);
+  }
+
   generate(request: GenerationRequest): Promise<GenerationResult> {
     return this.engineOf(request.modelPath).generate(request);
   }

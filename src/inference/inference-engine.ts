@@ -18,6 +18,12 @@ export interface GenerationRequest {
    * result can be compared with another run's (src/verification). Absent: no fingerprints, at full speed.
    */
   fingerprintTopK?: number;
+  /**
+   * Failover replay (JobSpec.continuation): tokens another provider already generated for this job. The engine
+   * evaluates the input followed by them and generates what comes next; the result holds only the new tokens, and
+   * sampling.maxTokens counts only those. Only engines with `continuesGenerations` honour it.
+   */
+  continueFrom?: readonly number[];
   /** Return each token's text and logprob with this many alternatives (JobSpec.logprobs). */
   logprobsTopK?: number;
 }
@@ -44,6 +50,8 @@ export interface GenerationResult {
 export interface InferenceEngine {
   /** Engine and version, recorded in signed results so outputs of the same engine can be compared. */
   readonly id: string;
+  /** The engine honours GenerationRequest.continueFrom (failover replay); a provider refuses continuations otherwise. */
+  readonly continuesGenerations?: boolean;
   generate(request: GenerationRequest): Promise<GenerationResult>;
   /** Loads a model ahead of the first job so its first token is not delayed by loading. */
   preload(modelPath: string): Promise<void>;

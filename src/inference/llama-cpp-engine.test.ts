@@ -136,6 +136,46 @@ describe('LlamaCppEngine on real GGUF models', () => {
     assert.ok(distinct(penalised.tokenIds) > distinct(plain.tokenIds), 'fewer repeated tokens');
   });
 
+  /** A run as a client saw it when its provider was lost after `kept` tokens: those tokens and the text streamed with them. */
+  const lostAfter = (pieces: GeneratedPiece[], kept: number) => {
+    let ids = 0;
+    const streamed = pieces.filter((piece) => (ids += piece.tokenIds.length) <= kept);
+    return { text: streamed.map((piece) => piece.text).join(''), tokenIds: streamed.flatMap((piece) => piece.tokenIds) };
+  };
+
+  it('continues after tokens another provider generated, a stop sequence straddling the failover found and the text held before it streamed', async () => {
+    const input = { prompt: 'Once upon a time' };
+    const plainPieces: GeneratedPiece[] = [];
+    await engine.generate({ modelPath: stories, input, sampling: sampling(), onText: (piece) => plainPieces.push(piece) });
+    // Lost right after "named": the earlier provider held it back, as the start of either stop sequence.
+    let text = '';
+    const cut = plainPieces.findIndex((piece) => (text += piece.text).endsWith('named'));
+    assert.ok(cut > 0, 'the story names someone');
+    const kept = plainPieces.slice(0, cut + 1).flatMap((piece) => piece.tokenIds).length;
+    for (const stop of ['named Lily', 'named Tom']) {
+      const pieces: GeneratedPiece[] = [];
+      const whole = await engine.generate({ modelPath: stories, input, sampling: sampling({ stop: [stop] }), onText: (piece) => pieces.push(piece) });
+      const received = lostAfter(pieces, kept);
+      assert.equal(received.tokenIds.length, kept);
+      assert.ok(!received.text.endsWith('named'), 'held back, not streamed');
+      const restPieces: GeneratedPiece[] = [];
+      const rest = await engine.generate({ modelPath: stories, input, sampling: sampling({ stop: [stop], maxTokens: 48 - kept }), continueFrom: received.tokenIds, onText: (piece) => restPieces.push(piece) });
+      assert.equal(received.text + rest.text, whole.text, `stop ${stop}`);
+      assert.equal(restPieces.map((piece) => piece.text).join(''), rest.text);
+      assert.deepEqual([...received.tokenIds, ...rest.tokenIds], whole.tokenIds);
+      assert.equal(rest.finishReason, whole.finishReason);
+    }
+  });
+
+  it('counts a continuation\'s earlier tokens in presence and frequency penalties, as an uninterrupted run does', async () => {
+    const input = { prompt: 'Once upon a time' };
+    const penalties = { presencePenalty: 1, frequencyPenalty: 1 };
+    const whole = await engine.generate({ modelPath: stories, input, sampling: sampling(penalties) });
+    const kept = whole.tokenIds.slice(0, 16);
+    const rest = await engine.generate({ modelPath: stories, input, sampling: sampling({ ...penalties, maxTokens: 48 - kept.length }), continueFrom: kept });
+    assert.deepEqual([...kept, ...rest.tokenIds], whole.tokenIds);
+  });
+
   it('refuses a missing file and a file that is not a GGUF model with ModelLoadError', async () => {
     await assert.rejects(engine.generate({ modelPath: '/nonexistent/model.gguf', input: { prompt: 'x' }, sampling: sampling() }), ModelLoadError);
     const junk = join(await mkdtemp(join(tmpdir(), 'model-')), 'junk.gguf');

@@ -29,6 +29,7 @@ interface LoadedModel {
 
 export class LlamaCppEngine implements InferenceEngine {
   readonly id = `llama.cpp/node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`;
+  readonly continuesGenerations = true;
   private llama?: Promise<Llama>;
   private readonly models = new Map<string, Promise<LoadedModel>>();
 
@@ -41,7 +42,9 @@ export class LlamaCppEngine implements InferenceEngine {
   async generate(request: GenerationRequest): Promise<GenerationResult> {
     const started = performance.now();
     const { model, context } = await this.load(request.modelPath);
-    const promptTokens = promptTokensOf(model, request.input);
+    // A continuation (failover replay) evaluates what an earlier provider generated after the prompt, then goes on.
+    const earlier = (request.continueFrom ?? []) as Token[];
+    const promptTokens = [...promptTokensOf(model, request.input), ...earlier];
     const contextSize = context.contextSize;
     if (promptTokens.length >= contextSize) throw new PromptTooLongError(promptTokens.length, contextSize);
     const maxTokens = Math.min(request.sampling.maxTokens, contextSize - promptTokens.length);
@@ -49,7 +52,7 @@ export class LlamaCppEngine implements InferenceEngine {
     const options = await this.evaluateOptions(model, request, generated);
     const sequence = context.getSequence();
     try {
-      const job = { ...request, maxTokens, started, promptTokens: promptTokens.length, generated };
+      const job = { ...request, maxTokens, started, promptTokens: promptTokens.length - earlier.length, earlier, generated };
       const topK = Math.max(request.fingerprintTopK ?? -1, request.logprobsTopK ?? -1);
       if (topK < 0) return await decode(model, sequence.evaluate(promptTokens, options), job);
       const fingerprints: TokenFingerprint[] = [];
@@ -74,7 +77,10 @@ export class LlamaCppEngine implements InferenceEngine {
     const options: SequenceEvaluateOptions = temperature === 0 ? { temperature: 0 } : { temperature, ...(topK !== undefined ? { topK } : {}), ...(topP !== undefined ? { topP } : {}), ...(seed !== undefined ? { seed } : {}) };
     if (presencePenalty || frequencyPenalty) {
       // OpenAI's penalties count the tokens generated so far, not the prompt's; no multiplicative repeat penalty.
-      options.repeatPenalty = { punishTokens: () => generated, penalty: 1, presencePenalty: presencePenalty ?? 0, frequencyPenalty: frequencyPenalty ?? 0 };
+      // A continuation's earlier tokens were generated for this job too: they count as an uninterrupted run's would.
+      const earlier = (request.continueFrom ?? []) as Token[];
+      const punishTokens = earlier.length ? () => [...earlier, ...generated] : () => generated;
+      options.repeatPenalty = { punishTokens, penalty: 1, presencePenalty: presencePenalty ?? 0, frequencyPenalty: frequencyPenalty ?? 0 };
     }
     if (logitBias?.length) {
       const bias = TokenBias.for(model);
@@ -203,6 +209,8 @@ interface DecodeContext extends GenerationRequest {
   maxTokens: number;
   started: number;
   promptTokens: number;
+  /** Tokens generated before this run (a continuation): the detokenizer's context for the first new pieces. */
+  earlier: readonly Token[];
 }
 
 async function decode(model: LlamaModel, tokens: AsyncGenerator<Token>, job: DecodeContext): Promise<GenerationResult> {
@@ -220,6 +228,11 @@ async function decode(model: LlamaModel, tokens: AsyncGenerator<Token>, job: Dec
     text += piece;
     job.onText?.({ text: piece, tokenIds: ids });
   };
+  // The earlier provider streamed its tokens but held back text that could start a stop sequence: held here
+  // again, it is found when the stop sequence straddles the failover, and streamed first when it does not.
+  if (job.earlier.length && stops.push(model.detokenize([...job.earlier], false)).stopped) {
+    return { text, tokenIds, finishReason: 'stop', promptTokens: job.promptTokens, firstTokenMs, totalMs: performance.now() - job.started };
+  }
   for await (const token of tokens) {
     if (job.signal?.aborted) {
       finishReason = 'cancelled';
@@ -232,7 +245,7 @@ async function decode(model: LlamaModel, tokens: AsyncGenerator<Token>, job: Dec
     if (!tokenIds.length) firstTokenMs = performance.now() - job.started;
     tokenIds.push(token);
     pending.push(token);
-    const piece = model.detokenize(pending, false, tokenIds.slice(-pending.length - DETOKENIZE_CONTEXT_TOKENS, -pending.length));
+    const piece = model.detokenize(pending, false, [...job.earlier, ...tokenIds].slice(-pending.length - DETOKENIZE_CONTEXT_TOKENS, -pending.length));
     // A character split across tokens decodes to U+FFFD until its last byte arrives.
     if (piece.endsWith('\uFFFD') && tokenIds.length < job.maxTokens) continue;
     const scan = stops.push(piece);

@@ -4,3 +4,4 @@ export * from './job-store.js';
 export { FileJobStore } from './file-job-store.js';
 export { JobProgressRecorder } from './job-progress-recorder.js';
 export { ForwardingJobStore } from './forwarding-job-store.js';
+export * from './job-failover.js';

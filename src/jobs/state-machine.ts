@@ -48,9 +48,9 @@ export const JOB_STATE_MEANINGS: Readonly<Record<JobState, string>> = {
 
 /** Why a transition off the main line happens, for docs/job-lifecycle.md; every key is a legal transition. */
 export const JOB_TRANSITION_NOTES: Readonly<Partial<Record<`${JobState} -> ${JobState}`, string>>> = {
-  'matched -> created': 'the matched provider went away before dispatch; the job is matched again',
-  'dispatched -> matched': 'the provider rejected the offer; another one is tried',
-  'running -> dispatched': 'the provider was lost mid-job; the job is dispatched elsewhere',
+  'matched -> created': 'the matched provider went away before dispatch; the job is matched again (failover, src/jobs/job-failover.ts)',
+  'dispatched -> matched': 'the provider rejected the offer, or was lost; another provider of the model is matched, leaving out the lost ones (at most 3 attempts, each paid under its own escrow key, the lost one refunded)',
+  'running -> dispatched': 'the provider was lost mid-job (connection closed, heartbeats missed, killed); the job is matched again elsewhere and the client replays the tokens it received, which the new provider continues',
   'running -> verifying': "the result passed the aggregator's signature check and the job has a verification policy",
   'running -> completed': 'the result passed and the job has no verification policy (none): unchecked, paid',
   'verifying -> completed': "the client's verdict is verified, unchecked or inconclusive, or the persisted verdict deadline passed (unchecked)",

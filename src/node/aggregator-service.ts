@@ -2,7 +2,7 @@
 // It sees the signed envelopes but not their encrypted content, checks signatures on the way, and enforces
 // deadlines and cleanup when either side goes away.
 import { SignatureMismatchError, verifyEnvelope } from '../identity/index.js';
-import { forwardPath, type JobPatch, type JobState, type JobStore } from '../jobs/index.js';
+import { attemptPaymentId, forwardPath, nextAttempt, noProviderLeft, rematchPath, type JobPatch, type JobState, type JobStore, type LostAttempt } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import { EVENT_KIND_JOB_SPEC, type ErrorCode, type Frame, type FrameOf, type PaymentTerms, type Price, type VerificationPolicy } from '../protocol/index.js';
 import type { AggregatorPaymentTerms } from '../payments/terms/aggregator-terms.js';
@@ -57,6 +57,12 @@ interface RoutedJob {
   price?: Price;
   /** The terms the client was asked to pay before its offer is dispatched. */
   payment?: PaymentTerms;
+  /** What the client asked: matched again, without the lost providers, when its provider is lost (failover). */
+  request: FrameOf<'job.request'>;
+  /** 1 for the first provider, one more per failover (src/jobs/job-failover.ts). */
+  attempt: number;
+  /** The providers lost so far, and why. */
+  lost: LostAttempt[];
 }
 
 const PROVIDER_FRAMES = new Set<Frame['type']>(['job.accept', 'job.reject', 'job.progress', 'job.tokens', 'job.result', 'error']);
@@ -111,7 +117,9 @@ export class AggregatorService {
     session.onFrame((frame) => this.fromProvider(session, frame));
     session.onClose(() => {
       this.providers.delete(session);
-      for (const job of this.jobsOf(session, 'provider')) this.fail(job, 'provider_unreachable', 'the provider disconnected before the job finished');
+      for (const job of this.jobsOf(session, 'provider')) {
+        void this.failOver(job, 'provider_unreachable', 'the provider disconnected before the job finished').catch((error: Error) => this.options.logger.error({ jobId: job.jobId, err: error.message }, 'cannot fail the job over'));
+      }
     });
   }
 
@@ -150,23 +158,12 @@ export class AggregatorService {
     if (request.deadline <= Date.now()) return void client.send({ type: 'job.reject', jobId, code: 'deadline_exceeded', message: 'the deadline has already passed' });
     const refusal = await this.options.admitJob?.(client.peer?.pubkey ?? '', request);
     if (refusal) return void client.send({ type: 'job.reject', jobId, ...refusal });
-    // A batch coordinator names the provider of its shard (src/batch): only that one may be matched.
-    const named = (candidate: { id: string }) => (!request.provider || candidate.id === request.provider) && !request.exclude?.includes(candidate.id);
-    let candidates = this.candidates().filter(named);
-    let [best] = rankProviders(candidates, request);
-    if (!best && this.options.discoverProviders && !request.provider) {
-      await this.options.discoverProviders(request.model.name).catch((error: Error) => log.warn({ err: error.message }, 'provider lookup failed'));
-      candidates = this.candidates().filter(named);
-      [best] = rankProviders(candidates, request);
-    }
-    if (!best) {
-      log.warn({ model: request.model.name, providers: candidates.length }, 'no provider for job');
-      return void client.send({ type: 'job.reject', jobId, code: 'no_provider', message: `no connected provider serves "${request.model.name}" with a free slot` });
-    }
-    const provider = candidates.find((candidate) => candidate.id === best.id)!.session;
+    const best = await this.chooseProvider(request, request.exclude ?? [], log);
+    if (!best) return void client.send({ type: 'job.reject', jobId, code: 'no_provider', message: `no connected provider serves "${request.model.name}" with a free slot` });
+    const provider = best.session;
     let payment: PaymentTerms | undefined;
     try {
-      payment = await this.paymentTerms(request, provider, best.capabilities);
+      payment = await this.paymentTerms(request, provider, best.capabilities, 1);
     } catch (error) {
       const code = error instanceof MatchPaymentError ? error.code : 'internal';
       log.warn({ code, err: (error as Error).message }, 'match not payable');
@@ -174,10 +171,77 @@ export class AggregatorService {
     }
     if (this.jobs.has(jobId)) return void client.send({ type: 'job.reject', jobId, code: 'duplicate_job', message: `job ${jobId} already exists` });
     const deadlineTimer = setTimeout(() => this.expire(jobId), Math.min(request.deadline - Date.now(), 2 ** 31 - 1));
-    this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}) });
+    this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), request, attempt: 1, lost: [] });
     await this.record(jobId, { jobId, role: 'aggregator', model: request.model.name, client: client.peer?.pubkey, provider: best.id, state: 'matched' });
     client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}) });
     log.info({ provider: provider.peer?.npub, model: request.model.name }, 'job matched');
+  }
+
+  /** The best connected provider for the request outside `exclude` (looked for through discovery if none). */
+  private async chooseProvider(request: FrameOf<'job.request'>, exclude: readonly string[], log: Logger) {
+    // A batch coordinator names the provider of its shard (src/batch): only that one may be matched.
+    const named = (candidate: { id: string }) => (!request.provider || candidate.id === request.provider) && !exclude.includes(candidate.id);
+    let candidates = this.candidates().filter(named);
+    let [best] = rankProviders(candidates, request);
+    if (!best && this.options.discoverProviders && !request.provider) {
+      await this.options.discoverProviders(request.model.name).catch((error: Error) => log.warn({ err: error.message }, 'provider lookup failed'));
+      candidates = this.candidates().filter(named);
+      [best] = rankProviders(candidates, request);
+    }
+    if (!best) log.warn({ model: request.model.name, providers: candidates.length }, 'no provider for job');
+    return best && candidates.find((candidate) => candidate.id === best.id);
+  }
+
+  /**
+   * A provider lost before it finished the job (its connection closed: killed, or heartbeats missed) or that
+   * rejected the offer: the job is matched again to another provider of the model, leaving out every lost one,
+   * and the client replays what it received to the new provider (job.match with attempt and lost). Each move is
+   * persisted with its reason; after MAX_JOB_ATTEMPTS, or with no provider left, the job fails naming each loss.
+   */
+  private async failOver(job: RoutedJob, code: ErrorCode, message: string): Promise<void> {
+    const log = this.options.logger.child({ jobId: job.jobId });
+    const lostProvider = job.provider.peer!.pubkey;
+    const loss: LostAttempt = { provider: lostProvider, code, message };
+    job.lost.push(loss);
+    const path = rematchPath(job.state);
+    const decision = path ? nextAttempt({ attempt: job.attempt, lost: job.lost, exclude: job.request.exclude ?? [] }) : ({ kind: 'fail', code, message } as const);
+    this.refundLostAttempt(job, lostProvider);
+    if (decision.kind === 'fail' || !path) return this.fail(job, decision.kind === 'fail' ? (decision.code as ErrorCode) : code, decision.kind === 'fail' ? decision.message : message);
+    const reason = `attempt ${job.attempt} lost: provider ${lostProvider} (${code}: ${message})`;
+    log.warn({ provider: lostProvider, attempt: job.attempt, code }, 'provider lost; failing over');
+    for (const state of path.slice(0, -1)) await this.move(job, state, {}, reason);
+    const best = this.jobs.get(job.jobId) === job ? await this.chooseProvider(job.request, decision.exclude, log) : undefined;
+    if (this.jobs.get(job.jobId) !== job) return; // cancelled or expired meanwhile
+    if (!best) {
+      const failure = noProviderLeft(job.lost);
+      return this.fail(job, failure.code as ErrorCode, failure.message);
+    }
+    let payment: PaymentTerms | undefined;
+    try {
+      payment = await this.paymentTerms(job.request, best.session, best.capabilities, decision.attempt);
+    } catch (error) {
+      if (this.jobs.get(job.jobId) !== job) return;
+      return this.fail(job, error instanceof MatchPaymentError ? error.code : 'internal', `the job's provider was lost and its replacement cannot be paid: ${(error as Error).message}`);
+    }
+    if (this.jobs.get(job.jobId) !== job) return;
+    job.provider = best.session;
+    job.attempt = decision.attempt;
+    if (best.capabilities.price) job.price = best.capabilities.price;
+    else delete job.price;
+    if (payment) job.payment = payment;
+    else delete job.payment;
+    await this.move(job, 'matched', { provider: best.id }, `attempt ${decision.attempt}: matched provider ${best.id} after ${reason}`);
+    job.client.send({ type: 'job.match', jobId: job.jobId, provider: best.id, ...(job.price ? { price: job.price } : {}), ...(payment ? { payment } : {}), attempt: decision.attempt, lost: { provider: lostProvider, code, message: message.slice(0, 1024) } });
+    log.info({ provider: best.session.peer?.npub, attempt: decision.attempt }, 'job matched again');
+  }
+
+  /** The lost attempt's escrow deposit names the lost provider's payout: it goes back to the client, unpaid. */
+  private refundLostAttempt(job: RoutedJob, provider: string): void {
+    if (job.payment?.rail !== 'evm') return;
+    const paymentId = attemptPaymentId(job.jobId, job.attempt);
+    void this.options.payments
+      ?.refundLostAttempt?.(paymentId, provider)
+      .catch((error: Error) => this.options.logger.error({ jobId: job.jobId, paymentId, err: error.message }, 'cannot refund the lost attempt; the client can refund it after its deadline'));
   }
 
   private async dispatch(client: PeerSession, offer: FrameOf<'job.offer'>): Promise<void> {
@@ -193,6 +257,7 @@ export class AggregatorService {
       return this.finish(job, 'failed', { code: 'bad_signature', message: error.message });
     }
     const unpaid = await this.paymentProblem(job);
+    if (this.jobs.get(job.jobId) !== job || job.state !== 'matched') return; // failed over or ended while the deposit was read
     if (unpaid) {
       this.options.logger.warn({ jobId: job.jobId, reason: unpaid }, 'offer refused: not paid');
       client.send({ type: 'job.reject', jobId: job.jobId, code: 'payment_missing', message: unpaid });
@@ -207,13 +272,13 @@ export class AggregatorService {
    * The terms a match is paid on (see chooseRail): escrow terms naming the provider's payout address, or the hold
    * invoice the provider makes for the job now. Undefined when the job is free here.
    */
-  private async paymentTerms(request: FrameOf<'job.request'>, provider: PeerSession, capabilities: { price?: Price; payout?: { evm?: string; lightning?: boolean } }): Promise<PaymentTerms | undefined> {
+  private async paymentTerms(request: FrameOf<'job.request'>, provider: PeerSession, capabilities: { price?: Price; payout?: { evm?: string; lightning?: boolean } }, attempt: number): Promise<PaymentTerms | undefined> {
     const payments = this.options.payments;
     if (!payments) return undefined;
     const choice = chooseRail({ aggregatorRails: payments.rails, clientRails: request.payment?.rails ?? [], ...(capabilities.price ? { price: capabilities.price } : {}), ...(capabilities.payout ? { payout: capabilities.payout } : {}) });
     if (choice.kind === 'free') return undefined;
     if (choice.kind === 'refuse') throw new MatchPaymentError('payment_required', `this aggregator takes payment for the provider's work: ${choice.reason}`);
-    if (choice.rail === 'evm') return payments.evmTerms({ jobId: request.jobId, price: capabilities.price!, maxTokens: request.maxTokens, providerPayout: capabilities.payout!.evm!, jobDeadlineMs: request.deadline });
+    if (choice.rail === 'evm') return payments.evmTerms({ jobId: attemptPaymentId(request.jobId, attempt), price: capabilities.price!, maxTokens: request.maxTokens, providerPayout: capabilities.payout!.evm!, jobDeadlineMs: request.deadline });
     const invoice = await this.askInvoice(provider, request);
     return { rail: 'lightning', paymentRequest: invoice.paymentRequest, paymentHash: invoice.paymentHash, amountSat: invoice.amountSat };
   }
@@ -244,7 +309,7 @@ export class AggregatorService {
   /** Why the job cannot be dispatched unpaid; undefined when its deposit matches the terms (or it is free, or the provider checks its own invoice). */
   private async paymentProblem(job: RoutedJob): Promise<string | undefined> {
     if (job.payment?.rail !== 'evm') return undefined;
-    return this.options.payments!.depositProblem(job.jobId, job.payment).catch((error: Error) => `the deposit could not be read on chain: ${error.message}`);
+    return this.options.payments!.depositProblem(attemptPaymentId(job.jobId, job.attempt), job.payment).catch((error: Error) => `the deposit could not be read on chain: ${error.message}`);
   }
 
   private rememberInvoicedRun(jobId: string, provider: PeerSession): void {
@@ -265,6 +330,8 @@ export class AggregatorService {
     const job = this.jobs.get(frame.jobId);
     if (!job || job.provider !== provider) return provider.sendError('job_not_found', `no job ${frame.jobId} routed to you`, frame.jobId);
     if (frame.type === 'job.result') return void this.complete(job, frame).catch(this.handlingFailed(provider, frame.jobId, 'job result'));
+    // A provider that will not run the offer is replaced like a lost one (src/jobs/job-failover.ts decides).
+    if (frame.type === 'job.reject' && job.state === 'dispatched') return void this.failOver(job, frame.code, frame.message).catch(this.handlingFailed(provider, frame.jobId, 'job reject'));
     job.client.send(frame);
     if (frame.type === 'job.accept') void this.move(job, 'running');
     else if (frame.type === 'job.reject' || frame.type === 'error') void this.finish(job, 'failed', { code: frame.code, message: frame.message });
@@ -329,12 +396,12 @@ export class AggregatorService {
     this.options.logger.info({ jobId: job.jobId, state, ...(error ? { code: error.code } : {}) }, 'job finished');
   }
 
-  private async move(job: RoutedJob, to: JobState, patch: object = {}): Promise<void> {
+  private async move(job: RoutedJob, to: JobState, patch: object = {}, reason?: string): Promise<void> {
     const from = job.state;
     job.state = to;
     for (const state of forwardPath(from, to)) {
       await this.options.store
-        .transition(job.jobId, 'aggregator', state, state === to ? patch : {})
+        .transition(job.jobId, 'aggregator', state, state === to ? patch : {}, reason)
         .catch((error: Error) => this.options.logger.error({ jobId: job.jobId, err: error.message }, 'cannot record job transition'));
     }
   }

@@ -2,6 +2,7 @@
 // frames that come back into streamed text and a verified result.
 import { conversationKeyOf, unseal, type NodeKey } from '../identity/index.js';
 import { npubOf } from '../identity/index.js';
+import { attemptPaymentId, replaySpec, type LostAttempt } from '../jobs/job-failover.js';
 import { TokenBatch, type ErrorCode, type Frame, type FrameOf, type JobSpec, type TokenFingerprint, type TokenLogprob } from '../protocol/index.js';
 import type { JobPayer, JobPayment } from '../payments/terms/job-payer.js';
 import { PaymentTermsRefusedError } from '../payments/terms/payment-terms.js';
@@ -68,8 +69,10 @@ export interface JobOutcome {
   firstTokenMs: number;
   lastTokenMs: number;
   totalMs: number;
-  /** What the client paid for this run, when the match asked payment. */
+  /** What the client paid for this run, when the match asked payment (the last attempt's, after a failover). */
   payment?: JobPayment;
+  /** Providers lost before they finished (failover), in order; `provider` is the one that finished the job. */
+  lost?: LostAttempt[];
 }
 
 /** Runs one job over an open session with an aggregator. Rejects with JobFailedError on any refusal. */
@@ -79,6 +82,11 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
     let provider = '';
     let conversationKey: Uint8Array | undefined;
     let streamed = '';
+    const streamedTokenIds: number[] = [];
+    // Failover: what earlier providers streamed; the current one's tokens and result continue after it.
+    let received = { text: '', tokenIds: [] as number[] };
+    let attempt = 1;
+    const lost: LostAttempt[] = [];
     let firstTokenMs = 0;
     let lastTokenMs = 0;
     let nextSeq = 0;
@@ -111,34 +119,49 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
     stopWatchingClose = session.onClose((reason) => fail('closed', `the aggregator session closed: ${reason}`));
     hooks.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const offer = () => session.send({ type: 'job.offer', jobId: spec.jobId, spec: sealJobSpec(key, provider, spec) });
+    const offer = (offered: JobSpec) => session.send({ type: 'job.offer', jobId: spec.jobId, spec: sealJobSpec(key, provider, offered) });
 
     /** Checks the match's terms against this node's own config and pays them; only a paid job is offered. */
-    const payThenOffer = async (match: FrameOf<'job.match'>): Promise<void> => {
+    const payThenOffer = async (match: FrameOf<'job.match'>, offered: JobSpec): Promise<void> => {
+      const paying = attempt;
       const refuse = (code: ErrorCode, message: string, options?: ErrorOptions) => {
         session.send({ type: 'job.cancel', jobId: spec.jobId, reason: message.slice(0, 1024) });
         fail(code, message, options);
       };
       if (!payer) return refuse('payment_required', `the aggregator asks payment on ${match.payment!.rail} for this job, and this node pays on no rail: add a payments section to its config`);
       try {
-        payment = await payer.pay(match.payment!, { jobId: spec.jobId, maxTokens: spec.sampling.maxTokens, jobDeadlineMs: spec.deadline, ...(match.price ? { price: match.price } : {}), ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), provider: match.provider });
+        // Each attempt pays under its own key: a lost one's deposit is refunded, never paid to the next provider.
+        payment = await payer.pay(match.payment!, { jobId: attemptPaymentId(spec.jobId, paying), maxTokens: spec.sampling.maxTokens, jobDeadlineMs: spec.deadline, ...(match.price ? { price: match.price } : {}), ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), provider: match.provider });
       } catch (error) {
         // Terms this node will not pay are refused; a payment it could not make (funds, allowance, capacity) failed.
         return refuse(error instanceof PaymentTermsRefusedError ? 'payment_refused' : 'payment_failed', (error as Error).message, { cause: error });
       }
-      if (finished) return; // cancelled, or the session closed, while paying
+      if (finished || paying !== attempt) return; // cancelled, the session closed, or the provider lost, while paying
       hooks.onPaid?.(payment);
-      offer();
+      offer(offered);
     };
 
     const handle = (frame: Frame): void => {
       switch (frame.type) {
-        case 'job.match':
+        case 'job.match': {
+          if (provider) {
+            // Failover: the provider was lost; the next one continues after everything received so far.
+            if (frame.lost) lost.push(frame.lost);
+            received = { text: streamed, tokenIds: [...streamedTokenIds] };
+            nextSeq = 0;
+          }
+          attempt = frame.attempt ?? 1;
+          const offered = replaySpec(spec, received);
+          if (!offered) {
+            session.send({ type: 'job.cancel', jobId: spec.jobId, reason: 'every token arrived but the result was lost' });
+            return fail('provider_unreachable', `the provider was lost after streaming every token but before its signed result (${frame.lost?.message ?? 'no reason given'})`);
+          }
           provider = frame.provider;
           conversationKey = conversationKeyOf(key.secretKey, provider);
           hooks.onMatched?.(provider);
-          if (!frame.payment) return void offer();
-          return void payThenOffer(frame);
+          if (!frame.payment) return void offer(offered);
+          return void payThenOffer(frame, offered);
+        }
         case 'job.accept':
           return hooks.onAccepted?.();
         case 'job.progress':
@@ -150,31 +173,36 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
           lastTokenMs = performance.now() - started;
           if (!streamed) firstTokenMs = lastTokenMs;
           streamed += batch.text;
+          streamedTokenIds.push(...batch.tokenIds);
           return hooks.onText?.(batch.text, batch.tokenIds);
         }
         case 'job.result': {
           const output = openJobResult(key, frame.result, provider, spec.jobId);
-          if (output.output !== streamed) throw new Error('the signed output differs from the streamed text');
+          // After a failover the provider signed its continuation alone: the job's output is what came before and it.
+          const fullOutput = received.text + output.output;
+          const tokenIds = [...received.tokenIds, ...output.tokenIds];
+          if (fullOutput !== streamed) throw new Error('the signed output differs from the streamed text');
           return settle(() =>
             resolve({
               jobId: spec.jobId,
               status: 'completed',
-              output: output.output,
+              output: fullOutput,
               provider,
               providerNpub: npubOf(provider),
-              tokens: output.tokenIds.length,
-              tokenIds: output.tokenIds,
+              tokens: tokenIds.length,
+              tokenIds,
               finishReason: output.finishReason,
               engine: output.engine,
               promptTokens: output.usage.promptTokens,
               resultEventId: frame.result.id,
-              outputHash: sha256Hex(output.output),
+              outputHash: sha256Hex(fullOutput),
               ...(output.fingerprints ? { fingerprints: output.fingerprints } : {}),
               ...(output.logprobs ? { logprobs: output.logprobs } : {}),
               firstTokenMs: firstTokenMs || performance.now() - started,
               lastTokenMs: lastTokenMs || performance.now() - started,
               totalMs: performance.now() - started,
               ...(payment ? { payment } : {}),
+              ...(lost.length ? { lost } : {}),
             }),
           );
         }

@@ -207,6 +207,8 @@ export class ProviderService {
       if (error instanceof DecryptionFailedError) throw new OfferRefusedError('decryption_failed', error.message);
       throw new OfferRefusedError('invalid_frame', `the job spec is invalid: ${(error as Error).message}`);
     }
+    // Failover replay: an engine that would start over instead of continuing would stream the client's text twice.
+    if (spec.continuation && !engine.continuesGenerations) throw new OfferRefusedError('engine_failed', `this provider's engine (${engine.id}) cannot continue a generation another provider started`);
     if (this.claimed.has(spec.jobId)) throw new OfferRefusedError('duplicate_job', `job ${spec.jobId} is already offered or running here`);
     if (spec.deadline <= Date.now()) throw new OfferRefusedError('deadline_exceeded', 'the job deadline has already passed');
     const model = fetchedModelPath ? { path: fetchedModelPath } : this.options.catalog.resolve(spec.model);
@@ -226,7 +228,7 @@ export class ProviderService {
     try {
       // Fingerprints whenever the job may be compared with another run: the provider cannot know whether it will be.
       const fingerprintTopK = spec.verification.kind === 'none' ? undefined : (this.options.fingerprintTopK ?? DEFAULT_FINGERPRINT_TOP_K);
-      const result = await engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece), ...(fingerprintTopK !== undefined ? { fingerprintTopK } : {}), ...(spec.logprobs !== undefined ? { logprobsTopK: spec.logprobs } : {}) });
+      const result = await engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece), ...(spec.continuation ? { continueFrom: spec.continuation.tokenIds } : {}), ...(fingerprintTopK !== undefined ? { fingerprintTopK } : {}), ...(spec.logprobs !== undefined ? { logprobsTopK: spec.logprobs } : {}) });
       stream.flush();
       const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs }, ...(result.fingerprints ? { fingerprints: result.fingerprints } : {}), ...(result.tokenLogprobs ? { logprobs: result.tokenLogprobs } : {}) };
       if (result.finishReason === 'cancelled') {

@@ -54,7 +54,7 @@ export async function withSettlement(nodeStore: NodeStore, options: { home: Node
   try {
     const asAggregator: SettlingNodeStore = roles.aggregator ? await withEscrowSettlement(nodeStore, options) : nodeStore;
     const withTerms: SettlingNodeStore = roles.aggregator
-      ? { ...asAggregator, payments: { aggregator: new EscrowTermsIssuer({ ...(asAggregator.settlement?.escrow ? { escrow: asAggregator.settlement.escrow } : {}), feeBps: payments.feeBps, lightning: true }) } }
+      ? { ...asAggregator, payments: { aggregator: new EscrowTermsIssuer({ ...(asAggregator.settlement?.escrow ? { escrow: asAggregator.settlement.escrow } : {}), feeBps: payments.feeBps, lightning: true, ...(asAggregator.settlement ? { settlement: asAggregator.settlement.service } : {}) }) } }
       : asAggregator;
     return roles.provider ? await withProviderPayments(withTerms, options) : withTerms;
   } catch (error) {

@@ -109,6 +109,12 @@ export const JobSpec = z.object({
   verification: VerificationPolicy.default({ kind: 'none' }),
   /** Large inputs named by content id (CIDv1, see src/content); no engine reads file inputs yet, so none are fetched. */
   inputs: z.array(ContentInput).max(16).optional(),
+  /**
+   * Failover replay: what an earlier provider of this job already streamed to the client before it was lost. The
+   * provider evaluates the input followed by these tokens and continues after them; sampling.maxTokens then counts
+   * only the tokens still owed, and its output (streamed and signed) is the continuation alone.
+   */
+  continuation: z.object({ tokenIds: z.array(z.number().int().nonnegative()).min(1).max(32768), text: z.string() }).strict().optional(),
   /** Return each generated token's text and log-probability, with this many most likely alternatives. */
   logprobs: z.number().int().min(0).max(20).optional(),
 });
@@ -271,8 +277,17 @@ export const JobRequestFrame = frame(
 );
 export const JobMatchFrame = frame(
   'job.match',
-  { jobId: JobId, provider: HexPublicKey, price: Price.optional(), payment: PaymentTerms.optional() },
-  'Aggregator to client: the provider chosen; the client now encrypts its spec to that key. With `payment`, the client checks the terms against its own config, pays (escrow deposit or hold invoice), and only then sends job.offer.',
+  {
+    jobId: JobId,
+    provider: HexPublicKey,
+    price: Price.optional(),
+    payment: PaymentTerms.optional(),
+    /** Failover: the attempt this match starts (2 or more); absent on the first. Its escrow deposit is keyed `<jobId>~<attempt>`. */
+    attempt: z.number().int().min(2).max(8).optional(),
+    /** Failover: the provider of the previous attempt and why it was lost; its deposit is refunded by the aggregator. */
+    lost: z.object({ provider: HexPublicKey, code: z.enum(ERROR_CODE_NAMES), message: z.string().max(1024) }).strict().optional(),
+  },
+  'Aggregator to client: the provider chosen; the client now encrypts its spec to that key. With `payment`, the client checks the terms against its own config, pays (escrow deposit or hold invoice), and only then sends job.offer. A second job.match for the same job (with `attempt` and `lost`) replaces a provider lost before it finished: the client offers the spec again to the new provider with a `continuation` of the tokens it already received, and the new provider streams from job.tokens seq 0.',
 );
 export const JobOfferFrame = frame(
   'job.offer',

@@ -2,9 +2,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { Account } from 'viem';
+import { createWalletClient, http, type Account } from 'viem';
 import { EscrowRevertedError, InsufficientAllowanceError, InsufficientGasFundsError, InsufficientTokenBalanceError } from '../payment-errors.js';
-import { EscrowClient } from './escrow-client.js';
+import { jobEscrowAbi } from './contract-artifacts.js';
+import { deployJobEscrow } from './deploy-contracts.js';
+import { EscrowClient, escrowJobKey } from './escrow-client.js';
 import type { LocalChain } from './local-chain.js';
 import { useLocalChain } from './test-fixture.js';
 
@@ -14,22 +16,26 @@ const FEE = 125_000n; // 0.125 USDC to the aggregator
 
 interface Parties {
   chain: LocalChain;
+  escrow: `0x${string}`;
   client: EscrowClient;
   aggregator: EscrowClient;
   stranger: EscrowClient;
   provider: `0x${string}`;
 }
 
-async function parties(clientTokens = 10_000_000n): Promise<Parties> {
+/** Fresh accounts on the file's escrow, or (ownEscrow) on an escrow of their own that holds nothing else. */
+async function parties(clientTokens = 10_000_000n, ownEscrow = false): Promise<Parties> {
   const chain = await localChain();
-  const connect = (account: Account) => new EscrowClient({ chain: chain.chain, rpcUrl: chain.rpcUrl, escrow: chain.escrow, token: chain.token, account, pollingIntervalMs: 50 });
   const [client, aggregator, stranger, provider] = await Promise.all([
     chain.newAccount(clientTokens),
     chain.newAccount(),
     chain.newAccount(),
     chain.newAccount(),
   ]);
-  return { chain, client: connect(client.account), aggregator: connect(aggregator.account), stranger: connect(stranger.account), provider: provider.account.address };
+  const deployer = createWalletClient({ chain: chain.chain, transport: http(chain.rpcUrl), account: stranger.account });
+  const escrow = ownEscrow ? await deployJobEscrow(deployer, chain.reader, chain.token) : chain.escrow;
+  const connect = (account: Account) => new EscrowClient({ chain: chain.chain, rpcUrl: chain.rpcUrl, escrow, token: chain.token, account, pollingIntervalMs: 50 });
+  return { chain, escrow, client: connect(client.account), aggregator: connect(aggregator.account), stranger: connect(stranger.account), provider: provider.account.address };
 }
 
 async function deposited(p: Parties, deadlineInS = 3600): Promise<string> {
@@ -37,6 +43,16 @@ async function deposited(p: Parties, deadlineInS = 3600): Promise<string> {
   const block = await p.chain.reader.getBlock();
   await p.client.deposit({ jobId, provider: p.provider, aggregator: p.aggregator.address!, amount: AMOUNT, fee: FEE, deadline: block.timestamp + BigInt(deadlineInS) });
   return jobId;
+}
+
+/** Waits (bounded) until a transaction to `to` waits in the mempool of a chain that does not automine. */
+async function pendingTransactionTo(chain: LocalChain, to: `0x${string}`): Promise<void> {
+  for (let polls = 0; polls < 400; polls++) {
+    const pending = await chain.reader.getBlock({ blockTag: 'pending', includeTransactions: true });
+    if (pending.transactions.some((tx) => tx.to?.toLowerCase() === to.toLowerCase())) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no transaction to ${to} reached the mempool`);
 }
 
 async function rejects(promise: Promise<unknown>, reason: string): Promise<void> {
@@ -128,6 +144,31 @@ describe('JobEscrow on a local chain', () => {
     await rejects(p.aggregator.releaseBatch(jobs), 'AlreadySettled');
     await p.aggregator.releaseBatch(jobs.slice(0, 2));
     assert.equal(await p.client.tokenBalance(p.provider), AMOUNT * 3n);
+  });
+
+  it('mines a deposit estimated while the escrow held tokens that a refund mined first has taken out', async () => {
+    // Failover: the client deposits for attempt 2 while the aggregator refunds attempt 1. Filling the escrow's
+    // emptied balance costs more gas than the estimate saw; an exact estimate ran the token call out of gas.
+    const p = await parties(10_000_000n, true);
+    const lost = await deposited(p);
+    const block = await p.chain.reader.getBlock();
+    await p.chain.setAutomine(false);
+    try {
+      const next = p.client.deposit({ jobId: `${lost}~2`, provider: p.provider, aggregator: p.aggregator.address!, amount: AMOUNT, fee: FEE, deadline: block.timestamp + 3600n });
+      await pendingTransactionTo(p.chain, p.chain.token); // its approve
+      await p.chain.mine();
+      await pendingTransactionTo(p.chain, p.escrow); // the deposit, its gas estimated with the escrow holding `lost`
+      // The refund outbids it, so the block runs the refund first.
+      const aggregator = createWalletClient({ chain: p.chain.chain, transport: http(p.chain.rpcUrl), account: p.aggregator.options.account! });
+      await aggregator.writeContract({ address: p.escrow, abi: jobEscrowAbi, functionName: 'refund', args: [escrowJobKey(lost)], maxPriorityFeePerGas: 10n ** 10n, maxFeePerGas: 10n ** 11n });
+      await p.chain.mine();
+      await next;
+    } finally {
+      await p.chain.setAutomine(true);
+    }
+    assert.equal((await p.client.escrowOf(lost)).status, 'refunded');
+    assert.equal((await p.client.escrowOf(`${lost}~2`)).status, 'deposited');
+    assert.equal(await p.client.tokenBalance(p.escrow), AMOUNT + FEE);
   });
 
   it('names the problem before sending a deposit the client cannot fund', async () => {

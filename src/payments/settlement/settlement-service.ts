@@ -8,6 +8,7 @@
 import type { JobRecord, JobRole } from '../../jobs/job-record.js';
 import type { JobStore } from '../../jobs/job-store.js';
 import { IllegalJobTransitionError, isLegalTransition } from '../../jobs/state-machine.js';
+import { attemptOfEvents, attemptPaymentId, jobIdOfPayment } from '../../jobs/job-failover.js';
 import type { Logger } from '../../log/index.js';
 import type { PaymentState } from '../../storage/collections.js';
 import type { VerificationOutcome } from '../../verification/verification-outcome.js';
@@ -37,8 +38,8 @@ export class SettlementService {
   constructor(private readonly options: SettlementServiceOptions) {}
 
   /** Settles a run by its verification verdict: paid unless found wrong. */
-  settleOutcome(outcome: Pick<VerificationOutcome, 'runJobId' | 'verdict' | 'provider'>): Promise<Payment[]> {
-    return this.settle(outcome.runJobId, settlementForVerdict(outcome.verdict), { counterparty: outcome.provider, verdict: outcome.verdict });
+  async settleOutcome(outcome: Pick<VerificationOutcome, 'runJobId' | 'verdict' | 'provider'>): Promise<Payment[]> {
+    return this.settle(await this.paymentIdOf(outcome.runJobId), settlementForVerdict(outcome.verdict), { counterparty: outcome.provider, verdict: outcome.verdict });
   }
 
   /**
@@ -49,20 +50,21 @@ export class SettlementService {
     const action = settlementForJobState(job.state);
     if (!action) return [];
     const verdict = job.verification?.verdict;
-    return this.settle(job.jobId, action, { counterparty: job.provider ?? '', jobState: job.state, ...(verdict ? { verdict } : {}) });
+    return this.settle(await this.paymentIdOf(job.jobId), action, { counterparty: job.provider ?? '', jobState: job.state, ...(verdict ? { verdict } : {}) });
   }
 
   /**
    * Moves the job to 'settled' or 'refunded' if its payment is already final: for a job whose outcome settled
    * it before the job itself was recorded completed.
    */
-  syncJobState(jobId: string): Promise<Payment[]> {
-    return this.queued(jobId, async () => {
+  async syncJobState(jobId: string): Promise<Payment[]> {
+    const paymentId = await this.paymentIdOf(jobId);
+    return this.queued(paymentId, async () => {
       const final: Payment[] = [];
       for (const rail of this.options.rails) {
-        const payment = await this.options.ledger.find(jobId, this.options.role, rail.rail);
+        const payment = await this.options.ledger.find(paymentId, this.options.role, rail.rail);
         if (payment?.state === 'released' || payment?.state === 'refunded') {
-          await this.moveJob(jobId, payment.state === 'released' ? 'release' : 'refund');
+          await this.moveJob(paymentId, payment.state === 'released' ? 'release' : 'refund');
           final.push(payment);
         }
       }
@@ -70,7 +72,27 @@ export class SettlementService {
     });
   }
 
-  /** Records, decides and carries out the settlement of a job on every rail that holds money for it. */
+  /**
+   * The key the job's current attempt is paid under (src/jobs/job-failover.ts): the job id unless the job failed
+   * over to another provider, whose deposit is keyed by its attempt. Counted from the job's persisted moves.
+   */
+  async paymentIdOf(jobId: string): Promise<string> {
+    const jobs = this.options.jobs;
+    if (!jobs) return jobId;
+    const events = await jobs.events(jobId);
+    return attemptPaymentId(jobId, attemptOfEvents(events.filter((event) => event.role === this.options.role)));
+  }
+
+  /**
+   * Refunds the deposit of an attempt whose provider was lost before it finished (failover): it names that
+   * provider's payout, so it can never pay the provider that finishes the job. Recorded in the ledger under the
+   * attempt's payment key like any settlement.
+   */
+  refundLostAttempt(paymentId: string, provider: string): Promise<Payment[]> {
+    return this.settle(paymentId, 'refund', { counterparty: provider, reason: 'the provider was lost before it finished; the job failed over' });
+  }
+
+  /** Records, decides and carries out the settlement of a payment (a job's, or one attempt's) on every rail that holds money for it. */
   settle(jobId: string, action: SettlementAction, context: { counterparty?: string } & Record<string, unknown> = {}): Promise<Payment[]> {
     return this.queued(jobId, () => this.settleNow(jobId, action, context));
   }
@@ -187,9 +209,13 @@ export class SettlementService {
     return updated;
   }
 
-  private async moveJob(jobId: string, action: SettlementAction): Promise<void> {
+  /** `paymentId` names the payment settled; the job moves only when it is its current attempt's. */
+  private async moveJob(paymentId: string, action: SettlementAction): Promise<void> {
     const jobs = this.options.jobs;
     if (!jobs) return;
+    const jobId = jobIdOfPayment(paymentId);
+    // A lost attempt's refund says nothing of the job, which went on with another provider.
+    if ((await this.paymentIdOf(jobId)) !== paymentId) return;
     const job = await jobs.get(jobId, this.options.role);
     const to = jobStateAfter(action);
     if (!job || !isLegalTransition(job.state, to)) return;

@@ -2,6 +2,7 @@
 // check of the client's deposit on chain before the job is dispatched.
 import type { PaymentRailName, Price } from '../../protocol/index.js';
 import type { EscrowClient } from '../evm/escrow-client.js';
+import type { SettlementService } from '../settlement/settlement-service.js';
 import { depositMismatch, evmTermsFor, type EvmTerms } from './payment-terms.js';
 
 /** An RPC endpoint behind a load balancer may not show a just-mined deposit yet: looked for again this long. */
@@ -14,13 +15,15 @@ export interface AggregatorPaymentTerms {
   evmTerms(input: { jobId: string; price: Price; maxTokens: number; providerPayout: string; jobDeadlineMs: number }): EvmTerms;
   /** Undefined when the escrow holds the deposit the terms describe; else why it does not. */
   depositProblem(jobId: string, terms: EvmTerms): Promise<string | undefined>;
+  /** Failover: refunds the deposit of an attempt whose provider was lost (keyed by attemptPaymentId), if one was made. */
+  refundLostAttempt?(paymentId: string, provider: string): Promise<void>;
 }
 
 export class EscrowTermsIssuer implements AggregatorPaymentTerms {
   readonly rails: readonly PaymentRailName[];
 
   /** `escrow` signs as the aggregator (its address is the one the deposit names); `lightning`: relay providers' hold invoices. */
-  constructor(private readonly parts: { escrow?: EscrowClient; feeBps: number; lightning: boolean }) {
+  constructor(private readonly parts: { escrow?: EscrowClient; feeBps: number; lightning: boolean; settlement?: Pick<SettlementService, 'refundLostAttempt'> }) {
     this.rails = [...(parts.escrow?.address ? (['evm'] as const) : []), ...(parts.lightning ? (['lightning'] as const) : [])];
   }
 
@@ -36,6 +39,10 @@ export class EscrowTermsIssuer implements AggregatorPaymentTerms {
       if (record.status !== 'none' || Date.now() > deadline) return depositMismatch(record, terms);
       await new Promise((resolve) => setTimeout(resolve, DEPOSIT_POLL_MS));
     }
+  }
+
+  async refundLostAttempt(paymentId: string, provider: string): Promise<void> {
+    await this.parts.settlement?.refundLostAttempt(paymentId, provider);
   }
 
   private requireEscrow(): EscrowClient {
