@@ -12,3 +12,4 @@ export { WarmEngine, DEFAULT_ENGINE_IDLE_MS, type WarmEngineOptions, type WarmEn
 export { EngineCrashedError, EngineProtocolError } from './engine-errors.js';
 export { containerEngineLauncher, childProcessEngineLauncher, type ContainerEngineLauncherOptions, type EngineProcess, type EngineProcessEnd, type LaunchEngineProcess } from './engine-process.js';
 export { startSandboxedContainer, type StartSandboxedContainerParameters, type StartedSandboxedContainer } from './start-sandboxed-container.js';
+export { selectInferenceBackend, type InferenceBackend, type SelectInferenceBackendParameters } from './select-inference-backend.js';

@@ -31,6 +31,8 @@ export interface WarmEngineOptions {
   deadlineMs?: number;
   /** Appended to the engine id, e.g. '+docker'. */
   idSuffix?: string;
+  /** Models refused before loading (e.g. ModelExceedsMemoryError), by absolute path: their jobs fail with the error. */
+  refusedModels?: ReadonlyMap<string, Error>;
   /** Loads, crashes and unloads, for the log. */
   onEvent?: (event: WarmEngineEvent) => void;
 }
@@ -74,12 +76,12 @@ export class WarmEngine implements InferenceEngine {
   }
 
   async preload(modelPath: string): Promise<void> {
-    const instance = this.instanceFor(await hostModelPath(modelPath));
+    const instance = this.instanceFor(this.admitted(await hostModelPath(modelPath)));
     await (await instance).ready;
   }
 
   async generate(request: GenerationRequest): Promise<GenerationResult> {
-    const modelHostPath = await hostModelPath(request.modelPath);
+    const modelHostPath = this.admitted(await hostModelPath(request.modelPath));
     const model = this.modelEngine(modelHostPath);
     model.activeJobs++;
     clearTimeout(model.idleTimer);
@@ -116,6 +118,12 @@ export class WarmEngine implements InferenceEngine {
       return instance?.stop();
     });
     await Promise.allSettled(stopping);
+  }
+
+  private admitted(modelHostPath: string): string {
+    const refusal = this.options.refusedModels?.get(modelHostPath);
+    if (refusal) throw refusal;
+    return modelHostPath;
   }
 
   private modelEngine(modelHostPath: string): ModelEngine {
