@@ -11,7 +11,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 /** Where the worker lives inside the image; src/execution/execution-templates.ts names the same paths. */
 const APP_DIR = '/app';
-const WORKER_ENTRY = 'dist/src/execution/container-worker.js';
+/** The per-job worker and the warm engine (one process serving many jobs of a model). */
+const WORKER_ENTRIES = ['dist/src/execution/container-worker.js', 'dist/src/execution/engine-worker.js'];
 const NODE_TARGET = '/usr/local/bin/node';
 const RUNTIME_USER = { name: 'infernet', uid: 10001, gid: 10001 };
 /** Files no running worker reads: sources of a llama.cpp build from scratch, type declarations, source maps. */
@@ -40,13 +41,13 @@ function planRootfs(root) {
   const addFile = (target, source, mode) => entries.set(target, { target, source, mode: mode ?? (statSync(source).mode & 0o111 ? 0o755 : 0o644) });
   const addText = (target, text, mode = 0o644) => entries.set(target, { target, text, mode });
 
-  const worker = join(root, WORKER_ENTRY);
-  if (!existsSync(worker)) fail(`${worker} is missing: build the TypeScript first (npm run build)`);
+  const workers = WORKER_ENTRIES.map((entry) => join(root, entry));
+  for (const worker of workers) if (!existsSync(worker)) fail(`${worker} is missing: build the TypeScript first (npm run build)`);
 
   const nodeBinary = findNodeBinary(root);
   addFile(NODE_TARGET, nodeBinary, 0o755);
 
-  const { modules, packages } = moduleClosure(root, worker);
+  const { modules, packages } = moduleClosure(root, workers);
   for (const module of modules) addFile(join(APP_DIR, relative(root, module)), module, 0o644);
   addText(join(APP_DIR, 'package.json'), `${JSON.stringify({ name: 'infernet-runtime', private: true, type: 'module' }, null, 2)}\n`);
 
@@ -76,10 +77,10 @@ function findNodeBinary(root) {
 }
 
 /** The worker's own compiled modules (relative imports, followed) and the bare package names they import. */
-function moduleClosure(root, entry) {
+function moduleClosure(root, entries) {
   const modules = new Set();
   const packages = new Set();
-  const pending = [entry];
+  const pending = [...entries];
   const specifiers = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
   while (pending.length) {
     const file = pending.pop();

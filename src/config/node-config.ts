@@ -51,6 +51,8 @@ export const NodeConfig = z
         containerMemoryMb: z.number().int().min(64).default(4096),
         /** A runtime image to use instead of the one built from this checkout. */
         runtimeImage: z.string().min(1).optional(),
+        /** A model's warm engine with no job for this long is unloaded; its next job loads it again. */
+        engineIdleSeconds: z.number().int().min(1).default(600),
       })
       .strict()
       .prefault({}),

@@ -6,7 +6,7 @@ import type { ContainerCreateOptions, DeviceRequest, HostConfig } from 'dockerod
 
 export type ExecutionTemplateVersion = 1;
 export const CURRENT_EXECUTION_TEMPLATE_VERSION: ExecutionTemplateVersion = 1;
-export type ExecutionTemplateName = 'llama.cpp' | 'vllm' | 'vllm-ray' | 'llama.cpp-rpc';
+export type ExecutionTemplateName = 'llama.cpp' | 'llama.cpp-engine' | 'vllm' | 'vllm-ray' | 'llama.cpp-rpc';
 
 /** Labels on every container Infernet creates: reapOrphanContainers finds a crashed daemon's leftovers by them. */
 export const CONTAINER_LABELS = {
@@ -66,6 +66,12 @@ const LLAMA_CPP_V1 = {
   tmpfsOptions: 'rw,noexec,nosuid,nodev',
 } as const;
 
+/** The warm engine: the same sandbox and mounts as a job's container, a process that serves many jobs of one model. */
+const LLAMA_CPP_ENGINE_V1 = {
+  ...LLAMA_CPP_V1,
+  command: ['/usr/local/bin/node', '/app/dist/src/execution/engine-worker.js'],
+} as const;
+
 const VLLM_V1 = {
   image: 'vllm/vllm-openai:v0.11.0',
   modelRoot: '/models',
@@ -109,6 +115,7 @@ const LLAMA_CPP_RPC_V1 = {
 
 const TEMPLATES = {
   'llama.cpp': { 1: LLAMA_CPP_V1 },
+  'llama.cpp-engine': { 1: LLAMA_CPP_ENGINE_V1 },
   'llama.cpp-rpc': { 1: LLAMA_CPP_RPC_V1 },
   vllm: { 1: VLLM_V1 },
   'vllm-ray': { 1: VLLM_RAY_V1 },
@@ -145,6 +152,48 @@ export function llamaCppContainerSpec(params: LlamaCppTemplateParams): Container
     WorkingDir: template.workingDir,
     Env: [...template.env],
     Labels: labels(params.owner, 'llama.cpp', params.version, 'job'),
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    OpenStdin: true,
+    StdinOnce: true,
+    Tty: false,
+    NetworkDisabled: true,
+    HostConfig: {
+      ...sandboxHostConfig(params.limits, template.tmpfsOptions),
+      NetworkMode: 'none',
+      Mounts: [{ Type: 'bind', Source: params.modelHostPath, Target: template.modelPath, ReadOnly: true }],
+      ...(params.gpus ? { DeviceRequests: [deviceRequest(params.gpus)] } : {}),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// llama.cpp as a warm engine: one long-lived container per model, jobs multiplexed over its stdin and stdout
+// (engine-worker-protocol.ts). Stdin stays open for as long as the engine lives.
+
+export interface LlamaCppEngineTemplateParams {
+  version: ExecutionTemplateVersion;
+  image: string;
+  /** owner.jobId names the engine (e.g. `engine-<model hash>`), since it outlives any one job. */
+  owner: ContainerOwner;
+  modelHostPath: string;
+  limits: ContainerLimits;
+  /** At most one GPU; requested from the NVIDIA container toolkit. */
+  gpus?: GpuRequest;
+}
+
+export function llamaCppEngineContainerSpec(params: LlamaCppEngineTemplateParams): ContainerCreateOptions {
+  const template = released('llama.cpp-engine', params.version);
+  requireAbsolute('llama.cpp-engine', params.modelHostPath);
+  if (params.gpus && gpuCount(params.gpus) > 1) throw new ExecutionTemplateError('llama.cpp-engine', 'runs on the CPU or on one GPU');
+  return {
+    Image: params.image,
+    Cmd: [...template.command],
+    User: SANDBOX_V1.user,
+    WorkingDir: template.workingDir,
+    Env: [...template.env],
+    Labels: labels(params.owner, 'llama.cpp-engine', params.version, 'engine'),
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,

@@ -8,3 +8,8 @@ export { runSandboxedContainer, type RunSandboxedContainerParameters, type Sandb
 export { buildRuntimeImage } from './build-runtime-image.js';
 export { setupDockerEngine } from './setup-docker-engine.js';
 export * from './execution-templates.js';
+export { WarmEngine, DEFAULT_ENGINE_IDLE_MS, type WarmEngineOptions, type WarmEngineEvent, type EngineStatus } from './warm-engine.js';
+export { EngineCrashedError, EngineProtocolError } from './engine-errors.js';
+export { containerEngineLauncher, childProcessEngineLauncher, type ContainerEngineLauncherOptions, type EngineProcess, type EngineProcessEnd, type LaunchEngineProcess } from './engine-process.js';
+export { startSandboxedContainer, type StartSandboxedContainerParameters, type StartedSandboxedContainer } from './start-sandboxed-container.js';
+export { selectInferenceBackend, type InferenceBackend, type SelectInferenceBackendParameters } from './select-inference-backend.js';

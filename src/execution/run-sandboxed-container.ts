@@ -95,7 +95,7 @@ export async function runSandboxedContainer(parameters: RunSandboxedContainerPar
   }
 }
 
-async function createContainer(docker: Docker, spec: ContainerCreateOptions): Promise<Container> {
+export async function createContainer(docker: Docker, spec: ContainerCreateOptions): Promise<Container> {
   try {
     return await docker.createContainer(spec);
   } catch (error) {
@@ -120,7 +120,7 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-class LineWriter extends Writable {
+export class LineWriter extends Writable {
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
   private overflowed = false;
@@ -169,7 +169,7 @@ class LineWriter extends Writable {
 }
 
 /** Keeps the last lines of stderr, each cut short, for the error a failed job reports. */
-class StderrTail extends Writable {
+export class StderrTail extends Writable {
   private tail: string[] = [];
   private partial = '';
 

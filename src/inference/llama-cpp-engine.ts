@@ -18,8 +18,10 @@ export interface LlamaCppEngineOptions {
   /** Decoding threads per job. */
   threads: number;
   contextSize: number;
-  /** Jobs that may run at once on one model. */
+  /** Jobs that may run at once on one model: one context with this many sequences, decoded in one batch. */
   slots: number;
+  /** The llama.cpp backend to load: false (the default) for the CPU; see selectInferenceBackend. */
+  gpu?: false | 'cuda' | 'vulkan' | 'metal';
 }
 
 interface LoadedModel {
@@ -27,16 +29,34 @@ interface LoadedModel {
   context: LlamaContext;
 }
 
+/** Where a loaded model runs: the backend llama.cpp loaded and the layers it offloaded to the GPU. */
+export interface LoadedModelPlacement {
+  backend: string;
+  gpuLayers: number;
+}
+
 export class LlamaCppEngine implements InferenceEngine {
   readonly id = `llama.cpp/node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`;
   readonly continuesGenerations = true;
   private llama?: Promise<Llama>;
   private readonly models = new Map<string, Promise<LoadedModel>>();
+  private modelLoads = 0;
 
   constructor(private readonly options: LlamaCppEngineOptions) {}
 
+  /** Models loaded since this engine started (a reused model counts once). */
+  get loads(): number {
+    return this.modelLoads;
+  }
+
   async preload(modelPath: string): Promise<void> {
     await this.load(modelPath);
+  }
+
+  /** The backend and offloaded layers of a model, loading it first if need be. */
+  async placementOf(modelPath: string): Promise<LoadedModelPlacement> {
+    const { model } = await this.load(modelPath);
+    return { backend: model.llama.gpu === false ? 'cpu' : model.llama.gpu, gpuLayers: model.gpuLayers };
   }
 
   async generate(request: GenerationRequest): Promise<GenerationResult> {
@@ -135,8 +155,9 @@ export class LlamaCppEngine implements InferenceEngine {
     if (size > freemem()) {
       throw new ModelLoadError(modelPath, `model ${modelPath} needs ${mib(size)} MiB but only ${mib(freemem())} MiB of memory is free`);
     }
-    this.llama ??= getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+    this.llama ??= getLlama({ gpu: this.options.gpu ?? false, build: 'never', logLevel: 'error' as never });
     try {
+      this.modelLoads++;
       const model = await (await this.llama).loadModel({ modelPath });
       const context = await model.createContext({ contextSize: Math.min(this.options.contextSize, model.trainContextSize), sequences: this.options.slots, threads: this.options.threads });
       return { model, context };

@@ -1,8 +1,13 @@
 // Where a provider's jobs run: sandboxed in Docker by default, refused while no engine answers, in-process
 // only when the operator chose `sandbox: none`. Decided once at start-up and said in the log.
+import { freemem } from 'node:os';
+import { resolve } from 'node:path';
 import Docker from 'dockerode';
+import { detectHardware } from '../discovery/hardware/index.js';
+import { describeModelFile } from '../models/index.js';
+import { checkEngineFits, estimateEngineMemory, ModelExceedsMemoryError } from '../planner/index.js';
 import type { NodeConfig } from '../config/index.js';
-import { buildRuntimeImage, chooseJobRuntime, ContainerEngine, detectDockerEngine, reapOrphanContainers } from '../execution/index.js';
+import { buildRuntimeImage, chooseJobRuntime, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, reapOrphanContainers, selectInferenceBackend, WarmEngine, type InferenceBackend, type WarmEngineEvent } from '../execution/index.js';
 import { LlamaCppEngine, type InferenceEngine } from '../inference/index.js';
 import type { Logger } from '../log/index.js';
 
@@ -24,6 +29,52 @@ export async function openProviderRuntime(config: NodeConfig, nodeId: string, lo
   if (reaped.containerIds.length) logger.warn({ containers: reaped.containerIds.length }, 'removed containers left by an earlier run of this node');
   const image = provider.runtimeImage ?? (await buildRuntimeImage());
   logger.info({ image }, runtime.notice);
-  const engine = new ContainerEngine({ docker, image, nodeId, threads: provider.threads, contextSize: provider.contextSize, limits: { memoryBytes: provider.containerMemoryMb * 2 ** 20 } });
+  // One warm engine container per model, loaded once and serving every job of it, up to `slots` at once.
+  const limits = { ...DEFAULT_CONTAINER_LIMITS, cpus: provider.threads, memoryBytes: provider.containerMemoryMb * 2 ** 20 };
+  const backend = selectInferenceBackend(await detectHardware());
+  logger.info({ backend: backend.gpu || 'cpu', device: backend.device }, 'inference backend chosen');
+  const refusedModels = await refuseModelsThatDoNotFit(config, backend, limits.memoryBytes, logger);
+  const engine = new WarmEngine({
+    launch: containerEngineLauncher({ docker, image, nodeId, limits, ...(backend.containerGpus ? { gpus: backend.containerGpus } : {}) }),
+    gpu: backend.gpu,
+    refusedModels,
+    threads: provider.threads,
+    contextSize: provider.contextSize,
+    slots: provider.slots,
+    idleMs: provider.engineIdleSeconds * 1000,
+    idSuffix: '+docker',
+    onEvent: (event) => logEngineEvent(logger, event),
+  });
   return { engine };
+}
+
+/**
+ * Each configured model's engine (weights, KV cache for contextSize x slots, overhead) against the chosen device's
+ * free memory, capped by the container's limit: a model that does not fit is refused now, with both figures.
+ */
+async function refuseModelsThatDoNotFit(config: NodeConfig, backend: InferenceBackend, containerBytes: number, logger: Logger): Promise<Map<string, Error>> {
+  const refused = new Map<string, Error>();
+  const onGpu = backend.freeBytes !== undefined;
+  const ram = freemem();
+  const [availableBytes, where] = onGpu ? [Math.min(backend.freeBytes!, Infinity), `${backend.device}'s VRAM`] : ram <= containerBytes ? [ram, 'RAM'] : [containerBytes, "the container's memory limit (provider.containerMemoryMb)"];
+  for (const path of config.models) {
+    const model = await describeModelFile(path).catch(() => undefined);
+    if (!model) continue; // unreadable: the load says why
+    try {
+      checkEngineFits({ model: path, estimate: estimateEngineMemory({ model, contextSize: config.provider.contextSize, slots: config.provider.slots, device: onGpu ? 'gpu' : 'cpu' }), availableBytes, where });
+    } catch (error) {
+      if (!(error instanceof ModelExceedsMemoryError)) throw error;
+      logger.error({ model: path, neededBytes: error.neededBytes, availableBytes: error.availableBytes }, error.message);
+      refused.set(resolve(path), error);
+    }
+  }
+  return refused;
+}
+
+/** What the operator reads about each model's engine: loads, crashes with their last error, unloads. */
+export function logEngineEvent(logger: Logger, event: WarmEngineEvent): void {
+  if (event.type === 'loaded') logger.info({ model: event.modelPath, engine: event.processId.slice(0, 12), loadMs: Math.round(event.loadMs), backend: event.backend, gpuLayers: event.gpuLayers }, 'model loaded in its engine');
+  else if (event.type === 'load-failed') logger.error({ model: event.modelPath, err: event.error.message }, 'model did not load');
+  else if (event.type === 'crashed') logger.error({ model: event.modelPath, failedJobs: event.failedJobs, restarting: event.restarting, err: event.error.message }, 'engine crashed');
+  else logger.info({ model: event.modelPath, idleMs: event.idleMs }, 'model unloaded after its idle time');
 }

@@ -25,6 +25,15 @@ export {
   type ServingMemoryEstimate,
 } from './estimate-serving-memory.js';
 export { blocksForSequences, kvBlocksOnGpu, usableGpuBytes, type KvBlocksOnGpuParameters } from './kv-cache-capacity.js';
+export {
+  checkEngineFits,
+  ENGINE_OVERHEAD_BYTES,
+  estimateEngineMemory,
+  LLAMA_CPP_BATCH_TOKENS,
+  type CheckEngineFitsParameters,
+  type EngineMemoryEstimate,
+  type EstimateEngineMemoryParameters,
+} from './estimate-engine-memory.js';
 export { splitLayers, type LayerRange } from './split-layers.js';
 export { TENSOR_PARALLEL_SIZES, validTensorParallelSizes, type DeploymentStrategy } from './deployment-layouts.js';
 export {
@@ -38,6 +47,7 @@ export {
   InvalidGpuSpecError,
   InvalidPlanOptionsError,
   ModelDoesNotFitError,
+  ModelExceedsMemoryError,
   UnknownWeightSizeError,
 } from './planner-errors.js';
 export { formatGibibytes, GIB } from './format-bytes.js';

@@ -20,6 +20,29 @@ export class ModelDoesNotFitError extends Error {
   }
 }
 
+/** A model whose engine needs more memory than this machine has free: refused before it loads, never killed mid-job. */
+export class ModelExceedsMemoryError extends Error {
+  override readonly name = 'ModelExceedsMemoryError';
+  readonly neededBytes: number;
+  constructor(
+    readonly model: string,
+    readonly estimate: { weightsBytes: number; kvCacheBytes: number; overheadBytes: number; totalBytes: number },
+    readonly availableBytes: number,
+    readonly where: string,
+  ) {
+    super(
+      `${model} needs ${mebibytes(estimate.totalBytes)} (weights ${mebibytes(estimate.weightsBytes)}, KV cache ${mebibytes(estimate.kvCacheBytes)}, ` +
+        `compute and runtime ${mebibytes(estimate.overheadBytes)}) but ${where} has ${mebibytes(availableBytes)} free: serve a smaller quantization, ` +
+        'or lower provider.contextSize or provider.slots',
+    );
+    this.neededBytes = estimate.totalBytes;
+  }
+}
+
+function mebibytes(bytes: number): string {
+  return `${Math.ceil(bytes / 2 ** 20)} MiB`;
+}
+
 /** A `--gpus` value that does not read as `COUNTxMEMORY[:LINK]` per node. */
 export class InvalidGpuSpecError extends Error {
   override readonly name = 'InvalidGpuSpecError';

@@ -1,0 +1,198 @@
+// One running engine process for one model, seen from the host: it sends the load, multiplexes jobs over the
+// process's lines (each with its own stream, deadline and cancel), rebuilds the worker's errors, and when the
+// process ends it fails the jobs it still held with EngineCrashedError (or ends them as cancelled when it was told
+// to stop).
+import { randomUUID } from 'node:crypto';
+import { InvalidGrammarError, ModelLoadError, PromptTooLongError, type GeneratedPiece, type GenerationRequest, type GenerationResult } from '../inference/index.js';
+import { ContainerDeadlineError } from './container-errors.js';
+import { EngineCrashedError, EngineProtocolError } from './engine-errors.js';
+import type { EngineProcess, EngineProcessEnd, LaunchEngineProcess } from './engine-process.js';
+import { ENGINE_WORKER_PROTOCOL_VERSION, EngineMessage, type EngineErrorMessage, type EngineGenerateRequest, type EngineGpu, type EngineLoadedMessage, type EngineRequest } from './engine-worker-protocol.js';
+import { JobSlots } from './job-slots.js';
+
+export interface EngineInstanceOptions {
+  launch: LaunchEngineProcess;
+  modelHostPath: string;
+  threads: number;
+  contextSize: number;
+  slots: number;
+  gpu: EngineGpu;
+  /** Told once when the process ends: with the crash when it was not asked to stop. */
+  onEnd: (crash: EngineCrashedError | undefined) => void;
+}
+
+interface PendingJob {
+  started: number;
+  pieces: GeneratedPiece[];
+  firstTokenMs: number;
+  onText?: ((piece: GeneratedPiece) => void) | undefined;
+  resolve: (result: GenerationResult) => void;
+  reject: (error: Error) => void;
+}
+
+export class EngineInstance {
+  /** Resolves when the model is loaded; rejects with the load error or the crash. */
+  readonly ready: Promise<EngineLoadedMessage>;
+  placement?: EngineLoadedMessage;
+  private readonly jobs = new Map<string, PendingJob>();
+  private readonly slots: JobSlots;
+  private process?: EngineProcess;
+  private stopping = false;
+  private ended = false;
+  private loadError?: Error;
+  private resolveReady!: (loaded: EngineLoadedMessage) => void;
+  private rejectReady!: (error: Error) => void;
+
+  private constructor(private readonly options: EngineInstanceOptions) {
+    this.slots = new JobSlots(options.slots);
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  static async start(options: EngineInstanceOptions): Promise<EngineInstance> {
+    const instance = new EngineInstance(options);
+    const process = await options.launch({ modelHostPath: options.modelHostPath, onLine: (line) => instance.onLine(line) });
+    instance.process = process;
+    void process.ended.then((end) => instance.onEnded(end));
+    instance.send({ type: 'load', v: ENGINE_WORKER_PROTOCOL_VERSION, modelPath: process.modelPath, threads: options.threads, contextSize: options.contextSize, slots: options.slots, gpu: options.gpu });
+    return instance;
+  }
+
+  get processId(): string {
+    return this.process?.id ?? '';
+  }
+
+  get activeJobs(): number {
+    return this.jobs.size;
+  }
+
+  get alive(): boolean {
+    return !this.ended && !this.stopping;
+  }
+
+  /** Runs one job on its own sequence; waits for a free sequence first. */
+  async generate(request: GenerationRequest, deadlineMs: number): Promise<GenerationResult> {
+    const started = performance.now();
+    const release = await this.slots.acquire(request.signal).catch(() => undefined);
+    if (!release) return cancelled([], 0, performance.now() - started);
+    try {
+      if (request.signal?.aborted) return cancelled([], 0, performance.now() - started);
+      await this.ready;
+      return await this.run(request, started, deadlineMs);
+    } finally {
+      release();
+    }
+  }
+
+  /** Kills the process; jobs still running end as cancelled. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (!this.process || this.ended) return;
+    await this.process.kill();
+    await this.process.ended;
+  }
+
+  private run(request: GenerationRequest, started: number, deadlineMs: number): Promise<GenerationResult> {
+    if (this.ended || this.stopping) return Promise.resolve(cancelled([], 0, performance.now() - started));
+    const id = randomUUID();
+    return new Promise<GenerationResult>((resolve, reject) => {
+      const cancel = (): void => this.send({ type: 'cancel', id });
+      const timer = setTimeout(() => {
+        cancel();
+        settle(() => reject(new ContainerDeadlineError(this.processId, deadlineMs)));
+      }, deadlineMs);
+      const settle = (done: () => void): void => {
+        if (!this.jobs.delete(id)) return;
+        clearTimeout(timer);
+        request.signal?.removeEventListener('abort', cancel);
+        done();
+      };
+      this.jobs.set(id, { started, pieces: [], firstTokenMs: 0, onText: request.onText, resolve: (result) => settle(() => resolve(result)), reject: (error) => settle(() => reject(error)) });
+      request.signal?.addEventListener('abort', cancel, { once: true });
+      const message: EngineGenerateRequest = {
+        type: 'generate',
+        id,
+        input: request.input,
+        sampling: request.sampling,
+        ...(request.fingerprintTopK !== undefined ? { fingerprintTopK: request.fingerprintTopK } : {}),
+        ...(request.logprobsTopK !== undefined ? { logprobsTopK: request.logprobsTopK } : {}),
+      };
+      this.send(message);
+      if (request.signal?.aborted) cancel();
+    });
+  }
+
+  private send(request: EngineRequest): void {
+    if (!this.ended) this.process?.writeLine(JSON.stringify(request));
+  }
+
+  private onLine(line: string): void {
+    let message: EngineMessage;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const parsed = EngineMessage.safeParse(json);
+    if (!parsed.success) {
+      // A job's line the host cannot read fails that job now, rather than leave it waiting for its deadline.
+      const id = (json as { id?: unknown } | null)?.id;
+      const job = typeof id === 'string' ? this.jobs.get(id) : undefined;
+      job?.reject(new EngineProtocolError(this.options.modelHostPath, parsed.error.issues[0]?.message ?? 'invalid message', parsed.error));
+      return;
+    }
+    message = parsed.data;
+    if (message.type === 'loaded') {
+      this.placement = message;
+      this.resolveReady(message);
+      return;
+    }
+    if (message.type === 'error' && message.id === undefined) {
+      this.loadError = this.workerError(message);
+      return;
+    }
+    const job = this.jobs.get(message.id!);
+    if (!job) return;
+    if (message.type === 'text') {
+      if (!job.pieces.length) job.firstTokenMs = performance.now() - job.started;
+      const piece = { text: message.text, tokenIds: message.tokenIds };
+      job.pieces.push(piece);
+      job.onText?.(piece);
+    } else if (message.type === 'result') {
+      // Timings as the host sees them: waiting for a sequence and for the load included.
+      const { type: _type, id: _id, firstTokenMs: _first, totalMs: _total, ...result } = message;
+      job.resolve({ ...result, firstTokenMs: job.firstTokenMs, totalMs: performance.now() - job.started });
+    } else {
+      job.reject(this.workerError(message));
+    }
+  }
+
+  /** The worker's error as the in-process engine would have thrown it, with the host's model path. */
+  private workerError(message: EngineErrorMessage): Error {
+    const hostPath = this.options.modelHostPath;
+    const processPath = this.process?.modelPath ?? hostPath;
+    if (message.name === 'ModelLoadError') return new ModelLoadError(hostPath, message.message.replaceAll(processPath, hostPath));
+    if (message.name === 'PromptTooLongError' && message.promptTokens !== undefined && message.contextSize !== undefined) return new PromptTooLongError(message.promptTokens, message.contextSize);
+    if (message.name === 'InvalidGrammarError') return new InvalidGrammarError(message.message);
+    return new EngineCrashedError(hostPath, this.processId, null, [], `failed the job: ${message.name}: ${message.message}`);
+  }
+
+  private onEnded(end: EngineProcessEnd): void {
+    this.ended = true;
+    const crash = this.stopping ? undefined : new EngineCrashedError(this.options.modelHostPath, this.processId, end.exitCode, end.stderrTail, end.reason);
+    this.rejectReady(this.loadError ?? crash ?? new ModelLoadError(this.options.modelHostPath, `the engine for ${this.options.modelHostPath} was stopped before it loaded`));
+    for (const job of [...this.jobs.values()]) {
+      if (crash) job.reject(crash);
+      else job.resolve(cancelled(job.pieces, job.firstTokenMs, performance.now() - job.started));
+    }
+    this.options.onEnd(crash);
+  }
+}
+
+function cancelled(pieces: GeneratedPiece[], firstTokenMs: number, totalMs: number): GenerationResult {
+  return { text: pieces.map((piece) => piece.text).join(''), tokenIds: pieces.flatMap((piece) => piece.tokenIds), finishReason: 'cancelled', promptTokens: 0, firstTokenMs, totalMs };
+}

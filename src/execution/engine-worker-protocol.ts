@@ -1,0 +1,84 @@
+// What the host and a warm engine process say to each other, one JSON object per line in each direction: a `load`
+// first, then any number of `generate` and `cancel` lines, each job named by the host's id, so that many jobs share
+// one loaded model. The worker imports only the types (zod stays out of the image); the host parses every line the
+// worker writes with these schemas, because whatever runs inside the sandbox is not trusted.
+import { z } from 'zod';
+import { JobInput, SamplingParams } from '../protocol/index.js';
+
+export const ENGINE_WORKER_PROTOCOL_VERSION = 2;
+
+/** Which llama.cpp backend the engine loads: false for the CPU. */
+export const EngineGpu = z.union([z.literal(false), z.enum(['cuda', 'vulkan', 'metal'])]);
+export type EngineGpu = z.infer<typeof EngineGpu>;
+
+// Host to worker.
+export const EngineLoadRequest = z.object({
+  type: z.literal('load'),
+  v: z.literal(ENGINE_WORKER_PROTOCOL_VERSION),
+  /** The model's path as the worker sees it (inside the container). */
+  modelPath: z.string().min(1),
+  threads: z.number().int().positive(),
+  contextSize: z.number().int().positive(),
+  /** Sequences decoded together through the one loaded model. */
+  slots: z.number().int().positive(),
+  gpu: EngineGpu,
+});
+export const EngineGenerateRequest = z.object({
+  type: z.literal('generate'),
+  id: z.string().min(1).max(128),
+  input: JobInput,
+  sampling: SamplingParams,
+  fingerprintTopK: z.number().int().min(0).max(20).optional(),
+  logprobsTopK: z.number().int().min(0).max(20).optional(),
+});
+export const EngineCancelRequest = z.object({ type: z.literal('cancel'), id: z.string().min(1).max(128) });
+export type EngineLoadRequest = z.infer<typeof EngineLoadRequest>;
+export type EngineGenerateRequest = z.infer<typeof EngineGenerateRequest>;
+export type EngineCancelRequest = z.infer<typeof EngineCancelRequest>;
+export type EngineRequest = EngineLoadRequest | EngineGenerateRequest | EngineCancelRequest;
+
+// Worker to host.
+
+/** JSON has no -Infinity (a token the grammar forbids): it arrives as null and is read back as -Infinity. */
+const Logprob = z.union([z.number(), z.null().transform(() => -Infinity)]);
+const EngineTokenFingerprint = z.object({ token: z.number().int().nonnegative(), logprob: Logprob, top: z.array(z.tuple([z.number().int().nonnegative(), Logprob])).max(20) });
+const EngineTokenLogprob = z.object({ token: z.string(), logprob: Logprob, top: z.array(z.object({ token: z.string(), logprob: Logprob })).max(20) });
+
+export const EngineLoadedMessage = z.object({
+  type: z.literal('loaded'),
+  loadMs: z.number().nonnegative(),
+  /** The backend llama.cpp actually loaded, and how many layers it put on the GPU. */
+  backend: z.string().max(32),
+  gpuLayers: z.number().int().nonnegative(),
+});
+export const EngineTextMessage = z.object({ type: z.literal('text'), id: z.string(), text: z.string(), tokenIds: z.array(z.number().int().nonnegative()) });
+export const EngineResultMessage = z.object({
+  type: z.literal('result'),
+  id: z.string(),
+  text: z.string(),
+  tokenIds: z.array(z.number().int().nonnegative()),
+  finishReason: z.enum(['stop', 'length', 'cancelled']),
+  promptTokens: z.number().int().nonnegative(),
+  firstTokenMs: z.number().nonnegative(),
+  totalMs: z.number().nonnegative(),
+  fingerprints: z.array(EngineTokenFingerprint).optional(),
+  tokenLogprobs: z.array(EngineTokenLogprob).optional(),
+});
+export const EngineErrorMessage = z.object({
+  type: z.literal('error'),
+  /** The job it ends; absent when the engine itself failed (its model did not load). */
+  id: z.string().optional(),
+  /** The error's class name inside the worker: ModelLoadError, PromptTooLongError and InvalidGrammarError are rebuilt on the host. */
+  name: z.string().max(128),
+  message: z.string().max(16_384),
+  promptTokens: z.number().int().nonnegative().optional(),
+  contextSize: z.number().int().nonnegative().optional(),
+});
+export const EngineMessage = z.discriminatedUnion('type', [EngineLoadedMessage, EngineTextMessage, EngineResultMessage, EngineErrorMessage]);
+export type EngineMessage = z.infer<typeof EngineMessage>;
+export type EngineLoadedMessage = z.infer<typeof EngineLoadedMessage>;
+export type EngineResultMessage = z.infer<typeof EngineResultMessage>;
+export type EngineErrorMessage = z.infer<typeof EngineErrorMessage>;
+
+/** Longest line the host accepts from an engine; a longer one ends the engine instead of filling memory. */
+export const MAX_ENGINE_LINE_BYTES = 8 * 2 ** 20;

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LlamaCppEngine, type GenerationRequest } from '../inference/index.js';
+import { sharedModelPath } from '../models/shared-test-models.js';
+import { SamplingParams } from '../protocol/index.js';
+import { ContainerDeadlineError } from './container-errors.js';
+import { EngineCrashedError } from './engine-errors.js';
+import { childProcessEngineLauncher } from './engine-process.js';
+import { WarmEngine, type WarmEngineEvent, type WarmEngineOptions } from './warm-engine.js';
+
+const stories = sharedModelPath('stories260K.gguf');
+const sampling = (overrides: Partial<SamplingParams> = {}) => SamplingParams.parse({ maxTokens: 48, ...overrides });
+const PROMPTS = ['Once upon a time', 'The dog', 'Lily wanted', 'One day, a big'];
+
+/** A warm engine whose process is a child of this one, with its events kept. */
+function warmEngine(options: Partial<WarmEngineOptions> = {}): WarmEngine & { events: WarmEngineEvent[] } {
+  const events: WarmEngineEvent[] = [];
+  const engine = new WarmEngine({ launch: childProcessEngineLauncher(), threads: 1, contextSize: 512, slots: 4, onEvent: (event) => events.push(event), ...options });
+  return Object.assign(engine, { events });
+}
+
+function waitForEvent(engine: { events: WarmEngineEvent[] }, type: WarmEngineEvent['type'], count = 1): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (engine.events.filter((event) => event.type === type).length >= count) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 10);
+  });
+}
+
+describe('WarmEngine: one engine process per model, supervised', () => {
+  let inProcess: LlamaCppEngine;
+  const solo = new Map<string, number[]>();
+
+  before(async () => {
+    inProcess = new LlamaCppEngine({ threads: 1, contextSize: 512, slots: 1 });
+    for (const prompt of PROMPTS) solo.set(prompt, (await inProcess.generate({ modelPath: stories, input: { prompt }, sampling: sampling() })).tokenIds);
+  });
+  after(() => inProcess?.close());
+
+  it('loads a model once: a second job of the model loads nothing and generates what the in-process engine does', async () => {
+    const engine = warmEngine();
+    try {
+      const first = await engine.generate({ modelPath: stories, input: { prompt: PROMPTS[0]! }, sampling: sampling() });
+      const second = await engine.generate({ modelPath: stories, input: { prompt: PROMPTS[1]! }, sampling: sampling() });
+      assert.deepEqual(first.tokenIds, solo.get(PROMPTS[0]!));
+      assert.deepEqual(second.tokenIds, solo.get(PROMPTS[1]!));
+      const [status] = engine.status();
+      assert.equal(status?.loads, 1);
+      assert.equal(status?.state, 'ready');
+      assert.equal(status?.backend, 'cpu');
+      assert.equal(engine.events.filter((event) => event.type === 'loaded').length, 1);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('runs 4 greedy jobs at once on one loaded model, each returning exactly its solo output', async () => {
+    const engine = warmEngine({ slots: 4 });
+    try {
+      const results = await Promise.all(PROMPTS.map((prompt) => engine.generate({ modelPath: stories, input: { prompt }, sampling: sampling() })));
+      results.forEach((result, index) => assert.deepEqual(result.tokenIds, solo.get(PROMPTS[index]!), PROMPTS[index]));
+      assert.equal(engine.status()[0]?.loads, 1);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('keeps each job its own stream, fingerprints, logprobs and grammar', async () => {
+    const engine = warmEngine();
+    try {
+      const request: Omit<GenerationRequest, 'onText'> = { modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling({ format: { type: 'json' }, maxTokens: 40 }), fingerprintTopK: 2, logprobsTopK: 1 };
+      const pieces: string[] = [];
+      const [warm, local] = await Promise.all([engine.generate({ ...request, onText: (piece) => pieces.push(piece.text) }), inProcess.generate(request)]);
+      assert.equal(pieces.join(''), warm.text);
+      assert.equal(warm.text, local.text);
+      assert.deepEqual(warm.fingerprints, local.fingerprints);
+      assert.deepEqual(warm.tokenLogprobs, local.tokenLogprobs);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('ends a cancelled job with what was streamed, and a job past its deadline with ContainerDeadlineError, the engine serving on', async () => {
+    const engine = warmEngine();
+    try {
+      const controller = new AbortController();
+      const cancelled = await engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling({ maxTokens: 400 }), signal: controller.signal, onText: () => controller.abort() });
+      assert.equal(cancelled.finishReason, 'cancelled');
+      assert.ok(cancelled.tokenIds.length >= 1 && cancelled.tokenIds.length < 400);
+      await assert.rejects(engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling({ maxTokens: 400 }), deadlineMs: 0 }), ContainerDeadlineError);
+      const next = await engine.generate({ modelPath: stories, input: { prompt: PROMPTS[2]! }, sampling: sampling() });
+      assert.deepEqual(next.tokenIds, solo.get(PROMPTS[2]!));
+      assert.equal(engine.status()[0]?.loads, 1);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('restarts an engine killed mid-job: its job fails with EngineCrashedError, the error is kept, the next job succeeds', async () => {
+    const engine = warmEngine();
+    try {
+      await engine.preload(stories);
+      const loaded = engine.events.find((event) => event.type === 'loaded');
+      assert.ok(loaded?.type === 'loaded');
+      let killed = false;
+      const crashed = engine.generate({
+        modelPath: stories,
+        input: { prompt: 'Once upon a time' },
+        sampling: sampling({ maxTokens: 400 }),
+        onText: () => {
+          if (!killed) process.kill(Number(loaded.processId), 'SIGKILL');
+          killed = true;
+        },
+      });
+      await assert.rejects(crashed, (error: unknown) => error instanceof EngineCrashedError && /killed by SIGKILL/.test(error.message));
+      await waitForEvent(engine, 'loaded', 2);
+      const next = await engine.generate({ modelPath: stories, input: { prompt: PROMPTS[3]! }, sampling: sampling() });
+      assert.deepEqual(next.tokenIds, solo.get(PROMPTS[3]!));
+      const [status] = engine.status();
+      assert.equal(status?.restarts, 1);
+      assert.equal(status?.loads, 2);
+      assert.match(status?.lastError?.message ?? '', /EngineCrashedError|killed by SIGKILL/);
+      assert.equal(engine.events.find((event) => event.type === 'crashed')?.type, 'crashed');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('unloads a model after its idle time, and loads it again for the next job', async () => {
+    const engine = warmEngine({ idleMs: 20 });
+    try {
+      await engine.generate({ modelPath: stories, input: { prompt: PROMPTS[0]! }, sampling: sampling({ maxTokens: 4 }) });
+      await waitForEvent(engine, 'unloaded');
+      assert.equal(engine.status()[0]?.state, 'stopped');
+      await engine.generate({ modelPath: stories, input: { prompt: PROMPTS[0]! }, sampling: sampling({ maxTokens: 4 }) });
+      assert.equal(engine.status()[0]?.loads, 2);
+    } finally {
+      await engine.close();
+    }
+  });
+});
