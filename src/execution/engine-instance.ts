@@ -118,6 +118,7 @@ export class EngineInstance {
         input: request.input,
         sampling: request.sampling,
         ...(request.fingerprintTopK !== undefined ? { fingerprintTopK: request.fingerprintTopK } : {}),
+        ...(request.continueFrom ? { continueFrom: [...request.continueFrom] } : {}),
         ...(request.logprobsTopK !== undefined ? { logprobsTopK: request.logprobsTopK } : {}),
       };
       this.send(message);

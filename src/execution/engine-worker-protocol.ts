@@ -30,6 +30,8 @@ export const EngineGenerateRequest = z.object({
   sampling: SamplingParams,
   fingerprintTopK: z.number().int().min(0).max(20).optional(),
   logprobsTopK: z.number().int().min(0).max(20).optional(),
+  /** Failover replay: tokens another provider generated for this job, evaluated before generating on. */
+  continueFrom: z.array(z.number().int().nonnegative()).max(32768).optional(),
 });
 export const EngineCancelRequest = z.object({ type: z.literal('cancel'), id: z.string().min(1).max(128) });
 export type EngineLoadRequest = z.infer<typeof EngineLoadRequest>;

@@ -51,6 +51,7 @@ async function generate(request: EngineGenerateRequest): Promise<void> {
       signal: cancel.signal,
       ...(request.fingerprintTopK !== undefined ? { fingerprintTopK: request.fingerprintTopK } : {}),
       ...(request.logprobsTopK !== undefined ? { logprobsTopK: request.logprobsTopK } : {}),
+      ...(request.continueFrom ? { continueFrom: request.continueFrom } : {}),
       onText: (piece) => send({ type: 'text', id: request.id, text: piece.text, tokenIds: piece.tokenIds }),
     });
     send({ type: 'result', id: request.id, ...result });

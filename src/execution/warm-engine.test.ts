@@ -68,6 +68,19 @@ describe('WarmEngine: one engine process per model, supervised', () => {
     }
   });
 
+  it('continues a generation another provider started (failover replay): the tokens after the replayed ones equal the solo run', async () => {
+    const engine = warmEngine();
+    try {
+      const full = solo.get(PROMPTS[0]!)!;
+      const replayed = full.slice(0, 16);
+      const rest = await engine.generate({ modelPath: stories, input: { prompt: PROMPTS[0]! }, sampling: sampling({ maxTokens: full.length - replayed.length }), continueFrom: replayed });
+      assert.equal(engine.continuesGenerations, true);
+      assert.deepEqual(rest.tokenIds, full.slice(replayed.length));
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('keeps each job its own stream, fingerprints, logprobs and grammar', async () => {
     const engine = warmEngine();
     try {

@@ -68,6 +68,8 @@ interface ModelEngine {
 
 export class WarmEngine implements InferenceEngine {
   readonly id: string;
+  /** The engine process runs LlamaCppEngine, which continues a generation another provider started. */
+  readonly continuesGenerations = true;
   private readonly models = new Map<string, ModelEngine>();
   private closed = false;
 
