@@ -2,6 +2,7 @@
 // whose barcode callback the test calls with the payload `infernet pair` prints.
 import { act, fireEvent, render, screen, waitFor } from '@testing-library/react-native';
 import { PhoneApp } from '../src/ui/PhoneApp';
+import { loadAppModules, LOAD_APP_MODULES_TIMEOUT_MS } from './load-app-modules';
 import { LINK_TEXT, NODE, startedStore } from './scripted-node';
 
 const camera = { granted: false, requested: 0 };
@@ -12,6 +13,8 @@ jest.mock('expo-camera', () => {
     CameraView: (props: object) => <View {...props} />,
   };
 });
+
+beforeAll(loadAppModules, LOAD_APP_MODULES_TIMEOUT_MS);
 
 describe('QR pairing (stand-in camera, scripted node)', () => {
   it('asks for the camera before it scans', async () => {

@@ -5,6 +5,7 @@ import { generatePhoneKey, nsecOf } from '../src/net/index';
 import { PhoneApp } from '../src/ui/PhoneApp';
 import { pairingLinkOfUrl } from '../src/ui/pairing-url';
 import { validateSubmission } from '../src/ui/screens/SubmitScreen';
+import { loadAppModules, LOAD_APP_MODULES_TIMEOUT_MS } from './load-app-modules';
 import { jobRow, LINK, LINK_TEXT, MemoryStorage, NODE, RecordingNotifier, ScriptedNode, startedStore } from './scripted-node';
 
 /** Pairs and waits for the push registration that follows the connection, so no update lands after the test. */
@@ -19,6 +20,8 @@ async function pairedApp(initialTab?: 'jobs' | 'submit' | 'providers' | 'setting
   render(<PhoneApp store={started.store} initialTab={initialTab ?? 'jobs'} />);
   return started;
 }
+
+beforeAll(loadAppModules, LOAD_APP_MODULES_TIMEOUT_MS);
 
 describe('settings screen (scripted node)', () => {
   it('shows the key generated on first start and pairs with a pasted link', async () => {
