@@ -3,6 +3,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { NodeRole } from '../protocol/index.js';
 import type { NatStatus } from '../nat/index.js';
 import type { ProviderSummary } from './node-discovery.js';
+import type { ProviderEngineState } from './provider-runtime.js';
 
 export interface DaemonPeer {
   npub: string;
@@ -27,6 +28,8 @@ export interface DaemonState {
   api?: string;
   /** The Prometheus endpoint (http://host:port/metrics) while one serves: on the API port, or alone for roles without an API. */
   metrics?: string;
+  /** A provider's engines: sandbox, backend and device, each model's engine (loads, restarts, last error). */
+  engine?: ProviderEngineState;
 }
 
 /** Numbers this process's partial files. */

@@ -128,12 +128,12 @@ export class NodeDaemon {
     const { config, logger } = options;
     const roles = rolesOf(config.role);
     const catalog = roles.provider ? await ModelCatalog.fromPaths([...new Set([...config.models, ...distributedModelPaths(config)])]) : undefined;
-    const baseRuntime = roles.provider ? (options.engine ? { engine: options.engine } : await openProviderRuntime(config, options.key.publicKey, logger)) : undefined;
+    let started: NodeDaemon | undefined;
+    const baseRuntime = roles.provider ? (options.engine ? { engine: options.engine } : await openProviderRuntime(config, options.key.publicKey, logger, () => void started?.saveState())) : undefined;
     // Models of `distributed.models` run split across other providers' stages (src/distributed).
     // A head whose model says `workers: discover` asks the discovery this daemon starts below.
-    let started: NodeDaemon | undefined;
     const findStages: StageFinder | undefined = config.discovery.enabled ? (need) => findStageWorkers(started?.discoveryService, options.key.publicKey, need) : undefined;
-    const runtime = baseRuntime?.engine ? { engine: await withDistributedModels(baseRuntime.engine, { config, home: options.home, key: options.key, logger, ...(findStages ? { findStageWorkers: findStages } : {}) }) } : baseRuntime;
+    const runtime = baseRuntime?.engine ? { ...baseRuntime, engine: await withDistributedModels(baseRuntime.engine, { config, home: options.home, key: options.key, logger, ...(findStages ? { findStageWorkers: findStages } : {}) }) } : baseRuntime;
     const openedStore = options.store ? { store: options.store, location: 'in memory', close: () => options.store!.close() } : await openNodeStore(options.home, config, logger);
     // Payments follow from job transitions: an aggregator with payments.evm settles each job's escrow (src/payments).
     const nodeStore = await withSettlement(openedStore, { home: options.home, config, logger });
@@ -460,7 +460,8 @@ export class NodeDaemon {
     });
   }
 
-  private async saveState(): Promise<void> {
+  /** Rewrites daemon.json (peers, discovery, engines), which `infernet status` and `submit` read. */
+  async saveState(): Promise<void> {
     if (this.options.writeState === false) return;
     await writeDaemonState(this.options.home.daemonStateFile, {
       pid: process.pid,
@@ -473,6 +474,7 @@ export class NodeDaemon {
       ...(this.discovery?.natStatus() ? { nat: this.discovery.natStatus() } : {}),
       ...(this.api ? { api: this.api.url } : {}),
       ...(this.metricsUrl ? { metrics: this.metricsUrl } : {}),
+      ...(this.runtime?.state ? { engine: this.runtime.state() } : {}),
     }).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'cannot write daemon state'));
   }
 }

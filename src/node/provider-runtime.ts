@@ -7,17 +7,27 @@ import { detectHardware } from '../discovery/hardware/index.js';
 import { describeModelFile } from '../models/index.js';
 import { checkEngineFits, estimateEngineMemory, ModelExceedsMemoryError } from '../planner/index.js';
 import type { NodeConfig } from '../config/index.js';
-import { buildRuntimeImage, chooseJobRuntime, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, reapOrphanContainers, selectInferenceBackend, WarmEngine, type InferenceBackend, type WarmEngineEvent } from '../execution/index.js';
+import { buildRuntimeImage, chooseJobRuntime, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, reapOrphanContainers, selectInferenceBackend, WarmEngine, type EngineStatus, type InferenceBackend, type WarmEngineEvent } from '../execution/index.js';
 import { LlamaCppEngine, type InferenceEngine } from '../inference/index.js';
 import type { Logger } from '../log/index.js';
 
-export type ProviderRuntime = { engine: InferenceEngine; refusal?: undefined } | { engine?: undefined; refusal: string };
+/** What `infernet status --json` shows of a provider's engines: the sandbox, the backend and each model's engine. */
+export interface ProviderEngineState {
+  sandbox: 'docker' | 'none';
+  backend: { gpu: string; device: string };
+  engines: EngineStatus[];
+}
 
-export async function openProviderRuntime(config: NodeConfig, nodeId: string, logger: Logger): Promise<ProviderRuntime> {
+export type ProviderRuntime = { engine: InferenceEngine; refusal?: undefined; state?: () => ProviderEngineState } | { engine?: undefined; refusal: string; state?: undefined };
+
+/** Told each time an engine loads, crashes, fails to load or unloads (the daemon rewrites daemon.json). */
+export type EngineChangeListener = () => void;
+
+export async function openProviderRuntime(config: NodeConfig, nodeId: string, logger: Logger, onEngineChange: EngineChangeListener = () => undefined): Promise<ProviderRuntime> {
   const { provider } = config;
   if (provider.sandbox === 'none') {
     logger.warn('WARNING: jobs run in-process WITHOUT a sandbox, as configured (provider.sandbox: none)');
-    return { engine: new LlamaCppEngine({ threads: provider.threads, contextSize: provider.contextSize, slots: provider.slots }) };
+    return { engine: new LlamaCppEngine({ threads: provider.threads, contextSize: provider.contextSize, slots: provider.slots }), state: () => ({ sandbox: 'none', backend: { gpu: 'cpu', device: 'cpu' }, engines: [] }) };
   }
   const runtime = chooseJobRuntime({ docker: await detectDockerEngine(), allowUnsandboxedLocalRuntime: false });
   if (runtime.kind !== 'docker') {
@@ -43,9 +53,12 @@ export async function openProviderRuntime(config: NodeConfig, nodeId: string, lo
     slots: provider.slots,
     idleMs: provider.engineIdleSeconds * 1000,
     idSuffix: '+docker',
-    onEvent: (event) => logEngineEvent(logger, event),
+    onEvent: (event) => {
+      logEngineEvent(logger, event);
+      onEngineChange();
+    },
   });
-  return { engine };
+  return { engine, state: () => ({ sandbox: 'docker', backend: { gpu: backend.gpu || 'cpu', device: backend.device }, engines: engine.status() }) };
 }
 
 /**

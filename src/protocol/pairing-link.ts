@@ -1,7 +1,6 @@
 // The link a node shows (as text or a QR code) for a phone to connect: the node's npub and WebSocket URL, and
 // after `infernet pair --phone` the grant and the PocketBase account the phone syncs its job history with.
 // Pure and dependency-free: the mobile app imports this file as is, in React Native and in the browser.
-import { InfernetError } from '../errors/index.js';
 
 export const PAIRING_LINK_SCHEME = 'infernet:';
 
@@ -22,11 +21,9 @@ export interface PairingLink {
   pocketbase?: { url: string; email: string; password: string };
 }
 
-export class PairingLinkError extends InfernetError {
+/** Extends Error, not InfernetError: this file stays dependency-free for the mobile app's bundler. */
+export class PairingLinkError extends Error {
   override readonly name = 'PairingLinkError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('internal', message, options);
-  }
 }
 
 export function formatPairingLink(link: PairingLink): string {

@@ -77,6 +77,13 @@ describe('a job through three processes: client -> aggregator -> provider', () =
     assert.equal(status.daemon.running, true);
     assert.equal(status.daemon.url, provider.url);
     assert.ok(status.daemon.peers.some((peer: { role: string }) => peer.role === 'aggregator'));
+    // The model's warm engine, loaded once (at start-up) for every job since, on this machine's CPU.
+    assert.equal(status.engine.sandbox, 'docker');
+    assert.equal(status.engine.backend.device, 'cpu');
+    assert.equal(status.engine.engines.length, 1);
+    assert.equal(status.engine.engines[0].state, 'ready');
+    assert.equal(status.engine.engines[0].loads, 1);
+    assert.equal(status.engine.engines[0].backend, 'cpu');
   });
 
   it('fails with one line on stderr when no provider serves the model', async () => {

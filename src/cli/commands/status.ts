@@ -28,6 +28,7 @@ export async function statusCommand(argv: string[]): Promise<void> {
     daemon: daemon
       ? { running: true, pid: daemon.pid, url: daemon.url, startedAt: daemon.startedAt, peers: daemon.peers, ...(daemon.api ? { api: `${daemon.api}/v1` } : {}) }
       : { running: false },
+    engine: daemon?.engine ?? null,
   };
   if (values.json) return console.log(JSON.stringify(status, null, 2));
   console.log(`node     ${status.npub} (${status.role})`);
@@ -36,6 +37,10 @@ export async function statusCommand(argv: string[]): Promise<void> {
   if (status.reachability) console.log(`reach    ${status.reachability}${status.relays.length ? ` via ${status.relays.map((relay) => relay.peerId).join(', ')}` : ''}`);
   console.log(`daemon   ${daemon ? `running, pid ${daemon.pid}, ${daemon.url ?? 'no listener'}, ${daemon.peers.length} peers` : 'not running'}`);
   if (config.models.length) console.log(`models   ${config.models.join(', ')}`);
+  if (status.engine) {
+    console.log(`engine   ${status.engine.sandbox} sandbox on ${status.engine.backend.device}`);
+    for (const engine of status.engine.engines) console.log(`         ${engine.modelPath}: ${engine.state}, ${engine.loads} loads, ${engine.restarts} restarts${engine.lastError ? `, last error: ${engine.lastError.message}` : ''}`);
+  }
   if (config.connect.length) console.log(`connect  ${config.connect.join(', ')}`);
   if (daemon?.api) console.log(`api      ${daemon.api}/v1`);
 }
