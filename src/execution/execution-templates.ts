@@ -142,58 +142,32 @@ export interface LlamaCppTemplateParams {
 }
 
 export function llamaCppContainerSpec(params: LlamaCppTemplateParams): ContainerCreateOptions {
-  const template = released('llama.cpp', params.version);
-  requireAbsolute('llama.cpp', params.modelHostPath);
-  if (params.gpus && gpuCount(params.gpus) > 1) throw new ExecutionTemplateError('llama.cpp', 'runs on the CPU or on one GPU');
-  return {
-    Image: params.image,
-    Cmd: [...template.command],
-    User: SANDBOX_V1.user,
-    WorkingDir: template.workingDir,
-    Env: [...template.env],
-    Labels: labels(params.owner, 'llama.cpp', params.version, 'job'),
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
-    OpenStdin: true,
-    StdinOnce: true,
-    Tty: false,
-    NetworkDisabled: true,
-    HostConfig: {
-      ...sandboxHostConfig(params.limits, template.tmpfsOptions),
-      NetworkMode: 'none',
-      Mounts: [{ Type: 'bind', Source: params.modelHostPath, Target: template.modelPath, ReadOnly: true }],
-      ...(params.gpus ? { DeviceRequests: [deviceRequest(params.gpus)] } : {}),
-    },
-  };
+  return llamaCppSandboxSpec('llama.cpp', 'job', params);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // llama.cpp as a warm engine: one long-lived container per model, jobs multiplexed over its stdin and stdout
 // (engine-worker-protocol.ts). Stdin stays open for as long as the engine lives.
 
-export interface LlamaCppEngineTemplateParams {
-  version: ExecutionTemplateVersion;
-  image: string;
-  /** owner.jobId names the engine (e.g. `engine-<model hash>`), since it outlives any one job. */
-  owner: ContainerOwner;
-  modelHostPath: string;
-  limits: ContainerLimits;
-  /** At most one GPU; requested from the NVIDIA container toolkit. */
-  gpus?: GpuRequest;
-}
+/** As for a job's container; owner.jobId names the engine (e.g. `engine-<model hash>`), since it outlives any one job. */
+export type LlamaCppEngineTemplateParams = LlamaCppTemplateParams;
 
 export function llamaCppEngineContainerSpec(params: LlamaCppEngineTemplateParams): ContainerCreateOptions {
-  const template = released('llama.cpp-engine', params.version);
-  requireAbsolute('llama.cpp-engine', params.modelHostPath);
-  if (params.gpus && gpuCount(params.gpus) > 1) throw new ExecutionTemplateError('llama.cpp-engine', 'runs on the CPU or on one GPU');
+  return llamaCppSandboxSpec('llama.cpp-engine', 'engine', params);
+}
+
+/** The one sandbox both llama.cpp templates share: no network, the model read-only, at most one GPU, stdin attached. */
+function llamaCppSandboxSpec(name: 'llama.cpp' | 'llama.cpp-engine', role: 'job' | 'engine', params: LlamaCppTemplateParams): ContainerCreateOptions {
+  const template = released(name, params.version);
+  requireAbsolute(name, params.modelHostPath);
+  if (params.gpus && gpuCount(params.gpus) > 1) throw new ExecutionTemplateError(name, 'runs on the CPU or on one GPU');
   return {
     Image: params.image,
     Cmd: [...template.command],
     User: SANDBOX_V1.user,
     WorkingDir: template.workingDir,
     Env: [...template.env],
-    Labels: labels(params.owner, 'llama.cpp-engine', params.version, 'engine'),
+    Labels: labels(params.owner, name, params.version, role),
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
