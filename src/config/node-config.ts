@@ -122,6 +122,16 @@ export const NodeConfig = z
     reputation: ReputationConfig.prefault({}),
     /** Verification defaults (src/verification). */
     verification: VerificationConfig.prefault({}),
+    aggregator: z
+      .object({
+        /**
+         * How long a match waits for the client's offer (its payment included) before it is given up and the
+         * provider's slot freed: a client that asks and never offers must not hold slots until its deadline.
+         */
+        offerWaitSeconds: z.number().int().min(1).max(3600).default(120),
+      })
+      .strict()
+      .prefault({}),
     /** Push notifications to paired phones (src/grants, `infernet pair`). */
     mobile: MobileConfig.prefault({}),
     log: z

@@ -28,10 +28,14 @@ export interface AggregatorServiceOptions {
   reputationOf?: (pubkey: string) => number | undefined;
   /** A provider's result refused (bad signature): counted as a verification failure. */
   onResultRefused?: (reason: string) => void;
+  /** How long a match waits for the client's offer before it is given up (config aggregator.offerWaitSeconds). */
+  offerWaitMs?: number;
   /** Payment terms offered at match time and deposits checked before dispatch (src/payments); absent: every job is free. */
   payments?: AggregatorPaymentTerms;
 }
 
+/** How long a match waits for its offer unless configured (aggregator.offerWaitSeconds). */
+const DEFAULT_OFFER_WAIT_MS = 120_000;
 /** How long a provider has to answer invoice.request with its hold invoice. */
 const INVOICE_WAIT_MS = 15_000;
 /** Providers told the verdict of a run paid by hold invoice, kept until told (bounded: oldest dropped). */
@@ -155,6 +159,10 @@ export class AggregatorService {
     const { jobId } = request;
     const log = this.options.logger.child({ jobId, peer: client.peer?.npub });
     if (this.jobs.has(jobId)) return void client.send({ type: 'job.reject', jobId, code: 'duplicate_job', message: `job ${jobId} already exists` });
+    // A job id relayed here before, in any state (a replayed request, or another client's id), is refused now,
+    // before any provider or payment is involved.
+    const known = await this.options.store.get(jobId, 'aggregator');
+    if (known) return void client.send({ type: 'job.reject', jobId, code: 'duplicate_job', message: `job ${jobId} was already relayed here (${known.state})` });
     if (request.deadline <= Date.now()) return void client.send({ type: 'job.reject', jobId, code: 'deadline_exceeded', message: 'the deadline has already passed' });
     const refusal = await this.options.admitJob?.(client.peer?.pubkey ?? '', request);
     if (refusal) return void client.send({ type: 'job.reject', jobId, ...refusal });
@@ -170,11 +178,23 @@ export class AggregatorService {
       return void client.send({ type: 'job.reject', jobId, code, message: (error as Error).message });
     }
     if (this.jobs.has(jobId)) return void client.send({ type: 'job.reject', jobId, code: 'duplicate_job', message: `job ${jobId} already exists` });
+    // The client left while its match was made: nothing to keep a slot for.
+    if (!client.isOpen) return;
     const deadlineTimer = setTimeout(() => this.expire(jobId), Math.min(request.deadline - Date.now(), 2 ** 31 - 1));
     this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), request, attempt: 1, lost: [] });
     await this.record(jobId, { jobId, role: 'aggregator', model: request.model.name, client: client.peer?.pubkey, provider: best.id, state: 'matched' });
     client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}) });
     log.info({ provider: provider.peer?.npub, model: request.model.name }, 'job matched');
+    this.awaitOffer(jobId);
+  }
+
+  /** A first match not offered in time is failed, freeing its provider's slot. */
+  private awaitOffer(jobId: string): void {
+    const waitMs = this.options.offerWaitMs ?? DEFAULT_OFFER_WAIT_MS;
+    setTimeout(() => {
+      const job = this.jobs.get(jobId);
+      if (job?.state === 'matched' && job.attempt === 1) this.fail(job, 'deadline_exceeded', `no offer came within ${Math.round(waitMs / 1000)} s of the match`);
+    }, waitMs).unref();
   }
 
   /** The best connected provider for the request outside `exclude` (looked for through discovery if none). */
