@@ -43,6 +43,27 @@ export async function writeDaemonState(path: string, state: DaemonState): Promis
   await rename(partial, path);
 }
 
+/**
+ * Writes daemon.json one write at a time, each from the state as it is when its turn comes. Writes started side
+ * by side (an engine loaded, a peer joined, the listener up) could finish in any order, and the last rename would
+ * win: a daemon whose file kept a stale state without its URL was never seen as started.
+ */
+export class DaemonStateWriter {
+  private last: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly path: string,
+    private readonly snapshot: () => DaemonState,
+  ) {}
+
+  /** Resolves once a write that began after this call (so holding at least today's state) is on disk. */
+  save(): Promise<void> {
+    const write = this.last.then(() => writeDaemonState(this.path, this.snapshot()));
+    this.last = write.catch(() => undefined);
+    return write;
+  }
+}
+
 export async function removeDaemonState(path: string): Promise<void> {
   await rm(path, { force: true });
 }

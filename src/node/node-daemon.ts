@@ -22,7 +22,7 @@ import { startNodeNwc, type NwcWalletService } from '../payments/nwc/index.js';
 import { outcomeReportOf, startNodeReputation, type ReputationService } from '../reputation/index.js';
 import { VerdictWitness, type VerificationListener, type VerificationOutcome } from '../verification/index.js';
 import { AggregatorService } from './aggregator-service.js';
-import { removeDaemonState, writeDaemonState, type DaemonPeer } from './daemon-state.js';
+import { DaemonStateWriter, removeDaemonState, type DaemonPeer, type DaemonState } from './daemon-state.js';
 import { ModelCatalog } from './model-catalog.js';
 import { openNodeStore } from './node-store.js';
 import { NodeDiscovery } from './node-discovery.js';
@@ -50,6 +50,7 @@ export interface NodeDaemonOptions {
 
 export class NodeDaemon {
   readonly store: JobStore;
+  private readonly stateWriter: DaemonStateWriter;
   readonly aggregator?: AggregatorService;
   readonly provider?: ProviderService;
   /** This node's Prometheus registry, served at /metrics on the API port. */
@@ -88,6 +89,7 @@ export class NodeDaemon {
     private readonly catalog: ModelCatalog | undefined,
     private readonly nodeStore: SettlingNodeStore,
   ) {
+    this.stateWriter = new DaemonStateWriter(options.home.daemonStateFile, () => this.daemonState());
     const engine = runtime?.engine;
     const { config, logger } = options;
     const roles = rolesOf(config.role);
@@ -463,7 +465,11 @@ export class NodeDaemon {
   /** Rewrites daemon.json (peers, discovery, engines), which `infernet status` and `submit` read. */
   async saveState(): Promise<void> {
     if (this.options.writeState === false) return;
-    await writeDaemonState(this.options.home.daemonStateFile, {
+    await this.stateWriter.save().catch((error: Error) => this.options.logger.warn({ err: error.message }, 'cannot write daemon state'));
+  }
+
+  private daemonState(): DaemonState {
+    return {
       pid: process.pid,
       url: this.url,
       role: this.options.config.role,
@@ -475,7 +481,7 @@ export class NodeDaemon {
       ...(this.api ? { api: this.api.url } : {}),
       ...(this.metricsUrl ? { metrics: this.metricsUrl } : {}),
       ...(this.runtime?.state ? { engine: this.runtime.state() } : {}),
-    }).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'cannot write daemon state'));
+    };
   }
 }
 
