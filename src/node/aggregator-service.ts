@@ -84,6 +84,7 @@ class MatchPaymentError extends Error {
 export class AggregatorService {
   private readonly providers = new Set<PeerSession>();
   private readonly jobs = new Map<string, RoutedJob>();
+  private lookups: Promise<unknown> = Promise.resolve();
   /** Jobs whose hold invoice is being asked of their provider: its frames about them are not the routed job's yet. */
   private readonly invoicing = new Set<string>();
   /** Runs paid by hold invoice and their provider, told the run's verification verdict (job.outcome). */
@@ -161,7 +162,7 @@ export class AggregatorService {
     if (this.jobs.has(jobId)) return void client.send({ type: 'job.reject', jobId, code: 'duplicate_job', message: `job ${jobId} already exists` });
     // A job id relayed here before, in any state (a replayed request, or another client's id), is refused now,
     // before any provider or payment is involved.
-    const known = await this.options.store.get(jobId, 'aggregator');
+    const known = await this.inArrivalOrder(() => this.options.store.get(jobId, 'aggregator'));
     if (known) return void client.send({ type: 'job.reject', jobId, code: 'duplicate_job', message: `job ${jobId} was already relayed here (${known.state})` });
     if (request.deadline <= Date.now()) return void client.send({ type: 'job.reject', jobId, code: 'deadline_exceeded', message: 'the deadline has already passed' });
     const refusal = await this.options.admitJob?.(client.peer?.pubkey ?? '', request);
@@ -186,6 +187,16 @@ export class AggregatorService {
     client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}) });
     log.info({ provider: provider.peer?.npub, model: request.model.name }, 'job matched');
     this.awaitOffer(jobId);
+  }
+
+  /**
+   * Store look-ups answered in the order the requests came: two requests for one free slot are then matched in
+   * the order they arrived, as before the look-up (an HTTP round trip to PocketBase) could reorder them.
+   */
+  private inArrivalOrder<T>(lookUp: () => Promise<T>): Promise<T> {
+    const answer = this.lookups.then(lookUp);
+    this.lookups = answer.catch(() => undefined);
+    return answer;
   }
 
   /** A first match not offered in time is failed, freeing its provider's slot. */
