@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopChildProcess } from '../../src/processes/index.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const INFERNET_BIN = join(REPO_ROOT, 'bin', 'infernet.js');
@@ -59,7 +60,11 @@ export async function startDaemon(home: string, options: { until?: 'listening' |
   };
   while (!written()) {
     if (child.exitCode !== null) throw new Error(`daemon for ${home} exited with ${child.exitCode}: ${log}`);
-    if (Date.now() > deadline) throw new Error(`daemon for ${home} did not start: ${log}`);
+    if (Date.now() > deadline) {
+      // Given up on: stopped here by its pid (SIGTERM lets it stop its PocketBase), not left running.
+      await stopChildProcess(child, 10_000);
+      throw new Error(`daemon for ${home} did not start: ${log}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string; api?: string; npub: string };
