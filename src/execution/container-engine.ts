@@ -1,11 +1,10 @@
 // The llama.cpp engine, run in a fresh sandboxed container per job: the same worker code as in-process, with no
 // network, a read-only model, memory, CPU and process limits, and a deadline. Job code sees an InferenceEngine.
 import { randomUUID } from 'node:crypto';
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import Docker from 'dockerode';
 import { ModelLoadError, NODE_LLAMA_CPP_VERSION, PromptTooLongError, type GeneratedPiece, type GenerationRequest, type GenerationResult, type InferenceEngine } from '../inference/index.js';
 import { ContainerFailedError, RuntimeImageMissingError } from './container-errors.js';
+import { hostModelPath } from './host-model-path.js';
 import { CURRENT_EXECUTION_TEMPLATE_VERSION, llamaCppContainerModelPath, llamaCppContainerSpec, type ContainerLimits, type ExecutionTemplateVersion } from './execution-templates.js';
 import type { JobSlots } from './job-slots.js';
 import { runSandboxedContainer } from './run-sandboxed-container.js';
@@ -151,15 +150,6 @@ export class ContainerEngine implements InferenceEngine {
     if (outcome?.type === 'error') throw workerError(outcome, request.modelPath, workerRequest.modelPath, exit.containerId, exit.stderrTail);
     throw new ContainerFailedError(exit.containerId, exit.exitCode, exit.stderrTail, `the job's container exited with code ${exit.exitCode} without a result`);
   }
-}
-
-async function hostModelPath(modelPath: string): Promise<string> {
-  const absolute = resolve(modelPath);
-  const info = await stat(absolute).catch((cause: unknown) => {
-    throw new ModelLoadError(modelPath, `model file ${modelPath} cannot be read`, { cause });
-  });
-  if (!info.isFile()) throw new ModelLoadError(modelPath, `model ${modelPath} is not a file`);
-  return absolute;
 }
 
 function parseWorkerLine(line: string): WorkerMessage | undefined {

@@ -2,10 +2,9 @@
 // default), and sends every job of that model to it, up to `slots` at once. Supervised as Ollama's llm/server.go
 // supervises its runner: a process that dies is restarted, its last error kept for the operator and its jobs failed
 // with EngineCrashedError; a model unused for `idleMs` is unloaded.
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { ModelLoadError, NODE_LLAMA_CPP_VERSION, type GenerationRequest, type GenerationResult, type InferenceEngine } from '../inference/index.js';
 import { DEFAULT_CONTAINER_DEADLINE_MS } from './container-engine.js';
+import { hostModelPath } from './host-model-path.js';
 import type { EngineCrashedError } from './engine-errors.js';
 import { EngineInstance } from './engine-instance.js';
 import type { LaunchEngineProcess } from './engine-process.js';
@@ -208,13 +207,4 @@ export class WarmEngine implements InferenceEngine {
     }, idleMs);
     model.idleTimer.unref();
   }
-}
-
-async function hostModelPath(modelPath: string): Promise<string> {
-  const absolute = resolve(modelPath);
-  const info = await stat(absolute).catch((cause: unknown) => {
-    throw new ModelLoadError(modelPath, `model file ${modelPath} cannot be read`, { cause });
-  });
-  if (!info.isFile()) throw new ModelLoadError(modelPath, `model ${modelPath} is not a file`);
-  return absolute;
 }
