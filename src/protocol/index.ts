@@ -4,3 +4,4 @@ export * from './schemas.js';
 export * from './parse-frame.js';
 export { renderProtocolDoc } from './protocol-doc.js';
 export * from './pairing-link.js';
+export * from './content-id.js';

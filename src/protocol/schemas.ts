@@ -1,6 +1,7 @@
 // The wire protocol as data: one zod schema per frame, the TypeScript types inferred from them. Frames are
 // parsed here at the boundary; everything past it trusts the types. docs/protocol.md is generated from this file.
 import { z } from 'zod';
+import { ContentId } from './content-id.js';
 import { ERROR_CODE_NAMES } from './error-codes.js';
 
 export const HexPublicKey = z.string().regex(/^[0-9a-f]{64}$/, 'a 32-byte public key as 64 lowercase hex characters');
@@ -26,7 +27,7 @@ export const ModelRef = z.object({
   name: z.string().min(1).max(256),
   path: z.string().max(4096).optional(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-  cid: z.string().max(256).optional(),
+  cid: ContentId.optional(),
 });
 export type ModelRef = z.infer<typeof ModelRef>;
 
@@ -91,7 +92,7 @@ export type VerificationPolicy = z.infer<typeof VerificationPolicy>;
 
 /** A file named by content id: the CID IPFS computes for its bytes (CIDv1, raw leaves, 256 KiB chunks). */
 export const ContentInput = z.object({
-  cid: z.string().min(8).max(256),
+  cid: ContentId,
   name: z.string().max(256).optional(),
   sizeBytes: z.number().int().nonnegative().optional(),
 });
