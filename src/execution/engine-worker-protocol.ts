@@ -3,7 +3,7 @@
 // one loaded model. The worker imports only the types (zod stays out of the image); the host parses every line the
 // worker writes with these schemas, because whatever runs inside the sandbox is not trusted.
 import { z } from 'zod';
-import { JobInput, SamplingParams } from '../protocol/index.js';
+import { GenerationInput, SamplingParams } from '../protocol/index.js';
 
 export const ENGINE_WORKER_PROTOCOL_VERSION = 2;
 
@@ -26,7 +26,7 @@ export const EngineLoadRequest = z.object({
 export const EngineGenerateRequest = z.object({
   type: z.literal('generate'),
   id: z.string().min(1).max(128),
-  input: JobInput,
+  input: GenerationInput,
   sampling: SamplingParams,
   fingerprintTopK: z.number().int().min(0).max(20).optional(),
   logprobsTopK: z.number().int().min(0).max(20).optional(),
