@@ -53,6 +53,8 @@ export interface EmbeddingRequest {
   texts: readonly string[];
   signal?: AbortSignal;
   jobId?: string;
+  /** Milliseconds left before the job's deadline; engines that run out of process enforce it themselves. */
+  deadlineMs?: number;
   /**
    * Refuses the job before any text is evaluated when texts x the model's dimensions exceed this many values (the
    * protocol's bound on what one result frame carries).

@@ -213,7 +213,7 @@ export class ProviderService {
       throw new OfferRefusedError('invalid_frame', `the job spec is invalid: ${(error as Error).message}`);
     }
     // An aggregator routes embed jobs only to providers that list the kind; this answers one that did not ask.
-    if (jobKindOf(spec.input) === 'embed' && !engine.embed) throw new OfferRefusedError('engine_failed', `this provider's engine (${engine.id}) computes no embeddings: only the in-process engine (provider.sandbox: none) does, not the warm engine in Docker`);
+    if (jobKindOf(spec.input) === 'embed' && !engine.embed) throw new OfferRefusedError('engine_failed', `this provider's engine (${engine.id}) computes no embeddings`);
     // Failover replay: an engine that would start over instead of continuing would stream the client's text twice.
     if (spec.continuation && !engine.continuesGenerations) throw new OfferRefusedError('engine_failed', `this provider's engine (${engine.id}) cannot continue a generation another provider started`);
     if (this.claimed.has(spec.jobId)) throw new OfferRefusedError('duplicate_job', `job ${spec.jobId} is already offered or running here`);
@@ -260,7 +260,7 @@ export class ProviderService {
   private async runEmbedding(session: PeerSession, offer: FrameOf<'job.offer'>, job: { spec: JobSpec; input: EmbeddingInput; modelPath: string; engine: InferenceEngine }, signal: AbortSignal, log: Logger): Promise<void> {
     const { spec, input, modelPath, engine } = job;
     const { jobId } = spec;
-    const result = await engine.embed!({ modelPath, texts: input.embed, signal, jobId, maxValues: MAX_EMBEDDING_VALUES }).catch((error: unknown) => {
+    const result = await engine.embed!({ modelPath, texts: input.embed, signal, jobId, deadlineMs: spec.deadline - Date.now(), maxValues: MAX_EMBEDDING_VALUES }).catch((error: unknown) => {
       if (signal.aborted) return undefined;
       throw error;
     });
