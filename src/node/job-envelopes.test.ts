@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generateNodeKey, SignatureMismatchError } from '../identity/index.js';
-import { embeddingVectorsOf, encodeEmbeddingVector, JobSpec } from '../protocol/index.js';
+import { embeddingVectorsOf, encodeEmbeddingVector, JobSpec, MAX_EMBEDDING_VALUES, parseFrame } from '../protocol/index.js';
 import { openJobResult, openJobSpec, outputHashOf, sealJobResult, sealJobSpec } from './job-envelopes.js';
 import { tagValue } from '../identity/index.js';
 
@@ -39,5 +39,14 @@ describe('job envelopes', () => {
     assert.throws(() => openJobResult(client, sealJobResult(provider, client.publicKey, 'e'.repeat(64), claimed, 'm'), provider.publicKey, spec.jobId), SignatureMismatchError);
     const swapped = { ...embedded, embeddings: { ...embeddings, vectors: [encodeEmbeddingVector([9, 9]), embeddings.vectors[1]!] } };
     assert.throws(() => openJobResult(client, { ...sealJobResult(provider, client.publicKey, 'e'.repeat(64), swapped, 'm'), tags: event.tags }, provider.publicKey, spec.jobId), SignatureMismatchError);
+  });
+  it('fit the largest embedding result in one frame of the default 1 MiB limit', () => {
+    const dimensions = 4096;
+    const values = Array.from({ length: MAX_EMBEDDING_VALUES / dimensions }, (_, row) => Array.from({ length: dimensions }, (_, i) => Math.sin(row * dimensions + i)));
+    const largest = { ...output, output: '', tokenIds: [], finishReason: 'stop' as const, embeddings: embeddingVectorsOf(values) };
+    const frame = JSON.stringify({ v: 1, type: 'job.result', jobId: spec.jobId, result: sealJobResult(provider, client.publicKey, 'e'.repeat(64), largest, 'm') });
+    assert.ok(Buffer.byteLength(frame) < 1024 * 1024, `${Buffer.byteLength(frame)} bytes`);
+    const parsed = parseFrame(frame, { maxBytes: 1024 * 1024 });
+    assert.equal(parsed.type === 'job.result' && openJobResult(client, parsed.result, provider.publicKey, spec.jobId).embeddings?.vectors.length, MAX_EMBEDDING_VALUES / dimensions);
   });
 });
