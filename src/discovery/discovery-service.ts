@@ -19,7 +19,7 @@ import type { PeerInfo } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
-import { PROTOCOL_VERSION, type NostrEvent, type Price } from '../protocol/index.js';
+import { PROTOCOL_VERSION, type JobKind, type NostrEvent, type Price } from '../protocol/index.js';
 import { announceKeysOf, cidOfKey, modelKey, STAGES_KEY } from './announce-keys.js';
 import {
   DEFAULT_FLOOD_LIMITS,
@@ -94,6 +94,8 @@ export interface AnnounceParameters {
   load?: () => ProviderLoad;
   /** RPC stages this node runs for other providers' heads (src/distributed). */
   stages?: StageOffer;
+  /** The kinds of job it runs, when more than generate (ProviderRecord.jobKinds). */
+  jobKinds?: JobKind[];
 }
 
 export interface FindStageProvidersParameters {

@@ -3,7 +3,7 @@
 // verifyProviderRecord has passed.
 import { z } from 'zod';
 import { signEnvelope, tagValue, verifyEnvelope, type NodeKey } from '../identity/index.js';
-import { ContentId, HexPublicKey, ModelOffer, NostrEvent, Price } from '../protocol/index.js';
+import { ContentId, HexPublicKey, JobKind, ModelOffer, NostrEvent, Price } from '../protocol/index.js';
 import {
   EVENT_KIND_PROVIDER_RECORD,
   MAX_CLOCK_SKEW_MS,
@@ -74,6 +74,11 @@ export const ProviderRecord = z
     load: ProviderLoad,
     /** RPC stages this provider runs for other providers' heads. */
     stages: StageOffer.optional(),
+    /**
+     * The kinds of job it runs (src/protocol JobKind); absent: generate only. Announced only beside generate's
+     * others (embed): a record of a generate-only provider stays readable by aggregators that predate the field.
+     */
+    jobKinds: z.array(JobKind).min(1).max(8).optional(),
     /** Unix milliseconds. */
     issuedAt: z.number().int().nonnegative(),
     expiresAt: z.number().int().positive(),

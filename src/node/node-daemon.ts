@@ -265,7 +265,7 @@ export class NodeDaemon {
     // Known from the configuration, since hellos to configured peers go out before discovery (and content) start.
     const fetchesModels = this.options.config.discovery.enabled;
     const payout = this.nodeStore.payments?.payout;
-    return { models: this.catalog.offers(), slots: this.provider.slots, ...(engine ? { engine } : {}), ...(price ? { price } : {}), ...(fetchesModels ? { fetchesModels } : {}), ...(payout && Object.keys(payout).length ? { payout } : {}) };
+    return { models: this.catalog.offers(), slots: this.provider.slots, ...(engine ? { engine } : {}), ...(price ? { price } : {}), ...(fetchesModels ? { fetchesModels } : {}), ...(payout && Object.keys(payout).length ? { payout } : {}), jobKinds: this.provider.jobKinds };
   }
 
   private async listen(): Promise<void> {
