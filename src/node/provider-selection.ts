@@ -1,5 +1,6 @@
 // Which connected provider gets a job: pure, so the rule is testable without sockets.
 import type { JobKind, ModelRef, Price, ProviderCapabilities } from '../protocol/index.js';
+import { UNPROVEN_SCORE } from '../reputation/index.js';
 import { offersModel } from './model-catalog.js';
 import { fitsPriceCap } from './pricing.js';
 
@@ -8,13 +9,17 @@ export interface ProviderCandidate {
   capabilities: ProviderCapabilities;
   /** Jobs this aggregator has running on it now. */
   activeJobs: number;
-  /** In [0, 1] from src/reputation; undefined (neutral) when nothing is known. */
+  /** In [0, 1] from src/reputation; undefined (UNPROVEN_SCORE) when nothing is known. */
   reputation?: number;
 }
 
 /** Reputation counts in steps of a tenth, so that noise in a score does not override free slots and price. */
-const REPUTATION_STEPS = 10;
-const NEUTRAL_REPUTATION = 0.5;
+/**
+ * Reputations within a twentieth of each other count as equal, so load spreads among near-equal providers. Finer than
+ * tenths: scores start from a low prior (UNPROVEN_SCORE), so one caught lie among a few checked runs moves a score by
+ * less than a tenth (sampled-liar.test.ts).
+ */
+const REPUTATION_STEPS = 20;
 
 export interface JobRequirements {
   model: ModelRef;
@@ -29,7 +34,7 @@ export function runsJobKind(capabilities: Pick<ProviderCapabilities, 'jobKinds'>
 }
 
 /**
- * Providers that can take the job now, best first: best reputation (in tenths), then most free slots, then
+ * Providers that can take the job now, best first: best reputation (in twentieths), then most free slots, then
  * cheapest, then id for a stable order. A model named by content id may also go to a provider that fetches
  * models, but only when no provider that holds it can take the job: a fetch costs minutes.
  */
@@ -54,5 +59,5 @@ function rankAmong(candidates: readonly ProviderCandidate[], job: JobRequirement
 }
 
 function reputationStep(candidate: ProviderCandidate): number {
-  return Math.round((candidate.reputation ?? NEUTRAL_REPUTATION) * REPUTATION_STEPS);
+  return Math.round((candidate.reputation ?? UNPROVEN_SCORE) * REPUTATION_STEPS);
 }
