@@ -201,6 +201,11 @@ export function forcedToolsOf(request: Pick<ChatCompletionRequest, 'tools' | 'to
   return tools.map(({ function: fn }) => ({ name: fn.name, description: fn.description, parameters: fn.parameters, strict: fn.strict === true }));
 }
 
+/** The model chooses between answering and calling one of the tools: tool_choice "auto", the default when tools are given. */
+export function isToolChoiceAuto(request: Pick<ChatCompletionRequest, 'tools' | 'tool_choice'>): boolean {
+  return Boolean(request.tools?.length) && (request.tool_choice ?? 'auto') === 'auto';
+}
+
 export function chatJobSpec(request: ChatCompletionRequest, jobId: string, now = Date.now()): JobSpec {
   const tools = forcedToolsOf(request);
   const messages = withToolPrompt(request.messages.map(toJobMessage), tools);

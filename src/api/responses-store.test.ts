@@ -1,0 +1,18 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ResponseStore } from './responses-store.js';
+
+describe('the responses a node keeps', () => {
+  it('forgets the oldest past its capacity, and a response put again counts as new', () => {
+    const store = new ResponseStore(2);
+    const entry = (id: string) => ({ response: { id }, conversation: [{ role: 'user', content: id }] });
+    store.put('a', entry('a'));
+    store.put('b', entry('b'));
+    store.put('a', entry('a'));
+    store.put('c', entry('c'));
+    assert.equal(store.size, 2);
+    assert.equal(store.get('b'), undefined);
+    assert.deepEqual(store.get('a'), entry('a'));
+    assert.deepEqual(store.get('c'), entry('c'));
+  });
+});
