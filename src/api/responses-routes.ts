@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './api-error.js';
 import { sendJson } from './http-replies.js';
-import { forcedToolsOf, isToolChoiceAuto } from './openai-requests.js';
+import { replyModeOf } from './openai-requests.js';
 import { readJsonBody } from './read-json-body.js';
 import { ResponsesReply, responseIdOf, type ResponseEcho } from './responses-reply.js';
 import { conversationOf, parseResponsesRequest, responsesJobSpec, type ResponsesRequest } from './responses-requests.js';
@@ -46,7 +46,7 @@ async function createResponse(body: unknown, response: ServerResponse, services:
     jobId,
     stream: request.stream === true,
     echo: echoOf(request),
-    mode: forcedToolsOf(chat).length ? 'call' : isToolChoiceAuto(chat) ? 'auto' : 'text',
+    mode: replyModeOf(chat),
     ...(keeps ? { keep: (answer, output) => store.put(responseIdOf(jobId), { response: answer, conversation: [...history, ...conversationOf(request.input), ...output] }) } : {}),
   });
   await serveJobs([spec], reply, response, services);

@@ -295,12 +295,36 @@ describe('the OpenAI-compatible API of a client node', () => {
     assert.equal(answer.choices[0]?.finish_reason, 'length');
     assert.equal(typeof answer.choices[0]?.message.content, 'string');
     assert.equal(answer.choices[0]?.message.tool_calls, undefined);
-    await assert.rejects(openai.chat.completions.create({ model: MODEL, messages, tools: [WEATHER_TOOL] }), (error: unknown) => {
-      assert.ok(error instanceof BadRequestError);
-      assert.equal(error.param, 'tool_choice');
-      assert.match(error.message, /"auto"/);
-      return true;
-    });
+  });
+
+  it('lets the model answer in text or call a tool under tool_choice auto (the default), streamed and not, by the contract', async (t) => {
+    const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'What is the weather in Oslo?' }], max_tokens: 300, temperature: 0, tools: [WEATHER_TOOL, TIME_TOOL] };
+    const whole = await openai.chat.completions.create(request);
+    const choice = whole.choices[0]!;
+    const call = choice.message.tool_calls?.[0];
+    t.diagnostic(`the model chose: ${choice.finish_reason} ${JSON.stringify(call ?? choice.message.content)}`);
+    if (choice.finish_reason === 'tool_calls') {
+      assert.ok(call?.type === 'function');
+      assert.equal(choice.message.content, null);
+      matchesParameters(call.function.name, JSON.parse(call.function.arguments) as Record<string, unknown>);
+    } else {
+      assert.equal(choice.finish_reason, 'stop', JSON.stringify(choice));
+      assert.equal(call, undefined);
+      assert.equal(typeof choice.message.content, 'string');
+      assert.doesNotMatch(choice.message.content ?? '', /^\s*\{\s*"response"/, 'the text, not its JSON wrapper');
+    }
+    let content = '';
+    let args = '';
+    let finish: string | null | undefined;
+    for await (const chunk of await openai.chat.completions.create({ ...request, tool_choice: 'auto', stream: true })) {
+      content += chunk.choices[0]?.delta.content ?? '';
+      args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? '';
+      finish ??= chunk.choices[0]?.finish_reason;
+    }
+    assert.equal(finish, choice.finish_reason);
+    if (call?.type === 'function') assert.equal(args, call.function.arguments);
+    else assert.equal(content, choice.message.content);
+    await assert.rejects(openai.chat.completions.create({ ...request, response_format: { type: 'json_object' } }), (error: unknown) => error instanceof BadRequestError && error.param === 'response_format');
   });
 
   it('cancels the job at the provider when the client aborts its stream, and serves the next request', async () => {

@@ -153,6 +153,26 @@ describe("the Responses API of a client node (POST /v1/responses)", () => {
     assert.equal(answer.output[0]?.type, 'message');
   });
 
+  it('lets the model answer in text or call a function under tool_choice auto (the default), streamed and not, by the contract', async () => {
+    const request = { model: MODEL, input: 'What is the weather in Oslo?', max_output_tokens: 300, temperature: 0, tools: [WEATHER_TOOL] };
+    const whole = await openai.responses.create(request);
+    assert.equal(whole.status, 'completed', JSON.stringify(whole.output));
+    const item = whole.output[0]!;
+    if (item.type === 'function_call') assert.ok(isWeatherCall(JSON.parse(item.arguments) as Record<string, unknown>), item.arguments);
+    else assert.ok(item.type === 'message' && !/^\s*\{\s*"response"/.test(whole.output_text), 'the text, not its JSON wrapper');
+    let text = '';
+    let args = '';
+    let last = '';
+    for await (const event of await openai.responses.create({ ...request, stream: true })) {
+      if (event.type === 'response.output_text.delta') text += event.delta;
+      if (event.type === 'response.function_call_arguments.delta') args += event.delta;
+      last = event.type;
+    }
+    assert.equal(last, 'response.completed');
+    if (item.type === 'function_call') assert.equal(args, item.arguments);
+    else assert.equal(text, whole.output_text);
+  });
+
   it('refuses with 400 naming it a parameter Infernet cannot honour', async () => {
     await assert.rejects(openai.responses.create({ model: MODEL, input: 'Hi', reasoning: { effort: 'high' } }), (error: unknown) => {
       assert.ok(error instanceof BadRequestError);
