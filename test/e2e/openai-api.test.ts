@@ -327,6 +327,34 @@ describe('the OpenAI-compatible API of a client node', () => {
     await assert.rejects(openai.chat.completions.create({ ...request, response_format: { type: 'json_object' } }), (error: unknown) => error instanceof BadRequestError && error.param === 'response_format');
   });
 
+  it("answers Ollama chat with tools as message.tool_calls (arguments an object) or text, streamed and not, by the contract", async (t) => {
+    const ollama = new Ollama({ host: client.api!, headers: { authorization: `Bearer ${apiKey}` } });
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', required: ['city', 'metric'], properties: { city: { type: 'string', enum: ['Paris', 'Oslo', 'Lima'] }, metric: { type: 'boolean' } } } } }];
+    const request = { model: MODEL, messages: [{ role: 'user', content: 'What is the weather in Oslo?' }], tools, options: { temperature: 0, num_predict: 300 } };
+    const whole = await ollama.chat({ ...request, stream: false });
+    const call = whole.message.tool_calls?.[0];
+    t.diagnostic(`the model chose: ${JSON.stringify(call ?? whole.message.content)}`);
+    assert.equal(whole.done_reason, 'stop');
+    if (call) {
+      assert.equal(call.function.name, 'get_weather');
+      assert.ok(['Paris', 'Oslo', 'Lima'].includes(call.function.arguments.city as string) && typeof call.function.arguments.metric === 'boolean', JSON.stringify(call.function.arguments));
+      assert.equal(whole.message.content, '');
+    } else {
+      assert.doesNotMatch(whole.message.content, /^\s*\{\s*"response"/, 'the text, not its JSON wrapper');
+    }
+    let content = '';
+    const streamedCalls = [];
+    for await (const part of await ollama.chat({ ...request, stream: true })) {
+      content += part.message.content;
+      streamedCalls.push(...(part.message.tool_calls ?? []));
+    }
+    assert.deepEqual(streamedCalls, whole.message.tool_calls ?? []);
+    assert.equal(content, whole.message.content);
+    // The call and its result go back as Ollama writes them: arguments an object, the result a tool message.
+    const answer = await ollama.chat({ model: MODEL, messages: [...request.messages, whole.message, { role: 'tool', content: 'Snow', tool_name: 'get_weather' }], stream: false, options: { temperature: 0, num_predict: 8 } });
+    assert.equal(typeof answer.message.content, 'string');
+  });
+
   it('cancels the job at the provider when the client aborts its stream, and serves the next request', async () => {
     const abort = new AbortController();
     const { data: stream, response } = await openai.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: LONG_JOB_TOKENS, temperature: 0, stream: true }, { signal: abort.signal }).withResponse();
