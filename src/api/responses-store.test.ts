@@ -16,3 +16,19 @@ describe('the responses a node keeps', () => {
     assert.deepEqual(store.get('c'), entry('c'));
   });
 });
+
+describe('the bytes the kept responses take', () => {
+  it('forgets the oldest once their JSON passes the byte budget, and keeps the newest whatever its size', () => {
+    const entry = (text: string) => ({ response: {}, conversation: [{ role: 'user', content: text }] });
+    const store = new ResponseStore(100, 400);
+    store.put('a', entry('x'.repeat(100)));
+    store.put('b', entry('x'.repeat(100)));
+    assert.equal(store.size, 2);
+    store.put('c', entry('x'.repeat(100)));
+    assert.equal(store.get('a'), undefined);
+    assert.equal(store.size, 2);
+    store.put('big', entry('x'.repeat(1000)));
+    assert.equal(store.size, 1);
+    assert.ok(store.get('big'));
+  });
+});
