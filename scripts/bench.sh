@@ -19,3 +19,4 @@ node dist/bench/distributed-rpc.js
 node dist/bench/tunnel-throughput.js 5
 node dist/bench/paid-jobs.js 20
 node dist/bench/nwc.js
+node dist/bench/grammar-cost.js

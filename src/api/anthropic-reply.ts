@@ -7,7 +7,7 @@ import type { JobOutcome } from '../node/job-client.js';
 import type { ApiError } from './api-error.js';
 import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-replies.js';
 import type { JobReply } from './serve-completion.js';
-import { parseToolCall, ToolCallParser } from './tool-call-parser.js';
+import { ReplyTextReader, type ReplyMode } from './reply-text-reader.js';
 
 export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use';
 
@@ -55,8 +55,8 @@ export interface AnthropicReplyOptions {
   jobId: string;
   stream: boolean;
   stopSequences: readonly string[];
-  /** A tool call was forced (tool_choice any or tool): the output is read as one tool_use block. */
-  toolUse?: boolean;
+  /** How the output is read: one tool_use block (tool_choice any or tool), a tool_use or a text block (auto), or text. */
+  mode?: ReplyMode;
 }
 
 const messageIdOf = (jobId: string) => `msg_${jobId.replaceAll('-', '')}`;
@@ -65,7 +65,7 @@ const toolUseIdOf = (jobId: string) => `toolu_${jobId.replaceAll('-', '')}`;
 export class AnthropicReply implements JobReply {
   private readonly headers: ResponseHeaders;
   private readonly stream?: EventStream;
-  private readonly toolCall?: ToolCallParser;
+  private readonly reader: ReplyTextReader;
   /** Whether the stream's one content block has started (a tool_use block starts once its name is decoded). */
   private blockStarted = false;
 
@@ -76,7 +76,7 @@ export class AnthropicReply implements JobReply {
     const { jobId } = options;
     this.headers = { 'x-infernet-job-id': jobId, 'request-id': jobId, 'x-request-id': jobId };
     if (options.stream) this.stream = new EventStream(response);
-    if (options.stream && options.toolUse) this.toolCall = new ToolCallParser();
+    this.reader = new ReplyTextReader(options.mode ?? 'text');
   }
 
   matched(_index: number, providerPublicKey: string): void {
@@ -90,7 +90,7 @@ export class AnthropicReply implements JobReply {
     stream.open(this.headers);
     const message = { ...this.envelope(), content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } };
     stream.send({ type: 'message_start', message }, 'message_start');
-    if (!this.toolCall) this.startBlock({ type: 'text', text: '' });
+    if ((this.options.mode ?? 'text') === 'text') this.startBlock({ type: 'text', text: '' });
   }
 
   private startBlock(block: object): void {
@@ -99,12 +99,14 @@ export class AnthropicReply implements JobReply {
   }
 
   text(_index: number, text: string): void {
-    const { stream, toolCall } = this;
+    const { stream } = this;
     if (!stream) return;
     this.accepted();
-    if (!toolCall) return stream.send({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta');
-    for (const piece of toolCall.push(text)) {
-      if ('name' in piece) this.startBlock({ type: 'tool_use', id: toolUseIdOf(this.options.jobId), name: piece.name, input: {} });
+    for (const piece of this.reader.push(text)) {
+      if ('text' in piece) {
+        if (!this.blockStarted) this.startBlock({ type: 'text', text: '' });
+        stream.send({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece.text } }, 'content_block_delta');
+      } else if ('name' in piece) this.startBlock({ type: 'tool_use', id: toolUseIdOf(this.options.jobId), name: piece.name, input: {} });
       else stream.send({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: piece.arguments } }, 'content_block_delta');
     }
   }
@@ -113,13 +115,13 @@ export class AnthropicReply implements JobReply {
 
   finish(outcomes: JobOutcome[]): void {
     const outcome = outcomes[0]!;
-    // A forced call cut short by max_tokens is no call: its text is the content, and stop_reason says why.
-    const call = this.options.toolUse ? (this.toolCall ? this.toolCall.end() : parseToolCall(outcome.output)) : undefined;
+    // A call cut short by max_tokens is no call: its text is the content, and stop_reason says why.
+    const { call, text } = this.reader.end(outcome.output);
     const stop = call ? { reason: 'tool_use' as const, sequence: null } : stopOf(outcome, this.options.stopSequences);
     const usage = { input_tokens: outcome.promptTokens, output_tokens: outcome.tokens };
     const { stream } = this;
     if (!stream) {
-      const content = call ? [{ type: 'tool_use', id: toolUseIdOf(this.options.jobId), name: call.name, input: call.input }] : [{ type: 'text', text: outcome.output }];
+      const content = call ? [{ type: 'tool_use', id: toolUseIdOf(this.options.jobId), name: call.name, input: call.input }] : [{ type: 'text', text }];
       const message = { ...this.envelope(), content, stop_reason: stop.reason, stop_sequence: stop.sequence, usage: { ...usage, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } };
       return sendJson(this.response, 200, message, this.headers);
     }

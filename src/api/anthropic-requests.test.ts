@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError } from './api-error.js';
 import { anthropicErrorBody, stopOf } from './anthropic-reply.js';
-import { messagesJobSpec, parseMessagesRequest } from './anthropic-requests.js';
+import { messagesJobSpec, parseMessagesRequest, replyModeOfMessages } from './anthropic-requests.js';
 
 const JOB_ID = 'job-0123456789';
 const spec = (body: object) => messagesJobSpec(parseMessagesRequest({ model: 'stories260K', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], ...body }), JOB_ID, 1_000);
@@ -81,10 +81,11 @@ describe('Anthropic tools as job specs', () => {
     ]);
   });
 
-  it('refuses auto (the default with tools) naming tool_choice, and names Anthropic fields in schema errors', () => {
-    const auto = refusal(() => spec({ tools: [WEATHER] }));
-    assert.equal(auto.param, 'tool_choice');
-    assert.match(auto.message, /\{"type": "any"\}/);
+  it('reads auto (the default with tools) as a choice between a call and text, and names Anthropic fields in schema errors', () => {
+    assert.equal(replyModeOfMessages({ tools: [WEATHER] as never }), 'auto');
+    assert.equal(replyModeOfMessages({ tools: [WEATHER] as never, tool_choice: { type: 'any' } }), 'call');
+    assert.equal(replyModeOfMessages({ tools: [WEATHER] as never, tool_choice: { type: 'none' } }), 'text');
+    assert.equal((spec({ tools: [WEATHER] }).sampling.format as unknown as { schema: { oneOf: unknown[] } }).schema.oneOf.length, 2);
     assert.equal(refusal(() => spec({ tools: [WEATHER], tool_choice: { type: 'tool', name: 'nope' } })).param, 'tool_choice.name');
     const strict = { name: 'count', strict: true, input_schema: { type: 'object', properties: { n: { type: 'integer', minimum: 1 } } } };
     assert.equal(refusal(() => spec({ tools: [WEATHER, strict], tool_choice: { type: 'any' } })).param, 'tools[1].input_schema.properties.n.minimum');

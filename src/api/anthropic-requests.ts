@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { JobSpec } from '../protocol/index.js';
 import { ApiError, badRequest } from './api-error.js';
+import type { ReplyMode } from './reply-text-reader.js';
 import { ChatCompletionRequest, chatJobSpec, InfernetOptions, parseRequestBody } from './openai-requests.js';
 
 /** Anthropic's default sampling temperature. */
@@ -97,8 +98,12 @@ export function parseMessagesRequest(body: unknown): MessagesRequest {
 
 const textOf = (content: string | ReadonlyArray<{ text: string }>) => (typeof content === 'string' ? content : content.map((block) => block.text).join('\n'));
 
-/** A call is forced (`any` or a named tool): the reply reads the output as a tool_use block. */
-export const isToolUseForced = (request: Pick<MessagesRequest, 'tool_choice'>) => request.tool_choice?.type === 'any' || request.tool_choice?.type === 'tool';
+/** How the reply reads the output: a forced call (`any` or a named tool), a call or text (`auto`, the default with tools), or text. */
+export function replyModeOfMessages(request: Pick<MessagesRequest, 'tools' | 'tool_choice'>): ReplyMode {
+  if (!request.tools?.length) return 'text';
+  const type = request.tool_choice?.type ?? 'auto';
+  return type === 'any' || type === 'tool' ? 'call' : type === 'auto' ? 'auto' : 'text';
+}
 
 /** Anthropic's turns as OpenAI's messages: tool_use blocks become an assistant's tool_calls, tool_result blocks tool messages. */
 function openAiMessagesOf(message: AnthropicMessage): object[] {
@@ -163,9 +168,6 @@ function renamingParams<T>(build: () => T): T {
     const param = error.param.startsWith('messages')
       ? 'messages'
       : error.param.replace('response_format.json_schema.schema', 'output_config.format.schema').replace(/^tools\[(\d+)\]\.function\.parameters/, 'tools[$1].input_schema').replace('tool_choice.function.name', 'tool_choice.name');
-    const message = param === 'tool_choice' && /"auto"/.test(error.message)
-      ? `Invalid 'tool_choice': {"type": "auto"} (the default when tools are given) is not supported by Infernet: the model cannot be left to choose between answering and calling a tool; send {"type": "any"}, {"type": "tool", "name": ...} or {"type": "none"}.`
-      : error.message.replace(error.param, param);
-    throw new ApiError(error.status, error.code, message, param);
+    throw new ApiError(error.status, error.code, error.message.replace(error.param, param), param);
   }
 }

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AnthropicReply } from './anthropic-reply.js';
-import { isToolUseForced, messagesJobSpec, parseMessagesRequest } from './anthropic-requests.js';
+import { messagesJobSpec, parseMessagesRequest, replyModeOfMessages } from './anthropic-requests.js';
 import { readJsonBody } from './read-json-body.js';
 import { serveJobs, type CompletionServices } from './serve-completion.js';
 
@@ -19,7 +19,7 @@ export function anthropicRoutes(services: CompletionServices): Record<string, Re
       POST: async (request, response) => {
         const body = parseMessagesRequest(await readJsonBody(request));
         const spec = messagesJobSpec(body, randomUUID());
-        const reply = new AnthropicReply(response, { model: body.model, jobId: spec.jobId, stream: body.stream === true, stopSequences: body.stop_sequences ?? [], toolUse: isToolUseForced(body) });
+        const reply = new AnthropicReply(response, { model: body.model, jobId: spec.jobId, stream: body.stream === true, stopSequences: body.stop_sequences ?? [], mode: replyModeOfMessages(body) });
         await serveJobs([spec], reply, response, services);
       },
     },

@@ -26,6 +26,8 @@ import { embeddingsRoutes, isOllamaEmbeddingRequest } from './embeddings-routes.
 import { readJsonBody } from './read-json-body.js';
 import { batchApiRoutes, type BatchApi } from './batch-routes.js';
 import { serveCompletion, type CompletionServices } from './serve-completion.js';
+import { responsesRoutes } from './responses-routes.js';
+import { ResponseStore } from './responses-store.js';
 import { InfernetError } from '../errors/index.js';
 
 export interface ApiServerOptions {
@@ -92,7 +94,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ...(options.store ? { store: options.store } : {}),
     ...(options.verification ? { verification: options.verification } : {}),
   };
-  const handle = router(services, Math.floor(Date.now() / 1000), options.batches ? batchApiRoutes(options.batches) : undefined);
+  const batches = options.batches ? batchApiRoutes(options.batches) : undefined;
+  const responses = responsesRoutes(services, new ResponseStore());
+  const handle = router(services, Math.floor(Date.now() / 1000), (path) => responses(path) ?? batches?.(path));
   const metrics = options.metrics;
   const server = createServer((request, response) => {
     if (metrics && isMetricsRequest(request)) return void serveMetrics(request, response, metrics);
@@ -183,7 +187,7 @@ function router(services: CompletionServices, createdAt: number, moreRoutes?: (p
   };
   return async (request, response, path) => {
     const methods = routes[path] ?? (path.startsWith('/v1/models/') ? { GET: retrieveModel } : moreRoutes?.(path));
-    if (!methods) throw new ApiError(404, 'unknown_url', `Invalid URL (${request.method} ${path}): this node serves /v1/models, /v1/chat/completions, /v1/completions, Anthropic's /v1/messages and Ollama's /api/tags, /api/show, /api/ps, /api/version, /api/generate and /api/chat.`);
+    if (!methods) throw new ApiError(404, 'unknown_url', `Invalid URL (${request.method} ${path}): this node serves /v1/models, /v1/chat/completions, /v1/completions, /v1/responses, Anthropic's /v1/messages and Ollama's /api/tags, /api/show, /api/ps, /api/version, /api/generate and /api/chat.`);
     const route = methods[request.method ?? ''];
     if (!route) throw new ApiError(405, 'method_not_allowed', `${request.method} is not allowed on ${path} (allowed: ${Object.keys(methods).join(', ')}).`);
     await route(request, response, path);

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { z } from 'zod';
 import { BatchInputError, BatchNotFoundError, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
 import { ApiError, badRequest } from './api-error.js';
@@ -20,6 +20,8 @@ export interface BatchApi {
   store: BatchStore;
   /** Where uploaded files are kept (the node home's files/). */
   filesDir: string;
+  /** The largest upload taken; MAX_BATCH_FILE_BYTES unless set. */
+  maxFileBytes?: number;
 }
 
 type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
@@ -54,9 +56,18 @@ export function batchApiRoutes(api: BatchApi): (path: string) => Record<string, 
 }
 
 async function uploadFile(api: BatchApi, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  if (Number(request.headers['content-length'] ?? 0) > MAX_BATCH_FILE_BYTES) throw bodyTooLarge(MAX_BATCH_FILE_BYTES);
+  const limit = api.maxFileBytes ?? MAX_BATCH_FILE_BYTES;
+  if (Number(request.headers['content-length'] ?? 0) > limit) throw bodyTooLarge(limit);
   if (!/^multipart\/form-data/i.test(request.headers['content-type'] ?? '')) throw badRequest('Upload the file as multipart/form-data with the fields `file` and `purpose`.');
-  const form = await new Request('http://upload', { method: 'POST', headers: request.headers as Record<string, string>, body: Readable.toWeb(request) as ReadableStream, duplex: 'half' } as RequestInit).formData().catch((error: Error) => {
+  // A chunked body declares no length: it is counted as it comes, and refused at the limit instead of buffered whole.
+  const body = new ByteLimit(limit);
+  request.pipe(body);
+  const form = await new Request('http://upload', { method: 'POST', headers: request.headers as Record<string, string>, body: Readable.toWeb(body) as ReadableStream, duplex: 'half' } as RequestInit).formData().catch((error: Error) => {
+    if (body.exceeded) {
+      // Nothing more is read: the 413 goes out with connection: close, which drops the rest.
+      request.unpipe(body);
+      throw bodyTooLarge(limit);
+    }
     throw badRequest(`The upload is not valid multipart/form-data: ${error.message}`);
   });
   const purpose = form.get('purpose');
@@ -69,6 +80,23 @@ async function uploadFile(api: BatchApi, request: IncomingMessage, response: Ser
   await writeFile(join(api.filesDir, `${stored.id}.jsonl`), bytes);
   await writeFile(join(api.filesDir, `${stored.id}.json`), JSON.stringify(stored));
   sendJson(response, 200, stored);
+}
+
+/** Passes a body through until it passes `limit` bytes, then fails the stream. */
+class ByteLimit extends Transform {
+  private size = 0;
+  exceeded = false;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size <= this.limit) return done(null, chunk);
+    this.exceeded = true;
+    done(bodyTooLarge(this.limit));
+  }
 }
 
 async function createBatch(api: BatchApi, request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -7,7 +7,7 @@ import type { ApiError } from './api-error.js';
 import type { JobReply } from './serve-completion.js';
 import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-replies.js';
 import { completionChunk, completionResponse, finishReasonOf, toolCallIdOf, usageChunk, type ResponseContext } from './openai-responses.js';
-import { ToolCallParser } from './tool-call-parser.js';
+import { ReplyTextReader } from './reply-text-reader.js';
 
 export interface CompletionReplyOptions {
   context: ResponseContext;
@@ -45,25 +45,29 @@ export class CompletionReply implements JobReply {
   }
 
   private readonly roleSent = new Set<number>();
-  /** Per choice, when a tool call was forced: its text streams as tool_calls deltas. */
-  private readonly toolCalls = new Map<number, ToolCallParser>();
+  /** Per choice: a call's text streams as tool_calls deltas, an answer as content. */
+  private readonly readers = new Map<number, ReplyTextReader>();
+
+  private readerOf(index: number): ReplyTextReader {
+    let reader = this.readers.get(index);
+    if (!reader) this.readers.set(index, (reader = new ReplyTextReader(this.options.context.kind === 'chat' ? (this.options.context.mode ?? 'text') : 'text')));
+    return reader;
+  }
 
   text(index: number, text: string): void {
     if (!this.stream) return;
     this.accepted(index);
     const { context } = this.options;
-    if (!context.toolCall) return this.stream.send(completionChunk(context, { index, text }));
-    let parser = this.toolCalls.get(index);
-    if (!parser) this.toolCalls.set(index, (parser = new ToolCallParser()));
-    for (const piece of parser.push(text)) {
-      this.stream.send(completionChunk(context, { index, toolCall: 'name' in piece ? { id: toolCallIdOf(context, index), name: piece.name } : piece }));
+    for (const piece of this.readerOf(index).push(text)) {
+      if ('text' in piece) this.stream.send(completionChunk(context, { index, text: piece.text }));
+      else this.stream.send(completionChunk(context, { index, toolCall: 'name' in piece ? { id: toolCallIdOf(context, index), name: piece.name } : piece }));
     }
   }
 
   choiceDone(index: number, outcome: JobOutcome): void {
     const { context } = this.options;
     if (!this.stream) return;
-    const called = context.toolCall && this.toolCalls.get(index)?.end() !== undefined;
+    const called = this.readerOf(index).end(outcome.output).call !== undefined;
     this.stream.send(completionChunk(context, { index, ...(context.kind === 'text' ? { text: '' } : {}), finish: called ? 'tool_calls' : finishReasonOf(outcome), ...(outcome.logprobs ? { logprobs: outcome.logprobs } : {}) }));
   }
 

@@ -5,6 +5,7 @@ import { npubOf } from '../identity/index.js';
 import type { JobOutcome } from '../node/job-client.js';
 import type { ApiError } from './api-error.js';
 import { sendJson, type ResponseHeaders } from './http-replies.js';
+import { ReplyTextReader } from './reply-text-reader.js';
 import type { JobReply } from './serve-completion.js';
 
 export type OllamaKind = 'generate' | 'chat';
@@ -13,15 +14,25 @@ export const ollamaErrorBody = (error: ApiError) => ({ error: error.message });
 
 const NS_PER_MS = 1e6;
 
+export interface OllamaReplyOptions {
+  kind: OllamaKind;
+  model: string;
+  stream: boolean;
+  jobId: string;
+  /** A chat with tools: the model answered in text or called one (read as under OpenAI's tool_choice auto). */
+  tools?: boolean;
+}
+
 export class OllamaReply implements JobReply {
   private readonly headers: ResponseHeaders;
-  private text_ = '';
+  private readonly reader: ReplyTextReader;
 
   constructor(
     private readonly response: ServerResponse,
-    private readonly options: { kind: OllamaKind; model: string; stream: boolean; jobId: string },
+    private readonly options: OllamaReplyOptions,
   ) {
     this.headers = { 'x-infernet-job-id': options.jobId, 'x-request-id': options.jobId };
+    this.reader = new ReplyTextReader(options.tools ? 'auto' : 'text');
   }
 
   matched(_index: number, providerPublicKey: string): void {
@@ -34,19 +45,26 @@ export class OllamaReply implements JobReply {
     this.response.socket?.setNoDelay(true);
   }
 
+  /** Text streams as it comes; a call goes out whole once the job ends, as Ollama sends its tool_calls. */
   text(_index: number, text: string): void {
-    if (!this.options.stream) return void (this.text_ += text);
+    if (!this.options.stream) return;
     this.accepted();
-    this.line({ ...this.head(), ...this.content(text), done: false });
+    for (const piece of this.reader.push(text)) if ('text' in piece) this.line({ ...this.head(), ...this.content(piece.text), done: false });
   }
 
   choiceDone(): void {}
 
   finish(outcomes: JobOutcome[]): void {
     const outcome = outcomes[0]!;
+    const { call, text } = this.reader.end(outcome.output);
+    const toolCalls = call ? [{ function: { name: call.name, arguments: call.input } }] : undefined;
+    if (this.options.stream && toolCalls) {
+      this.accepted();
+      this.line({ ...this.head(), message: { role: 'assistant', content: '', tool_calls: toolCalls }, done: false });
+    }
     const last = {
       ...this.head(),
-      ...this.content(this.options.stream ? '' : outcome.output),
+      ...this.content(this.options.stream ? '' : call ? '' : text, this.options.stream ? undefined : toolCalls),
       done: true,
       done_reason: outcome.finishReason === 'length' ? 'length' : 'stop',
       total_duration: Math.round(outcome.totalMs * NS_PER_MS),
@@ -72,8 +90,8 @@ export class OllamaReply implements JobReply {
     return { model: this.options.model, created_at: new Date().toISOString() };
   }
 
-  private content(text: string) {
-    return this.options.kind === 'chat' ? { message: { role: 'assistant', content: text } } : { response: text };
+  private content(text: string, toolCalls?: object[]) {
+    return this.options.kind === 'chat' ? { message: { role: 'assistant', content: text, ...(toolCalls ? { tool_calls: toolCalls } : {}) } } : { response: text };
   }
 
   private line(object: object): void {

@@ -61,19 +61,35 @@ export const OllamaGenerateRequest = z
   .strict();
 export type OllamaGenerateRequest = z.infer<typeof OllamaGenerateRequest>;
 
+/** A call the assistant made earlier, as Ollama writes it: its arguments an object, not JSON text. */
+const OllamaToolCall = z.object({
+  id: z.string().max(256).optional(),
+  function: z.object({ index: z.number().int().optional(), name: z.string().min(1).max(64), arguments: z.record(z.string(), z.unknown()) }),
+});
+
 const OllamaMessage = z.object({
-  role: z.enum(['system', 'user', 'assistant']),
+  role: z.enum(['system', 'user', 'assistant', 'tool']),
   content: z.string(),
   images: unsupported('images'),
-  tool_calls: unsupported('tool_calls'),
+  tool_calls: z.array(OllamaToolCall).max(128).optional(),
+  /** The tool a `tool` message answers (Ollama names the tool, not a call id). */
+  tool_name: z.string().max(64).optional(),
+  tool_call_id: z.string().max(256).optional(),
   thinking: z.string().optional(),
+});
+type OllamaMessage = z.infer<typeof OllamaMessage>;
+
+/** Ollama's tools are OpenAI's function tools; the model always chooses (OpenAI's tool_choice "auto"). */
+const OllamaTool = z.object({
+  type: z.literal('function', { error: 'only function tools are supported by Infernet' }),
+  function: z.object({ name: z.string().min(1).max(64), description: z.string().max(8192).optional(), parameters: z.record(z.string(), z.unknown()).optional() }),
 });
 
 export const OllamaChatRequest = z
   .object({
     ...common,
     messages: z.array(OllamaMessage).max(4096),
-    tools: unsupported('tools'),
+    tools: z.array(OllamaTool).max(128).nullish(),
   })
   .strict();
 export type OllamaChatRequest = z.infer<typeof OllamaChatRequest>;
@@ -127,10 +143,22 @@ export function generateJobSpec(request: OllamaGenerateRequest, jobId: string, n
   }
 }
 
+/** Ollama's turns as OpenAI's: calls get ids (Ollama's have none), a tool result names its call by the tool's name. */
+function openAiMessageOf(message: OllamaMessage, index: number): object {
+  if (message.role === 'tool') return { role: 'tool', tool_call_id: message.tool_call_id ?? message.tool_name ?? `call_${index}`, content: message.content };
+  if (message.role === 'assistant' && message.tool_calls?.length) {
+    const calls = message.tool_calls.map((call, at) => ({ id: call.id ?? `call_${index}_${at}`, type: 'function', function: { name: call.function.name, arguments: JSON.stringify(call.function.arguments) } }));
+    return { role: 'assistant', content: message.content || null, tool_calls: calls };
+  }
+  return { role: message.role, content: message.content };
+}
+
 export function chatJobSpecOf(request: OllamaChatRequest, jobId: string, now = Date.now()): JobSpec {
-  const messages = request.messages.map((message) => ({ role: message.role, content: message.content }));
+  const messages = request.messages.map(openAiMessageOf);
+  // Ollama does not enforce schemas strictly: keywords the grammar cannot enforce are best effort, as in `format`.
+  const tools = request.tools?.length ? { tools: request.tools.map((tool) => ({ type: 'function', function: { ...tool.function, strict: false } })) } : {};
   try {
-    return withTopK(chatJobSpec(parseRequestBody(ChatCompletionRequest, { ...openAiFields(request), messages }), jobId, now), request.options);
+    return withTopK(chatJobSpec(parseRequestBody(ChatCompletionRequest, { ...openAiFields(request), messages, ...tools }), jobId, now), request.options);
   } catch (error) {
     renamed(error);
   }

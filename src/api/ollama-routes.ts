@@ -75,7 +75,7 @@ export function ollamaRoutes(services: CompletionServices, startedAt: Date): Rec
           return sendJson(response, 200, { model: body.model, created_at: new Date().toISOString(), message: { role: 'assistant', content: '' }, done: true, done_reason: 'load' });
         }
         const spec = chatJobSpecOf(body, randomUUID());
-        await serveJobs([spec], new OllamaReply(response, { kind: 'chat', model: body.model, stream: body.stream !== false, jobId: spec.jobId }), response, services);
+        await serveJobs([spec], new OllamaReply(response, { kind: 'chat', model: body.model, stream: body.stream !== false, jobId: spec.jobId, tools: Boolean(body.tools?.length) }), response, services);
       },
     },
   };

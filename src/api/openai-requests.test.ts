@@ -198,9 +198,19 @@ describe('OpenAI tools as job specs', () => {
     ]);
   });
 
-  it('refuses auto (the default with tools) by name, and choices or schemas it cannot honour', () => {
-    assert.equal(refusal(() => chat({ tools: [WEATHER] })).param, 'tool_choice');
-    assert.match(refusal(() => chat({ tools: [WEATHER], tool_choice: 'auto' })).message, /"auto".*not supported/);
+  it('lets the model choose under auto (the default with tools): a grammar whose first branch is a call, then an answer in text', () => {
+    const spec = chat({ tools: [WEATHER] });
+    assert.deepEqual(spec, chat({ tools: [WEATHER], tool_choice: 'auto' }));
+    const format = spec.sampling.format as { type: string; schema: { oneOf: Array<{ properties: Record<string, unknown> }> } };
+    assert.equal(format.type, 'json_schema');
+    assert.deepEqual(format.schema.oneOf.map((branch) => Object.keys(branch.properties)), [['name', 'arguments'], ['response']]);
+    const system = (spec.input as { messages: Array<{ role: string; content: string }> }).messages[0]!;
+    assert.equal(system.role, 'system');
+    assert.match(system.content, /get_weather[\s\S]*When no tool is needed, answer instead with \{"response"/);
+  });
+
+  it('refuses choices or schemas it cannot honour, by name', () => {
+    assert.equal(refusal(() => chat({ tools: [WEATHER], response_format: { type: 'json_object' } })).param, 'response_format');
     assert.equal(refusal(() => chat({ tool_choice: 'required' })).param, 'tool_choice');
     assert.equal(refusal(() => chat({ tools: [WEATHER], tool_choice: { type: 'function', function: { name: 'nope' } } })).param, 'tool_choice.function.name');
     assert.equal(refusal(() => chat({ tools: [WEATHER], tool_choice: 'required', response_format: { type: 'json_object' } })).param, 'response_format');
@@ -210,7 +220,7 @@ describe('OpenAI tools as job specs', () => {
   });
 
   it('answers a parsed call as tool_calls with finish_reason tool_calls, and streams its name then its arguments', () => {
-    const context = { kind: 'chat' as const, jobId: 'a-b', model: 'm', created: 1, toolCall: true };
+    const context = { kind: 'chat' as const, jobId: 'a-b', model: 'm', created: 1, mode: 'call' as const };
     const outcome = { output: '{"name": "get_weather", "arguments": {"city": "Oslo"}}', finishReason: 'stop', tokens: 9, promptTokens: 3, engine: 'e' } as JobOutcome;
     const choice = (completionResponse(context, outcome) as { choices: Array<{ message: unknown; finish_reason: string }> }).choices[0]!;
     assert.equal(choice.finish_reason, 'tool_calls');
@@ -219,5 +229,15 @@ describe('OpenAI tools as job specs', () => {
     assert.equal(cut.finish_reason, 'length');
     const first = completionChunk(context, { index: 0, toolCall: { id: 'call_ab_0', name: 'get_weather' } }) as { choices: Array<{ delta: unknown }> };
     assert.deepEqual(first.choices[0]!.delta, { tool_calls: [{ index: 0, id: 'call_ab_0', type: 'function', function: { name: 'get_weather', arguments: '' } }] });
+  });
+
+  it('answers under auto either the call or the text of the response string, with finish_reason stop', () => {
+    const context = { kind: 'chat' as const, jobId: 'a-b', model: 'm', created: 1, mode: 'auto' as const };
+    const outcome = { output: '{"name": "get_weather", "arguments": {"city": "Oslo"}}', finishReason: 'stop', tokens: 9, promptTokens: 3, engine: 'e' } as JobOutcome;
+    const choiceOf = (output: string) => (completionResponse(context, { ...outcome, output }) as { choices: Array<{ message: { content: string | null }; finish_reason: string }> }).choices[0]!;
+    assert.equal(choiceOf(outcome.output).finish_reason, 'tool_calls');
+    const text = choiceOf('{"response": "It snows in \\"Oslo\\"."}');
+    assert.equal(text.finish_reason, 'stop');
+    assert.equal(text.message.content, 'It snows in "Oslo".');
   });
 });

@@ -7,6 +7,7 @@ import { grammarSchemaOf, UnsupportedJsonSchemaError } from '../inference/json-s
 import { toolCallSchemaOf, toolCallText, toolPromptOf, toolResultText, UnsupportedToolSchemaError, type ToolDefinition } from '../inference/tool-call-schema.js';
 import { ChatMessage, JobSpec, Price, VerificationPolicy, type JobInput, type OutputFormat } from '../protocol/index.js';
 import { badRequest, type ApiError } from './api-error.js';
+import type { ReplyMode } from './reply-text-reader.js';
 
 /** OpenAI's default sampling temperature; Infernet's own default (greedy) applies only where a client sets 0. */
 export const DEFAULT_TEMPERATURE = 1;
@@ -148,15 +149,13 @@ export const ChatCompletionRequest = z
   .superRefine((request, context) => {
     const tools = request.tools ?? [];
     const choice = request.tool_choice ?? (tools.length ? 'auto' : 'none');
-    if (choice === 'auto' && tools.length) {
-      context.addIssue({ code: 'custom', path: ['tool_choice'], message: 'tool_choice "auto" (the default when tools are given) is not supported by Infernet: the model cannot be left to choose between answering and calling a tool; send "required", a named function or "none"' });
-    } else if (choice !== 'none' && !tools.length) {
+    if (choice !== 'none' && choice !== 'auto' && !tools.length) {
       context.addIssue({ code: 'custom', path: ['tool_choice'], message: 'a tool call is asked for but no tools are given' });
     } else if (typeof choice === 'object' && !tools.some((tool) => tool.function.name === choice.function.name)) {
       context.addIssue({ code: 'custom', path: ['tool_choice', 'function', 'name'], message: `no tool is named "${choice.function.name}"` });
     }
-    if (choice !== 'none' && request.response_format && request.response_format.type !== 'text') {
-      context.addIssue({ code: 'custom', path: ['response_format'], message: 'response_format cannot be combined with a forced tool call: the call has its own grammar' });
+    if (choice !== 'none' && tools.length && request.response_format && request.response_format.type !== 'text') {
+      context.addIssue({ code: 'custom', path: ['response_format'], message: 'response_format cannot be combined with tools unless tool_choice is "none": a call (or the choice of one) has its own grammar' });
     }
   });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
@@ -197,14 +196,27 @@ export function parseRequestBody<S extends z.ZodType>(schema: S, body: unknown):
 export function forcedToolsOf(request: Pick<ChatCompletionRequest, 'tools' | 'tool_choice'>): ToolDefinition[] {
   const choice = request.tool_choice;
   if (!choice || choice === 'none' || choice === 'auto') return [];
-  const tools = (request.tools ?? []).filter((tool) => choice === 'required' || tool.function.name === choice.function.name);
-  return tools.map(({ function: fn }) => ({ name: fn.name, description: fn.description, parameters: fn.parameters, strict: fn.strict === true }));
+  return toolDefinitionsOf((request.tools ?? []).filter((tool) => choice === 'required' || tool.function.name === choice.function.name));
 }
 
+/** The model chooses between answering and calling one of the tools: tool_choice "auto", the default when tools are given. */
+export function isToolChoiceAuto(request: Pick<ChatCompletionRequest, 'tools' | 'tool_choice'>): boolean {
+  return Boolean(request.tools?.length) && (request.tool_choice ?? 'auto') === 'auto';
+}
+
+/** How the reply reads the output: a forced call, a call or text (auto), or text. */
+export function replyModeOf(request: Pick<ChatCompletionRequest, 'tools' | 'tool_choice'>): ReplyMode {
+  return forcedToolsOf(request).length ? 'call' : isToolChoiceAuto(request) ? 'auto' : 'text';
+}
+
+const toolDefinitionsOf = (tools: NonNullable<ChatCompletionRequest['tools']>): ToolDefinition[] =>
+  tools.map(({ function: fn }) => ({ name: fn.name, description: fn.description, parameters: fn.parameters, strict: fn.strict === true }));
+
 export function chatJobSpec(request: ChatCompletionRequest, jobId: string, now = Date.now()): JobSpec {
-  const tools = forcedToolsOf(request);
-  const messages = withToolPrompt(request.messages.map(toJobMessage), tools);
-  const format = tools.length ? toolCallFormatOf(tools, request.tools ?? []) : outputFormatOf(request.response_format);
+  const auto = isToolChoiceAuto(request);
+  const tools = auto ? toolDefinitionsOf(request.tools!) : forcedToolsOf(request);
+  const messages = withToolPrompt(request.messages.map(toJobMessage), tools, auto);
+  const format = tools.length ? toolCallFormatOf(tools, request.tools ?? [], auto) : outputFormatOf(request.response_format);
   const logprobs = request.logprobs === true ? (request.top_logprobs ?? 0) : undefined;
   return jobSpecOf(request, { messages }, request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_CHAT_MAX_TOKENS, jobId, now, { format, logprobs });
 }
@@ -241,10 +253,17 @@ export function outputFormatOf(format: ResponseFormat | null | undefined): Outpu
   }
 }
 
-/** A forced call's tools as the decoding grammar: a schema the grammar cannot enforce under `strict` is refused by name. */
-function toolCallFormatOf(tools: readonly ToolDefinition[], requestTools: ReadonlyArray<{ function: { name: string } }>): OutputFormat {
+/**
+ * A call's tools as the decoding grammar: a schema the grammar cannot enforce under `strict` is refused by name.
+ * Under tool_choice "auto" the grammar admits a call or an answer in text, `{"response": "..."}`, as llama.cpp's
+ * server does for chat templates without a tool-call syntax of their own: the call is the first branch.
+ */
+function toolCallFormatOf(tools: readonly ToolDefinition[], requestTools: ReadonlyArray<{ function: { name: string } }>, auto: boolean): OutputFormat {
   try {
-    return { type: 'json_schema', schema: toolCallSchemaOf(tools) };
+    const calls = toolCallSchemaOf(tools);
+    if (!auto) return { type: 'json_schema', schema: calls };
+    const branches = Array.isArray(calls.oneOf) ? (calls.oneOf as unknown[]) : [calls];
+    return { type: 'json_schema', schema: { oneOf: [...branches, TEXT_ANSWER_SCHEMA] } };
   } catch (error) {
     if (!(error instanceof UnsupportedToolSchemaError)) throw error;
     const index = requestTools.findIndex((tool) => tool.function.name === tools[error.toolIndex]!.name);
@@ -254,10 +273,13 @@ function toolCallFormatOf(tools: readonly ToolDefinition[], requestTools: Readon
   }
 }
 
+/** Under tool_choice "auto", the answer that calls no tool: its text as a JSON string. */
+export const TEXT_ANSWER_SCHEMA = { type: 'object', properties: { response: { type: 'string' } }, required: ['response'], additionalProperties: false } as const;
+
 /** The tools go in the system prompt, merged into the first system message: templates expect at most one, first. */
-function withToolPrompt(messages: ChatMessage[], tools: readonly ToolDefinition[]): ChatMessage[] {
+function withToolPrompt(messages: ChatMessage[], tools: readonly ToolDefinition[], auto: boolean): ChatMessage[] {
   if (!tools.length) return messages;
-  const prompt = toolPromptOf(tools);
+  const prompt = `${toolPromptOf(tools)}${auto ? '\nWhen no tool is needed, answer instead with {"response": <your answer as text>}.' : ''}`;
   const [first, ...rest] = messages;
   if (first?.role === 'system') return [{ role: 'system', content: `${first.content}\n\n${prompt}` }, ...rest];
   return [{ role: 'system', content: prompt }, ...messages];

@@ -2,7 +2,7 @@
 // so the shapes can be checked in tests without a server.
 import type { JobOutcome } from '../node/job-client.js';
 import type { TokenLogprob } from '../protocol/index.js';
-import { parseToolCall } from './tool-call-parser.js';
+import { ReplyTextReader, type ReplyMode } from './reply-text-reader.js';
 
 export type CompletionKind = 'chat' | 'text';
 export type FinishReason = 'stop' | 'length' | 'tool_calls';
@@ -14,8 +14,8 @@ export interface ResponseContext {
   model: string;
   /** Unix seconds. */
   created: number;
-  /** A tool call was forced (tool_choice required or named): each choice's output is the call's JSON. */
-  toolCall?: boolean;
+  /** How each choice's output is read: a forced call's JSON, a call or an answer in text (tool_choice auto), or text. */
+  mode?: ReplyMode;
 }
 
 /** A choice's call id: one call per choice, named after the request's job. */
@@ -48,16 +48,16 @@ export function completionResponse(context: ResponseContext, choiceOutcomes: Job
   const outcomes: readonly JobOutcome[] = Array.isArray(choiceOutcomes) ? choiceOutcomes : [choiceOutcomes as JobOutcome];
   const choices = outcomes.map((outcome, index) => {
     const logprobs = outcome.logprobs ? logprobsOf(context.kind, outcome.logprobs) : null;
-    // A forced call cut short by max_tokens is no call: its text is the content, and finish_reason says why.
-    const call = context.toolCall ? parseToolCall(outcome.output) : undefined;
+    // A call cut short by max_tokens is no call: its text is the content, and finish_reason says why.
+    const { call, text } = new ReplyTextReader(context.kind === 'chat' ? (context.mode ?? 'text') : 'text').end(outcome.output);
     if (call) {
       const tool_calls = [{ id: toolCallIdOf(context, index), type: 'function', function: { name: call.name, arguments: call.arguments } }];
       return { index, message: { role: 'assistant', content: null, tool_calls, refusal: null }, logprobs, finish_reason: 'tool_calls' };
     }
     const finish_reason = finishReasonOf(outcome);
     return context.kind === 'chat'
-      ? { index, message: { role: 'assistant', content: outcome.output, refusal: null }, logprobs, finish_reason }
-      : { index, text: outcome.output, logprobs, finish_reason };
+      ? { index, message: { role: 'assistant', content: text, refusal: null }, logprobs, finish_reason }
+      : { index, text, logprobs, finish_reason };
   });
   return { ...envelope(context, context.kind === 'chat' ? 'chat.completion' : 'text_completion', outcomes[0]?.engine ?? null), choices, usage: usageOf(outcomes) };
 }

@@ -15,7 +15,7 @@ import { InfernetError, relayedHttpStatusOf } from '../errors/index.js';
 import type { PeerSession } from '../transport/index.js';
 import { ApiError, modelNotFound, networkUnavailable } from './api-error.js';
 import { CompletionReply, type CompletionReplyOptions } from './completion-reply.js';
-import { ChatCompletionRequest, chatJobSpec, choiceSpecs, CompletionRequest, completionJobSpec, forcedToolsOf, parseRequestBody } from './openai-requests.js';
+import { ChatCompletionRequest, chatJobSpec, choiceSpecs, CompletionRequest, completionJobSpec, parseRequestBody, replyModeOf } from './openai-requests.js';
 import type { CompletionKind } from './openai-responses.js';
 
 /** What a completion needs from the node. */
@@ -57,7 +57,7 @@ function completionJobOf(kind: CompletionKind, body: unknown): { specs: JobSpec[
     options: {
       stream: request.stream === true,
       includeUsage: request.stream_options?.include_usage === true,
-      context: { kind, jobId, model: request.model, created: Math.floor(Date.now() / 1000), ...(kind === 'chat' && forcedToolsOf(request as ChatCompletionRequest).length ? { toolCall: true } : {}) },
+      context: { kind, jobId, model: request.model, created: Math.floor(Date.now() / 1000), ...(kind === 'chat' ? { mode: replyModeOf(request as ChatCompletionRequest) } : {}) },
     },
   };
 }

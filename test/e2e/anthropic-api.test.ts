@@ -129,11 +129,24 @@ describe("Anthropic's Messages API on a client node", () => {
       messages: [...request.messages, { role: 'assistant', content: [block] }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: block.id, content: 'Snow' }] }],
     });
     assert.equal(answer.content[0]?.type, 'text');
-    await assert.rejects(anthropic.messages.create({ ...request, tool_choice: { type: 'auto' } }), (error: unknown) => {
-      assert.ok(error instanceof BadRequestError);
-      assert.match(error.message, /'tool_choice'/);
-      return true;
-    });
+  });
+
+  it('lets the model answer in a text block or call a tool under tool_choice auto, streamed and not, by the contract', async () => {
+    const request = { model: MODEL, max_tokens: 300, ...GREEDY, messages: [{ role: 'user' as const, content: 'What is the weather in Oslo?' }], tools: [WEATHER_TOOL], tool_choice: { type: 'auto' as const } };
+    const message = await anthropic.messages.create(request);
+    const block = message.content[0];
+    if (message.stop_reason === 'tool_use') {
+      assert.ok(block?.type === 'tool_use');
+      matchesWeather(block.input);
+    } else {
+      assert.equal(message.stop_reason, 'end_turn', JSON.stringify(message));
+      assert.ok(block?.type === 'text');
+    }
+    const final = await anthropic.messages.stream(request).finalMessage();
+    assert.equal(final.stop_reason, message.stop_reason);
+    const streamed = final.content[0];
+    if (block?.type === 'tool_use') assert.deepEqual(streamed?.type === 'tool_use' && streamed.input, block.input);
+    else assert.equal(streamed?.type === 'text' && streamed.text, block?.type === 'text' && block.text);
   });
 
   it('takes the key as x-api-key or as a bearer token, and refuses a wrong one with an authentication_error', async () => {

@@ -295,12 +295,64 @@ describe('the OpenAI-compatible API of a client node', () => {
     assert.equal(answer.choices[0]?.finish_reason, 'length');
     assert.equal(typeof answer.choices[0]?.message.content, 'string');
     assert.equal(answer.choices[0]?.message.tool_calls, undefined);
-    await assert.rejects(openai.chat.completions.create({ model: MODEL, messages, tools: [WEATHER_TOOL] }), (error: unknown) => {
-      assert.ok(error instanceof BadRequestError);
-      assert.equal(error.param, 'tool_choice');
-      assert.match(error.message, /"auto"/);
-      return true;
-    });
+  });
+
+  it('lets the model answer in text or call a tool under tool_choice auto (the default), streamed and not, by the contract', async (t) => {
+    const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'What is the weather in Oslo?' }], max_tokens: 300, temperature: 0, tools: [WEATHER_TOOL, TIME_TOOL] };
+    const whole = await openai.chat.completions.create(request);
+    const choice = whole.choices[0]!;
+    const call = choice.message.tool_calls?.[0];
+    t.diagnostic(`the model chose: ${choice.finish_reason} ${JSON.stringify(call ?? choice.message.content)}`);
+    if (choice.finish_reason === 'tool_calls') {
+      assert.ok(call?.type === 'function');
+      assert.equal(choice.message.content, null);
+      matchesParameters(call.function.name, JSON.parse(call.function.arguments) as Record<string, unknown>);
+    } else {
+      assert.equal(choice.finish_reason, 'stop', JSON.stringify(choice));
+      assert.equal(call, undefined);
+      assert.equal(typeof choice.message.content, 'string');
+      assert.doesNotMatch(choice.message.content ?? '', /^\s*\{\s*"response"/, 'the text, not its JSON wrapper');
+    }
+    let content = '';
+    let args = '';
+    let finish: string | null | undefined;
+    for await (const chunk of await openai.chat.completions.create({ ...request, tool_choice: 'auto', stream: true })) {
+      content += chunk.choices[0]?.delta.content ?? '';
+      args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? '';
+      finish ??= chunk.choices[0]?.finish_reason;
+    }
+    assert.equal(finish, choice.finish_reason);
+    if (call?.type === 'function') assert.equal(args, call.function.arguments);
+    else assert.equal(content, choice.message.content);
+    await assert.rejects(openai.chat.completions.create({ ...request, response_format: { type: 'json_object' } }), (error: unknown) => error instanceof BadRequestError && error.param === 'response_format');
+  });
+
+  it("answers Ollama chat with tools as message.tool_calls (arguments an object) or text, streamed and not, by the contract", async (t) => {
+    const ollama = new Ollama({ host: client.api!, headers: { authorization: `Bearer ${apiKey}` } });
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', required: ['city', 'metric'], properties: { city: { type: 'string', enum: ['Paris', 'Oslo', 'Lima'] }, metric: { type: 'boolean' } } } } }];
+    const request = { model: MODEL, messages: [{ role: 'user', content: 'What is the weather in Oslo?' }], tools, options: { temperature: 0, num_predict: 300 } };
+    const whole = await ollama.chat({ ...request, stream: false });
+    const call = whole.message.tool_calls?.[0];
+    t.diagnostic(`the model chose: ${JSON.stringify(call ?? whole.message.content)}`);
+    assert.equal(whole.done_reason, 'stop');
+    if (call) {
+      assert.equal(call.function.name, 'get_weather');
+      assert.ok(['Paris', 'Oslo', 'Lima'].includes(call.function.arguments.city as string) && typeof call.function.arguments.metric === 'boolean', JSON.stringify(call.function.arguments));
+      assert.equal(whole.message.content, '');
+    } else {
+      assert.doesNotMatch(whole.message.content, /^\s*\{\s*"response"/, 'the text, not its JSON wrapper');
+    }
+    let content = '';
+    const streamedCalls = [];
+    for await (const part of await ollama.chat({ ...request, stream: true })) {
+      content += part.message.content;
+      streamedCalls.push(...(part.message.tool_calls ?? []));
+    }
+    assert.deepEqual(streamedCalls, whole.message.tool_calls ?? []);
+    assert.equal(content, whole.message.content);
+    // The call and its result go back as Ollama writes them: arguments an object, the result a tool message.
+    const answer = await ollama.chat({ model: MODEL, messages: [...request.messages, whole.message, { role: 'tool', content: 'Snow', tool_name: 'get_weather' }], stream: false, options: { temperature: 0, num_predict: 8 } });
+    assert.equal(typeof answer.message.content, 'string');
   });
 
   it('cancels the job at the provider when the client aborts its stream, and serves the next request', async () => {

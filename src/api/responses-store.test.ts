@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ResponseStore } from './responses-store.js';
+
+describe('the responses a node keeps', () => {
+  it('forgets the oldest past its capacity, and a response put again counts as new', () => {
+    const store = new ResponseStore(2);
+    const entry = (id: string) => ({ response: { id }, conversation: [{ role: 'user', content: id }] });
+    store.put('a', entry('a'));
+    store.put('b', entry('b'));
+    store.put('a', entry('a'));
+    store.put('c', entry('c'));
+    assert.equal(store.size, 2);
+    assert.equal(store.get('b'), undefined);
+    assert.deepEqual(store.get('a'), entry('a'));
+    assert.deepEqual(store.get('c'), entry('c'));
+  });
+});
+
+describe('the bytes the kept responses take', () => {
+  it('forgets the oldest once their JSON passes the byte budget, and keeps the newest whatever its size', () => {
+    const entry = (text: string) => ({ response: {}, conversation: [{ role: 'user', content: text }] });
+    const store = new ResponseStore(100, 400);
+    store.put('a', entry('x'.repeat(100)));
+    store.put('b', entry('x'.repeat(100)));
+    assert.equal(store.size, 2);
+    store.put('c', entry('x'.repeat(100)));
+    assert.equal(store.get('a'), undefined);
+    assert.equal(store.size, 2);
+    store.put('big', entry('x'.repeat(1000)));
+    assert.equal(store.size, 1);
+    assert.ok(store.get('big'));
+  });
+});
