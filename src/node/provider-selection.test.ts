@@ -49,7 +49,7 @@ describe('rankProviders', () => {
       { model: { name: 'stories260K' } },
       ['b'],
     ],
-    ['ignores reputation differences under a twentieth', [{ ...candidate('a', 2, 0), reputation: 0.71 }, { ...candidate('b', 1, 0), reputation: 0.73 }], { model: { name: 'stories260K' } }, ['a', 'b']],
+    ['ignores reputation differences under a twentieth', [{ ...candidate('a', 2, 0), reputation: 0.71 }, { ...candidate('b', 1, 0), reputation: 0.72 }], { model: { name: 'stories260K' } }, ['a', 'b']],
     ['ranks by reputation once it differs by a twentieth or more', [{ ...candidate('a', 2, 0), reputation: 0.66 }, { ...candidate('b', 1, 0), reputation: 0.73 }], { model: { name: 'stories260K' } }, ['b', 'a']],
   ];
   for (const [rule, candidates, job, expected] of table) {
