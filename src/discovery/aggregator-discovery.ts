@@ -79,6 +79,8 @@ export class AggregatorDiscovery extends EventEmitter<AggregatorDiscoveryEvents>
   /** What the current record says of models and load, to tell when it must be re-signed. */
   private currentSnapshot = '';
   private providedAt = -Infinity;
+  /** The id of the last record event gossiped. */
+  private gossipedId = '';
   private timer?: NodeJS.Timeout;
   private started = false;
 
@@ -196,16 +198,19 @@ export class AggregatorDiscovery extends EventEmitter<AggregatorDiscoveryEvents>
     return signed;
   }
 
-  /** Re-gossips a changed record, and renews the DHT pointer at half of its validity (or after a failed provide). */
+  /**
+   * Gossips the record whenever it was re-signed (what it says changed, or half its life passed; a fetch may have
+   * re-signed it meanwhile), and renews the DHT pointer at half of its validity (or after a failed provide).
+   */
   private async check(): Promise<void> {
     if (!this.announcement || !this.service.isStarted) return;
-    const before = this.current;
     const event = this.currentEvent();
-    if (event && this.current !== before) await this.gossip(this.current!);
+    if (event && event.id !== this.gossipedId) await this.gossip(this.current!);
     await this.provide();
   }
 
   private async gossip(signed: SignedAggregatorRecord): Promise<void> {
+    this.gossipedId = signed.event.id;
     try {
       await this.service.libp2p.services.pubsub.publish(AGGREGATORS_TOPIC, new TextEncoder().encode(JSON.stringify({ v: 1, type: 'record', event: signed.event })));
     } catch (error) {
@@ -214,7 +219,8 @@ export class AggregatorDiscovery extends EventEmitter<AggregatorDiscoveryEvents>
   }
 
   private async provide(): Promise<void> {
-    if (Date.now() - this.providedAt < this.ttlMs || !this.service.isStarted) return;
+    // The DHT keeps a pointer for twice the discovery record TTL (DiscoveryService's providerValidityS): renewed at half.
+    if (Date.now() - this.providedAt < this.service.timings.recordTtlMs || !this.service.isStarted) return;
     const libp2p = this.service.libp2p;
     if (libp2p.getConnections().length === 0) return;
     this.providedAt = Date.now();
