@@ -22,6 +22,7 @@ import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/
 
 const model = sharedModelPath('stories260K.gguf');
 const MAX_TOKENS = 400;
+const KILL_AFTER_TOKENS = 12;
 const PROMPT = 'Once upon a time';
 const limits = validateNodeConfig({}, 'test').limits;
 
@@ -41,6 +42,7 @@ describe('aggregators found through discovery, and a job that outlives its aggre
   const daemons: Record<'a' | 'b', RunningDaemon | undefined> = { a: undefined, b: undefined };
   const home = (name: string) => join(dir, name);
   let reference: { output: string; tokens: number };
+  let deadUrl = '';
   const json = async (args: string[]) => {
     const result = await runCli(args);
     assert.equal(result.code, 0, result.stderr);
@@ -101,7 +103,7 @@ describe('aggregators found through discovery, and a job that outlives its aggre
     reference = { output: job.output, tokens: job.tokens };
   });
 
-  it('SIGKILL of the aggregator mid-stream: the job finishes through the other aggregator, with the text of an uninterrupted run', async () => {
+  it('SIGKILL of the aggregator mid-stream: the job finishes through the other aggregator, with the text of an uninterrupted run', async (t) => {
     assert.ok(reference, 'the reference run completed');
     const clientHome = nodeHome(home('client'));
     const config = await loadNodeConfig(clientHome);
@@ -131,8 +133,10 @@ describe('aggregators found through discovery, and a job that outlives its aggre
           onText: (text, tokenIds) => {
             streamed += text;
             if (killed) return;
+            tokensAtKill += tokenIds.length;
+            // Some tokens in, so that the continuation replays more than one.
+            if (tokensAtKill < KILL_AFTER_TOKENS) return;
             killed = byUrl(current);
-            tokensAtKill = tokenIds.length;
             daemons[killed]!.process.kill('SIGKILL');
           },
         },
@@ -141,6 +145,7 @@ describe('aggregators found through discovery, and a job that outlives its aggre
       assert.deepEqual(lost.map((loss) => [loss.endpoint, loss.reason]), [[daemons[killed]!.url, 'closed']]);
       assert.ok(lost[0]!.tokensReceived >= tokensAtKill && lost[0]!.tokensReceived < MAX_TOKENS, `${lost[0]!.tokensReceived} tokens before the loss`);
       assert.equal(losses.length, 1);
+      t.diagnostic(`killed aggregator ${killed} after ${tokensAtKill} streamed tokens; ${lost[0]!.tokensReceived} received before the loss; finished through ${aggregator} (${outcome.tokens} tokens in all)`);
       assert.notEqual(aggregator, daemons[killed]!.url);
       assert.equal(outcome.jobId, spec.jobId);
       assert.equal(outcome.output, reference.output, 'greedy text equals the uninterrupted run');
@@ -152,10 +157,33 @@ describe('aggregators found through discovery, and a job that outlives its aggre
     } finally {
       await close();
       if (killed) {
+        deadUrl = daemons[killed]!.url;
         daemons[killed] = undefined;
         const backend = await findRunningBackend(home(killed));
         if (backend) orphans.push(backend.pid);
       }
     }
+  });
+
+  it('skips an aggregator that cannot be dialled, before anything was sent', async () => {
+    assert.ok(deadUrl, 'an aggregator was killed');
+    const clientHome = nodeHome(home('client'));
+    const key = await loadNodeKey(clientHome.keyFile);
+    const logger = silentLogger();
+    const live = Object.values(daemons).find((daemon) => daemon !== undefined)!;
+    const spec = JobSpec.parse({ jobId: randomUUID(), model: { name: 'stories260K' }, input: { prompt: PROMPT }, sampling: { maxTokens: 16, temperature: 0 }, deadline: Date.now() + 60_000 });
+    const { outcome, aggregator, lost } = await runJobAcrossAggregators({
+      aggregators: [{ endpoint: deadUrl }, { endpoint: live.url }],
+      connect: (url) => dialPeer(url, { identity: { key, role: 'client', agent: 'test' }, limits, logger }),
+      key,
+      spec,
+      logger,
+    });
+    assert.equal(aggregator, live.url);
+    assert.deepEqual(lost.map((loss) => [loss.endpoint, loss.reason, loss.tokensReceived]), [[deadUrl, 'unreachable', 0]]);
+    // Nothing reached the dead one: the job keeps its own id.
+    assert.equal(outcome.jobId, spec.jobId);
+    assert.equal(outcome.tokens, 16);
+    assert.ok(reference.output.startsWith(outcome.output));
   });
 });
