@@ -4,8 +4,9 @@
 // failover does), so the caller sees one stream and a greedy job's text equals an uninterrupted run's.
 //
 // Payment: every aggregator attempt after the first runs under its own job id (`<jobId>-agg<n>`), so its escrow
-// key differs from the lost attempt's (`<jobId>`, `<jobId>~N`). The lost attempt was never released (its aggregator,
-// the only party that releases it, is gone) and is refunded to the client: no job is charged twice.
+// key differs from the lost attempt's (`<jobId>`, `<jobId>~N`). The lost attempt is never released: only its
+// aggregator releases, and that one is gone; restarted, it fails the interrupted job and its settlement refunds the
+// deposit, or the client refunds it after the deadline. No job is charged twice.
 import type { NodeKey } from '../identity/index.js';
 import type { JobStore } from '../jobs/index.js';
 import { replaySpec, type ReceivedOutput } from '../jobs/job-failover.js';

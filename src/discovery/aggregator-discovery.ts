@@ -16,7 +16,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '../log/index.js';
 import { PROTOCOL_VERSION } from '../protocol/index.js';
 import { cidOfKey } from './announce-keys.js';
-import { createAggregatorRecord, verifyAggregatorRecord, type AggregatorLoad, type AggregatorRecord, type SignedAggregatorRecord } from './aggregator-record.js';
+import { AggregatorsTopicMessage, createAggregatorRecord, verifyAggregatorRecord, type AggregatorLoad, type AggregatorRecord, type SignedAggregatorRecord } from './aggregator-record.js';
 import { AGGREGATOR_RECORD_PROTOCOL, AGGREGATORS_KEY, AGGREGATORS_TOPIC, DEFAULT_FLOOD_LIMITS, DEFAULT_TIMINGS, LOOKUP_CONCURRENCY } from './constants.js';
 import type { DiscoveryService } from './discovery-service.js';
 import { isRecordRejection, MalformedGossipError, RecordExpiredError, RecordFetchError } from './errors.js';
@@ -212,7 +212,7 @@ export class AggregatorDiscovery extends EventEmitter<AggregatorDiscoveryEvents>
   private async gossip(signed: SignedAggregatorRecord): Promise<void> {
     this.gossipedId = signed.event.id;
     try {
-      await this.service.libp2p.services.pubsub.publish(AGGREGATORS_TOPIC, new TextEncoder().encode(JSON.stringify({ v: 1, type: 'record', event: signed.event })));
+      await this.service.libp2p.services.pubsub.publish(AGGREGATORS_TOPIC, new TextEncoder().encode(JSON.stringify({ v: 1, type: 'record', event: signed.event } satisfies AggregatorsTopicMessage)));
     } catch (error) {
       this.log.debug({ err: error }, 'gossiping the aggregator record failed');
     }
@@ -294,18 +294,17 @@ export class AggregatorDiscovery extends EventEmitter<AggregatorDiscoveryEvents>
   };
 }
 
-/** On infernet/aggregators/1: `{ v: 1, type: 'record', event }`, the event verified by verifyAggregatorRecord. */
-function decodeAggregatorGossip(data: Uint8Array): unknown {
+/** A message on infernet/aggregators/1, its event still to be verified by verifyAggregatorRecord. */
+function decodeAggregatorGossip(data: Uint8Array): AggregatorsTopicMessage['event'] {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
   } catch (cause) {
     throw new MalformedGossipError('the aggregator message is not UTF-8 JSON', { cause });
   }
-  if (typeof json !== 'object' || json === null || (json as { v?: unknown }).v !== 1 || (json as { type?: unknown }).type !== 'record') {
-    throw new MalformedGossipError('the aggregator message is not a version-1 record message');
-  }
-  return (json as { event?: unknown }).event;
+  const parsed = AggregatorsTopicMessage.safeParse(json);
+  if (!parsed.success) throw new MalformedGossipError(`the aggregator message is malformed: ${parsed.error.issues[0]?.message ?? 'unknown'}`, { cause: parsed.error });
+  return parsed.data.event;
 }
 
 async function forEachConcurrently<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {

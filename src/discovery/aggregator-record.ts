@@ -53,6 +53,10 @@ export type AggregatorRecord = z.infer<typeof AggregatorRecord>;
 /** What the aggregator decides; identity, binding and times are added when signing. */
 export type AggregatorRecordInput = Omit<z.input<typeof AggregatorRecord>, 'v' | 'pubkey' | 'peerId' | 'binding' | 'issuedAt' | 'expiresAt'>;
 
+/** On infernet/aggregators/1: an aggregator's signed record, each time it is re-signed. */
+export const AggregatorsTopicMessage = z.object({ v: z.literal(1), type: z.literal('record'), event: NostrEvent }).strict();
+export type AggregatorsTopicMessage = z.infer<typeof AggregatorsTopicMessage>;
+
 export interface SignedAggregatorRecord {
   record: AggregatorRecord;
   /** The signed event: what travels on the wire. */

@@ -63,6 +63,7 @@ export * from './hardware/index.js';
 export {
   AggregatorLoad,
   AggregatorRecord,
+  AggregatorsTopicMessage,
   createAggregatorRecord,
   verifyAggregatorRecord,
   type AggregatorRecordInput,
