@@ -1,5 +1,6 @@
-// /infernet/record/1.0.0 (and /infernet/aggregator-record/1.0.0, the same exchange for aggregators): the requester opens a stream and reads the provider's current signed record (JSON of
+// /infernet/record/1.0.0: the requester opens a stream and reads the provider's current signed record (JSON of
 // a Nostr event) until the provider closes. Nothing is sent the other way, so there is nothing to parse there.
+// /infernet/aggregator-record/1.0.0 is the same exchange for an aggregator's record (the protocol parameter).
 import type { Libp2p, PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
 import type { NostrEvent } from '../protocol/index.js';
 import { MAX_RECORD_BYTES, RECORD_PROTOCOL } from './constants.js';
