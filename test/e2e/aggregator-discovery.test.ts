@@ -76,12 +76,14 @@ describe('aggregators found through discovery, and a job that outlives its aggre
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('lists both aggregators, found through discovery, each routing the model, with peer id, fee, latency and score', async () => {
+  it('lists both aggregators, found through discovery, each routing the model, with peer id, fee, latency and score', async (t) => {
     await eventually(async () => {
       const listed = await listAggregators();
       return listed.length === 2 && listed.every((aggregator) => aggregator.models.includes('stories260K'));
     }, 60_000, 'both aggregators to announce a record naming stories260K');
+    const started = performance.now();
     const listed = await listAggregators();
+    t.diagnostic(`infernet aggregators --json (a process, its libp2p node, the lookup) took ${Math.round(performance.now() - started)} ms`);
     assert.deepEqual(listed.map((aggregator) => aggregator.endpoint).sort(), [daemons.a!.url, daemons.b!.url].sort());
     for (const aggregator of listed) {
       assert.equal(aggregator.source, 'discovery');
@@ -109,7 +111,9 @@ describe('aggregators found through discovery, and a job that outlives its aggre
     const config = await loadNodeConfig(clientHome);
     const key = await loadNodeKey(clientHome.keyFile);
     const logger = silentLogger();
+    const lookupStarted = performance.now();
     const aggregators = await findAggregators({ config, key, logger, model: 'stories260K' });
+    t.diagnostic(`findAggregators in-process: ${Math.round(performance.now() - lookupStarted)} ms`);
     assert.equal(aggregators.length, 2);
     const spec = JobSpec.parse({ jobId: randomUUID(), model: { name: 'stories260K' }, input: { prompt: PROMPT }, sampling: { maxTokens: MAX_TOKENS, temperature: 0 }, deadline: Date.now() + 120_000 });
     const byUrl = (url: string) => (url === daemons.a!.url ? 'a' : 'b') as 'a' | 'b';
