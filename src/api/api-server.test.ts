@@ -80,7 +80,7 @@ describe('the API of an all-in-one node', () => {
   });
 
   it('answers an unknown route with 404 and a wrong method with 405, in OpenAI error bodies', async () => {
-    const unknown = await call(api, '/v1/embeddings', { key, body: {} });
+    const unknown = await call(api, '/v1/audio/speech', { key, body: {} });
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error.code, 'unknown_url');
     const wrong = await call(api, '/v1/chat/completions', { key });

@@ -22,6 +22,7 @@ import { ollamaErrorBody } from './ollama-reply.js';
 import { anthropicErrorBody } from './anthropic-reply.js';
 import { anthropicRoutes, isAnthropicPath } from './anthropic-routes.js';
 import { isOllamaRequest, ollamaRoutes } from './ollama-routes.js';
+import { embeddingsRoutes, isOllamaEmbeddingRequest } from './embeddings-routes.js';
 import { readJsonBody } from './read-json-body.js';
 import { batchApiRoutes, type BatchApi } from './batch-routes.js';
 import { serveCompletion, type CompletionServices } from './serve-completion.js';
@@ -96,7 +97,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const server = createServer((request, response) => {
     if (metrics && isMetricsRequest(request)) return void serveMetrics(request, response, metrics);
     // The interface claims every path but /v1; Ollama's routes are the API's, whatever it claims.
-    if (options.app?.handles(request) && !isOllamaRequest(request)) return options.app.serve(request, response);
+    if (options.app?.handles(request) && !isOllamaRequest(request) && !isOllamaEmbeddingRequest(request)) return options.app.serve(request, response);
     void serveRequest(request, response, keys, handle, options.logger);
   });
   const app = options.app;
@@ -173,6 +174,7 @@ function router(services: CompletionServices, createdAt: number, moreRoutes?: (p
     '/v1/completions': { POST: async (request, response) => serveCompletion('text', await readJsonBody(request), response, services) },
     ...ollamaRoutes(services, new Date(createdAt * 1000)),
     ...anthropicRoutes(services),
+    ...embeddingsRoutes(services),
   };
   const retrieveModel: Route = async (_request, response, path) => {
     const id = decodeURIComponent(path.slice('/v1/models/'.length));

@@ -7,6 +7,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileH
 import { basename, join, resolve } from 'node:path';
 import { CID } from 'multiformats/cid';
 import { z } from 'zod';
+import { isContentIdText } from '../protocol/content-id.js';
 import { CHUNK_SIZE, MAX_BLOCK_BYTES } from './constants.js';
 import { ContentNotFoundError, ContentStoreError, InvalidCidError } from './errors.js';
 import { blockMatches, FileDagBuilder } from './file-dag.js';
@@ -39,6 +40,8 @@ export interface AddContentOptions {
 /** Parses a content id; a bad one is a named error, not a crash. */
 export function parseCid(text: string): CID {
   try {
+    // The characters of base32 and base58btc only: CID.parse ignores nothing, but a path must never see `/` or `.`.
+    if (!isContentIdText(text.trim())) throw new Error('not a CID in base32 or base58btc');
     const cid = CID.parse(text.trim());
     if (cid.version !== 1) return cid.toV1();
     return cid;
@@ -132,15 +135,19 @@ export class ContentStore {
   async list(): Promise<ContentManifest[]> {
     const names = await readdir(this.rootsDir).catch(() => [] as string[]);
     const manifests: ContentManifest[] = [];
-    for (const name of names.filter((entry) => entry.endsWith('.json')).sort()) {
+    for (const name of names.filter((entry) => entry.endsWith('.json') && isContentIdText(entry.slice(0, -'.json'.length))).sort()) {
       const manifest = await this.manifest(name.slice(0, -'.json'.length)).catch(() => undefined);
       if (manifest) manifests.push(manifest);
     }
     return manifests;
   }
 
-  /** The manifest of a root, when this node holds it and its file is unchanged since it was added. */
-  async manifest(cid: string): Promise<ContentManifest | undefined> {
+  /**
+   * The manifest of a root, when this node holds it and its file is unchanged since it was added. The id is parsed
+   * as a CID and its canonical text names the file: an id from a peer never becomes a path of its own choosing.
+   */
+  async manifest(text: string): Promise<ContentManifest | undefined> {
+    const cid = parseCid(text).toString();
     const cached = this.manifests.get(cid);
     // A short cache: serving reads the manifest for every block.
     if (cached && Date.now() - cached.readAt < 1_000) return cached.manifest;

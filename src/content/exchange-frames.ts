@@ -8,10 +8,12 @@
 // node by its CID. Requests may be pipelined; answers come back in request order.
 import type { Stream } from '@libp2p/interface';
 import { z } from 'zod';
+import { ContentId } from '../protocol/content-id.js';
 import { MAX_BLOCK_BYTES, MAX_HEADER_BYTES, READ_BUFFER_BYTES } from './constants.js';
 import { ContentProtocolError } from './errors.js';
 
-const CidText = z.string().min(8).max(256);
+// Parsed as a CID here, at the edge: the serving side joins a root into the path of its manifest.
+const CidText = ContentId;
 
 export const ExchangeHeader = z.discriminatedUnion('type', [
   z.object({ type: z.literal('have'), root: CidText }).strict(),

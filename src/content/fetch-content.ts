@@ -10,7 +10,7 @@ import type { Multiaddr } from '@multiformats/multiaddr';
 import type { CID } from 'multiformats/cid';
 import type { Logger } from '../log/index.js';
 import { DEFAULT_FETCH, MAX_BLOCK_BYTES, RAW_CODE } from './constants.js';
-import type { ContentManifest, ContentStore } from './content-store.js';
+import { readFull, type ContentManifest, type ContentStore } from './content-store.js';
 import { BlockMismatchError, NoProvidersError, UnsupportedContentError } from './errors.js';
 import { loadFetchState, removeFetchState, saveFetchState, VerifiedLeaves } from './fetch-state.js';
 import { blockMatches, decodeFileNode, type DecodedFileNode } from './file-dag.js';
@@ -265,10 +265,23 @@ class ContentFetch {
       }
       const leaf = next.value;
       if (!this.verified.has(leaf.index)) return leaf;
+      // The saved bits say only what an earlier attempt wrote; the disk may have changed since (a fault, another
+      // process). A leaf is reused only if its bytes on disk still hash to its CID, else it is fetched again.
+      if (!(await this.leafOnDiskMatches(leaf))) {
+        this.verified.unmark(leaf.index);
+        this.log.warn({ leaf: leaf.index }, 'a leaf marked verified by an earlier attempt no longer matches its CID; fetching it again');
+        return leaf;
+      }
       this.reusedBytes += leaf.size;
       this.doneBytes += leaf.size;
       this.progress();
     }
+  }
+
+  private async leafOnDiskMatches(leaf: Leaf): Promise<boolean> {
+    const bytes = Buffer.allocUnsafe(leaf.size);
+    const read = await readFull(this.file!, bytes, leaf.offset);
+    return read === leaf.size && blockMatches(leaf.cid, bytes);
   }
 
   /** Keeps windowPerPeer requests outstanding on one channel until no leaf is left or the channel fails. */

@@ -1,6 +1,7 @@
 // What a fetch has verified so far, kept beside the partial file (<out>.part.json) so an interrupted fetch
 // resumes without downloading those chunks again. A chunk is marked only after its bytes were written, and the
-// record is written only after the data file was synced: the record never claims more than the disk holds.
+// record is written only after the data file was synced: the record never claims more than the disk holds. The
+// record is a hint, not a proof: a resumed fetch hashes each marked chunk again before it keeps it.
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -36,6 +37,12 @@ export class VerifiedLeaves {
     }
     this.bits[byte]! |= 1 << (index & 7);
     this.marked++;
+  }
+
+  unmark(index: number): void {
+    if (!this.has(index)) return;
+    this.bits[index >> 3]! &= ~(1 << (index & 7));
+    this.marked--;
   }
 
   snapshot(): Uint8Array {

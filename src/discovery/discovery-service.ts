@@ -19,7 +19,7 @@ import type { PeerInfo } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
-import { PROTOCOL_VERSION, type NostrEvent, type Price } from '../protocol/index.js';
+import { PROTOCOL_VERSION, type JobKind, type NostrEvent, type Price } from '../protocol/index.js';
 import { announceKeysOf, cidOfKey, modelKey, STAGES_KEY } from './announce-keys.js';
 import {
   DEFAULT_FLOOD_LIMITS,
@@ -33,6 +33,7 @@ import {
 import { createDiscoveryNode, type CreateDiscoveryNodeOptions, type DiscoveryLibp2p, type DiscoveryNode } from './create-discovery-node.js';
 import { DiscoveryNotStartedError, isRecordRejection, MalformedGossipError, RecordExpiredError, RecordFetchError } from './errors.js';
 import { FloodGuard, type FloodLimits } from './flood-guard.js';
+import { joinNetwork } from './join-network.js';
 import { createLeaving, decodeHeartbeat, decodeProvidersMessage, encodeGossip, verifyLeaving, type Heartbeat } from './gossip-messages.js';
 import type { HardwareSummary } from './hardware-summary.js';
 import { ProviderDirectory, type KnownProvider, type RemovedProvider } from './provider-directory.js';
@@ -93,6 +94,8 @@ export interface AnnounceParameters {
   load?: () => ProviderLoad;
   /** RPC stages this node runs for other providers' heads (src/distributed). */
   stages?: StageOffer;
+  /** The kinds of job it runs, when more than generate (ProviderRecord.jobKinds). */
+  jobKinds?: JobKind[];
 }
 
 export interface FindStageProvidersParameters {
@@ -178,6 +181,7 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
   private tickTimer?: NodeJS.Timeout;
   private refreshTimer?: NodeJS.Timeout;
   private reconnecting = false;
+  private joining?: AbortController;
 
   constructor(private readonly options: DiscoveryServiceOptions) {
     super();
@@ -230,6 +234,7 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
     await serveProviderRecord(this.node.libp2p, () => this.current?.event);
     const connected = await this.node.connectBootstrap();
     this.log.info({ peerId: this.node.peerId, multiaddrs: this.node.multiaddrs(), connections: connected }, 'discovery started');
+    this.startJoining(this.node);
     this.tickTimer = setInterval(() => void this.tick().catch((error: unknown) => this.log.warn({ err: error }, 'discovery tick failed')), this.timings.heartbeatIntervalMs);
     this.tickTimer.unref();
   }
@@ -240,6 +245,7 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
     await this.withdraw().catch((error: unknown) => this.log.warn({ err: error }, 'withdrawing the provider record failed'));
     clearInterval(this.tickTimer);
     clearTimeout(this.refreshTimer);
+    this.joining?.abort();
     node.libp2p.services.pubsub.removeEventListener('message', this.onMessage);
     await node.stop();
     this.node = undefined;
@@ -437,7 +443,31 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
     if (node.libp2p.getConnections().length === 0 && node.bootstrap.length > 0 && !this.reconnecting) {
       this.reconnecting = true;
       await node.connectBootstrap().finally(() => (this.reconnecting = false));
+      // Back from isolation: the table holds only dead peers and the bootstrap, so join again.
+      this.joining?.abort();
+      this.startJoining(node);
     }
+  }
+
+  /** Fills the routing table in the background; start() does not wait, lookups work from the bootstrap alone. */
+  private startJoining(node: DiscoveryNode): void {
+    if (node.bootstrap.length === 0) return;
+    const joining = new AbortController();
+    this.joining = joining;
+    void joinNetwork(node.libp2p, {
+      bootstrapPeers: node.bootstrap.length,
+      signal: joining.signal,
+      onLookup: (progress) => this.log.debug(progress, 'join lookup'),
+    })
+      .catch((error: unknown) => this.log.warn({ err: error }, 'joining the DHT failed'))
+      .finally(() => {
+        if (this.joining === joining) this.joining = undefined;
+      });
+  }
+
+  /** True while this node is still looking itself up to fill its routing table after (re)joining. */
+  get isJoining(): boolean {
+    return this.joining !== undefined;
   }
 
   private evictStale(): void {

@@ -88,6 +88,14 @@ describe('provider record', () => {
     assert.equal(event.tags.find((tag) => tag[0] === 'expiration')?.[1], String((NOW + TTL) / 1000));
   });
 
+  it('carries the kinds of job the provider runs, signed, and none when it only generates', async () => {
+    const id = await identity();
+    const embedding = await verifyProviderRecord(signedRecord(id, { jobKinds: ['generate', 'embed'] }).event, { now: NOW, expectedPeerId: id.peerId });
+    assert.deepEqual(embedding.record.jobKinds, ['generate', 'embed']);
+    assert.equal((await verifyProviderRecord(signedRecord(id).event, { now: NOW, expectedPeerId: id.peerId })).record.jobKinds, undefined);
+    await assert.rejects(verifyProviderRecord(signContent(id.key, { ...signedRecord(id).record, jobKinds: ['dance'] }, id.peerId), { now: NOW, expectedPeerId: id.peerId }), MalformedRecordError);
+  });
+
   it('refuses a record whose content was changed after signing (RecordSignatureError)', async () => {
     const { event } = signedRecord(await identity());
     const forged = { ...event, content: event.content.replace('wss://provider.example:7420', 'wss://attacker.example:7420') };

@@ -3,7 +3,7 @@
 // verifyProviderRecord has passed.
 import { z } from 'zod';
 import { signEnvelope, tagValue, verifyEnvelope, type NodeKey } from '../identity/index.js';
-import { HexPublicKey, ModelOffer, NostrEvent, Price } from '../protocol/index.js';
+import { ContentId, HexPublicKey, JobKind, ModelOffer, NostrEvent, Price } from '../protocol/index.js';
 import {
   EVENT_KIND_PROVIDER_RECORD,
   MAX_CLOCK_SKEW_MS,
@@ -19,7 +19,7 @@ import { verifyPeerBinding } from './peer-binding.js';
 export const ModelServed = ModelOffer.extend({
   name: z.string().min(1).max(256),
   /** Where the weights can be fetched by content address, when the provider seeds them. */
-  cid: z.string().max(256).optional(),
+  cid: ContentId.optional(),
 }).strict();
 export type ModelServed = z.infer<typeof ModelServed>;
 
@@ -74,6 +74,11 @@ export const ProviderRecord = z
     load: ProviderLoad,
     /** RPC stages this provider runs for other providers' heads. */
     stages: StageOffer.optional(),
+    /**
+     * The kinds of job it runs (src/protocol JobKind); absent: generate only. Announced only beside generate's
+     * others (embed): a record of a generate-only provider stays readable by aggregators that predate the field.
+     */
+    jobKinds: z.array(JobKind).min(1).max(8).optional(),
     /** Unix milliseconds. */
     issuedAt: z.number().int().nonnegative(),
     expiresAt: z.number().int().positive(),

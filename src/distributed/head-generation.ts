@@ -2,7 +2,7 @@
 // token ids, and the stream accumulated into the engine interface's result (with each token's logprob, which
 // the interface lacks and tests and verification compare).
 import type { GenerationRequest, GenerationResult } from '../inference/index.js';
-import type { JobInput, TokenFingerprint } from '../protocol/index.js';
+import type { GenerationInput, TokenFingerprint } from '../protocol/index.js';
 import type { CompletionEnd, LlamaServerHead } from './llama-server-head.js';
 
 export interface HeadGenerationResult extends GenerationResult {
@@ -27,7 +27,7 @@ export function emptyProgress(): GenerationProgress {
 /** How many alternatives a fingerprint keeps at most (the protocol's bound). */
 const MAX_FINGERPRINT_TOP = 16;
 
-export async function promptTokensOf(head: LlamaServerHead, input: JobInput): Promise<number[]> {
+export async function promptTokensOf(head: LlamaServerHead, input: GenerationInput): Promise<number[]> {
   const text = 'messages' in input ? await head.applyTemplate(input.messages) : input.prompt;
   return head.tokenize(text);
 }

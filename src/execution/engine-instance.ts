@@ -3,11 +3,12 @@
 // process ends it fails the jobs it still held with EngineCrashedError (or ends them as cancelled when it was told
 // to stop).
 import { randomUUID } from 'node:crypto';
-import { InvalidGrammarError, ModelLoadError, PromptTooLongError, type GeneratedPiece, type GenerationRequest, type GenerationResult } from '../inference/index.js';
+import { InvalidGrammarError, ModelLoadError, PromptTooLongError, type EmbeddingRequest, type EmbeddingResult, type GeneratedPiece, type GenerationRequest, type GenerationResult } from '../inference/index.js';
+import { decodeEmbeddingVector } from '../protocol/index.js';
 import { ContainerDeadlineError } from './container-errors.js';
 import { EngineCrashedError, EngineProtocolError } from './engine-errors.js';
 import type { EngineProcess, EngineProcessEnd, LaunchEngineProcess } from './engine-process.js';
-import { ENGINE_WORKER_PROTOCOL_VERSION, EngineMessage, type EngineErrorMessage, type EngineGenerateRequest, type EngineGpu, type EngineLoadedMessage, type EngineRequest } from './engine-worker-protocol.js';
+import { ENGINE_WORKER_PROTOCOL_VERSION, EngineMessage, type EngineEmbeddedMessage, type EngineErrorMessage, type EngineGenerateRequest, type EngineGpu, type EngineLoadedMessage, type EngineRequest } from './engine-worker-protocol.js';
 import { JobSlots } from './job-slots.js';
 
 export interface EngineInstanceOptions {
@@ -27,7 +28,14 @@ interface PendingJob {
   firstTokenMs: number;
   onText?: ((piece: GeneratedPiece) => void) | undefined;
   resolve: (result: GenerationResult) => void;
+  /** Set on an embed job: its vectors arrive in one `embedded` line instead of text and a result. */
+  resolveEmbedding?: (message: EngineEmbeddedMessage) => void;
   reject: (error: Error) => void;
+}
+
+/** An embed job still running when its engine was told to stop: it has no partial answer to end with. */
+export class EmbeddingStoppedError extends Error {
+  override readonly name = 'EmbeddingStoppedError';
 }
 
 export class EngineInstance {
@@ -85,6 +93,53 @@ export class EngineInstance {
     } finally {
       release();
     }
+  }
+
+  /** Runs one embed job on the engine's embedding context; waits for a free slot first, as a generation does. */
+  async embed(request: EmbeddingRequest, deadlineMs: number): Promise<EmbeddingResult> {
+    const release = await this.slots.acquire(request.signal).catch(() => undefined);
+    request.signal?.throwIfAborted();
+    if (!release) throw new EmbeddingStoppedError('the embed job was not started');
+    try {
+      request.signal?.throwIfAborted();
+      await this.ready;
+      if (this.ended || this.stopping) throw new EmbeddingStoppedError(`the engine for ${this.options.modelHostPath} is stopping`);
+      return await this.runEmbed(request, deadlineMs);
+    } finally {
+      release();
+    }
+  }
+
+  private runEmbed(request: EmbeddingRequest, deadlineMs: number): Promise<EmbeddingResult> {
+    const id = randomUUID();
+    const started = performance.now();
+    return new Promise<EmbeddingResult>((resolve, reject) => {
+      const cancel = (): void => this.send({ type: 'cancel', id });
+      const timer = setTimeout(() => {
+        cancel();
+        settle(() => reject(new ContainerDeadlineError(this.processId, deadlineMs)));
+      }, deadlineMs);
+      const settle = (done: () => void): void => {
+        if (!this.jobs.delete(id)) return;
+        clearTimeout(timer);
+        request.signal?.removeEventListener('abort', cancel);
+        done();
+      };
+      const resolveEmbedding = (message: EngineEmbeddedMessage): void =>
+        settle(() => {
+          try {
+            const vectors = message.vectors.map(decodeEmbeddingVector);
+            if (vectors.length !== request.texts.length || vectors.some((vector) => vector.length !== message.dimensions)) throw new Error(`${vectors.length} vectors of ${message.dimensions} values for ${request.texts.length} texts`);
+            resolve({ vectors, dimensions: message.dimensions, promptTokens: message.promptTokens, totalMs: performance.now() - started });
+          } catch (error) {
+            reject(new EngineProtocolError(this.options.modelHostPath, `the engine's vectors do not fit the job: ${(error as Error).message}`, error));
+          }
+        });
+      this.jobs.set(id, { started, pieces: [], firstTokenMs: 0, onText: undefined, resolve: () => undefined, resolveEmbedding, reject: (error) => settle(() => reject(error)) });
+      request.signal?.addEventListener('abort', cancel, { once: true });
+      this.send({ type: 'embed', id, texts: [...request.texts], ...(request.maxValues !== undefined ? { maxValues: request.maxValues } : {}) });
+      if (request.signal?.aborted) cancel();
+    });
   }
 
   /** Kills the process; jobs still running end as cancelled. */
@@ -158,7 +213,12 @@ export class EngineInstance {
     }
     const job = this.jobs.get(message.id!);
     if (!job) return;
-    if (message.type === 'text') {
+    if (message.type === 'embedded') {
+      if (job.resolveEmbedding) job.resolveEmbedding(message);
+      else job.reject(new EngineProtocolError(this.options.modelHostPath, 'vectors for a generation job'));
+    } else if (job.resolveEmbedding && message.type !== 'error') {
+      job.reject(new EngineProtocolError(this.options.modelHostPath, `a ${message.type} line for an embed job`));
+    } else if (message.type === 'text') {
       if (!job.pieces.length) job.firstTokenMs = performance.now() - job.started;
       const piece = { text: message.text, tokenIds: message.tokenIds };
       job.pieces.push(piece);
@@ -188,6 +248,7 @@ export class EngineInstance {
     this.rejectReady(this.loadError ?? crash ?? new ModelLoadError(this.options.modelHostPath, `the engine for ${this.options.modelHostPath} was stopped before it loaded`));
     for (const job of [...this.jobs.values()]) {
       if (crash) job.reject(crash);
+      else if (job.resolveEmbedding) job.reject(new EmbeddingStoppedError(`the engine for ${this.options.modelHostPath} stopped before the embed job finished`));
       else job.resolve(cancelled(job.pieces, job.firstTokenMs, performance.now() - job.started));
     }
     this.options.onEnd(crash);

@@ -3,9 +3,10 @@
 // one loaded model. The worker imports only the types (zod stays out of the image); the host parses every line the
 // worker writes with these schemas, because whatever runs inside the sandbox is not trusted.
 import { z } from 'zod';
-import { JobInput, SamplingParams } from '../protocol/index.js';
+import { GenerationInput, MAX_EMBEDDING_INPUTS, MAX_EMBEDDING_VALUES, SamplingParams } from '../protocol/index.js';
 
-export const ENGINE_WORKER_PROTOCOL_VERSION = 2;
+/** 3: embed requests and embedded results. */
+export const ENGINE_WORKER_PROTOCOL_VERSION = 3;
 
 /** Which llama.cpp backend the engine loads: false for the CPU. */
 export const EngineGpu = z.union([z.literal(false), z.enum(['cuda', 'vulkan', 'metal'])]);
@@ -26,18 +27,26 @@ export const EngineLoadRequest = z.object({
 export const EngineGenerateRequest = z.object({
   type: z.literal('generate'),
   id: z.string().min(1).max(128),
-  input: JobInput,
+  input: GenerationInput,
   sampling: SamplingParams,
   fingerprintTopK: z.number().int().min(0).max(20).optional(),
   logprobsTopK: z.number().int().min(0).max(20).optional(),
   /** Failover replay: tokens another provider generated for this job, evaluated before generating on. */
   continueFrom: z.array(z.number().int().nonnegative()).max(32768).optional(),
 });
+/** An embed job: one vector per text, refused before evaluating when texts x dimensions exceed maxValues. */
+export const EngineEmbedRequest = z.object({
+  type: z.literal('embed'),
+  id: z.string().min(1).max(128),
+  texts: z.array(z.string().min(1)).min(1).max(MAX_EMBEDDING_INPUTS),
+  maxValues: z.number().int().positive().optional(),
+});
 export const EngineCancelRequest = z.object({ type: z.literal('cancel'), id: z.string().min(1).max(128) });
 export type EngineLoadRequest = z.infer<typeof EngineLoadRequest>;
 export type EngineGenerateRequest = z.infer<typeof EngineGenerateRequest>;
+export type EngineEmbedRequest = z.infer<typeof EngineEmbedRequest>;
 export type EngineCancelRequest = z.infer<typeof EngineCancelRequest>;
-export type EngineRequest = EngineLoadRequest | EngineGenerateRequest | EngineCancelRequest;
+export type EngineRequest = EngineLoadRequest | EngineGenerateRequest | EngineEmbedRequest | EngineCancelRequest;
 
 // Worker to host.
 
@@ -66,6 +75,15 @@ export const EngineResultMessage = z.object({
   fingerprints: z.array(EngineTokenFingerprint).optional(),
   tokenLogprobs: z.array(EngineTokenLogprob).optional(),
 });
+/** An embed job's vectors, float32 little-endian in base64 (src/protocol embedding-vectors.ts): exact, and compact. */
+export const EngineEmbeddedMessage = z.object({
+  type: z.literal('embedded'),
+  id: z.string(),
+  dimensions: z.number().int().positive().max(MAX_EMBEDDING_VALUES),
+  vectors: z.array(z.string().max(Math.ceil((MAX_EMBEDDING_VALUES * 4) / 3) + 4)).min(1).max(MAX_EMBEDDING_INPUTS),
+  promptTokens: z.number().int().nonnegative(),
+  totalMs: z.number().nonnegative(),
+});
 export const EngineErrorMessage = z.object({
   type: z.literal('error'),
   /** The job it ends; absent when the engine itself failed (its model did not load). */
@@ -76,10 +94,11 @@ export const EngineErrorMessage = z.object({
   promptTokens: z.number().int().nonnegative().optional(),
   contextSize: z.number().int().nonnegative().optional(),
 });
-export const EngineMessage = z.discriminatedUnion('type', [EngineLoadedMessage, EngineTextMessage, EngineResultMessage, EngineErrorMessage]);
+export const EngineMessage = z.discriminatedUnion('type', [EngineLoadedMessage, EngineTextMessage, EngineResultMessage, EngineEmbeddedMessage, EngineErrorMessage]);
 export type EngineMessage = z.infer<typeof EngineMessage>;
 export type EngineLoadedMessage = z.infer<typeof EngineLoadedMessage>;
 export type EngineResultMessage = z.infer<typeof EngineResultMessage>;
+export type EngineEmbeddedMessage = z.infer<typeof EngineEmbeddedMessage>;
 export type EngineErrorMessage = z.infer<typeof EngineErrorMessage>;
 
 /** Longest line the host accepts from an engine; a longer one ends the engine instead of filling memory. */

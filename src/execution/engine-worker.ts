@@ -4,7 +4,9 @@
 // goes to stderr. It exits when the host closes its stdin.
 import { createInterface } from 'node:readline';
 import { InvalidGrammarError, LlamaCppEngine, PromptTooLongError } from '../inference/index.js';
-import type { EngineErrorMessage, EngineGenerateRequest, EngineLoadRequest, EngineMessage, EngineRequest } from './engine-worker-protocol.js';
+import type { EngineEmbedRequest, EngineErrorMessage, EngineGenerateRequest, EngineLoadRequest, EngineMessage, EngineRequest } from './engine-worker-protocol.js';
+// Its own module, not protocol/index.js: the worker's image carries no zod.
+import { encodeEmbeddingVector } from '../protocol/embedding-vectors.js';
 
 console.log = console.error;
 console.info = console.error;
@@ -62,6 +64,20 @@ async function generate(request: EngineGenerateRequest): Promise<void> {
   }
 }
 
+async function embed(request: EngineEmbedRequest): Promise<void> {
+  const cancel = new AbortController();
+  running.set(request.id, cancel);
+  try {
+    await loaded;
+    const result = await engine!.embed({ modelPath, texts: request.texts, signal: cancel.signal, ...(request.maxValues !== undefined ? { maxValues: request.maxValues } : {}) });
+    send({ type: 'embedded', id: request.id, dimensions: result.dimensions, vectors: result.vectors.map(encodeEmbeddingVector), promptTokens: result.promptTokens, totalMs: result.totalMs });
+  } catch (error) {
+    send(errorMessage(error, request.id));
+  } finally {
+    running.delete(request.id);
+  }
+}
+
 function handle(line: string): void {
   let request: EngineRequest;
   try {
@@ -72,6 +88,7 @@ function handle(line: string): void {
   }
   if (request.type === 'load') loaded ??= load(request);
   else if (request.type === 'generate') void generate(request);
+  else if (request.type === 'embed') void embed(request);
   else if (request.type === 'cancel') running.get(request.id)?.abort();
 }
 

@@ -2,7 +2,7 @@
 // default), and sends every job of that model to it, up to `slots` at once. Supervised as Ollama's llm/server.go
 // supervises its runner: a process that dies is restarted, its last error kept for the operator and its jobs failed
 // with EngineCrashedError; a model unused for `idleMs` is unloaded.
-import { ModelLoadError, NODE_LLAMA_CPP_VERSION, type GenerationRequest, type GenerationResult, type InferenceEngine } from '../inference/index.js';
+import { ModelLoadError, NODE_LLAMA_CPP_VERSION, type EmbeddingRequest, type EmbeddingResult, type GenerationRequest, type GenerationResult, type InferenceEngine } from '../inference/index.js';
 import { DEFAULT_CONTAINER_DEADLINE_MS } from './container-engine.js';
 import { hostModelPath } from './host-model-path.js';
 import type { EngineCrashedError } from './engine-errors.js';
@@ -90,6 +90,21 @@ export class WarmEngine implements InferenceEngine {
       const instance = await this.instanceFor(modelHostPath);
       const deadlineMs = Math.min(request.deadlineMs ?? Infinity, this.options.deadlineMs ?? DEFAULT_CONTAINER_DEADLINE_MS);
       return await instance.generate(request, Math.max(0, deadlineMs));
+    } finally {
+      model.activeJobs--;
+      if (!model.activeJobs) this.scheduleUnload(modelHostPath, model);
+    }
+  }
+
+  /** An embed job on the model's engine process (its LlamaCppEngine's embedding context), under the same slots and deadline. */
+  async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
+    const modelHostPath = this.admitted(await hostModelPath(request.modelPath));
+    const model = this.modelEngine(modelHostPath);
+    model.activeJobs++;
+    clearTimeout(model.idleTimer);
+    try {
+      const instance = await this.instanceFor(modelHostPath);
+      return await instance.embed(request, Math.max(0, Math.min(request.deadlineMs ?? Infinity, this.options.deadlineMs ?? DEFAULT_CONTAINER_DEADLINE_MS)));
     } finally {
       model.activeJobs--;
       if (!model.activeJobs) this.scheduleUnload(modelHostPath, model);

@@ -2,7 +2,7 @@
 // on its stdout. The worker imports only the types (so zod stays out of the image); the host parses every line
 // with these schemas, because whatever runs inside the container is not trusted.
 import { z } from 'zod';
-import { JobInput, SamplingParams, TokenLogprob } from '../protocol/index.js';
+import { GenerationInput, SamplingParams, TokenLogprob } from '../protocol/index.js';
 
 export const WORKER_PROTOCOL_VERSION = 1;
 
@@ -10,7 +10,7 @@ export const WorkerRequest = z.object({
   v: z.literal(WORKER_PROTOCOL_VERSION),
   /** The model's path inside the container. */
   modelPath: z.string().min(1),
-  input: JobInput,
+  input: GenerationInput,
   sampling: SamplingParams,
   threads: z.number().int().positive(),
   contextSize: z.number().int().positive(),

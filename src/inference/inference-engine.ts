@@ -1,10 +1,10 @@
 // The one interface every inference engine sits behind: in-process llama.cpp today, a supervised
 // llama-server with RPC stages or a container later. Job code never knows which one runs it.
-import type { JobInput, SamplingParams, TokenFingerprint, TokenLogprob } from '../protocol/index.js';
+import type { GenerationInput, SamplingParams, TokenFingerprint, TokenLogprob } from '../protocol/index.js';
 
 export interface GenerationRequest {
   modelPath: string;
-  input: JobInput;
+  input: GenerationInput;
   sampling: SamplingParams;
   signal?: AbortSignal;
   /** The job this generation belongs to, for engines that label or log per job. */
@@ -47,12 +47,38 @@ export interface GenerationResult {
   tokenLogprobs?: TokenLogprob[];
 }
 
+export interface EmbeddingRequest {
+  modelPath: string;
+  /** Each text gets one vector, in order. */
+  texts: readonly string[];
+  signal?: AbortSignal;
+  jobId?: string;
+  /** Milliseconds left before the job's deadline; engines that run out of process enforce it themselves. */
+  deadlineMs?: number;
+  /**
+   * Refuses the job before any text is evaluated when texts x the model's dimensions exceed this many values (the
+   * protocol's bound on what one result frame carries).
+   */
+  maxValues?: number;
+}
+
+export interface EmbeddingResult {
+  /** One per text: the model's embedding (llama.cpp's, as node-llama-cpp's getEmbeddingFor computes it). */
+  vectors: number[][];
+  dimensions: number;
+  /** Tokens evaluated over all texts (BOS and EOS included, as the engine fed them). */
+  promptTokens: number;
+  totalMs: number;
+}
+
 export interface InferenceEngine {
   /** Engine and version, recorded in signed results so outputs of the same engine can be compared. */
   readonly id: string;
   /** The engine honours GenerationRequest.continueFrom (failover replay); a provider refuses continuations otherwise. */
   readonly continuesGenerations?: boolean;
   generate(request: GenerationRequest): Promise<GenerationResult>;
+  /** Embedding vectors for texts; absent on an engine that computes none (its provider offers no embed jobs). */
+  embed?(request: EmbeddingRequest): Promise<EmbeddingResult>;
   /** Loads a model ahead of the first job so its first token is not delayed by loading. */
   preload(modelPath: string): Promise<void>;
   close(): Promise<void>;
@@ -84,5 +110,17 @@ export class InvalidGrammarError extends Error {
   override readonly name = 'InvalidGrammarError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/** An embedding job whose vectors (texts x the model's dimensions) would not fit the bound of one result. */
+export class EmbeddingTooLargeError extends Error {
+  override readonly name = 'EmbeddingTooLargeError';
+  constructor(
+    readonly texts: number,
+    readonly dimensions: number,
+    readonly maxValues: number,
+  ) {
+    super(`${texts} texts of ${dimensions} dimensions make ${texts * dimensions} values, over the ${maxValues} one result carries: send fewer texts per request`);
   }
 }

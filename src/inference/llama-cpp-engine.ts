@@ -2,9 +2,9 @@
 // context sequence, so `slots` jobs run at once on one loaded model.
 import { stat } from 'node:fs/promises';
 import { freemem } from 'node:os';
-import { getLlama, LlamaGrammarEvaluationState, LlamaText, resolveChatWrapper, TokenBias, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel, type SequenceEvaluateOptions, type Token } from 'node-llama-cpp';
-import type { ChatMessage, JobInput, OutputFormat, TokenFingerprint, TokenLogprob } from '../protocol/index.js';
-import { InvalidGrammarError, ModelLoadError, PromptTooLongError, type GenerationRequest, type GenerationResult, type InferenceEngine } from './inference-engine.js';
+import { getLlama, LlamaGrammarEvaluationState, LlamaText, resolveChatWrapper, TokenBias, type Llama, type LlamaContext, type LlamaEmbeddingContext, type LlamaGrammar, type LlamaModel, type SequenceEvaluateOptions, type Token } from 'node-llama-cpp';
+import type { ChatMessage, GenerationInput, OutputFormat, TokenFingerprint, TokenLogprob } from '../protocol/index.js';
+import { EmbeddingTooLargeError, InvalidGrammarError, ModelLoadError, PromptTooLongError, type EmbeddingRequest, type EmbeddingResult, type GenerationRequest, type GenerationResult, type InferenceEngine } from './inference-engine.js';
 import { grammarSchemaOf } from './json-schema-grammar.js';
 import { StopSequenceScanner } from './stop-sequences.js';
 
@@ -40,6 +40,8 @@ export class LlamaCppEngine implements InferenceEngine {
   readonly continuesGenerations = true;
   private llama?: Promise<Llama>;
   private readonly models = new Map<string, Promise<LoadedModel>>();
+  /** A context in embedding mode per model, made at its first embedding job: generation contexts compute none. */
+  private readonly embeddingContexts = new Map<string, Promise<LlamaEmbeddingContext>>();
   private modelLoads = 0;
 
   constructor(private readonly options: LlamaCppEngineOptions) {}
@@ -91,6 +93,43 @@ export class LlamaCppEngine implements InferenceEngine {
     }
   }
 
+  /**
+   * One vector per text, in order, from the model's embedding context: the texts run one after the other on its one
+   * sequence (node-llama-cpp serializes them), and the same text gives the same bytes on every run.
+   */
+  async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
+    const started = performance.now();
+    const context = await this.embeddingContextOf(request.modelPath);
+    const dimensions = context.model.embeddingVectorSize;
+    if (request.maxValues !== undefined && request.texts.length * dimensions > request.maxValues) throw new EmbeddingTooLargeError(request.texts.length, dimensions, request.maxValues);
+    const lengths = request.texts.map((text) => context.calculateInputLength(text));
+    const contextSize = Math.min(this.options.contextSize, context.model.trainContextSize);
+    const longest = Math.max(...lengths);
+    if (longest >= contextSize) throw new PromptTooLongError(longest, contextSize);
+    const vectors: number[][] = [];
+    for (const text of request.texts) {
+      request.signal?.throwIfAborted();
+      vectors.push([...(await context.getEmbeddingFor(text)).vector]);
+    }
+    return { vectors, dimensions, promptTokens: lengths.reduce((sum, length) => sum + length, 0), totalMs: performance.now() - started };
+  }
+
+  private embeddingContextOf(modelPath: string): Promise<LlamaEmbeddingContext> {
+    let creating = this.embeddingContexts.get(modelPath);
+    if (!creating) {
+      creating = this.load(modelPath).then(async ({ model }) => {
+        try {
+          return await model.createEmbeddingContext({ contextSize: Math.min(this.options.contextSize, model.trainContextSize), threads: this.options.threads });
+        } catch (cause) {
+          throw new ModelLoadError(modelPath, `llama.cpp cannot compute embeddings with ${modelPath}: ${(cause as Error).message}`, { cause });
+        }
+      });
+      this.embeddingContexts.set(modelPath, creating);
+      creating.catch(() => this.embeddingContexts.delete(modelPath));
+    }
+    return creating;
+  }
+
   /** Sampling as llama.cpp applies it; the grammar, penalties and biases hold at temperature 0 as well. */
   private async evaluateOptions(model: LlamaModel, request: GenerationRequest, generated: Token[]): Promise<SequenceEvaluateOptions> {
     const { temperature, topK, topP, seed, presencePenalty, frequencyPenalty, logitBias, format } = request.sampling;
@@ -124,6 +163,8 @@ export class LlamaCppEngine implements InferenceEngine {
   }
 
   async close(): Promise<void> {
+    for (const creating of this.embeddingContexts.values()) await (await creating.catch(() => undefined))?.dispose();
+    this.embeddingContexts.clear();
     for (const loading of this.models.values()) {
       const loaded = await loading.catch(() => undefined);
       await loaded?.context.dispose();
@@ -207,7 +248,7 @@ function topLogprobs(probabilities: Map<Token, number>, k: number): [number, num
 }
 
 /** The prompt as llama.cpp's own server tokenizes it: BOS first when the model wants one, chats through the model's template. */
-export function promptTokensOf(model: LlamaModel, input: JobInput): Token[] {
+export function promptTokensOf(model: LlamaModel, input: GenerationInput): Token[] {
   if ('messages' in input) return chatPromptTokens(model, input.messages);
   const bos = model.tokens.bos;
   const body = model.tokenize(input.prompt);

@@ -168,7 +168,7 @@ export class AggregatorService {
     const refusal = await this.options.admitJob?.(client.peer?.pubkey ?? '', request);
     if (refusal) return void client.send({ type: 'job.reject', jobId, ...refusal });
     const best = await this.chooseProvider(request, request.exclude ?? [], log);
-    if (!best) return void client.send({ type: 'job.reject', jobId, code: 'no_provider', message: `no connected provider serves "${request.model.name}" with a free slot` });
+    if (!best) return void client.send({ type: 'job.reject', jobId, code: 'no_provider', message: `no connected provider ${request.kind === 'embed' ? 'computes embeddings with' : 'serves'} "${request.model.name}" with a free slot` });
     const provider = best.session;
     let payment: PaymentTerms | undefined;
     try {

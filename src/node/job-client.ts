@@ -3,11 +3,11 @@
 import { conversationKeyOf, unseal, type NodeKey } from '../identity/index.js';
 import { npubOf } from '../identity/index.js';
 import { attemptPaymentId, replaySpec, type LostAttempt } from '../jobs/job-failover.js';
-import { TokenBatch, type ErrorCode, type Frame, type FrameOf, type JobSpec, type TokenFingerprint, type TokenLogprob } from '../protocol/index.js';
+import { embeddingVectorsProblem, jobKindOf, TokenBatch, type EmbeddingVectors, type ErrorCode, type Frame, type FrameOf, type JobSpec, type TokenFingerprint, type TokenLogprob } from '../protocol/index.js';
 import type { JobPayer, JobPayment } from '../payments/terms/job-payer.js';
 import { PaymentTermsRefusedError } from '../payments/terms/payment-terms.js';
 import type { PeerSession } from '../transport/index.js';
-import { openJobResult, sealJobSpec, sha256Hex } from './job-envelopes.js';
+import { openJobResult, outputHashOf, sealJobSpec } from './job-envelopes.js';
 
 export class JobFailedError extends Error {
   override readonly name = 'JobFailedError';
@@ -65,6 +65,8 @@ export interface JobOutcome {
   fingerprints?: TokenFingerprint[];
   /** Each token's text and logprob, when the spec asked for them. */
   logprobs?: TokenLogprob[];
+  /** An embed job's vectors, one per input, checked against their count, dimensions and signed hash. */
+  embeddings?: EmbeddingVectors;
   /** Client-side timings from the request: first and last streamed token, and the verified result. */
   firstTokenMs: number;
   lastTokenMs: number;
@@ -182,6 +184,10 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
           const fullOutput = received.text + output.output;
           const tokenIds = [...received.tokenIds, ...output.tokenIds];
           if (fullOutput !== streamed) throw new Error('the signed output differs from the streamed text');
+          const embedInput = 'embed' in spec.input ? spec.input.embed : undefined;
+          if (embedInput && !output.embeddings) throw new Error('the result of an embedding job carries no vectors');
+          const vectorsProblem = embedInput && output.embeddings ? embeddingVectorsProblem(output.embeddings, embedInput.length) : undefined;
+          if (vectorsProblem) throw new Error(`the embedding result is malformed: ${vectorsProblem}`);
           return settle(() =>
             resolve({
               jobId: spec.jobId,
@@ -195,7 +201,8 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
               engine: output.engine,
               promptTokens: output.usage.promptTokens,
               resultEventId: frame.result.id,
-              outputHash: sha256Hex(fullOutput),
+              outputHash: outputHashOf({ output: fullOutput, ...(output.embeddings ? { embeddings: output.embeddings } : {}) }),
+              ...(embedInput && output.embeddings ? { embeddings: output.embeddings } : {}),
               ...(output.fingerprints ? { fingerprints: output.fingerprints } : {}),
               ...(output.logprobs ? { logprobs: output.logprobs } : {}),
               firstTokenMs: firstTokenMs || performance.now() - started,
@@ -214,6 +221,6 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
       }
     };
 
-    session.send({ type: 'job.request', jobId: spec.jobId, model: spec.model, maxTokens: spec.sampling.maxTokens, deadline: spec.deadline, ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), verification: spec.verification, ...(hooks.provider ? { provider: hooks.provider } : {}), ...(hooks.exclude?.length ? { exclude: [...hooks.exclude] } : {}), ...(payer?.rails.length ? { payment: { rails: [...payer.rails] } } : {}) });
+    session.send({ type: 'job.request', jobId: spec.jobId, model: spec.model, maxTokens: spec.sampling.maxTokens, deadline: spec.deadline, ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), verification: spec.verification, ...(hooks.provider ? { provider: hooks.provider } : {}), ...(hooks.exclude?.length ? { exclude: [...hooks.exclude] } : {}), ...(payer?.rails.length ? { payment: { rails: [...payer.rails] } } : {}), ...(jobKindOf(spec.input) !== 'generate' ? { kind: jobKindOf(spec.input) } : {}) });
   });
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generateNodeKey, SignatureMismatchError } from '../identity/index.js';
-import { JobSpec } from '../protocol/index.js';
-import { openJobResult, openJobSpec, sealJobResult, sealJobSpec } from './job-envelopes.js';
+import { embeddingVectorsOf, encodeEmbeddingVector, JobSpec, MAX_EMBEDDING_VALUES, parseFrame } from '../protocol/index.js';
+import { openJobResult, openJobSpec, outputHashOf, sealJobResult, sealJobSpec } from './job-envelopes.js';
+import { tagValue } from '../identity/index.js';
 
 const client = generateNodeKey();
 const provider = generateNodeKey();
@@ -25,5 +26,27 @@ describe('job envelopes', () => {
     const forgedHash = { ...event, tags: event.tags.map((tag) => (tag[0] === 'output_hash' ? ['output_hash', '0'.repeat(64)] : tag)) };
     assert.throws(() => openJobResult(client, forgedHash, provider.publicKey, spec.jobId), SignatureMismatchError);
     assert.throws(() => openJobResult(client, event, generateNodeKey().publicKey, spec.jobId), SignatureMismatchError);
+  });
+  it('sign an embedding result by the hash of its vectors, and refuse vectors that do not match it', () => {
+    const embeddings = embeddingVectorsOf([[0.25, -1], [2, 3]]);
+    const embedded = { ...output, output: '', tokenIds: [], finishReason: 'stop' as const, embeddings };
+    const event = sealJobResult(provider, client.publicKey, 'e'.repeat(64), embedded, 'm');
+    assert.equal(tagValue(event, 'output_hash'), embeddings.sha256);
+    assert.equal(outputHashOf(embedded), embeddings.sha256);
+    assert.deepEqual(openJobResult(client, event, provider.publicKey, spec.jobId).embeddings, embeddings);
+    // A provider that signs one set of vectors but claims another's sha256 inside (to pass as a run it did not do).
+    const claimed = { ...embedded, embeddings: { ...embeddings, sha256: embeddingVectorsOf([[1, 1], [1, 1]]).sha256 } };
+    assert.throws(() => openJobResult(client, sealJobResult(provider, client.publicKey, 'e'.repeat(64), claimed, 'm'), provider.publicKey, spec.jobId), SignatureMismatchError);
+    const swapped = { ...embedded, embeddings: { ...embeddings, vectors: [encodeEmbeddingVector([9, 9]), embeddings.vectors[1]!] } };
+    assert.throws(() => openJobResult(client, { ...sealJobResult(provider, client.publicKey, 'e'.repeat(64), swapped, 'm'), tags: event.tags }, provider.publicKey, spec.jobId), SignatureMismatchError);
+  });
+  it('fit the largest embedding result in one frame of the default 1 MiB limit', () => {
+    const dimensions = 4096;
+    const values = Array.from({ length: MAX_EMBEDDING_VALUES / dimensions }, (_, row) => Array.from({ length: dimensions }, (_, i) => Math.sin(row * dimensions + i)));
+    const largest = { ...output, output: '', tokenIds: [], finishReason: 'stop' as const, embeddings: embeddingVectorsOf(values) };
+    const frame = JSON.stringify({ v: 1, type: 'job.result', jobId: spec.jobId, result: sealJobResult(provider, client.publicKey, 'e'.repeat(64), largest, 'm') });
+    assert.ok(Buffer.byteLength(frame) < 1024 * 1024, `${Buffer.byteLength(frame)} bytes`);
+    const parsed = parseFrame(frame, { maxBytes: 1024 * 1024 });
+    assert.equal(parsed.type === 'job.result' && openJobResult(client, parsed.result, provider.publicKey, spec.jobId).embeddings?.vectors.length, MAX_EMBEDDING_VALUES / dimensions);
   });
 });

@@ -1,11 +1,19 @@
 // Building and opening the two signed envelopes of a job: the client's spec and the provider's result.
 import { createHash } from 'node:crypto';
 import { conversationKeyOf, seal, signEnvelope, tagValue, unseal, verifyEnvelope, SignatureMismatchError, type NodeKey } from '../identity/index.js';
-import { EVENT_KIND_JOB_RESULT, EVENT_KIND_JOB_SPEC, JobOutput, JobSpec, type NostrEvent } from '../protocol/index.js';
+import { embeddingVectorsHash, EVENT_KIND_JOB_RESULT, EVENT_KIND_JOB_SPEC, JobOutput, JobSpec, type NostrEvent } from '../protocol/index.js';
 import { fingerprintHash } from '../verification/token-fingerprint.js';
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * What a result's signed output_hash hashes: the generated text, or an embedding job's vectors (their canonical
+ * bytes, see embeddingVectorsHash). Two runs that agree have equal output hashes either way.
+ */
+export function outputHashOf(output: Pick<JobOutput, 'output' | 'embeddings'>): string {
+  return output.embeddings ? embeddingVectorsHash(output.embeddings.vectors) : sha256Hex(output.output);
 }
 
 export function sealJobSpec(client: NodeKey, providerPublicKey: string, spec: JobSpec): NostrEvent {
@@ -36,7 +44,7 @@ export function sealJobResult(provider: NodeKey, clientPublicKey: string, specEv
       ['e', specEventId],
       ['job', output.jobId],
       ['model', modelName],
-      ['output_hash', sha256Hex(output.output)],
+      ['output_hash', outputHashOf(output)],
       ['tokens', String(output.tokenIds.length)],
       ['engine', output.engine],
       ...(output.fingerprints ? [['fingerprint_hash', fingerprintHash(output.fingerprints)]] : []),
@@ -62,7 +70,8 @@ export function verifyJobResult(event: NostrEvent, providerPublicKey: string, jo
 export function openJobResult(client: NodeKey, event: NostrEvent, providerPublicKey: string, jobId: string): JobOutput {
   verifyEnvelope(event, { kind: EVENT_KIND_JOB_RESULT, pubkey: providerPublicKey, tags: { job: jobId, p: client.publicKey } });
   const output = JobOutput.parse(JSON.parse(unseal(event.content, conversationKeyOf(client.secretKey, providerPublicKey))));
-  if (sha256Hex(output.output) !== tagValue(event, 'output_hash')) throw new SignatureMismatchError('the output does not match the signed output hash');
+  if (outputHashOf(output) !== tagValue(event, 'output_hash')) throw new SignatureMismatchError('the output does not match the signed output hash');
+  if (output.embeddings && output.embeddings.sha256 !== tagValue(event, 'output_hash')) throw new SignatureMismatchError('the vectors do not match their signed sha256');
   if (output.fingerprints && fingerprintHash(output.fingerprints) !== tagValue(event, 'fingerprint_hash')) throw new SignatureMismatchError('the fingerprints do not match the signed fingerprint hash');
   return output;
 }

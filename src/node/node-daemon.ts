@@ -18,6 +18,7 @@ import { distributedModelPaths, startStageService, withDistributedModels, type S
 import { withSettlement, type SettlingNodeStore } from '../payments/node-settlement.js';
 import { openNodeJobPayer, type NodeJobPayer } from '../payments/node-job-payer.js';
 import { withClientLedger } from '../payments/terms/ledgered-job-payer.js';
+import { startClientRefundSweep, type ExpiredEscrowSweep } from '../payments/refund/expired-escrow-sweep.js';
 import { startNodeNwc, type NwcWalletService } from '../payments/nwc/index.js';
 import { outcomeReportOf, startNodeReputation, type ReputationService } from '../reputation/index.js';
 import { VerdictWitness, type VerificationListener, type VerificationOutcome } from '../verification/index.js';
@@ -85,6 +86,8 @@ export class NodeDaemon {
   private nwc?: NwcWalletService;
   /** Pays the jobs this node submits through its API and batches, when its payments section can pay. */
   private clientPayer?: NodeJobPayer;
+  /** Refunds this node's escrow deposits left unsettled past their deadline (src/payments/refund). */
+  private refundSweep?: ExpiredEscrowSweep;
 
   private constructor(
     private readonly options: NodeDaemonOptions,
@@ -191,6 +194,7 @@ export class NodeDaemon {
     await this.witness?.stop();
     this.nwc?.stop();
     this.clientPayer?.close();
+    await this.refundSweep?.stop();
     await this.reputation?.stop();
     await this.batches?.stop();
     // The interface's sockets first: upgraded connections are not the HTTP server's to close.
@@ -221,6 +225,12 @@ export class NodeDaemon {
       return undefined;
     });
     if (opened) this.clientPayer = { ...opened, payer: withClientLedger(opened.payer, this.nodeStore.pocketbase, logger) };
+    if (opened) {
+      this.refundSweep = await startClientRefundSweep({ home, config, pocketbase: this.nodeStore.pocketbase, logger }).catch((error: Error) => {
+        logger.warn({ err: error.message }, 'expired escrow deposits are not refunded automatically: run `infernet wallet refund`');
+        return undefined;
+      });
+    }
   }
 
   /** An aggregator runs the batches submitted to its store, each request as a job through its own endpoint. */
@@ -259,7 +269,7 @@ export class NodeDaemon {
     // Known from the configuration, since hellos to configured peers go out before discovery (and content) start.
     const fetchesModels = this.options.config.discovery.enabled;
     const payout = this.nodeStore.payments?.payout;
-    return { models: this.catalog.offers(), slots: this.provider.slots, ...(engine ? { engine } : {}), ...(price ? { price } : {}), ...(fetchesModels ? { fetchesModels } : {}), ...(payout && Object.keys(payout).length ? { payout } : {}) };
+    return { models: this.catalog.offers(), slots: this.provider.slots, ...(engine ? { engine } : {}), ...(price ? { price } : {}), ...(fetchesModels ? { fetchesModels } : {}), ...(payout && Object.keys(payout).length ? { payout } : {}), jobKinds: this.provider.jobKinds };
   }
 
   private async listen(): Promise<void> {

@@ -4,7 +4,7 @@ import type { NodeConfig } from '../config/index.js';
 import { detectHardware, DiscoveryService, summariseHardware, type KnownProvider, type StageOffer } from '../discovery/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
-import { PROTOCOL_VERSION } from '../protocol/index.js';
+import { PROTOCOL_VERSION, type JobKind } from '../protocol/index.js';
 import { chooseJobEndpoint, JobStreamLink, peerIdOfEndpoint, ReachabilityTracker, serveJobStreams, type NatStatus } from '../nat/index.js';
 import { latencyByPeer, netTestsFileOf, readNetTestResults } from '../network-test/index.js';
 import type { PeerSession, SessionIdentity } from '../transport/index.js';
@@ -156,6 +156,7 @@ export class NodeDiscovery {
       protocolVersion: PROTOCOL_VERSION,
       load: () => provider.service.load,
       ...(stages ? { stages } : {}),
+      ...(announcedJobKinds(provider.service.jobKinds) ?? {}),
     });
   }
 
@@ -226,4 +227,9 @@ function summaryOf(known: KnownProvider): ProviderSummary {
     ...(known.record.stages ? { stages: { endpoint: known.record.stages.endpoint, openToAnyHead: known.record.stages.heads === undefined } } : {}),
     lastSeenAt: known.lastSeenAt,
   };
+}
+
+/** A provider's job kinds as its record carries them: left out when generate is all, as before kinds existed. */
+function announcedJobKinds(kinds: readonly JobKind[]): { jobKinds: JobKind[] } | undefined {
+  return kinds.some((kind) => kind !== 'generate') ? { jobKinds: [...kinds] } : undefined;
 }

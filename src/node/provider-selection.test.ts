@@ -36,6 +36,19 @@ describe('rankProviders', () => {
       ['b'],
     ],
     ['never sends a model without a content id to a provider that lacks it', [{ ...candidate('a', 1, 0, ['other']), capabilities: { models: [{ name: 'other' }], slots: 1, fetchesModels: true } }], { model: { name: 'stories260K' } }, []],
+    [
+      'sends an embed job only to providers that list the kind, even when a chat-only one has more free slots',
+      [candidate('chat', 4, 0), { ...candidate('embedder', 1, 0), capabilities: { models: [{ name: 'stories260K' }], slots: 1, jobKinds: ['generate', 'embed'] } }],
+      { model: { name: 'stories260K' }, kind: 'embed' },
+      ['embedder'],
+    ],
+    ['finds nobody for an embed job among providers that predate job kinds', [candidate('a', 1, 0), candidate('b', 2, 0)], { model: { name: 'stories260K' }, kind: 'embed' }, []],
+    [
+      'keeps chat jobs off a provider that lists only embed',
+      [{ ...candidate('a', 4, 0), capabilities: { models: [{ name: 'stories260K' }], slots: 4, jobKinds: ['embed'] } }, candidate('b', 1, 0)],
+      { model: { name: 'stories260K' } },
+      ['b'],
+    ],
     ['ignores reputation differences under a tenth', [{ ...candidate('a', 2, 0), reputation: 0.71 }, { ...candidate('b', 1, 0), reputation: 0.73 }], { model: { name: 'stories260K' } }, ['a', 'b']],
   ];
   for (const [rule, candidates, job, expected] of table) {

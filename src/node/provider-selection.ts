@@ -1,5 +1,5 @@
 // Which connected provider gets a job: pure, so the rule is testable without sockets.
-import type { ModelRef, Price, ProviderCapabilities } from '../protocol/index.js';
+import type { JobKind, ModelRef, Price, ProviderCapabilities } from '../protocol/index.js';
 import { offersModel } from './model-catalog.js';
 import { fitsPriceCap } from './pricing.js';
 
@@ -19,6 +19,13 @@ const NEUTRAL_REPUTATION = 0.5;
 export interface JobRequirements {
   model: ModelRef;
   priceCap?: Price;
+  /** Absent: generate. */
+  kind?: JobKind;
+}
+
+/** Whether a provider runs jobs of the kind: one that lists no kinds predates them and only generates. */
+export function runsJobKind(capabilities: Pick<ProviderCapabilities, 'jobKinds'>, kind: JobKind = 'generate'): boolean {
+  return (capabilities.jobKinds ?? ['generate']).includes(kind);
 }
 
 /**
@@ -26,7 +33,8 @@ export interface JobRequirements {
  * cheapest, then id for a stable order. A model named by content id may also go to a provider that fetches
  * models, but only when no provider that holds it can take the job: a fetch costs minutes.
  */
-export function rankProviders(candidates: readonly ProviderCandidate[], job: JobRequirements): ProviderCandidate[] {
+export function rankProviders(all: readonly ProviderCandidate[], job: JobRequirements): ProviderCandidate[] {
+  const candidates = all.filter((candidate) => runsJobKind(candidate.capabilities, job.kind));
   const holders = rankAmong(candidates.filter((candidate) => offersModel(candidate.capabilities.models, job.model)), job);
   if (holders.length || !job.model.cid) return holders;
   return rankAmong(candidates.filter((candidate) => candidate.capabilities.fetchesModels === true), job);

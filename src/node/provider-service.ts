@@ -3,12 +3,12 @@
 import { conversationKeyOf, seal, type NodeKey } from '../identity/index.js';
 import { SignatureMismatchError, DecryptionFailedError } from '../identity/index.js';
 import type { GeneratedPiece, InferenceEngine } from '../inference/index.js';
-import { InvalidGrammarError, ModelLoadError, PromptTooLongError } from '../inference/index.js';
+import { EmbeddingTooLargeError, InvalidGrammarError, ModelLoadError, PromptTooLongError } from '../inference/index.js';
 import { ContainerDeadlineError, ContainerFailedError, ContainerOutOfMemoryError, EngineCrashedError, EngineProtocolError } from '../execution/index.js';
 import { DuplicateJobError, type JobStore } from '../jobs/index.js';
 import { errorCodeOf, errorMessageOf, InfernetError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import type { ErrorCode, FrameOf, JobSpec, Price } from '../protocol/index.js';
+import { embeddingVectorsOf, jobKindOf, MAX_EMBEDDING_VALUES, type EmbeddingInput, type ErrorCode, type FrameOf, type JobKind, type JobOutput, type JobSpec, type Price } from '../protocol/index.js';
 import type { ProviderJobPayments } from '../payments/terms/provider-payments.js';
 import type { PeerSession } from '../transport/index.js';
 import { openJobSpec, sealJobResult } from './job-envelopes.js';
@@ -77,6 +77,11 @@ export class ProviderService {
 
   get engineId(): string | undefined {
     return this.options.engine?.id;
+  }
+
+  /** The kinds of job this provider's engine runs, told to aggregators in its capabilities and record. */
+  get jobKinds(): JobKind[] {
+    return this.options.engine?.embed ? ['generate', 'embed'] : ['generate'];
   }
 
   /**
@@ -207,6 +212,8 @@ export class ProviderService {
       if (error instanceof DecryptionFailedError) throw new OfferRefusedError('decryption_failed', error.message);
       throw new OfferRefusedError('invalid_frame', `the job spec is invalid: ${(error as Error).message}`);
     }
+    // An aggregator routes embed jobs only to providers that list the kind; this answers one that did not ask.
+    if (jobKindOf(spec.input) === 'embed' && !engine.embed) throw new OfferRefusedError('engine_failed', `this provider's engine (${engine.id}) computes no embeddings`);
     // Failover replay: an engine that would start over instead of continuing would stream the client's text twice.
     if (spec.continuation && !engine.continuesGenerations) throw new OfferRefusedError('engine_failed', `this provider's engine (${engine.id}) cannot continue a generation another provider started`);
     if (this.claimed.has(spec.jobId)) throw new OfferRefusedError('duplicate_job', `job ${spec.jobId} is already offered or running here`);
@@ -226,9 +233,11 @@ export class ProviderService {
     const client = offer.spec.pubkey;
     const stream = new TokenStream(session, jobId, conversationKeyOf(this.options.key.secretKey, client));
     try {
+      const input = spec.input;
+      if ('embed' in input) return await this.runEmbedding(session, offer, { spec, input, modelPath, engine }, signal, log);
       // Fingerprints whenever the job may be compared with another run: the provider cannot know whether it will be.
       const fingerprintTopK = spec.verification.kind === 'none' ? undefined : (this.options.fingerprintTopK ?? DEFAULT_FINGERPRINT_TOP_K);
-      const result = await engine.generate({ modelPath, input: spec.input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece), ...(spec.continuation ? { continueFrom: spec.continuation.tokenIds } : {}), ...(fingerprintTopK !== undefined ? { fingerprintTopK } : {}), ...(spec.logprobs !== undefined ? { logprobsTopK: spec.logprobs } : {}) });
+      const result = await engine.generate({ modelPath, input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece), ...(spec.continuation ? { continueFrom: spec.continuation.tokenIds } : {}), ...(fingerprintTopK !== undefined ? { fingerprintTopK } : {}), ...(spec.logprobs !== undefined ? { logprobsTopK: spec.logprobs } : {}) });
       stream.flush();
       const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs }, ...(result.fingerprints ? { fingerprints: result.fingerprints } : {}), ...(result.tokenLogprobs ? { logprobs: result.tokenLogprobs } : {}) };
       if (result.finishReason === 'cancelled') {
@@ -240,11 +249,30 @@ export class ProviderService {
       await this.options.store.transition(jobId, 'provider', 'completed', { tokens: result.tokenIds.length });
       log.info({ tokens: result.tokenIds.length, ms: Math.round(result.totalMs) }, 'job completed');
     } catch (error) {
-      const code: ErrorCode = error instanceof ModelLoadError || error instanceof PromptTooLongError || error instanceof InvalidGrammarError || error instanceof ContainerFailedError || error instanceof EngineCrashedError || error instanceof EngineProtocolError ? 'engine_failed' : error instanceof ContainerDeadlineError ? 'deadline_exceeded' : error instanceof ContainerOutOfMemoryError ? 'engine_failed' : 'internal';
+      const code: ErrorCode = error instanceof EmbeddingTooLargeError || error instanceof ModelLoadError || error instanceof PromptTooLongError || error instanceof InvalidGrammarError || error instanceof ContainerFailedError || error instanceof EngineCrashedError || error instanceof EngineProtocolError ? 'engine_failed' : error instanceof ContainerDeadlineError ? 'deadline_exceeded' : error instanceof ContainerOutOfMemoryError ? 'engine_failed' : 'internal';
       log.error({ err: (error as Error).message }, 'job failed');
       session.send({ type: 'error', code, jobId, message: String((error as Error).message).slice(0, MAX_ERROR_MESSAGE) });
       await this.options.store.transition(jobId, 'provider', 'failed', { error: { code, message: (error as Error).message } }).catch(() => undefined);
     }
+  }
+
+  /** An embed job: one vector per text, returned in the signed result (nothing streams), hashed as its output. */
+  private async runEmbedding(session: PeerSession, offer: FrameOf<'job.offer'>, job: { spec: JobSpec; input: EmbeddingInput; modelPath: string; engine: InferenceEngine }, signal: AbortSignal, log: Logger): Promise<void> {
+    const { spec, input, modelPath, engine } = job;
+    const { jobId } = spec;
+    const result = await engine.embed!({ modelPath, texts: input.embed, signal, jobId, deadlineMs: spec.deadline - Date.now(), maxValues: MAX_EMBEDDING_VALUES }).catch((error: unknown) => {
+      if (signal.aborted) return undefined;
+      throw error;
+    });
+    if (!result) {
+      await this.options.store.transition(jobId, 'provider', 'cancelled', {}, 'cancelled while running');
+      log.info('embedding job cancelled');
+      return;
+    }
+    const output: JobOutput = { jobId, output: '', tokenIds: [], finishReason: 'stop', usage: { promptTokens: result.promptTokens, completionTokens: 0 }, engine: engine.id, timings: { firstTokenMs: result.totalMs, totalMs: result.totalMs }, embeddings: embeddingVectorsOf(result.vectors) };
+    session.send({ type: 'job.result', jobId, result: sealJobResult(this.options.key, offer.spec.pubkey, offer.spec.id, output, spec.model.name) });
+    await this.options.store.transition(jobId, 'provider', 'completed', { tokens: 0 });
+    log.info({ texts: input.embed.length, dimensions: result.dimensions, ms: Math.round(result.totalMs) }, 'embedding job completed');
   }
 
   private cancel(session: PeerSession, jobId: string, reason: string): void {

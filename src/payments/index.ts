@@ -26,3 +26,5 @@ export { decodeBolt11, InvalidInvoiceError, type DecodedInvoice } from './lightn
 export { LndInvoicePayer, type LightningInvoicePayer } from './lightning/invoice-payer.js';
 export { openNodeJobPayer, type NodeJobPayer } from './node-job-payer.js';
 export { LedgeredJobPayer, withClientLedger } from './terms/ledgered-job-payer.js';
+export { refundExpiredEscrows, type EscrowRefund, type EscrowRefundOutcome, type RefundExpiredEscrowsParameters, type RefundExpiredEscrowsReturnType } from './refund/refund-expired-escrows.js';
+export { ExpiredEscrowSweep, startClientRefundSweep, REFUND_SWEEP_INTERVAL_MS, REFUND_SWEEP_MAX_PER_PASS, type ExpiredEscrowSweepOptions } from './refund/expired-escrow-sweep.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FrameRejectedError, JobSpec, negotiateVersion, parseFrame } from './index.js';
+import { FrameRejectedError, GenerationInput, jobKindOf, JobSpec, MAX_EMBEDDING_INPUTS, negotiateVersion, parseFrame } from './index.js';
 
 const limits = { maxBytes: 4096 };
 const hex = (n: number) => 'a'.repeat(n);
@@ -51,6 +51,32 @@ describe('JobSpec', () => {
   it('refuses an input with both a prompt and messages', () => {
     const result = JobSpec.safeParse({ jobId: 'job-12345678', model: { name: 'm' }, input: { prompt: 'a', messages: [] }, sampling: {}, deadline: 1 });
     assert.equal(result.success, false);
+  });
+});
+
+describe('an embedding job', () => {
+  const embedSpec = { jobId: 'job-12345678', model: { name: 'm' }, input: { embed: ['a cat', 'a dog'] }, sampling: {}, deadline: Date.now() + 1000 };
+  it('is a spec whose input holds the texts, of kind embed', () => {
+    const spec = JobSpec.parse(embedSpec);
+    assert.equal(jobKindOf(spec.input), 'embed');
+    assert.equal(jobKindOf({ prompt: 'hi' }), 'generate');
+  });
+  it('is refused by a provider that predates embeddings, whose spec schema knows only prompts and chats, instead of run as a chat', () => {
+    // The schema as it was before embed jobs: JobSpec with the generation inputs alone.
+    const olderJobSpec = JobSpec.extend({ input: GenerationInput });
+    const result = olderJobSpec.safeParse(embedSpec);
+    assert.equal(result.success, false);
+    assert.equal(olderJobSpec.safeParse({ ...embedSpec, input: { embed: ['x'], prompt: 'x' } }).success, false, 'no prompt can ride beside the texts');
+  });
+  it('carries at most MAX_EMBEDDING_INPUTS non-empty texts', () => {
+    assert.equal(JobSpec.safeParse({ ...embedSpec, input: { embed: new Array(MAX_EMBEDDING_INPUTS + 1).fill('x') } }).success, false);
+    assert.equal(JobSpec.safeParse({ ...embedSpec, input: { embed: [] } }).success, false);
+    assert.equal(JobSpec.safeParse({ ...embedSpec, input: { embed: [''] } }).success, false);
+  });
+  it('asks the aggregator with its kind in job.request, which an older aggregator refuses as an unknown field', () => {
+    const request = { v: 1, type: 'job.request', jobId: 'job-12345678', model: { name: 'm' }, maxTokens: 1, deadline: Date.now() + 1000, kind: 'embed' };
+    assert.equal(parseFrame(JSON.stringify(request), limits).type, 'job.request');
+    assert.equal(rejectionOf(JSON.stringify({ ...request, kind: 'dance' })), 'invalid_frame');
   });
 });
 

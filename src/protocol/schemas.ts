@@ -1,6 +1,7 @@
 // The wire protocol as data: one zod schema per frame, the TypeScript types inferred from them. Frames are
 // parsed here at the boundary; everything past it trusts the types. docs/protocol.md is generated from this file.
 import { z } from 'zod';
+import { ContentId } from './content-id.js';
 import { ERROR_CODE_NAMES } from './error-codes.js';
 
 export const HexPublicKey = z.string().regex(/^[0-9a-f]{64}$/, 'a 32-byte public key as 64 lowercase hex characters');
@@ -26,7 +27,7 @@ export const ModelRef = z.object({
   name: z.string().min(1).max(256),
   path: z.string().max(4096).optional(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-  cid: z.string().max(256).optional(),
+  cid: ContentId.optional(),
 });
 export type ModelRef = z.infer<typeof ModelRef>;
 
@@ -36,11 +37,53 @@ export const ChatMessage = z.object({
 });
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
-export const JobInput = z.union([
-  z.object({ prompt: z.string() }).strict(),
-  z.object({ messages: z.array(ChatMessage).min(1) }).strict(),
-]);
+/**
+ * What a job computes. `generate` (text) is every job that names no kind, as peers that predate kinds send and
+ * expect; `embed` is one embedding vector per input text. A provider says which kinds it runs in its capabilities
+ * (ProviderCapabilities.jobKinds, absent: generate only) and an aggregator matches a job only to those.
+ */
+export const JobKind = z.enum(['generate', 'embed']);
+export type JobKind = z.infer<typeof JobKind>;
+
+/** Texts one embedding job may carry: each is a vector in its result, and a result travels in one frame. */
+export const MAX_EMBEDDING_INPUTS = 64;
+/** Characters of all an embedding job's texts together, so that its spec fits a frame once sealed. */
+export const MAX_EMBEDDING_INPUT_CHARS = 256 * 1024;
+/**
+ * Float32 values (inputs x dimensions) in one embedding result: base64 inside a sealed (base64) payload costs about
+ * 7.2 bytes a value, so 98,304 values stay near 700 KB, inside the default 1 MiB frame. A provider refuses more.
+ */
+export const MAX_EMBEDDING_VALUES = 98_304;
+
+/**
+ * An embedding job's input. A variant of its own, not a flag beside a prompt: a provider that predates embeddings
+ * fails to parse the spec and refuses it (invalid_frame), where a flag it does not know would be dropped and the
+ * texts run as a chat.
+ */
+export const EmbeddingInput = z
+  .object({
+    embed: z
+      .array(z.string().min(1))
+      .min(1)
+      .max(MAX_EMBEDDING_INPUTS)
+      .refine((texts) => texts.reduce((sum, text) => sum + text.length, 0) <= MAX_EMBEDDING_INPUT_CHARS, `at most ${MAX_EMBEDDING_INPUT_CHARS} characters in all`),
+  })
+  .strict();
+export type EmbeddingInput = z.infer<typeof EmbeddingInput>;
+
+const PromptInput = z.object({ prompt: z.string() }).strict();
+const MessagesInput = z.object({ messages: z.array(ChatMessage).min(1) }).strict();
+/** The input of a job that generates text: what an engine's generate takes. */
+export const GenerationInput = z.union([PromptInput, MessagesInput]);
+export type GenerationInput = z.infer<typeof GenerationInput>;
+
+export const JobInput = z.union([PromptInput, MessagesInput, EmbeddingInput]);
 export type JobInput = z.infer<typeof JobInput>;
+
+/** The kind of job an input makes. */
+export function jobKindOf(input: JobInput): JobKind {
+  return 'embed' in input ? 'embed' : 'generate';
+}
 
 /**
  * JSON Schema as JSON: which keywords the engine's grammar enforces is the engine's to say (src/inference
@@ -91,7 +134,7 @@ export type VerificationPolicy = z.infer<typeof VerificationPolicy>;
 
 /** A file named by content id: the CID IPFS computes for its bytes (CIDv1, raw leaves, 256 KiB chunks). */
 export const ContentInput = z.object({
-  cid: z.string().min(8).max(256),
+  cid: ContentId,
   name: z.string().max(256).optional(),
   sizeBytes: z.number().int().nonnegative().optional(),
 });
@@ -143,6 +186,21 @@ export const TokenLogprob = z.object({
 });
 export type TokenLogprob = z.infer<typeof TokenLogprob>;
 
+/**
+ * The vectors of an embedding job, one per input in order, each its float32 values little-endian in base64 (as
+ * OpenAI's encoding_format base64). sha256 is over every vector's bytes concatenated in order: two runs of the same
+ * model on the same engine give the same bytes, so redundant runs are compared by this hash (src/verification).
+ */
+export const EmbeddingVectors = z
+  .object({
+    dimensions: z.number().int().min(1).max(MAX_EMBEDDING_VALUES),
+    vectors: z.array(z.string().max(Math.ceil((MAX_EMBEDDING_VALUES * 4) / 3) + 4)).min(1).max(MAX_EMBEDDING_INPUTS),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .strict()
+  .refine((e) => e.dimensions * e.vectors.length <= MAX_EMBEDDING_VALUES, `at most ${MAX_EMBEDDING_VALUES} values in all`);
+export type EmbeddingVectors = z.infer<typeof EmbeddingVectors>;
+
 /** What the provider returns, signed by it and encrypted to the client inside a job.result. */
 export const JobOutput = z.object({
   jobId: JobId,
@@ -156,6 +214,8 @@ export const JobOutput = z.object({
   fingerprints: z.array(TokenFingerprint).max(32768).optional(),
   /** One per token id, when the spec asked for logprobs. */
   logprobs: z.array(TokenLogprob).max(32768).optional(),
+  /** An embedding job's result (output is empty, tokenIds none): what the signed output_hash tag hashes. */
+  embeddings: EmbeddingVectors.optional(),
 });
 export type JobOutput = z.infer<typeof JobOutput>;
 
@@ -228,6 +288,8 @@ export const ProviderCapabilities = z.object({
   fetchesModels: z.boolean().optional(),
   /** Where this provider is paid: its EVM payout address, and whether it makes Lightning hold invoices for jobs. */
   payout: z.object({ evm: EvmAddress.optional(), lightning: z.boolean().optional() }).strict().optional(),
+  /** The kinds of job it runs; absent: generate only (a provider that predates kinds). */
+  jobKinds: z.array(JobKind).min(1).max(8).optional(),
 });
 export type ProviderCapabilities = z.infer<typeof ProviderCapabilities>;
 
@@ -272,6 +334,8 @@ export const JobRequestFrame = frame(
     provider: HexPublicKey.optional(),
     /** The rails this client can pay on, in its order of preference; absent: it pays on none (payment_required where payment is due). */
     payment: z.object({ rails: z.array(PaymentRailName).min(1).max(4) }).strict().optional(),
+    /** The job's kind; absent: generate. Matched only to providers whose capabilities list it. */
+    kind: JobKind.optional(),
   },
   'Client to aggregator: find a provider for this job. Carries only what matching needs, never the prompt.',
 );

@@ -15,14 +15,16 @@ export {
   scoreProviders,
   valueWeight,
   decayWeight,
-  NEUTRAL_SCORE,
+  UNPROVEN_SCORE,
+  UNPROVEN_PRIOR,
+  unprovenReputation,
   DEFAULT_HALF_LIFE_MS,
   OUTCOME_WEIGHTS,
   MAX_WEIGHT_PER_RATER,
   type ProviderReputation,
   type ReputationScoringOptions,
 } from './reputation-score.js';
-export { FileReputationLedger, PocketBaseReputationLedger, type RatingSource, type ReputationLedger, type StoredRating } from './reputation-ledger.js';
+export { FileReputationLedger, PocketBaseReputationLedger, type LoadRatingsOptions, type RatingSource, type ReputationLedger, type StoredRating } from './reputation-ledger.js';
 export {
   ReputationService,
   encodeReputationGossip,
@@ -34,3 +36,4 @@ export {
 export { outcomeReportOf, jobValueOf } from './outcome-report.js';
 export { renderReputationDoc } from './reputation-doc.js';
 export { startNodeReputation, reputationLedgerOf, REPUTATION_FILE, type StartNodeReputationOptions } from './node-reputation.js';
+export { admitsRating, ratingsToEvict, retainedAfterEviction, DEFAULT_RETENTION, MAX_RATINGS, MAX_RATINGS_PER_UNPROVEN_RATER, type HeldRating, type RetentionLimits } from './rating-retention.js';

@@ -50,3 +50,30 @@ describe('reputation history across restarts', () => {
     assert.equal(ratings.length, 2);
   });
 });
+
+describe('a bounded reputation store', () => {
+  const other = generateNodeKey();
+  const rated = async (ledger: ReputationLedger) => {
+    const provider = generateNodeKey().publicKey;
+    const anchored = createJobOutcomeEvent(aggregator, { provider, jobId: randomUUID(), resultEventId: 'e'.repeat(64), outcome: 'verified', policy: 'none', model: 'stories260K' }, Math.floor(Date.now() / 1000) - 60);
+    const fresh = createJobOutcomeEvent(other, { provider, jobId: randomUUID(), resultEventId: 'e'.repeat(64), outcome: 'verified', policy: 'none', model: 'stories260K' });
+    const service = await ReputationService.start({ key: aggregator, logger: silentLogger(), ledger });
+    assert.equal(await service.receive(anchored, 'relay'), true);
+    assert.equal(await service.receive(fresh, 'gossip'), true);
+    await service.stop();
+    // The older rating of this node comes first when it is preferred; the newest first otherwise.
+    assert.deepEqual((await ledger.load({ provider, limit: 1, preferRaters: [aggregator.publicKey] })).map((rating) => rating.eventId), [anchored.id]);
+    assert.deepEqual((await ledger.load({ provider, limit: 1 })).map((rating) => rating.eventId), [fresh.id]);
+    await ledger.remove([fresh.id, 'f'.repeat(64)]);
+    assert.deepEqual((await ledger.load({ provider })).map((rating) => rating.eventId), [anchored.id], 'an evicted rating is dropped from the store, an unknown id ignored');
+  };
+
+  it('loads preferred raters first and drops evicted ratings, in PocketBase', async () => {
+    const { server } = await pocketBase();
+    await rated(new PocketBaseReputationLedger(server.client));
+  });
+
+  it('loads preferred raters first and drops evicted ratings, in reputation.jsonl', async () => {
+    await rated(new FileReputationLedger(join(await mkdtemp(join(tmpdir(), 'infernet-reputation-')), 'reputation.jsonl')));
+  });
+});

@@ -1,6 +1,6 @@
 // Where a node keeps the outcome events it has accepted: its PocketBase (reputation_events) or, for a node on the
 // file store, a JSON-lines file in its home. Appending is idempotent by event id.
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, readFile, rename, writeFile } from 'node:fs/promises';
 import type PocketBase from 'pocketbase';
 import { COLLECTIONS, type ReputationEventRow, type RowBody } from '../storage/index.js';
 import { OUTCOME_WEIGHTS } from './reputation-score.js';
@@ -12,11 +12,23 @@ export interface StoredRating extends JobRating {
   via: RatingSource;
 }
 
+export interface LoadRatingsOptions {
+  provider?: string;
+  limit?: number;
+  /** Raters whose ratings come first, whatever their age (this node and its trusted raters); then the newest. */
+  preferRaters?: readonly string[];
+}
+
 export interface ReputationLedger {
   append(rating: JobRating, via: RatingSource): Promise<void>;
-  /** The newest `limit` ratings, newest first; each re-verified on the way in. */
-  load(options?: { provider?: string; limit?: number }): Promise<StoredRating[]>;
+  /** At most `limit` ratings: the preferred raters' first, newest first, then the others' newest first; each re-verified on the way in. */
+  load(options?: LoadRatingsOptions): Promise<StoredRating[]>;
+  /** Drops ratings the service evicted, so the store stays as bounded as memory. Unknown ids are ignored. */
+  remove(eventIds: readonly string[]): Promise<void>;
 }
+
+/** Event ids per PocketBase filter when removing: a filter is a URL parameter, and ids are 64 characters. */
+const REMOVE_BATCH = 40;
 
 export const DEFAULT_LEDGER_LOAD_LIMIT = 50_000;
 
@@ -50,13 +62,26 @@ export class PocketBaseReputationLedger implements ReputationLedger {
     }
   }
 
-  async load({ provider, limit = DEFAULT_LEDGER_LOAD_LIMIT }: { provider?: string; limit?: number } = {}): Promise<StoredRating[]> {
-    const rows = await this.pb.collection(COLLECTIONS.reputationEvents).getList<ReputationEventRow>(1, limit, {
-      sort: '-at,-@rowid',
-      skipTotal: true,
-      ...(provider ? { filter: this.pb.filter('provider = {:provider}', { provider }) } : {}),
-    });
-    return rows.items.flatMap((row) => storedRating(row.event, row.via));
+  async load({ provider, limit = DEFAULT_LEDGER_LOAD_LIMIT, preferRaters = [] }: LoadRatingsOptions = {}): Promise<StoredRating[]> {
+    const byProvider = provider ? this.pb.filter('provider = {:provider}', { provider }) : '';
+    const raters = preferRaters.map((rater, index) => this.pb.filter(`signedBy = {:r${index}}`, { [`r${index}`]: rater }));
+    const preferred = raters.length ? `(${raters.join(' || ')})` : '';
+    const others = raters.length ? `(${raters.map((filter) => filter.replace('signedBy =', 'signedBy !=')).join(' && ')})` : '';
+    const query = async (filter: string, count: number): Promise<ReputationEventRow[]> =>
+      count <= 0 ? [] : (await this.pb.collection(COLLECTIONS.reputationEvents).getList<ReputationEventRow>(1, count, { sort: '-at,-@rowid', skipTotal: true, ...(filter ? { filter } : {}) })).items;
+    const first = preferred ? await query([byProvider, preferred].filter(Boolean).join(' && '), limit) : [];
+    const rest = await query([byProvider, others].filter(Boolean).join(' && '), limit - first.length);
+    return [...first, ...rest].flatMap((row) => storedRating(row.event, row.via));
+  }
+
+  async remove(eventIds: readonly string[]): Promise<void> {
+    const collection = this.pb.collection(COLLECTIONS.reputationEvents);
+    for (let start = 0; start < eventIds.length; start += REMOVE_BATCH) {
+      const ids = eventIds.slice(start, start + REMOVE_BATCH);
+      const filter = ids.map((eventId, index) => this.pb.filter(`eventId = {:e${index}}`, { [`e${index}`]: eventId })).join(' || ');
+      const rows = await collection.getList(1, ids.length, { filter, skipTotal: true, fields: 'id' });
+      for (const row of rows.items) await collection.delete(row.id).catch((error: { status?: number }) => (error.status === 404 ? undefined : Promise.reject(error)));
+    }
   }
 
   private async has(eventId: string): Promise<boolean> {
@@ -78,7 +103,8 @@ export class FileReputationLedger implements ReputationLedger {
     await appendFile(this.path, JSON.stringify({ via, event: rating.event }) + '\n', { mode: 0o600 });
   }
 
-  async load({ provider, limit = DEFAULT_LEDGER_LOAD_LIMIT }: { provider?: string; limit?: number } = {}): Promise<StoredRating[]> {
+  async load({ provider, limit = DEFAULT_LEDGER_LOAD_LIMIT, preferRaters = [] }: LoadRatingsOptions = {}): Promise<StoredRating[]> {
+    const preferred = new Set(preferRaters);
     const text = await readFile(this.path, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
     // A line cut short by a crash is skipped, the rest kept.
     const ratings = text.split('\n').flatMap((line) => {
@@ -94,8 +120,26 @@ export class FileReputationLedger implements ReputationLedger {
     this.loaded = true;
     return ratings
       .filter((rating) => !provider || rating.provider === provider)
-      .sort((a, b) => b.createdAt - a.createdAt)
+      .sort((a, b) => Number(preferred.has(b.rater)) - Number(preferred.has(a.rater)) || b.createdAt - a.createdAt)
       .slice(0, limit);
+  }
+
+  /** Rewrites the file without those events (write then rename: a crash leaves the old file or the new one). */
+  async remove(eventIds: readonly string[]): Promise<void> {
+    const dropped = new Set(eventIds);
+    const text = await readFile(this.path, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
+    const kept = text.split('\n').filter((line) => {
+      if (!line.trim()) return false;
+      try {
+        return !dropped.has((JSON.parse(line) as { event?: { id?: string } }).event?.id ?? '');
+      } catch {
+        return false;
+      }
+    });
+    const temporary = `${this.path}.${process.pid}.tmp`;
+    await writeFile(temporary, kept.map((line) => line + '\n').join(''), { mode: 0o600 });
+    await rename(temporary, this.path);
+    for (const eventId of dropped) this.known.delete(eventId);
   }
 }
 

@@ -2,9 +2,14 @@
 //
 // Each rating weighs: the rater's standing x the job's value x a decay with age x the outcome's weight. Standing
 // starts at this node itself and the raters its operator trusts (1 each); any other key earns standing only as a
-// provider with a good record among raters that already have it (a few rounds of propagation). So a swarm of fresh
-// identities praising each other has no standing and moves nothing, however many events it signs; and one rater's
-// say about one provider is capped, so even a trusted rater cannot drown the others.
+// provider with a good record of checked work (verified runs, never merely completed ones) among raters that
+// already have it (a few rounds of propagation). So a swarm of fresh identities praising each other has no standing
+// and moves nothing, however many events it signs; and one rater's say about one provider is capped, so even a
+// trusted rater cannot drown the others.
+//
+// A key without evidence scores UNPROVEN_SCORE, the mean of a low prior, not a neutral half: a provider caught
+// lying gains nothing by taking a new key (whitewashing), since the new key starts below any provider whose
+// checked work outweighs its caught lies (verified weight over a quarter of the failed weight).
 import type { JobOutcomeKind, JobRating } from './reputation-event.js';
 
 export interface ReputationScoringOptions {
@@ -19,17 +24,24 @@ export interface ReputationScoringOptions {
 }
 
 export interface ProviderReputation {
-  /** In [0, 1]; 0.5 without evidence. */
+  /** In [0, 1]; UNPROVEN_SCORE without evidence. */
   score: number;
   /** Weighted good and bad evidence behind the score. */
   positive: number;
   negative: number;
+  /** The part of `positive` from checked (verified) runs: the only good evidence that earns standing. */
+  checked: number;
   ratings: number;
   /** The weight this key carries as a rater, in [0, 1]. */
   standing: number;
 }
 
-export const NEUTRAL_SCORE = 0.5;
+/**
+ * The prior every key starts from, as pseudo-evidence: one good run against four bad, so a key without evidence
+ * scores 0.2 and climbs above that only through good evidence from raters with standing.
+ */
+export const UNPROVEN_PRIOR = { positive: 1, negative: 4 } as const;
+export const UNPROVEN_SCORE = UNPROVEN_PRIOR.positive / (UNPROVEN_PRIOR.positive + UNPROVEN_PRIOR.negative);
 export const DEFAULT_HALF_LIFE_MS = 30 * 24 * 60 * 60 * 1000;
 /**
  * A wrong result caught costs as much as ten verified ones earn: under sampled(0.1) only one lie in ten is caught,
@@ -77,18 +89,23 @@ export function scoreProviders(ratings: readonly JobRating[], options: Reputatio
 
 /** A provider with a good record among those with standing may vouch for others, in proportion to both. */
 function earnedStanding(reputation: ProviderReputation): number {
-  const evidence = reputation.positive + reputation.negative;
-  return Math.max(0, 2 * reputation.score - 1) * (evidence / (evidence + STANDING_HALF_EVIDENCE));
+  const evidence = reputation.checked + reputation.negative;
+  return Math.max(0, 2 * posteriorMean(reputation.checked, reputation.negative) - 1) * (evidence / (evidence + STANDING_HALF_EVIDENCE));
+}
+
+function posteriorMean(positive: number, negative: number): number {
+  return (UNPROVEN_PRIOR.positive + positive) / (UNPROVEN_PRIOR.positive + UNPROVEN_PRIOR.negative + positive + negative);
 }
 
 function evidenceOf(ratings: readonly JobRating[], standing: ReadonlyMap<string, number>, options: ReputationScoringOptions): Map<string, ProviderReputation> {
-  const perRater = new Map<string, { positive: number; negative: number; count: number }>();
+  const perRater = new Map<string, { positive: number; negative: number; checked: number; count: number }>();
   for (const rating of ratings) {
     const weight = (standing.get(rating.rater) ?? 0) * valueWeight(rating.value) * decayWeight(options.now - rating.createdAt, options.halfLifeMs);
     if (weight <= 0) continue;
     const key = `${rating.provider}\n${rating.rater}`;
-    const sum = perRater.get(key) ?? { positive: 0, negative: 0, count: 0 };
+    const sum = perRater.get(key) ?? { positive: 0, negative: 0, checked: 0, count: 0 };
     sum.positive += weight * OUTCOME_WEIGHTS[rating.outcome].positive;
+    if (rating.outcome === 'verified') sum.checked += weight * OUTCOME_WEIGHTS.verified.positive;
     sum.negative += weight * OUTCOME_WEIGHTS[rating.outcome].negative;
     sum.count += 1;
     perRater.set(key, sum);
@@ -96,15 +113,21 @@ function evidenceOf(ratings: readonly JobRating[], standing: ReadonlyMap<string,
   const scores = new Map<string, ProviderReputation>();
   for (const [key, sum] of perRater) {
     const provider = key.slice(0, key.indexOf('\n'));
-    const reputation = scores.get(provider) ?? { score: NEUTRAL_SCORE, positive: 0, negative: 0, ratings: 0, standing: 0 };
+    const reputation = scores.get(provider) ?? unprovenReputation();
     reputation.positive += Math.min(MAX_WEIGHT_PER_RATER, sum.positive);
+    reputation.checked += Math.min(MAX_WEIGHT_PER_RATER, sum.checked);
     reputation.negative += Math.min(MAX_WEIGHT_PER_RATER, sum.negative);
     reputation.ratings += sum.count;
     scores.set(provider, reputation);
   }
-  // A Beta(1, 1) prior: no evidence is 0.5, and a few ratings move it less than many.
-  for (const reputation of scores.values()) reputation.score = (1 + reputation.positive) / (2 + reputation.positive + reputation.negative);
+  // A Beta(1, 4) prior: no evidence is UNPROVEN_SCORE, and a few ratings move it less than many.
+  for (const reputation of scores.values()) reputation.score = posteriorMean(reputation.positive, reputation.negative);
   return scores;
+}
+
+/** What is known of a key nothing with standing has rated. */
+export function unprovenReputation(): ProviderReputation {
+  return { score: UNPROVEN_SCORE, positive: 0, negative: 0, checked: 0, ratings: 0, standing: 0 };
 }
 
 function newestPerJob(ratings: readonly JobRating[]): JobRating[] {

@@ -8,7 +8,8 @@ import type { NostrEvent } from '../protocol/index.js';
 import { NostrRelayPool, type PublishReport } from '../identity/index.js';
 import { createJobOutcomeEvent, EVENT_KIND_JOB_OUTCOME, verifyJobOutcomeEvent, ReputationEventRejectedError, MAX_EVENTS_PER_GOSSIP, type JobOutcomeReport, type JobRating } from './reputation-event.js';
 import type { RatingSource, ReputationLedger, StoredRating } from './reputation-ledger.js';
-import { NEUTRAL_SCORE, scoreProviders, type ProviderReputation } from './reputation-score.js';
+import { admitsRating, DEFAULT_RETENTION, ratingsToEvict, retainedAfterEviction } from './rating-retention.js';
+import { scoreProviders, unprovenReputation, UNPROVEN_SCORE, type ProviderReputation } from './reputation-score.js';
 
 /** The part of discovery reputation needs: the gossip topic, both ways. */
 export interface ReputationGossip {
@@ -29,6 +30,8 @@ export interface ReputationServiceOptions {
   /** How soon an unreachable relay is tried again. */
   relayRetryMs?: number;
   now?: () => number;
+  /** Ratings kept at most, in memory and in the ledger (default 50,000; tests use fewer). */
+  maxRatings?: number;
 }
 
 export interface RejectedRating {
@@ -41,8 +44,8 @@ export interface ReputationServiceEvents {
   rejected: [RejectedRating];
 }
 
-/** Ratings kept in memory for scoring; the oldest go first. */
-const MAX_RATINGS_IN_MEMORY = 50_000;
+/** How stale the standings that decide whether a rater's next rating is kept may be (a flood must not rescore each). */
+const ADMISSION_STANDING_MS = 1000;
 const GOSSIP_VERSION = 1;
 const GOSSIP_BATCH_MS = 1000;
 /** What a relay that comes (back) up is sent of this node's own events: the last day's, at most this many. */
@@ -51,7 +54,11 @@ const MAX_CATCH_UP_EVENTS = 1000;
 
 export class ReputationService extends EventEmitter<ReputationServiceEvents> {
   private readonly ratings = new Map<string, StoredRating>();
+  /** Ratings held per rater, for the bound on raters without standing. */
+  private readonly heldPerRater = new Map<string, number>();
   private scores?: Map<string, ProviderReputation>;
+  /** The last scores computed, kept across changes: admission reads them, at most ADMISSION_STANDING_MS old. */
+  private lastScores?: Map<string, ProviderReputation>;
   private scoredAt = 0;
   private relays?: NostrRelayPool;
   private gossip?: ReputationGossip;
@@ -66,7 +73,9 @@ export class ReputationService extends EventEmitter<ReputationServiceEvents> {
 
   static async start(options: ReputationServiceOptions): Promise<ReputationService> {
     const service = new ReputationService(options);
-    for (const rating of (await options.ledger?.load()) ?? []) service.keep(rating);
+    // This node's and its trusted raters' ratings first: a store filled by a flood must not crowd them out.
+    const loaded = (await options.ledger?.load({ limit: service.maxRatings, preferRaters: service.anchors })) ?? [];
+    for (const rating of loaded.reverse()) service.keep(rating);
     if (options.relays?.length) {
       service.relays = new NostrRelayPool({
         urls: options.relays,
@@ -85,6 +94,15 @@ export class ReputationService extends EventEmitter<ReputationServiceEvents> {
 
   get publicKey(): string {
     return this.options.key.publicKey;
+  }
+
+  private get maxRatings(): number {
+    return this.options.maxRatings ?? DEFAULT_RETENTION.maxRatings;
+  }
+
+  /** This node and the raters its operator trusts: standing 1 whatever the ratings say. */
+  private get anchors(): string[] {
+    return [this.options.key.publicKey, ...(this.options.trusted ?? [])];
   }
 
   /** Listens to and publishes on the gossip reputation topic of a started discovery service. */
@@ -106,6 +124,10 @@ export class ReputationService extends EventEmitter<ReputationServiceEvents> {
 
   /** An outcome event from elsewhere: kept when valid and new. Resolves true when it was new. */
   async receive(event: unknown, via: RatingSource): Promise<boolean> {
+    // A rater without standing past its bound is not kept: refused before the signature is checked, the costly part
+    // of a flood. The key is unverified here, but a forged one only refuses what would not have been kept anyway.
+    const claimed = (event as { pubkey?: unknown } | null)?.pubkey;
+    if (typeof claimed === 'string' && !this.admits(claimed)) return false;
     let rating: JobRating;
     try {
       rating = verifyJobOutcomeEvent(event, this.now());
@@ -121,13 +143,13 @@ export class ReputationService extends EventEmitter<ReputationServiceEvents> {
     return true;
   }
 
-  /** The provider's score in [0, 1]; undefined while nothing with standing has rated it. */
-  scoreOf(pubkey: string): number | undefined {
-    return this.currentScores().get(pubkey)?.score;
+  /** The provider's score in [0, 1]; UNPROVEN_SCORE (below any proven provider) while nothing with standing has rated it. */
+  scoreOf(pubkey: string): number {
+    return this.currentScores().get(pubkey)?.score ?? UNPROVEN_SCORE;
   }
 
   reputationOf(pubkey: string): ProviderReputation {
-    return this.currentScores().get(pubkey) ?? { score: NEUTRAL_SCORE, positive: 0, negative: 0, ratings: 0, standing: 0 };
+    return this.currentScores().get(pubkey) ?? unprovenReputation();
   }
 
   /** Ratings held about a provider, newest first. */
@@ -187,16 +209,45 @@ export class ReputationService extends EventEmitter<ReputationServiceEvents> {
   };
 
   private async accept(rating: JobRating, via: RatingSource): Promise<void> {
+    if (!this.admits(rating.rater)) return;
     const stored = { ...rating, via };
-    this.keep(stored);
+    const evicted = this.keep(stored);
     this.emit('rating', stored);
     await this.options.ledger?.append(rating, via).catch((error: Error) => this.options.logger.error({ err: error.message, eventId: rating.eventId }, 'cannot store an outcome event'));
+    if (evicted.length) await this.options.ledger?.remove(evicted).catch((error: Error) => this.options.logger.warn({ err: error.message, ratings: evicted.length }, 'cannot drop evicted outcome events from the store'));
   }
 
-  private keep(rating: StoredRating): void {
+  /** Whether one more rating of this rater is kept: always for one with standing, a bounded few otherwise. */
+  private admits(rater: string): boolean {
+    return admitsRating(this.heldPerRater.get(rater) ?? 0, this.standingOf(rater, this.admissionScores()), { ...DEFAULT_RETENTION, maxRatings: this.maxRatings });
+  }
+
+  private standingOf(rater: string, scores: ReadonlyMap<string, ProviderReputation>): number {
+    return this.anchors.includes(rater) ? 1 : (scores.get(rater)?.standing ?? 0);
+  }
+
+  private admissionScores(): Map<string, ProviderReputation> {
+    if (this.lastScores && this.now() - this.scoredAt <= ADMISSION_STANDING_MS) return this.lastScores;
+    return this.currentScores();
+  }
+
+  /** Keeps a rating; past the bound drops those of the raters with the least standing. Returns the dropped ids. */
+  private keep(rating: StoredRating): string[] {
+    if (!this.ratings.has(rating.eventId)) this.heldPerRater.set(rating.rater, (this.heldPerRater.get(rating.rater) ?? 0) + 1);
     this.ratings.set(rating.eventId, rating);
-    if (this.ratings.size > MAX_RATINGS_IN_MEMORY) this.ratings.delete(this.ratings.keys().next().value!);
     this.scores = undefined;
+    if (this.ratings.size <= this.maxRatings) return [];
+    const scores = this.currentScores();
+    const evicted = ratingsToEvict([...this.ratings.values()], (rater) => this.standingOf(rater, scores), retainedAfterEviction(this.maxRatings));
+    for (const eventId of evicted) {
+      const dropped = this.ratings.get(eventId)!;
+      this.ratings.delete(eventId);
+      const held = (this.heldPerRater.get(dropped.rater) ?? 1) - 1;
+      if (held > 0) this.heldPerRater.set(dropped.rater, held);
+      else this.heldPerRater.delete(dropped.rater);
+    }
+    this.scores = undefined;
+    return evicted;
   }
 
   /** Scores are recomputed after a change, and at most once a second otherwise (their decay is slow). */
@@ -204,6 +255,7 @@ export class ReputationService extends EventEmitter<ReputationServiceEvents> {
     const now = this.now();
     if (!this.scores || now - this.scoredAt > 1000) {
       this.scores = scoreProviders([...this.ratings.values()], { self: this.options.key.publicKey, trusted: this.options.trusted ?? [], now, ...(this.options.halfLifeMs ? { halfLifeMs: this.options.halfLifeMs } : {}) });
+      this.lastScores = this.scores;
       this.scoredAt = now;
     }
     return this.scores;

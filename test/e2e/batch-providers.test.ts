@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseBatchInput, specOfBatchRequest, type BatchRequest } from '../../src/batch/index.js';
 import { LlamaCppEngine } from '../../src/inference/index.js';
+import { GenerationInput } from '../../src/protocol/index.js';
 import { runCli } from '../support/cli.js';
 import { batchInputLines, startBatchCluster, STORIES_MODEL, type BatchCluster } from './batch-cluster.js';
 
@@ -28,7 +29,7 @@ async function referenceOutputs(requests: readonly BatchRequest[]): Promise<stri
     const outputs: string[] = [];
     for (const [index, request] of requests.entries()) {
       const spec = specOfBatchRequest(request, `reference-${index}`, 60_000);
-      outputs.push((await engine.generate({ modelPath: STORIES_MODEL, input: spec.input, sampling: spec.sampling })).text);
+      outputs.push((await engine.generate({ modelPath: STORIES_MODEL, input: GenerationInput.parse(spec.input), sampling: spec.sampling })).text);
     }
     return outputs;
   } finally {

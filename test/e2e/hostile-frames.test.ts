@@ -68,7 +68,7 @@ const HOSTILE_FRAMES: Record<FrameType, (context: HostileContext) => OutgoingFra
   ready: () => [{ type: 'ready', version: 1 }],
   'job.request': ({ usedJobId, stranger }) => [
     { type: 'job.request', jobId: usedJobId, model: { name: 'stories260K' }, maxTokens: 32768, deadline: Date.now() + 60_000 },
-    { type: 'job.request', jobId: unknownJobId(), model: { name: 'n'.repeat(256), cid: 'c'.repeat(256) }, maxTokens: 1, deadline: Date.now() + 60_000, provider: stranger.publicKey },
+    { type: 'job.request', jobId: unknownJobId(), model: { name: 'n'.repeat(256), cid: 'bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am' }, maxTokens: 1, deadline: Date.now() + 60_000, provider: stranger.publicKey },
     { type: 'job.request', jobId: unknownJobId(), model: { name: 'stories260K' }, maxTokens: 1, deadline: 1 },
     { type: 'job.request', jobId: unknownJobId(), model: { name: 'stories260K' }, maxTokens: 1, deadline: Number.MAX_SAFE_INTEGER, payment: { rails: ['evm', 'lightning'] } },
   ],

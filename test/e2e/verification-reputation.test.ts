@@ -18,7 +18,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
 import { NodeDaemon } from '../../src/node/node-daemon.js';
 import { JobSpec } from '../../src/protocol/index.js';
-import { createJobOutcomeEvent, encodeReputationGossip } from '../../src/reputation/index.js';
+import { createJobOutcomeEvent, encodeReputationGossip, UNPROVEN_SCORE } from '../../src/reputation/index.js';
 import { startTestRelay, type TestRelay } from '../../src/reputation/testing/test-relay.js';
 import { dialPeer, type PeerSession } from '../../src/transport/index.js';
 import { runVerifiedJob, type VerificationOutcome } from '../../src/verification/index.js';
@@ -165,6 +165,6 @@ describe('verification and reputation: a provider that corrupts its outputs (in-
     assert.equal(report.npub, liar.key.npub);
     assert.ok(report.score < 0.5, `the liar's score ${report.score}`);
     assert.deepEqual(report.events.map((event) => [event.outcome, event.rater, event.via]), [['failed', aggregatorA.key.publicKey, 'local']]);
-    assert.ok(aggregatorA.daemon.reputation!.scoreOf(honest1.key.publicKey)! > 0.5, 'an honest provider scores above neutral');
+    assert.ok(aggregatorA.daemon.reputation!.scoreOf(honest1.key.publicKey) > UNPROVEN_SCORE, 'an honest provider scores above a fresh key');
   });
 });

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { KeyFileError, npubOf, publicKeyFromText } from '../../identity/index.js';
 import { silentLogger } from '../../log/index.js';
 import { openNodeStore } from '../../node/node-store.js';
-import { reputationLedgerOf, scoreProviders, NEUTRAL_SCORE, type StoredRating } from '../../reputation/index.js';
+import { reputationLedgerOf, scoreProviders, unprovenReputation, type StoredRating } from '../../reputation/index.js';
 import { CliError } from '../cli-error.js';
 import { openNode } from '../open-node.js';
 
@@ -29,7 +29,7 @@ export async function reputationCommand(argv: string[]): Promise<void> {
   // Every rating, not only this provider's: a rater's standing depends on what is said about it.
   const ratings = await reputationLedgerOf(home, nodeStore.pocketbase).load().finally(() => nodeStore.close());
   const scores = scoreProviders(ratings, { self: key.publicKey, trusted: config.reputation.trust.map(publicKeyFromText), now: Date.now(), halfLifeMs: config.reputation.halfLifeDays * DAY_MS });
-  const reputation = scores.get(provider) ?? { score: NEUTRAL_SCORE, positive: 0, negative: 0, ratings: 0, standing: 0 };
+  const reputation = scores.get(provider) ?? unprovenReputation();
   const events = ratings.filter((rating) => rating.provider === provider).slice(0, limit).map(eventSummary);
   const report = { npub: npubOf(provider), pubkey: provider, ...reputation, events };
   if (values.json) return console.log(JSON.stringify(report, null, 2));

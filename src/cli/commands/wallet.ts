@@ -17,7 +17,9 @@ import {
   openEscrow,
   openEvmChain,
   PaymentLedger,
+  refundExpiredEscrows,
   walletFilePath,
+  type EscrowRefund,
   type Payment,
 } from '../../payments/index.js';
 import { EXIT_CODES } from '../../errors/index.js';
@@ -29,6 +31,7 @@ export const WALLET_USAGE = `infernet wallet balance --home DIR [--json]
 infernet wallet history --home DIR [--json] [--limit N] [--job JOB_ID]
 infernet wallet init --home DIR [--json]       (writes a fresh EVM key to the wallet file unless one exists)
 infernet wallet deploy --home DIR [--json]     (deploys the JobEscrow with that key; writes payments.evm.escrow)
+infernet wallet refund --home DIR [--job ID] [--json]  (refunds this client's escrow deposits past their deadline)
 ${WALLET_CONNECT_USAGE}`;
 
 export async function walletCommand(argv: string[]): Promise<void> {
@@ -40,6 +43,7 @@ export async function walletCommand(argv: string[]): Promise<void> {
   if (sub === 'balance') return print(await balance(node), Boolean(values.json), printBalance);
   if (sub === 'history') return print(await history(node, values.limit, values.job), Boolean(values.json), printHistory);
   if (sub === 'deploy') return print(await deploy(node), Boolean(values.json), (result) => console.log(`deployed JobEscrow ${result.escrow} for token ${result.token} on chain ${result.chainId}; written to ${node.home.configFile}`));
+  if (sub === 'refund') return print(await refund(node, values.job), Boolean(values.json), printRefunds);
   if (sub === 'init') return print(await init(node), Boolean(values.json), (result) => console.log(`${result.created ? 'created' : 'kept'} ${result.walletFile}: EVM address ${result.address}`));
   throw new CliError(`unknown wallet subcommand "${sub ?? ''}"; usage:\n${WALLET_USAGE}`, EXIT_CODES.usage);
 }
@@ -119,6 +123,36 @@ async function deploy(node: OpenedNode): Promise<{ escrow: string; token: string
   raw.payments.evm.escrow = escrow;
   await saveNodeConfig(node.home, raw);
   return { escrow, token, chainId: chain.id, deployer: wallet.evm.address };
+}
+
+/**
+ * Refunds every escrow deposit of this client whose deadline passed unsettled (or only the job named), from the
+ * ledger's open deposits; the chain is read first, so running it twice sends nothing twice.
+ */
+async function refund(node: OpenedNode, jobId: string | undefined): Promise<{ address: string; refunds: EscrowRefund[] }> {
+  const evm = node.config.payments?.evm;
+  if (!evm?.escrow) throw new CliError(`${node.home.configFile} has no payments.evm.escrow: this node has made no escrow deposits`);
+  const wallet = await loadWallet(walletFilePath(node.home, node.config));
+  if (!wallet.evm) throw new CliError(`${wallet.path} has no EVM key: only the key that deposited can refund`);
+  const escrow = await openEscrow(evm, wallet);
+  const opened = await openNodeStore(node.home, node.config, silentLogger());
+  try {
+    // Without a ledger (storage.backend: file) only a job named with --job can be found.
+    if (!opened.pocketbase && !jobId) throw new CliError('this home keeps no payment ledger (storage.backend: file): name the job with --job ID');
+    const ledger = opened.pocketbase ? new PaymentLedger(opened.pocketbase) : undefined;
+    const refunds = await refundExpiredEscrows({ escrow, ...(ledger ? { ledger } : {}), ...(jobId ? { jobId } : {}) });
+    return { address: wallet.evm.address, refunds };
+  } finally {
+    await opened.close();
+  }
+}
+
+function printRefunds(report: { address: string; refunds: EscrowRefund[] }): void {
+  if (!report.refunds.length) return console.log(`no open escrow deposits of ${report.address}`);
+  for (const refund of report.refunds) {
+    const deadline = refund.deadline ? `  deadline ${new Date(refund.deadline * 1000).toISOString()}` : '';
+    console.log(`${refund.jobId}  ${refund.outcome.padEnd(16)} ${refund.amount ?? ''}${refund.amount ? ' micro-usdc' : ''}${refund.txHash ? `  tx ${refund.txHash}` : ''}${deadline}${refund.error ? `  (${refund.error})` : ''}`);
+  }
 }
 
 async function withLedger<T>(node: OpenedNode, use: (ledger: PaymentLedger) => Promise<T>): Promise<T> {

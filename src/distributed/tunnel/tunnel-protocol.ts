@@ -1,6 +1,7 @@
 // The tunnel's own small protocol, on a WebSocket of its own beside the job sessions: a mutual handshake that
 // proves both Nostr keys and agrees on encryption keys, then sealed binary frames only. Version 1.
 import { z } from 'zod';
+import { ContentId } from '../../protocol/content-id.js';
 
 export const TUNNEL_PROTOCOL = 'infernet-tunnel/1';
 export const TUNNEL_PROTOCOL_VERSION = 1;
@@ -34,7 +35,7 @@ export const TunnelRequest = z.discriminatedUnion('action', [
       jobId: JobId,
       threads: z.number().int().min(1).max(256).optional(),
       /** The model's content id: a provider holding that file pre-fills the worker's tensor cache from it. Optional (added in place, version 1). */
-      modelCid: z.string().min(1).max(200).optional(),
+      modelCid: ContentId.optional(),
     })
     .strict(),
   z.object({ action: z.literal('tunnel.connect'), jobId: JobId }).strict(),
