@@ -6,7 +6,8 @@
 // Payment: every aggregator attempt after the first runs under its own job id (`<jobId>-agg<n>`), so its escrow
 // key differs from the lost attempt's (`<jobId>`, `<jobId>~N`). The lost attempt is never released: only its
 // aggregator releases, and that one is gone; restarted, it fails the interrupted job and its settlement refunds the
-// deposit, or the client refunds it after the deadline. No job is charged twice.
+// deposit, or the client refunds it after the deadline (`infernet wallet refund`, or its daemon's sweep). No job is
+// charged twice.
 import type { NodeKey } from '../identity/index.js';
 import type { JobStore } from '../jobs/index.js';
 import { replaySpec, type ReceivedOutput } from '../jobs/job-failover.js';
