@@ -3,6 +3,7 @@ import { ConfigError } from '../config/index.js';
 import { KeyFileError } from '../identity/index.js';
 import { exitCodeOf, EXIT_CODES } from '../errors/index.js';
 import { CliError } from './cli-error.js';
+import { AGGREGATORS_USAGE, aggregatorsCommand } from './commands/aggregators.js';
 import { APIKEY_USAGE, apikeyCommand } from './commands/apikey.js';
 import { BATCH_USAGE, batchCommand } from './commands/batch.js';
 import { INIT_USAGE, initCommand } from './commands/init.js';
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   jobs: { run: jobsCommand, usage: JOBS_USAGE },
   plan: { run: planCommand, usage: PLAN_USAGE },
   providers: { run: providersCommand, usage: PROVIDERS_USAGE },
+  aggregators: { run: aggregatorsCommand, usage: AGGREGATORS_USAGE },
   reputation: { run: reputationCommand, usage: REPUTATION_USAGE },
   content: { run: contentCommand, usage: CONTENT_USAGE },
   apikey: { run: apikeyCommand, usage: APIKEY_USAGE },

@@ -1,3 +1,14 @@
 // The client role: runs jobs through an aggregator for every front end of a node (CLI, HTTP APIs, interfaces, batches).
 export { runClientJob, clientJobFailureOf, type RunClientJobParameters, type RunClientJobReturnType, type ClientJobHooks, type ClientJobFailure } from './run-client-job.js';
 export { ClientJobRecord } from './client-job-record.js';
+export { rankAggregators, scoreAggregator, AGGREGATOR_RANKING_WEIGHTS, type AggregatorCandidate, type AggregatorScores, type RankedAggregator } from './rank-aggregators.js';
+export { findAggregators, discoverAggregators, NoAggregatorFoundError, type FindAggregatorsParameters, type FoundAggregator } from './find-aggregators.js';
+export {
+  runJobAcrossAggregators,
+  aggregatorAttemptJobId,
+  AggregatorsExhaustedError,
+  MAX_AGGREGATOR_ATTEMPTS,
+  type AggregatorLoss,
+  type RunJobAcrossAggregatorsParameters,
+  type RunJobAcrossAggregatorsReturnType,
+} from './run-job-across-aggregators.js';

@@ -54,3 +54,16 @@ export const DEFAULT_FLOOD_LIMITS = {
 
 /** How many record fetches and pings a lookup runs at once. */
 export const LOOKUP_CONCURRENCY = 8;
+
+/** Aggregators announce themselves apart from providers: their own record kind, topic, record protocol and DHT key. */
+export const AGGREGATOR_RECORD_PROTOCOL = '/infernet/aggregator-record/1.0.0';
+export const AGGREGATORS_TOPIC = 'infernet/aggregators/1';
+/** The one DHT key every aggregator is listed under (versioned with the record). */
+export const AGGREGATORS_KEY = 'aggregators:v1';
+/** An aggregator's record: parameterized replaceable, one per aggregator key (d tag below). */
+export const EVENT_KIND_AGGREGATOR_RECORD = 30952;
+export const AGGREGATOR_RECORD_D_TAG = 'infernet/aggregator';
+/** The version of the AggregatorRecord schema; bumped on any incompatible change. */
+export const AGGREGATOR_RECORD_VERSION = 1;
+/** An aggregator's record is small (no hardware, model names only): anything larger is refused unread. */
+export const MAX_AGGREGATOR_RECORD_BYTES = 32 * 1024;

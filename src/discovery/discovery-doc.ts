@@ -1,7 +1,12 @@
 // The discovery part of docs/protocol.md, rendered from the record and gossip schemas like the job protocol.
 import { z } from 'zod';
 import {
+  AGGREGATOR_RECORD_PROTOCOL,
+  AGGREGATORS_KEY,
+  AGGREGATORS_TOPIC,
   DHT_PROTOCOL,
+  EVENT_KIND_AGGREGATOR_RECORD,
+  MAX_AGGREGATOR_RECORD_BYTES,
   EVENT_KIND_PEER_BINDING,
   EVENT_KIND_PROVIDER_LEAVING,
   EVENT_KIND_PROVIDER_RECORD,
@@ -13,6 +18,7 @@ import {
 import { JOB_STREAM_PROTOCOL, LIBP2P_ENDPOINT_PREFIX } from '../nat/constants.js';
 import { Heartbeat, ProvidersTopicMessage } from './gossip-messages.js';
 import { ProviderRecord } from './provider-record.js';
+import { AggregatorRecord, AggregatorsTopicMessage } from './aggregator-record.js';
 import { STAGES_KEY } from './announce-keys.js';
 
 const JOIN_AND_LEAVE = `
@@ -36,6 +42,12 @@ const JOIN_AND_LEAVE = `
   latency and memory.
 - **Leave**: a provider stops re-providing and publishes a signed kind-${EVENT_KIND_PROVIDER_LEAVING} leaving notice on
   \`${PROVIDERS_TOPIC}\`; nodes drop it at once and refuse its records issued before the notice.
+- **Aggregators**: an aggregator signs an AggregatorRecord (below: WebSocket endpoint, fee, the models its providers
+  serve now, load) as a kind-${EVENT_KIND_AGGREGATOR_RECORD} event, at most ${MAX_AGGREGATOR_RECORD_BYTES} bytes, serves it on
+  \`${AGGREGATOR_RECORD_PROTOCOL}\` (re-signed whenever what it says changed), gossips it on \`${AGGREGATORS_TOPIC}\` (below)
+  when re-signed, and provides a DHT pointer under the CID of \`${AGGREGATORS_KEY}\`.
+  A client with no configured aggregator fetches the records of the DHT's pointers and of its connected peers,
+  verifies them like provider records, pings each, and ranks them by reputation, round trip and fee.
 - Forged, expired or malformed records and gossip are refused and logged; a peer sending more records or heartbeats
   than the flood limit is ignored for a while.
 - **Behind NAT**: nodes with a public address may offer circuit relay v2 (per-peer limits on reservations and
@@ -56,5 +68,7 @@ export function renderDiscoveryDoc(): string {
     `\n### ProviderRecord (content of the kind-${EVENT_KIND_PROVIDER_RECORD} event)\n\n${schemaBlock(ProviderRecord)}`,
     `\n### Messages on ${PROVIDERS_TOPIC}\n\n${schemaBlock(ProvidersTopicMessage)}`,
     `\n### Heartbeat (on ${HEARTBEAT_TOPIC})\n\n${schemaBlock(Heartbeat)}`,
+    `\n### AggregatorRecord (content of the kind-${EVENT_KIND_AGGREGATOR_RECORD} event)\n\n${schemaBlock(AggregatorRecord)}`,
+    `\n### Messages on ${AGGREGATORS_TOPIC}\n\n${schemaBlock(AggregatorsTopicMessage)}`,
   ].join('');
 }

@@ -60,3 +60,22 @@ export { FloodGuard, type FloodLimits, type FloodVerdict } from './flood-guard.j
 export * from './constants.js';
 export * from './errors.js';
 export * from './hardware/index.js';
+export {
+  AggregatorLoad,
+  AggregatorRecord,
+  AggregatorsTopicMessage,
+  createAggregatorRecord,
+  verifyAggregatorRecord,
+  type AggregatorRecordInput,
+  type CreateAggregatorRecordParameters,
+  type SignedAggregatorRecord,
+  type VerifyAggregatorRecordOptions,
+} from './aggregator-record.js';
+export {
+  AggregatorDiscovery,
+  type AggregatorAnnouncement,
+  type AggregatorDiscoveryEvents,
+  type AggregatorDiscoveryOptions,
+  type AggregatorSource,
+  type KnownAggregator,
+} from './aggregator-discovery.js';

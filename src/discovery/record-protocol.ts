@@ -1,5 +1,6 @@
 // /infernet/record/1.0.0: the requester opens a stream and reads the provider's current signed record (JSON of
 // a Nostr event) until the provider closes. Nothing is sent the other way, so there is nothing to parse there.
+// /infernet/aggregator-record/1.0.0 is the same exchange for an aggregator's record (the protocol parameter).
 import type { Libp2p, PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
 import type { NostrEvent } from '../protocol/index.js';
 import { MAX_RECORD_BYTES, RECORD_PROTOCOL } from './constants.js';
@@ -10,9 +11,9 @@ const MAX_RESPONSE_BYTES = 2 * MAX_RECORD_BYTES + 4096;
 const SERVE_TIMEOUT_MS = 10_000;
 
 /** Serves whatever currentRecord returns at the time of each request; nothing when it returns undefined. */
-export async function serveProviderRecord(libp2p: Libp2p, currentRecord: () => NostrEvent | undefined): Promise<void> {
+export async function serveProviderRecord(libp2p: Libp2p, currentRecord: () => NostrEvent | undefined, protocol: string = RECORD_PROTOCOL): Promise<void> {
   await libp2p.handle(
-    RECORD_PROTOCOL,
+    protocol,
     async (stream) => {
       const signal = AbortSignal.timeout(SERVE_TIMEOUT_MS);
       try {
@@ -33,12 +34,12 @@ export async function stopServingProviderRecord(libp2p: Libp2p): Promise<void> {
 }
 
 /** The provider's signed record as parsed JSON, unverified: pass it to verifyProviderRecord with the peer id. */
-export async function fetchProviderRecord(libp2p: Libp2p, peer: PeerId, signal: AbortSignal): Promise<unknown> {
+export async function fetchProviderRecord(libp2p: Libp2p, peer: PeerId, signal: AbortSignal, protocol: string = RECORD_PROTOCOL): Promise<unknown> {
   let stream: Stream;
   try {
-    stream = await libp2p.dialProtocol(peer, RECORD_PROTOCOL, { signal, runOnLimitedConnection: true });
+    stream = await libp2p.dialProtocol(peer, protocol, { signal, runOnLimitedConnection: true });
   } catch (cause) {
-    throw new RecordFetchError(`cannot open ${RECORD_PROTOCOL} to ${peer.toString()}: ${(cause as Error).message}`, { cause });
+    throw new RecordFetchError(`cannot open ${protocol} to ${peer.toString()}: ${(cause as Error).message}`, { cause });
   }
   let bytes: Uint8Array;
   try {

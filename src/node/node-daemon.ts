@@ -26,6 +26,7 @@ import { AggregatorService } from './aggregator-service.js';
 import { DaemonStateWriter, removeDaemonState, type DaemonPeer, type DaemonState } from './daemon-state.js';
 import { ModelCatalog } from './model-catalog.js';
 import { openNodeStore } from './node-store.js';
+import { AggregatorDiscovery } from '../discovery/index.js';
 import { NodeDiscovery } from './node-discovery.js';
 import { findStageWorkers, stageOfferOf } from './stage-discovery.js';
 import { ProviderService } from './provider-service.js';
@@ -73,6 +74,8 @@ export class NodeDaemon {
   /** WebSocket links, or libp2p job-stream links to providers behind NAT (src/nat). */
   private readonly discoveredLinks = new Map<string, Pick<PeerLink, 'session' | 'stop'>>();
   private discovery?: NodeDiscovery;
+  /** This aggregator's record in discovery, while discovery runs. */
+  private aggregatorRecord?: AggregatorDiscovery;
   /** Serves and provides the content in <home>/content on the discovery node (src/content). */
   private content?: ContentService;
   private readonly peers = new Map<PeerSession, DaemonPeer>();
@@ -199,6 +202,7 @@ export class NodeDaemon {
     await this.api?.close();
     await this.metricsServer?.close();
     await this.content?.stop();
+    await this.aggregatorRecord?.stop();
     await this.discovery?.stop().catch((error: Error) => this.options.logger.warn({ err: error.message }, 'discovery did not stop cleanly'));
     for (const link of this.links) link.stop();
     for (const link of this.discoveredLinks.values()) link.stop();
@@ -329,7 +333,24 @@ export class NodeDaemon {
       jobStreams: { identity: this.identity(config.role), limits: config.limits, onSession: (session) => this.acceptSession(session) },
     });
     this.reputation?.attachGossip(this.discovery.service);
+    if (this.aggregator && this.url) await this.announceAggregator(this.aggregator, this.url);
     this.content = await ContentService.start({ libp2p: this.discovery.service.libp2p, homeDir: this.options.home.dir, logger });
+  }
+
+  /** Clients that know only a bootstrap peer find this aggregator by its signed record (src/discovery). */
+  private async announceAggregator(aggregator: AggregatorService, endpoint: string): Promise<void> {
+    const { config, logger } = this.options;
+    this.aggregatorRecord = new AggregatorDiscovery(this.discovery!.service, { logger: logger.child({ component: 'discovery' }) });
+    await this.aggregatorRecord.start();
+    this.aggregatorRecord.announce({
+      endpoint,
+      feeBps: config.payments?.feeBps ?? 0,
+      software: { infernet: AGENT },
+      snapshot: () => {
+        const loads = aggregator.providerLoads();
+        return { models: aggregator.availableModels(), load: { providers: loads.length, activeJobs: loads.reduce((sum, load) => sum + load.activeJobs, 0) } };
+      },
+    });
   }
 
   /** The libp2p discovery service while discovery runs. */

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { JobStore } from '../../jobs/index.js';
-import { clientJobFailureOf, runClientJob } from '../../client/index.js';
+import { clientJobFailureOf, findAggregators, runClientJob, runJobAcrossAggregators, type FoundAggregator } from '../../client/index.js';
 import { errorCodeOf, exitCodeOfCode } from '../../errors/index.js';
 import { parseCid } from '../../content/content-store.js';
 import { openNodeStore } from '../../node/node-store.js';
@@ -28,7 +28,9 @@ export const SUBMIT_USAGE = `infernet submit --home DIR --model PATH_OR_ID [--mo
   A node with a payments section pays for a job whose match asks it (escrow deposit or hold invoice) before
   the job is offered; --json then shows the payment, and a failure prints a JSON object with an error field.
   --max-price caps the price per 1k tokens (or per job with /job), e.g. "0.002 USDC" or "20 sat": dearer
-  providers are not matched, and terms above it are refused before anything is paid.`;
+  providers are not matched, and terms above it are refused before anything is paid.
+  A client home with no --connect but a --bootstrap finds its aggregators through discovery (infernet
+  aggregators): the best one runs the job and, if it goes away, the next continues it after the tokens streamed.`;
 
 const EMBEDDED_PROVIDER_WAIT_MS = 15_000;
 
@@ -57,7 +59,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
   const logger = createLogger({ level: 'warn', fd: 2 });
   // Opened first: a payments section that cannot pay (the chain unreachable, a wrong chain id) fails before any job.
   const paying = await openNodeJobPayer({ home: node.home, config: node.config, logger });
-  const target = await openAggregator(node, logger).catch((error: unknown) => {
+  const target = await openAggregator(node, logger, spec.model.name).catch((error: unknown) => {
     paying?.close();
     throw error;
   });
@@ -71,15 +73,15 @@ export async function submitCommand(argv: string[]): Promise<void> {
       // Streamed text goes to stdout; what was paid is told beside it, on stderr.
       if (!values.json) process.stderr.write(`${describePayment(payment)}\n`);
     };
-    const outcome = await runRecordedJob({ session: target.session, node, spec, store, logger, payer, quiet: Boolean(values.json), onPaid }).catch((error: unknown) => {
+    const { outcome, aggregator } = await runRecordedJob({ target, node, spec, store, logger, payer, quiet: Boolean(values.json), onPaid }).catch((error: unknown) => {
       if (values.json) console.log(JSON.stringify(jsonFailure(error, spec, target.url, paid.payment)));
       throw error;
     });
-    if (values.json) console.log(JSON.stringify({ ...jsonResult(outcome, spec, target.url), ...(paid.payment ? { payment: paid.payment } : {}) }));
+    if (values.json) console.log(JSON.stringify({ ...jsonResult(outcome, spec, aggregator), ...(paid.payment ? { payment: paid.payment } : {}) }));
     else process.stdout.write(outcome.output.endsWith('\n') ? '' : '\n');
   } finally {
     paying?.close();
-    target.session.close();
+    target.session?.close();
     await closeStore();
     await target.embedded?.stop();
   }
@@ -144,16 +146,28 @@ function number(flag: string, text: string | undefined): number | undefined {
 }
 
 interface AggregatorTarget {
-  session: PeerSession;
+  /** The configured (or own) aggregator's open session; absent for aggregators found through discovery. */
+  session?: PeerSession;
   url: string;
+  /** Found through discovery, best first: the job fails over down this list. */
+  discovered?: FoundAggregator[];
   embedded?: NodeDaemon;
 }
 
-/** A client home dials its configured aggregators; an aggregator home uses its running daemon, or runs one in-process. */
-async function openAggregator(node: OpenedNode, logger: Logger): Promise<AggregatorTarget> {
+/**
+ * A client home dials its configured aggregators, or with none configured finds them through discovery; an
+ * aggregator home uses its running daemon, or runs one in-process.
+ */
+async function openAggregator(node: OpenedNode, logger: Logger, model: string): Promise<AggregatorTarget> {
   const { config, home } = node;
   if (config.role === 'provider') throw new CliError(`${home.dir} is a provider home: submit from a client or all-in-one home`);
   if (config.role === 'client') {
+    if (!config.connect.length && config.discovery.enabled) {
+      const discovered = await findAggregators({ config, key: node.key, logger, model }).catch((error: Error) => {
+        throw new CliError(`${error.message} (or init with --connect WS_URL)`);
+      });
+      return { url: discovered[0]!.endpoint, discovered };
+    }
     if (!config.connect.length) throw new CliError(`${home.configFile} names no aggregator: init with --connect WS_URL`);
     return dialFirst(node, config.connect, logger);
   }
@@ -187,7 +201,7 @@ async function waitForProviders(daemon: NodeDaemon): Promise<void> {
 }
 
 interface RecordedJob {
-  session: PeerSession;
+  target: AggregatorTarget;
   node: OpenedNode;
   spec: JobSpec;
   store: JobStore;
@@ -198,27 +212,27 @@ interface RecordedJob {
 }
 
 /** Runs the job as the node's client (its policy, its payer, its record); Ctrl-C cancels it at the provider. */
-async function runRecordedJob({ session, node, spec, store, logger, payer, quiet, onPaid }: RecordedJob): Promise<VerifiedJobOutcome> {
+async function runRecordedJob({ target, node, spec, store, logger, payer, quiet, onPaid }: RecordedJob): Promise<{ outcome: VerifiedJobOutcome; aggregator: string }> {
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
+  const hooks = {
+    signal: abort.signal,
+    onPaid,
+    onText: (text: string) => {
+      if (!quiet) process.stdout.write(text);
+    },
+  };
   try {
+    if (target.discovered) {
+      // Found through discovery: a lost aggregator hands the job on to the next one, the stream continuing.
+      const connect = (url: string) => dialPeer(url, { identity: { key: node.key, role: 'client', agent: AGENT }, limits: node.config.limits, logger });
+      const { outcome, aggregator } = await runJobAcrossAggregators({ aggregators: target.discovered, connect, key: node.key, spec, store, logger, ...(payer ? { payer } : {}), hooks });
+      return { outcome, aggregator };
+    }
     // Under a verification policy the primary run streams; checks run on other providers, unseen by them.
-    return await runClientJob({
-      session,
-      key: node.key,
-      spec,
-      store,
-      logger,
-      ...(payer ? { payer } : {}),
-      hooks: {
-        signal: abort.signal,
-        onPaid,
-        onText: (text) => {
-          if (!quiet) process.stdout.write(text);
-        },
-      },
-    });
+    const outcome = await runClientJob({ session: target.session!, key: node.key, spec, store, logger, ...(payer ? { payer } : {}), hooks });
+    return { outcome, aggregator: target.url };
   } catch (error) {
     const { code, message } = clientJobFailureOf(error, abort.signal);
     throw new SubmittedJobFailedError(spec.jobId, { code, name: failedByName(error), message }, error);
