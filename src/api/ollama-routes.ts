@@ -51,7 +51,7 @@ export function ollamaRoutes(services: CompletionServices, startedAt: Date): Rec
         const name = (body.model ?? body.name)!;
         await served(name);
         const { details } = modelEntry(name, modifiedAt);
-        sendJson(response, 200, { modelfile: '', parameters: '', template: '', details, model_info: {}, capabilities: ['completion'], modified_at: modifiedAt });
+        sendJson(response, 200, { modelfile: '', parameters: '', template: '', details, model_info: {}, capabilities: ['completion', 'tools'], modified_at: modifiedAt });
       },
     },
     '/api/generate': {
