@@ -15,6 +15,7 @@ import { JobSpec, SamplingParams } from '../src/protocol/index.js';
 import { dialPeer } from '../src/transport/index.js';
 import { decodeRate, endToEndRate, firstToken, type Sample } from './generation-samples.js';
 import { eventually, runCli, startDaemon, type RunningDaemon } from '../test/support/cli.js';
+import { reportFigure } from './summary/bench-figure.js';
 
 const ROUNDS = 7;
 const MAX_TOKENS = 128;
@@ -99,6 +100,8 @@ function printTable(cliSamples: Sample[], apiSamples: Sample[]): void {
   console.log(`first-token delay API - CLI: ${(firstToken(apiSamples) - firstToken(cliSamples)).toFixed(2)} ms (ratio ${(firstToken(apiSamples) / firstToken(cliSamples)).toFixed(2)})`);
   console.log(`decode throughput ratio API/CLI: ${(decodeRate(apiSamples) / decodeRate(cliSamples)).toFixed(3)}`);
   console.log(`end-to-end throughput ratio API/CLI: ${(endToEndRate(apiSamples) / endToEndRate(cliSamples)).toFixed(3)}`);
+  reportFigure({ name: 'decode tokens/s, API / CLI', value: decodeRate(apiSamples) / decodeRate(cliSamples), unit: 'ratio' });
+  reportFigure({ name: 'first-token delay, API - CLI', value: firstToken(apiSamples) - firstToken(cliSamples), unit: 'ms' });
 }
 
 await main();

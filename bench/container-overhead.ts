@@ -8,6 +8,7 @@ import { LlamaCppEngine } from '../src/inference/index.js';
 import { buildRuntimeImage, ContainerEngine, setupDockerEngine } from '../src/execution/index.js';
 import { sharedModelPath } from '../src/models/shared-test-models.js';
 import { SamplingParams } from '../src/protocol/index.js';
+import { reportFigure } from './summary/bench-figure.js';
 
 const runs = Number(process.argv[2] ?? 5);
 const modelPath = sharedModelPath('stories260K.gguf');
@@ -52,3 +53,4 @@ console.log(`in-process, warm           first token ${ms(median(warm))}`);
 console.log(`container (per job)        first token ${ms(container)}, container done and removed ${ms(median(totals))}`);
 console.log(`overhead vs cold           +${ms(container - cold.firstTokenMs)}, ratio ${(container / cold.firstTokenMs).toFixed(1)}x`);
 console.log(`overhead vs warm           +${ms(container - median(warm))}, ratio ${(container / median(warm)).toFixed(0)}x`);
+reportFigure({ name: 'first token, per-job container - warm in-process', value: container - median(warm), unit: 'ms' });

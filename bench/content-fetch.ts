@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { multiaddr } from '@multiformats/multiaddr';
 import { ContentStore, fetchContent, parseCid, sha256OfFile } from '../src/content/index.js';
 import { startTestPeer, testLogger, writeDeterministicFile } from '../src/content/testing.js';
+import { reportFigure } from './summary/bench-figure.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -124,6 +125,9 @@ async function main(): Promise<void> {
     row('plain HTTP download (baseline, local server)', samples.http);
     row('content get from 1 holder (verified)', samples.one);
     row('content get from 4 holders (verified)', samples.four);
+    const rateOf = (list: Sample[]) => median(list.map((s) => s.mbPerS));
+    reportFigure({ name: 'MB/s, 1 holder / plain HTTP', value: rateOf(samples.one) / httpRate, unit: 'ratio', target: { atLeast: 0.9 } });
+    reportFigure({ name: 'MB/s, 4 holders / 1 holder', value: rateOf(samples.four) / rateOf(samples.one), unit: 'ratio', note: 'unthrottled loopback: the fetching process, not the links, is the bottleneck' });
   } finally {
     for (const proc of children) proc.kill('SIGTERM');
     await rm(dir, { recursive: true, force: true });

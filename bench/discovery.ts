@@ -7,6 +7,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { cidOfKey, modelKey, type DiscoveryService } from '../src/discovery/index.js';
 import { sampleAnnouncement, waitFor } from '../src/discovery/testing/fixtures.js';
 import { routingTableSize, TestNetwork } from '../src/discovery/testing/test-network.js';
+import { reportFigure } from './summary/bench-figure.js';
 
 const nodeCount = Number(process.argv[2] ?? 50);
 const lookups = Number(process.argv[3] ?? 40);
@@ -138,6 +139,9 @@ try {
   console.log(row('signed record to all nodes', recordToAll, 'announce → verified everywhere'));
   console.log('');
   console.log(`ratios to ping p50: DHT first provider ${(percentile(dhtFirst, 50) / percentile(pings, 50)).toFixed(0)}x, gossip to all ${(percentile(toAll, 50) / percentile(pings, 50)).toFixed(0)}x`);
+  reportFigure({ name: 'DHT lookup p50 / libp2p ping p50', value: percentile(dhtFirst, 50) / percentile(pings, 50), unit: 'x' });
+  reportFigure({ name: 'DHT lookup p95 / libp2p ping p50', value: percentile(dhtFirst, 95) / percentile(pings, 50), unit: 'x' });
+  reportFigure({ name: 'network ready (join) time', value: setupMs, unit: 'ms' });
 } finally {
   await network.stop();
 }

@@ -24,6 +24,7 @@ import { generateNodeKey, type NodeKey } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { BENCHMARK_LLAMA_SHAPE, writeRandomLlamaGguf, type RandomLlamaShape } from '../src/models/index.js';
 import type { DistributedJobReport, StageEndpoint, StageServiceOptions } from '../src/distributed/index.js';
+import { reportFigure } from './summary/bench-figure.js';
 
 const MAX_TOKENS = 128;
 const PROMPT = 'Once upon a time';
@@ -162,6 +163,8 @@ async function main(): Promise<void> {
     const viaDirect = figures[i]!;
     const viaTunnel = figures[i + 1]!;
     console.log(`tunnel/direct, ${viaDirect.name.replace('direct RPC, ', '')}: ${(viaTunnel.decodeTokensPerSecond / viaDirect.decodeTokensPerSecond).toFixed(2)} (target >= 0.90)`);
+    const split = viaDirect.name.replace('direct RPC, ', '');
+    reportFigure({ name: `decode tokens/s, tunnel / direct RPC, ${split}`, value: viaTunnel.decodeTokensPerSecond / viaDirect.decodeTokensPerSecond, unit: 'ratio', target: { atLeast: split.includes('layer split') ? 0.95 : 0.9 } });
   }
   console.log('(load ms for tunnels counts from the job start to the first token: stages, tunnels, weights, prompt)');
   console.log(`2-stage load through tunnels, job start to first token: weights uploaded ${Math.round(loads[0]!)} ms, from the workers' tensor cache ${Math.round(loads[1]!)} ms (${(loads[1]! / loads[0]!).toFixed(2)}); llama.cpp hashes only tensors over 10 MiB, so a model whose tensors are all smaller gains nothing`);

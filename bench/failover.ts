@@ -15,6 +15,7 @@ import { runJob } from '../src/node/index.js';
 import { JobSpec } from '../src/protocol/index.js';
 import { dialPeer } from '../src/transport/index.js';
 import { eventually, freePort, runCli, startDaemon, type RunningDaemon } from '../test/support/cli.js';
+import { reportFigure } from './summary/bench-figure.js';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const MAX_TOKENS = 400;
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
     }
     const gap = median(gaps);
     const interval = median(intervals);
+    reportFigure({ name: 'failover gap / median inter-token interval', value: gap / interval, unit: 'x' });
+    reportFigure({ name: 'job tokens/s, failed over / uninterrupted', value: median(rates.failover) / median(rates.plain), unit: 'ratio' });
     console.log(`failover (${ROUNDS} rounds, stories260K, ${MAX_TOKENS} max tokens, provider SIGKILLed at its first tokens):`);
     console.log(`  gap between the last piece before the kill and the first after: median ${gap.toFixed(1)} ms (${gaps.map((g) => g.toFixed(0)).join(', ')})`);
     console.log(`  median interval between streamed pieces, uninterrupted: ${interval.toFixed(2)} ms; the gap is ${(gap / interval).toFixed(0)}x it`);

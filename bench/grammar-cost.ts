@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { decodeRate, endToEndRate, firstToken, type Sample } from './generation-samples.js';
 import { eventually } from '../test/support/cli.js';
 import { API_TEST_MODEL as MODEL, startApiNetwork } from '../test/e2e/api-network.js';
+import { reportFigure } from './summary/bench-figure.js';
 
 const ROUNDS = 7;
 const MAX_TOKENS = 128;
@@ -64,6 +65,7 @@ function printTable(free: Sample[], constrained: Sample[]): void {
   for (const [name, samples] of rows) console.log(`| ${name} | ${samples[0]?.tokens} | ${firstToken(samples).toFixed(2)} | ${decodeRate(samples).toFixed(0)} | ${endToEndRate(samples).toFixed(0)} |`);
   console.log(`decode throughput ratio grammar/free: ${(decodeRate(constrained) / decodeRate(free)).toFixed(3)}`);
   console.log(`end-to-end throughput ratio grammar/free: ${(endToEndRate(constrained) / endToEndRate(free)).toFixed(3)}`);
+  reportFigure({ name: 'decode tokens/s, json_schema grammar / free', value: decodeRate(constrained) / decodeRate(free), unit: 'ratio' });
 }
 
 await main();

@@ -15,6 +15,7 @@ import { JobSpec, SamplingParams } from '../src/protocol/index.js';
 import { dialPeer } from '../src/transport/index.js';
 import { decodeRate, endToEndRate, firstToken, type Sample } from './generation-samples.js';
 import { eventually, runCli, startDaemon } from '../test/support/cli.js';
+import { reportFigure } from './summary/bench-figure.js';
 
 const ROUNDS = 7;
 const MAX_TOKENS = 128;
@@ -83,6 +84,8 @@ async function main(): Promise<void> {
   console.log(`decode throughput ratio network/direct: ${(decodeRate(networkSamples) / decodeRate(directSamples)).toFixed(3)} (target >= 0.95)`);
   console.log(`end-to-end throughput ratio network/direct: ${(endToEndRate(networkSamples) / endToEndRate(directSamples)).toFixed(3)} (includes the first-token delay below)`);
   console.log(`first-token delay network - direct: ${firstDelay.toFixed(2)} ms (target <= 50 ms)`);
+  reportFigure({ name: 'decode tokens/s, network / direct', value: decodeRate(networkSamples) / decodeRate(directSamples), unit: 'ratio', target: { atLeast: 0.95 } });
+  reportFigure({ name: 'first-token delay, network - direct', value: firstDelay, unit: 'ms', target: { atMost: 50 } });
 }
 
 await main();

@@ -15,7 +15,7 @@ compiled() { case "$1" in *.ts) echo "dist/${1%.ts}.js" ;; *) echo "$1" ;; esac;
 files=()
 if [ $# -eq 0 ]; then
   bash scripts/setup.sh --full
-  files=('dist/src/**/*.test.js' 'dist/test/**/*.test.js' 'apps/desktop/dist-electron/**/*.test.js')
+  files=('dist/src/**/*.test.js' 'dist/test/**/*.test.js' 'dist/bench/**/*.test.js' 'apps/desktop/dist-electron/**/*.test.js')
 else
   bash scripts/setup.sh
   for file in "$@"; do files+=("$(compiled "$file")"); done
