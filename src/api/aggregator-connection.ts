@@ -19,8 +19,13 @@ export class NoAggregatorError extends InfernetError {
 }
 
 export interface AggregatorConnectionOptions {
-  /** Tried in order until one answers. */
+  /** Tried in order until one answers: a fixed choice. */
   urls: readonly string[];
+  /**
+   * When no URL is configured: the aggregators found through discovery, best first, asked again at each dial so a
+   * session lost with one aggregator moves to the next one found.
+   */
+  discover?: () => Promise<readonly string[]>;
   key: NodeKey;
   agent: string;
   limits: TransportLimits;
@@ -47,9 +52,9 @@ export class AggregatorConnection {
   }
 
   private async dialFirst(): Promise<PeerSession> {
-    const { urls, key, agent, limits, logger } = this.options;
-    if (this.closed) throw new NoAggregatorError(urls, 'the API is shutting down');
-    if (!urls.length) throw new NoAggregatorError(urls, 'this node names no aggregator: init it with --connect WS_URL');
+    const { key, agent, limits, logger } = this.options;
+    if (this.closed) throw new NoAggregatorError(this.options.urls, 'the API is shutting down');
+    const urls = await this.candidateUrls();
     const failures: string[] = [];
     for (const url of urls) {
       try {
@@ -60,6 +65,15 @@ export class AggregatorConnection {
       }
     }
     throw new NoAggregatorError(urls, `no aggregator reachable: ${failures.join('; ')}`);
+  }
+
+  private async candidateUrls(): Promise<readonly string[]> {
+    const { urls, discover } = this.options;
+    if (urls.length) return urls;
+    if (!discover) throw new NoAggregatorError(urls, 'this node names no aggregator: init it with --connect WS_URL or --bootstrap MULTIADDR');
+    const found = await discover();
+    if (!found.length) throw new NoAggregatorError(found, 'no aggregator found through discovery yet: is a bootstrap peer reachable?');
+    return found;
   }
 
   private adopt(session: PeerSession, url: string): PeerSession {

@@ -41,6 +41,8 @@ export interface ApiServerOptions {
   logger: Logger;
   /** Aggregators that run the API's jobs, tried in order: a client node's `connect`, an all-in-one node's own URL. */
   aggregators: readonly string[];
+  /** With no aggregator configured: those found through discovery, best first (AggregatorConnectionOptions). */
+  discoverAggregators?: () => Promise<readonly string[]>;
   /** Pays for the API's jobs when their match asks it; without it such jobs are refused payment_required. */
   payer?: JobPayer;
   /** The models this node's own aggregator sees; without it they are asked of the aggregator (models.request). */
@@ -80,7 +82,7 @@ export class ApiServerListenError extends InfernetError {
 type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const connection = new AggregatorConnection({ urls: options.aggregators, key: options.key, agent: options.agent, limits: options.limits, logger: options.logger });
+  const connection = new AggregatorConnection({ urls: options.aggregators, ...(options.discoverAggregators ? { discover: options.discoverAggregators } : {}), key: options.key, agent: options.agent, limits: options.limits, logger: options.logger });
   const keys = new ApiKeyVerifier(options.keysFile);
   const session = () => connection.session().catch(rethrowUnreachable);
   const local = options.localModels;

@@ -36,6 +36,7 @@ export interface AppGatewayOptions {
   pocketBaseUrl: string | null;
   /** Aggregators the interface's jobs go through, as for the HTTP API. */
   aggregators: readonly string[];
+  discoverAggregators?: () => Promise<readonly string[]>;
   agent: string;
   limits: TransportLimits;
   store?: JobStore;
@@ -63,7 +64,7 @@ export class AppGateway {
   ) {
     this.keys = new ApiKeyVerifier(options.keysFile);
     this.interfaceDir = options.interfaceDir ?? defaultInterfaceDir();
-    this.runner = new AppJobRunner({ urls: options.aggregators, key: options.key, agent: options.agent, limits: options.limits, logger: options.logger, ...(options.store ? { store: options.store } : {}), ...(options.payer ? { payer: options.payer } : {}) });
+    this.runner = new AppJobRunner({ urls: options.aggregators, ...(options.discoverAggregators ? { discover: options.discoverAggregators } : {}), key: options.key, agent: options.agent, limits: options.limits, logger: options.logger, ...(options.store ? { store: options.store } : {}), ...(options.payer ? { payer: options.payer } : {}) });
   }
 
   static async open(options: AppGatewayOptions): Promise<AppGateway> {

@@ -26,6 +26,7 @@ import { AggregatorService } from './aggregator-service.js';
 import { DaemonStateWriter, removeDaemonState, type DaemonPeer, type DaemonState } from './daemon-state.js';
 import { ModelCatalog } from './model-catalog.js';
 import { openNodeStore } from './node-store.js';
+import { rankAggregators } from '../client/index.js';
 import { AggregatorDiscovery } from '../discovery/index.js';
 import { NodeDiscovery } from './node-discovery.js';
 import { findStageWorkers, stageOfferOf } from './stage-discovery.js';
@@ -353,6 +354,29 @@ export class NodeDaemon {
     });
   }
 
+  /**
+   * For a client daemon that names no aggregator: those whose signed records discovery brought (gossip, or a lookup
+   * when none is known yet), ranked as `infernet submit` ranks them. Followed from the first request on.
+   */
+  private async discoveredAggregatorUrls(): Promise<string[]> {
+    const service = this.discovery?.service;
+    if (!service?.isStarted) return [];
+    if (!this.aggregatorRecord) {
+      this.aggregatorRecord = new AggregatorDiscovery(service, { logger: this.options.logger.child({ component: 'discovery' }) });
+      await this.aggregatorRecord.start();
+    }
+    const known = this.aggregatorRecord.list();
+    const found = known.length ? known : await this.aggregatorRecord.findAggregators();
+    const candidates = found.map((aggregator) => ({
+      endpoint: aggregator.record.endpoint,
+      feeBps: aggregator.record.feeBps,
+      models: aggregator.record.models,
+      ...(aggregator.latencyMs !== undefined ? { latencyMs: aggregator.latencyMs } : {}),
+      source: 'discovery' as const,
+    }));
+    return rankAggregators(candidates).map((candidate) => candidate.endpoint);
+  }
+
   /** The libp2p discovery service while discovery runs. */
   get discoveryService(): NodeDiscovery['service'] | undefined {
     return this.discovery?.service;
@@ -453,6 +477,7 @@ export class NodeDaemon {
       limits: config.limits,
       logger: logger.child({ component: 'api' }),
       aggregators: aggregator && this.url ? [this.url] : config.connect,
+      ...(aggregator || config.connect.length || !config.discovery.enabled ? {} : { discoverAggregators: () => this.discoveredAggregatorUrls() }),
       ...(this.clientPayer ? { payer: this.clientPayer.payer } : {}),
       ...(aggregator ? { localModels: () => aggregator.availableModels() } : {}),
       store: this.store,
@@ -474,6 +499,7 @@ export class NodeDaemon {
       logger: logger.child({ component: 'app-gateway' }),
       pocketBaseUrl: this.nodeStore.location.startsWith('http') ? this.nodeStore.location : null,
       aggregators: aggregator && this.url ? [this.url] : config.connect,
+      ...(aggregator || config.connect.length || !config.discovery.enabled ? {} : { discoverAggregators: () => this.discoveredAggregatorUrls() }),
       agent: AGENT,
       limits: config.limits,
       store: this.store,

@@ -43,6 +43,7 @@ describe('aggregators found through discovery, and a job that outlives its aggre
   const home = (name: string) => join(dir, name);
   let reference: { output: string; tokens: number };
   let deadUrl = '';
+  let bootstrap = '';
   const json = async (args: string[]) => {
     const result = await runCli(args);
     assert.equal(result.code, 0, result.stderr);
@@ -54,7 +55,7 @@ describe('aggregators found through discovery, and a job that outlives its aggre
     dir = await mkdtemp(join(tmpdir(), 'infernet-aggregator-discovery-'));
     await runCli(['init', '--home', home('a'), '--role', 'all', '--port', '0', '--model', model, '--sandbox', 'none', '--threads', '1', '--slots', '2', '--discovery']);
     daemons.a = await startDaemon(home('a'));
-    const [bootstrap] = (await json(['status', '--home', home('a'), '--json'])).multiaddrs as string[];
+    [bootstrap = ''] = (await json(['status', '--home', home('a'), '--json'])).multiaddrs as string[];
     assert.ok(bootstrap);
     await runCli(['init', '--home', home('b'), '--role', 'all', '--port', '0', '--model', model, '--sandbox', 'none', '--threads', '1', '--slots', '2', '--bootstrap', bootstrap]);
     daemons.b = await startDaemon(home('b'));
@@ -103,6 +104,27 @@ describe('aggregators found through discovery, and a job that outlives its aggre
     assert.ok([daemons.a!.url, daemons.b!.url].includes(job.aggregator), job.aggregator);
     assert.ok(job.tokens >= 100, `${job.tokens} tokens: long enough to be cut part-way`);
     reference = { output: job.output, tokens: job.tokens };
+  });
+
+  it('a client daemon that names no aggregator answers its OpenAI API through an aggregator found by discovery', async () => {
+    await runCli(['init', '--home', home('api-client'), '--role', 'client', '--bootstrap', bootstrap, '--api-port', '0']);
+    const created = await runCli(['apikey', 'create', '--home', home('api-client'), '--label', 'tests']);
+    assert.equal(created.code, 0, created.stderr);
+    const client = await startDaemon(home('api-client'), { until: 'api' });
+    try {
+      // A chat request as any OpenAI client sends it; before discovery brought a record, the API looks the aggregators up.
+      const response = await fetch(`${client.api}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${created.stdout.trim()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'stories260K', messages: [{ role: 'user', content: PROMPT }], max_tokens: 16, temperature: 0 }),
+      });
+      const body = (await response.json()) as { choices?: Array<{ message: { content: string } }> };
+      assert.equal(response.status, 200, `${JSON.stringify(body)}\n${client.log().slice(-3000)}`);
+      assert.ok(body.choices?.[0]?.message.content.length, 'a reply');
+      assert.ok(client.log().includes('API connected to an aggregator'), 'the API dialled an aggregator it found');
+    } finally {
+      await client.stop();
+    }
   });
 
   it('SIGKILL of the aggregator mid-stream: the job finishes through the other aggregator, with the text of an uninterrupted run', async (t) => {
