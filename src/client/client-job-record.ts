@@ -3,6 +3,7 @@
 // measured about 12 ms of first-token latency when they ran alongside.
 import { JobProgressRecorder, type JobPatch, type JobState, type JobStore, type NewJob } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
+import type { JobHooks } from '../node/job-client.js';
 
 export class ClientJobRecord {
   private chain: Promise<unknown>;
@@ -37,4 +38,27 @@ export class ClientJobRecord {
   private warn(error: Error): void {
     this.logger.warn({ err: error.message }, 'cannot record the client job');
   }
+}
+
+/**
+ * The caller's hooks, with the record advanced as the job moves: dispatched when matched, running when accepted, and
+ * released (written from then on) at the first token. `onText` also sees every piece before the caller does.
+ */
+export function recordingHooks(record: ClientJobRecord | undefined, hooks: JobHooks, onText?: JobHooks['onText']): JobHooks {
+  return {
+    ...hooks,
+    onMatched: (provider) => {
+      record?.advance('dispatched', { provider });
+      hooks.onMatched?.(provider);
+    },
+    onAccepted: () => {
+      record?.advance('running');
+      hooks.onAccepted?.();
+    },
+    onText: (text, tokenIds) => {
+      onText?.(text, tokenIds);
+      record?.release();
+      hooks.onText?.(text, tokenIds);
+    },
+  };
 }

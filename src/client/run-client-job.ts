@@ -12,7 +12,7 @@ import type { PeerSession } from '../transport/index.js';
 import { errorCodeOf, errorMessageOf, InfernetError } from '../errors/index.js';
 import { runVerifiedJob, type VerifiedJobOutcome } from '../verification/run-verified-job.js';
 import type { RandomSource } from '../verification/verification-policy.js';
-import { ClientJobRecord } from './client-job-record.js';
+import { ClientJobRecord, recordingHooks } from './client-job-record.js';
 
 /** What a caller hears of its job; the payer and the providers to exclude are the runner's to set. */
 export type ClientJobHooks = Omit<JobHooks, 'payer' | 'exclude'>;
@@ -46,21 +46,7 @@ export async function runClientJob(parameters: RunClientJobParameters): Promise<
     const outcome = await runVerifiedJob(session, key, spec, {
       ...(payer ? { payer } : {}),
       ...(parameters.random ? { random: parameters.random } : {}),
-      hooks: {
-        ...hooks,
-        onMatched: (provider) => {
-          record?.advance('dispatched', { provider });
-          hooks.onMatched?.(provider);
-        },
-        onAccepted: () => {
-          record?.advance('running');
-          hooks.onAccepted?.();
-        },
-        onText: (text, tokenIds) => {
-          record?.release();
-          hooks.onText?.(text, tokenIds);
-        },
-      },
+      hooks: recordingHooks(record, hooks),
     });
     record?.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });
     return outcome;

@@ -19,7 +19,7 @@ import type { JobSpec } from '../protocol/index.js';
 import type { PeerSession } from '../transport/index.js';
 import { runVerifiedJob, type VerifiedJobOutcome } from '../verification/run-verified-job.js';
 import type { RandomSource } from '../verification/verification-policy.js';
-import { ClientJobRecord } from './client-job-record.js';
+import { ClientJobRecord, recordingHooks } from './client-job-record.js';
 import { clientJobFailureOf, type ClientJobHooks } from './run-client-job.js';
 
 /** Aggregators one job is tried on, the first included. */
@@ -96,23 +96,10 @@ export async function runJobAcrossAggregators(parameters: RunJobAcrossAggregator
         const outcome = await runVerifiedJob(session, key, attemptSpec, {
           ...(payer ? { payer } : {}),
           ...(parameters.random ? { random: parameters.random } : {}),
-          hooks: {
-            ...hooks,
-            onMatched: (provider) => {
-              record?.advance('dispatched', { provider });
-              hooks.onMatched?.(provider);
-            },
-            onAccepted: () => {
-              record?.advance('running');
-              hooks.onAccepted?.();
-            },
-            onText: (text, tokenIds) => {
-              received.text += text;
-              received.tokenIds.push(...tokenIds);
-              record?.release();
-              hooks.onText?.(text, tokenIds);
-            },
-          },
+          hooks: recordingHooks(record, hooks, (text, tokenIds) => {
+            received.text += text;
+            received.tokenIds.push(...tokenIds);
+          }),
         });
         const whole = joined(spec.jobId, before, outcome);
         record?.advance('completed', { output: whole.output, tokens: whole.tokens, provider: whole.provider });
