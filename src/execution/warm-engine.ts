@@ -1,8 +1,8 @@
 // A warm engine per model: the provider loads each model once, in a long-lived engine process (sandboxed in Docker by
 // default), and sends every job of that model to it, up to `slots` at once. Supervised as Ollama's llm/server.go
 // supervises its runner: a process that dies is restarted, its last error kept for the operator and its jobs failed
-// with EngineCrashedError; a model unused for `idleMs` is unloaded. Its process keeps finished jobs' sequences and their KV
-// caches, so a job whose prompt starts as an earlier one's did (a shared system prompt) evaluates only the rest.
+// with EngineCrashedError; a model unused for `idleMs` is unloaded. Its process keeps finished jobs' sequences and
+// their KV caches, so a job whose prompt starts as an earlier one's did (a shared system prompt) evaluates only the rest.
 import { ModelLoadError, NODE_LLAMA_CPP_VERSION, type EmbeddingRequest, type EmbeddingResult, type GenerationRequest, type GenerationResult, type InferenceEngine } from '../inference/index.js';
 import { DEFAULT_CONTAINER_DEADLINE_MS } from './container-engine.js';
 import { hostModelPath } from './host-model-path.js';
