@@ -42,6 +42,8 @@ export class EngineInstance {
   /** Resolves when the model is loaded; rejects with the load error or the crash. */
   readonly ready: Promise<EngineLoadedMessage>;
   placement?: EngineLoadedMessage;
+  /** Prompt tokens this process took from kept KV caches instead of evaluating them (the worker's running total). */
+  reusedPromptTokens = 0;
   private readonly jobs = new Map<string, PendingJob>();
   private readonly slots: JobSlots;
   private process?: EngineProcess;
@@ -225,7 +227,8 @@ export class EngineInstance {
       job.onText?.(piece);
     } else if (message.type === 'result') {
       // Timings as the host sees them: waiting for a sequence and for the load included.
-      const { type: _type, id: _id, firstTokenMs: _first, totalMs: _total, ...result } = message;
+      const { type: _type, id: _id, firstTokenMs: _first, totalMs: _total, reusedPromptTokens, ...result } = message;
+      this.reusedPromptTokens = Math.max(this.reusedPromptTokens, reusedPromptTokens ?? 0);
       job.resolve({ ...result, firstTokenMs: job.firstTokenMs, totalMs: performance.now() - job.started });
     } else {
       job.reject(this.workerError(message));

@@ -74,6 +74,8 @@ export const EngineResultMessage = z.object({
   totalMs: z.number().nonnegative(),
   fingerprints: z.array(EngineTokenFingerprint).optional(),
   tokenLogprobs: z.array(EngineTokenLogprob).optional(),
+  /** Prompt tokens the engine has taken from kept KV caches (prefix reuse) since it loaded, this job's included. */
+  reusedPromptTokens: z.number().int().nonnegative().optional(),
 });
 /** An embed job's vectors, float32 little-endian in base64 (src/protocol embedding-vectors.ts): exact, and compact. */
 export const EngineEmbeddedMessage = z.object({

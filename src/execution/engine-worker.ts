@@ -30,7 +30,7 @@ const running = new Map<string, AbortController>();
 async function load(request: EngineLoadRequest): Promise<void> {
   const started = performance.now();
   modelPath = request.modelPath;
-  engine = new LlamaCppEngine({ threads: request.threads, contextSize: request.contextSize, slots: request.slots, gpu: request.gpu });
+  engine = new LlamaCppEngine({ threads: request.threads, contextSize: request.contextSize, slots: request.slots, gpu: request.gpu, reusePrefixes: true });
   try {
     const placement = await engine.placementOf(modelPath);
     send({ type: 'loaded', loadMs: performance.now() - started, ...placement });
@@ -56,7 +56,8 @@ async function generate(request: EngineGenerateRequest): Promise<void> {
       ...(request.continueFrom ? { continueFrom: request.continueFrom } : {}),
       onText: (piece) => send({ type: 'text', id: request.id, text: piece.text, tokenIds: piece.tokenIds }),
     });
-    send({ type: 'result', id: request.id, ...result });
+    // The running total, not this job's share: jobs decode together, and the host keeps the latest total.
+    send({ type: 'result', id: request.id, ...result, reusedPromptTokens: engine!.reusedPromptTokens });
   } catch (error) {
     send(errorMessage(error, request.id));
   } finally {

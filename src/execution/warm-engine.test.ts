@@ -142,6 +142,33 @@ describe('WarmEngine: one engine process per model, supervised', () => {
     }
   });
 
+  it('reuses the KV cache of a shared prompt prefix across jobs, greedy output identical to a fresh engine without reuse', async () => {
+    const system = 'Lily and Ben were friends. They liked to play in the park with a big red ball. '.repeat(8);
+    const prompts = [`${system}One day, Lily saw a cat`, `${system}One day, Lily saw a cat`, `${system}Then Ben found a stick`, `${system}The sun was hot and`, `${system}Mom said`];
+    const fresh = new Map<string, number[]>();
+    for (const prompt of new Set(prompts)) fresh.set(prompt, (await inProcess.generate({ modelPath: stories, input: { prompt }, sampling: sampling() })).tokenIds);
+    const engine = warmEngine({ slots: 2 });
+    try {
+      const first = await engine.generate({ modelPath: stories, input: { prompt: prompts[0]! }, sampling: sampling() });
+      assert.equal(engine.status()[0]?.reusedPromptTokens, 0);
+      // The same prompt again: all of it but its last token (evaluated again for its logits) comes from the cache.
+      const again = await engine.generate({ modelPath: stories, input: { prompt: prompts[1]! }, sampling: sampling() });
+      assert.equal(engine.status()[0]?.reusedPromptTokens, again.promptTokens - 1);
+      assert.ok(again.promptTokens > 150, `a long prompt: ${again.promptTokens} tokens`);
+      // Another ending after the shared system text: the system text's tokens come from the cache.
+      const other = await engine.generate({ modelPath: stories, input: { prompt: prompts[2]! }, sampling: sampling() });
+      const reusedByOther = engine.status()[0]!.reusedPromptTokens - (again.promptTokens - 1);
+      assert.ok(reusedByOther > 140 && reusedByOther < other.promptTokens - 3, `reused ${reusedByOther} of ${other.promptTokens}`);
+      // Two at once: one takes the sequence holding the shared prefix, the other a new one (2 slots).
+      const [third, fourth] = await Promise.all(prompts.slice(3).map((prompt) => engine.generate({ modelPath: stories, input: { prompt }, sampling: sampling() })));
+      [first, again, other, third!, fourth!].forEach((result, index) => assert.deepEqual(result.tokenIds, fresh.get(prompts[index]!), prompts[index]));
+      assert.ok(engine.status()[0]!.reusedPromptTokens > again.promptTokens - 1 + reusedByOther + 140);
+      assert.equal(engine.status()[0]?.loads, 1);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('unloads a model after its idle time, and loads it again for the next job', async () => {
     const engine = warmEngine({ idleMs: 20 });
     try {

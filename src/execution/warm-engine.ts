@@ -1,7 +1,8 @@
 // A warm engine per model: the provider loads each model once, in a long-lived engine process (sandboxed in Docker by
 // default), and sends every job of that model to it, up to `slots` at once. Supervised as Ollama's llm/server.go
 // supervises its runner: a process that dies is restarted, its last error kept for the operator and its jobs failed
-// with EngineCrashedError; a model unused for `idleMs` is unloaded.
+// with EngineCrashedError; a model unused for `idleMs` is unloaded. Its process keeps finished jobs' sequences and
+// their KV caches, so a job whose prompt starts as an earlier one's did (a shared system prompt) evaluates only the rest.
 import { ModelLoadError, NODE_LLAMA_CPP_VERSION, type EmbeddingRequest, type EmbeddingResult, type GenerationRequest, type GenerationResult, type InferenceEngine } from '../inference/index.js';
 import { DEFAULT_CONTAINER_DEADLINE_MS } from './container-engine.js';
 import { hostModelPath } from './host-model-path.js';
@@ -50,6 +51,8 @@ export interface EngineStatus {
   loads: number;
   restarts: number;
   activeJobs: number;
+  /** Prompt tokens taken from a kept sequence's KV cache (a shared prefix) instead of being evaluated, over all loads. */
+  reusedPromptTokens: number;
   backend?: string;
   gpuLayers?: number;
   lastError?: { message: string; at: string };
@@ -61,6 +64,8 @@ interface ModelEngine {
   restarts: number;
   crashes: number[];
   activeJobs: number;
+  /** Reused prompt tokens of the model's engine processes that have ended. */
+  endedReusedTokens: number;
   idleTimer?: NodeJS.Timeout;
   lastError?: { message: string; at: string };
 }
@@ -119,6 +124,7 @@ export class WarmEngine implements InferenceEngine {
       loads: model.loads,
       restarts: model.restarts,
       activeJobs: model.activeJobs,
+      reusedPromptTokens: model.endedReusedTokens + (model.instance?.reusedPromptTokens ?? 0),
       ...(model.instance?.placement ? { backend: model.instance.placement.backend, gpuLayers: model.instance.placement.gpuLayers } : {}),
       ...(model.lastError ? { lastError: model.lastError } : {}),
     }));
@@ -145,7 +151,7 @@ export class WarmEngine implements InferenceEngine {
   private modelEngine(modelHostPath: string): ModelEngine {
     let model = this.models.get(modelHostPath);
     if (!model) {
-      model = { loads: 0, restarts: 0, crashes: [], activeJobs: 0 };
+      model = { loads: 0, restarts: 0, crashes: [], activeJobs: 0, endedReusedTokens: 0 };
       this.models.set(modelHostPath, model);
     }
     return model;
@@ -195,6 +201,7 @@ export class WarmEngine implements InferenceEngine {
 
   private onInstanceEnd(modelHostPath: string, model: ModelEngine, instance: EngineInstance, crash: EngineCrashedError | undefined): void {
     const failedJobs = instance.activeJobs;
+    model.endedReusedTokens += instance.reusedPromptTokens;
     if (model.instance === instance) model.instance = undefined;
     if (!crash || this.closed) return;
     model.lastError = { message: crash.message, at: new Date().toISOString() };

@@ -2,7 +2,7 @@
 // context sequence, so `slots` jobs run at once on one loaded model.
 import { stat } from 'node:fs/promises';
 import { freemem } from 'node:os';
-import { getLlama, LlamaGrammarEvaluationState, LlamaText, resolveChatWrapper, TokenBias, type Llama, type LlamaContext, type LlamaEmbeddingContext, type LlamaGrammar, type LlamaModel, type SequenceEvaluateOptions, type Token } from 'node-llama-cpp';
+import { getLlama, LlamaGrammarEvaluationState, LlamaText, resolveChatWrapper, TokenBias, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaEmbeddingContext, type LlamaGrammar, type LlamaModel, type SequenceEvaluateOptions, type Token } from 'node-llama-cpp';
 import type { ChatMessage, GenerationInput, OutputFormat, TokenFingerprint, TokenLogprob } from '../protocol/index.js';
 import { EmbeddingTooLargeError, InvalidGrammarError, ModelLoadError, PromptTooLongError, type EmbeddingRequest, type EmbeddingResult, type GenerationRequest, type GenerationResult, type InferenceEngine } from './inference-engine.js';
 import { grammarSchemaOf } from './json-schema-grammar.js';
@@ -22,11 +22,19 @@ export interface LlamaCppEngineOptions {
   slots: number;
   /** The llama.cpp backend to load: false (the default) for the CPU; see selectInferenceBackend. */
   gpu?: false | 'cuda' | 'vulkan' | 'metal';
+  /**
+   * Keep each finished job's sequence with its KV cache, and start a job on the idle sequence whose evaluated tokens
+   * share the longest prefix with its prompt (a common system prompt): only the rest of the prompt is evaluated.
+   * The warm engine turns it on; off, every job gets a fresh sequence as before.
+   */
+  reusePrefixes?: boolean;
 }
 
 interface LoadedModel {
   model: LlamaModel;
   context: LlamaContext;
+  /** Finished jobs' sequences, their KV caches kept for prefix reuse; the longest idle first. */
+  idle: LlamaContextSequence[];
 }
 
 /** Where a loaded model runs: the backend llama.cpp loaded and the layers it offloaded to the GPU. */
@@ -43,12 +51,18 @@ export class LlamaCppEngine implements InferenceEngine {
   /** A context in embedding mode per model, made at its first embedding job: generation contexts compute none. */
   private readonly embeddingContexts = new Map<string, Promise<LlamaEmbeddingContext>>();
   private modelLoads = 0;
+  private reusedTokens = 0;
 
   constructor(private readonly options: LlamaCppEngineOptions) {}
 
   /** Models loaded since this engine started (a reused model counts once). */
   get loads(): number {
     return this.modelLoads;
+  }
+
+  /** Prompt tokens taken from a kept sequence's KV cache instead of being evaluated again, since this engine started. */
+  get reusedPromptTokens(): number {
+    return this.reusedTokens;
   }
 
   async preload(modelPath: string): Promise<void> {
@@ -63,7 +77,8 @@ export class LlamaCppEngine implements InferenceEngine {
 
   async generate(request: GenerationRequest): Promise<GenerationResult> {
     const started = performance.now();
-    const { model, context } = await this.load(request.modelPath);
+    const loaded = await this.load(request.modelPath);
+    const { model, context } = loaded;
     // A continuation (failover replay) evaluates what an earlier provider generated after the prompt, then goes on.
     const earlier = (request.continueFrom ?? []) as Token[];
     const promptTokens = [...promptTokensOf(model, request.input), ...earlier];
@@ -72,14 +87,22 @@ export class LlamaCppEngine implements InferenceEngine {
     const maxTokens = Math.min(request.sampling.maxTokens, contextSize - promptTokens.length);
     const generated: Token[] = [];
     const options = await this.evaluateOptions(model, request, generated);
-    const sequence = context.getSequence();
+    const { sequence, reused } = await this.sequenceFor(loaded, promptTokens);
+    // The cached prefix is already in the sequence: only the rest of the prompt is evaluated.
+    const toEvaluate = promptTokens.slice(reused);
+    let keep = false;
     try {
       const job = { ...request, maxTokens, started, promptTokens: promptTokens.length - earlier.length, earlier, generated };
       const topK = Math.max(request.fingerprintTopK ?? -1, request.logprobsTopK ?? -1);
-      if (topK < 0) return await decode(model, sequence.evaluate(promptTokens, options), job);
+      if (topK < 0) {
+        const result = await decode(model, sequence.evaluate(toEvaluate, options), job);
+        keep = true;
+        return result;
+      }
       const fingerprints: TokenFingerprint[] = [];
-      const tokens = fingerprintedTokens(sequence.evaluateWithMetadata(promptTokens, { confidence: true, probabilities: topK > 0 }, options), topK, fingerprints);
+      const tokens = fingerprintedTokens(sequence.evaluateWithMetadata(toEvaluate, { confidence: true, probabilities: topK > 0 }, options), topK, fingerprints);
       const result = await decode(model, tokens, job);
+      keep = true;
       // The engine also evaluated the end-of-generation token (and any past a stop sequence): keep one per output token.
       const kept = fingerprints.slice(0, result.tokenIds.length);
       const fingerprintTopK = request.fingerprintTopK;
@@ -89,8 +112,38 @@ export class LlamaCppEngine implements InferenceEngine {
         ...(request.logprobsTopK !== undefined ? { tokenLogprobs: tokenLogprobsOf(model, kept, request.logprobsTopK) } : {}),
       };
     } finally {
-      await sequence.dispose();
+      // A job that failed may have left its sequence half-evaluated: only a finished one's cache is kept.
+      if (keep && this.options.reusePrefixes && !sequence.disposed) loaded.idle.push(sequence);
+      else await sequence.dispose();
     }
+  }
+
+  /**
+   * The sequence a job runs on, and how many of its prompt tokens are already evaluated there. With prefix reuse, the
+   * idle sequence sharing the longest prefix with the prompt is cut back to that prefix (at least the prompt's last
+   * token is evaluated again, for its logits); with none sharing any, a new sequence, else the least recently used
+   * idle one cleared.
+   */
+  private async sequenceFor(loaded: LoadedModel, promptTokens: Token[]): Promise<{ sequence: LlamaContextSequence; reused: number }> {
+    const { context, idle } = loaded;
+    if (!this.options.reusePrefixes) return { sequence: context.getSequence(), reused: 0 };
+    let best = -1;
+    let shared = 0;
+    idle.forEach((sequence, index) => {
+      // A recurrent model's state, or a sliding window's, cannot be cut back to a prefix.
+      const cuttable = !sequence.model.fileInsights.isRecurrent && sequence.stateCellsStartIndex <= 0;
+      const common = cuttable ? Math.min(sequence.compareContextTokens(promptTokens).firstDifferentIndex, promptTokens.length - 1) : 0;
+      if (common > shared) [best, shared] = [index, common];
+    });
+    if (best < 0) {
+      if (context.sequencesLeft > 0 || !idle.length) return { sequence: context.getSequence(), reused: 0 };
+      best = 0;
+    }
+    const [sequence] = idle.splice(best, 1) as [LlamaContextSequence];
+    if (shared === 0) await sequence.clearHistory();
+    else if (shared < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: shared, end: sequence.nextTokenIndex }]);
+    this.reusedTokens += shared;
+    return { sequence, reused: shared };
   }
 
   /**
@@ -201,7 +254,7 @@ export class LlamaCppEngine implements InferenceEngine {
       this.modelLoads++;
       const model = await (await this.llama).loadModel({ modelPath });
       const context = await model.createContext({ contextSize: Math.min(this.options.contextSize, model.trainContextSize), sequences: this.options.slots, threads: this.options.threads });
-      return { model, context };
+      return { model, context, idle: [] };
     } catch (cause) {
       throw new ModelLoadError(modelPath, `llama.cpp cannot load ${modelPath}: ${(cause as Error).message}`, { cause });
     }

@@ -1,0 +1,141 @@
+// The warm engine (one long-lived engine process per model, continuous batching, prefix reuse) on the project's
+// 100M benchmark model, from one run:
+// - a job's first token through the warm engine against the in-process engine with the model loaded, and against
+//   today's per-job container path (each job loads the model in a fresh container) when Docker is here;
+// - total tokens/s of 4 concurrent jobs against 1, through one warm engine process;
+// - first token of a prompt whose 512-token prefix another job already evaluated, against a cold prompt of the same
+//   length.
+//   node_modules/.bin/node dist/bench/warm-engine.js [rounds] [threads]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { getLlama } from 'node-llama-cpp';
+import { buildRuntimeImage, childProcessEngineLauncher, ContainerEngine, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, WarmEngine, type LaunchEngineProcess } from '../src/execution/index.js';
+import { LlamaCppEngine, type GenerationResult } from '../src/inference/index.js';
+import { BENCHMARK_LLAMA_SHAPE, writeRandomLlamaGguf } from '../src/models/index.js';
+import { SamplingParams } from '../src/protocol/index.js';
+import { reportFigure } from './summary/bench-figure.js';
+
+const rounds = Number(process.argv[2] ?? 5);
+/** Decoding threads of each engine: the warm engine's process and the in-process one alike. */
+const threads = Number(process.argv[3] ?? 1);
+const PREFIX_TOKENS = 512;
+const DECODE_TOKENS = 64;
+const CONTEXT = 2048;
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+const ms = (value: number): string => `${value.toFixed(1)} ms`;
+
+const dir = await mkdtemp(join(tmpdir(), 'infernet-bench-warm-'));
+const engines: { close(): Promise<void> }[] = [];
+try {
+  const modelPath = join(dir, 'bench-100m-q8_0.gguf');
+  const written = await writeRandomLlamaGguf(modelPath, BENCHMARK_LLAMA_SHAPE, { seed: 7, tensorType: 'Q8_0' });
+
+  // Prompts of a known length in the model's own tokenizer, and its end token banned so every job decodes in full.
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+  const model = await llama.loadModel({ modelPath });
+  const words = ['river', 'stone', 'lamp', 'garden', 'cloud', 'paper', 'window', 'bread', 'silver', 'forest', 'music', 'candle'];
+  const textOf = (seed: number, tokens: number): string => {
+    let text = '';
+    for (let i = 0; i < 8 * tokens && model.tokenize(text).length < tokens; i++) text += `${words[(seed * 7 + i * (seed + 3)) % words.length]} `;
+    return text;
+  };
+  const eos = model.tokens.eos;
+  const jobPrompts = [0, 1, 2, 3].map((index) => textOf(100 + index, 16));
+  const prefix = textOf(1, PREFIX_TOKENS);
+  const coldPrefixes = Array.from({ length: rounds }, (_, round) => textOf(200 + round, PREFIX_TOKENS));
+  const prefixTokens = model.tokenize(prefix).length;
+  await model.dispose();
+  await llama.dispose();
+  const sampling = (maxTokens: number) => SamplingParams.parse({ maxTokens, ...(eos !== null ? { logitBias: [[eos, -100]] } : {}) });
+  const short = { modelPath, input: { prompt: 'The garden by the river' }, sampling: sampling(4) };
+
+  const docker = (await detectDockerEngine()).reachable ? new Docker() : undefined;
+  const image = docker ? await buildRuntimeImage() : undefined;
+  const launch: LaunchEngineProcess = docker && image
+    ? containerEngineLauncher({ docker, image, nodeId: 'bench-warm-engine', limits: { ...DEFAULT_CONTAINER_LIMITS, cpus: Math.max(2, threads) } })
+    : childProcessEngineLauncher();
+  const sandbox = docker ? 'Docker container' : 'child process (no Docker engine here)';
+
+  // 1. First token: in-process with the model loaded, the warm engine, and a fresh container per job.
+  const inProcess = new LlamaCppEngine({ threads, contextSize: CONTEXT, slots: 1 });
+  engines.push(inProcess);
+  const warm = new WarmEngine({ launch, threads, contextSize: CONTEXT, slots: 4, idSuffix: '+bench' });
+  engines.push(warm);
+  const coldInProcess = await inProcess.generate(short);
+  await warm.generate(short);
+  const inProcessFirst: number[] = [];
+  const warmFirst: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    // Alternated, so both see the same load; another prompt each round, so the warm engine's prefix cache does not
+    // stand in for evaluating it.
+    const prompt = { ...short, input: { prompt: `${words[round % words.length]} by the river` } };
+    inProcessFirst.push((await inProcess.generate(prompt)).firstTokenMs);
+    warmFirst.push((await warm.generate(prompt)).firstTokenMs);
+  }
+  const perJob: number[] = [];
+  if (docker && image) {
+    const contained = new ContainerEngine({ docker, image, nodeId: 'bench-warm-engine', threads, contextSize: CONTEXT });
+    for (let round = 0; round < Math.min(rounds, 3); round++) perJob.push((await contained.generate(short)).firstTokenMs);
+  }
+
+  // 2. Throughput: 4 concurrent jobs against 1, through the one warm engine process.
+  const job = (index: number) => warm.generate({ modelPath, input: { prompt: jobPrompts[index]! }, sampling: sampling(DECODE_TOKENS) });
+  const rate = (results: GenerationResult[], wallMs: number) => results.reduce((sum, result) => sum + result.tokenIds.length, 0) / (wallMs / 1000);
+  const single: number[] = [];
+  const batched: number[] = [];
+  for (let round = 0; round < Math.max(2, Math.ceil(rounds / 2)); round++) {
+    let started = performance.now();
+    single.push(rate([await job(0)], performance.now() - started));
+    started = performance.now();
+    batched.push(rate(await Promise.all([0, 1, 2, 3].map(job)), performance.now() - started));
+  }
+
+  // 3. Shared 512-token prefix: a new job after one that evaluated the same prefix, against a prompt never seen.
+  await warm.generate({ modelPath, input: { prompt: `${prefix}and the lamp` }, sampling: sampling(1) });
+  const reused = () => warm.status()[0]?.reusedPromptTokens ?? 0;
+  let reusedByShared = 0;
+  const shared: number[] = [];
+  const cold: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const ending = `${words[round % words.length]} ${words[(round + 5) % words.length]}`;
+    cold.push((await warm.generate({ modelPath, input: { prompt: `${coldPrefixes[round]!}${ending}` }, sampling: sampling(1) })).firstTokenMs);
+    // The cold prompt took the least recently used sequence: the prefix is primed again before each measured job.
+    await warm.generate({ modelPath, input: { prompt: `${prefix}and the lamp` }, sampling: sampling(1) });
+    const before = reused();
+    shared.push((await warm.generate({ modelPath, input: { prompt: `${prefix}${ending}` }, sampling: sampling(1) })).firstTokenMs);
+    reusedByShared += reused() - before;
+  }
+  const reusedPerJob = reusedByShared / rounds;
+  const [status] = warm.status();
+
+  const warmMs = median(warmFirst);
+  const inProcessMs = median(inProcessFirst);
+  const one = median(single);
+  const four = median(batched);
+  console.log(`model                       ${BENCHMARK_LLAMA_SHAPE.name}, ${(written.parameterCount / 1e6).toFixed(1)}M parameters, Q8_0, ${(written.bytes / 1e6).toFixed(0)} MB; ${threads} decoding thread(s) per engine; ${rounds} rounds, medians`);
+  console.log(`warm engine                 one ${sandbox}, 4 slots, loaded ${status?.loads} time(s)`);
+  console.log(`first token, in-process     ${ms(inProcessMs)} warm, ${ms(coldInProcess.firstTokenMs)} cold (model load included)`);
+  console.log(`first token, warm engine    ${ms(warmMs)} (+${ms(warmMs - inProcessMs)} over in-process)`);
+  if (perJob.length) console.log(`first token, container/job  ${ms(median(perJob))} (today's per-job container path, ${perJob.length} runs; ${(median(perJob) / warmMs).toFixed(0)}x the warm engine)`);
+  else console.log('first token, container/job  not measured: no Docker engine here; compare with in-process cold above');
+  console.log(`decode, 1 job               ${one.toFixed(1)} tokens/s (${DECODE_TOKENS} tokens)`);
+  console.log(`decode, 4 concurrent jobs   ${four.toFixed(1)} tokens/s in total, ${(four / one).toFixed(2)}x one job`);
+  console.log(`first token, cold ${prefixTokens}-token prompt    ${ms(median(cold))}`);
+  console.log(`first token, shared prefix        ${ms(median(shared))} (${reusedPerJob.toFixed(0)} prompt tokens reused per job), ${(median(cold) / median(shared)).toFixed(1)}x faster`);
+
+  reportFigure({ name: 'first token, warm engine - warm in-process', value: warmMs - inProcessMs, unit: 'ms', target: { atMost: 10 }, note: `engine in a ${sandbox}` });
+  if (perJob.length) reportFigure({ name: 'first token, per-job container - warm engine', value: median(perJob) - warmMs, unit: 'ms' });
+  else reportFigure({ name: 'first token, cold in-process - warm engine', value: coldInProcess.firstTokenMs - warmMs, unit: 'ms', note: 'no Docker engine: cold in-process load stands in for the per-job container' });
+  reportFigure({ name: 'total tokens/s, 4 concurrent jobs / 1', value: four / one, unit: 'x', target: { atLeast: 2 } });
+  reportFigure({ name: `first token, cold / shared ${PREFIX_TOKENS}-token prefix`, value: median(cold) / median(shared), unit: 'x' });
+} finally {
+  for (const engine of engines.reverse()) await engine.close().catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+}
