@@ -32,7 +32,7 @@ export interface ProviderServiceOptions {
   fetchModel?: (model: { name: string; cid: string; maxBytes: number }, report: (message: string) => void) => Promise<string>;
   /** The largest model fetchModel may download (a peer names the content id; without a bound it could be any size). */
   maxModelFetchBytes?: number;
-  /** Hold invoices for jobs (src/payments): made at match time, required paid before a job runs, settled on verdicts. */
+  /** The job payments this provider sees itself (src/payments): hold invoices in its LND, or deposits in its escrow. */
   payments?: ProviderJobPayments;
 }
 
