@@ -51,6 +51,8 @@ export const NodeConfig = z
         containerMemoryMb: z.number().int().min(64).default(4096),
         /** A runtime image to use instead of the one built from this checkout. */
         runtimeImage: z.string().min(1).optional(),
+        /** The largest model fetched by content id for a paid job (bytes): a bigger one is refused before its download. */
+        maxModelFetchBytes: z.number().int().min(1).default(64 * 2 ** 30),
         /** A model's warm engine with no job for this long is unloaded; its next job loads it again. */
         engineIdleSeconds: z.number().int().min(1).default(600),
       })

@@ -68,7 +68,7 @@ export class ContentService {
    * A model named by content id: the copy this node holds, else fetched from its holders into
    * <home>/content/models/<cid>/<name>.gguf, with progress reported about once a second.
    */
-  async fetchModel(model: { name: string; cid: string }, report: (message: string) => void): Promise<string> {
+  async fetchModel(model: { name: string; cid: string; maxBytes?: number }, report: (message: string) => void): Promise<string> {
     const held = await this.store.manifest(parseCid(model.cid).toString());
     if (held) return held.path;
     const running = this.modelFetches.get(model.cid);
@@ -78,13 +78,14 @@ export class ContentService {
     return fetching;
   }
 
-  private async fetchModelOnce(model: { name: string; cid: string }, report: (message: string) => void): Promise<string> {
+  private async fetchModelOnce(model: { name: string; cid: string; maxBytes?: number }, report: (message: string) => void): Promise<string> {
     const cid = parseCid(model.cid);
     const fileName = `${model.name.replace(/[^\w.-]+/g, '_').slice(0, 120) || 'model'}.gguf`;
     let reportedAt = 0;
     const result = await this.fetch({
       cid,
       out: join(this.store.dir, 'models', cid.toString(), fileName),
+      ...(model.maxBytes !== undefined ? { maxBytes: model.maxBytes } : {}),
       onProgress: (progress) => {
         if (Date.now() - reportedAt < 1_000) return;
         reportedAt = Date.now();

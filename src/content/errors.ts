@@ -8,6 +8,14 @@ export class InvalidCidError extends InfernetError {
   }
 }
 
+/** A file larger than the fetch allows: refused on its root node's size, before a byte of its leaves is downloaded. */
+export class ContentTooLargeError extends InfernetError {
+  override readonly name = 'ContentTooLargeError';
+  constructor(readonly cid: string, readonly size: number, readonly maxBytes: number) {
+    super('model_unavailable', `${cid} is ${size} bytes, over the ${maxBytes} bytes this fetch allows`);
+  }
+}
+
 export class UnsupportedContentError extends InfernetError {
   override readonly name = 'UnsupportedContentError';
   constructor(message: string, options?: { cause?: unknown }) {

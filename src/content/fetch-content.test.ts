@@ -160,6 +160,15 @@ describe('fetching content from peers', () => {
     assert.equal(await sha256OfFile(out), await sha256OfFile(small));
   });
 
+  it('refuses a file over maxBytes on its root node, before any of its chunks is downloaded', async () => {
+    const out = join(dir, 'fetched', 'capped.bin');
+    await assert.rejects(
+      fetchContent({ libp2p: fetcher.node.libp2p, store: fetcher.content.store, cid: parseCid(cid), out, logger: testLogger, findProviders: false, peers: [multiaddr(first.address)], maxBytes: SIZE - 1 }),
+      { name: 'ContentTooLargeError', code: 'model_unavailable' },
+    );
+    await assert.rejects(stat(`${out}.part`), { code: 'ENOENT' }, 'no space was taken for it');
+  });
+
   it('fails with NoProvidersError when no peer holds the content', async () => {
     const unknown = new ContentStore(join(dir, 'scratch'));
     const other = join(dir, 'other.bin');

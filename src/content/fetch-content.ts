@@ -11,7 +11,7 @@ import type { CID } from 'multiformats/cid';
 import type { Logger } from '../log/index.js';
 import { DEFAULT_FETCH, MAX_BLOCK_BYTES, RAW_CODE } from './constants.js';
 import { readFull, type ContentManifest, type ContentStore } from './content-store.js';
-import { BlockMismatchError, NoProvidersError, UnsupportedContentError } from './errors.js';
+import { BlockMismatchError, ContentTooLargeError, NoProvidersError, UnsupportedContentError } from './errors.js';
 import { loadFetchState, removeFetchState, saveFetchState, VerifiedLeaves } from './fetch-state.js';
 import { blockMatches, decodeFileNode, type DecodedFileNode } from './file-dag.js';
 import { PeerChannel, PeerGoneError } from './peer-channel.js';
@@ -71,6 +71,11 @@ export interface FetchContentOptions {
   maxPeers?: number;
   /** At most one progress call per this many milliseconds (default 200; the last one always comes). */
   progressIntervalMs?: number;
+  /**
+   * Refuse a file larger than this before downloading its leaves: the root names the size and the leaves must add
+   * up to it, so a peer cannot make the fetch run without end.
+   */
+  maxBytes?: number;
   /** Streams opened to each holder; the window is spread over them. */
   streamsPerPeer?: number;
   signal?: AbortSignal;
@@ -140,6 +145,7 @@ class ContentFetch {
     let rounds = 0;
     await this.connectPeers();
     const { size, rootNode } = await this.resolveRoot();
+    if (this.options.maxBytes !== undefined && size > this.options.maxBytes) throw new ContentTooLargeError(cid, size, this.options.maxBytes);
     this.totalBytes = size;
     const previous = await loadFetchState(this.partPath, cid);
     if (previous && previous.size === size && (await stat(this.partPath).catch(() => undefined))?.size === size) this.verified = previous.verified;

@@ -122,6 +122,7 @@ export class NodeDaemon {
         ...(config.provider.price ? { price: config.provider.price } : {}),
         logger,
         fingerprintTopK: config.verification.fingerprintTopK,
+        maxModelFetchBytes: config.provider.maxModelFetchBytes,
         fetchModel: (model, report) => {
           if (!this.content) throw new Error(`model ${model.name} is named by content id but this node fetches no content: enable discovery (init --discovery or --bootstrap)`);
           return this.content.fetchModel(model, report);

@@ -29,14 +29,19 @@ export interface ProviderServiceOptions {
   /** Alternatives recorded per token in fingerprints for verified jobs (0: only the chosen token's logprob). */
   fingerprintTopK?: number;
   /** Fetches a model named by content id that the catalog lacks (src/content); returns its local path. */
-  fetchModel?: (model: { name: string; cid: string }, report: (message: string) => void) => Promise<string>;
-  /** Hold invoices for jobs (src/payments): made at match time, required paid before a job runs, settled on verdicts. */
+  fetchModel?: (model: { name: string; cid: string; maxBytes: number }, report: (message: string) => void) => Promise<string>;
+  /** The largest model fetchModel may download (a peer names the content id; without a bound it could be any size). */
+  maxModelFetchBytes?: number;
+  /** The job payments this provider sees itself (src/payments): hold invoices in its LND, or deposits in its escrow. */
   payments?: ProviderJobPayments;
 }
 
 /** The longest message job.reject and error frames carry (src/protocol schemas). */
 const MAX_REJECT_MESSAGE = 1024;
 const MAX_ERROR_MESSAGE = 2048;
+
+/** The default bound on a model fetched by content id (config: provider.maxModelFetchBytes). */
+const DEFAULT_MAX_MODEL_FETCH_BYTES = 64 * 2 ** 30;
 
 /** A few alternatives tell a near-tie from a wrong token; each costs the full probability list per token. */
 const DEFAULT_FINGERPRINT_TOP_K = 4;
@@ -125,11 +130,14 @@ export class ProviderService {
     await this.options.payments?.settleVerdict(outcome.jobId, outcome.verdict, session.peer?.pubkey ?? '').catch((error: Error) => this.options.logger.error({ jobId: outcome.jobId, err: error.message }, 'cannot settle the job invoice; retried at the next start'));
   }
 
-  /** A provider that charges in sat runs a job only once its hold invoice is paid. */
-  private async requirePaid(jobId: string): Promise<void> {
+  /**
+   * A provider with a price runs a job only once it sees the payment itself (its hold invoice paid in its own LND,
+   * or a deposit to its payout in its own escrow): checked before any model is fetched or loaded.
+   */
+  private async requirePaid(spec: JobSpec): Promise<void> {
     if (!this.options.payments?.requiresPayment) return;
     try {
-      await this.options.payments.requirePaid(jobId);
+      await this.options.payments.requirePaid({ jobId: spec.jobId, maxTokens: spec.sampling.maxTokens, deadlineMs: spec.deadline });
     } catch (error) {
       throw new OfferRefusedError('payment_missing', (error as Error).message);
     }
@@ -143,10 +151,11 @@ export class ProviderService {
     let engine: InferenceEngine;
     let claimed = false;
     try {
-      ({ spec, modelPath, engine } = await this.admitFetchingModel(session, offer));
+      ({ spec, engine } = this.admit(offer));
       claimed = true;
       await this.refuseKnownJob(jobId);
-      await this.requirePaid(jobId);
+      await this.requirePaid(spec);
+      modelPath = await this.modelPathOf(session, spec);
       // Recorded before it is accepted: a record that cannot be written refuses the offer instead of running unrecorded.
       await this.recordAccepted(jobId, spec, offer, session);
     } catch (error) {
@@ -187,21 +196,19 @@ export class ProviderService {
     }
   }
 
-  /** A model the spec names by content id and this provider lacks is fetched first, reported as job progress. */
-  private async admitFetchingModel(session: PeerSession, offer: FrameOf<'job.offer'>): Promise<{ spec: JobSpec; modelPath: string; engine: InferenceEngine }> {
-    try {
-      return this.admit(offer);
-    } catch (error) {
-      const missing = error instanceof OfferRefusedError ? error.missingModel : undefined;
-      if (!missing?.cid || !this.options.fetchModel) throw error;
-      const report = (message: string) => session.send({ type: 'job.progress', jobId: offer.jobId, stage: 'fetching_model', message });
-      report(`fetching model ${missing.name} by content id ${missing.cid}`);
-      return this.admit(offer, await this.options.fetchModel({ name: missing.name, cid: missing.cid }, report));
-    }
+  /** The model's local file: the catalog's, or fetched by its content id (reported as job progress), once paid. */
+  private async modelPathOf(session: PeerSession, spec: JobSpec): Promise<string> {
+    const held = this.options.catalog.resolve(spec.model);
+    if (held) return held.path;
+    const { name, cid } = spec.model;
+    if (!cid || !this.options.fetchModel) throw new OfferRefusedError('model_unavailable', `this provider does not serve model "${name}"`, spec.model);
+    const report = (message: string) => session.send({ type: 'job.progress', jobId: spec.jobId, stage: 'fetching_model', message });
+    report(`fetching model ${name} by content id ${cid}`);
+    return this.options.fetchModel({ name, cid, maxBytes: this.options.maxModelFetchBytes ?? DEFAULT_MAX_MODEL_FETCH_BYTES }, report);
   }
 
   /** Every check an offer must pass before a slot is given to it. */
-  private admit(offer: FrameOf<'job.offer'>, fetchedModelPath?: string): { spec: JobSpec; modelPath: string; engine: InferenceEngine } {
+  private admit(offer: FrameOf<'job.offer'>): { spec: JobSpec; engine: InferenceEngine } {
     const engine = this.options.engine;
     if (!engine) throw new OfferRefusedError('sandbox_unavailable', this.options.refusal ?? 'this provider runs no jobs now');
     let spec: JobSpec;
@@ -218,13 +225,13 @@ export class ProviderService {
     if (spec.continuation && !engine.continuesGenerations) throw new OfferRefusedError('engine_failed', `this provider's engine (${engine.id}) cannot continue a generation another provider started`);
     if (this.claimed.has(spec.jobId)) throw new OfferRefusedError('duplicate_job', `job ${spec.jobId} is already offered or running here`);
     if (spec.deadline <= Date.now()) throw new OfferRefusedError('deadline_exceeded', 'the job deadline has already passed');
-    const model = fetchedModelPath ? { path: fetchedModelPath } : this.options.catalog.resolve(spec.model);
-    if (!model) throw new OfferRefusedError('model_unavailable', `this provider does not serve model "${spec.model.name}"`, spec.model);
+    // A model named by content id is fetched only once the job is paid (modelPathOf); one never to be had is refused now.
+    if (!this.options.catalog.resolve(spec.model) && !(spec.model.cid && this.options.fetchModel)) throw new OfferRefusedError('model_unavailable', `this provider does not serve model "${spec.model.name}"`, spec.model);
     if (!fitsPriceCap(this.options.price, spec.priceCap)) throw new OfferRefusedError('price_too_high', 'the provider price is above the job price cap');
     if (this.claimed.size >= this.options.slots) throw new OfferRefusedError('busy', `all ${this.options.slots} slots are busy`);
     // Claimed in the same turn as the checks: a second offer of the id, arriving while this one awaits, is a duplicate.
     this.claimed.add(spec.jobId);
-    return { spec, modelPath: model.path, engine };
+    return { spec, engine };
   }
 
   private async run(session: PeerSession, offer: FrameOf<'job.offer'>, admitted: { spec: JobSpec; modelPath: string; engine: InferenceEngine }, signal: AbortSignal, log: Logger): Promise<void> {

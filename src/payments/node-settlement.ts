@@ -9,6 +9,9 @@ import { PaymentsNotConfiguredError } from './payment-errors.js';
 import { SettlementService } from './settlement/settlement-service.js';
 import { EscrowTermsIssuer, type AggregatorPaymentTerms } from './terms/aggregator-terms.js';
 import { HoldInvoicePayments, type ProviderJobPayments } from './terms/provider-payments.js';
+import { EscrowDepositPayments } from './terms/escrow-deposit-check.js';
+import { EscrowClient } from './evm/escrow-client.js';
+import { openEvmChain } from './open-payments.js';
 import { railOfPrice } from './terms/job-amount.js';
 import { loadWallet, walletFilePath } from './wallet-file.js';
 import type { Logger } from '../log/index.js';
@@ -75,6 +78,15 @@ async function withProviderPayments(nodeStore: SettlingNodeStore, options: { hom
   const invoices = Boolean(payments.lightning && price && railOfPrice(price) === 'lightning');
   const payout = { ...(evm ? { evm: evm as `0x${string}` } : {}), ...(invoices ? { lightning: true } : {}) };
   const parts: NodePaymentParts = { ...nodeStore.payments, payout };
+  // A price in USDC with an escrow to read: every offer must come with a deposit to this payout, seen on its own chain.
+  if (price && railOfPrice(price) === 'evm' && payments.evm?.escrow && evm) {
+    const { chain, token } = await openEvmChain(payments.evm);
+    const escrow = new EscrowClient({ chain, rpcUrl: payments.evm.rpcUrl, escrow: payments.evm.escrow as `0x${string}`, token });
+    parts.provider = new EscrowDepositPayments({ price, payout: evm as `0x${string}`, escrow });
+    options.logger.child({ component: 'payments' }).info({ escrow: payments.evm.escrow, payout: evm }, 'payments: offers run only with a deposit in the escrow');
+  } else if (price && railOfPrice(price) === 'evm') {
+    options.logger.child({ component: 'payments' }).warn('a price in USDC with no payments.evm.escrow to read: offers run without this provider seeing their deposit');
+  }
   if (!invoices || !payments.lightning) return { ...nodeStore, payments: parts };
   if (!nodeStore.pocketbase) throw new PaymentsNotConfiguredError('a PocketBase store (hold invoices keep their preimages in its ledger; storage.backend: file cannot)');
   const logger = options.logger.child({ component: 'payments' });

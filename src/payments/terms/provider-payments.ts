@@ -23,12 +23,19 @@ export class PaymentMissingError extends InfernetError {
   }
 }
 
+/** What a provider knows of a job when it checks its payment: its id, its token budget and its deadline (unix ms). */
+export interface PaidJob {
+  jobId: string;
+  maxTokens: number;
+  deadlineMs: number;
+}
+
 export interface ProviderJobPayments {
-  /** True when every offer must come paid (a price in sat and an LND to make invoices). */
+  /** True when every offer must come paid: a price in sat and an LND, or a price in USDC and an escrow to read. */
   readonly requiresPayment: boolean;
   invoiceFor(jobId: string, maxTokens: number, aggregator: string): Promise<{ paymentRequest: string; paymentHash: string; amountSat: string }>;
-  /** Resolves once the job's invoice is paid; PaymentMissingError otherwise. */
-  requirePaid(jobId: string): Promise<void>;
+  /** Resolves once the job is paid as this provider sees it itself (its LND, its chain); PaymentMissingError otherwise. */
+  requirePaid(job: PaidJob): Promise<void>;
   /** Settles (or, for a failed run, cancels) the job's invoice on the verdict its aggregator relays. */
   settleVerdict(jobId: string, verdict: VerificationVerdict, aggregator: string): Promise<void>;
   /** Cancels the invoice of a job refused after it was paid. */
@@ -52,7 +59,7 @@ export class HoldInvoicePayments implements ProviderJobPayments {
     return { ...invoice, amountSat: amount.toString() };
   }
 
-  async requirePaid(jobId: string): Promise<void> {
+  async requirePaid({ jobId }: PaidJob): Promise<void> {
     const payment = await this.parts.ledger.find(jobId, 'provider', 'lightning');
     if (!payment) throw new PaymentMissingError(jobId, 'no hold invoice was made for it here');
     for (const deadline = Date.now() + ACCEPTED_WAIT_MS; ; ) {
