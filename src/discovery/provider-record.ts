@@ -176,9 +176,12 @@ export function offersStagesTo(record: Pick<ProviderRecord, 'stages'>, head: str
   return record.stages !== undefined && (record.stages.heads === undefined || record.stages.heads.includes(head));
 }
 
-/** Whether a record offers the named model (and the exact file, when both sides give a hash). */
+/**
+ * Whether a record offers the named model; when the job names a sha256, only that exact file (an offer with no hash
+ * proves nothing about its file and is not matched).
+ */
 export function servesModel(record: Pick<ProviderRecord, 'models'>, model: string, sha256?: string): boolean {
-  return record.models.some((offer) => offer.name === model && (!sha256 || !offer.sha256 || offer.sha256 === sha256));
+  return record.models.some((offer) => offer.name === model && (!sha256 || offer.sha256 === sha256));
 }
 
 function describeIssues(error: z.ZodError): string {

@@ -184,7 +184,7 @@ export class AggregatorService {
     const deadlineTimer = setTimeout(() => this.expire(jobId), Math.min(request.deadline - Date.now(), 2 ** 31 - 1));
     this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), request, attempt: 1, lost: [] });
     await this.record(jobId, { jobId, role: 'aggregator', model: request.model.name, client: client.peer?.pubkey, provider: best.id, state: 'matched' });
-    client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}) });
+    client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), ...(best.capabilities.payoutStatement ? { payoutStatement: best.capabilities.payoutStatement } : {}) });
     log.info({ provider: provider.peer?.npub, model: request.model.name }, 'job matched');
     this.awaitOffer(jobId);
   }
@@ -262,7 +262,7 @@ export class AggregatorService {
     if (payment) job.payment = payment;
     else delete job.payment;
     await this.move(job, 'matched', { provider: best.id }, `attempt ${decision.attempt}: matched provider ${best.id} after ${reason}`);
-    job.client.send({ type: 'job.match', jobId: job.jobId, provider: best.id, ...(job.price ? { price: job.price } : {}), ...(payment ? { payment } : {}), attempt: decision.attempt, lost: { provider: lostProvider, code, message: message.slice(0, 1024) } });
+    job.client.send({ type: 'job.match', jobId: job.jobId, provider: best.id, ...(job.price ? { price: job.price } : {}), ...(payment ? { payment } : {}), ...(best.capabilities.payoutStatement ? { payoutStatement: best.capabilities.payoutStatement } : {}), attempt: decision.attempt, lost: { provider: lostProvider, code, message: message.slice(0, 1024) } });
     log.info({ provider: best.session.peer?.npub, attempt: decision.attempt }, 'job matched again');
   }
 

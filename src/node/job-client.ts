@@ -133,7 +133,7 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
       if (!payer) return refuse('payment_required', `the aggregator asks payment on ${match.payment!.rail} for this job, and this node pays on no rail: add a payments section to its config`);
       try {
         // Each attempt pays under its own key: a lost one's deposit is refunded, never paid to the next provider.
-        payment = await payer.pay(match.payment!, { jobId: attemptPaymentId(spec.jobId, paying), maxTokens: spec.sampling.maxTokens, jobDeadlineMs: spec.deadline, ...(match.price ? { price: match.price } : {}), ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), provider: match.provider });
+        payment = await payer.pay(match.payment!, { jobId: attemptPaymentId(spec.jobId, paying), maxTokens: spec.sampling.maxTokens, jobDeadlineMs: spec.deadline, ...(match.price ? { price: match.price } : {}), ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), provider: match.provider, ...(match.payoutStatement ? { payoutStatement: match.payoutStatement } : {}) });
       } catch (error) {
         // Terms this node will not pay are refused; a payment it could not make (funds, allowance, capacity) failed.
         return refuse(error instanceof PaymentTermsRefusedError ? 'payment_refused' : 'payment_failed', (error as Error).message, { cause: error });

@@ -10,7 +10,8 @@ import { JOB_STATES, isFinished, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import { MeteredJobStore, NodeMetrics, startMetricsServer, METRICS_PATH, type MetricsServer } from '../metrics/index.js';
 import { isNetTestFrame, NetTestResponder } from '../network-test/index.js';
-import type { ProviderCapabilities } from '../protocol/index.js';
+import type { NostrEvent, ProviderCapabilities } from '../protocol/index.js';
+import { signPayoutStatement } from '../payments/terms/payout-statement.js';
 import { PeerLink, PeerServer, type PeerSession, type SessionIdentity } from '../transport/index.js';
 import { JobPushingStore, PhoneGrants } from '../grants/index.js';
 import { ContentService } from '../content/index.js';
@@ -72,6 +73,7 @@ export class NodeDaemon {
   /** The desktop and browser interface, served on the API's port. */
   private appGateway?: AppGateway;
   private readonly links: PeerLink[] = [];
+  private signedPayout?: { text: string; event: NostrEvent };
   /** WebSocket links, or libp2p job-stream links to providers behind NAT (src/nat). */
   private readonly discoveredLinks = new Map<string, Pick<PeerLink, 'session' | 'stop'>>();
   private discovery?: NodeDiscovery;
@@ -271,7 +273,19 @@ export class NodeDaemon {
     // Known from the configuration, since hellos to configured peers go out before discovery (and content) start.
     const fetchesModels = this.options.config.discovery.enabled;
     const payout = this.nodeStore.payments?.payout;
-    return { models: this.catalog.offers(), slots: this.provider.slots, ...(engine ? { engine } : {}), ...(price ? { price } : {}), ...(fetchesModels ? { fetchesModels } : {}), ...(payout && Object.keys(payout).length ? { payout } : {}), jobKinds: this.provider.jobKinds };
+    const payoutStatement = this.payoutStatement();
+    return { models: this.catalog.offers(), slots: this.provider.slots, ...(engine ? { engine } : {}), ...(price ? { price } : {}), ...(fetchesModels ? { fetchesModels } : {}), ...(payout && Object.keys(payout).length ? { payout } : {}), jobKinds: this.provider.jobKinds, ...(payoutStatement ? { payoutStatement } : {}) };
+  }
+
+  /** The provider's price and payout signed by its key (what a client pays by), signed again only when they change. */
+  private payoutStatement(): NostrEvent | undefined {
+    const price = this.options.config.provider.price;
+    const payments = this.nodeStore.payments;
+    if (!price || !payments?.payout) return undefined;
+    const statement = { price, ...(payments.payout.evm ? { evm: payments.payout.evm } : {}), ...(payments.lightningNodeKey ? { lightningNodeKey: payments.lightningNodeKey } : {}) };
+    const text = JSON.stringify(statement);
+    if (this.signedPayout?.text !== text) this.signedPayout = { text, event: signPayoutStatement(this.options.key, statement) };
+    return this.signedPayout.event;
   }
 
   private async listen(): Promise<void> {

@@ -18,7 +18,8 @@ export { loadWallet, initWallet, walletFilePath, type Wallet } from './wallet-fi
 export * from './payment-errors.js';
 export { type NodePaymentParts } from './node-settlement.js';
 export { jobAmount, feeFor, railOfPrice, RAIL_DECIMALS, UnpayablePriceError } from './terms/job-amount.js';
-export { chooseRail, evmTermsFor, checkEvmTerms, checkLightningTerms, depositMismatch, PaymentTermsRefusedError, SETTLEMENT_WINDOW_S, MAX_ESCROW_HOLD_S, type RailChoice, type EvmTerms, type LightningTerms, type ClientPaymentPolicy, type MatchFacts } from './terms/payment-terms.js';
+export { chooseRail, evmTermsFor, checkEvmTerms, checkLightningTerms, depositMismatch, PaymentTermsRefusedError, SETTLEMENT_WINDOW_S, MAX_ESCROW_HOLD_S, DEFAULT_MAX_JOB_PAYMENT, type RailChoice, type EvmTerms, type LightningTerms, type ClientPaymentPolicy, type MatchFacts } from './terms/payment-terms.js';
+export { signPayoutStatement, readPayoutStatement, PayoutStatement, EVENT_KIND_PAYOUT_STATEMENT } from './terms/payout-statement.js';
 export { EscrowTermsIssuer, type AggregatorPaymentTerms } from './terms/aggregator-terms.js';
 export { HoldInvoicePayments, PaymentMissingError, type ProviderJobPayments } from './terms/provider-payments.js';
 export { ClientJobPayer, openJobPayer, type JobPayer, type JobPayment } from './terms/job-payer.js';

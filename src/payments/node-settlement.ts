@@ -37,6 +37,8 @@ export interface NodePaymentParts {
   provider?: ProviderJobPayments;
   /** Where this provider is paid, told to aggregators in its capabilities. */
   payout?: { evm?: `0x${string}`; lightning?: boolean };
+  /** This provider's LND node key, signed in its payout statement so that clients pay only its own invoices. */
+  lightningNodeKey?: string;
 }
 
 export type SettlingNodeStore = NodeStore & {
@@ -91,6 +93,9 @@ async function withProviderPayments(nodeStore: SettlingNodeStore, options: { hom
   if (!nodeStore.pocketbase) throw new PaymentsNotConfiguredError('a PocketBase store (hold invoices keep their preimages in its ledger; storage.backend: file cannot)');
   const logger = options.logger.child({ component: 'payments' });
   const lnd = new LndRestClient(await lndConnectionFromFiles(payments.lightning.restUrl, payments.lightning.tlsCertPath, payments.lightning.macaroonPath));
+  // Unknown (LND down at start): clients then refuse to pay this provider's invoices, which is safe, and it is logged.
+  const nodeKey = await lnd.getInfo().then((info) => info.identityPubkey, (error: Error) => void logger.warn({ err: error.message }, 'cannot read the LND node key: clients will not pay hold invoices until a restart'));
+  if (nodeKey) parts.lightningNodeKey = nodeKey;
   const ledger = new PaymentLedger(nodeStore.pocketbase);
   const rail = new HoldInvoiceRail(lnd, ledger, 'provider');
   const service = new SettlementService({ ledger, rails: [rail], role: 'provider', jobs: nodeStore.store, logger });

@@ -290,6 +290,11 @@ export const ProviderCapabilities = z.object({
   payout: z.object({ evm: EvmAddress.optional(), lightning: z.boolean().optional() }).strict().optional(),
   /** The kinds of job it runs; absent: generate only (a provider that predates kinds). */
   jobKinds: z.array(JobKind).min(1).max(8).optional(),
+  /**
+   * Its price, EVM payout address and Lightning node key, signed by its node key (a kind-30953 event): forwarded to
+   * clients in job.match so that they pay only what the provider itself asked.
+   */
+  payoutStatement: NostrEvent.optional(),
 });
 export type ProviderCapabilities = z.infer<typeof ProviderCapabilities>;
 
@@ -344,8 +349,14 @@ export const JobMatchFrame = frame(
   {
     jobId: JobId,
     provider: HexPublicKey,
+    /** The provider's price as the aggregator tells it: unsigned, shown to the user, never what a client pays by. */
     price: Price.optional(),
     payment: PaymentTerms.optional(),
+    /**
+     * The provider's signed payout statement, as it sent it in its capabilities: with `payment`, the client pays only
+     * its payout address or Lightning node, at most its signed price for the job's tokens.
+     */
+    payoutStatement: NostrEvent.optional(),
     /** Failover: the attempt this match starts (2 or more); absent on the first. Its escrow deposit is keyed `<jobId>~<attempt>`. */
     attempt: z.number().int().min(2).max(8).optional(),
     /** Failover: the provider of the previous attempt and why it was lost; its deposit is refunded by the aggregator. */

@@ -18,7 +18,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
 import { JobFailedError, runJob, type JobHooks, type JobOutcome } from '../../src/node/index.js';
 import { openNodeStore } from '../../src/node/node-store.js';
-import { EscrowClient, openJobPayer, type JobPayer } from '../../src/payments/index.js';
+import { EscrowClient, openJobPayer, signPayoutStatement, type JobPayer } from '../../src/payments/index.js';
 import { startLocalChain, type LocalChain } from '../../src/payments/evm/local-chain.js';
 import { JobSpec, type Price } from '../../src/protocol/index.js';
 import { dialPeer, type PeerSession } from '../../src/transport/index.js';
@@ -131,8 +131,11 @@ describe('failover of an ordinary job to another provider (real daemons, local c
   /** A provider that takes matches (its slots rank it first) and rejects every offer, as a full or broken one does. */
   async function connectRejectingProvider(modelName = 'stories260K'): Promise<{ publicKey: string; session: PeerSession }> {
     const key = generateNodeKey();
+    const payout = `0x${'ee'.repeat(20)}`;
+    // Signed as a real provider signs it: clients pay only the payout and price a provider signed.
+    const payoutStatement = signPayoutStatement(key, { price: PRICE, evm: payout });
     const session = await dialPeer(daemons.aggregator!.url, {
-      identity: { key, role: 'provider', agent: 'rejecter', capabilities: () => ({ models: [{ name: modelName }], slots: 8, price: PRICE, payout: { evm: `0x${'ee'.repeat(20)}` } }) },
+      identity: { key, role: 'provider', agent: 'rejecter', capabilities: () => ({ models: [{ name: modelName }], slots: 8, price: PRICE, payout: { evm: payout }, payoutStatement }) },
       limits,
       logger: silentLogger(),
     });

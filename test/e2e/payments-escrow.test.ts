@@ -18,7 +18,7 @@ import { sharedModelPath } from '../../src/models/shared-test-models.js';
 import { JobFailedError, runJob, type JobHooks } from '../../src/node/index.js';
 import { openNodeStore } from '../../src/node/node-store.js';
 import { sealJobResult } from '../../src/node/job-envelopes.js';
-import { EscrowClient, openJobPayer, PaymentLedger, type ClientJobPayer, type JobPayer, type Payment } from '../../src/payments/index.js';
+import { EscrowClient, openJobPayer, PaymentLedger, signPayoutStatement, type ClientJobPayer, type JobPayer, type Payment } from '../../src/payments/index.js';
 import { startLocalChain, type LocalChain } from '../../src/payments/evm/local-chain.js';
 import { JobSpec, type Frame, type Price } from '../../src/protocol/index.js';
 import { dialPeer, PeerServer, type PeerSession } from '../../src/transport/index.js';
@@ -329,8 +329,10 @@ describe('jobs that pay for themselves through the escrow (local chain, real dae
 async function connectCheatingProvider(aggregatorUrl: string, pay: { price: Price; payout: `0x${string}` }): Promise<{ key: NodeKey; session: PeerSession }> {
   const key = generateNodeKey();
   const forger = generateNodeKey();
+  // Its payout signed with its own key, as a real provider signs it: the client pays it, then the aggregator refunds.
+  const payoutStatement = signPayoutStatement(key, { price: pay.price, evm: pay.payout });
   const session = await dialPeer(aggregatorUrl, {
-    identity: { key, role: 'provider', agent: 'cheater', capabilities: () => ({ models: [{ name: 'stories260K' }], slots: 1, price: pay.price, payout: { evm: pay.payout } }) },
+    identity: { key, role: 'provider', agent: 'cheater', capabilities: () => ({ models: [{ name: 'stories260K' }], slots: 1, price: pay.price, payout: { evm: pay.payout }, payoutStatement }) },
     limits,
     logger: silentLogger(),
   });

@@ -1,7 +1,9 @@
-// The two facts a payer must check in a BOLT11 payment request before paying it for a job: its amount and its
-// payment hash (so an aggregator cannot pass off another invoice as the provider's for this job). Reads the
-// human-readable part and the `p` tagged field; the bech32 checksum is verified, the signature is left to the
-// paying node (LND refuses a badly signed invoice).
+// The three facts a payer must check in a BOLT11 payment request before paying it for a job: its amount, its
+// payment hash (so an aggregator cannot pass off another invoice as the provider's for this job) and its payee (so
+// it cannot pass off its own invoice). Reads the human-readable part, the `p` and `n` tagged fields, and recovers the
+// payee's key from the signature when there is no `n`; the bech32 checksum is verified.
+import { createHash } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { InfernetError } from '../../errors/index.js';
 
 const CHARSET = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
@@ -10,6 +12,7 @@ const CHECKSUM_WORDS = 6;
 const SIGNATURE_WORDS = 104;
 const TIMESTAMP_WORDS = 7;
 const PAYMENT_HASH_TAG = 1; // 'p'
+const PAYEE_TAG = 19; // 'n'
 /** Millisatoshis per unit of the amount's multiplier (none: whole bitcoins). */
 const MSAT_PER: Record<string, bigint> = { '': 100_000_000_000n, m: 100_000_000n, u: 100_000n, n: 100n };
 
@@ -26,6 +29,8 @@ export interface DecodedInvoice {
   /** Undefined for an invoice without an amount (the payer would choose it: never accepted for a job). */
   amountMsat?: bigint;
   paymentHash: string;
+  /** The payee's compressed node key: the `n` field, else recovered from the invoice's signature. */
+  payee?: string;
 }
 
 export function decodeBolt11(paymentRequest: string): DecodedInvoice {
@@ -43,7 +48,27 @@ export function decodeBolt11(paymentRequest: string): DecodedInvoice {
   const tagged = words.slice(TIMESTAMP_WORDS, words.length - CHECKSUM_WORDS - SIGNATURE_WORDS);
   const paymentHash = taggedField(tagged, PAYMENT_HASH_TAG);
   if (!paymentHash) throw new InvalidInvoiceError(paymentRequest, 'no payment hash');
-  return { network: network!, paymentHash: bytesOf(paymentHash).subarray(0, 32).toString('hex'), ...(digits ? { amountMsat: amountMsatOf(paymentRequest, digits, multiplier) } : {}) };
+  const payee = payeeOf(hrp, words.slice(0, words.length - CHECKSUM_WORDS - SIGNATURE_WORDS), words.slice(words.length - CHECKSUM_WORDS - SIGNATURE_WORDS, words.length - CHECKSUM_WORDS), tagged);
+  return { network: network!, paymentHash: bytesOf(paymentHash).subarray(0, 32).toString('hex'), ...(digits ? { amountMsat: amountMsatOf(paymentRequest, digits, multiplier) } : {}), ...(payee ? { payee } : {}) };
+}
+
+/**
+ * The payee's compressed key: the `n` field when the invoice has one (then the signature must verify against it),
+ * else the key recovered from the signature over sha256(hrp || data). Undefined when neither yields a key.
+ */
+function payeeOf(hrp: string, signedWords: number[], signatureWords: number[], tagged: number[]): string | undefined {
+  const digest = createHash('sha256').update(Buffer.concat([Buffer.from(hrp, 'utf8'), paddedBytesOf(signedWords)])).digest();
+  const signature = bytesOf(signatureWords);
+  try {
+    const recovered = new secp256k1.Signature(BigInt(`0x${signature.subarray(0, 32).toString('hex')}`), BigInt(`0x${signature.subarray(32, 64).toString('hex')}`), signature[64]!)
+      .recoverPublicKey(digest)
+      .toHex(true);
+    const named = fieldOf(tagged, PAYEE_TAG, 53);
+    const stated = named ? bytesOf(named).subarray(0, 33).toString('hex') : undefined;
+    return stated === undefined || stated === recovered ? recovered : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function amountMsatOf(paymentRequest: string, digits: string, multiplier: string): bigint {
@@ -58,12 +83,23 @@ function amountMsatOf(paymentRequest: string, digits: string, multiplier: string
 
 /** The data of the first tagged field of this type: [type][length: 2 words][data]. */
 function taggedField(words: number[], type: number): number[] | undefined {
+  return fieldOf(words, type, 52);
+}
+
+/** The first tagged field of this type and length in words (fields of another length are skipped, as BOLT11 asks). */
+function fieldOf(words: number[], type: number, wantedLength: number): number[] | undefined {
   for (let i = 0; i + 3 <= words.length; ) {
     const length = words[i + 1]! * 32 + words[i + 2]!;
-    if (words[i] === type && length === 52) return words.slice(i + 3, i + 3 + length);
+    if (words[i] === type && length === wantedLength) return words.slice(i + 3, i + 3 + length);
     i += 3 + length;
   }
   return undefined;
+}
+
+/** 5-bit words to bytes, the last one padded with zero bits: what BOLT11's signature covers. */
+function paddedBytesOf(words: number[]): Buffer {
+  const padding = (8 - ((words.length * 5) % 8)) % 8;
+  return bytesOf([...words, ...new Array<number>(Math.ceil(padding / 5)).fill(0)]);
 }
 
 /** 5-bit words to bytes, dropping the padding bits. */

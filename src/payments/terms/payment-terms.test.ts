@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { generateNodeKey } from '../../identity/index.js';
 import type { Price } from '../../protocol/index.js';
 import type { EscrowRecord } from '../evm/escrow-client.js';
 import { decodeBolt11, InvalidInvoiceError } from '../lightning/bolt11.js';
 import { feeFor, jobAmount, railOfPrice, UnpayablePriceError } from './job-amount.js';
-import { checkEvmTerms, checkLightningTerms, chooseRail, depositMismatch, evmTermsFor, PaymentTermsRefusedError, SETTLEMENT_WINDOW_S, type ClientPaymentPolicy, type EvmTerms } from './payment-terms.js';
+import { checkEvmTerms, checkLightningTerms, chooseRail, DEFAULT_MAX_JOB_PAYMENT, depositMismatch, evmTermsFor, PaymentTermsRefusedError, SETTLEMENT_WINDOW_S, type ClientPaymentPolicy, type EvmTerms } from './payment-terms.js';
+import { signPayoutStatement } from './payout-statement.js';
 
 const usdc = (amount: string, per: Price['per'] = '1k_tokens'): Price => ({ amount, currency: 'USDC', per });
 const sat = (amount: string, per: Price['per'] = '1k_tokens'): Price => ({ amount, currency: 'sat', per });
@@ -15,6 +17,9 @@ const AGGREGATOR = `0x${'a9'.repeat(20)}` as const;
 // BOLT #11's own example ("send $3 for a cup of coffee to the same peer, within one minute").
 const COFFEE = 'lnbc2500u1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpuaztrnwngzn3kdzw5hydlzf03qdgm2hdq27cqv3agm2awhz5se903vruatfhq77w3ls4evs3ch9zw97j25emudupq63nyw24cg27h2rspfj9srp';
 const COFFEE_HASH = '0001020304050607080900010203040506070809000102030405060708090102';
+/** The node that signed BOLT #11's examples. */
+const COFFEE_PAYEE = '03e7156ae33b0a208d0744199163177e909e80176e55d97a2f221ede0f934dd9ad';
+const providerKey = generateNodeKey();
 
 describe('job amount from price and tokens', () => {
   const cases: Array<[Price, number, bigint]> = [
@@ -64,7 +69,8 @@ describe('which rail a match is paid on', () => {
 describe('a client checks escrow terms against its own config', () => {
   const deadlineMs = 1_800_000_000_000;
   const policy: ClientPaymentPolicy = { evm: { chainId: 31337, escrow: ESCROW, token: TOKEN }, lightning: false, maxFeeBps: 1000 };
-  const job = { jobId: 'job-00000001', maxTokens: 24, jobDeadlineMs: deadlineMs, price: usdc('0.05') };
+  const signed = signPayoutStatement(providerKey, { price: usdc('0.05'), evm: PROVIDER });
+  const job = { jobId: 'job-00000001', maxTokens: 24, jobDeadlineMs: deadlineMs, price: usdc('0.05'), provider: providerKey.publicKey, payoutStatement: signed };
   const fair = evmTermsFor({ price: usdc('0.05'), maxTokens: 24, feeBps: 500, chainId: 31337, escrow: ESCROW, token: TOKEN, provider: PROVIDER, aggregator: AGGREGATOR, jobDeadlineMs: deadlineMs });
 
   it('offers the amount of the price, a 5% fee and a deadline one settlement window after the job', () => {
@@ -84,12 +90,36 @@ describe('a client checks escrow terms against its own config', () => {
     ['a deadline before the job', { deadline: deadlineMs / 1000 - 1 }, {}, /before the job's own/],
     ['a deadline that holds the deposit for days', { deadline: deadlineMs / 1000 + 3 * 86_400 }, {}, /more than 86400 s/],
     ['a zero amount', { amount: '0', fee: '0' }, {}, /no amount/],
+    // Attack 6: a greedy aggregator names itself as the payee, or inflates the unsigned price it forwards.
+    ['a payee other than the payout address the provider signed', { provider: AGGREGATOR }, {}, /pay 0xa9a9.*not the payout address 0x5e5e.* the provider signed/],
+    ['an amount at an inflated unsigned match price', { amount: '24000', fee: '1200' }, { price: usdc('1') }, /ask 24000 but 24 tokens at the provider's signed 0.05 USDC/],
+    ['a match without the provider\'s payout statement', {}, { payoutStatement: undefined }, /no payout statement signed by the provider/],
+    ['a payout statement signed by another key (the aggregator\'s own)', { provider: AGGREGATOR }, { payoutStatement: signPayoutStatement(generateNodeKey(), { price: usdc('0.05'), evm: AGGREGATOR }) }, /not one it signed/],
+    ['a payout statement edited after signing', { provider: AGGREGATOR }, { payoutStatement: { ...signed, content: signed.content.replace(PROVIDER.slice(2), AGGREGATOR.slice(2)) } }, /not one it signed/],
+    ['a statement that signs no EVM payout', {}, { payoutStatement: signPayoutStatement(providerKey, { price: usdc('0.05') }) }, /signed no EVM payout address/],
+    [
+      'more than the default cap per job when the user set none',
+      { amount: '10000000', fee: '500000' },
+      { maxTokens: 20_000, payoutStatement: signPayoutStatement(providerKey, { price: usdc('0.5'), evm: PROVIDER }) },
+      new RegExp(`10500000 in all, above the default cap of ${DEFAULT_MAX_JOB_PAYMENT.evm}`),
+    ],
   ];
   for (const [name, change, jobChange, reason] of refusals) {
     it(`refuses ${name}`, () => {
       assert.throws(() => checkEvmTerms({ ...fair, ...change }, policy, { ...job, ...jobChange }), (error: unknown) => error instanceof PaymentTermsRefusedError && reason.test(error.message));
     });
   }
+
+  it('pays more than the default cap when the user set a cap that allows it', () => {
+    const dear = { ...job, maxTokens: 20_000, priceCap: usdc('0.5'), payoutStatement: signPayoutStatement(providerKey, { price: usdc('0.5'), evm: PROVIDER }) };
+    assert.doesNotThrow(() => checkEvmTerms({ ...fair, amount: '10000000', fee: '500000' }, policy, dear));
+  });
+
+  it('refuses another aggregator than the one it knows, when it knows its address', () => {
+    const pinned: ClientPaymentPolicy = { ...policy, evm: { ...policy.evm!, aggregator: AGGREGATOR } };
+    assert.doesNotThrow(() => checkEvmTerms(fair, pinned, job));
+    assert.throws(() => checkEvmTerms({ ...fair, aggregator: `0x${'66'.repeat(20)}` }, pinned, job), /aggregator 0x6666.*not the aggregator this node talks to/);
+  });
 
   it('refuses escrow terms when it has no escrow of its own', () => {
     assert.throws(() => checkEvmTerms(fair, { lightning: true, maxFeeBps: 1000 }, job), /no payments.evm escrow/);
@@ -120,7 +150,7 @@ describe('an aggregator checks the deposit on chain against its terms', () => {
 
 describe('BOLT11 amount and payment hash', () => {
   it("reads BOLT #11's example: 2500u is 250,000 sat, and its payment hash", () => {
-    assert.deepEqual(decodeBolt11(COFFEE), { network: 'bc', amountMsat: 250_000_000n, paymentHash: COFFEE_HASH });
+    assert.deepEqual(decodeBolt11(COFFEE), { network: 'bc', amountMsat: 250_000_000n, paymentHash: COFFEE_HASH, payee: COFFEE_PAYEE });
   });
 
   it('refuses a tampered invoice (bad checksum) and a string that is no invoice', () => {
@@ -130,15 +160,24 @@ describe('BOLT11 amount and payment hash', () => {
 
   const terms = { rail: 'lightning' as const, paymentRequest: COFFEE, paymentHash: COFFEE_HASH, amountSat: '250000' };
   const policy: ClientPaymentPolicy = { lightning: true, maxFeeBps: 1000 };
-  const job = { jobId: 'job-00000002', maxTokens: 1000, jobDeadlineMs: 1_800_000_000_000, price: sat('250000') };
-  it('a client pays an invoice whose amount and hash are the terms, at the price', () => {
+  const statement = (price: Price, lightningNodeKey?: string) => signPayoutStatement(providerKey, { price, ...(lightningNodeKey ? { lightningNodeKey } : {}) });
+  const job = { jobId: 'job-00000002', maxTokens: 1000, jobDeadlineMs: 1_800_000_000_000, priceCap: sat('250000'), provider: providerKey.publicKey, payoutStatement: statement(sat('250000'), COFFEE_PAYEE) };
+  it('a client pays an invoice whose amount and hash are the terms, at the price, to the node the provider signed', () => {
     assert.doesNotThrow(() => checkLightningTerms(terms, decodeBolt11(COFFEE), policy, job));
+  });
+  it("refuses an invoice paying another node than the provider's (an aggregator passing off its own invoice)", () => {
+    const other = `02${'11'.repeat(32)}`;
+    assert.throws(() => checkLightningTerms(terms, decodeBolt11(COFFEE), policy, { ...job, payoutStatement: statement(sat('250000'), other) }), new RegExp(`pays node ${COFFEE_PAYEE}, not the Lightning node ${other}`));
+    assert.throws(() => checkLightningTerms(terms, decodeBolt11(COFFEE), policy, { ...job, payoutStatement: statement(sat('250000')) }), /signed no Lightning node key/);
+  });
+  it('refuses an invoice above the default cap when the user set none', () => {
+    assert.throws(() => checkLightningTerms(terms, decodeBolt11(COFFEE), policy, { ...job, priceCap: undefined }), /above the default cap of 50000/);
   });
   it('refuses an invoice for another payment hash, another amount, above the price, or without a Lightning wallet', () => {
     const decoded = decodeBolt11(COFFEE);
     assert.throws(() => checkLightningTerms({ ...terms, paymentHash: 'ff'.repeat(32) }, decoded, policy, job), /another payment hash/);
     assert.throws(() => checkLightningTerms({ ...terms, amountSat: '1' }, decoded, policy, job), /asks 250000000 msat/);
-    assert.throws(() => checkLightningTerms(terms, decoded, policy, { ...job, price: sat('100000') }), /cost 100000/);
+    assert.throws(() => checkLightningTerms(terms, decoded, policy, { ...job, payoutStatement: statement(sat('100000'), COFFEE_PAYEE) }), /cost 100000/);
     assert.throws(() => checkLightningTerms(terms, decoded, { ...policy, lightning: false }, job), /no Lightning wallet/);
   });
 });

@@ -1,16 +1,24 @@
 // The payment terms of a match, as pure functions over plain data: which rail a job is paid on, the escrow
 // terms an aggregator offers, what a client accepts (a malicious aggregator must not redirect or inflate its
-// deposit), and whether an escrow deposit matches the terms offered.
-import type { PaymentRailName, PaymentTerms, Price } from '../../protocol/index.js';
+// deposit: the payee and the price are the ones the provider signed), and whether an escrow deposit matches the
+// terms offered.
+import type { NostrEvent, PaymentRailName, PaymentTerms, Price } from '../../protocol/index.js';
 import type { EscrowRecord } from '../evm/escrow-client.js';
 import type { DecodedInvoice } from '../lightning/bolt11.js';
 import { feeFor, jobAmount, railOfPrice } from './job-amount.js';
 import { InfernetError } from '../../errors/index.js';
+import { readPayoutStatement, type PayoutStatement } from './payout-statement.js';
 
 /** Time after the job's own deadline in which the aggregator may still release (after it, the client refunds). */
 export const SETTLEMENT_WINDOW_S = 600;
 /** The longest a client lets its deposit be held past its job's deadline. */
 export const MAX_ESCROW_HOLD_S = 86_400;
+/**
+ * The most a client puts up for one job (the provider's amount and the aggregator's fee together) when its user set
+ * no price cap: 10 USDC on the escrow, 50,000 sat on Lightning. A provider may sign any price; without a cap of the
+ * user's own, this bounds what one matched job can cost. Set a cap (`--max-price`, `infernet.price_cap`) to pay more.
+ */
+export const DEFAULT_MAX_JOB_PAYMENT: Readonly<Record<PaymentRailName, bigint>> = { evm: 10_000_000n, lightning: 50_000n };
 
 export type EvmTerms = Extract<PaymentTerms, { rail: 'evm' }>;
 export type LightningTerms = Extract<PaymentTerms, { rail: 'lightning' }>;
@@ -60,7 +68,8 @@ export function evmTermsFor(input: { price: Price; maxTokens: number; feeBps: nu
 
 /** What the client itself knows and allows: its own chain, escrow and token, its fee bound, its job. */
 export interface ClientPaymentPolicy {
-  evm?: { chainId: number; escrow: string; token: string };
+  /** `aggregator`: the aggregator's EVM address when the client knows it by other means than the match itself. */
+  evm?: { chainId: number; escrow: string; token: string; aggregator?: string };
   lightning: boolean;
   maxFeeBps: number;
 }
@@ -70,11 +79,13 @@ export interface MatchFacts {
   maxTokens: number;
   /** Unix ms. */
   jobDeadlineMs: number;
-  /** The price the match names (the provider's). */
+  /** The price the match names: the aggregator's word, unsigned, so never what the amount is checked against. */
   price?: Price;
   priceCap?: Price;
-  /** The matched provider's hex public key: who the client's ledger names as paid. */
+  /** The matched provider's hex public key: who the client's ledger names as paid, and who signed the statement. */
   provider?: string;
+  /** The provider's signed payout statement, forwarded by the aggregator in job.match (payout-statement.ts). */
+  payoutStatement?: NostrEvent;
 }
 
 /** Throws PaymentTermsRefusedError unless the client should deposit exactly these terms. */
@@ -84,9 +95,14 @@ export function checkEvmTerms(terms: EvmTerms, policy: ClientPaymentPolicy, job:
   if (terms.chainId !== own.chainId) refuse(`the terms name chain ${terms.chainId}, this node pays on chain ${own.chainId}`);
   if (!sameAddress(terms.escrow, own.escrow)) refuse(`the terms name escrow ${terms.escrow}, not this node's payments.evm.escrow ${own.escrow}`);
   if (!sameAddress(terms.token, own.token)) refuse(`the terms name token ${terms.token}, not this node's ${own.token}`);
+  const signed = signedPayoutOf(job, refuse);
+  const payout = signed.evm ?? refuse('the provider signed no EVM payout address');
+  if (!sameAddress(terms.provider, payout)) refuse(`the terms pay ${terms.provider}, not the payout address ${payout} the provider signed`);
+  if (own.aggregator && !sameAddress(terms.aggregator, own.aggregator)) refuse(`the terms name aggregator ${terms.aggregator}, not the aggregator this node talks to (${own.aggregator})`);
   const amount = BigInt(terms.amount);
-  checkAmount(amount, 'evm', job, refuse);
-  if (BigInt(terms.fee) > feeFor(amount, policy.maxFeeBps)) refuse(`the aggregator's fee ${terms.fee} is above ${policy.maxFeeBps} bps of ${terms.amount} (payments.maxFeeBps)`);
+  const fee = BigInt(terms.fee);
+  checkAmount(amount, fee, 'evm', signed, job, refuse);
+  if (fee > feeFor(amount, policy.maxFeeBps)) refuse(`the aggregator's fee ${terms.fee} is above ${policy.maxFeeBps} bps of ${terms.amount} (payments.maxFeeBps)`);
   const jobDeadlineS = Math.ceil(job.jobDeadlineMs / 1000);
   if (terms.deadline < jobDeadlineS) refuse(`the escrow deadline ${terms.deadline} is before the job's own (${jobDeadlineS}): the provider could not be paid`);
   if (terms.deadline > jobDeadlineS + MAX_ESCROW_HOLD_S) refuse(`the escrow deadline ${terms.deadline} would hold the deposit more than ${MAX_ESCROW_HOLD_S} s past the job's deadline`);
@@ -100,19 +116,34 @@ export function checkLightningTerms(terms: LightningTerms, invoice: DecodedInvoi
   const amountSat = BigInt(terms.amountSat);
   if (invoice.amountMsat === undefined) refuse('the invoice names no amount');
   if (invoice.amountMsat !== amountSat * 1000n) refuse(`the invoice asks ${invoice.amountMsat} msat, the terms ${terms.amountSat} sat`);
-  checkAmount(amountSat, 'lightning', job, refuse);
+  const signed = signedPayoutOf(job, refuse);
+  if (!signed.lightningNodeKey) refuse('the provider signed no Lightning node key: nothing shows whose invoice this is');
+  if (invoice.payee !== signed.lightningNodeKey) refuse(`the invoice pays node ${invoice.payee ?? '(unknown)'}, not the Lightning node ${signed.lightningNodeKey} the provider signed`);
+  checkAmount(amountSat, 0n, 'lightning', signed, job, refuse);
 }
 
-/** The amount must be positive, at most the match's price for the job's tokens, and within the client's cap. */
-function checkAmount(amount: bigint, rail: PaymentRailName, job: MatchFacts, refuse: (reason: string) => never): void {
+/** The provider's signed statement of how it is paid; refused when absent, forged or from another key. */
+function signedPayoutOf(job: MatchFacts, refuse: (reason: string) => never): PayoutStatement {
+  if (!job.provider) refuse('the match names no provider to check its payout statement against');
+  const read = readPayoutStatement(job.payoutStatement, job.provider);
+  return 'refused' in read ? refuse(read.refused) : read;
+}
+
+/**
+ * The amount must be positive and at most the provider's signed price for the job's tokens (never the aggregator's
+ * unsigned number); the amount and fee together within the client's cap, or DEFAULT_MAX_JOB_PAYMENT without one.
+ */
+function checkAmount(amount: bigint, fee: bigint, rail: PaymentRailName, signed: PayoutStatement, job: MatchFacts, refuse: (reason: string) => never): void {
   if (amount <= 0n) refuse('the terms ask no amount');
-  const price = job.price && railOfPrice(job.price) === rail ? job.price : refuse(`the match names no ${rail} price to check the amount against`);
+  const price = signed.price && railOfPrice(signed.price) === rail ? signed.price : refuse(`the provider signed no ${rail} price to check the amount against`);
   const priced = jobAmount(price, job.maxTokens);
-  if (amount > priced) refuse(`the terms ask ${amount} but ${job.maxTokens} tokens at ${price.amount} ${price.currency} per ${price.per} cost ${priced}`);
+  if (amount > priced) refuse(`the terms ask ${amount} but ${job.maxTokens} tokens at the provider's signed ${price.amount} ${price.currency} per ${price.per} cost ${priced}`);
   if (job.priceCap) {
     if (railOfPrice(job.priceCap) !== rail || job.priceCap.per !== price.per || job.priceCap.currency.toLowerCase() !== price.currency.toLowerCase()) refuse(`the price cap (${job.priceCap.currency} per ${job.priceCap.per}) is not in the price's terms`);
     const cap = jobAmount(job.priceCap, job.maxTokens);
     if (amount > cap) refuse(`the terms ask ${amount}, above the price cap's ${cap}`);
+  } else if (amount + fee > DEFAULT_MAX_JOB_PAYMENT[rail]) {
+    refuse(`the terms ask ${amount + fee} in all, above the default cap of ${DEFAULT_MAX_JOB_PAYMENT[rail]} per job when no price cap is set: set one to pay more`);
   }
 }
 
