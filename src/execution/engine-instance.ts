@@ -10,6 +10,7 @@ import { EngineCrashedError, EngineProtocolError } from './engine-errors.js';
 import type { EngineProcess, EngineProcessEnd, LaunchEngineProcess } from './engine-process.js';
 import { ENGINE_WORKER_PROTOCOL_VERSION, EngineMessage, type EngineEmbeddedMessage, type EngineErrorMessage, type EngineGenerateRequest, type EngineGpu, type EngineLoadedMessage, type EngineRequest } from './engine-worker-protocol.js';
 import { JobSlots } from './job-slots.js';
+import { InfernetError } from '../errors/index.js';
 
 export interface EngineInstanceOptions {
   launch: LaunchEngineProcess;
@@ -34,8 +35,11 @@ interface PendingJob {
 }
 
 /** An embed job still running when its engine was told to stop: it has no partial answer to end with. */
-export class EmbeddingStoppedError extends Error {
+export class EmbeddingStoppedError extends InfernetError {
   override readonly name = 'EmbeddingStoppedError';
+  constructor(message: string) {
+    super('cancelled', message);
+  }
 }
 
 export class EngineInstance {

@@ -3,6 +3,7 @@
 // version, so a provider can say which one ran a job and two runs of the same version are comparable.
 import { isAbsolute, posix } from 'node:path';
 import type { ContainerCreateOptions, DeviceRequest, HostConfig } from 'dockerode';
+import { InfernetError } from '../errors/index.js';
 
 export type ExecutionTemplateVersion = 1;
 export const CURRENT_EXECUTION_TEMPLATE_VERSION: ExecutionTemplateVersion = 1;
@@ -36,13 +37,13 @@ export interface ContainerOwner {
   nodeId: string;
 }
 
-export class ExecutionTemplateError extends Error {
+export class ExecutionTemplateError extends InfernetError {
   override readonly name = 'ExecutionTemplateError';
   constructor(
     readonly template: ExecutionTemplateName,
     message: string,
   ) {
-    super(`${template} template: ${message}`);
+    super('invalid_frame', `${template} template: ${message}`);
   }
 }
 

@@ -4,20 +4,21 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InfernetError } from '../errors/index.js';
 
 export interface ScriptRun {
   stdout: string;
   stderr: string;
 }
 
-export class ScriptFailedError extends Error {
+export class ScriptFailedError extends InfernetError {
   override readonly name = 'ScriptFailedError';
   constructor(
     readonly script: string,
     readonly output: string,
     options?: ErrorOptions,
   ) {
-    super(`${script} failed${output ? `:\n${output}` : ''}`, options);
+    super('internal', `${script} failed${output ? `:\n${output}` : ''}`, options);
   }
 }
 

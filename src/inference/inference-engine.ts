@@ -1,6 +1,7 @@
 // The one interface every inference engine sits behind: in-process llama.cpp today, a supervised
 // llama-server with RPC stages or a container later. Job code never knows which one runs it.
 import type { GenerationInput, SamplingParams, TokenFingerprint, TokenLogprob } from '../protocol/index.js';
+import { InfernetError } from '../errors/index.js';
 
 export interface GenerationRequest {
   modelPath: string;
@@ -84,43 +85,43 @@ export interface InferenceEngine {
   close(): Promise<void>;
 }
 
-export class ModelLoadError extends Error {
+export class ModelLoadError extends InfernetError {
   override readonly name = 'ModelLoadError';
   constructor(
     readonly modelPath: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('engine_failed', message, options);
   }
 }
 
-export class PromptTooLongError extends Error {
+export class PromptTooLongError extends InfernetError {
   override readonly name = 'PromptTooLongError';
   constructor(
     readonly promptTokens: number,
     readonly contextSize: number,
   ) {
-    super(`the prompt is ${promptTokens} tokens but the context holds ${contextSize}`);
+    super('engine_failed', `the prompt is ${promptTokens} tokens but the context holds ${contextSize}`);
   }
 }
 
 /** A job's output format (a JSON schema) that the engine cannot compile into a decoding grammar. */
-export class InvalidGrammarError extends Error {
+export class InvalidGrammarError extends InfernetError {
   override readonly name = 'InvalidGrammarError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('engine_failed', message, options);
   }
 }
 
 /** An embedding job whose vectors (texts x the model's dimensions) would not fit the bound of one result. */
-export class EmbeddingTooLargeError extends Error {
+export class EmbeddingTooLargeError extends InfernetError {
   override readonly name = 'EmbeddingTooLargeError';
   constructor(
     readonly texts: number,
     readonly dimensions: number,
     readonly maxValues: number,
   ) {
-    super(`${texts} texts of ${dimensions} dimensions make ${texts * dimensions} values, over the ${maxValues} one result carries: send fewer texts per request`);
+    super('engine_failed', `${texts} texts of ${dimensions} dimensions make ${texts * dimensions} values, over the ${maxValues} one result carries: send fewer texts per request`);
   }
 }

@@ -1,6 +1,7 @@
 // Which JSON Schema the engine's grammar can enforce, and the schema in the dialect node-llama-cpp compiles to a
 // GBNF grammar. Pure, so the client node checks a request's schema before its job leaves (a 400 naming the
 // keyword) and the provider compiles the same schema the same way.
+import { InfernetError } from '../errors/index.js';
 
 /** Keywords the grammar enforces token by token. */
 const ENFORCED = new Set([
@@ -20,10 +21,10 @@ export interface JsonSchemaIssue {
   message: string;
 }
 
-export class UnsupportedJsonSchemaError extends Error {
+export class UnsupportedJsonSchemaError extends InfernetError {
   override readonly name = 'UnsupportedJsonSchemaError';
   constructor(readonly issue: JsonSchemaIssue) {
-    super(`${issue.path ? `${issue.path}: ` : ''}${issue.message}`);
+    super('invalid_frame', `${issue.path ? `${issue.path}: ` : ''}${issue.message}`);
   }
 }
 

@@ -2,6 +2,7 @@
 // <that tool's parameters>}`, so the output is a call the client can parse whatever the model. Pure, like
 // json-schema-grammar.ts: the client node builds it before the job leaves, and a schema it cannot enforce is a 400.
 import { grammarSchemaOf, UnsupportedJsonSchemaError } from './json-schema-grammar.js';
+import { InfernetError } from '../errors/index.js';
 
 export interface ToolDefinition {
   name: string;
@@ -13,13 +14,13 @@ export interface ToolDefinition {
 }
 
 /** A tool's parameters schema the grammar cannot enforce: which tool, and the issue. */
-export class UnsupportedToolSchemaError extends Error {
+export class UnsupportedToolSchemaError extends InfernetError {
   override readonly name = 'UnsupportedToolSchemaError';
   constructor(
     readonly toolIndex: number,
     readonly schemaError: UnsupportedJsonSchemaError,
   ) {
-    super(`tool ${toolIndex}: ${schemaError.message}`, { cause: schemaError });
+    super('invalid_frame', `tool ${toolIndex}: ${schemaError.message}`, { cause: schemaError });
   }
 }
 

@@ -1,5 +1,6 @@
 import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob } from './job-record.js';
 import type { JobState } from './state-machine.js';
+import { InfernetError } from '../errors/index.js';
 
 export interface JobListFilter {
   role?: JobRole;
@@ -23,22 +24,22 @@ export interface JobStore {
   close(): Promise<void>;
 }
 
-export class JobNotFoundError extends Error {
+export class JobNotFoundError extends InfernetError {
   override readonly name = 'JobNotFoundError';
   constructor(
     readonly jobId: string,
     readonly role: JobRole,
   ) {
-    super(`no ${role} job ${jobId} in this node's store`);
+    super('job_not_found', `no ${role} job ${jobId} in this node's store`);
   }
 }
 
-export class DuplicateJobError extends Error {
+export class DuplicateJobError extends InfernetError {
   override readonly name = 'DuplicateJobError';
   constructor(
     readonly jobId: string,
     readonly role: JobRole,
   ) {
-    super(`a ${role} job ${jobId} already exists in this node's store`);
+    super('duplicate_job', `a ${role} job ${jobId} already exists in this node's store`);
   }
 }

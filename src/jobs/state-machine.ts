@@ -1,5 +1,6 @@
 // A job's life as a pure state machine: every component that moves a job asks this module whether the move is
 // legal, so a crash can never leave a job in a state that no transition leads to.
+import { InfernetError } from '../errors/index.js';
 
 export const JOB_STATES = [
   'created',
@@ -60,14 +61,14 @@ export const JOB_TRANSITION_NOTES: Readonly<Partial<Record<`${JobState} -> ${Job
 /** States from which no work is left to do for the job (payments may still follow from completed). */
 export const FINISHED_STATES: readonly JobState[] = ['completed', 'settled', 'failed', 'cancelled', 'refunded'];
 
-export class IllegalJobTransitionError extends Error {
+export class IllegalJobTransitionError extends InfernetError {
   override readonly name = 'IllegalJobTransitionError';
   constructor(
     readonly jobId: string,
     readonly from: JobState,
     readonly to: JobState,
   ) {
-    super(`job ${jobId} cannot move from ${from} to ${to}`);
+    super('internal', `job ${jobId} cannot move from ${from} to ${to}`);
   }
 }
 

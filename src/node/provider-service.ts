@@ -3,8 +3,6 @@
 import { conversationKeyOf, seal, type NodeKey } from '../identity/index.js';
 import { SignatureMismatchError, DecryptionFailedError } from '../identity/index.js';
 import type { GeneratedPiece, InferenceEngine } from '../inference/index.js';
-import { EmbeddingTooLargeError, InvalidGrammarError, ModelLoadError, PromptTooLongError } from '../inference/index.js';
-import { ContainerDeadlineError, ContainerFailedError, ContainerOutOfMemoryError, EngineCrashedError, EngineProtocolError } from '../execution/index.js';
 import { DuplicateJobError, type JobStore } from '../jobs/index.js';
 import { errorCodeOf, errorMessageOf, InfernetError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
@@ -256,7 +254,8 @@ export class ProviderService {
       await this.options.store.transition(jobId, 'provider', 'completed', { tokens: result.tokenIds.length });
       log.info({ tokens: result.tokenIds.length, ms: Math.round(result.totalMs) }, 'job completed');
     } catch (error) {
-      const code: ErrorCode = error instanceof EmbeddingTooLargeError || error instanceof ModelLoadError || error instanceof PromptTooLongError || error instanceof InvalidGrammarError || error instanceof ContainerFailedError || error instanceof EngineCrashedError || error instanceof EngineProtocolError ? 'engine_failed' : error instanceof ContainerDeadlineError ? 'deadline_exceeded' : error instanceof ContainerOutOfMemoryError ? 'engine_failed' : 'internal';
+      // Each error names its own wire code (src/errors): an engine's failure, a deadline, anything else internal.
+      const code: ErrorCode = errorCodeOf(error);
       log.error({ err: (error as Error).message }, 'job failed');
       session.send({ type: 'error', code, jobId, message: String((error as Error).message).slice(0, MAX_ERROR_MESSAGE) });
       await this.options.store.transition(jobId, 'provider', 'failed', { error: { code, message: (error as Error).message } }).catch(() => undefined);

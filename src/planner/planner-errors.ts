@@ -1,8 +1,9 @@
 // Why a plan cannot be made, in words a provider or client can act on.
 import { formatGibibytes } from './format-bytes.js';
+import { InfernetError } from '../errors/index.js';
 
 /** The model, with the KV cache it needs, is larger than the memory the cluster can give it. */
-export class ModelDoesNotFitError extends Error {
+export class ModelDoesNotFitError extends InfernetError {
   override readonly name = 'ModelDoesNotFitError';
   constructor(
     readonly modelName: string,
@@ -12,7 +13,7 @@ export class ModelDoesNotFitError extends Error {
     readonly clusterSummary: string,
     readonly hint?: string,
   ) {
-    super(
+    super('model_unavailable', 
       `${modelName} does not fit: it needs at least ${formatGibibytes(neededBytes)} (${detail}) ` +
         `but the cluster offers ${formatGibibytes(availableBytes)} usable (${clusterSummary})` +
         (hint === undefined ? '' : `. ${hint}`),
@@ -21,7 +22,7 @@ export class ModelDoesNotFitError extends Error {
 }
 
 /** A model whose engine needs more memory than this machine has free: refused before it loads, never killed mid-job. */
-export class ModelExceedsMemoryError extends Error {
+export class ModelExceedsMemoryError extends InfernetError {
   override readonly name = 'ModelExceedsMemoryError';
   readonly neededBytes: number;
   constructor(
@@ -30,7 +31,7 @@ export class ModelExceedsMemoryError extends Error {
     readonly availableBytes: number,
     readonly where: string,
   ) {
-    super(
+    super('model_unavailable', 
       `${model} needs ${mebibytes(estimate.totalBytes)} (weights ${mebibytes(estimate.weightsBytes)}, KV cache ${mebibytes(estimate.kvCacheBytes)}, ` +
         `compute and runtime ${mebibytes(estimate.overheadBytes)}) but ${where} has ${mebibytes(availableBytes)} free: serve a smaller quantization, ` +
         'or lower provider.contextSize or provider.slots',
@@ -44,28 +45,28 @@ function mebibytes(bytes: number): string {
 }
 
 /** A `--gpus` value that does not read as `COUNTxMEMORY[:LINK]` per node. */
-export class InvalidGpuSpecError extends Error {
+export class InvalidGpuSpecError extends InfernetError {
   override readonly name = 'InvalidGpuSpecError';
   constructor(
     readonly spec: string,
     readonly reason: string,
   ) {
-    super(`Cannot read GPU spec "${spec}": ${reason}. Expected nodes like 8x80GB or 2x24GB:pcie, separated by commas`);
+    super('invalid_frame', `Cannot read GPU spec "${spec}": ${reason}. Expected nodes like 8x80GB or 2x24GB:pcie, separated by commas`);
   }
 }
 
 /** An option outside the range where the memory arithmetic means anything. */
-export class InvalidPlanOptionsError extends Error {
+export class InvalidPlanOptionsError extends InfernetError {
   override readonly name = 'InvalidPlanOptionsError';
   constructor(readonly reason: string) {
-    super(`Invalid planning options: ${reason}`);
+    super('invalid_frame', `Invalid planning options: ${reason}`);
   }
 }
 
 /** The model's weight type is not one whose size per weight is known, and the file size was not given. */
-export class UnknownWeightSizeError extends Error {
+export class UnknownWeightSizeError extends InfernetError {
   override readonly name = 'UnknownWeightSizeError';
   constructor(readonly tensorType: string) {
-    super(`Cannot size weights of type ${tensorType}: give the model's file size instead`);
+    super('invalid_frame', `Cannot size weights of type ${tensorType}: give the model's file size instead`);
   }
 }
