@@ -87,29 +87,23 @@ export class WarmEngine implements InferenceEngine {
   }
 
   async generate(request: GenerationRequest): Promise<GenerationResult> {
-    const modelHostPath = this.admitted(await hostModelPath(request.modelPath));
-    const model = this.modelEngine(modelHostPath);
-    model.activeJobs++;
-    clearTimeout(model.idleTimer);
-    try {
-      const instance = await this.instanceFor(modelHostPath);
-      const deadlineMs = Math.min(request.deadlineMs ?? Infinity, this.options.deadlineMs ?? DEFAULT_CONTAINER_DEADLINE_MS);
-      return await instance.generate(request, Math.max(0, deadlineMs));
-    } finally {
-      model.activeJobs--;
-      if (!model.activeJobs) this.scheduleUnload(modelHostPath, model);
-    }
+    return this.onModelEngine(request.modelPath, request.deadlineMs, (instance, deadlineMs) => instance.generate(request, deadlineMs));
   }
 
   /** An embed job on the model's engine process (its LlamaCppEngine's embedding context), under the same slots and deadline. */
   async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
-    const modelHostPath = this.admitted(await hostModelPath(request.modelPath));
+    return this.onModelEngine(request.modelPath, request.deadlineMs, (instance, deadlineMs) => instance.embed(request, deadlineMs));
+  }
+
+  /** Runs one job on the model's engine (started if need be), which stays loaded while any job holds it. */
+  private async onModelEngine<T>(modelPath: string, requestDeadlineMs: number | undefined, run: (instance: EngineInstance, deadlineMs: number) => Promise<T>): Promise<T> {
+    const modelHostPath = this.admitted(await hostModelPath(modelPath));
     const model = this.modelEngine(modelHostPath);
     model.activeJobs++;
     clearTimeout(model.idleTimer);
     try {
       const instance = await this.instanceFor(modelHostPath);
-      return await instance.embed(request, Math.max(0, Math.min(request.deadlineMs ?? Infinity, this.options.deadlineMs ?? DEFAULT_CONTAINER_DEADLINE_MS)));
+      return await run(instance, Math.max(0, Math.min(requestDeadlineMs ?? Infinity, this.options.deadlineMs ?? DEFAULT_CONTAINER_DEADLINE_MS)));
     } finally {
       model.activeJobs--;
       if (!model.activeJobs) this.scheduleUnload(modelHostPath, model);
