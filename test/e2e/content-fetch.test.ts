@@ -63,7 +63,7 @@ interface Holder {
  * daemon.json names its libp2p addresses.
  */
 async function startHolder(home: string): Promise<Holder> {
-  const child = spawn(process.execPath, [INFERNET_BIN, 'start', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [INFERNET_BIN, 'start', '--home', home], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, INFERNET_STOP_WITH_STDIN: '1' } });
   let log = '';
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));

@@ -42,7 +42,8 @@ export interface RunningDaemon {
  * (a client node, which listens for no peers) the URL of its HTTP API.
  */
 export async function startDaemon(home: string, options: { until?: 'listening' | 'api' } = {}): Promise<RunningDaemon> {
-  const child = spawn(process.execPath, [INFERNET_BIN, 'start', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its stdin is a pipe from this process: if this process is killed outright, the daemon sees it close and stops.
+  const child = spawn(process.execPath, [INFERNET_BIN, 'start', '--home', home], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, INFERNET_STOP_WITH_STDIN: '1' } });
   let log = '';
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));

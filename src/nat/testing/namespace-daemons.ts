@@ -106,7 +106,8 @@ export async function until<T>(check: () => Promise<T | undefined | false>, time
 
 function spawnIn(host: TopologyHost | undefined, args: string[]): ChildProcess {
   const argv = [...(host ? ['ip', 'netns', 'exec', host.namespace] : []), process.execPath, INFERNET_BIN, ...args];
-  return spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A daemon's stdin is a pipe from the test: killed outright, the test closes it and the daemon stops (start.ts).
+  return spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, INFERNET_STOP_WITH_STDIN: '1' } });
 }
 
 function merge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
