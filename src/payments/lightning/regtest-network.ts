@@ -2,13 +2,13 @@
 // from the binaries scripts/setup-lightning.sh builds into the cache, with a funded channel alice -> bob.
 // About 15 s to a payable channel on an idle machine: start one per suite, not per test.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LndRestClient, lndConnectionFromFiles } from './lnd-rest-client.js';
-import { freeLoopbackPort, stopChildProcess } from '../../processes/index.js';
+import { freeLoopbackPorts, stopChildProcess } from '../../processes/index.js';
 import { InfernetError } from '../../errors/index.js';
 
 export const BTCD_VERSION = 'v0.26.2';
@@ -58,7 +58,9 @@ export async function startRegtestNetwork(): Promise<RegtestNetwork> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const btcdPorts = { rpc: await freeLoopbackPort(), p2p: await freeLoopbackPort() };
+    // Every port of the network chosen at once, all distinct: a port handed out twice makes lnd exit at start.
+    const [btcdRpcPort, btcdP2pPort, ...lndPorts] = await freeLoopbackPorts(8);
+    const btcdPorts = { rpc: btcdRpcPort!, p2p: btcdP2pPort! };
     const rpcCert = join(dir, 'btcd', 'rpc.cert');
     const startChainBackend = async (miningAddress?: string) => {
       const btcd = startBtcd(bin, dir, btcdPorts, miningAddress);
@@ -67,7 +69,7 @@ export async function startRegtestNetwork(): Promise<RegtestNetwork> {
       return btcd;
     };
     const lnds = [lndSetup(dir, 'alice'), lndSetup(dir, 'bob')];
-    for (const lnd of lnds) await lnd.allocatePorts();
+    lnds.forEach((lnd, i) => lnd.usePorts({ p2p: lndPorts[3 * i]!, rpc: lndPorts[3 * i + 1]!, rest: lndPorts[3 * i + 2]! }));
     const startLnds = async () => {
       const [alice, bob] = await Promise.all(lnds.map((lnd) => lnd.start(bin, btcdPorts.rpc, rpcCert, children)));
       return { alice: alice!, bob: bob! };
@@ -129,18 +131,19 @@ function lndSetup(dir: string, name: string) {
   let ports: { p2p: number; rpc: number; rest: number } | undefined;
   let child: ChildProcess | undefined;
   return {
-    async allocatePorts() {
-      ports = { p2p: await freeLoopbackPort(), rpc: await freeLoopbackPort(), rest: await freeLoopbackPort() };
+    usePorts(chosen: { p2p: number; rpc: number; rest: number }) {
+      ports = chosen;
     },
     async start(bin: string, btcdRpcPort: number, rpcCert: string, children: Set<ChildProcess>): Promise<LndNode> {
       child = await spawnLnd(bin, lnddir, name, ports!, btcdRpcPort, rpcCert);
       children.add(child);
       const tlsCertPath = join(lnddir, 'tls.cert');
       const macaroonPath = join(lnddir, 'data', 'chain', 'bitcoin', 'regtest', 'admin.macaroon');
-      await until(() => existsSync(macaroonPath) && existsSync(tlsCertPath), `lnd ${name} to create its wallet`, child);
+      const logTail = () => lndLogTail(lnddir);
+      await until(() => existsSync(macaroonPath) && existsSync(tlsCertPath), `lnd ${name} to create its wallet`, child, logTail);
       const restUrl = `https://127.0.0.1:${ports!.rest}`;
       const client = new LndRestClient(await lndConnectionFromFiles(restUrl, tlsCertPath, macaroonPath));
-      await until(() => client.getInfo().then(() => true, () => false), `lnd ${name} to answer over REST`, child);
+      await until(() => client.getInfo().then(() => true, () => false), `lnd ${name} to answer over REST`, child, logTail);
       return { name, dir: lnddir, restUrl, tlsCertPath, macaroonPath, p2p: `127.0.0.1:${ports!.p2p}`, client };
     },
     async stop(children: Set<ChildProcess>) {
@@ -179,6 +182,16 @@ async function spawnLnd(bin: string, lnddir: string, name: string, ports: { p2p:
   );
 }
 
+/** The last lines lnd wrote to its log, for the error when it exits early (its stdout is not kept). */
+function lndLogTail(lnddir: string, lines = 20): string {
+  const path = join(lnddir, 'logs', 'bitcoin', 'regtest', 'lnd.log');
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return `(no log at ${path})`;
+  }
+}
+
 async function btcdRpc(port: number, certPath: string, method: string, params: unknown[]): Promise<unknown> {
   const ca = await readFile(certPath, 'utf8');
   return new Promise((resolve, reject) => {
@@ -200,9 +213,9 @@ async function btcdRpc(port: number, certPath: string, method: string, params: u
   });
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string, child?: ChildProcess): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, what: string, child?: ChildProcess, logTail?: () => string): Promise<void> {
   for (const deadline = Date.now() + START_TIMEOUT_MS; Date.now() < deadline; ) {
-    if (child && child.exitCode !== null) throw new Error(`regtest: the process waited on exited (${child.exitCode}) before ${what}`);
+    if (child && child.exitCode !== null) throw new Error(`regtest: the process waited on exited (${child.exitCode}) before ${what}${logTail ? `; its log ends:\n${logTail()}` : ''}`);
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
