@@ -43,7 +43,14 @@ export async function findAggregators(parameters: FindAggregatorsParameters): Pr
   }
   const found = await discoverAggregators(parameters);
   if (!found.length) throw new NoAggregatorFoundError(`no aggregator found through the bootstrap peers ${config.discovery.bootstrap.join(', ')}`);
-  const candidates = found.map((known) => ({
+  const candidates = found.map((known) => aggregatorCandidateOf(known, parameters.reputationOf));
+  return rankAggregators(candidates, model === undefined ? {} : { model });
+}
+
+/** What ranking reads of an aggregator discovery found: its signed record, its measured latency, its reputation. */
+export function aggregatorCandidateOf(known: KnownAggregator, reputationOf?: (pubkey: string) => number | undefined): AggregatorCandidate & { load?: KnownAggregator['record']['load'] } {
+  const reputation = reputationOf?.(known.pubkey);
+  return {
     endpoint: known.record.endpoint,
     pubkey: known.pubkey,
     peerId: known.peerId,
@@ -51,10 +58,9 @@ export async function findAggregators(parameters: FindAggregatorsParameters): Pr
     models: known.record.models,
     load: known.record.load,
     ...(known.latencyMs !== undefined ? { latencyMs: known.latencyMs } : {}),
-    ...(parameters.reputationOf?.(known.pubkey) !== undefined ? { reputation: parameters.reputationOf(known.pubkey)! } : {}),
-    source: 'discovery' as const,
-  }));
-  return rankAggregators(candidates, model === undefined ? {} : { model });
+    ...(reputation !== undefined ? { reputation } : {}),
+    source: 'discovery',
+  };
 }
 
 /** One lookup on a libp2p node of its own: joins, asks the DHT and its peers for aggregator records, stops. */

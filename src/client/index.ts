@@ -2,7 +2,7 @@
 export { runClientJob, clientJobFailureOf, type RunClientJobParameters, type RunClientJobReturnType, type ClientJobHooks, type ClientJobFailure } from './run-client-job.js';
 export { ClientJobRecord } from './client-job-record.js';
 export { rankAggregators, scoreAggregator, AGGREGATOR_RANKING_WEIGHTS, type AggregatorCandidate, type AggregatorScores, type RankedAggregator } from './rank-aggregators.js';
-export { findAggregators, discoverAggregators, NoAggregatorFoundError, type FindAggregatorsParameters, type FoundAggregator } from './find-aggregators.js';
+export { findAggregators, discoverAggregators, aggregatorCandidateOf, NoAggregatorFoundError, type FindAggregatorsParameters, type FoundAggregator } from './find-aggregators.js';
 export {
   runJobAcrossAggregators,
   aggregatorAttemptJobId,

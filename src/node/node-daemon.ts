@@ -27,7 +27,7 @@ import { AggregatorService } from './aggregator-service.js';
 import { DaemonStateWriter, removeDaemonState, type DaemonPeer, type DaemonState } from './daemon-state.js';
 import { ModelCatalog } from './model-catalog.js';
 import { openNodeStore } from './node-store.js';
-import { rankAggregators } from '../client/index.js';
+import { aggregatorCandidateOf, rankAggregators } from '../client/index.js';
 import { AggregatorDiscovery } from '../discovery/index.js';
 import { NodeDiscovery } from './node-discovery.js';
 import { findStageWorkers, stageOfferOf } from './stage-discovery.js';
@@ -369,6 +369,12 @@ export class NodeDaemon {
     });
   }
 
+  /** A client daemon that names no aggregator and runs discovery finds them; any other node has its fixed list. */
+  private discoverAggregatorsOption(): { discoverAggregators?: () => Promise<string[]> } {
+    const { config } = this.options;
+    return this.aggregator || config.connect.length || !config.discovery.enabled ? {} : { discoverAggregators: () => this.discoveredAggregatorUrls() };
+  }
+
   /**
    * For a client daemon that names no aggregator: those whose signed records discovery brought (gossip, or a lookup
    * when none is known yet), ranked as `infernet submit` ranks them. Followed from the first request on.
@@ -382,14 +388,7 @@ export class NodeDaemon {
     }
     const known = this.aggregatorRecord.list();
     const found = known.length ? known : await this.aggregatorRecord.findAggregators();
-    const candidates = found.map((aggregator) => ({
-      endpoint: aggregator.record.endpoint,
-      feeBps: aggregator.record.feeBps,
-      models: aggregator.record.models,
-      ...(aggregator.latencyMs !== undefined ? { latencyMs: aggregator.latencyMs } : {}),
-      source: 'discovery' as const,
-    }));
-    return rankAggregators(candidates).map((candidate) => candidate.endpoint);
+    return rankAggregators(found.map((aggregator) => aggregatorCandidateOf(aggregator))).map((candidate) => candidate.endpoint);
   }
 
   /** The libp2p discovery service while discovery runs. */
@@ -492,7 +491,7 @@ export class NodeDaemon {
       limits: config.limits,
       logger: logger.child({ component: 'api' }),
       aggregators: aggregator && this.url ? [this.url] : config.connect,
-      ...(aggregator || config.connect.length || !config.discovery.enabled ? {} : { discoverAggregators: () => this.discoveredAggregatorUrls() }),
+      ...this.discoverAggregatorsOption(),
       ...(this.clientPayer ? { payer: this.clientPayer.payer } : {}),
       ...(aggregator ? { localModels: () => aggregator.availableModels() } : {}),
       store: this.store,
@@ -514,7 +513,7 @@ export class NodeDaemon {
       logger: logger.child({ component: 'app-gateway' }),
       pocketBaseUrl: this.nodeStore.location.startsWith('http') ? this.nodeStore.location : null,
       aggregators: aggregator && this.url ? [this.url] : config.connect,
-      ...(aggregator || config.connect.length || !config.discovery.enabled ? {} : { discoverAggregators: () => this.discoveredAggregatorUrls() }),
+      ...this.discoverAggregatorsOption(),
       agent: AGENT,
       limits: config.limits,
       store: this.store,
