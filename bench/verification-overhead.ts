@@ -1,7 +1,8 @@
 // What verification costs: client throughput (jobs and output tokens per second) under sampled(0.1) against none,
-// measured job by job alternately in one run, so that both see the same machine load. Nodes are in-process daemons over real sockets: one aggregator and two
-// providers (a check needs a second provider), file stores. Under sampled(0.1) providers also record per-token
-// fingerprints for every job (they cannot know which will be checked), and about one job in ten runs twice.
+// measured job by job alternately in one run, so that both see the same machine load. Nodes are in-process daemons
+// over real sockets: one aggregator and two providers (a check needs a second provider), file stores. Providers
+// fingerprint every generation under either policy (a spec does not tell them which jobs may be checked; that cost
+// is bench/fingerprint-cost.ts), so the difference is the checks: about one job in ten runs twice.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -35,6 +35,7 @@ if docker_ready; then run_bench container-overhead 900 node dist/bench/container
 else echo "(no Docker engine: container overhead skipped; run scripts/setup-docker.sh as root)"; run_bench container-overhead 5 bash -c 'exit 200'; fi
 run_bench warm-engine 900 node dist/bench/warm-engine.js
 run_bench verification-overhead 900 node dist/bench/verification-overhead.js
+run_bench fingerprint-cost 600 node dist/bench/fingerprint-cost.js
 run_bench failover 900 node dist/bench/failover.js 5
 run_bench payments 900 node dist/bench/payments.js
 if [ "$(id -u)" = 0 ]; then run_bench nat-paths 900 node dist/bench/nat-paths.js 5 64

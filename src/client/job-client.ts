@@ -61,7 +61,7 @@ export interface JobOutcome {
   resultEventId: string;
   /** sha256 of the output, as the provider signed it (always set by runJob). */
   outputHash?: string;
-  /** Per-token fingerprints, when the provider computed them (jobs with a verification policy). */
+  /** Per-token fingerprints, when the provider's engine computes them (every generation: providers cannot tell checked jobs). */
   fingerprints?: TokenFingerprint[];
   /** Each token's text and logprob, when the spec asked for them. */
   logprobs?: TokenLogprob[];

@@ -1,7 +1,7 @@
 // Building and opening the two signed envelopes of a job: the client's spec and the provider's result.
 import { createHash } from 'node:crypto';
 import { conversationKeyOf, seal, signEnvelope, tagValue, unseal, verifyEnvelope, SignatureMismatchError, type NodeKey } from '../identity/index.js';
-import { embeddingVectorsHash, EVENT_KIND_JOB_RESULT, EVENT_KIND_JOB_SPEC, JobOutput, JobSpec, type NostrEvent } from '../protocol/index.js';
+import { embeddingVectorsHash, EVENT_KIND_JOB_RESULT, EVENT_KIND_JOB_SPEC, JobOutput, JobSpec, providerSpecOf, type NostrEvent } from '../protocol/index.js';
 import { fingerprintHash } from '../verification/token-fingerprint.js';
 
 export function sha256Hex(text: string): string {
@@ -16,6 +16,7 @@ export function outputHashOf(output: Pick<JobOutput, 'output' | 'embeddings'>): 
   return output.embeddings ? embeddingVectorsHash(output.embeddings.vectors) : sha256Hex(output.output);
 }
 
+/** Signs and seals the spec to its provider, without its verification policy (providerSpecOf). */
 export function sealJobSpec(client: NodeKey, providerPublicKey: string, spec: JobSpec): NostrEvent {
   return signEnvelope(client, {
     kind: EVENT_KIND_JOB_SPEC,
@@ -24,7 +25,7 @@ export function sealJobSpec(client: NodeKey, providerPublicKey: string, spec: Jo
       ['job', spec.jobId],
       ['model', spec.model.name],
     ],
-    content: seal(JSON.stringify(spec), conversationKeyOf(client.secretKey, providerPublicKey)),
+    content: seal(JSON.stringify(providerSpecOf(spec)), conversationKeyOf(client.secretKey, providerPublicKey)),
   });
 }
 

@@ -6,3 +6,4 @@ export * from './embedding-vectors.js';
 export { renderProtocolDoc } from './protocol-doc.js';
 export * from './pairing-link.js';
 export * from './content-id.js';
+export { providerSpecOf } from './provider-spec.js';

@@ -210,7 +210,7 @@ export const JobOutput = z.object({
   usage: z.object({ promptTokens: z.number().int().nonnegative(), completionTokens: z.number().int().nonnegative() }),
   engine: z.string(),
   timings: z.object({ firstTokenMs: z.number().nonnegative(), totalMs: z.number().nonnegative() }),
-  /** Per-token fingerprints, one per token id, when the job asked for verification (and the engine computes them). */
+  /** Per-token fingerprints, one per token id, of every generation whose engine computes them (a spec carries no policy). */
   fingerprints: z.array(TokenFingerprint).max(32768).optional(),
   /** One per token id, when the spec asked for logprobs. */
   logprobs: z.array(TokenLogprob).max(32768).optional(),

@@ -24,7 +24,7 @@ export interface ProviderServiceOptions {
   slots: number;
   price?: Price;
   logger: Logger;
-  /** Alternatives recorded per token in fingerprints for verified jobs (0: only the chosen token's logprob). */
+  /** Alternatives recorded per token in every generation's fingerprints (0: only the chosen token's logprob). */
   fingerprintTopK?: number;
   /** Fetches a model named by content id that the catalog lacks (src/content); returns its local path. */
   fetchModel?: (model: { name: string; cid: string; maxBytes: number }, report: (message: string) => void) => Promise<string>;
@@ -241,8 +241,10 @@ export class ProviderService {
       const input = spec.input;
       if ('embed' in input) return await this.runEmbedding(session, offer, { spec, input, modelPath, engine }, signal, log);
       // Fingerprints whenever the job may be compared with another run: the provider cannot know whether it will be.
-      const fingerprintTopK = spec.verification.kind === 'none' ? undefined : (this.options.fingerprintTopK ?? DEFAULT_FINGERPRINT_TOP_K);
-      const result = await engine.generate({ modelPath, input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece), ...(spec.continuation ? { continueFrom: spec.continuation.tokenIds } : {}), ...(fingerprintTopK !== undefined ? { fingerprintTopK } : {}), ...(spec.logprobs !== undefined ? { logprobsTopK: spec.logprobs } : {}) });
+      // Every generation is fingerprinted: the spec carries no verification policy (attack 4), and a provider that
+      // fingerprinted only some jobs would tell its engine, and anyone timing it, which ones could be checked.
+      const fingerprintTopK = this.options.fingerprintTopK ?? DEFAULT_FINGERPRINT_TOP_K;
+      const result = await engine.generate({ modelPath, input, sampling: spec.sampling, signal, jobId, deadlineMs: spec.deadline - Date.now(), onText: (piece) => stream.push(piece), ...(spec.continuation ? { continueFrom: spec.continuation.tokenIds } : {}), fingerprintTopK, ...(spec.logprobs !== undefined ? { logprobsTopK: spec.logprobs } : {}) });
       stream.flush();
       const output = { jobId, output: result.text, tokenIds: result.tokenIds, finishReason: result.finishReason, usage: { promptTokens: result.promptTokens, completionTokens: result.tokenIds.length }, engine: engine.id, timings: { firstTokenMs: result.firstTokenMs, totalMs: result.totalMs }, ...(result.fingerprints ? { fingerprints: result.fingerprints } : {}), ...(result.tokenLogprobs ? { logprobs: result.tokenLogprobs } : {}) };
       if (result.finishReason === 'cancelled') {

@@ -94,7 +94,7 @@ export class ScriptedNode {
 }
 
 export function jobRow(patch: Partial<JobRow> & { jobId: string }): JobRow {
-  return { id: patch.jobId, collectionId: 'jobs', collectionName: 'jobs', role: 'aggregator', state: 'completed', model: 'stories260K', client: '', provider: 'ab'.repeat(32), aggregator: '', tokens: 12, output: '', outputHash: '', error: null, createdAt: 1_700_000_000_000, updatedAt: 1_700_000_001_000, ...patch };
+  return { id: patch.jobId, collectionId: 'jobs', collectionName: 'jobs', role: 'aggregator', state: 'completed', model: 'stories260K', client: '', provider: 'ab'.repeat(32), aggregator: '', tokens: 12, output: '', outputHash: '', error: null, verification: null, createdAt: 1_700_000_000_000, updatedAt: 1_700_000_001_000, ...patch };
 }
 
 const stores: PhoneStore[] = [];

@@ -5,7 +5,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { decrypt, encrypt, getConversationKey } from 'nostr-tools/nip44';
 import { finalizeEvent, verifyEvent, type Event } from 'nostr-tools/pure';
 import type { PhoneKey } from './phone-key.js';
-import { EVENT_KIND_JOB_RESULT, EVENT_KIND_JOB_SPEC, EVENT_KIND_SESSION_AUTH, JobOutput, PROTOCOL_NAME, type JobSpec, type NostrEvent } from './protocol.js';
+import { EVENT_KIND_JOB_RESULT, EVENT_KIND_JOB_SPEC, EVENT_KIND_SESSION_AUTH, JobOutput, PROTOCOL_NAME, providerSpecOf, type JobSpec, type NostrEvent } from './protocol.js';
 
 const NIP44_MAX_PLAINTEXT_BYTES = 65_535;
 const AUTH_MAX_SKEW_SECONDS = 600;
@@ -43,8 +43,9 @@ export function checkSessionAuth(event: NostrEvent, pubkey: string, ourChallenge
   if (Math.abs(Date.now() / 1000 - event.created_at) > AUTH_MAX_SKEW_SECONDS) throw new EnvelopeError("the node's auth event is too old: check the phone's clock");
 }
 
+/** Signs and seals the spec to its provider, without its verification policy (the node does the same). */
 export function sealJobSpec(key: PhoneKey, provider: string, spec: JobSpec): NostrEvent {
-  const content = seal(JSON.stringify(spec), getConversationKey(key.secretKey, provider));
+  const content = seal(JSON.stringify(providerSpecOf(spec)), getConversationKey(key.secretKey, provider));
   return signEvent(key, EVENT_KIND_JOB_SPEC, [['p', provider], ['job', spec.jobId], ['model', spec.model.name]], content);
 }
 
