@@ -3,7 +3,7 @@
 // closes the pipe, and its daemons stop with it instead of living on as orphans.
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../log/index.js';
-import { NodeDaemon, readLiveDaemonState } from '../../node/index.js';
+import { guardDaemonProcess, NodeDaemon, readLiveDaemonState } from '../../node/index.js';
 import { CliError } from '../cli-error.js';
 import { openNode } from '../open-node.js';
 
@@ -17,6 +17,7 @@ export async function startCommand(argv: string[]): Promise<void> {
   if (running) throw new CliError(`a daemon (pid ${running.pid}) is already running for ${home.dir}`);
   const logger = createLogger({ level: config.log.level });
   const stopsWithStdin = process.env.INFERNET_STOP_WITH_STDIN === '1';
+  guardDaemonProcess(logger);
   const daemon = await NodeDaemon.start({ home, config, key, logger });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
