@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { BatchInputError, BatchNotFoundError, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
 import { ApiError, badRequest } from './api-error.js';
 import { sendJson } from './http-replies.js';
+import { ByteLimit } from './byte-limit.js';
 import { bodyTooLarge, readJsonBody } from './read-json-body.js';
 
 /** OpenAI's limit on a batch input file. */
@@ -60,7 +61,7 @@ async function uploadFile(api: BatchApi, request: IncomingMessage, response: Ser
   if (Number(request.headers['content-length'] ?? 0) > limit) throw bodyTooLarge(limit);
   if (!/^multipart\/form-data/i.test(request.headers['content-type'] ?? '')) throw badRequest('Upload the file as multipart/form-data with the fields `file` and `purpose`.');
   // A chunked body declares no length: it is counted as it comes, and refused at the limit instead of buffered whole.
-  const body = new ByteLimit(limit);
+  const body = new ByteLimit(limit, bodyTooLarge);
   request.pipe(body);
   const form = await new Request('http://upload', { method: 'POST', headers: request.headers as Record<string, string>, body: Readable.toWeb(body) as ReadableStream, duplex: 'half' } as RequestInit).formData().catch((error: Error) => {
     if (body.exceeded) {
@@ -80,23 +81,6 @@ async function uploadFile(api: BatchApi, request: IncomingMessage, response: Ser
   await writeFile(join(api.filesDir, `${stored.id}.jsonl`), bytes);
   await writeFile(join(api.filesDir, `${stored.id}.json`), JSON.stringify(stored));
   sendJson(response, 200, stored);
-}
-
-/** Passes a body through until it passes `limit` bytes, then fails the stream. */
-class ByteLimit extends Transform {
-  private size = 0;
-  exceeded = false;
-
-  constructor(private readonly limit: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size <= this.limit) return done(null, chunk);
-    this.exceeded = true;
-    done(bodyTooLarge(this.limit));
-  }
 }
 
 async function createBatch(api: BatchApi, request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -47,6 +47,8 @@ export interface AppGatewayOptions {
   /** The models this node's own aggregator sees; without it they are asked of the aggregator. */
   localModels?: () => string[];
   interfaceDir?: string;
+  /** The largest content upload taken (half the free disk space bounds it as well); MAX_CONTENT_UPLOAD_BYTES by default. */
+  maxUploadBytes?: number;
 }
 
 export class AppGateway {
@@ -212,12 +214,14 @@ export class AppGateway {
       return replyJson(response, 401, { error: { code: 'invalid_api_key', message: 'a valid API key is needed' } });
     }
     try {
-      const added = await receiveContentUpload(request, this.options.homeDir);
+      const added = await receiveContentUpload(request, this.options.homeDir, this.options.maxUploadBytes !== undefined ? { maxBytes: this.options.maxUploadBytes } : {});
       void this.pocketBase?.access.log('info', `content added from the interface: ${added.name} (${added.kind}, ${added.size} bytes) as ${added.cid}`, { data: added }).catch(() => undefined);
       replyJson(response, 200, added);
     } catch (error) {
       if (!(error instanceof ContentUploadError)) throw error;
-      request.resume(); // drain what the browser still sends, so it reads our answer
+      // A body over the limit is not read further: the answer goes out with connection: close, which drops it.
+      if (error.status === 413) response.setHeader('connection', 'close');
+      else request.resume(); // drain what the browser still sends, so it reads our answer
       replyJson(response, error.status, { error: { code: 'content_upload', message: error.message } });
     }
   }

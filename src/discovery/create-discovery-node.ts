@@ -19,6 +19,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
+import { MAX_DIALLED_ADDRESSES_PER_PEER } from '../nat/constants.js';
 import { RelayPolicy, type RelayLimits } from '../nat/relay-policy.js';
 import type { NostrEvent } from '../protocol/index.js';
 import { DHT_PROTOCOL } from './constants.js';
@@ -99,7 +100,7 @@ export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): 
     transports: [tcp(), webSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionManager: { allow },
+    connectionManager: { allow, maxPeerAddrsToDial: MAX_DIALLED_ADDRESSES_PER_PEER },
     ...(relayPolicy ? { connectionGater: relayGater(relayPolicy, () => relayService, log) } : {}),
     services: {
       ...(relayLimits

@@ -481,6 +481,7 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
 
   private upsert(signed: SignedProviderRecord, source: KnownProvider['source']): void {
     const result = this.directory.upsert(signed, source, Date.now());
+    if (result === 'full') return void this.log.debug({ peer: signed.record.peerId, source }, 'provider not kept: the directory is full');
     const provider = this.directory.get(signed.record.peerId)!;
     if (result === 'added') {
       this.log.info({ peer: provider.peerId, source, endpoint: provider.record.endpoint }, 'provider added');

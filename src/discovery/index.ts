@@ -1,6 +1,7 @@
 // Discovery: how nodes find each other (libp2p, a Kademlia DHT and gossip), what a provider announces about
 // itself (a signed capability record), and how an aggregator picks providers for a model (a ranked lookup).
 export { DiscoveryService } from './discovery-service.js';
+export { DiscoveredProviderLinks, MAX_DISCOVERED_PROVIDER_LINKS, type DiscoveredLink, type FollowResult } from './discovered-provider-links.js';
 export type {
   AnnounceParameters,
   DiscoveryEvents,

@@ -32,9 +32,19 @@ export interface RemovedProvider {
   reason: RemovalReason;
 }
 
-export type UpsertResult = 'added' | 'updated' | 'stale';
+/** 'full': a new provider while the directory holds MAX_KNOWN_PROVIDERS; it is not kept. */
+export type UpsertResult = 'added' | 'updated' | 'stale' | 'full';
+
+/**
+ * Providers one node keeps track of. Every key that gossips a record would take a place: a key costs nothing to
+ * make, so the places are bounded, and a key that falls silent gives its place up at the next eviction (threat
+ * model, attack 13). Far more than the providers of a large network seen from one node.
+ */
+export const MAX_KNOWN_PROVIDERS = 4096;
 
 export class ProviderDirectory {
+  constructor(private readonly maxProviders = MAX_KNOWN_PROVIDERS) {}
+
   private readonly providers = new Map<string, KnownProvider>();
   /** The sender's clock of each provider's newest heartbeat: older ones are replays. */
   private readonly heartbeatTs = new Map<string, number>();
@@ -65,6 +75,8 @@ export class ProviderDirectory {
       if (known.record.issuedAt === record.issuedAt) known.lastSeenAt = Math.max(known.lastSeenAt, now);
       return 'stale';
     }
+    // Known providers keep updating when the directory is full; a new one waits for a place to free.
+    if (!known && source !== 'self' && this.providers.size >= this.maxProviders) return 'full';
     // A newer record carries fresh load; a heartbeat newer than it still wins.
     const heartbeatIsNewer = known !== undefined && (this.heartbeatTs.get(record.peerId) ?? -Infinity) > record.issuedAt;
     this.providers.set(record.peerId, {

@@ -4,13 +4,15 @@
 // an open stage, only from the head that opened it, and only through the authenticated, encrypted tunnel.
 // A head that names its model's content id, on a provider that holds that file, gets its worker's tensor cache
 // filled from the provider's copy before it loads (rpc-tensor-cache.ts): the weights then never cross the network.
+import { createServer, type Server } from 'node:http';
 import { freemem } from 'node:os';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
 import { prefillTensorCache, type PrefillTensorCacheReturnType } from './rpc-tensor-cache.js';
 import { RpcWorker, type RpcWorkerLauncher } from './rpc-worker.js';
+import { DEFAULT_HANDSHAKE_LIMITS, HandshakeAdmission, type HandshakeLimits } from './tunnel/handshake-admission.js';
 import { TunnelChannel } from './tunnel/tunnel-channel.js';
 import { acceptTunnelHandshake, TunnelRefusedError } from './tunnel/tunnel-handshake.js';
 import { MAX_HANDSHAKE_BYTES, StageControlMessage, type TunnelRequest } from './tunnel/tunnel-protocol.js';
@@ -41,6 +43,8 @@ export interface StageServiceOptions {
   /** Memory offered to a stage, reported to the head for its split; free memory when absent. */
   memoryBytes?: number;
   limits?: Partial<StageLimits>;
+  /** Connections not yet authenticated: how many at once, in all and per remote address, and for how long. */
+  handshakes?: Partial<HandshakeLimits>;
   /**
    * Pre-filling from models this provider holds: `dir` is the workers' LLAMA_CACHE (the launcher's cache dir),
    * `modelPathOf` finds the local file of a content id (the content store, configured models), if any.
@@ -68,16 +72,27 @@ export class StageService {
   /** Pre-fills running, by model content id: stages opened for one model at once share one pass over its file. */
   private readonly prefills = new Map<string, Promise<PrefillTensorCacheReturnType | undefined>>();
   private readonly limits: StageLimits;
+  private readonly handshakeLimits: HandshakeLimits;
+  private readonly admission: HandshakeAdmission;
+  /** The release of each TCP connection still counted as pending, until its tunnel handshake ends. */
+  private readonly pendingHandshakes = new WeakMap<Socket, () => void>();
 
   private constructor(
+    private readonly server: Server,
     private readonly wss: WebSocketServer,
     private readonly options: StageServiceOptions,
   ) {
     this.limits = { ...DEFAULT_STAGE_LIMITS, ...options.limits };
+    this.handshakeLimits = { ...DEFAULT_HANDSHAKE_LIMITS, ...options.handshakes };
+    this.admission = new HandshakeAdmission(this.handshakeLimits);
+    // Counted from the TCP connection, not the WebSocket: a peer that never sends its upgrade request holds a
+    // place as surely as one that never answers tunnel.hello.
+    server.on('connection', (socket: Socket) => this.admitConnection(socket));
     wss.on('connection', (socket, request) => {
       const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+      const handshakeDone = () => this.pendingHandshakes.get(request.socket)?.();
       // Whatever a head's connection makes fail ends that connection, never the provider.
-      this.accept(socket, remote).catch((error: unknown) => {
+      this.accept(socket, remote, handshakeDone).catch((error: unknown) => {
         options.logger.error({ remote, err: error instanceof Error ? error.message : String(error) }, 'stage connection failed');
         socket.terminate();
       });
@@ -85,16 +100,20 @@ export class StageService {
   }
 
   static async listen(options: StageServiceOptions): Promise<StageService> {
-    const wss = new WebSocketServer({ host: options.host, port: options.port, maxPayload: 2 * 2 ** 20, perMessageDeflate: false });
+    const server = createServer((_request, response) => response.writeHead(426).end());
+    const wss = new WebSocketServer({ server, maxPayload: 2 * 2 ** 20, perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
-      wss.once('listening', resolve);
-      wss.once('error', reject);
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-    return new StageService(wss, options);
+    return new StageService(server, wss, options);
   }
 
   get url(): string {
-    const { address, port } = this.wss.address() as AddressInfo;
+    const { address, port } = this.server.address() as AddressInfo;
     return `ws://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 
@@ -107,18 +126,41 @@ export class StageService {
     for (const stage of [...this.stages.values()]) await this.end(stage, 'the provider is stopping');
     for (const client of this.wss.clients) client.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private async accept(socket: WebSocket, remote: string): Promise<void> {
+  /** A connection beyond its share of pending handshakes is dropped at once; one admitted has until the deadline. */
+  private admitConnection(socket: Socket): void {
+    const remote = socket.remoteAddress ?? 'unknown';
+    const admitted = this.admission.admit(remote);
+    if (!admitted.admitted) {
+      this.options.logger.warn({ remote, reason: admitted.reason }, 'stage connection refused before its handshake');
+      socket.destroy();
+      return;
+    }
+    const deadline = setTimeout(() => socket.destroy(), this.handshakeLimits.timeoutMs);
+    const release = (): void => {
+      clearTimeout(deadline);
+      admitted.release();
+      this.pendingHandshakes.delete(socket);
+    };
+    this.pendingHandshakes.set(socket, release);
+    socket.once('close', release);
+  }
+
+  private async accept(socket: WebSocket, remote: string, handshakeDone: () => void): Promise<void> {
     const log = this.options.logger.child({ remote });
     // Text frames of the handshake are small; data frames are bounded by the channel's chunk size.
     socket.on('error', () => undefined);
     let tunnel;
     try {
-      tunnel = await acceptTunnelHandshake(socket, { key: this.options.key, decide: (head, request) => this.decide(head, request) });
+      tunnel = await acceptTunnelHandshake(socket, { key: this.options.key, timeoutMs: this.handshakeLimits.timeoutMs, decide: (head, request) => this.decide(head, request) });
     } catch (error) {
       log.warn({ code: (error as TunnelRefusedError).code }, `tunnel refused: ${(error as Error).message}`);
       return;
+    } finally {
+      handshakeDone();
     }
     const { request } = tunnel;
     if (request.action === 'stage.open') await this.openStage(tunnel.socket, tunnel.keys, tunnel.peer, request, log);

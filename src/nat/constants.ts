@@ -11,3 +11,10 @@ export const DIRECT_UPGRADE_WAIT_MS = 1_500;
 
 /** How many inbound job streams one node serves at once (each is a whole session, like a WebSocket). */
 export const MAX_JOB_STREAMS = 256;
+
+/**
+ * How many addresses one dial to a peer tries: those a provider record names (the schema allows 32) and those
+ * libp2p's peer store gathered for it. A record naming many addresses (another host's ports, or ports that never
+ * answer) then costs at most this many connection attempts per dial (threat model, attack 13).
+ */
+export const MAX_DIALLED_ADDRESSES_PER_PEER = 8;

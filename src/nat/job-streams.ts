@@ -8,7 +8,7 @@ import type { Libp2p } from 'libp2p';
 import type { TransportLimits } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import { PeerSession, PeerUnreachableError, ReconnectingLink, type BackoffPolicy, type SessionIdentity } from '../transport/index.js';
-import { DIRECT_UPGRADE_WAIT_MS, JOB_STREAM_PROTOCOL, LIBP2P_ENDPOINT_PREFIX, MAX_JOB_STREAMS } from './constants.js';
+import { DIRECT_UPGRADE_WAIT_MS, JOB_STREAM_PROTOCOL, LIBP2P_ENDPOINT_PREFIX, MAX_DIALLED_ADDRESSES_PER_PEER, MAX_JOB_STREAMS } from './constants.js';
 import { StreamFrameSocket } from './stream-frame-socket.js';
 
 /** Frames up to this multiple of the limit are read (and refused by the session); beyond, the stream is cut. */
@@ -80,7 +80,10 @@ export async function dialJobSession(libp2p: Libp2p, peerId: string, addresses: 
   let connection: Connection;
   try {
     const peer = peerIdFromString(peerId);
-    if (addresses.length) await libp2p.peerStore.merge(peer, { multiaddrs: addresses.map((address) => multiaddr(address)) });
+    // The record's first addresses only (relayed ones come first in an honest record): libp2p's peer store keeps
+    // what it is given, and the dial tries at most MAX_DIALLED_ADDRESSES_PER_PEER of what it holds.
+    const named = addresses.slice(0, MAX_DIALLED_ADDRESSES_PER_PEER);
+    if (named.length) await libp2p.peerStore.merge(peer, { multiaddrs: named.map((address) => multiaddr(address)) });
     connection = await bestConnection(libp2p, peer, await libp2p.dial(peer, { signal }), signal);
     stream = await connection.newStream(JOB_STREAM_PROTOCOL, { signal, runOnLimitedConnection: true });
   } catch (error) {

@@ -28,7 +28,7 @@ import { DaemonStateWriter, removeDaemonState, type DaemonPeer, type DaemonState
 import { ModelCatalog } from '../models/model-catalog.js';
 import { openNodeStore } from './node-store.js';
 import { aggregatorCandidateOf, rankAggregators } from '../client/index.js';
-import { AggregatorDiscovery } from '../discovery/index.js';
+import { AggregatorDiscovery, DiscoveredProviderLinks } from '../discovery/index.js';
 import { NodeDiscovery } from './node-discovery.js';
 import { findStageWorkers, stageOfferOf } from '../distributed/stage-discovery.js';
 import { ProviderService } from '../provider/provider-service.js';
@@ -75,7 +75,7 @@ export class NodeDaemon {
   private readonly links: PeerLink[] = [];
   private signedPayout?: { text: string; event: NostrEvent };
   /** WebSocket links, or libp2p job-stream links to providers behind NAT (src/nat). */
-  private readonly discoveredLinks = new Map<string, Pick<PeerLink, 'session' | 'stop'>>();
+  private readonly discoveredLinks = new DiscoveredProviderLinks<Pick<PeerLink, 'session' | 'stop'>>((endpoint) => this.openDiscoveredLink(endpoint));
   private discovery?: NodeDiscovery;
   /** This aggregator's record in discovery, while discovery runs. */
   private aggregatorRecord?: AggregatorDiscovery;
@@ -209,7 +209,7 @@ export class NodeDaemon {
     await this.aggregatorRecord?.stop();
     await this.discovery?.stop().catch((error: Error) => this.options.logger.warn({ err: error.message }, 'discovery did not stop cleanly'));
     for (const link of this.links) link.stop();
-    for (const link of this.discoveredLinks.values()) link.stop();
+    this.discoveredLinks.stopAll();
     await this.server?.close();
     await this.stages?.close();
     await this.runtime?.engine?.close();
@@ -336,11 +336,8 @@ export class NodeDaemon {
       ...(this.provider && this.catalog ? { provider: { service: this.provider, catalog: this.catalog } } : {}),
       ...(this.aggregator
         ? {
-            onProviderFound: (endpoint: string) => this.linkToDiscoveredProvider(endpoint),
-            onProviderLost: (endpoint: string) => {
-              this.discoveredLinks.get(endpoint)?.stop();
-              this.discoveredLinks.delete(endpoint);
-            },
+            onProviderFound: (endpoint: string, pubkey: string) => this.linkToDiscoveredProvider(endpoint, pubkey),
+            onProviderLost: (_endpoint: string, pubkey: string) => this.discoveredLinks.forget(pubkey),
           }
         : {}),
       onChange: () => void this.saveState(),
@@ -423,16 +420,22 @@ export class NodeDaemon {
       throw error;
     });
     this.metrics.dhtLookups.inc({ outcome: found.length ? 'found' : 'none' });
-    const endpoints = found.map((provider) => provider.record.endpoint).filter((endpoint) => endpoint !== this.url);
-    for (const endpoint of endpoints) this.linkToDiscoveredProvider(endpoint);
+    const others = found.filter((provider) => provider.record.endpoint !== this.url);
+    for (const provider of others) this.linkToDiscoveredProvider(provider.record.endpoint, provider.pubkey);
+    const endpoints = others.map((provider) => provider.record.endpoint);
     const connected = () => endpoints.some((endpoint) => this.discoveredLinks.get(endpoint)?.session?.isOpen);
     for (const deadline = Date.now() + DISCOVERED_LINK_WAIT_MS; endpoints.length && !connected() && Date.now() < deadline; ) {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
 
-  private linkToDiscoveredProvider(endpoint: string): void {
-    if (this.discoveredLinks.has(endpoint) || endpoint === this.url || this.options.config.connect.includes(endpoint) || this.discovery?.isOwnEndpoint(endpoint)) return;
+  /** One link per provider, at its newest record's endpoint, a bounded number in all (src/discovery). */
+  private linkToDiscoveredProvider(endpoint: string, pubkey: string): void {
+    if (endpoint === this.url || this.options.config.connect.includes(endpoint) || this.discovery?.isOwnEndpoint(endpoint)) return;
+    if (this.discoveredLinks.follow(pubkey, endpoint) === 'full') this.options.logger.debug({ endpoint, pubkey }, 'not linking to a discovered provider: this aggregator holds its most discovered links');
+  }
+
+  private openDiscoveredLink(endpoint: string): Pick<PeerLink, 'session' | 'stop'> {
     const overLibp2p = this.discovery?.linkToProvider(endpoint, {
       identity: this.identity('aggregator'),
       limits: this.options.config.limits,
@@ -441,8 +444,7 @@ export class NodeDaemon {
         this.track(session);
       },
     });
-    const link = overLibp2p ?? this.linkTo(endpoint, 'aggregator');
-    this.discoveredLinks.set(endpoint, link);
+    return overLibp2p ?? this.linkTo(endpoint, 'aggregator');
   }
 
   private linkTo(url: string, sessionRole: 'aggregator' | 'provider'): PeerLink {

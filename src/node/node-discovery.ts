@@ -36,7 +36,7 @@ export interface NodeDiscoveryOptions {
   provider?: { service: ProviderService; catalog: ModelCatalog };
   /** Called when an aggregator should (or should no longer) keep a job link to a provider's endpoint. */
   onProviderFound?: (endpoint: string, pubkey: string) => void;
-  onProviderLost?: (endpoint: string) => void;
+  onProviderLost?: (endpoint: string, pubkey: string) => void;
   onChange?: () => void;
   /** A provider's reputation in [0, 1] for ranking lookups (src/reputation). */
   reputationOf?: (pubkey: string) => number | undefined;
@@ -208,7 +208,7 @@ export class NodeDiscovery {
     this.service.on('provider:added', found);
     this.service.on('provider:updated', found);
     this.service.on('provider:removed', (removed) => {
-      onProviderLost?.(removed.provider.record.endpoint);
+      onProviderLost?.(removed.provider.record.endpoint, removed.provider.pubkey);
       onChange?.();
     });
   }

@@ -79,18 +79,22 @@ export async function startPocketBase(startOptions: StartPocketBaseOptions): Pro
 }
 
 /**
- * `superuser upsert` works before the first `serve`: it runs PocketBase's system migrations itself.
- * The `--` matters: a generated password may begin with '-', which the command line would otherwise read as
- * flags. And PocketBase exits 0 even when a command fails, so success is read from what it prints.
+ * The backend's `superuser-upsert-stdin` (backend/superuser_from_stdin.go) is PocketBase's `superuser upsert` with
+ * the credentials read as JSON from stdin: any local user can read a command line in /proc/<pid>/cmdline, so the
+ * password is never an argument (threat model, attack 13). Like `superuser upsert`, it works before the first
+ * `serve` (it runs PocketBase's system migrations itself), and PocketBase exits 0 even when a command fails, so
+ * success is read from what it prints.
  */
 async function upsertSuperuser(binary: string, dataDir: string, credentials: SuperuserCredentials): Promise<void> {
-  const child = spawn(binary, ['superuser', 'upsert', '--dir', dataDir, '--', credentials.email, credentials.password], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(binary, ['superuser-upsert-stdin', '--dir', dataDir], { stdio: ['pipe', 'pipe', 'pipe'] });
   const output = captureOutput(child);
-  const exit = await exitOf(child);
+  const exit = exitOf(child);
+  // A binary that exits without reading stdin closes the pipe: the write error is its exit, reported below.
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end(JSON.stringify({ email: credentials.email, password: credentials.password }));
+  const exited = await exit;
   const saved = output.lines().some((line) => line.includes('Successfully saved superuser'));
-  if (exit.code !== 0 || !saved) throw new BackendStartError(`creating the superuser failed (${describeExit(exit)})`, output.lines());
+  if (exited.code !== 0 || !saved) throw new BackendStartError(`creating the superuser failed (${describeExit(exited)})`, output.lines());
 }
 
 async function serve(

@@ -5,28 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { generateNodeKey } from '../../identity/index.js';
 import { silentLogger } from '../../log/index.js';
-import { freeLoopbackPort, startEngineProcess, stopEngineProcess, tcpAccepts } from '../engine-process.js';
-import type { RpcWorkerLauncher } from '../rpc-worker.js';
+import { echoLauncher } from '../testing/echo-rpc-launcher.js';
 import { StageConnection } from '../stage-connection.js';
 import { StageService } from '../stage-service.js';
 import { deriveTunnelKeys, newEphemeralKey, TunnelFrameRejectedError } from './tunnel-cipher.js';
 import { dialTunnel, TunnelRefusedError } from './tunnel-handshake.js';
 
-// The tunnel carries bytes, whatever listens behind it: these tests put a real TCP echo process where
-// ggml-rpc-server sits (the distributed e2e suites run the real worker), so they run without the llama.cpp build.
-const ECHO_WORKER = `
-const net = require('node:net');
-const port = Number(process.argv.find((a, i) => process.argv[i - 1] === '-p'));
-net.createServer((s) => s.pipe(s)).listen(port, '127.0.0.1');`;
-const echoLauncher: RpcWorkerLauncher = {
-  kind: 'process',
-  launch: async ({ threads }) => {
-    const port = await freeLoopbackPort();
-    const child = startEngineProcess(process.execPath, ['-e', ECHO_WORKER, '--', '-p', String(port), '-t', String(threads)]);
-    return { process: child, ready: () => tcpAccepts(port), connect: async () => connect({ host: '127.0.0.1', port }), stop: () => stopEngineProcess(child) };
-  },
-};
-
+// The tunnel carries bytes, whatever listens behind it: an echo process sits where ggml-rpc-server does.
 const workerKey = generateNodeKey();
 const headKey = generateNodeKey();
 const strangerKey = generateNodeKey();
