@@ -1,5 +1,6 @@
 // OpenAI's Responses API on the API's port: POST /v1/responses runs one Infernet job, as a chat completion does;
-// GET /v1/responses/{id} answers a kept response. previous_response_id continues a kept conversation.
+// GET /v1/responses/{id} answers a kept response, GET /v1/responses/{id}/input_items lists what it was asked with and
+// DELETE /v1/responses/{id} forgets it. previous_response_id continues a kept conversation.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './api-error.js';
@@ -8,7 +9,8 @@ import { replyModeOf } from './openai-requests.js';
 import { readJsonBody } from './read-json-body.js';
 import { ResponsesReply, responseIdOf, type ResponseEcho } from './responses-reply.js';
 import { conversationOf, parseResponsesRequest, responsesJobSpec, type ResponsesRequest } from './responses-requests.js';
-import type { ResponseStore } from './responses-store.js';
+import type { ResponseStore, StoredResponse } from './responses-store.js';
+import { inputItemsOf, pageOfInputItems } from './responses-input-items.js';
 import { serveJobs, type CompletionServices } from './serve-completion.js';
 
 type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
@@ -20,18 +22,29 @@ const responseNotFound = (id: string, param: string | null) =>
 export function responsesRoutes(services: CompletionServices, store: ResponseStore): (path: string) => Record<string, Route> | undefined {
   return (path): Record<string, Route> | undefined => {
     if (path === '/v1/responses') return { POST: async (request, response) => createResponse(await readJsonBody(request), response, services, store) };
+    const items = /^\/v1\/responses\/([^/]+)\/input_items$/.exec(path);
+    if (items) return { GET: async (request, response) => sendJson(response, 200, pageOfInputItems(keptResponse(store, items[1]!).inputItems, queryOf(request))) };
     const retrieve = /^\/v1\/responses\/([^/]+)$/.exec(path);
     if (!retrieve) return undefined;
     return {
-      GET: async (_request, response) => {
+      GET: async (_request, response) => sendJson(response, 200, keptResponse(store, retrieve[1]!).response),
+      DELETE: async (_request, response) => {
         const id = decodeURIComponent(retrieve[1]!);
-        const kept = store.get(id);
-        if (!kept) throw responseNotFound(id, null);
-        sendJson(response, 200, kept.response);
+        if (!store.delete(id)) throw responseNotFound(id, null);
+        sendJson(response, 200, { id, object: 'response', deleted: true });
       },
     };
   };
 }
+
+function keptResponse(store: ResponseStore, encodedId: string): StoredResponse {
+  const id = decodeURIComponent(encodedId);
+  const kept = store.get(id);
+  if (!kept) throw responseNotFound(id, null);
+  return kept;
+}
+
+const queryOf = (request: IncomingMessage): URLSearchParams => new URL(request.url ?? '/', 'http://api').searchParams;
 
 async function createResponse(body: unknown, response: ServerResponse, services: CompletionServices, store: ResponseStore): Promise<void> {
   const request = parseResponsesRequest(body);
@@ -47,7 +60,7 @@ async function createResponse(body: unknown, response: ServerResponse, services:
     stream: request.stream === true,
     echo: echoOf(request),
     mode: replyModeOf(chat),
-    ...(keeps ? { keep: (answer, output) => store.put(responseIdOf(jobId), { response: answer, conversation: [...history, ...conversationOf(request.input), ...output] }) } : {}),
+    ...(keeps ? { keep: (answer, output) => store.put(responseIdOf(jobId), { response: answer, conversation: [...history, ...conversationOf(request.input), ...output], inputItems: inputItemsOf(request.input, responseIdOf(jobId)) }) } : {}),
   });
   await serveJobs([spec], reply, response, services);
 }

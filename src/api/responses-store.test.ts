@@ -5,7 +5,7 @@ import { ResponseStore } from './responses-store.js';
 describe('the responses a node keeps', () => {
   it('forgets the oldest past its capacity, and a response put again counts as new', () => {
     const store = new ResponseStore(2);
-    const entry = (id: string) => ({ response: { id }, conversation: [{ role: 'user', content: id }] });
+    const entry = (id: string) => ({ response: { id }, conversation: [{ role: 'user', content: id }], inputItems: [] });
     store.put('a', entry('a'));
     store.put('b', entry('b'));
     store.put('a', entry('a'));
@@ -19,7 +19,7 @@ describe('the responses a node keeps', () => {
 
 describe('the bytes the kept responses take', () => {
   it('forgets the oldest once their JSON passes the byte budget, and keeps the newest whatever its size', () => {
-    const entry = (text: string) => ({ response: {}, conversation: [{ role: 'user', content: text }] });
+    const entry = (text: string) => ({ response: {}, conversation: [{ role: 'user', content: text }], inputItems: [] });
     const store = new ResponseStore(100, 400);
     store.put('a', entry('x'.repeat(100)));
     store.put('b', entry('x'.repeat(100)));
@@ -30,5 +30,20 @@ describe('the bytes the kept responses take', () => {
     store.put('big', entry('x'.repeat(1000)));
     assert.equal(store.size, 1);
     assert.ok(store.get('big'));
+  });
+});
+
+describe('forgetting a response (DELETE /v1/responses/{id})', () => {
+  it('drops it and its bytes, and says whether it was kept', () => {
+    const store = new ResponseStore(100, 400);
+    const entry = { response: {}, conversation: [{ role: 'user', content: 'x'.repeat(100) }], inputItems: [] };
+    store.put('a', entry);
+    store.put('b', entry);
+    assert.equal(store.delete('a'), true);
+    assert.equal(store.delete('a'), false);
+    assert.equal(store.get('a'), undefined);
+    // Its bytes were given back: c fits beside b without b being forgotten (a, b and c together pass 400 bytes).
+    store.put('c', entry);
+    assert.ok(store.get('b'));
   });
 });

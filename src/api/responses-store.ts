@@ -3,6 +3,7 @@
 // over). Kept in memory, bounded by count and by bytes (a chain of follow-ups keeps each turn once per response):
 // the node's job store records jobs, not conversations, and a restart forgets them.
 import type { ConversationMessage } from './responses-requests.js';
+import type { InputItemObject } from './responses-input-items.js';
 
 /** Responses kept at once; the oldest goes first past it. */
 export const MAX_STORED_RESPONSES = 1000;
@@ -14,6 +15,8 @@ export interface StoredResponse {
   response: Record<string, unknown>;
   /** The turns a follow-up continues from. */
   conversation: ConversationMessage[];
+  /** The items the response was asked with, for GET /v1/responses/{id}/input_items. */
+  inputItems: InputItemObject[];
 }
 
 export class ResponseStore {
@@ -42,10 +45,11 @@ export class ResponseStore {
     return this.entries.size;
   }
 
-  private delete(id: string): void {
+  /** Forgets a response (DELETE /v1/responses/{id}); false when it was not kept. */
+  delete(id: string): boolean {
     const kept = this.entries.get(id);
-    if (!kept) return;
+    if (!kept) return false;
     this.bytes -= kept.bytes;
-    this.entries.delete(id);
+    return this.entries.delete(id);
   }
 }

@@ -108,6 +108,15 @@ describe('LlamaCppEngine on real GGUF models', () => {
     }
   });
 
+  it("fingerprints a grammar-constrained generation with finite logprobs only: tokens the grammar rules out are no alternatives", async () => {
+    const result = await engine.generate({ modelPath: stories, input: { prompt: 'Once upon a time' }, sampling: sampling({ maxTokens: 60, format: { type: 'json_schema', schema: PERSON } }), fingerprintTopK: 4 });
+    const fingerprints = result.fingerprints ?? [];
+    assert.equal(fingerprints.length, result.tokenIds.length);
+    const logprobs = fingerprints.flatMap((fingerprint) => [fingerprint.logprob, ...fingerprint.top.map(([, logprob]) => logprob)]);
+    assert.deepEqual(logprobs.filter((logprob) => !Number.isFinite(logprob)), [], 'JSON carries no -Infinity');
+    assert.ok(fingerprints.some((fingerprint) => fingerprint.top.length < 4), 'where the grammar allows one token, fewer than 4 alternatives');
+  });
+
   it('decodes a JSON object under the json grammar', async () => {
     const result = await engine.generate({ modelPath: tinyRandom, input: { prompt: 'Hello' }, sampling: sampling({ maxTokens: 300, format: { type: 'json' } }) });
     if (result.finishReason === 'stop') assert.equal(typeof JSON.parse(result.text), 'object');

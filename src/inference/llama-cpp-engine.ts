@@ -284,20 +284,29 @@ async function* fingerprintedTokens(
   into: TokenFingerprint[],
 ): AsyncGenerator<Token> {
   for await (const output of outputs) {
-    into.push({ token: output.token, logprob: Math.log(output.confidence), top: output.probabilities ? topLogprobs(output.probabilities, topK) : [] });
+    into.push({ token: output.token, logprob: finiteLogprob(output.confidence), top: output.probabilities ? topLogprobs(output.probabilities, topK) : [] });
     yield output.token;
   }
 }
 
+/** The floor OpenAI reports for a token its sampler ruled out: JSON has no -Infinity (it would travel as null). */
+const LOGPROB_FLOOR = -9999;
+
+function finiteLogprob(probability: number): number {
+  return probability > 0 ? Math.max(Math.log(probability), LOGPROB_FLOOR) : LOGPROB_FLOOR;
+}
+
+/** The k most likely tokens with their logprobs; tokens a grammar or a bias ruled out (probability 0) are no alternatives. */
 function topLogprobs(probabilities: Map<Token, number>, k: number): [number, number][] {
   const best: [number, number][] = [];
   for (const [token, probability] of probabilities) {
+    if (!(probability > 0)) continue;
     if (best.length === k && probability <= best[k - 1]![1]) continue;
     best.push([token, probability]);
     best.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
     if (best.length > k) best.pop();
   }
-  return best.map(([token, probability]) => [token, Math.log(probability)]);
+  return best.map(([token, probability]) => [token, finiteLogprob(probability)]);
 }
 
 /** The prompt as llama.cpp's own server tokenizes it: BOS first when the model wants one, chats through the model's template. */

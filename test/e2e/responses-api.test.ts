@@ -108,6 +108,27 @@ describe("the Responses API of a client node (POST /v1/responses)", () => {
     await assert.rejects(openai.responses.retrieve(unkept.id), (error: unknown) => error instanceof NotFoundError);
   });
 
+  it("lists a kept response's input items page by page through the SDK's pagination, and deletes it", async () => {
+    const input = [
+      { role: 'user' as const, content: 'Lily had a red ball.' },
+      { role: 'assistant' as const, content: 'She loved it.' },
+      { role: 'user' as const, content: 'What colour was it?' },
+    ];
+    const kept = await openai.responses.create({ model: MODEL, input, max_output_tokens: 4, temperature: 0 });
+    const listed = [];
+    for await (const item of openai.responses.inputItems.list(kept.id, { limit: 2, order: 'asc' })) listed.push(item);
+    assert.deepEqual(
+      listed.map((item) => (item.type === 'message' ? [item.role, item.content.map((part) => ('text' in part ? part.text : ''))] : item.type)),
+      input.map((turn) => [turn.role, [turn.content]]),
+    );
+    const newestFirst = await openai.responses.inputItems.list(kept.id);
+    assert.deepEqual(newestFirst.data.map((item) => item.id), listed.map((item) => item.id).reverse());
+    await openai.responses.delete(kept.id);
+    await assert.rejects(openai.responses.retrieve(kept.id), (error: unknown) => error instanceof NotFoundError);
+    await assert.rejects(openai.responses.inputItems.list(kept.id), (error: unknown) => error instanceof NotFoundError);
+    await assert.rejects(openai.responses.delete(kept.id), (error: unknown) => error instanceof NotFoundError);
+  });
+
   it('answers JSON valid against a strict json_schema text format, streamed and not, completed', async () => {
     const request = { model: MODEL, input: 'Once upon a time', max_output_tokens: 120, temperature: 0, text: { format: { type: 'json_schema' as const, name: 'person', schema: PERSON, strict: true } } };
     const whole = await openai.responses.create(request);
