@@ -47,12 +47,38 @@ describe('jobs submitted from the interface', () => {
   const form = AppJobSubmit.parse({ type: 'job.submit', requestId: 'r1', model: 'stories260K', prompt: 'Once', maxTokens: 16, temperature: 0.5, seed: 7, priceCap: { amount: '0.02', currency: 'USDC' }, verification: { kind: 'sampled', p: 0.25 } });
 
   it('become a job spec with the form parameters, price cap, verification policy and a deadline', () => {
-    const spec = jobSpecOf(form, '7d0f1b1e-3c2a-4b55-9a4e-2f8d6c1a0b9e', 1_000_000);
+    const { spec, mode } = jobSpecOf(form, '7d0f1b1e-3c2a-4b55-9a4e-2f8d6c1a0b9e', 1_000_000);
+    assert.equal(mode, 'text');
     assert.deepEqual(spec.sampling, { temperature: 0.5, maxTokens: 16, seed: 7 });
     assert.deepEqual(spec.input, { prompt: 'Once' });
     assert.deepEqual(spec.priceCap, { amount: '0.02', currency: 'USDC', per: '1k_tokens' });
     assert.deepEqual(spec.verification, { kind: 'sampled', p: 0.25 });
     assert.equal(spec.deadline, 1_000_000 + 120_000, 'the default timeout of 120 s');
+  });
+
+  it('with structured output or tools become the chat job the API would run, with the form deadline and policy', () => {
+    const schema = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false };
+    const structured = AppJobSubmit.parse({ ...form, responseFormat: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } } });
+    const { spec, mode } = jobSpecOf(structured, '7d0f1b1e-3c2a-4b55-9a4e-2f8d6c1a0b9e', 1_000_000);
+    assert.equal(mode, 'text');
+    assert.deepEqual(spec.input, { messages: [{ role: 'user', content: 'Once' }] });
+    assert.equal(spec.sampling.format?.type, 'json_schema');
+    assert.deepEqual([spec.deadline, spec.verification], [1_000_000 + 120_000, { kind: 'sampled', p: 0.25 }]);
+    const weather = { type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
+    const called = jobSpecOf(AppJobSubmit.parse({ ...form, tools: [weather], toolChoice: 'required' }), '7d0f1b1e-3c2a-4b55-9a4e-2f8d6c1a0b9e', 1_000_000);
+    assert.equal(called.mode, 'call');
+    assert.ok(called.spec.sampling.format, 'a forced call decodes under its grammar');
+  });
+
+  it('with a tool or schema the grammar cannot honour are refused naming the form field', () => {
+    const refusals: Array<[Record<string, unknown>, RegExp]> = [
+      [{ responseFormat: { type: 'json_schema', json_schema: { name: 's', schema: { type: 'object', patternProperties: { x: {} } }, strict: true } } }, /structured output/],
+      [{ tools: [{ type: 'retrieval' }] }, /tools/],
+      [{ toolChoice: 'required' }, /tool choice/],
+    ];
+    for (const [fields, field] of refusals) {
+      assert.throws(() => jobSpecOf(AppJobSubmit.parse({ ...form, ...fields })), (error: unknown) => error instanceof InvalidJobRequestError && field.test(error.message), JSON.stringify(fields));
+    }
   });
 
   it('are refused with the field at fault', () => {

@@ -4,6 +4,9 @@
 import { randomUUID } from 'node:crypto';
 // Imported from their modules, as src/api does: node/index.js leads back to the daemon, which imports this folder.
 import { AggregatorConnection, type AggregatorConnectionOptions } from '../api/aggregator-connection.js';
+import { ApiError } from '../api/api-error.js';
+import { ReplyTextReader, type ReplyMode } from '../api/reply-text-reader.js';
+import { asksStructuredReply, chatSpecOfSubmission, formFieldOf } from './app-chat-spec.js';
 import { runClientJob } from '../client/run-client-job.js';
 import { InfernetError } from '../errors/index.js';
 import type { NodeKey } from '../identity/index.js';
@@ -28,24 +31,36 @@ export class InvalidJobRequestError extends InfernetError {
   }
 }
 
-/** The signed spec of a submitted form. */
-export function jobSpecOf(request: AppJobSubmit, jobId: string = randomUUID(), now = Date.now()): JobSpec {
+/** The signed spec of a submitted form, and how its output reads (text, or a tool call under tools). */
+export function jobSpecOf(request: AppJobSubmit, jobId: string = randomUUID(), now = Date.now()): { spec: JobSpec; mode: ReplyMode } {
+  const refused = (issues: string) => new InvalidJobRequestError(`the job cannot be sent: ${issues}`);
+  let base: { spec: JobSpec; mode: ReplyMode } | undefined;
+  if (asksStructuredReply(request)) {
+    try {
+      base = chatSpecOfSubmission(request, jobId, now);
+    } catch (error) {
+      if (error instanceof ApiError) throw refused(`${formFieldOf(error) || 'the form'}: ${error.message}`);
+      throw error;
+    }
+  }
   const parsed = JobSpec.safeParse({
-    jobId,
-    model: { name: request.model },
-    input: { prompt: request.prompt },
-    sampling: {
-      temperature: request.temperature,
-      maxTokens: request.maxTokens,
-      ...(request.topP !== undefined ? { topP: request.topP } : {}),
-      ...(request.seed !== undefined ? { seed: request.seed } : {}),
-    },
+    ...(base?.spec ?? {
+      jobId,
+      model: { name: request.model },
+      input: { prompt: request.prompt },
+      sampling: {
+        temperature: request.temperature,
+        maxTokens: request.maxTokens,
+        ...(request.topP !== undefined ? { topP: request.topP } : {}),
+        ...(request.seed !== undefined ? { seed: request.seed } : {}),
+      },
+    }),
     deadline: now + request.timeoutS * 1000,
     ...(request.priceCap ? { priceCap: request.priceCap } : {}),
     verification: request.verification,
   });
-  if (!parsed.success) throw new InvalidJobRequestError(`the job cannot be sent: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  return parsed.data;
+  if (!parsed.success) throw refused(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  return { spec: parsed.data, mode: base?.mode ?? 'text' };
 }
 
 export class AppJobRunner {
@@ -59,7 +74,7 @@ export class AppJobRunner {
   /** Runs one job; `send` receives its events in order, ending with job.done or job.failed. */
   async run(request: AppJobSubmit, send: (event: AppEvent) => void): Promise<void> {
     const { requestId } = request;
-    const spec = jobSpecOf(request);
+    const { spec, mode } = jobSpecOf(request);
     const { jobId } = spec;
     const abort = new AbortController();
     this.running.set(requestId, abort);
@@ -79,7 +94,9 @@ export class AppJobRunner {
           onText: (text) => send({ type: 'job.text', requestId, jobId, text }),
         },
       });
-      send({ type: 'job.done', requestId, jobId, output: outcome.output, tokens: outcome.tokens, provider: outcome.providerNpub, finishReason: outcome.finishReason, firstTokenMs: Math.round(outcome.firstTokenMs), totalMs: Math.round(outcome.totalMs) });
+      const reply = mode === 'text' ? { text: outcome.output } : new ReplyTextReader(mode).end(outcome.output);
+      const toolCall = reply.call ? { toolCall: { name: reply.call.name, arguments: reply.call.arguments } } : {};
+      send({ type: 'job.done', requestId, jobId, output: reply.text, tokens: outcome.tokens, provider: outcome.providerNpub, finishReason: outcome.finishReason, firstTokenMs: Math.round(outcome.firstTokenMs), totalMs: Math.round(outcome.totalMs), ...toolCall });
     } catch (error) {
       const code = error instanceof JobFailedError ? error.code : ((error as Error).name ?? 'internal');
       send({ type: 'job.failed', requestId, jobId, code, message: (error as Error).message });

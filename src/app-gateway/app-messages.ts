@@ -24,8 +24,19 @@ export const AppJobSubmit = z.object({
   timeoutS: z.number().int().min(1).max(3600).default(120),
   priceCap: Price.optional(),
   verification: VerificationPolicy.default({ kind: 'none' }),
+  /** Structured output, as OpenAI's response_format ({type: json_object} or {type: json_schema, json_schema}); checked by the chat API's schema. */
+  responseFormat: z.object({ type: z.enum(['json_object', 'json_schema']) }).passthrough().optional(),
+  /** Function tools, as OpenAI's chat tools; checked by the chat API's schema. */
+  tools: z.array(z.unknown()).max(128).optional(),
+  toolChoice: z.union([z.enum(['auto', 'required', 'none']), z.object({ type: z.literal('function'), function: z.object({ name: z.string().min(1).max(64) }) })]).optional(),
 });
 export type AppJobSubmit = z.infer<typeof AppJobSubmit>;
+
+/** A forced or chosen tool call, as the job's output parsed: the function's name and its arguments' JSON text. */
+export interface AppToolCall {
+  name: string;
+  arguments: string;
+}
 
 export const AppJobCancel = z.object({ type: z.literal('job.cancel'), requestId: z.string().min(1).max(64) });
 
@@ -114,7 +125,7 @@ export type AppEvent =
   | { type: 'job.started'; requestId: string; jobId: string }
   | { type: 'job.matched'; requestId: string; jobId: string; provider: string }
   | { type: 'job.text'; requestId: string; jobId: string; text: string }
-  | { type: 'job.done'; requestId: string; jobId: string; output: string; tokens: number; provider: string; finishReason: string; firstTokenMs: number; totalMs: number }
+  | { type: 'job.done'; requestId: string; jobId: string; output: string; tokens: number; provider: string; finishReason: string; firstTokenMs: number; totalMs: number; toolCall?: AppToolCall }
   | { type: 'job.failed'; requestId: string; jobId: string; code: string; message: string }
   | { type: 'plan.result'; requestId: string; model: unknown; plan: unknown }
   | { type: 'content.items'; requestId: string; items: ContentItem[] }

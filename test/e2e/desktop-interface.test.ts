@@ -265,6 +265,51 @@ describe('the desktop interface against a real daemon', () => {
     assert.equal(counted, exported.length, 'the summary counts every exported line');
   });
 
+  it('asks for JSON under a schema and for a tool call from the submit form, and shows the answer and the call', async () => {
+    await open('submit');
+    /** Submits the form and waits for this job's end: the statuses shown from the click on are recorded in the page. */
+    const submitAndWait = async (): Promise<string> => {
+      await page.evaluate(`{
+        const status = document.querySelector('[data-testid="job-status"]');
+        window.statusesSeen = [];
+        new MutationObserver(() => window.statusesSeen.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+      }`);
+      await page.locator('form[data-testid="submit-form"] button[type="submit"]').click();
+      await page.waitForFunction(`window.statusesSeen.some((text) => text.startsWith('completed')) || !!document.querySelector('[data-testid="job-error"]')`, null, { timeout: 60_000 });
+      if (await page.locator('[data-testid="job-error"]').count()) assert.fail(`the job failed: ${await page.locator('[data-testid="job-error"]').textContent()}`);
+      return (await page.locator('[data-testid="job-output"]').textContent()) ?? '';
+    };
+    await page.locator('input[name="model"]').fill(MODEL);
+    await page.locator('textarea[name="prompt"]').fill('Tell me about Lily.');
+    await page.locator('input[name="maxTokens"]').fill('200');
+    const schema = { type: 'object', properties: { name: { type: 'string', maxLength: 12 }, happy: { type: 'boolean' } }, required: ['name', 'happy'], additionalProperties: false };
+    await page.locator('select[name="outputFormat"]').selectOption('json_schema');
+    await page.locator('textarea[name="schema"]').fill(JSON.stringify(schema));
+    const answer = JSON.parse(await submitAndWait()) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(answer).sort(), ['happy', 'name']);
+    assert.ok(typeof answer.name === 'string' && answer.name.length <= 12 && typeof answer.happy === 'boolean', JSON.stringify(answer));
+    await shoot('submit-structured');
+
+    await page.locator('select[name="outputFormat"]').selectOption('text');
+    const weather = { name: 'weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 20 } }, required: ['city'], additionalProperties: false } };
+    await page.locator('textarea[name="tools"]').fill(JSON.stringify([weather]));
+    await page.locator('select[name="toolChoice"]').selectOption('required');
+    await submitAndWait();
+    const call = /^weather\((.*)\)$/s.exec((await page.locator('[data-testid="job-tool-call"]').textContent()) ?? '');
+    assert.ok(call, 'the forced call is shown with its arguments');
+    assert.equal(typeof (JSON.parse(call[1]!) as { city?: unknown }).city, 'string');
+    await shoot('submit-tool-call');
+
+    // A schema the grammar cannot enforce is refused naming the form's field, and no job runs.
+    await page.locator('textarea[name="tools"]').fill('');
+    await page.locator('select[name="outputFormat"]').selectOption('json_schema');
+    await page.locator('textarea[name="schema"]').fill(JSON.stringify({ type: 'object', patternProperties: { '^x': { type: 'string' } } }));
+    await page.locator('form[data-testid="submit-form"] button[type="submit"]').click();
+    await page.locator('[data-testid="job-error"]').waitFor({ timeout: 30_000 });
+    assert.match((await page.locator('[data-testid="job-error"]').textContent()) ?? '', /structured output/);
+    await page.locator('select[name="outputFormat"]').selectOption('text');
+  });
+
   it('raised no error in the page', () => {
     assert.deepEqual(pageErrors, []);
   });

@@ -48,7 +48,7 @@ export type AppEvent =
   | { type: 'job.started'; requestId: string; jobId: string }
   | { type: 'job.matched'; requestId: string; jobId: string; provider: string }
   | { type: 'job.text'; requestId: string; jobId: string; text: string }
-  | { type: 'job.done'; requestId: string; jobId: string; output: string; tokens: number; provider: string; finishReason: string; firstTokenMs: number; totalMs: number }
+  | { type: 'job.done'; requestId: string; jobId: string; output: string; tokens: number; provider: string; finishReason: string; firstTokenMs: number; totalMs: number; toolCall?: ToolCall }
   | { type: 'job.failed'; requestId: string; jobId: string; code: string; message: string }
   | { type: 'plan.result'; requestId: string; model: PlanModel; plan: DeploymentPlan }
   | { type: 'content.items'; requestId: string; items: ContentItem[] }
@@ -73,6 +73,17 @@ export interface JobSubmission {
   timeoutS: number;
   priceCap?: { amount: string; currency: string; per: 'job' | '1k_tokens' };
   verification: { kind: 'none' } | { kind: 'redundant'; k: number } | { kind: 'sampled'; p: number };
+  /** Structured output as OpenAI's response_format; the job then runs as a chat completion. */
+  responseFormat?: { type: 'json_object' } | { type: 'json_schema'; json_schema: { name: string; schema: Record<string, unknown>; strict: boolean } };
+  /** Function tools as OpenAI's chat tools, and the choice among them. */
+  tools?: Array<{ type: 'function'; function: { name: string; description?: string; parameters?: Record<string, unknown> } }>;
+  toolChoice?: 'auto' | 'required';
+}
+
+/** The call a tool job's output is: the function's name and its arguments' JSON text. */
+export interface ToolCall {
+  name: string;
+  arguments: string;
 }
 
 export interface PlanModel {
