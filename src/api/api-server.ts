@@ -49,6 +49,8 @@ export interface ApiServerOptions {
   localModels?: () => string[];
   /** Where the client side of each job is recorded. */
   store?: JobStore;
+  /** Where kept Responses API responses are written, so a restart keeps them (a node's home/responses); memory only without. */
+  responsesDir?: string;
   /** Served at GET /metrics without an API key (the API listens on 127.0.0.1 unless configured otherwise). */
   metrics?: NodeMetrics;
   /** /v1/files and /v1/batches, on a node that runs batches (an all-in-one node: src/batch). */
@@ -97,7 +99,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ...(options.verification ? { verification: options.verification } : {}),
   };
   const batches = options.batches ? batchApiRoutes(options.batches) : undefined;
-  const responses = responsesRoutes(services, new ResponseStore());
+  const responses = responsesRoutes(services, new ResponseStore(undefined, undefined, options.responsesDir));
   const handle = router(services, Math.floor(Date.now() / 1000), (path) => responses(path) ?? batches?.(path));
   const metrics = options.metrics;
   const server = createServer((request, response) => {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ResponseStore } from './responses-store.js';
 
 describe('the responses a node keeps', () => {
@@ -45,5 +48,25 @@ describe('forgetting a response (DELETE /v1/responses/{id})', () => {
     // Its bytes were given back: c fits beside b without b being forgotten (a, b and c together pass 400 bytes).
     store.put('c', entry);
     assert.ok(store.get('b'));
+  });
+});
+
+describe('the responses a node keeps in its home', () => {
+  it('are there after a restart, in order, without the forgotten and evicted ones or a file cut short', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infernet-responses-'));
+    try {
+      const entry = (text: string) => ({ response: { id: text }, conversation: [{ role: 'user', content: text }], inputItems: [] });
+      const before = new ResponseStore(3, 1 << 20, dir);
+      for (const id of ['resp_a', 'resp_b', 'resp_c', 'resp_d']) before.put(id, entry(id));
+      before.delete('resp_c');
+      await writeFile(join(dir, 'resp_torn.json'), '{"response": {"id"');
+      const after = new ResponseStore(3, 1 << 20, dir);
+      assert.equal(after.get('resp_a'), undefined, 'evicted past the capacity of 3');
+      assert.equal(after.get('resp_c'), undefined, 'deleted');
+      assert.deepEqual([after.get('resp_b'), after.get('resp_d')], [entry('resp_b'), entry('resp_d')]);
+      assert.deepEqual((await readdir(dir)).sort(), ['resp_b.json', 'resp_d.json']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,10 @@
 // The responses a node keeps for previous_response_id and GET /v1/responses/{id}: the response object as it was
 // answered, and the conversation it ends (input turns and output, without instructions, which OpenAI does not carry
-// over). Kept in memory, bounded by count and by bytes (a chain of follow-ups keeps each turn once per response):
-// the node's job store records jobs, not conversations, and a restart forgets them.
+// over). Bounded by count and by bytes (a chain of follow-ups keeps each turn once per response), oldest first. With
+// a directory (a node's home/responses), each is also a file there, written before it is answered by id, so a
+// restarted node still continues and lists the conversations it kept; the node's job store records jobs only.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ConversationMessage } from './responses-requests.js';
 import type { InputItemObject } from './responses-input-items.js';
 
@@ -26,7 +29,10 @@ export class ResponseStore {
   constructor(
     private readonly capacity = MAX_STORED_RESPONSES,
     private readonly maxBytes = MAX_STORED_RESPONSE_BYTES,
-  ) {}
+    private readonly dir?: string,
+  ) {
+    if (dir) this.load(dir);
+  }
 
   get(id: string): StoredResponse | undefined {
     return this.entries.get(id)?.entry;
@@ -34,7 +40,9 @@ export class ResponseStore {
 
   put(id: string, entry: StoredResponse): void {
     this.delete(id);
-    const bytes = Buffer.byteLength(JSON.stringify(entry));
+    const text = JSON.stringify(entry);
+    const bytes = Buffer.byteLength(text);
+    if (this.dir) writeAtomically(this.fileOf(id), text);
     this.entries.set(id, { entry, bytes });
     this.bytes += bytes;
     // A Map iterates in insertion order: the first key is the oldest.
@@ -50,6 +58,39 @@ export class ResponseStore {
     const kept = this.entries.get(id);
     if (!kept) return false;
     this.bytes -= kept.bytes;
+    if (this.dir) rmSync(this.fileOf(id), { force: true });
     return this.entries.delete(id);
   }
+
+  /** The kept files, oldest first; one that does not parse (cut short by a crash mid-write elsewhere) is dropped. */
+  private load(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    const files = readdirSync(dir)
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => ({ name, at: statSync(join(dir, name)).mtimeMs }))
+      .sort((a, b) => a.at - b.at || a.name.localeCompare(b.name));
+    for (const { name } of files) {
+      const path = join(dir, name);
+      try {
+        const entry = JSON.parse(readFileSync(path, 'utf8')) as StoredResponse;
+        this.entries.set(name.slice(0, -'.json'.length), { entry, bytes: Buffer.byteLength(JSON.stringify(entry)) });
+      } catch {
+        rmSync(path, { force: true });
+      }
+    }
+    this.bytes = [...this.entries.values()].reduce((sum, kept) => sum + kept.bytes, 0);
+    while (this.entries.size > 1 && (this.entries.size > this.capacity || this.bytes > this.maxBytes)) this.delete(this.entries.keys().next().value!);
+  }
+
+  /** Ids are this node's own (resp_ and a job's UUID); anything else is kept out of the file name. */
+  private fileOf(id: string): string {
+    return join(this.dir!, `${id.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
+  }
+}
+
+/** Written whole or not at all: a crash mid-write leaves the old file (or none), never half of one. */
+function writeAtomically(path: string, text: string): void {
+  const partial = `${path}.partial`;
+  writeFileSync(partial, text);
+  renameSync(partial, path);
 }

@@ -497,6 +497,7 @@ export class NodeDaemon {
       ...(this.clientPayer ? { payer: this.clientPayer.payer } : {}),
       ...(aggregator ? { localModels: () => aggregator.availableModels() } : {}),
       store: this.store,
+      responsesDir: join(home.dir, 'responses'),
       metrics: this.metrics,
       app: this.appGateway,
       verification: config.verification.defaultPolicy,
