@@ -173,4 +173,21 @@ describe('attack 7: a provider settles its hold invoice as soon as it is held (r
     assert.deepEqual(refusals, []);
     await eventually(async () => (await network.alice.client.channelBalance()).localSat === aliceBefore.localSat - 2n * 24n, 10_000, 'alice pays the two honest runs only');
   });
+
+  it('refuses (payment_required) a client that pays by Lightning without a hold secret, rather than pay on a provider-made preimage', async () => {
+    const jobId = randomUUID();
+    const answer = new Promise<FrameOf<'job.reject'>>((resolve) => {
+      const stop = session.onFrame((frame) => {
+        if (frame.type === 'job.reject' && frame.jobId === jobId) {
+          stop();
+          resolve(frame);
+        }
+      });
+    });
+    // What a client before the hold secret sends: its rails only.
+    session.send({ type: 'job.request', jobId, model: { name: 'stories260K' }, maxTokens: 24, deadline: Date.now() + 60_000, payment: { rails: ['lightning'] } });
+    const reject = await answer;
+    assert.equal(reject.code, 'payment_required');
+    assert.match(reject.message, /preimage the client makes.*payment\.holdSecret.*update the client/);
+  });
 });
