@@ -11,7 +11,7 @@ import { validateNodeConfig } from '../src/config/index.js';
 import { generateNodeKey, npubOf } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { sharedModelPath } from '../src/models/shared-test-models.js';
-import { runJob } from '../src/node/index.js';
+import { runJob } from '../src/client/index.js';
 import { JobSpec } from '../src/protocol/index.js';
 import { dialPeer } from '../src/transport/index.js';
 import { eventually, freePort, runCli, startDaemon, type RunningDaemon } from '../test/support/cli.js';

@@ -10,7 +10,7 @@ import { generateNodeKey } from '../src/identity/index.js';
 import { LlamaCppEngine } from '../src/inference/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { sharedModelPath } from '../src/models/shared-test-models.js';
-import { runJob } from '../src/node/index.js';
+import { runJob } from '../src/client/index.js';
 import { JobSpec, SamplingParams } from '../src/protocol/index.js';
 import { dialPeer } from '../src/transport/index.js';
 import { decodeRate, endToEndRate, firstToken, type Sample } from './generation-samples.js';

@@ -10,7 +10,7 @@ import { nodeHome, validateNodeConfig, type NodeConfigInput } from '../src/confi
 import { generateNodeKey } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { sharedModelPath } from '../src/models/shared-test-models.js';
-import { runJob } from '../src/node/index.js';
+import { runJob } from '../src/client/index.js';
 import { NodeDaemon } from '../src/node/node-daemon.js';
 import { startLocalChain } from '../src/payments/evm/local-chain.js';
 import { ClientJobPayer, EscrowClient } from '../src/payments/index.js';

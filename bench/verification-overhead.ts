@@ -13,7 +13,8 @@ import { sharedModelPath } from '../src/models/shared-test-models.js';
 import { NodeDaemon } from '../src/node/node-daemon.js';
 import { JobSpec, type VerificationPolicy } from '../src/protocol/index.js';
 import { dialPeer } from '../src/transport/index.js';
-import { runVerifiedJob, seededRandom } from '../src/verification/index.js';
+import { runVerifiedJob } from '../src/client/index.js';
+import { seededRandom } from '../src/verification/index.js';
 
 const JOBS = 60;
 const MAX_TOKENS = 64;

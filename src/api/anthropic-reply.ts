@@ -3,7 +3,7 @@
 // Anthropic's `{type: "error", error: {type, message}}`, as its SDK reads them.
 import type { ServerResponse } from 'node:http';
 import { npubOf } from '../identity/index.js';
-import type { JobOutcome } from '../node/job-client.js';
+import type { JobOutcome } from '../client/job-client.js';
 import type { ApiError } from './api-error.js';
 import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-replies.js';
 import type { JobReply } from './serve-completion.js';

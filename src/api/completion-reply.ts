@@ -2,7 +2,7 @@
 // stream opened when the provider accepts. Holds the headers that name the job and its provider.
 import type { ServerResponse } from 'node:http';
 import { npubOf } from '../identity/index.js';
-import type { JobOutcome } from '../node/job-client.js';
+import type { JobOutcome } from '../client/job-client.js';
 import type { ApiError } from './api-error.js';
 import type { JobReply } from './serve-completion.js';
 import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-replies.js';

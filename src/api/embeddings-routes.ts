@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { npubOf } from '../identity/index.js';
-import type { JobOutcome } from '../node/job-client.js';
+import type { JobOutcome } from '../client/job-client.js';
 import { ApiError } from './api-error.js';
 import { checkDimensions, embeddingJobSpec, normalizedVectors, OllamaEmbedRequest, openAiEmbeddingList, OpenAiEmbeddingRequest } from './embeddings-requests.js';
 import { sendError, sendJson, type ResponseHeaders } from './http-replies.js';

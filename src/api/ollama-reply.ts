@@ -2,7 +2,7 @@
 // (Ollama streams by default), or one object with `stream: false`. Errors are Ollama's `{"error": "..."}`.
 import type { ServerResponse } from 'node:http';
 import { npubOf } from '../identity/index.js';
-import type { JobOutcome } from '../node/job-client.js';
+import type { JobOutcome } from '../client/job-client.js';
 import type { ApiError } from './api-error.js';
 import { sendJson, type ResponseHeaders } from './http-replies.js';
 import { ReplyTextReader } from './reply-text-reader.js';

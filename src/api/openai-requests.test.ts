@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { JobOutcome } from '../node/job-client.js';
+import type { JobOutcome } from '../client/job-client.js';
 import { ApiError } from './api-error.js';
 import { ChatCompletionRequest, chatJobSpec, choiceSpecs, CompletionRequest, completionJobSpec, DEFAULT_CHAT_MAX_TOKENS, DEFAULT_COMPLETION_MAX_TOKENS, parseRequestBody } from './openai-requests.js';
 import { completionChunk, completionResponse, logprobsOf, usageChunk } from './openai-responses.js';

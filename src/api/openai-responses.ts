@@ -1,6 +1,6 @@
 // The response objects of the OpenAI API, built from a finished Infernet job or a streamed piece of one: plain data,
 // so the shapes can be checked in tests without a server.
-import type { JobOutcome } from '../node/job-client.js';
+import type { JobOutcome } from '../client/job-client.js';
 import type { TokenLogprob } from '../protocol/index.js';
 import { ReplyTextReader, type ReplyMode } from './reply-text-reader.js';
 

@@ -4,7 +4,7 @@
 // call is a function_call output item whose arguments stream as response.function_call_arguments.delta events.
 import type { ServerResponse } from 'node:http';
 import { npubOf } from '../identity/index.js';
-import type { JobOutcome } from '../node/job-client.js';
+import type { JobOutcome } from '../client/job-client.js';
 import type { ApiError } from './api-error.js';
 import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-replies.js';
 import { toolCallIdOf } from './openai-responses.js';

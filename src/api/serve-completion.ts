@@ -7,7 +7,7 @@ import type { NodeKey } from '../identity/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 // Imported from their modules, not node/index.js: the daemon (behind node/index.js) imports this folder.
-import { JobFailedError, type JobOutcome } from '../node/job-client.js';
+import { JobFailedError, type JobOutcome } from '../client/job-client.js';
 import type { JobPayer } from '../payments/index.js';
 import type { JobSpec, VerificationPolicy } from '../protocol/index.js';
 import { runClientJob } from '../client/run-client-job.js';

@@ -1,7 +1,7 @@
 // The aggregator view's plan: how a model this node serves (or a reference model) would be laid out over the
 // GPUs the user names, as `infernet plan --json` prints it.
 import { describeModelFile, type ModelDescriptor } from '../models/index.js';
-import { modelNameOf } from '../node/model-catalog.js';
+import { modelNameOf } from '../models/model-catalog.js';
 import { LLAMA_3_70B, LLAMA_3_8B, MIXTRAL_8X7B, parseGpuSpec, planDeployment, type DeploymentPlan } from '../planner/index.js';
 import type { AppPlanRequest } from './app-messages.js';
 import { InfernetError } from '../errors/index.js';

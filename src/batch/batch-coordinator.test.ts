@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { silentLogger } from '../log/index.js';
-import { JobFailedError, type JobOutcome } from '../node/job-client.js';
+import { JobFailedError, type JobOutcome } from '../client/job-client.js';
 import type { JobSpec } from '../protocol/index.js';
 import { usePocketBaseFixture } from '../storage/test-fixture.js';
 import { BatchCoordinator, type BatchProvider } from './batch-coordinator.js';

@@ -4,7 +4,7 @@
 // runs only what is not in the store yet. Each request is an ordinary job (runRequest).
 import { randomBytes } from 'node:crypto';
 import { errorCodeOf, errorMessageOf } from '../errors/index.js';
-import { JobFailedError, type JobOutcome } from '../node/job-client.js';
+import { JobFailedError, type JobOutcome } from '../client/job-client.js';
 import type { Logger } from '../log/index.js';
 import type { JobSpec } from '../protocol/index.js';
 import { specOfBatchRequest, type BatchRequest } from './batch-input.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { JobOutcome } from '../node/job-client.js';
+import type { JobOutcome } from '../client/job-client.js';
 import { BatchMergeError, errorLine, mergeResults, mergedJsonl, successLine } from './batch-output.js';
 
 const outcome = (jobId: string, output: string): JobOutcome => ({

@@ -2,7 +2,7 @@
 // request's `custom_id` and either its `response` (status and completion body) or its `error`; and the merge of
 // results that arrive in any order, from any provider, into input order.
 import { completionResponse } from '../api/openai-responses.js';
-import type { JobOutcome } from '../node/job-client.js';
+import type { JobOutcome } from '../client/job-client.js';
 import type { BatchRequest } from './batch-input.js';
 import { InfernetError } from '../errors/index.js';
 

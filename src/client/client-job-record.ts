@@ -3,7 +3,7 @@
 // measured about 12 ms of first-token latency when they ran alongside.
 import { JobProgressRecorder, type JobPatch, type JobState, type JobStore, type NewJob } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
-import type { JobHooks } from '../node/job-client.js';
+import type { JobHooks } from './job-client.js';
 
 export class ClientJobRecord {
   private chain: Promise<unknown>;

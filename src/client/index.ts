@@ -12,3 +12,6 @@ export {
   type RunJobAcrossAggregatorsParameters,
   type RunJobAcrossAggregatorsReturnType,
 } from './run-job-across-aggregators.js';
+export { runJob, payJobsThrough, JobFailedError, type JobHooks, type JobOutcome } from './job-client.js';
+export { runVerifiedJob, type VerifiedJobOutcome, type RunVerifiedJobOptions } from './run-verified-job.js';
+export { requestNetworkModels, ModelListUnavailableError, MODELS_REQUEST_TIMEOUT_MS } from './network-models.js';

@@ -5,12 +5,12 @@ import type { NodeKey } from '../identity/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 // Imported from its module: node/index.js leads back to the daemon, which imports the client's callers.
-import { JobFailedError, type JobHooks } from '../node/job-client.js';
+import { JobFailedError, type JobHooks } from './job-client.js';
 import type { JobPayer } from '../payments/index.js';
 import type { JobSpec } from '../protocol/index.js';
 import type { PeerSession } from '../transport/index.js';
 import { errorCodeOf, errorMessageOf, InfernetError } from '../errors/index.js';
-import { runVerifiedJob, type VerifiedJobOutcome } from '../verification/run-verified-job.js';
+import { runVerifiedJob, type VerifiedJobOutcome } from './run-verified-job.js';
 import type { RandomSource } from '../verification/verification-policy.js';
 import { ClientJobRecord, recordingHooks } from './client-job-record.js';
 

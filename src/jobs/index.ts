@@ -5,3 +5,4 @@ export { FileJobStore } from './file-job-store.js';
 export { JobProgressRecorder } from './job-progress-recorder.js';
 export { ForwardingJobStore } from './forwarding-job-store.js';
 export * from './job-failover.js';
+export { sha256Hex, outputHashOf, sealJobSpec, openJobSpec, sealJobResult, verifyJobResult, openJobResult, type ResultSummary } from './job-envelopes.js';

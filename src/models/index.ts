@@ -22,3 +22,4 @@ export {
 } from './gguf/write-random-llama-gguf.js';
 export { GgufFormatError, InvalidModelShapeError, UnsupportedGgufVersionError } from './gguf/gguf-errors.js';
 export { bytesPerWeightOfTypeName, GGML_TYPES, GGUF_FILE_TYPE_NAMES } from './gguf/gguf-constants.js';
+export { ModelCatalog, modelNameOf, offersModel, type CatalogEntry } from './model-catalog.js';

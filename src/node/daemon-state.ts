@@ -3,7 +3,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { NodeRole } from '../protocol/index.js';
 import type { NatStatus } from '../nat/index.js';
 import type { ProviderSummary } from './node-discovery.js';
-import type { ProviderEngineState } from './provider-runtime.js';
+import type { ProviderEngineState } from '../provider/provider-runtime.js';
 
 export interface DaemonPeer {
   npub: string;

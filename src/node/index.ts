@@ -1,7 +1,4 @@
+// The daemon's wiring: a node's configuration turned into its components (the roles in src/client, src/aggregator
+// and src/provider, and the front ends over them), started and stopped together.
 export { NodeDaemon, AGENT, type NodeDaemonOptions } from './node-daemon.js';
-export { runJob, payJobsThrough, JobFailedError, type JobHooks, type JobOutcome } from './job-client.js';
 export { readLiveDaemonState, type DaemonState } from './daemon-state.js';
-export { ModelCatalog, modelNameOf } from './model-catalog.js';
-export { rankProviders } from './provider-selection.js';
-export { sha256Hex } from './job-envelopes.js';
-export { requestNetworkModels, ModelListUnavailableError } from './network-models.js';

@@ -16,23 +16,23 @@ import { PeerLink, PeerServer, type PeerSession, type SessionIdentity } from '..
 import { JobPushingStore, PhoneGrants } from '../grants/index.js';
 import { ContentService } from '../content/index.js';
 import { distributedModelPaths, startStageService, withDistributedModels, type StageFinder, type StageService } from '../distributed/index.js';
-import { withSettlement, type SettlingNodeStore } from '../payments/node-settlement.js';
+import { withSettlement, type SettlingNodeStore } from './node-settlement.js';
 import { openNodeJobPayer, type NodeJobPayer } from '../payments/node-job-payer.js';
 import { withClientLedger } from '../payments/terms/ledgered-job-payer.js';
 import { startClientRefundSweep, type ExpiredEscrowSweep } from '../payments/refund/expired-escrow-sweep.js';
 import { startNodeNwc, type NwcWalletService } from '../payments/nwc/index.js';
 import { outcomeReportOf, startNodeReputation, type ReputationService } from '../reputation/index.js';
 import { VerdictWitness, type VerificationListener, type VerificationOutcome } from '../verification/index.js';
-import { AggregatorService } from './aggregator-service.js';
+import { AggregatorService } from '../aggregator/aggregator-service.js';
 import { DaemonStateWriter, removeDaemonState, type DaemonPeer, type DaemonState } from './daemon-state.js';
-import { ModelCatalog } from './model-catalog.js';
+import { ModelCatalog } from '../models/model-catalog.js';
 import { openNodeStore } from './node-store.js';
 import { aggregatorCandidateOf, rankAggregators } from '../client/index.js';
 import { AggregatorDiscovery } from '../discovery/index.js';
 import { NodeDiscovery } from './node-discovery.js';
-import { findStageWorkers, stageOfferOf } from './stage-discovery.js';
-import { ProviderService } from './provider-service.js';
-import { openProviderRuntime, type ProviderRuntime } from './provider-runtime.js';
+import { findStageWorkers, stageOfferOf } from '../distributed/stage-discovery.js';
+import { ProviderService } from '../provider/provider-service.js';
+import { openProviderRuntime, type ProviderRuntime } from '../provider/provider-runtime.js';
 
 export const AGENT = 'infernet/0.1.0';
 /** A job for a model no connected provider serves waits this long for links to providers found in the DHT. */

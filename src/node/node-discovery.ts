@@ -9,8 +9,8 @@ import { chooseJobEndpoint, JobStreamLink, peerIdOfEndpoint, ReachabilityTracker
 import { latencyByPeer, netTestsFileOf, readNetTestResults } from '../network-test/index.js';
 import type { PeerSession, SessionIdentity } from '../transport/index.js';
 import type { TransportLimits } from '../config/index.js';
-import type { ModelCatalog } from './model-catalog.js';
-import type { ProviderService } from './provider-service.js';
+import type { ModelCatalog } from '../models/model-catalog.js';
+import type { ProviderService } from '../provider/provider-service.js';
 
 export interface ProviderSummary {
   pubkey: string;

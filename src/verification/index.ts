@@ -3,7 +3,8 @@
 // how disagreeing runs are settled by a further execution.
 //
 // Who does what, given that prompts and outputs are end-to-end encrypted between client and provider:
-// - The CLIENT orchestrates and compares (runVerifiedJob): it alone holds the spec to re-seal and the plaintext
+// - The CLIENT orchestrates and compares (runVerifiedJob in src/client/run-verified-job.ts): it alone holds the spec
+//   to re-seal and the plaintext
 //   outputs and fingerprints. A check is an ordinary job with a fresh job id sent to another provider through the
 //   aggregator, so neither provider can tell a checked job from any other.
 // - The AGGREGATOR witnesses: it relayed every run's signed result (provider, engine, model, output hash) and
@@ -39,5 +40,4 @@ export { settleRuns, type SettledRuns } from './settle-runs.js';
 export { initialRunCount, policyLabel, parsePolicyLabel, type RandomSource } from './verification-policy.js';
 export { seededRandom, cryptoRandom } from './seeded-random.js';
 export { checkVerdictAgainstResults, VerdictRejectedError, type WitnessedRun } from './check-verdict.js';
-export { runVerifiedJob, type VerifiedJobOutcome, type RunVerifiedJobOptions } from './run-verified-job.js';
 export { VerdictWitness, type VerdictWitnessOptions } from './verdict-witness.js';

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { validateNodeConfig } from '../../src/config/index.js';
 import { generateNodeKey } from '../../src/identity/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { JobFailedError, runJob } from '../../src/node/index.js';
+import { JobFailedError, runJob } from '../../src/client/index.js';
 import { ClientJobPayer, EscrowClient, evmTermsFor, signPayoutStatement } from '../../src/payments/index.js';
 import { startLocalChain, type LocalChain } from '../../src/payments/evm/local-chain.js';
 import { JobSpec, type Frame, type NostrEvent, type Price } from '../../src/protocol/index.js';

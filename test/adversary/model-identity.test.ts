@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { servesModel } from '../../src/discovery/index.js';
-import { ModelCatalog } from '../../src/node/model-catalog.js';
-import { rankProviders } from '../../src/node/provider-selection.js';
+import { ModelCatalog } from '../../src/models/model-catalog.js';
+import { rankProviders } from '../../src/aggregator/provider-selection.js';
 
 describe('model identity by content hash (attack 11)', () => {
   let dir: string;

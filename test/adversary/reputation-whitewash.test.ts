@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { generateNodeKey, type NodeKey } from '../../src/identity/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { rankProviders, type ProviderCandidate } from '../../src/node/provider-selection.js';
+import { rankProviders, type ProviderCandidate } from '../../src/aggregator/provider-selection.js';
 import { createJobOutcomeEvent, PocketBaseReputationLedger, ReputationService, scoreProviders, verifyJobOutcomeEvent, type JobOutcomeReport } from '../../src/reputation/index.js';
 import { usePocketBaseFixture } from '../../src/storage/test-fixture.js';
 

@@ -15,7 +15,7 @@ import { generateNodeKey, saveNodeKey, type NodeKey } from '../../src/identity/i
 import { LlamaCppEngine, type GenerationRequest, type InferenceEngine } from '../../src/inference/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { sealJobSpec } from '../../src/node/job-envelopes.js';
+import { sealJobSpec } from '../../src/jobs/job-envelopes.js';
 import { NodeDaemon } from '../../src/node/node-daemon.js';
 import { startLocalChain, type LocalChain } from '../../src/payments/evm/local-chain.js';
 import { EscrowClient } from '../../src/payments/index.js';

@@ -12,8 +12,9 @@ import { nodeHome, validateNodeConfig, type NodeConfigInput } from '../../src/co
 import { generateNodeKey, signEnvelope, type NodeKey } from '../../src/identity/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { runJob, NodeDaemon } from '../../src/node/index.js';
-import { sealJobSpec } from '../../src/node/job-envelopes.js';
+import { runJob } from '../../src/client/index.js';
+import { NodeDaemon } from '../../src/node/index.js';
+import { sealJobSpec } from '../../src/jobs/job-envelopes.js';
 import { EVENT_KIND_JOB_RESULT, EVENT_KIND_JOB_SPEC, EVENT_KIND_SESSION_AUTH, FRAME_TYPES, JobSpec, type Frame, type FrameOf, type FrameType, type NostrEvent, type OutgoingFrame } from '../../src/protocol/index.js';
 import { dialPeer, type PeerSession, type SessionIdentity } from '../../src/transport/index.js';
 

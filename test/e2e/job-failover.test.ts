@@ -16,7 +16,7 @@ import { generateNodeKey, npubOf } from '../../src/identity/index.js';
 import { attemptPaymentId, type JobEvent, type JobRecord } from '../../src/jobs/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { JobFailedError, runJob, type JobHooks, type JobOutcome } from '../../src/node/index.js';
+import { JobFailedError, runJob, type JobHooks, type JobOutcome } from '../../src/client/index.js';
 import { openNodeStore } from '../../src/node/node-store.js';
 import { EscrowClient, openJobPayer, signPayoutStatement, type JobPayer } from '../../src/payments/index.js';
 import { startLocalChain, type LocalChain } from '../../src/payments/evm/local-chain.js';

@@ -15,9 +15,9 @@ import { loadNodeConfig, nodeHome, validateNodeConfig } from '../../src/config/i
 import { generateNodeKey, type NodeKey } from '../../src/identity/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { JobFailedError, runJob, type JobHooks } from '../../src/node/index.js';
+import { JobFailedError, runJob, type JobHooks } from '../../src/client/index.js';
 import { openNodeStore } from '../../src/node/node-store.js';
-import { sealJobResult } from '../../src/node/job-envelopes.js';
+import { sealJobResult } from '../../src/jobs/job-envelopes.js';
 import { EscrowClient, openJobPayer, PaymentLedger, signPayoutStatement, type ClientJobPayer, type JobPayer, type Payment } from '../../src/payments/index.js';
 import { startLocalChain, type LocalChain } from '../../src/payments/evm/local-chain.js';
 import { JobSpec, type Frame, type Price } from '../../src/protocol/index.js';

@@ -16,7 +16,7 @@ import { generateNodeKey, saveNodeKey } from '../../src/identity/index.js';
 import { LlamaCppEngine } from '../../src/inference/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { JobFailedError, runJob, type JobOutcome } from '../../src/node/index.js';
+import { JobFailedError, runJob, type JobOutcome } from '../../src/client/index.js';
 import { NodeDaemon } from '../../src/node/node-daemon.js';
 import { ChannelCapacityError, ClientJobPayer, HoldInvoiceRail, JobInvoiceHashError, newHoldSecret, paymentHashOf, PreimageMismatchError, LndInvoicePayer, PaymentLedger, SettlementService, type JobPayer, type JobPayment } from '../../src/payments/index.js';
 import { JobSpec } from '../../src/protocol/index.js';

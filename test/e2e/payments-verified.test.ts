@@ -21,10 +21,10 @@ import { NodeDaemon } from '../../src/node/node-daemon.js';
 import { openNodeStore } from '../../src/node/node-store.js';
 import { startLocalChain, type LocalChain } from '../../src/payments/evm/local-chain.js';
 import { ClientJobPayer, EscrowClient, initWallet, PaymentLedger, type Payment } from '../../src/payments/index.js';
-import { payJobsThrough } from '../../src/node/index.js';
+import { payJobsThrough } from '../../src/client/index.js';
 import { JobSpec } from '../../src/protocol/index.js';
 import { dialPeer, type PeerSession } from '../../src/transport/index.js';
-import { runVerifiedJob } from '../../src/verification/index.js';
+import { runVerifiedJob } from '../../src/client/index.js';
 import { LyingEngine } from '../../src/verification/testing/lying-engine.js';
 import { eventually } from '../support/cli.js';
 

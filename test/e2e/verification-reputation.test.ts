@@ -21,7 +21,8 @@ import { JobSpec } from '../../src/protocol/index.js';
 import { createJobOutcomeEvent, encodeReputationGossip, UNPROVEN_SCORE } from '../../src/reputation/index.js';
 import { startTestRelay, type TestRelay } from '../../src/reputation/testing/test-relay.js';
 import { dialPeer, type PeerSession } from '../../src/transport/index.js';
-import { runVerifiedJob, type VerificationOutcome } from '../../src/verification/index.js';
+import { runVerifiedJob } from '../../src/client/index.js';
+import { type VerificationOutcome } from '../../src/verification/index.js';
 import { LyingEngine } from '../../src/verification/testing/lying-engine.js';
 import { eventually, runCli } from '../support/cli.js';
 

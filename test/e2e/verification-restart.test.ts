@@ -19,7 +19,7 @@ import { generateNodeKey, saveNodeKey, type NodeKey } from '../../src/identity/i
 import { LlamaCppEngine, type InferenceEngine } from '../../src/inference/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { payJobsThrough, runJob, type JobOutcome } from '../../src/node/index.js';
+import { payJobsThrough, runJob, type JobOutcome } from '../../src/client/index.js';
 import { NodeDaemon } from '../../src/node/node-daemon.js';
 import { startLocalChain, type LocalChain } from '../../src/payments/evm/local-chain.js';
 import { ClientJobPayer, EscrowClient, initWallet } from '../../src/payments/index.js';

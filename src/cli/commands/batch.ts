@@ -7,7 +7,8 @@ import { BatchInputError, BatchNotFoundError, mergedJsonl, openBatchStore, submi
 import { rolesOf } from '../../config/index.js';
 import { ContentStore, parseCid } from '../../content/index.js';
 import { npubOf } from '../../identity/index.js';
-import { modelNameOf, readLiveDaemonState } from '../../node/index.js';
+import { modelNameOf } from '../../models/index.js';
+import { readLiveDaemonState } from '../../node/index.js';
 import { Price, VerificationPolicy } from '../../protocol/index.js';
 import { EXIT_CODES } from '../../errors/index.js';
 import { CliError } from '../cli-error.js';

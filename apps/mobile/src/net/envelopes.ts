@@ -1,5 +1,5 @@
 // The phone's half of a job's envelopes: its signed, encrypted spec and the provider's verified result. Same
-// format as the node's src/node/job-envelopes.ts (NIP-01 events, NIP-44 content split past 64 KiB).
+// format as the node's src/jobs/job-envelopes.ts (NIP-01 events, NIP-44 content split past 64 KiB).
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { decrypt, encrypt, getConversationKey } from 'nostr-tools/nip44';

@@ -12,9 +12,9 @@ import { silentLogger } from '../log/index.js';
 import { sharedModelPath } from '../models/shared-test-models.js';
 import { decodeEmbeddingVector, embeddingVectorsHash, JobSpec } from '../protocol/index.js';
 import { dialPeer, type PeerSession } from '../transport/index.js';
-import { runVerifiedJob } from '../verification/run-verified-job.js';
-import { runJob } from './job-client.js';
-import { NodeDaemon } from './node-daemon.js';
+import { runVerifiedJob } from '../client/run-verified-job.js';
+import { runJob } from '../client/job-client.js';
+import { NodeDaemon } from '../node/node-daemon.js';
 
 const model = sharedModelPath('stories260K.gguf');
 const logger = silentLogger();

@@ -7,7 +7,7 @@ import { nodeHome, validateNodeConfig } from '../config/index.js';
 import { generateNodeKey } from '../identity/index.js';
 import { silentLogger } from '../log/index.js';
 import { sharedModelPath } from '../models/shared-test-models.js';
-import { NodeDaemon } from './node-daemon.js';
+import { NodeDaemon } from '../node/node-daemon.js';
 import { openProviderRuntime } from './provider-runtime.js';
 
 it('refuses jobs, and offers no slots, when the sandbox is required and no Docker engine answers', async () => {

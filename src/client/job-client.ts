@@ -8,7 +8,7 @@ import type { JobPayer, JobPayment } from '../payments/terms/job-payer.js';
 import { PaymentTermsRefusedError } from '../payments/terms/payment-terms.js';
 import { newHoldSecret, runPaymentHashOf, sealHoldSecret } from '../payments/lightning/run-preimage.js';
 import type { PeerSession } from '../transport/index.js';
-import { openJobResult, outputHashOf, sealJobSpec } from './job-envelopes.js';
+import { openJobResult, outputHashOf, sealJobSpec } from '../jobs/job-envelopes.js';
 
 export class JobFailedError extends Error {
   override readonly name = 'JobFailedError';

@@ -1,5 +1,5 @@
 // Price comparison on decimal strings, so no float rounding decides whether a job is affordable.
-import type { Price } from '../protocol/index.js';
+import type { Price } from '../../protocol/index.js';
 
 function toUnits(amount: string, decimals: number): bigint {
   const [whole = '0', fraction = ''] = amount.split('.');

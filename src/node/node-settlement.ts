@@ -2,26 +2,26 @@
 // escrow when the job ends, and resumes the settlements a previous run left unfinished; it offers payment terms
 // at match time. A provider tells its payout, and with `payments.lightning` makes and settles hold invoices.
 import { rolesOf, type NodeConfig, type NodeHome } from '../config/index.js';
-import { HoldInvoiceRail } from './lightning/hold-invoice-rail.js';
-import { LndRestClient, lndConnectionFromFiles } from './lightning/lnd-rest-client.js';
-import { PaymentLedger } from './ledger/payment-ledger.js';
-import { PaymentsNotConfiguredError } from './payment-errors.js';
-import { SettlementService } from './settlement/settlement-service.js';
-import { EscrowTermsIssuer, type AggregatorPaymentTerms } from './terms/aggregator-terms.js';
-import { HoldInvoicePayments, type ProviderJobPayments } from './terms/provider-payments.js';
-import { EscrowDepositPayments } from './terms/escrow-deposit-check.js';
-import { EscrowClient } from './evm/escrow-client.js';
-import { openEvmChain } from './open-payments.js';
-import { railOfPrice } from './terms/job-amount.js';
-import { loadWallet, walletFilePath } from './wallet-file.js';
+import { HoldInvoiceRail } from '../payments/lightning/hold-invoice-rail.js';
+import { LndRestClient, lndConnectionFromFiles } from '../payments/lightning/lnd-rest-client.js';
+import { PaymentLedger } from '../payments/ledger/payment-ledger.js';
+import { PaymentsNotConfiguredError } from '../payments/payment-errors.js';
+import { SettlementService } from '../payments/settlement/settlement-service.js';
+import { EscrowTermsIssuer, type AggregatorPaymentTerms } from '../payments/terms/aggregator-terms.js';
+import { HoldInvoicePayments, type ProviderJobPayments } from '../payments/terms/provider-payments.js';
+import { EscrowDepositPayments } from '../payments/terms/escrow-deposit-check.js';
+import { EscrowClient } from '../payments/evm/escrow-client.js';
+import { openEvmChain } from '../payments/open-payments.js';
+import { railOfPrice } from '../payments/terms/job-amount.js';
+import { loadWallet, walletFilePath } from '../payments/wallet-file.js';
 import type { Logger } from '../log/index.js';
 import type { NodeMetrics } from '../metrics/index.js';
-import type { NodeStore } from '../node/node-store.js';
+import type { NodeStore } from './node-store.js';
 import type { VerificationOutcome } from '../verification/verification-outcome.js';
-import type { Payment } from './ledger/payment-ledger.js';
-import { openSettlement, type NodeSettlement } from './open-payments.js';
-import { paymentMetricOf } from './settlement/payment-metrics.js';
-import { SettlingJobStore } from './settlement/settling-job-store.js';
+import type { Payment } from '../payments/ledger/payment-ledger.js';
+import { openSettlement, type NodeSettlement } from '../payments/open-payments.js';
+import { paymentMetricOf } from '../payments/settlement/payment-metrics.js';
+import { SettlingJobStore } from '../payments/settlement/settling-job-store.js';
 
 const SETTLEMENT_RETRY_MS = 60_000;
 

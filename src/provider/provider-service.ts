@@ -9,9 +9,9 @@ import type { Logger } from '../log/index.js';
 import { embeddingVectorsOf, jobKindOf, MAX_EMBEDDING_VALUES, type EmbeddingInput, type ErrorCode, type FrameOf, type JobKind, type JobOutput, type JobSpec, type Price } from '../protocol/index.js';
 import type { ProviderJobPayments } from '../payments/terms/provider-payments.js';
 import type { PeerSession } from '../transport/index.js';
-import { openJobSpec, sealJobResult } from './job-envelopes.js';
-import type { ModelCatalog } from './model-catalog.js';
-import { fitsPriceCap } from './pricing.js';
+import { openJobSpec, sealJobResult } from '../jobs/job-envelopes.js';
+import type { ModelCatalog } from '../models/model-catalog.js';
+import { fitsPriceCap } from '../payments/terms/pricing.js';
 
 export interface ProviderServiceOptions {
   key: NodeKey;

@@ -7,13 +7,13 @@ import type { NodeKey } from '../identity/index.js';
 import type { JobPayer } from '../payments/terms/job-payer.js';
 import type { JobSpec, VerificationPolicy } from '../protocol/index.js';
 import type { PeerSession } from '../transport/index.js';
-import { runJob, type JobHooks, type JobOutcome } from '../node/job-client.js';
-import { sha256Hex } from '../node/job-envelopes.js';
-import type { ComparableRun } from './compare-runs.js';
-import { settleRuns } from './settle-runs.js';
-import { cryptoRandom } from './seeded-random.js';
-import { initialRunCount, type RandomSource } from './verification-policy.js';
-import type { VerificationOutcome, VerificationVerdict } from './verification-outcome.js';
+import { runJob, type JobHooks, type JobOutcome } from './job-client.js';
+import { sha256Hex } from '../jobs/job-envelopes.js';
+import type { ComparableRun } from '../verification/compare-runs.js';
+import { settleRuns } from '../verification/settle-runs.js';
+import { cryptoRandom } from '../verification/seeded-random.js';
+import { initialRunCount, type RandomSource } from '../verification/verification-policy.js';
+import type { VerificationOutcome, VerificationVerdict } from '../verification/verification-outcome.js';
 
 export interface RunVerifiedJobOptions {
   hooks?: JobHooks;

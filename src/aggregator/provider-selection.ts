@@ -1,8 +1,8 @@
 // Which connected provider gets a job: pure, so the rule is testable without sockets.
 import type { JobKind, ModelRef, Price, ProviderCapabilities } from '../protocol/index.js';
 import { UNPROVEN_SCORE } from '../reputation/index.js';
-import { offersModel } from './model-catalog.js';
-import { fitsPriceCap } from './pricing.js';
+import { offersModel } from '../models/model-catalog.js';
+import { fitsPriceCap } from '../payments/terms/pricing.js';
 
 export interface ProviderCandidate {
   id: string;

@@ -11,9 +11,9 @@ import { silentLogger } from '../log/index.js';
 import { sharedModelPath } from '../models/shared-test-models.js';
 import { JobSpec, type FrameOf } from '../protocol/index.js';
 import { dialPeer, type PeerSession } from '../transport/index.js';
-import { sealJobSpec } from './job-envelopes.js';
-import { JobFailedError, runJob } from './job-client.js';
-import { NodeDaemon } from './node-daemon.js';
+import { sealJobSpec } from '../jobs/job-envelopes.js';
+import { JobFailedError, runJob } from '../client/job-client.js';
+import { NodeDaemon } from '../node/node-daemon.js';
 
 const model = sharedModelPath('stories260K.gguf');
 const logger = silentLogger();

@@ -12,8 +12,8 @@ import { silentLogger } from '../log/index.js';
 import { sharedModelPath } from '../models/shared-test-models.js';
 import { JobSpec, type Frame } from '../protocol/index.js';
 import { dialPeer, type PeerSession } from '../transport/index.js';
-import { runJob } from './job-client.js';
-import { NodeDaemon } from './node-daemon.js';
+import { runJob } from '../client/job-client.js';
+import { NodeDaemon } from '../node/node-daemon.js';
 
 const model = sharedModelPath('stories260K.gguf');
 const logger = silentLogger();

@@ -13,7 +13,7 @@ import type { AggregatorPaymentTerms } from '../payments/terms/aggregator-terms.
 import { chooseRail } from '../payments/terms/payment-terms.js';
 import { VerdictRejectedError, type VerdictWitness } from '../verification/verdict-witness.js';
 import type { PeerSession } from '../transport/index.js';
-import { verifyJobResult } from './job-envelopes.js';
+import { verifyJobResult } from '../jobs/job-envelopes.js';
 import { rankProviders } from './provider-selection.js';
 
 export interface AggregatorServiceOptions {

@@ -3,7 +3,7 @@
 import { freemem } from 'node:os';
 import type { NodeConfig } from '../config/index.js';
 import type { DiscoveryService, StageOffer } from '../discovery/index.js';
-import type { StageEndpoint, StageService } from '../distributed/index.js';
+import type { StageEndpoint, StageService } from './index.js';
 import { publicKeyFromText } from '../identity/index.js';
 import { InfernetError } from '../errors/index.js';
 

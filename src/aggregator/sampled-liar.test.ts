@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { generateNodeKey } from '../identity/index.js';
-import { rankProviders, type ProviderCandidate } from '../node/provider-selection.js';
+import { rankProviders, type ProviderCandidate } from './provider-selection.js';
 import { initialRunCount, seededRandom, settleRuns, type ComparableRun, type RandomSource } from '../verification/index.js';
-import { createJobOutcomeEvent, verifyJobOutcomeEvent, type JobOutcomeKind, type JobRating } from './reputation-event.js';
-import { scoreProviders } from './reputation-score.js';
+import { createJobOutcomeEvent, verifyJobOutcomeEvent, type JobOutcomeKind, type JobRating } from '../reputation/reputation-event.js';
+import { scoreProviders } from '../reputation/reputation-score.js';
 
 const SEED = 20261125;
 const JOBS = 600;
@@ -75,7 +75,7 @@ function output(job: number, provider: SimProvider, random: RandomSource): Compa
   return { outputHash: hash(text), tokenIds: [job % 512] };
 }
 
-/** The aggregator's own rule (src/node/provider-selection.ts): same slots and price, so reputation decides. */
+/** The aggregator's own rule (src/aggregator/provider-selection.ts): same slots and price, so reputation decides. */
 function rankByReputation(providers: SimProvider[], scores: ReturnType<typeof scoreProviders>): string[] {
   const candidates: ProviderCandidate[] = providers.map((provider) => ({
     id: provider.key,
