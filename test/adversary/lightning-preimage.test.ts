@@ -17,7 +17,7 @@ import { generateNodeKey, loadNodeKey, saveNodeKey } from '../../src/identity/in
 import { LlamaCppEngine } from '../../src/inference/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { JobFailedError, payJobsThrough, runJob, type JobOutcome } from '../../src/node/index.js';
+import { JobFailedError, payJobsThrough, runJob, type JobOutcome } from '../../src/client/index.js';
 import { NodeDaemon } from '../../src/node/node-daemon.js';
 import { openNodeStore } from '../../src/node/node-store.js';
 import { ClientJobPayer, LndInvoicePayer, PaymentLedger, type JobPayment } from '../../src/payments/index.js';
