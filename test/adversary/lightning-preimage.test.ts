@@ -176,9 +176,12 @@ describe('attack 7: a provider settles its hold invoice as soon as it is held (r
 
   it('refuses (payment_required) a client that pays by Lightning without a hold secret, rather than pay on a provider-made preimage', async () => {
     const jobId = randomUUID();
-    const answer = new Promise<FrameOf<'job.reject'>>((resolve) => {
+    const answer = new Promise<FrameOf<'job.reject'>>((resolve, reject) => {
+      // Bounded: an aggregator that matches the job instead (the old code) sends no job.reject at all.
+      const timer = setTimeout(() => reject(new Error('no job.reject within 15 s: the job was matched on an invoice of the provider\'s making')), 15_000);
       const stop = session.onFrame((frame) => {
         if (frame.type === 'job.reject' && frame.jobId === jobId) {
+          clearTimeout(timer);
           stop();
           resolve(frame);
         }
