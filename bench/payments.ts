@@ -14,6 +14,7 @@ import { testTokenAbi } from '../src/payments/evm/contract-artifacts.js';
 import { startLocalChain } from '../src/payments/evm/local-chain.js';
 import { EscrowClient, EscrowRail, HoldInvoiceRail, PaymentLedger, SettlementService } from '../src/payments/index.js';
 import { LightningBinariesMissingError, startRegtestNetwork } from '../src/payments/lightning/regtest-network.js';
+import { newHoldSecret, paymentHashOf } from '../src/payments/lightning/run-preimage.js';
 import { startPocketBase } from '../src/storage/index.js';
 
 const JOBS = 10;
@@ -122,10 +123,13 @@ async function benchLightning(ledger: PaymentLedger): Promise<void> {
       plain.push(performance.now() - started);
       const jobId = randomUUID();
       started = performance.now();
-      const { paymentRequest, paymentHash } = await rail.invoiceFor(jobId, 1_000n);
+      // The paying side makes the preimage (attack 7); bob learns it only to settle.
+      const preimage = newHoldSecret();
+      const { paymentRequest, paymentHash } = await rail.invoiceFor(jobId, 1_000n, paymentHashOf(preimage));
       await alice.client.payInvoice(paymentRequest, { until: (update) => update.status === 'IN_FLIGHT' });
       while ((await bob.client.lookupInvoice(paymentHash)).state !== 'ACCEPTED') await new Promise((resolve) => setTimeout(resolve, 10));
       const held = performance.now();
+      await rail.acceptPreimage(jobId, preimage);
       await service.settle(jobId, 'release');
       await alice.client.trackPayment(paymentHash);
       settle.push(performance.now() - held);

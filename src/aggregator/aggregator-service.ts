@@ -4,6 +4,10 @@
 import { SignatureMismatchError, verifyEnvelope } from '../identity/index.js';
 import { attemptPaymentId, forwardPath, nextAttempt, noProviderLeft, rematchPath, type JobPatch, type JobState, type JobStore, type LostAttempt } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
+import type { HeldInvoice } from '../jobs/job-record.js';
+import type { NodeKey } from '../identity/index.js';
+import { openHoldSecret, paymentHashOf, runPreimageOf, HoldSecretInvalidError } from '../payments/lightning/run-preimage.js';
+import { outcomeFrameOf, untoldOutcomeOf, UNTOLD_SCAN_LIMIT, WaitingOutcomes, type OutcomeFrame } from '../payments/lightning/held-invoice-outcomes.js';
 import { EVENT_KIND_JOB_SPEC, type ErrorCode, type Frame, type FrameOf, type PaymentTerms, type Price, type VerificationPolicy } from '../protocol/index.js';
 import type { AggregatorPaymentTerms } from '../payments/terms/aggregator-terms.js';
 import { chooseRail } from '../payments/terms/payment-terms.js';
@@ -32,13 +36,15 @@ export interface AggregatorServiceOptions {
   offerWaitMs?: number;
   /** Payment terms offered at match time and deposits checked before dispatch (src/payments); absent: every job is free. */
   payments?: AggregatorPaymentTerms;
+  /** This node's key: opens the hold secret a client seals to it (Lightning preimages, src/payments/lightning/run-preimage.ts). */
+  key?: NodeKey;
 }
 
 /** How long a match waits for its offer unless configured (aggregator.offerWaitSeconds). */
 const DEFAULT_OFFER_WAIT_MS = 120_000;
 /** How long a provider has to answer invoice.request with its hold invoice. */
 const INVOICE_WAIT_MS = 15_000;
-/** Providers told the verdict of a run paid by hold invoice, kept until told (bounded: oldest dropped). */
+/** Runs paid by hold invoice kept in memory until their verdict (bounded: oldest dropped; runs under a policy are also persisted). */
 const MAX_INVOICED_RUNS = 10_000;
 
 export interface ProviderLoad {
@@ -61,6 +67,8 @@ interface RoutedJob {
   price?: Price;
   /** The terms the client was asked to pay before its offer is dispatched. */
   payment?: PaymentTerms;
+  /** A run paid by hold invoice: its provider and the preimage the verdict reveals, or withholds. */
+  held?: HeldInvoice;
   /** What the client asked: matched again, without the lost providers, when its provider is lost (failover). */
   request: FrameOf<'job.request'>;
   /** 1 for the first provider, one more per failover (src/jobs/job-failover.ts). */
@@ -87,11 +95,18 @@ export class AggregatorService {
   private lookups: Promise<unknown> = Promise.resolve();
   /** Jobs whose hold invoice is being asked of their provider: its frames about them are not the routed job's yet. */
   private readonly invoicing = new Set<string>();
-  /** Runs paid by hold invoice and their provider, told the run's verification verdict (job.outcome). */
-  private readonly invoicedRuns = new Map<string, PeerSession>();
+  /**
+   * Runs paid by hold invoice and what their provider is told with the verdict (job.outcome), from dispatch to the
+   * verdict. A run that waits for its verdict also keeps it in its record (verification.holdInvoice), read back
+   * when this map lost it to a restart.
+   */
+  private readonly invoicedRuns = new Map<string, HeldInvoice>();
+  /** Verdicts whose provider was away: sent when it connects again. */
+  private readonly waitingOutcomes = new WaitingOutcomes();
 
   constructor(private readonly options: AggregatorServiceOptions) {
-    options.witness?.onVerification((outcome) => this.tellProviderVerdict(outcome.runJobId, outcome.verdict));
+    options.witness?.onVerification((outcome) => void this.tellProviderVerdict(outcome.runJobId, outcome.verdict).catch((error: Error) => options.logger.error({ jobId: outcome.runJobId, err: error.message }, 'cannot tell the provider its verdict')));
+    void this.resumeUntoldOutcomes().catch((error: Error) => options.logger.error({ err: error.message }, 'cannot read the verdicts not yet told to providers'));
   }
 
   get providerCount(): number {
@@ -120,6 +135,7 @@ export class AggregatorService {
     }
     this.providers.add(session);
     session.onFrame((frame) => this.fromProvider(session, frame));
+    for (const frame of this.waitingOutcomes.takeFor(session.peer.pubkey)) void this.sendOutcome(session, frame);
     session.onClose(() => {
       this.providers.delete(session);
       for (const job of this.jobsOf(session, 'provider')) {
@@ -171,8 +187,9 @@ export class AggregatorService {
     if (!best) return void client.send({ type: 'job.reject', jobId, code: 'no_provider', message: `no connected provider ${request.kind === 'embed' ? 'computes embeddings with' : 'serves'} "${request.model.name}" with a free slot` });
     const provider = best.session;
     let payment: PaymentTerms | undefined;
+    let held: HeldInvoice | undefined;
     try {
-      payment = await this.paymentTerms(request, provider, best.capabilities, 1);
+      ({ payment, held } = await this.paymentTerms(request, provider, best.capabilities, 1, client.peer?.pubkey ?? ''));
     } catch (error) {
       const code = error instanceof MatchPaymentError ? error.code : 'internal';
       log.warn({ code, err: (error as Error).message }, 'match not payable');
@@ -182,7 +199,7 @@ export class AggregatorService {
     // The client left while its match was made: nothing to keep a slot for.
     if (!client.isOpen) return;
     const deadlineTimer = setTimeout(() => this.expire(jobId), Math.min(request.deadline - Date.now(), 2 ** 31 - 1));
-    this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), request, attempt: 1, lost: [] });
+    this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), ...(held ? { held } : {}), request, attempt: 1, lost: [] });
     await this.record(jobId, { jobId, role: 'aggregator', model: request.model.name, client: client.peer?.pubkey, provider: best.id, state: 'matched' });
     client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), ...(best.capabilities.payoutStatement ? { payoutStatement: best.capabilities.payoutStatement } : {}) });
     log.info({ provider: provider.peer?.npub, model: request.model.name }, 'job matched');
@@ -248,8 +265,9 @@ export class AggregatorService {
       return this.fail(job, failure.code as ErrorCode, failure.message);
     }
     let payment: PaymentTerms | undefined;
+    let held: HeldInvoice | undefined;
     try {
-      payment = await this.paymentTerms(job.request, best.session, best.capabilities, decision.attempt);
+      ({ payment, held } = await this.paymentTerms(job.request, best.session, best.capabilities, decision.attempt, job.client.peer?.pubkey ?? ''));
     } catch (error) {
       if (this.jobs.get(job.jobId) !== job) return;
       return this.fail(job, error instanceof MatchPaymentError ? error.code : 'internal', `the job's provider was lost and its replacement cannot be paid: ${(error as Error).message}`);
@@ -261,6 +279,8 @@ export class AggregatorService {
     else delete job.price;
     if (payment) job.payment = payment;
     else delete job.payment;
+    if (held) job.held = held;
+    else delete job.held;
     await this.move(job, 'matched', { provider: best.id }, `attempt ${decision.attempt}: matched provider ${best.id} after ${reason}`);
     job.client.send({ type: 'job.match', jobId: job.jobId, provider: best.id, ...(job.price ? { price: job.price } : {}), ...(payment ? { payment } : {}), ...(best.capabilities.payoutStatement ? { payoutStatement: best.capabilities.payoutStatement } : {}), attempt: decision.attempt, lost: { provider: lostProvider, code, message: message.slice(0, 1024) } });
     log.info({ provider: best.session.peer?.npub, attempt: decision.attempt }, 'job matched again');
@@ -295,27 +315,43 @@ export class AggregatorService {
       return this.finish(job, 'failed', { code: 'payment_missing', message: unpaid });
     }
     await this.move(job, 'dispatched');
-    if (job.payment?.rail === 'lightning') this.rememberInvoicedRun(job.jobId, job.provider);
+    if (job.held) this.rememberInvoicedRun(job.jobId, job.held);
     job.provider.send(offer);
   }
 
   /**
    * The terms a match is paid on (see chooseRail): escrow terms naming the provider's payout address, or the hold
-   * invoice the provider makes for the job now. Undefined when the job is free here.
+   * invoice the provider makes for the job now, on the hash of a preimage derived from the client's hold secret
+   * (the provider cannot settle it before a verdict that pays). No terms when the job is free here.
    */
-  private async paymentTerms(request: FrameOf<'job.request'>, provider: PeerSession, capabilities: { price?: Price; payout?: { evm?: string; lightning?: boolean } }, attempt: number): Promise<PaymentTerms | undefined> {
+  private async paymentTerms(request: FrameOf<'job.request'>, provider: PeerSession, capabilities: { price?: Price; payout?: { evm?: string; lightning?: boolean } }, attempt: number, client: string): Promise<{ payment?: PaymentTerms; held?: HeldInvoice }> {
     const payments = this.options.payments;
-    if (!payments) return undefined;
+    if (!payments) return {};
     const choice = chooseRail({ aggregatorRails: payments.rails, clientRails: request.payment?.rails ?? [], ...(capabilities.price ? { price: capabilities.price } : {}), ...(capabilities.payout ? { payout: capabilities.payout } : {}) });
-    if (choice.kind === 'free') return undefined;
+    if (choice.kind === 'free') return {};
     if (choice.kind === 'refuse') throw new MatchPaymentError('payment_required', `this aggregator takes payment for the provider's work: ${choice.reason}`);
-    if (choice.rail === 'evm') return payments.evmTerms({ jobId: attemptPaymentId(request.jobId, attempt), price: capabilities.price!, maxTokens: request.maxTokens, providerPayout: capabilities.payout!.evm!, jobDeadlineMs: request.deadline });
-    const invoice = await this.askInvoice(provider, request);
-    return { rail: 'lightning', paymentRequest: invoice.paymentRequest, paymentHash: invoice.paymentHash, amountSat: invoice.amountSat };
+    if (choice.rail === 'evm') return { payment: await payments.evmTerms({ jobId: attemptPaymentId(request.jobId, attempt), price: capabilities.price!, maxTokens: request.maxTokens, providerPayout: capabilities.payout!.evm!, jobDeadlineMs: request.deadline }) };
+    const preimage = runPreimageOf(this.holdSecretOf(request, client), attemptPaymentId(request.jobId, attempt));
+    const paymentHash = paymentHashOf(preimage);
+    const invoice = await this.askInvoice(provider, request, paymentHash);
+    if (invoice.paymentHash !== paymentHash) throw new MatchPaymentError('payment_missing', 'the provider made its hold invoice on another payment hash than the one given: it could settle it at will');
+    return { payment: { rail: 'lightning', paymentRequest: invoice.paymentRequest, paymentHash, amountSat: invoice.amountSat }, held: { provider: provider.peer!.pubkey, paymentHash, preimage } };
+  }
+
+  /** The client's hold secret, opened; a client that sends none (an older one) is refused rather than paid on a provider's preimage. */
+  private holdSecretOf(request: FrameOf<'job.request'>, client: string): string {
+    const sealed = request.payment?.holdSecret;
+    if (!sealed || !this.options.key) throw new MatchPaymentError('payment_required', 'this aggregator takes Lightning payment only on hold invoices whose preimage the client makes: the job request carries no payment.holdSecret (update the client)');
+    try {
+      return openHoldSecret(sealed, this.options.key.secretKey, client);
+    } catch (error) {
+      if (error instanceof HoldSecretInvalidError) throw new MatchPaymentError('payment_required', error.message);
+      throw error;
+    }
   }
 
   /** invoice.request to the provider, answered by invoice.offer (or a job.reject naming why it makes none). */
-  private askInvoice(provider: PeerSession, request: FrameOf<'job.request'>): Promise<FrameOf<'invoice.offer'>> {
+  private askInvoice(provider: PeerSession, request: FrameOf<'job.request'>, paymentHash: string): Promise<FrameOf<'invoice.offer'>> {
     const { jobId } = request;
     this.invoicing.add(jobId);
     return new Promise<FrameOf<'invoice.offer'>>((resolve, reject) => {
@@ -333,7 +369,7 @@ export class AggregatorService {
         else if (frame.type === 'job.reject' || frame.type === 'error') done(() => reject(new MatchPaymentError('payment_missing', `the provider made no hold invoice: ${frame.message}`)));
       });
       const stopClose = provider.onClose(() => done(() => reject(new MatchPaymentError('provider_unreachable', 'the provider went away before making its invoice'))));
-      provider.send({ type: 'invoice.request', jobId, maxTokens: request.maxTokens });
+      provider.send({ type: 'invoice.request', jobId, maxTokens: request.maxTokens, paymentHash });
     });
   }
 
@@ -343,17 +379,43 @@ export class AggregatorService {
     return this.options.payments!.depositProblem(attemptPaymentId(job.jobId, job.attempt), job.payment).catch((error: Error) => `the deposit could not be read on chain: ${error.message}`);
   }
 
-  private rememberInvoicedRun(jobId: string, provider: PeerSession): void {
-    this.invoicedRuns.set(jobId, provider);
+  private rememberInvoicedRun(jobId: string, held: HeldInvoice): void {
+    this.invoicedRuns.set(jobId, held);
     if (this.invoicedRuns.size > MAX_INVOICED_RUNS) this.invoicedRuns.delete(this.invoicedRuns.keys().next().value!);
   }
 
-  /** A run paid by hold invoice: its provider settles (or, found wrong, cancels) the invoice on this verdict. */
-  private tellProviderVerdict(runJobId: string, verdict: 'verified' | 'failed' | 'unchecked' | 'inconclusive'): void {
-    const provider = this.invoicedRuns.get(runJobId);
-    if (!provider) return;
+  /**
+   * A run paid by hold invoice: its provider is told the verdict, with the preimage unless it is failed, now or
+   * when it next connects. After a restart the run's record says whom to tell and what.
+   */
+  private async tellProviderVerdict(runJobId: string, verdict: 'verified' | 'failed' | 'unchecked' | 'inconclusive'): Promise<void> {
+    const held = this.invoicedRuns.get(runJobId) ?? (await this.options.store.get(runJobId, 'aggregator'))?.verification?.holdInvoice;
+    if (!held || held.told) return;
     this.invoicedRuns.delete(runJobId);
-    if (provider.isOpen) provider.send({ type: 'job.outcome', jobId: runJobId, verdict });
+    const frame = outcomeFrameOf(runJobId, verdict, held);
+    const provider = [...this.providers].find((session) => session.isOpen && session.peer?.pubkey === held.provider);
+    if (provider) await this.sendOutcome(provider, frame);
+    else this.waitingOutcomes.add(held.provider, frame);
+  }
+
+  /** Sends a verdict to its provider and marks it told in the run's record (when the run has one that keeps it). */
+  private async sendOutcome(provider: PeerSession, frame: OutcomeFrame): Promise<void> {
+    provider.send(frame);
+    const verification = (await this.options.store.get(frame.jobId, 'aggregator'))?.verification;
+    if (!verification?.holdInvoice || verification.holdInvoice.told) return;
+    await this.options.store.update(frame.jobId, 'aggregator', { verification: { ...verification, holdInvoice: { ...verification.holdInvoice, told: true } } }).catch((error: Error) => this.options.logger.warn({ jobId: frame.jobId, err: error.message }, 'cannot mark the verdict told; it is told again after a restart'));
+  }
+
+  /** After a restart: recent runs whose verdict came but whose provider was not told wait for it to connect. */
+  private async resumeUntoldOutcomes(): Promise<void> {
+    const finished = await this.options.store.list({ role: 'aggregator', states: ['completed', 'failed', 'settled', 'refunded'], limit: UNTOLD_SCAN_LIMIT });
+    for (const job of finished) {
+      const untold = untoldOutcomeOf(job);
+      if (!untold) continue;
+      const provider = [...this.providers].find((session) => session.isOpen && session.peer?.pubkey === untold.provider);
+      if (provider) await this.sendOutcome(provider, untold.frame);
+      else this.waitingOutcomes.add(untold.provider, untold.frame);
+    }
   }
 
   private fromProvider(provider: PeerSession, frame: Frame): void {
@@ -380,7 +442,7 @@ export class AggregatorService {
     }
     const run = { jobId: job.jobId, provider: job.provider.peer!.pubkey, client: job.client.peer?.pubkey ?? '', model: job.model, outputHash: summary.outputHash, resultEventId: frame.result.id, tokens: summary.tokens, ...(job.price ? { price: job.price } : {}) };
     // Witnessed before the client sees it: its verdict may follow at once.
-    const verifying = this.options.witness?.witness(run, job.verification);
+    const verifying = this.options.witness?.witness(run, job.verification, job.held ? { holdInvoice: job.held } : {});
     if (verifying) {
       // Persisted before the client sees the result: the run is paid or refunded by its verdict, even after a restart.
       await this.finish(job, 'verifying', undefined, verifying);

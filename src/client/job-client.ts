@@ -6,6 +6,7 @@ import { attemptPaymentId, replaySpec, type LostAttempt } from '../jobs/job-fail
 import { embeddingVectorsProblem, jobKindOf, TokenBatch, type EmbeddingVectors, type ErrorCode, type Frame, type FrameOf, type JobSpec, type TokenFingerprint, type TokenLogprob } from '../protocol/index.js';
 import type { JobPayer, JobPayment } from '../payments/terms/job-payer.js';
 import { PaymentTermsRefusedError } from '../payments/terms/payment-terms.js';
+import { newHoldSecret, runPaymentHashOf, sealHoldSecret } from '../payments/lightning/run-preimage.js';
 import type { PeerSession } from '../transport/index.js';
 import { openJobResult, outputHashOf, sealJobSpec } from '../jobs/job-envelopes.js';
 
@@ -95,6 +96,8 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
     let payment: JobPayment | undefined;
     let finished = false;
     const payer = hooks.payer ?? sessionPayers.get(session);
+    // The preimages of this job's hold invoices are this node's (attack 7): one secret per request, sealed to the aggregator.
+    const holdSecret = payer?.rails.includes('lightning') && session.peer?.pubkey ? newHoldSecret() : undefined;
     // Assigned below; a session that is already closed calls its close handler (and so settle) at once.
     let stopWatchingClose: () => void = () => undefined;
     const fail = (code: JobFailedError['code'], message: string, options?: ErrorOptions) => settle(() => reject(new JobFailedError(spec.jobId, code, message, options)));
@@ -133,7 +136,7 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
       if (!payer) return refuse('payment_required', `the aggregator asks payment on ${match.payment!.rail} for this job, and this node pays on no rail: add a payments section to its config`);
       try {
         // Each attempt pays under its own key: a lost one's deposit is refunded, never paid to the next provider.
-        payment = await payer.pay(match.payment!, { jobId: attemptPaymentId(spec.jobId, paying), maxTokens: spec.sampling.maxTokens, jobDeadlineMs: spec.deadline, ...(match.price ? { price: match.price } : {}), ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), provider: match.provider, ...(match.payoutStatement ? { payoutStatement: match.payoutStatement } : {}) });
+        payment = await payer.pay(match.payment!, { jobId: attemptPaymentId(spec.jobId, paying), maxTokens: spec.sampling.maxTokens, jobDeadlineMs: spec.deadline, ...(match.price ? { price: match.price } : {}), ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), provider: match.provider, ...(match.payoutStatement ? { payoutStatement: match.payoutStatement } : {}), ...(holdSecret ? { holdPaymentHash: runPaymentHashOf(holdSecret, attemptPaymentId(spec.jobId, paying)) } : {}) });
       } catch (error) {
         // Terms this node will not pay are refused; a payment it could not make (funds, allowance, capacity) failed.
         return refuse(error instanceof PaymentTermsRefusedError ? 'payment_refused' : 'payment_failed', (error as Error).message, { cause: error });
@@ -221,6 +224,6 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
       }
     };
 
-    session.send({ type: 'job.request', jobId: spec.jobId, model: spec.model, maxTokens: spec.sampling.maxTokens, deadline: spec.deadline, ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), verification: spec.verification, ...(hooks.provider ? { provider: hooks.provider } : {}), ...(hooks.exclude?.length ? { exclude: [...hooks.exclude] } : {}), ...(payer?.rails.length ? { payment: { rails: [...payer.rails] } } : {}), ...(jobKindOf(spec.input) !== 'generate' ? { kind: jobKindOf(spec.input) } : {}) });
+    session.send({ type: 'job.request', jobId: spec.jobId, model: spec.model, maxTokens: spec.sampling.maxTokens, deadline: spec.deadline, ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), verification: spec.verification, ...(hooks.provider ? { provider: hooks.provider } : {}), ...(hooks.exclude?.length ? { exclude: [...hooks.exclude] } : {}), ...(payer?.rails.length ? { payment: { rails: [...payer.rails], ...(holdSecret ? { holdSecret: sealHoldSecret(holdSecret, key.secretKey, session.peer!.pubkey) } : {}) } } : {}), ...(jobKindOf(spec.input) !== 'generate' ? { kind: jobKindOf(spec.input) } : {}) });
   });
 }

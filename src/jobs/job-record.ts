@@ -51,6 +51,21 @@ export interface JobVerification {
   verdict?: 'verified' | 'failed' | 'unchecked' | 'inconclusive';
   /** Set with the verdict: the client's job (the primary run) whose verdict named this run. */
   verdictJobId?: string;
+  /** A run paid by hold invoice: whom to tell the verdict, and the preimage a verdict that pays reveals. */
+  holdInvoice?: HeldInvoice;
+}
+
+/**
+ * What an aggregator keeps of a run paid by hold invoice until its provider is told the verdict (job.outcome): the
+ * preimage is the client's (src/payments/lightning/run-preimage.ts), revealed only by a verdict that pays.
+ */
+export interface HeldInvoice {
+  /** Hex public key of the provider whose invoice it is. */
+  provider: string;
+  paymentHash: string;
+  preimage: string;
+  /** Set once the provider was sent the verdict. */
+  told?: boolean;
 }
 
 export type NewJob = Omit<JobRecord, 'state' | 'createdAt' | 'updatedAt'> & { state?: JobState };

@@ -113,7 +113,7 @@ export class NodeDaemon {
       this.witness.onVerification((outcome) => this.recordVerification(outcome));
     }
     const payments = nodeStore.payments;
-    if (roles.aggregator) this.aggregator = new AggregatorService({ store: this.store, logger, offerWaitMs: config.aggregator.offerWaitSeconds * 1000, discoverProviders: (model) => this.discoverProviders(model), admitJob: (client, request) => this.phoneGrants.admit(client, request), ...this.verificationHooks(), ...(payments?.aggregator ? { payments: payments.aggregator } : {}) });
+    if (roles.aggregator) this.aggregator = new AggregatorService({ store: this.store, logger, key: options.key, offerWaitMs: config.aggregator.offerWaitSeconds * 1000, discoverProviders: (model) => this.discoverProviders(model), admitJob: (client, request) => this.phoneGrants.admit(client, request), ...this.verificationHooks(), ...(payments?.aggregator ? { payments: payments.aggregator } : {}) });
     if (roles.provider && catalog) {
       this.provider = new ProviderService({
         key: options.key,

@@ -44,17 +44,23 @@ Supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}.
 - The amount is the price × maxTokens / 1000 (per \`1k_tokens\`) or the price (per \`job\`), in base units, rounded
   up; on \`evm\` the aggregator's fee (\`payments.feeBps\` of the amount) comes on top, and the escrow deadline is the
   job's deadline plus a settlement window.
-- \`lightning\`: at match time the aggregator sends the provider \`invoice.request\`; the provider answers
-  \`invoice.offer\` with a hold invoice for the job (or \`job.reject\` \`payment_missing\`).
+- \`lightning\`: the preimage is the client's. Its \`job.request\` carries \`payment.holdSecret\` (32 random bytes
+  sealed to the aggregator's key); each payment's preimage is sha256 of a domain tag, the secret and the payment id
+  (the job id, or \`<jobId>~N\` for failover attempt N). At match time the aggregator sends the provider
+  \`invoice.request\` with that preimage's hash; the provider answers \`invoice.offer\` with a hold invoice on that
+  hash (or \`job.reject\` \`payment_missing\`). A request without a hold secret gets \`job.reject\`
+  \`payment_required\` where the job would be paid by Lightning.
 - \`job.match\` \`payment\` carries the terms. The client checks them against its own config (same chain, escrow and
   token as its own \`payments.evm\`; an amount no more than the price gives and within its price cap; a fee within
-  its \`payments.maxFeeBps\`; an invoice whose amount and payment hash are the terms'), pays (approve + deposit, or
+  its \`payments.maxFeeBps\`; an invoice whose amount and payment hash are the terms', the hash its own preimage's), pays (approve + deposit, or
   starts paying the hold invoice), and only then sends \`job.offer\`; else it sends \`job.cancel\`.
 - Before dispatch the aggregator reads the deposit on chain (deposited; provider, aggregator, amount, fee and
   deadline as offered); the provider runs a job paid by hold invoice only once the invoice is ACCEPTED. Otherwise
   \`job.reject\` \`payment_missing\` and nothing runs.
 - Settlement: the aggregator releases the escrow (or refunds it) on the run's verification outcome or failure; for a
-  hold invoice it sends the provider \`job.outcome\`, and the provider settles the invoice, or cancels it for a failed run.
+  hold invoice it sends the provider \`job.outcome\` with the preimage (kept with the run's record until told, so a
+  restart or an absent provider still gets it), and the provider checks it against the hash and settles; for a
+  failed run no preimage comes and the provider cancels the invoice.
 
 Encrypted payloads longer than NIP-44's 65,535-byte limit are split: the content is then a JSON array of
 NIP-44 payloads whose plaintexts concatenate.

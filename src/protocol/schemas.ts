@@ -338,7 +338,19 @@ export const JobRequestFrame = frame(
     /** Match only this provider (a batch coordinator placing its shards); refused with no_provider if it cannot take the job. */
     provider: HexPublicKey.optional(),
     /** The rails this client can pay on, in its order of preference; absent: it pays on none (payment_required where payment is due). */
-    payment: z.object({ rails: z.array(PaymentRailName).min(1).max(4) }).strict().optional(),
+    payment: z
+      .object({
+        rails: z.array(PaymentRailName).min(1).max(4),
+        /**
+         * With lightning among the rails: 32 random bytes (hex) sealed to the aggregator's key (NIP-44), from which the
+         * preimage of each of the job's hold invoices is derived (src/payments/lightning/run-preimage.ts). The provider
+         * sees only the hashes; the aggregator reveals a preimage in job.outcome for a verdict that pays. A client that
+         * sends none is refused payment_required where the job would be paid by Lightning.
+         */
+        holdSecret: z.string().min(1).max(512).optional(),
+      })
+      .strict()
+      .optional(),
     /** The job's kind; absent: generate. Matched only to providers whose capabilities list it. */
     kind: JobKind.optional(),
   },
@@ -419,8 +431,8 @@ export const JobVerdictFrame = frame(
 );
 export const InvoiceRequestFrame = frame(
   'invoice.request',
-  { jobId: JobId, maxTokens: z.number().int().min(1).max(32768) },
-  "Aggregator to provider, at match time: make a hold invoice for this job at the provider's price for maxTokens. Answered with invoice.offer, or job.reject (payment_missing).",
+  { jobId: JobId, maxTokens: z.number().int().min(1).max(32768), paymentHash: Hash32 },
+  "Aggregator to provider, at match time: make a hold invoice for this job at the provider's price for maxTokens, on paymentHash (the paying side keeps its preimage: the provider cannot settle before a verdict that pays). Answered with invoice.offer on that hash, or job.reject (payment_missing).",
 );
 export const InvoiceOfferFrame = frame(
   'invoice.offer',
@@ -429,8 +441,8 @@ export const InvoiceOfferFrame = frame(
 );
 export const JobOutcomeFrame = frame(
   'job.outcome',
-  { jobId: JobId, verdict: z.enum(['verified', 'failed', 'unchecked', 'inconclusive']) },
-  "Aggregator to provider, for a job paid by hold invoice: the run's verification verdict. The provider settles the invoice unless the verdict is failed, then cancels it.",
+  { jobId: JobId, verdict: z.enum(['verified', 'failed', 'unchecked', 'inconclusive']), preimage: Hash32.optional() },
+  "Aggregator to provider, for a job paid by hold invoice: the run's verification verdict, with the invoice's preimage unless the verdict is failed. The provider checks the preimage against the invoice's hash and settles; on failed it cancels. Sent when the verdict (or the close of its window) is known, or when the provider next connects.",
 );
 export const HeartbeatFrame = frame(
   'heartbeat',

@@ -116,7 +116,7 @@ export class ProviderService {
     const { jobId } = request;
     try {
       if (!this.options.payments) throw new Error('this provider makes no Lightning invoices (payments.lightning)');
-      const invoice = await this.options.payments.invoiceFor(jobId, request.maxTokens, session.peer?.pubkey ?? '');
+      const invoice = await this.options.payments.invoiceFor(jobId, request.maxTokens, request.paymentHash, session.peer?.pubkey ?? '');
       session.send({ type: 'invoice.offer', jobId, ...invoice });
     } catch (error) {
       this.options.logger.warn({ jobId, err: (error as Error).message }, 'no invoice made');
@@ -125,7 +125,7 @@ export class ProviderService {
   }
 
   private async settleVerdict(session: PeerSession, outcome: FrameOf<'job.outcome'>): Promise<void> {
-    await this.options.payments?.settleVerdict(outcome.jobId, outcome.verdict, session.peer?.pubkey ?? '').catch((error: Error) => this.options.logger.error({ jobId: outcome.jobId, err: error.message }, 'cannot settle the job invoice; retried at the next start'));
+    await this.options.payments?.settleVerdict(outcome.jobId, outcome.verdict, session.peer?.pubkey ?? '', outcome.preimage).catch((error: Error) => this.options.logger.error({ jobId: outcome.jobId, err: error.message }, 'cannot settle the job invoice; retried at the next start'));
   }
 
   /**

@@ -15,14 +15,14 @@ import type { VerificationVerdict } from './verification-outcome.js';
 export const DEFAULT_VERDICT_WAIT_MS = 10 * 60_000;
 
 /** What a run's move to verifying persists beside the state: enough to judge a verdict after a restart. */
-export function verifyingPatchOf(run: WitnessedRun, policy: VerificationPolicy, now: number, waitMs: number): JobPatch & { verification: JobVerification } {
+export function verifyingPatchOf(run: WitnessedRun, policy: VerificationPolicy, now: number, waitMs: number, held: Pick<JobVerification, 'holdInvoice'> = {}): JobPatch & { verification: JobVerification } {
   return {
     provider: run.provider,
     client: run.client,
     model: run.model,
     outputHash: run.outputHash,
     tokens: run.tokens,
-    verification: { policy, resultEventId: run.resultEventId, ...(run.price ? { price: run.price } : {}), verdictDeadline: now + waitMs },
+    verification: { policy, resultEventId: run.resultEventId, ...(run.price ? { price: run.price } : {}), verdictDeadline: now + waitMs, ...(held.holdInvoice ? { holdInvoice: held.holdInvoice } : {}) },
   };
 }
 

@@ -49,12 +49,12 @@ export class VerdictWitness {
    * completes). Under another policy it waits for the verdict: the patch returned is what the aggregator persists
    * with the run's move to verifying, before the client sees the result.
    */
-  witness(run: WitnessedRun, policy: VerificationPolicy): ReturnType<typeof verifyingPatchOf> | undefined {
+  witness(run: WitnessedRun, policy: VerificationPolicy, held: Pick<JobVerification, 'holdInvoice'> = {}): ReturnType<typeof verifyingPatchOf> | undefined {
     if (policy.kind === 'none') {
       this.emit(run, run.jobId, 'unchecked', policy);
       return undefined;
     }
-    const patch = verifyingPatchOf(run, policy, this.now(), this.options.verdictWaitMs ?? DEFAULT_VERDICT_WAIT_MS);
+    const patch = verifyingPatchOf(run, policy, this.now(), this.options.verdictWaitMs ?? DEFAULT_VERDICT_WAIT_MS, held);
     this.await(run, patch.verification);
     return patch;
   }

@@ -18,7 +18,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
 import { JobFailedError, runJob, type JobOutcome } from '../../src/client/index.js';
 import { NodeDaemon } from '../../src/node/node-daemon.js';
-import { ChannelCapacityError, ClientJobPayer, HoldInvoiceRail, LndInvoicePayer, PaymentLedger, SettlementService, type JobPayer, type JobPayment } from '../../src/payments/index.js';
+import { ChannelCapacityError, ClientJobPayer, HoldInvoiceRail, JobInvoiceHashError, newHoldSecret, paymentHashOf, PreimageMismatchError, LndInvoicePayer, PaymentLedger, SettlementService, type JobPayer, type JobPayment } from '../../src/payments/index.js';
 import { JobSpec } from '../../src/protocol/index.js';
 import { dialPeer, type PeerSession } from '../../src/transport/index.js';
 import { CHANNEL_SAT, startRegtestNetwork, type RegtestNetwork } from '../../src/payments/lightning/regtest-network.js';
@@ -151,21 +151,27 @@ describe('Lightning hold invoices on regtest (btcd + 2 LND over REST)', () => {
     await eventually(async () => (await network.alice.client.channelBalance()).localSat === aliceBefore.localSat, 10_000, "alice's refund");
   });
 
-  /** Alice pays bob's hold invoice for a job; resolves once bob's node holds the payment (ACCEPTED). */
-  async function payJob(jobId: string): Promise<{ paymentHash: string }> {
-    const { paymentRequest, paymentHash } = await rail.invoiceFor(jobId, PRICE_SAT);
+  /**
+   * Alice pays bob's hold invoice for a job, made on the hash of a preimage the paying side keeps; resolves once
+   * bob's node holds the payment (ACCEPTED). Bob learns the preimage only as a verdict that pays reveals it.
+   */
+  async function payJob(jobId: string): Promise<{ paymentHash: string; preimage: string }> {
+    const preimage = newHoldSecret();
+    const { paymentRequest, paymentHash } = await rail.invoiceFor(jobId, PRICE_SAT, paymentHashOf(preimage));
     const inFlight = await network.alice.client.payInvoice(paymentRequest, { until: (update) => update.status === 'IN_FLIGHT' });
     assert.equal(inFlight.status, 'IN_FLIGHT');
     await eventually(async () => (await network.bob.client.lookupInvoice(paymentHash)).state === 'ACCEPTED', 20_000, 'bob to hold the payment');
-    return { paymentHash };
+    return { paymentHash, preimage };
   }
 
   it('settles the hold invoice of a verified run: alice pays exactly the price, bob receives it, once', async () => {
     const jobId = randomUUID();
     const aliceBefore = await network.alice.client.channelBalance();
     const bobBefore = await network.bob.client.channelBalance();
-    const { paymentHash } = await payJob(jobId);
+    const { paymentHash, preimage } = await payJob(jobId);
     assert.equal((await rail.inspect(jobId)).status, 'held');
+    await assert.rejects(rail.acceptPreimage(jobId, newHoldSecret()), PreimageMismatchError, 'a preimage of another hash is refused');
+    await rail.acceptPreimage(jobId, preimage);
     const [payment] = await service().settleOutcome({ runJobId: jobId, verdict: 'verified', provider: '' });
     assert.equal(payment?.state, 'released');
     assert.equal((await network.alice.client.trackPayment(paymentHash)).status, 'SUCCEEDED');
@@ -189,7 +195,8 @@ describe('Lightning hold invoices on regtest (btcd + 2 LND over REST)', () => {
 
   it('settles, once, a release decided by a provider process that died before revealing the preimage', async () => {
     const jobId = randomUUID();
-    const { paymentHash } = await payJob(jobId);
+    const { paymentHash, preimage } = await payJob(jobId);
+    await rail.acceptPreimage(jobId, preimage);
     const held = await ledger.find(jobId, 'provider', 'lightning');
     await ledger.decide(held!, 'release');
     const resumed = await service().resume();
@@ -199,11 +206,14 @@ describe('Lightning hold invoices on regtest (btcd + 2 LND over REST)', () => {
     assert.equal((await ledger.list({ jobId })).length, 1);
   });
 
-  it('makes one invoice per job however often it is asked (the preimage is recorded before LND sees the hash)', async () => {
+  it('makes one invoice per job however often it is asked (the hash is recorded before LND sees it), never on a second hash', async () => {
     const jobId = randomUUID();
-    const first = await rail.invoiceFor(jobId, PRICE_SAT);
-    const second = await rail.invoiceFor(jobId, PRICE_SAT);
+    const hash = paymentHashOf(newHoldSecret());
+    const first = await rail.invoiceFor(jobId, PRICE_SAT, hash);
+    const second = await rail.invoiceFor(jobId, PRICE_SAT, hash);
     assert.deepEqual(second, first);
+    assert.equal(first.paymentHash, hash);
+    await assert.rejects(rail.invoiceFor(jobId, PRICE_SAT, paymentHashOf(newHoldSecret())), JobInvoiceHashError);
     assert.equal((await network.bob.client.lookupInvoice(first.paymentHash)).state, 'OPEN');
   });
 

@@ -161,7 +161,8 @@ describe('BOLT11 amount and payment hash', () => {
   const terms = { rail: 'lightning' as const, paymentRequest: COFFEE, paymentHash: COFFEE_HASH, amountSat: '250000' };
   const policy: ClientPaymentPolicy = { lightning: true, maxFeeBps: 1000 };
   const statement = (price: Price, lightningNodeKey?: string) => signPayoutStatement(providerKey, { price, ...(lightningNodeKey ? { lightningNodeKey } : {}) });
-  const job = { jobId: 'job-00000002', maxTokens: 1000, jobDeadlineMs: 1_800_000_000_000, priceCap: sat('250000'), provider: providerKey.publicKey, payoutStatement: statement(sat('250000'), COFFEE_PAYEE) };
+  // BOLT #11's example invoice is on the hash of no preimage this client made; the check is given it as its own.
+  const job = { jobId: 'job-00000002', maxTokens: 1000, jobDeadlineMs: 1_800_000_000_000, priceCap: sat('250000'), provider: providerKey.publicKey, payoutStatement: statement(sat('250000'), COFFEE_PAYEE), holdPaymentHash: COFFEE_HASH };
   it('a client pays an invoice whose amount and hash are the terms, at the price, to the node the provider signed', () => {
     assert.doesNotThrow(() => checkLightningTerms(terms, decodeBolt11(COFFEE), policy, job));
   });
@@ -169,6 +170,10 @@ describe('BOLT11 amount and payment hash', () => {
     const other = `02${'11'.repeat(32)}`;
     assert.throws(() => checkLightningTerms(terms, decodeBolt11(COFFEE), policy, { ...job, payoutStatement: statement(sat('250000'), other) }), new RegExp(`pays node ${COFFEE_PAYEE}, not the Lightning node ${other}`));
     assert.throws(() => checkLightningTerms(terms, decodeBolt11(COFFEE), policy, { ...job, payoutStatement: statement(sat('250000')) }), /signed no Lightning node key/);
+  });
+  it('refuses an invoice on a hash of the provider\'s making, or when this client made no preimage (attack 7)', () => {
+    assert.throws(() => checkLightningTerms(terms, decodeBolt11(COFFEE), policy, { ...job, holdPaymentHash: 'ee'.repeat(32) }), /another payment hash than the preimage this node made/);
+    assert.throws(() => checkLightningTerms(terms, decodeBolt11(COFFEE), policy, { ...job, holdPaymentHash: undefined }), /made no preimage for the invoice/);
   });
   it('refuses an invoice above the default cap when the user set none', () => {
     assert.throws(() => checkLightningTerms(terms, decodeBolt11(COFFEE), policy, { ...job, priceCap: undefined }), /above the default cap of 50000/);

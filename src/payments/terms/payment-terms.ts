@@ -86,6 +86,11 @@ export interface MatchFacts {
   provider?: string;
   /** The provider's signed payout statement, forwarded by the aggregator in job.match (payout-statement.ts). */
   payoutStatement?: NostrEvent;
+  /**
+   * The payment hash of this payment's preimage, derived from the hold secret the client sent with its job request
+   * (src/payments/lightning/run-preimage.ts): a hold invoice on any other hash has a preimage the provider may hold.
+   */
+  holdPaymentHash?: string;
 }
 
 /** Throws PaymentTermsRefusedError unless the client should deposit exactly these terms. */
@@ -113,6 +118,9 @@ export function checkLightningTerms(terms: LightningTerms, invoice: DecodedInvoi
   const refuse = refuserFor(job.jobId);
   if (!policy.lightning) refuse('this node has no Lightning wallet to pay with (payments.lightning)');
   if (invoice.paymentHash !== terms.paymentHash) refuse('the invoice pays another payment hash than the terms name');
+  // Attack 7: on a hash of its own making the provider could settle at once, whatever the verdict.
+  if (!job.holdPaymentHash) refuse('this node made no preimage for the invoice (no hold secret went with the job request): the provider could settle it at will');
+  if (invoice.paymentHash !== job.holdPaymentHash) refuse('the invoice is on another payment hash than the preimage this node made: the provider could settle it at will');
   const amountSat = BigInt(terms.amountSat);
   if (invoice.amountMsat === undefined) refuse('the invoice names no amount');
   if (invoice.amountMsat !== amountSat * 1000n) refuse(`the invoice asks ${invoice.amountMsat} msat, the terms ${terms.amountSat} sat`);

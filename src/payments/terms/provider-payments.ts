@@ -1,5 +1,7 @@
 // The provider's side of a job paid by hold invoice: it makes the invoice when the aggregator asks at match time,
-// runs the job only once the invoice is paid (ACCEPTED), and settles or cancels it on the run's verdict.
+// runs the job only once the invoice is paid (ACCEPTED), and settles or cancels it on the run's verdict. The
+// invoice is made on the hash the aggregator passes on from the client: the preimage comes only with a verdict
+// that pays (src/payments/lightning/run-preimage.ts), so this side cannot settle before it.
 import type { Price } from '../../protocol/index.js';
 import type { VerificationVerdict } from '../../verification/verification-outcome.js';
 import type { HoldInvoiceRail } from '../lightning/hold-invoice-rail.js';
@@ -33,11 +35,11 @@ export interface PaidJob {
 export interface ProviderJobPayments {
   /** True when every offer must come paid: a price in sat and an LND, or a price in USDC and an escrow to read. */
   readonly requiresPayment: boolean;
-  invoiceFor(jobId: string, maxTokens: number, aggregator: string): Promise<{ paymentRequest: string; paymentHash: string; amountSat: string }>;
+  invoiceFor(jobId: string, maxTokens: number, paymentHash: string, aggregator: string): Promise<{ paymentRequest: string; paymentHash: string; amountSat: string }>;
   /** Resolves once the job is paid as this provider sees it itself (its LND, its chain); PaymentMissingError otherwise. */
   requirePaid(job: PaidJob): Promise<void>;
-  /** Settles (or, for a failed run, cancels) the job's invoice on the verdict its aggregator relays. */
-  settleVerdict(jobId: string, verdict: VerificationVerdict, aggregator: string): Promise<void>;
+  /** Settles with the preimage the verdict reveals (or, for a failed run, cancels) the job's invoice. */
+  settleVerdict(jobId: string, verdict: VerificationVerdict, aggregator: string, preimage?: string): Promise<void>;
   /** Cancels the invoice of a job refused after it was paid. */
   refundUnrun(jobId: string): Promise<void>;
 }
@@ -51,11 +53,11 @@ export class HoldInvoicePayments implements ProviderJobPayments {
     return Boolean(this.parts.price && railOfPrice(this.parts.price) === 'lightning');
   }
 
-  async invoiceFor(jobId: string, maxTokens: number, aggregator: string) {
+  async invoiceFor(jobId: string, maxTokens: number, paymentHash: string, aggregator: string) {
     const price = this.parts.price;
     if (!price || railOfPrice(price) !== 'lightning') throw new PaymentMissingError(jobId, 'this provider has no price in sat to invoice');
     const amount = jobAmount(price, maxTokens);
-    const invoice = await this.parts.rail.invoiceFor(jobId, amount, aggregator, INVOICE_EXPIRY_S);
+    const invoice = await this.parts.rail.invoiceFor(jobId, amount, paymentHash, aggregator, INVOICE_EXPIRY_S);
     return { ...invoice, amountSat: amount.toString() };
   }
 
@@ -70,9 +72,14 @@ export class HoldInvoicePayments implements ProviderJobPayments {
     }
   }
 
-  async settleVerdict(jobId: string, verdict: VerificationVerdict, aggregator: string): Promise<void> {
+  async settleVerdict(jobId: string, verdict: VerificationVerdict, aggregator: string, preimage?: string): Promise<void> {
     const payment = await this.parts.ledger.find(jobId, 'provider', 'lightning');
     if (!payment || payment.counterparty !== aggregator) return; // only the aggregator that asked for the invoice decides it
+    // Checked and kept before the release is decided: a restart settles with it (a wrong one is refused, nothing decided).
+    if (verdict !== 'failed') {
+      if (!preimage) throw new PaymentMissingError(jobId, `its aggregator sent the verdict ${verdict} without the preimage to settle with`);
+      await this.parts.rail.acceptPreimage(jobId, preimage);
+    }
     await this.parts.settlement.settleOutcome({ runJobId: jobId, verdict, provider: '' });
   }
 
