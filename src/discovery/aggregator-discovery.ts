@@ -20,6 +20,7 @@ import { AggregatorsTopicMessage, createAggregatorRecord, verifyAggregatorRecord
 import { AGGREGATOR_RECORD_PROTOCOL, AGGREGATORS_KEY, AGGREGATORS_TOPIC, DEFAULT_FLOOD_LIMITS, DEFAULT_TIMINGS, LOOKUP_CONCURRENCY } from './constants.js';
 import type { DiscoveryService } from './discovery-service.js';
 import { isRecordRejection, MalformedGossipError, RecordExpiredError, RecordFetchError } from './errors.js';
+import { AggregatorDirectory } from './aggregator-directory.js';
 import { FloodGuard } from './flood-guard.js';
 import { fetchProviderRecord, serveProviderRecord } from './record-protocol.js';
 
@@ -69,7 +70,7 @@ const MAX_AGGREGATORS_PER_LOOKUP = 64;
 const MAX_RECORD_MODELS = 512;
 
 export class AggregatorDiscovery extends EventEmitter<AggregatorDiscoveryEvents> {
-  private readonly known = new Map<string, KnownAggregator>();
+  private readonly directory = new AggregatorDirectory();
   private readonly guard = new FloodGuard(DEFAULT_FLOOD_LIMITS);
   private readonly validated = new WeakMap<Message, SignedAggregatorRecord>();
   private readonly log: Logger;
@@ -144,8 +145,7 @@ export class AggregatorDiscovery extends EventEmitter<AggregatorDiscoveryEvents>
 
   /** Aggregators known now whose record has not lapsed, this node's own included. */
   list(now = Date.now()): KnownAggregator[] {
-    for (const [peerId, known] of this.known) if (known.record.expiresAt <= now) this.known.delete(peerId);
-    return [...this.known.values()];
+    return this.directory.list(now);
   }
 
   /**
@@ -256,14 +256,15 @@ export class AggregatorDiscovery extends EventEmitter<AggregatorDiscoveryEvents>
     return known;
   }
 
-  private keep(signed: SignedAggregatorRecord, source: AggregatorSource): KnownAggregator {
-    const previous = this.known.get(signed.record.peerId);
-    // A replayed older record must not replace a newer one.
-    if (previous && previous.record.issuedAt > signed.record.issuedAt) return previous;
-    const known: KnownAggregator = { record: signed.record, pubkey: signed.record.pubkey, peerId: signed.record.peerId, source: previous?.source === 'self' ? 'self' : source, lastSeenAt: Date.now(), ...(previous?.latencyMs !== undefined ? { latencyMs: previous.latencyMs } : {}) };
-    this.known.set(known.peerId, known);
-    if (!previous) this.emit('aggregator:added', known);
-    return known;
+  /** Keeps a verified record; undefined when the directory is full (a new key, every place holding a live record). */
+  private keep(signed: SignedAggregatorRecord, source: AggregatorSource): KnownAggregator | undefined {
+    const kept = this.directory.keep(signed.record, source);
+    if (!kept) {
+      this.log.debug({ peer: signed.record.peerId }, 'aggregator directory full: record not kept');
+      return undefined;
+    }
+    if (kept.added) this.emit('aggregator:added', kept.known);
+    return kept.known;
   }
 
   private reject(peerId: string, via: 'gossip' | 'fetch', error: Error): void {
