@@ -1,6 +1,7 @@
 // The aggregator role: matches client jobs to connected providers and relays the job's frames between them.
 // It sees the signed envelopes but not their encrypted content, checks signatures on the way, and enforces
 // deadlines and cleanup when either side goes away.
+import { errorCodeOf, InfernetError } from '../errors/index.js';
 import { SignatureMismatchError, verifyEnvelope } from '../identity/index.js';
 import { attemptPaymentId, forwardPath, nextAttempt, noProviderLeft, rematchPath, type JobPatch, type JobState, type JobStore, type LostAttempt } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
@@ -80,13 +81,8 @@ interface RoutedJob {
 const PROVIDER_FRAMES = new Set<Frame['type']>(['job.accept', 'job.reject', 'job.progress', 'job.tokens', 'job.result', 'error']);
 
 /** Why a match cannot be paid: refused to the client with this code. */
-class MatchPaymentError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
+class MatchPaymentError extends InfernetError {
+  override readonly name = 'MatchPaymentError';
 }
 
 export class AggregatorService {
@@ -191,7 +187,7 @@ export class AggregatorService {
     try {
       ({ payment, held } = await this.paymentTerms(request, provider, best.capabilities, 1, client.peer?.pubkey ?? ''));
     } catch (error) {
-      const code = error instanceof MatchPaymentError ? error.code : 'internal';
+      const code = errorCodeOf(error);
       log.warn({ code, err: (error as Error).message }, 'match not payable');
       return void client.send({ type: 'job.reject', jobId, code, message: (error as Error).message });
     }
@@ -270,7 +266,7 @@ export class AggregatorService {
       ({ payment, held } = await this.paymentTerms(job.request, best.session, best.capabilities, decision.attempt, job.client.peer?.pubkey ?? ''));
     } catch (error) {
       if (this.jobs.get(job.jobId) !== job) return;
-      return this.fail(job, error instanceof MatchPaymentError ? error.code : 'internal', `the job's provider was lost and its replacement cannot be paid: ${(error as Error).message}`);
+      return this.fail(job, errorCodeOf(error), `the job's provider was lost and its replacement cannot be paid: ${(error as Error).message}`);
     }
     if (this.jobs.get(job.jobId) !== job) return;
     job.provider = best.session;
