@@ -72,8 +72,8 @@ export class ResponseStore {
     for (const { name } of files) {
       const path = join(dir, name);
       try {
-        const entry = JSON.parse(readFileSync(path, 'utf8')) as StoredResponse;
-        this.entries.set(name.slice(0, -'.json'.length), { entry, bytes: Buffer.byteLength(JSON.stringify(entry)) });
+        const text = readFileSync(path, 'utf8');
+        this.entries.set(name.slice(0, -'.json'.length), { entry: JSON.parse(text) as StoredResponse, bytes: Buffer.byteLength(text) });
       } catch {
         rmSync(path, { force: true });
       }

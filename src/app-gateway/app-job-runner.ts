@@ -94,7 +94,7 @@ export class AppJobRunner {
           onText: (text) => send({ type: 'job.text', requestId, jobId, text }),
         },
       });
-      const reply = mode === 'text' ? { text: outcome.output } : new ReplyTextReader(mode).end(outcome.output);
+      const reply = new ReplyTextReader(mode).end(outcome.output);
       const toolCall = reply.call ? { toolCall: { name: reply.call.name, arguments: reply.call.arguments } } : {};
       send({ type: 'job.done', requestId, jobId, output: reply.text, tokens: outcome.tokens, provider: outcome.providerNpub, finishReason: outcome.finishReason, firstTokenMs: Math.round(outcome.firstTokenMs), totalMs: Math.round(outcome.totalMs), ...toolCall });
     } catch (error) {
