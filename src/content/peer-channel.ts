@@ -100,6 +100,10 @@ export class PeerChannel {
   private async request(register: (waiter: Waiter) => void, send: () => Promise<void>): Promise<ExchangeFrame> {
     if (this.failure) throw this.failure;
     const answer = new Promise<ExchangeFrame>((resolve, reject) => register({ resolve, reject }));
+    // The channel may fail while the send below waits for a drain (the holder closed the stream or died): the
+    // answer is then rejected before anyone awaits it, and an unhandled rejection would end the process. The
+    // caller still gets that rejection through `return answer`.
+    answer.catch(() => undefined);
     this.armTimer();
     try {
       await send();

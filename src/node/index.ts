@@ -2,4 +2,4 @@
 // and src/provider, and the front ends over them), started and stopped together.
 export { NodeDaemon, AGENT, type NodeDaemonOptions } from './node-daemon.js';
 export { readLiveDaemonState, type DaemonState } from './daemon-state.js';
-export { guardDaemonProcess, uncaughtErrorAction, type UncaughtErrorAction } from './process-guards.js';
+export { guardDaemonProcess, isPeerStreamError, uncaughtErrorAction, type UncaughtErrorAction } from './process-guards.js';

@@ -14,7 +14,12 @@ export type UncaughtErrorAction = 'log' | 'exit';
 /** What to do with an error nobody caught; `rejection` is true for a rejected promise, false for an exception. */
 export function uncaughtErrorAction(error: unknown, rejection: boolean): UncaughtErrorAction {
   if (rejection) return 'log';
-  return error instanceof Error && PEER_STREAM_ERRORS.has(error.name) ? 'log' : 'exit';
+  return isPeerStreamError(error) ? 'log' : 'exit';
+}
+
+/** An error libp2p throws when a peer's connection closes under one of its streams. */
+export function isPeerStreamError(error: unknown): boolean {
+  return error instanceof Error && PEER_STREAM_ERRORS.has(error.name);
 }
 
 /** Installs the daemon's handlers; returns a function that removes them. */

@@ -10,6 +10,7 @@ import { createDiscoveryNode } from '../../discovery/index.js';
 import { generateNodeKey } from '../../identity/index.js';
 import { createLogger } from '../../log/index.js';
 import { EXIT_CODES } from '../../errors/index.js';
+import { isPeerStreamError } from '../../node/index.js';
 import { CliError } from '../cli-error.js';
 import { openNode } from '../open-node.js';
 
@@ -114,13 +115,13 @@ async function getCommand(argv: string[]): Promise<void> {
 }
 
 /**
- * js-libp2p 3 can throw a StreamStateError outside any promise when a peer dies while its connection is being
+ * js-libp2p 3 can throw a stream error outside any promise when a peer dies while its connection is being
  * pinged (a reset written to a closing socket). A holder dying is something a fetch must survive: that error is
  * logged, not fatal, while the fetch runs. Any other uncaught error still ends the command.
  */
 function survivePeerStreamErrors(logger: ReturnType<typeof createLogger>): { stop: () => void } {
   const handler = (error: Error): void => {
-    if (error?.name === 'StreamStateError') return void logger.warn({ err: error.message }, 'a dying peer connection threw; ignored');
+    if (isPeerStreamError(error)) return void logger.warn({ err: error.message }, 'a dying peer connection threw; ignored');
     console.error(`infernet content: ${error?.stack ?? String(error)}`);
     process.exit(1);
   };
