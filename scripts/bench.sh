@@ -45,6 +45,7 @@ run_bench content-fetch 900 node dist/bench/content-fetch.js 256 2
 run_bench distributed-rpc 1800 node dist/bench/distributed-rpc.js
 run_bench tunnel-throughput 900 node dist/bench/tunnel-throughput.js 5
 run_bench paid-jobs 900 node dist/bench/paid-jobs.js 20
+run_bench defence-cost 900 node dist/bench/defence-cost.js 8
 run_bench nwc 900 node dist/bench/nwc.js
 
 node dist/bench/summary/print-bench-summary.js "$outcomes" "$INFERNET_BENCH_FIGURES"

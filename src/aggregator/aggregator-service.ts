@@ -9,13 +9,16 @@ import type { HeldInvoice } from '../jobs/job-record.js';
 import type { NodeKey } from '../identity/index.js';
 import { openHoldSecret, paymentHashOf, runPreimageOf, HoldSecretInvalidError } from '../payments/lightning/run-preimage.js';
 import { outcomeFrameOf, untoldOutcomeOf, UNTOLD_SCAN_LIMIT, WaitingOutcomes, type OutcomeFrame } from '../payments/lightning/held-invoice-outcomes.js';
-import { EVENT_KIND_JOB_SPEC, type ErrorCode, type Frame, type FrameOf, type PaymentTerms, type Price, type VerificationPolicy } from '../protocol/index.js';
+import { EVENT_KIND_JOB_SPEC, type ErrorCode, type Frame, type FrameOf, type NostrEvent, type PaymentTerms, type Price, type VerificationPolicy } from '../protocol/index.js';
+import { signPayoutStatement } from '../payments/terms/payout-statement.js';
 import type { AggregatorPaymentTerms } from '../payments/terms/aggregator-terms.js';
 import { chooseRail } from '../payments/terms/payment-terms.js';
 import { VerdictRejectedError, type VerdictWitness } from '../verification/verdict-witness.js';
 import type { PeerSession } from '../transport/index.js';
 import { verifyJobResult } from '../jobs/job-envelopes.js';
-import { rankProviders } from './provider-selection.js';
+import { cryptoRandom } from '../verification/seeded-random.js';
+import { CheckedJobs } from './checked-jobs.js';
+import { drawProvider, rankProviders } from './provider-selection.js';
 
 export interface AggregatorServiceOptions {
   store: JobStore;
@@ -76,6 +79,8 @@ interface RoutedJob {
   attempt: number;
   /** The providers lost so far, and why. */
   lost: LostAttempt[];
+  /** A check (job.request.checkOf): its provider is drawn at random, failovers included. */
+  drawn: boolean;
 }
 
 const PROVIDER_FRAMES = new Set<Frame['type']>(['job.accept', 'job.reject', 'job.progress', 'job.tokens', 'job.result', 'error']);
@@ -88,6 +93,10 @@ class MatchPaymentError extends InfernetError {
 export class AggregatorService {
   private readonly providers = new Set<PeerSession>();
   private readonly jobs = new Map<string, RoutedJob>();
+  /** Jobs under a verification policy and their checks, whose providers this aggregator draws. */
+  private readonly checkedJobs = new CheckedJobs();
+  /** The statement of this aggregator's own EVM address that escrow matches carry. */
+  private signedAddress?: { address: string; statement: NostrEvent };
   private lookups: Promise<unknown> = Promise.resolve();
   /** Jobs whose hold invoice is being asked of their provider: its frames about them are not the routed job's yet. */
   private readonly invoicing = new Set<string>();
@@ -179,13 +188,22 @@ export class AggregatorService {
     if (request.deadline <= Date.now()) return void client.send({ type: 'job.reject', jobId, code: 'deadline_exceeded', message: 'the deadline has already passed' });
     const refusal = await this.options.admitJob?.(client.peer?.pubkey ?? '', request);
     if (refusal) return void client.send({ type: 'job.reject', jobId, ...refusal });
-    const best = await this.chooseProvider(request, request.exclude ?? [], log);
+    const clientKey = client.peer?.pubkey ?? '';
+    let exclude = request.exclude ?? [];
+    if (request.checkOf) {
+      const admission = this.checkedJobs.admitCheck(clientKey, request);
+      if (!admission.admitted) return void client.send({ type: 'job.reject', jobId, code: admission.code, message: admission.message });
+      exclude = admission.exclude;
+    }
+    const drawn = request.checkOf !== undefined;
+    const best = await this.chooseProvider(request, exclude, log, drawn);
     if (!best) return void client.send({ type: 'job.reject', jobId, code: 'no_provider', message: `no connected provider ${request.kind === 'embed' ? 'computes embeddings with' : 'serves'} "${request.model.name}" with a free slot` });
     const provider = best.session;
     let payment: PaymentTerms | undefined;
     let held: HeldInvoice | undefined;
+    let aggregatorStatement: NostrEvent | undefined;
     try {
-      ({ payment, held } = await this.paymentTerms(request, provider, best.capabilities, 1, client.peer?.pubkey ?? ''));
+      ({ payment, held, aggregatorStatement } = await this.paymentTerms(request, provider, best.capabilities, 1, client.peer?.pubkey ?? ''));
     } catch (error) {
       const code = errorCodeOf(error);
       log.warn({ code, err: (error as Error).message }, 'match not payable');
@@ -195,9 +213,11 @@ export class AggregatorService {
     // The client left while its match was made: nothing to keep a slot for.
     if (!client.isOpen) return;
     const deadlineTimer = setTimeout(() => this.expire(jobId), Math.min(request.deadline - Date.now(), 2 ** 31 - 1));
-    this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), ...(held ? { held } : {}), request, attempt: 1, lost: [] });
+    this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), ...(held ? { held } : {}), request, attempt: 1, lost: [], drawn });
+    if (request.checkOf) this.checkedJobs.addProvider(request, best.id);
+    else this.checkedJobs.open(jobId, clientKey, request, best.id);
     await this.record(jobId, { jobId, role: 'aggregator', model: request.model.name, client: client.peer?.pubkey, provider: best.id, state: 'matched' });
-    client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), ...(best.capabilities.payoutStatement ? { payoutStatement: best.capabilities.payoutStatement } : {}) });
+    client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), ...(best.capabilities.payoutStatement ? { payoutStatement: best.capabilities.payoutStatement } : {}), ...(aggregatorStatement ? { aggregatorStatement } : {}) });
     log.info({ provider: provider.peer?.npub, model: request.model.name }, 'job matched');
     this.awaitOffer(jobId);
   }
@@ -221,16 +241,20 @@ export class AggregatorService {
     }, waitMs).unref();
   }
 
-  /** The best connected provider for the request outside `exclude` (looked for through discovery if none). */
-  private async chooseProvider(request: FrameOf<'job.request'>, exclude: readonly string[], log: Logger) {
+  /**
+   * The provider for the request outside `exclude` (looked for through discovery if none): the best ranked, or with
+   * `drawn` one drawn at random among those that can take it (see drawProvider).
+   */
+  private async chooseProvider(request: FrameOf<'job.request'>, exclude: readonly string[], log: Logger, drawn: boolean) {
     // A batch coordinator names the provider of its shard (src/batch): only that one may be matched.
     const named = (candidate: { id: string }) => (!request.provider || candidate.id === request.provider) && !exclude.includes(candidate.id);
+    const pick = (ranked: ReturnType<typeof rankProviders>) => (drawn ? drawProvider(ranked, cryptoRandom) : ranked[0]);
     let candidates = this.candidates().filter(named);
-    let [best] = rankProviders(candidates, request);
+    let best = pick(rankProviders(candidates, request));
     if (!best && this.options.discoverProviders && !request.provider) {
       await this.options.discoverProviders(request.model.name).catch((error: Error) => log.warn({ err: error.message }, 'provider lookup failed'));
       candidates = this.candidates().filter(named);
-      [best] = rankProviders(candidates, request);
+      best = pick(rankProviders(candidates, request));
     }
     if (!best) log.warn({ model: request.model.name, providers: candidates.length }, 'no provider for job');
     return best && candidates.find((candidate) => candidate.id === best.id);
@@ -248,13 +272,15 @@ export class AggregatorService {
     const loss: LostAttempt = { provider: lostProvider, code, message };
     job.lost.push(loss);
     const path = rematchPath(job.state);
-    const decision = path ? nextAttempt({ attempt: job.attempt, lost: job.lost, exclude: job.request.exclude ?? [] }) : ({ kind: 'fail', code, message } as const);
+    const decision = path ? nextAttempt({ attempt: job.attempt, lost: job.lost, exclude: job.drawn ? [] : (job.request.exclude ?? []) }) : ({ kind: 'fail', code, message } as const);
     this.refundLostAttempt(job, lostProvider);
     if (decision.kind === 'fail' || !path) return this.fail(job, decision.kind === 'fail' ? (decision.code as ErrorCode) : code, decision.kind === 'fail' ? decision.message : message);
     const reason = `attempt ${job.attempt} lost: provider ${lostProvider} (${code}: ${message})`;
     log.warn({ provider: lostProvider, attempt: job.attempt, code }, 'provider lost; failing over');
     for (const state of path.slice(0, -1)) await this.move(job, state, {}, reason);
-    const best = this.jobs.get(job.jobId) === job ? await this.chooseProvider(job.request, decision.exclude, log) : undefined;
+    // A drawn job is drawn again, and never to a provider that already ran the job or one of its checks.
+    const exclude = job.drawn ? [...new Set([...decision.exclude, ...this.checkedJobs.providersOf(job.request)])] : decision.exclude;
+    const best = this.jobs.get(job.jobId) === job ? await this.chooseProvider(job.request, exclude, log, job.drawn) : undefined;
     if (this.jobs.get(job.jobId) !== job) return; // cancelled or expired meanwhile
     if (!best) {
       const failure = noProviderLeft(job.lost);
@@ -262,8 +288,9 @@ export class AggregatorService {
     }
     let payment: PaymentTerms | undefined;
     let held: HeldInvoice | undefined;
+    let aggregatorStatement: NostrEvent | undefined;
     try {
-      ({ payment, held } = await this.paymentTerms(job.request, best.session, best.capabilities, decision.attempt, job.client.peer?.pubkey ?? ''));
+      ({ payment, held, aggregatorStatement } = await this.paymentTerms(job.request, best.session, best.capabilities, decision.attempt, job.client.peer?.pubkey ?? ''));
     } catch (error) {
       if (this.jobs.get(job.jobId) !== job) return;
       return this.fail(job, errorCodeOf(error), `the job's provider was lost and its replacement cannot be paid: ${(error as Error).message}`);
@@ -271,6 +298,7 @@ export class AggregatorService {
     if (this.jobs.get(job.jobId) !== job) return;
     job.provider = best.session;
     job.attempt = decision.attempt;
+    this.checkedJobs.addProvider(job.request, best.id);
     if (best.capabilities.price) job.price = best.capabilities.price;
     else delete job.price;
     if (payment) job.payment = payment;
@@ -278,7 +306,7 @@ export class AggregatorService {
     if (held) job.held = held;
     else delete job.held;
     await this.move(job, 'matched', { provider: best.id }, `attempt ${decision.attempt}: matched provider ${best.id} after ${reason}`);
-    job.client.send({ type: 'job.match', jobId: job.jobId, provider: best.id, ...(job.price ? { price: job.price } : {}), ...(payment ? { payment } : {}), ...(best.capabilities.payoutStatement ? { payoutStatement: best.capabilities.payoutStatement } : {}), attempt: decision.attempt, lost: { provider: lostProvider, code, message: message.slice(0, 1024) } });
+    job.client.send({ type: 'job.match', jobId: job.jobId, provider: best.id, ...(job.price ? { price: job.price } : {}), ...(payment ? { payment } : {}), ...(best.capabilities.payoutStatement ? { payoutStatement: best.capabilities.payoutStatement } : {}), ...(aggregatorStatement ? { aggregatorStatement } : {}), attempt: decision.attempt, lost: { provider: lostProvider, code, message: message.slice(0, 1024) } });
     log.info({ provider: best.session.peer?.npub, attempt: decision.attempt }, 'job matched again');
   }
 
@@ -320,18 +348,27 @@ export class AggregatorService {
    * invoice the provider makes for the job now, on the hash of a preimage derived from the client's hold secret
    * (the provider cannot settle it before a verdict that pays). No terms when the job is free here.
    */
-  private async paymentTerms(request: FrameOf<'job.request'>, provider: PeerSession, capabilities: { price?: Price; payout?: { evm?: string; lightning?: boolean } }, attempt: number, client: string): Promise<{ payment?: PaymentTerms; held?: HeldInvoice }> {
+  private async paymentTerms(request: FrameOf<'job.request'>, provider: PeerSession, capabilities: { price?: Price; payout?: { evm?: string; lightning?: boolean } }, attempt: number, client: string): Promise<{ payment?: PaymentTerms; held?: HeldInvoice; aggregatorStatement?: NostrEvent }> {
     const payments = this.options.payments;
     if (!payments) return {};
     const choice = chooseRail({ aggregatorRails: payments.rails, clientRails: request.payment?.rails ?? [], ...(capabilities.price ? { price: capabilities.price } : {}), ...(capabilities.payout ? { payout: capabilities.payout } : {}) });
     if (choice.kind === 'free') return {};
     if (choice.kind === 'refuse') throw new MatchPaymentError('payment_required', `this aggregator takes payment for the provider's work: ${choice.reason}`);
-    if (choice.rail === 'evm') return { payment: await payments.evmTerms({ jobId: attemptPaymentId(request.jobId, attempt), price: capabilities.price!, maxTokens: request.maxTokens, providerPayout: capabilities.payout!.evm!, jobDeadlineMs: request.deadline }) };
+    if (choice.rail === 'evm') {
+      const terms = await payments.evmTerms({ jobId: attemptPaymentId(request.jobId, attempt), price: capabilities.price!, maxTokens: request.maxTokens, providerPayout: capabilities.payout!.evm!, jobDeadlineMs: request.deadline });
+      return { payment: terms, ...(this.options.key ? { aggregatorStatement: this.ownStatement(terms.aggregator) } : {}) };
+    }
     const preimage = runPreimageOf(this.holdSecretOf(request, client), attemptPaymentId(request.jobId, attempt));
     const paymentHash = paymentHashOf(preimage);
     const invoice = await this.askInvoice(provider, request, paymentHash);
     if (invoice.paymentHash !== paymentHash) throw new MatchPaymentError('payment_missing', 'the provider made its hold invoice on another payment hash than the one given: it could settle it at will');
     return { payment: { rail: 'lightning', paymentRequest: invoice.paymentRequest, paymentHash, amountSat: invoice.amountSat }, held: { provider: provider.peer!.pubkey, paymentHash, preimage } };
+  }
+
+  /** This aggregator's EVM address signed with its node key (kind 30953), signed once per address. */
+  private ownStatement(address: string): NostrEvent {
+    if (this.signedAddress?.address !== address) this.signedAddress = { address, statement: signPayoutStatement(this.options.key!, { evm: address }) };
+    return this.signedAddress.statement;
   }
 
   /** The client's hold secret, opened; a client that sends none (an older one) is refused rather than paid on a provider's preimage. */
@@ -436,7 +473,18 @@ export class AggregatorService {
       job.client.send({ type: 'error', code: 'bad_signature', jobId: job.jobId, message });
       return this.finish(job, 'failed', { code: 'bad_signature', message });
     }
-    const run = { jobId: job.jobId, provider: job.provider.peer!.pubkey, client: job.client.peer?.pubkey ?? '', model: job.model, outputHash: summary.outputHash, resultEventId: frame.result.id, tokens: summary.tokens, ...(job.price ? { price: job.price } : {}) };
+    const run = {
+      jobId: job.jobId,
+      provider: job.provider.peer!.pubkey,
+      client: job.client.peer?.pubkey ?? '',
+      model: job.model,
+      outputHash: summary.outputHash,
+      ...(summary.fingerprintHash ? { fingerprintHash: summary.fingerprintHash } : {}),
+      resultEventId: frame.result.id,
+      tokens: summary.tokens,
+      ...(job.price ? { price: job.price } : {}),
+      ...(job.request.checkOf ? { checkOf: job.request.checkOf } : {}),
+    };
     // Witnessed before the client sees it: its verdict may follow at once.
     const verifying = this.options.witness?.witness(run, job.verification, job.held ? { holdInvoice: job.held } : {});
     if (verifying) {
@@ -451,7 +499,7 @@ export class AggregatorService {
 
   private async takeVerdict(client: PeerSession, frame: FrameOf<'job.verdict'>): Promise<void> {
     try {
-      await this.options.witness?.verdict(client.peer?.pubkey ?? '', frame);
+      await this.options.witness?.verdict(client.peer?.pubkey ?? '', frame, { withdrawn: this.checkedJobs.withdrawn(frame.jobId) });
     } catch (error) {
       if (!(error instanceof VerdictRejectedError)) throw error;
       this.options.logger.warn({ jobId: frame.jobId, reason: error.message }, 'verification verdict refused');
@@ -459,7 +507,9 @@ export class AggregatorService {
     }
   }
 
+  /** The client cancelled the job, or left: a check cancelled before its result stops its job's verdict blaming anyone. */
   private cancel(job: RoutedJob, reason: string): void {
+    this.checkedJobs.withdraw(job.request);
     job.provider.send({ type: 'job.cancel', jobId: job.jobId, reason });
     job.client.send({ type: 'error', code: 'cancelled', jobId: job.jobId, message: reason });
     void this.finish(job, 'cancelled', { code: 'cancelled', message: reason });

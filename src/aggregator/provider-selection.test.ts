@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rankProviders, type ProviderCandidate } from './provider-selection.js';
+import { seededRandom } from '../verification/seeded-random.js';
+import { drawProvider, rankProviders, type ProviderCandidate } from './provider-selection.js';
 
 const candidate = (id: string, slots: number, activeJobs: number, models = ['stories260K'], amount?: string): ProviderCandidate => ({
   id,
@@ -55,4 +56,27 @@ describe('rankProviders', () => {
   for (const [rule, candidates, job, expected] of table) {
     it(rule, () => assert.deepEqual(rankProviders(candidates, job).map((c) => c.id), expected));
   }
+});
+
+describe('drawProvider (checks, and jobs under a policy, go to a provider drawn at random)', () => {
+  const candidate = (id: string, reputation?: number): ProviderCandidate => ({ id, capabilities: { models: [{ name: 'm' }], slots: 1 } as ProviderCandidate['capabilities'], activeJobs: 0, ...(reputation !== undefined ? { reputation } : {}) });
+  it('draws in proportion to reputation, so no candidate is certain and a proven one is drawn most (fixed seed, 10,000 draws)', () => {
+    const candidates = [candidate('proven', 0.8), candidate('fresh'), candidate('caught', 0.05)];
+    const random = seededRandom(7);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 10_000; i++) {
+      const drawn = drawProvider(candidates, random)!.id;
+      counts.set(drawn, (counts.get(drawn) ?? 0) + 1);
+    }
+    // Weights 0.8 and 0.2 (the unproven prior): shares 0.8 and 0.2; a provider scored below a fresh key checks nobody.
+    assert.ok(Math.abs(counts.get('proven')! / 10_000 - 0.8) < 0.02, JSON.stringify([...counts]));
+    assert.ok(Math.abs(counts.get('fresh')! / 10_000 - 0.2) < 0.02, JSON.stringify([...counts]));
+    assert.equal(counts.get('caught'), undefined);
+  });
+  it('draws among caught providers only when no other can take the check', () => {
+    const random = seededRandom(3);
+    const drawn = new Set(Array.from({ length: 200 }, () => drawProvider([candidate('caught', 0.05), candidate('caught-worse', 0)], random)!.id));
+    assert.deepEqual(drawn, new Set(['caught', 'caught-worse']));
+  });
+  it('draws nothing from no candidates', () => assert.equal(drawProvider([], Math.random), undefined));
 });

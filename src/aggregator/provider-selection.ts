@@ -61,3 +61,25 @@ function rankAmong(candidates: readonly ProviderCandidate[], job: JobRequirement
 function reputationStep(candidate: ProviderCandidate): number {
   return Math.round((candidate.reputation ?? UNPROVEN_SCORE) * REPUTATION_STEPS);
 }
+
+/**
+ * One of the ranked candidates drawn at random, weighted by reputation: how the provider of a check is chosen.
+ * Neither the client nor a provider can steer the draw; a provider with standing is drawn more often than a fresh
+ * key, which must earn it through checked work (threat model, attacks 3 and 10). A provider scored below a fresh
+ * key (one caught lying) checks nobody while another can. `random` gives numbers in [0, 1).
+ */
+export function drawProvider<T extends ProviderCandidate>(ranked: readonly T[], random: () => number): T | undefined {
+  const standing = ranked.filter((candidate) => (candidate.reputation ?? UNPROVEN_SCORE) >= UNPROVEN_SCORE);
+  const pool = standing.length ? standing : ranked;
+  const weights = pool.map((candidate) => Math.max(candidate.reputation ?? UNPROVEN_SCORE, MIN_DRAW_WEIGHT));
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  let point = random() * total;
+  for (const [i, weight] of weights.entries()) {
+    point -= weight;
+    if (point < 0) return pool[i];
+  }
+  return pool.at(-1);
+}
+
+/** Among providers all caught, one scored 0 keeps a small chance. */
+const MIN_DRAW_WEIGHT = 0.01;

@@ -42,6 +42,8 @@ export interface JobHooks {
   provider?: string;
   /** Providers the aggregator must not match (those that already ran another execution of this job). */
   exclude?: readonly string[];
+  /** This run checks the job named (job.request.checkOf): the aggregator draws its provider. */
+  checkOf?: string;
   /** Pays a match that carries payment terms, before the offer; defaults to the session's (payJobsThrough). */
   payer?: JobPayer;
   /** The job was paid (the deposit mined, or the hold invoice's payment in flight). */
@@ -136,7 +138,7 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
       if (!payer) return refuse('payment_required', `the aggregator asks payment on ${match.payment!.rail} for this job, and this node pays on no rail: add a payments section to its config`);
       try {
         // Each attempt pays under its own key: a lost one's deposit is refunded, never paid to the next provider.
-        payment = await payer.pay(match.payment!, { jobId: attemptPaymentId(spec.jobId, paying), maxTokens: spec.sampling.maxTokens, jobDeadlineMs: spec.deadline, ...(match.price ? { price: match.price } : {}), ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), provider: match.provider, ...(match.payoutStatement ? { payoutStatement: match.payoutStatement } : {}), ...(holdSecret ? { holdPaymentHash: runPaymentHashOf(holdSecret, attemptPaymentId(spec.jobId, paying)) } : {}) });
+        payment = await payer.pay(match.payment!, { jobId: attemptPaymentId(spec.jobId, paying), maxTokens: spec.sampling.maxTokens, jobDeadlineMs: spec.deadline, ...(match.price ? { price: match.price } : {}), ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), provider: match.provider, ...(match.payoutStatement ? { payoutStatement: match.payoutStatement } : {}), ...(session.peer ? { aggregator: session.peer.pubkey } : {}), ...(match.aggregatorStatement ? { aggregatorStatement: match.aggregatorStatement } : {}), ...(holdSecret ? { holdPaymentHash: runPaymentHashOf(holdSecret, attemptPaymentId(spec.jobId, paying)) } : {}) });
       } catch (error) {
         // Terms this node will not pay are refused; a payment it could not make (funds, allowance, capacity) failed.
         return refuse(error instanceof PaymentTermsRefusedError ? 'payment_refused' : 'payment_failed', (error as Error).message, { cause: error });
@@ -224,6 +226,6 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
       }
     };
 
-    session.send({ type: 'job.request', jobId: spec.jobId, model: spec.model, maxTokens: spec.sampling.maxTokens, deadline: spec.deadline, ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), verification: spec.verification, ...(hooks.provider ? { provider: hooks.provider } : {}), ...(hooks.exclude?.length ? { exclude: [...hooks.exclude] } : {}), ...(payer?.rails.length ? { payment: { rails: [...payer.rails], ...(holdSecret ? { holdSecret: sealHoldSecret(holdSecret, key.secretKey, session.peer!.pubkey) } : {}) } } : {}), ...(jobKindOf(spec.input) !== 'generate' ? { kind: jobKindOf(spec.input) } : {}) });
+    session.send({ type: 'job.request', jobId: spec.jobId, model: spec.model, maxTokens: spec.sampling.maxTokens, deadline: spec.deadline, ...(spec.priceCap ? { priceCap: spec.priceCap } : {}), verification: spec.verification, ...(hooks.provider ? { provider: hooks.provider } : {}), ...(hooks.exclude?.length ? { exclude: [...hooks.exclude] } : {}), ...(hooks.checkOf ? { checkOf: hooks.checkOf } : {}), ...(payer?.rails.length ? { payment: { rails: [...payer.rails], ...(holdSecret ? { holdSecret: sealHoldSecret(holdSecret, key.secretKey, session.peer!.pubkey) } : {}) } } : {}), ...(jobKindOf(spec.input) !== 'generate' ? { kind: jobKindOf(spec.input) } : {}) });
   });
 }

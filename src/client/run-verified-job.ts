@@ -1,7 +1,10 @@
 // The client's side of verification: runs a job under its policy, compares the executions and settles a
 // disagreement with a further one, then tells the aggregator its verdict (job.verdict). A check is an ordinary
-// job: the same spec under a fresh random job id, sent to a provider that has not run it, so that no provider can
-// tell whether it is the one checked or the one checking.
+// job: the same spec under a fresh random job id, whose provider the aggregator draws among those that have not run
+// it (job.request.checkOf), so that no provider can tell whether it is the one checked or the one checking, and the
+// client cannot choose who checks. A run is blamed only when two checks agree against it
+// (src/verification/independent-blame.ts); the verdict then carries every run's fingerprints, for the aggregator
+// to compare itself.
 import { randomUUID } from 'node:crypto';
 import type { NodeKey } from '../identity/index.js';
 import type { JobPayer } from '../payments/terms/job-payer.js';
@@ -11,6 +14,7 @@ import { runJob, type JobHooks, type JobOutcome } from './job-client.js';
 import { sha256Hex } from '../jobs/job-envelopes.js';
 import type { ComparableRun } from '../verification/compare-runs.js';
 import { settleRuns } from '../verification/settle-runs.js';
+import { independentVerdicts } from '../verification/independent-blame.js';
 import { cryptoRandom } from '../verification/seeded-random.js';
 import { initialRunCount, type RandomSource } from '../verification/verification-policy.js';
 import type { VerificationOutcome, VerificationVerdict } from '../verification/verification-outcome.js';
@@ -52,8 +56,8 @@ export async function runVerifiedJob(session: PeerSession, key: NodeKey, spec: J
         hooks.onMatched?.(provider);
         matched(provider);
       };
-      const run = runJob(session, key, runSpec, { ...hooks, ...(options.payer ? { payer: options.payer } : {}), exclude: [...providers], onMatched });
       const isPrimary = executions.length === 0;
+      const run = runJob(session, key, runSpec, { ...hooks, ...(options.payer ? { payer: options.payer } : {}), exclude: [...providers], ...(isPrimary ? {} : { checkOf: spec.jobId }), onMatched });
       // The primary's failure is the job's; a failed check only leaves fewer executions to compare.
       const execution = run.then((outcome) => outcome, (error: unknown) => (isPrimary ? Promise.reject(error) : undefined));
       execution.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
@@ -75,7 +79,11 @@ export async function runVerifiedJob(session: PeerSession, key: NodeKey, spec: J
     if (executions.length === before || runs.length < executions.length) break;
     settled = settleRuns(runs.map(comparable), maxRuns);
   }
-  const verdicts = settled.verdicts ?? runs.map((): VerificationVerdict => (runs.length > 1 ? 'inconclusive' : 'unchecked'));
+  // Every check's provider was drawn by the aggregator; the primary's may be the caller's choice.
+  const judged = runs.map((run, i) => ({ ...comparable(run), drawn: i > 0 }));
+  let verdicts = independentVerdicts(judged, settled.verdicts ?? runs.map((): VerificationVerdict => (runs.length > 1 ? 'inconclusive' : 'unchecked')));
+  // A blame travels with every run's fingerprints; evidence too large for one frame blames nobody.
+  if (verdicts.includes('failed') && evidenceBytes(runs) > MAX_EVIDENCE_BYTES) verdicts = verdicts.map((verdict) => (verdict === 'failed' ? 'inconclusive' : verdict));
   const winner = settled.winner !== undefined ? runs[settled.winner]! : primary;
   const at = Date.now();
   const verification: VerifiedJobOutcome['verification'] = {
@@ -84,9 +92,18 @@ export async function runVerifiedJob(session: PeerSession, key: NodeKey, spec: J
     outcomes: runs.map((run, i) => ({ jobId: spec.jobId, runJobId: run.jobId, provider: run.provider, client: key.publicKey, model: spec.model.name, verdict: verdicts[i]!, policy, outputHash: comparable(run).outputHash, resultEventId: run.resultEventId, tokens: run.tokens, at })),
   };
   if (policy.kind !== 'none' && session.isOpen) {
-    session.send({ type: 'job.verdict', jobId: spec.jobId, policy, runs: verification.runs.map(({ jobId, provider, verdict }) => ({ jobId, provider, verdict })) });
+    // Fingerprints only with a blame: an aggregator sees no output unless the client asks it to fail a run.
+    const blames = verdicts.includes('failed');
+    session.send({ type: 'job.verdict', jobId: spec.jobId, policy, runs: verification.runs.map(({ jobId, provider, verdict }, i) => ({ jobId, provider, verdict, ...(blames && runs[i]!.fingerprints ? { fingerprints: [...runs[i]!.fingerprints!] } : {}) })) });
   }
   return { ...winner, jobId: spec.jobId, verification };
+}
+
+/** Fingerprints a verdict may carry: under the default 1 MiB frame limit (limits.maxFrameBytes), with room to spare. */
+const MAX_EVIDENCE_BYTES = 768 * 1024;
+
+function evidenceBytes(runs: readonly JobOutcome[]): number {
+  return runs.reduce((sum, run) => sum + (run.fingerprints ? JSON.stringify(run.fingerprints).length : 0), 0);
 }
 
 function comparable(run: JobOutcome): ComparableRun {

@@ -57,6 +57,8 @@ export function sealJobResult(provider: NodeKey, clientPublicKey: string, specEv
 /** What anyone on the path can check about a result without decrypting it. */
 export interface ResultSummary {
   outputHash: string;
+  /** The hash of the run's token fingerprints, when it sent any (src/verification/token-fingerprint.ts). */
+  fingerprintHash?: string;
   tokens: number;
   engine: string;
   model: string;
@@ -64,7 +66,8 @@ export interface ResultSummary {
 
 export function verifyJobResult(event: NostrEvent, providerPublicKey: string, jobId: string): ResultSummary {
   verifyEnvelope(event, { kind: EVENT_KIND_JOB_RESULT, pubkey: providerPublicKey, tags: { job: jobId } });
-  return { outputHash: tagValue(event, 'output_hash') ?? '', tokens: Number(tagValue(event, 'tokens') ?? 0), engine: tagValue(event, 'engine') ?? '', model: tagValue(event, 'model') ?? '' };
+  const fingerprintHash = tagValue(event, 'fingerprint_hash');
+  return { outputHash: tagValue(event, 'output_hash') ?? '', ...(fingerprintHash ? { fingerprintHash } : {}), tokens: Number(tagValue(event, 'tokens') ?? 0), engine: tagValue(event, 'engine') ?? '', model: tagValue(event, 'model') ?? '' };
 }
 
 /** The client's side: verify, decrypt, and check the output against the signed hash. */

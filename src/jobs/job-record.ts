@@ -53,6 +53,10 @@ export interface JobVerification {
   verdictJobId?: string;
   /** A run paid by hold invoice: whom to tell the verdict, and the preimage a verdict that pays reveals. */
   holdInvoice?: HeldInvoice;
+  /** The hash of the run's fingerprints from its signed result: what a blaming verdict's fingerprints must hash to. */
+  fingerprintHash?: string;
+  /** For a check: the client's job it checks (its provider was drawn at random by this aggregator). */
+  checkOf?: string;
 }
 
 /**

@@ -335,8 +335,17 @@ export const JobRequestFrame = frame(
     verification: VerificationPolicy.optional(),
     /** Providers not to match: those that already ran another execution of the same client job. */
     exclude: z.array(HexPublicKey).max(16).optional(),
-    /** Match only this provider (a batch coordinator placing its shards); refused with no_provider if it cannot take the job. */
+    /**
+     * Match only this provider (a batch coordinator placing its shards); refused with no_provider if it cannot take the
+     * job. A run matched this way is the client's choice: it never counts as independent evidence in a verdict.
+     */
     provider: HexPublicKey.optional(),
+    /**
+     * This execution checks the job named, relayed here earlier for this client under a verification policy. The
+     * aggregator draws its provider at random among those that can take it, leaving out every provider of the job's
+     * other runs; `provider` is refused with it, and a job gets a bounded number of checks.
+     */
+    checkOf: JobId.optional(),
     /** The rails this client can pay on, in its order of preference; absent: it pays on none (payment_required where payment is due). */
     payment: z
       .object({
@@ -369,6 +378,12 @@ export const JobMatchFrame = frame(
      * its payout address or Lightning node, at most its signed price for the job's tokens.
      */
     payoutStatement: NostrEvent.optional(),
+    /**
+     * With escrow terms: the aggregator's own statement (kind 30953, signed by its node key) naming its EVM address,
+     * which the terms' \`aggregator\` (the party that releases the deposit and takes the fee) must be: the client pays
+     * no escrow that names an address this aggregator did not sign as its own.
+     */
+    aggregatorStatement: NostrEvent.optional(),
     /** Failover: the attempt this match starts (2 or more); absent on the first. Its escrow deposit is keyed `<jobId>~<attempt>`. */
     attempt: z.number().int().min(2).max(8).optional(),
     /** Failover: the provider of the previous attempt and why it was lost; its deposit is refunded by the aggregator. */
@@ -423,11 +438,25 @@ export const JobVerdictFrame = frame(
     policy: VerificationPolicy,
     /** Every execution of the job (the primary first), each a job this aggregator relayed for this client. */
     runs: z
-      .array(z.object({ jobId: JobId, provider: HexPublicKey, verdict: z.enum(['verified', 'failed', 'unchecked', 'inconclusive']) }).strict())
+      .array(
+        z
+          .object({
+            jobId: JobId,
+            provider: HexPublicKey,
+            verdict: z.enum(['verified', 'failed', 'unchecked', 'inconclusive']),
+            /**
+             * With a verdict that blames a run, every run's token fingerprints as its provider sent them (they hash to
+             * the fingerprint hash its signed result carries): the aggregator compares the runs itself before it fails
+             * one. Absent otherwise, so an aggregator sees no output unless a client asks it to fail a run.
+             */
+            fingerprints: z.array(TokenFingerprint).max(32768).optional(),
+          })
+          .strict(),
+      )
       .min(1)
       .max(16),
   },
-  "Client to aggregator, after comparing a verified job's executions: the verdict per run. The aggregator checks it against the signed output hashes it relayed, then records and publishes the outcomes.",
+  "Client to aggregator, after comparing a verified job's executions: the verdict per run. The aggregator checks it against the signed results it relayed; a run is failed only when two runs it drew at random agree against it, by the aggregator's own comparison of the fingerprints sent. Then it records and publishes the outcomes.",
 );
 export const InvoiceRequestFrame = frame(
   'invoice.request',

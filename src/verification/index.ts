@@ -7,9 +7,11 @@
 //   to re-seal and the plaintext
 //   outputs and fingerprints. A check is an ordinary job with a fresh job id sent to another provider through the
 //   aggregator, so neither provider can tell a checked job from any other.
-// - The AGGREGATOR witnesses: it relayed every run's signed result (provider, engine, model, output hash) and
-//   accepts the client's job.verdict only when it agrees with those hashes (checkVerdictAgainstResults). It then
-//   emits one VerificationOutcome per run and publishes the signed reputation events (src/reputation).
+// - The AGGREGATOR draws the provider of every check at random (job.request.checkOf). It witnesses: it relayed every run's signed result (provider, engine,
+//   model, output hash, fingerprint hash) and accepts the client's job.verdict only when it agrees with them
+//   (checkVerdictAgainstResults); a run is failed only when two checks agree against it by the aggregator's own
+//   comparison of the fingerprints the client sends (independent-blame.ts). It then emits one VerificationOutcome
+//   per run and publishes the signed reputation events (src/reputation).
 //
 // The outcome that settlement hooks onto (payments: pay a run unless its verdict is 'failed'):
 //
@@ -37,6 +39,7 @@ export type { VerificationOutcome, VerificationVerdict, VerificationListener } f
 export { compareRuns, type ComparableRun, type RunComparison } from './compare-runs.js';
 export { fingerprintHash, FINGERPRINT_LOGPROB_TOLERANCE, type TokenFingerprint } from './token-fingerprint.js';
 export { settleRuns, type SettledRuns } from './settle-runs.js';
+export { blameIsIndependent, independentVerdicts, type JudgedRun } from './independent-blame.js';
 export { initialRunCount, policyLabel, parsePolicyLabel, type RandomSource } from './verification-policy.js';
 export { seededRandom, cryptoRandom } from './seeded-random.js';
 export { checkVerdictAgainstResults, VerdictRejectedError, type WitnessedRun } from './check-verdict.js';

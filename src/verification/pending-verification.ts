@@ -22,7 +22,15 @@ export function verifyingPatchOf(run: WitnessedRun, policy: VerificationPolicy, 
     model: run.model,
     outputHash: run.outputHash,
     tokens: run.tokens,
-    verification: { policy, resultEventId: run.resultEventId, ...(run.price ? { price: run.price } : {}), verdictDeadline: now + waitMs, ...(held.holdInvoice ? { holdInvoice: held.holdInvoice } : {}) },
+    verification: {
+      policy,
+      resultEventId: run.resultEventId,
+      ...(run.price ? { price: run.price } : {}),
+      verdictDeadline: now + waitMs,
+      ...(held.holdInvoice ? { holdInvoice: held.holdInvoice } : {}),
+      ...(run.fingerprintHash ? { fingerprintHash: run.fingerprintHash } : {}),
+      ...(run.checkOf ? { checkOf: run.checkOf } : {}),
+    },
   };
 }
 
@@ -45,6 +53,8 @@ export function pendingVerificationOf(job: JobRecord): PendingVerification | und
     // The stores read a count of 0 back as absent.
     tokens: job.tokens ?? 0,
     ...(verification.price ? { price: verification.price } : {}),
+    ...(verification.fingerprintHash ? { fingerprintHash: verification.fingerprintHash } : {}),
+    ...(verification.checkOf ? { checkOf: verification.checkOf } : {}),
   };
   return { run, verification };
 }

@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import { FileJobStore } from '../jobs/file-job-store.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import { silentLogger } from '../log/index.js';
-import type { FrameOf, VerificationPolicy } from '../protocol/index.js';
+import type { FrameOf, TokenFingerprint, VerificationPolicy } from '../protocol/index.js';
+import { fingerprintHash } from './token-fingerprint.js';
 import type { WitnessedRun } from './check-verdict.js';
 import { DEFAULT_VERDICT_WAIT_MS, jobStateAfterVerdict, pendingVerificationOf, verdictPatchOf, verdictWaitLeft, verifyingPatchOf } from './pending-verification.js';
 import { VerdictRejectedError, VerdictWitness } from './verdict-witness.js';
@@ -17,17 +18,22 @@ import type { VerificationOutcome, VerificationVerdict } from './verification-ou
 
 const client = 'c'.repeat(64);
 const redundant: VerificationPolicy = { kind: 'redundant', k: 2 };
-const runOf = (jobId: string, provider: string, outputHash: string): WitnessedRun => ({ jobId, provider, client, model: 'stories260K', outputHash, resultEventId: 'e'.repeat(64), tokens: 24, price: { amount: '125', currency: 'USDC', per: '1k_tokens' } });
+const printsOf = { bad: [{ token: 3, logprob: -0.2, top: [] }], good: [{ token: 5, logprob: -0.1, top: [] }] } satisfies Record<string, TokenFingerprint[]>;
+const runOf = (jobId: string, provider: string, outputHash: 'bad' | 'good', checkOf?: string): WitnessedRun => ({
+  jobId, provider, client, model: 'stories260K', outputHash, fingerprintHash: fingerprintHash(printsOf[outputHash]), resultEventId: 'e'.repeat(64), tokens: 24,
+  price: { amount: '125', currency: 'USDC', per: '1k_tokens' }, ...(checkOf ? { checkOf } : {}),
+});
 const liarRun = runOf('run-liar', 'a'.repeat(64), 'bad');
-const checkRuns = [runOf('run-check-1', 'b'.repeat(64), 'good'), runOf('run-check-2', 'd'.repeat(64), 'good')];
+// Checks the aggregator drew for the liar's job.
+const checkRuns = [runOf('run-check-1', 'b'.repeat(64), 'good', 'run-liar'), runOf('run-check-2', 'd'.repeat(64), 'good', 'run-liar')];
 const outvoting: FrameOf<'job.verdict'> = {
   v: 1,
   type: 'job.verdict',
   jobId: liarRun.jobId,
   policy: redundant,
   runs: [
-    { jobId: liarRun.jobId, provider: liarRun.provider, verdict: 'failed' },
-    ...checkRuns.map((run) => ({ jobId: run.jobId, provider: run.provider, verdict: 'verified' as const })),
+    { jobId: liarRun.jobId, provider: liarRun.provider, verdict: 'failed', fingerprints: printsOf.bad },
+    ...checkRuns.map((run) => ({ jobId: run.jobId, provider: run.provider, verdict: 'verified' as const, fingerprints: printsOf.good })),
   ],
 };
 
@@ -35,7 +41,8 @@ describe('pending verification (pure rules)', () => {
   const t0 = 1_700_000_000_000;
   it('persists what a verdict is judged against, with a deadline one window from now', () => {
     const patch = verifyingPatchOf(liarRun, redundant, t0, DEFAULT_VERDICT_WAIT_MS);
-    assert.deepEqual(patch.verification, { policy: redundant, resultEventId: liarRun.resultEventId, price: liarRun.price, verdictDeadline: t0 + DEFAULT_VERDICT_WAIT_MS });
+    assert.deepEqual(patch.verification, { policy: redundant, resultEventId: liarRun.resultEventId, price: liarRun.price, verdictDeadline: t0 + DEFAULT_VERDICT_WAIT_MS, fingerprintHash: liarRun.fingerprintHash });
+    assert.equal(verifyingPatchOf(checkRuns[0]!, redundant, t0, 1).verification.checkOf, liarRun.jobId, 'a check keeps the job it checks');
     assert.deepEqual([patch.provider, patch.client, patch.outputHash, patch.tokens], [liarRun.provider, client, 'bad', 24]);
   });
   it('reads the run back from a verifying record, and nothing from a record that cannot be judged', () => {

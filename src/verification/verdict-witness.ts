@@ -78,9 +78,13 @@ export class VerdictWitness {
     return waiting.length;
   }
 
-  /** The client's verdict: rejects with VerdictRejectedError when it contradicts what was relayed. */
-  async verdict(client: string, frame: FrameOf<'job.verdict'>): Promise<VerificationOutcome[]> {
-    const runs = checkVerdictAgainstResults(frame, client, (jobId) => this.pending.get(jobId));
+  /**
+   * The client's verdict: rejects with VerdictRejectedError when it contradicts what was relayed. `withdrawn`: the
+   * client cancelled a check of this job before its result, so it may blame nobody.
+   */
+  async verdict(client: string, frame: FrameOf<'job.verdict'>, checks: { withdrawn?: boolean } = {}): Promise<VerificationOutcome[]> {
+    const awaiting = [...this.pending.values()].filter((run) => run.checkOf === frame.jobId && run.client === client).map((run) => run.jobId);
+    const runs = checkVerdictAgainstResults(frame, client, (jobId) => this.pending.get(jobId), { awaiting, ...checks });
     // Taken out of the waiting runs before anything is awaited: a second verdict, or the timer, finds them gone.
     const taken = runs.map((run) => this.take(run.jobId)!);
     this.options.logger.info({ jobId: frame.jobId, verdicts: frame.runs.map((run) => run.verdict) }, 'verification verdict recorded');

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FrameOf, TokenFingerprint } from '../protocol/index.js';
 import { checkVerdictAgainstResults, VerdictRejectedError, type WitnessedRun } from './check-verdict.js';
+import { independentVerdicts, type JudgedRun } from './independent-blame.js';
 import { compareRuns, type ComparableRun } from './compare-runs.js';
-import { seededRandom } from './seeded-random.js';
+import { cryptoRandom, seededRandom } from './seeded-random.js';
 import { settleRuns } from './settle-runs.js';
 import { fingerprintHash } from './token-fingerprint.js';
 import { initialRunCount, parsePolicyLabel, policyLabel } from './verification-policy.js';
@@ -62,6 +63,13 @@ describe('verification policies', () => {
     for (let i = 0; i < 10_000; i++) if (initialRunCount({ kind: 'sampled', p: 0.1 }, random) === 2) checked++;
     assert.ok(checked > 900 && checked < 1100, `checked ${checked} of 10,000`);
   });
+  it('draws sampled(p) from crypto randomness in [0, 1) (it threw on every call before: randomInt cannot span 2^48)', () => {
+    const draws = Array.from({ length: 10_000 }, () => cryptoRandom());
+    assert.ok(draws.every((x) => x >= 0 && x < 1));
+    const checked = draws.filter((x) => x < 0.1).length;
+    assert.ok(checked > 800 && checked < 1200, `checked ${checked} of 10,000`);
+    assert.equal(typeof initialRunCount({ kind: 'sampled', p: 0.5 }, cryptoRandom), 'number');
+  });
   it('writes and reads policy labels', () => {
     for (const policy of [{ kind: 'none' }, { kind: 'redundant', k: 2 }, { kind: 'sampled', p: 0.1 }] as const) assert.deepEqual(parsePolicyLabel(policyLabel(policy)), policy);
     assert.equal(parsePolicyLabel('sampled:7'), undefined);
@@ -74,20 +82,67 @@ describe('verification policies', () => {
 
 describe('checkVerdictAgainstResults (the aggregator witnesses the client)', () => {
   const client = 'c'.repeat(64);
-  const seen = (jobId: string, provider: string, outputHash: string): WitnessedRun => ({ jobId, provider, client, model: 'stories260K', outputHash, resultEventId: 'e'.repeat(64), tokens: 3 });
-  const relayed = new Map([seen('job-primary', 'a'.repeat(64), 'x'), seen('job-check-1', 'b'.repeat(64), 'y'), seen('job-check-2', 'd'.repeat(64), 'y')].map((r) => [r.jobId, r]));
-  const verdict = (runs: FrameOf<'job.verdict'>['runs']): FrameOf<'job.verdict'> => ({ v: 1, type: 'job.verdict', jobId: 'job-primary', policy: { kind: 'redundant', k: 2 }, runs });
+  const [A, B, D, E] = ['a', 'b', 'd', 'e'].map((c) => c.repeat(64)) as [string, string, string, string];
+  const lie = [fp(3, -0.2), fp(3, -0.2), fp(3, -0.2)];
+  /** A relayed run as the aggregator keeps it: the fingerprint hash its provider signed, and how it was matched. */
+  const seen = (jobId: string, provider: string, outputHash: string, fingerprints: TokenFingerprint[], extra: Partial<WitnessedRun> = {}): WitnessedRun => ({
+    jobId, provider, client, model: 'stories260K', outputHash, fingerprintHash: fingerprintHash(fingerprints), resultEventId: 'e'.repeat(64), tokens: 3, ...extra,
+  });
+  // Another provider's honest run (other hardware): a near-tie at token 1 takes it another way (compareRuns agrees).
+  const honestB = [fp(5, -0.11, [[5, -0.11], [7, -2.4]]), fp(4, -0.32, [[4, -0.32], [9, -0.34]])];
+  const relayed = new Map(
+    [
+      seen('job-primary', A, 'lie', lie),
+      seen('job-check-1', B, 'h-b', honestB, { checkOf: 'job-primary' }),
+      seen('job-check-2', D, 'h-d', honest, { checkOf: 'job-primary' }),
+      // A job the client ran on a provider it named: not a check the aggregator drew.
+      seen('job-named', E, 'h-e', honest),
+    ].map((r) => [r.jobId, r]),
+  );
+  const fingerprintsOf = new Map<string, TokenFingerprint[]>([['job-primary', lie], ['job-check-1', honestB], ['job-check-2', honest], ['job-named', honest]]);
+  type Run = FrameOf<'job.verdict'>['runs'][number];
+  const r = (jobId: string, verdict: Run['verdict'], evidence = true): Run => ({ jobId, provider: relayed.get(jobId)?.provider ?? B, verdict, ...(evidence ? { fingerprints: fingerprintsOf.get(jobId)! } : {}) });
+  const verdict = (runs: Run[], jobId = 'job-primary'): FrameOf<'job.verdict'> => ({ v: 1, type: 'job.verdict', jobId, policy: { kind: 'redundant', k: 2 }, runs });
   const lookup = (jobId: string) => relayed.get(jobId);
-  it('accepts a majority against the run whose output differs', () => {
-    const runs = checkVerdictAgainstResults(verdict([{ jobId: 'job-primary', provider: 'a'.repeat(64), verdict: 'failed' }, { jobId: 'job-check-1', provider: 'b'.repeat(64), verdict: 'verified' }, { jobId: 'job-check-2', provider: 'd'.repeat(64), verdict: 'verified' }]), client, lookup);
+  const checks = { awaiting: ['job-check-1', 'job-check-2'] };
+
+  it('fails a run when two drawn checks agree against it, by its own comparison of the fingerprints sent', () => {
+    const runs = checkVerdictAgainstResults(verdict([r('job-primary', 'failed'), r('job-check-1', 'verified'), r('job-check-2', 'verified')]), client, lookup, checks);
     assert.equal(runs.length, 3);
   });
-  const refused: Array<[string, FrameOf<'job.verdict'>['runs'], string]> = [
-    ['a run it did not relay', [{ jobId: 'job-primary', provider: 'a'.repeat(64), verdict: 'unchecked' }, { jobId: 'job-unknown', provider: 'b'.repeat(64), verdict: 'verified' }], client],
-    ['another client', [{ jobId: 'job-primary', provider: 'a'.repeat(64), verdict: 'unchecked' }], 'f'.repeat(64)],
-    ['blame without a majority', [{ jobId: 'job-primary', provider: 'a'.repeat(64), verdict: 'failed' }, { jobId: 'job-check-1', provider: 'b'.repeat(64), verdict: 'verified' }], client],
-    ['blame of a run whose signed output equals a verified one', [{ jobId: 'job-primary', provider: 'a'.repeat(64), verdict: 'verified' }, { jobId: 'job-check-1', provider: 'b'.repeat(64), verdict: 'failed' }, { jobId: 'job-check-2', provider: 'd'.repeat(64), verdict: 'verified' }], client],
-    ['the wrong provider named for a run', [{ jobId: 'job-primary', provider: 'b'.repeat(64), verdict: 'unchecked' }], client],
+  it('accepts a verdict that blames nobody without any fingerprints', () => {
+    checkVerdictAgainstResults(verdict([r('job-primary', 'inconclusive', false), r('job-check-1', 'inconclusive', false), r('job-check-2', 'inconclusive', false)]), client, lookup, checks);
+  });
+  const refused: Array<[string, Run[], string, RegExp, Partial<typeof checks & { withdrawn: boolean }>?]> = [
+    ['a run it did not relay', [r('job-primary', 'unchecked'), { jobId: 'job-unknown', provider: B, verdict: 'verified' }], client, /not relayed here/],
+    ['another client', [r('job-primary', 'unchecked')], 'f'.repeat(64), /not relayed here/],
+    ['blame without a majority', [r('job-primary', 'failed'), r('job-check-1', 'verified')], client, /majority/, { awaiting: ['job-check-1'] }],
+    ['the wrong provider named for a run', [{ jobId: 'job-primary', provider: B, verdict: 'unchecked' }], client, /another provider/],
+    // Attack 3: the client names the providers of its checks (its sybils): a run the aggregator did not draw as a check of this job is no evidence.
+    ['a run that is not a check drawn for this job', [r('job-primary', 'failed'), r('job-check-1', 'verified'), r('job-named', 'verified')], client, /not a check this aggregator drew/, { awaiting: ['job-check-1'] }],
+    ['a check left out (the one that agreed with the blamed run)', [r('job-primary', 'failed'), r('job-check-1', 'verified')], client, /left out/],
+    ['blame without the fingerprints', [r('job-primary', 'failed', false), r('job-check-1', 'verified', false), r('job-check-2', 'verified', false)], client, /must send every run's fingerprints/],
+    ['fingerprints other than those the provider signed', [r('job-primary', 'failed'), r('job-check-1', 'verified'), { ...r('job-check-2', 'verified'), fingerprints: honestB }], client, /not the ones its provider signed/],
+    ['blame after a check was cancelled before its result', [r('job-primary', 'failed'), r('job-check-1', 'verified'), r('job-check-2', 'verified')], client, /cancelled/, { withdrawn: true }],
   ];
-  for (const [rule, runs, by] of refused) it(`refuses ${rule}`, () => assert.throws(() => checkVerdictAgainstResults(verdict(runs), by, lookup), VerdictRejectedError));
+  for (const [rule, runs, by, reason, context] of refused) it(`refuses ${rule}`, () => assert.throws(() => checkVerdictAgainstResults(verdict(runs), by, lookup, { ...checks, ...context }), (error: unknown) => error instanceof VerdictRejectedError && reason.test(error.message)));
+
+  it('refuses to fail an honest run that the drawn runs agree with, whatever the client says (a framing verdict)', () => {
+    const honestRuns = new Map([seen('job-h', A, 'h-a', honest), seen('job-h-1', B, 'h-b', honestB, { checkOf: 'job-h' }), seen('job-h-2', D, 'lie', lie, { checkOf: 'job-h' }), seen('job-h-3', E, 'lie', lie, { checkOf: 'job-h' })].map((x) => [x.jobId, x]));
+    const prints = new Map([['job-h', honest], ['job-h-1', honestB], ['job-h-2', lie], ['job-h-3', lie]]);
+    const run = (jobId: string, v: Run['verdict']): Run => ({ jobId, provider: honestRuns.get(jobId)!.provider, verdict: v, fingerprints: prints.get(jobId)! });
+    const look = (jobId: string) => honestRuns.get(jobId);
+    // The honest primary and its honest check agree: blaming the primary is refused though two lying checks outnumber them.
+    assert.throws(() => checkVerdictAgainstResults(verdict([run('job-h', 'failed'), run('job-h-1', 'failed'), run('job-h-2', 'verified'), run('job-h-3', 'verified')], 'job-h'), client, look, { awaiting: ['job-h-1', 'job-h-2', 'job-h-3'] }), /majority/);
+    // Two drawn liars that agree with each other do outvote one honest run: the limit a random draw bounds (two sybils drawn twice).
+    checkVerdictAgainstResults(verdict([run('job-h', 'failed'), run('job-h-2', 'verified'), run('job-h-3', 'verified')], 'job-h'), client, look, { awaiting: ['job-h-2', 'job-h-3'] });
+  });
+});
+
+describe('independentVerdicts (whom the client may blame)', () => {
+  const judged = (drawn: boolean[], prints: TokenFingerprint[][]): JudgedRun[] => prints.map((f, i) => ({ ...run(JSON.stringify(f), f), drawn: drawn[i]! }));
+  const lie = [fp(3, -0.2), fp(3, -0.2), fp(3, -0.2)];
+  it('keeps the blame of a primary outvoted by two checks', () => assert.deepEqual(independentVerdicts(judged([false, true, true], [lie, honest, honest]), ['failed', 'verified', 'verified']), ['failed', 'verified', 'verified']));
+  it('blames no check outvoted by the primary and one other check', () => assert.deepEqual(independentVerdicts(judged([false, true, true], [honest, lie, honest]), ['verified', 'failed', 'verified']), ['verified', 'inconclusive', 'verified']));
+  it('blames a check outvoted by two other checks (redundant(3) and more)', () => assert.deepEqual(independentVerdicts(judged([false, true, true, true], [honest, lie, honest, honest]), ['verified', 'failed', 'verified', 'verified']), ['verified', 'failed', 'verified', 'verified']));
 });

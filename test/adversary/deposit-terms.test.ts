@@ -46,13 +46,18 @@ describe('attack 6: a greedy aggregator redirects or inflates the deposit (local
     await chain?.stop();
   });
 
-  /** An aggregator on the real transport that answers every job.request with `match(fair terms)`, then rejects the offer. */
+  /**
+   * An aggregator on the real transport that answers every job.request with `match(fair terms)`, then rejects the
+   * offer. Its match carries the statement of its own escrow address, signed by its node key, unless `match` sets one.
+   */
   async function startAggregator(match: (fair: EvmTermsOf, request: Extract<Frame, { type: 'job.request' }>) => Omit<MatchFrame, 'v' | 'type' | 'jobId'>) {
     let offers = 0;
+    const key = generateNodeKey();
+    const ownStatement = signPayoutStatement(key, { evm: greedy });
     const server = await PeerServer.listen({
       host: '127.0.0.1',
       port: 0,
-      identity: { key: generateNodeKey(), role: 'aggregator', agent: 'greedy' },
+      identity: { key, role: 'aggregator', agent: 'greedy' },
       limits,
       logger: silentLogger(),
       onSession: (session) =>
@@ -63,7 +68,8 @@ describe('attack 6: a greedy aggregator redirects or inflates the deposit (local
           }
           if (frame.type !== 'job.request') return;
           const fair = evmTermsFor({ price: PRICE, maxTokens: frame.maxTokens, feeBps: 500, chainId: chain.chain.id, escrow: chain.escrow, token: chain.token, provider: payout, aggregator: greedy, jobDeadlineMs: frame.deadline }) as EvmTermsOf;
-          session.send({ type: 'job.match', jobId: frame.jobId, ...match(fair, frame) });
+          const tampered = match(fair, frame);
+          session.send({ type: 'job.match', jobId: frame.jobId, ...('aggregatorStatement' in tampered ? {} : { aggregatorStatement: ownStatement }), ...tampered });
         }),
     });
     return { url: server.url, offers: () => offers, close: () => server.close() };
@@ -101,6 +107,16 @@ describe('attack 6: a greedy aggregator redirects or inflates the deposit (local
       'signs a statement of its own for the provider it matched',
       (fair) => ({ provider: providerKey.publicKey, price: PRICE, payment: { ...fair, provider: greedy }, payoutStatement: signPayoutStatement(generateNodeKey(), { price: PRICE, evm: greedy }) }),
       /not one it signed/,
+    ],
+    [
+      'names as the escrow\'s aggregator (who releases the deposit and takes the fee) an address other than the one it signed',
+      (fair) => ({ provider: providerKey.publicKey, price: PRICE, payment: { ...fair, aggregator: `0x${'66'.repeat(20)}` }, payoutStatement: statement }),
+      /aggregator 0x6666.*not the address .* the aggregator signed as its own/,
+    ],
+    [
+      'signs no statement of its own escrow address',
+      (fair) => ({ provider: providerKey.publicKey, price: PRICE, payment: fair, payoutStatement: statement, aggregatorStatement: undefined }),
+      /no statement signed by the aggregator/,
     ],
   ];
   for (const [name, tamper, reason] of attacks) {

@@ -146,9 +146,10 @@ describe('attack 7: a provider settles its hold invoice as soon as it is held (r
     const stop = new AbortController();
     const attack = settleAsSoonAsHeld(liar, spec.jobId, stop.signal);
     const runs: JobOutcome[] = [];
-    for (const [node, jobId] of [[liar, spec.jobId], [honest1, randomUUID()], [honest2, randomUUID()]] as const) {
-      runs.push(await runJob(session, clientKey, { ...spec, jobId }, { provider: node.id }));
-    }
+    // The forger runs the job (named); the aggregator draws each check's provider among the others.
+    runs.push(await runJob(session, clientKey, spec, { provider: liar.id }));
+    for (let check = 0; check < 2; check++) runs.push(await runJob(session, clientKey, { ...spec, jobId: randomUUID() }, { checkOf: spec.jobId }));
+    assert.deepEqual(new Set(runs.slice(1).map((run) => run.provider)), new Set([honest1.id, honest2.id]), 'the checks were drawn among the providers that had not run the job');
     setTimeout(() => stop.abort(), 10_000).unref();
     assert.equal(await attack, 'no preimage', 'the forger found no preimage to settle with');
     const settled = settleRuns(runs.map((run) => ({ outputHash: run.outputHash!, tokenIds: run.tokenIds, ...(run.fingerprints ? { fingerprints: run.fingerprints } : {}) })), 3);
@@ -163,7 +164,7 @@ describe('attack 7: a provider settles its hold invoice as soon as it is held (r
     session = await connectClient();
     const refusals: string[] = [];
     session.onFrame((frame) => void (frame.type === 'error' && refusals.push(frame.message)));
-    const verdict: Omit<FrameOf<'job.verdict'>, 'v'> = { type: 'job.verdict', jobId: spec.jobId, policy: POLICY, runs: runs.map((run, i) => ({ jobId: run.jobId, provider: run.provider, verdict: settled.verdicts![i]! })) };
+    const verdict: Omit<FrameOf<'job.verdict'>, 'v'> = { type: 'job.verdict', jobId: spec.jobId, policy: POLICY, runs: runs.map((run, i) => ({ jobId: run.jobId, provider: run.provider, verdict: settled.verdicts![i]!, fingerprints: run.fingerprints! })) };
     session.send(verdict);
 
     const states = async () => (await Promise.all(hashes.map(async (hash) => (await network.bob.client.lookupInvoice(hash)).state))).join();

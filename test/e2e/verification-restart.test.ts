@@ -116,9 +116,10 @@ describe('verification verdicts survive an aggregator SIGKILL (local chain, aggr
     const spec = JobSpec.parse({ jobId: randomUUID(), model: { name: 'stories260K' }, input: { prompt: 'Once upon a time' }, sampling: { maxTokens: 24, temperature: 0 }, deadline: Date.now() + 120_000, verification: POLICY });
     await eventually(async () => JSON.parse((await runCli(['status', '--home', aggregatorHome, '--json'])).stdout).daemon.peers.length >= 3, 20_000, 'the aggregator to reach its three providers');
     const runs: JobOutcome[] = [];
-    for (const [node, jobId] of [[liar, spec.jobId], [honest1, randomUUID()], [honest2, randomUUID()]] as const) {
-      runs.push(await runJob(session, clientKey, { ...spec, jobId }, { provider: node.key.publicKey }));
-    }
+    // The forger runs the job (named); the aggregator draws each check's provider among the others.
+    runs.push(await runJob(session, clientKey, spec, { provider: liar.key.publicKey }));
+    for (let check = 0; check < 2; check++) runs.push(await runJob(session, clientKey, { ...spec, jobId: randomUUID() }, { checkOf: spec.jobId }));
+    assert.deepEqual(new Set(runs.slice(1).map((run) => run.provider)), new Set([honest1.key.publicKey, honest2.key.publicKey]), 'the checks were drawn among the providers that had not run the job');
     const settled = settleRuns(runs.map((run) => ({ outputHash: run.outputHash!, tokenIds: run.tokenIds, ...(run.fingerprints ? { fingerprints: run.fingerprints } : {}) })), 3);
     assert.deepEqual(settled.verdicts, ['failed', 'verified', 'verified'], 'the forged run is outvoted');
     const runIds = runs.map((run) => run.jobId);
@@ -132,7 +133,7 @@ describe('verification verdicts survive an aggregator SIGKILL (local chain, aggr
     assert.deepEqual(await aggregatorJobStates(aggregatorHome, runIds), ['verifying', 'verifying', 'verifying'], 'a restart pays no run before its verdict');
     for (const jobId of runIds) assert.equal((await client.escrowOf(jobId)).status, 'deposited', `the escrow of ${jobId} is untouched`);
 
-    const verdict: FrameOf<'job.verdict'> = { v: 1, type: 'job.verdict', jobId: spec.jobId, policy: POLICY, runs: runs.map((run, i) => ({ jobId: run.jobId, provider: run.provider, verdict: settled.verdicts![i]! })) };
+    const verdict: FrameOf<'job.verdict'> = { v: 1, type: 'job.verdict', jobId: spec.jobId, policy: POLICY, runs: runs.map((run, i) => ({ jobId: run.jobId, provider: run.provider, verdict: settled.verdicts![i]!, fingerprints: run.fingerprints! })) };
     const refusals: string[] = [];
     const late = await connectClient(aggregator.url);
     late.onFrame((frame) => void (frame.type === 'error' && refusals.push(frame.message)));

@@ -70,7 +70,9 @@ describe('a client checks escrow terms against its own config', () => {
   const deadlineMs = 1_800_000_000_000;
   const policy: ClientPaymentPolicy = { evm: { chainId: 31337, escrow: ESCROW, token: TOKEN }, lightning: false, maxFeeBps: 1000 };
   const signed = signPayoutStatement(providerKey, { price: usdc('0.05'), evm: PROVIDER });
-  const job = { jobId: 'job-00000001', maxTokens: 24, jobDeadlineMs: deadlineMs, price: usdc('0.05'), provider: providerKey.publicKey, payoutStatement: signed };
+  // The aggregator the client talks to signs its own escrow address with its node key.
+  const aggregatorKey = generateNodeKey();
+  const job = { jobId: 'job-00000001', maxTokens: 24, jobDeadlineMs: deadlineMs, price: usdc('0.05'), provider: providerKey.publicKey, payoutStatement: signed, aggregator: aggregatorKey.publicKey, aggregatorStatement: signPayoutStatement(aggregatorKey, { evm: AGGREGATOR }) };
   const fair = evmTermsFor({ price: usdc('0.05'), maxTokens: 24, feeBps: 500, chainId: 31337, escrow: ESCROW, token: TOKEN, provider: PROVIDER, aggregator: AGGREGATOR, jobDeadlineMs: deadlineMs });
 
   it('offers the amount of the price, a 5% fee and a deadline one settlement window after the job', () => {
@@ -97,6 +99,11 @@ describe('a client checks escrow terms against its own config', () => {
     ['a payout statement signed by another key (the aggregator\'s own)', { provider: AGGREGATOR }, { payoutStatement: signPayoutStatement(generateNodeKey(), { price: usdc('0.05'), evm: AGGREGATOR }) }, /not one it signed/],
     ['a payout statement edited after signing', { provider: AGGREGATOR }, { payoutStatement: { ...signed, content: signed.content.replace(PROVIDER.slice(2), AGGREGATOR.slice(2)) } }, /not one it signed/],
     ['a statement that signs no EVM payout', {}, { payoutStatement: signPayoutStatement(providerKey, { price: usdc('0.05') }) }, /signed no EVM payout address/],
+    // Attack 6, the aggregator's side: the address that releases the deposit and takes the fee is the one the aggregator signed.
+    ['an escrow aggregator other than the address the aggregator signed as its own', { aggregator: `0x${'66'.repeat(20)}` }, {}, /aggregator 0x6666.*not the address 0xa9a9.* the aggregator signed as its own/],
+    ["a match without the aggregator's statement", {}, { aggregatorStatement: undefined }, /no statement signed by the aggregator/],
+    ["an aggregator statement signed by another key than the aggregator's", {}, { aggregatorStatement: signPayoutStatement(generateNodeKey(), { evm: AGGREGATOR }) }, /aggregator's payout statement is not one it signed/],
+    ['an aggregator statement that signs no address', {}, { aggregatorStatement: signPayoutStatement(aggregatorKey, {}) }, /signed no EVM address of its own/],
     [
       'more than the default cap per job when the user set none',
       { amount: '10000000', fee: '500000' },

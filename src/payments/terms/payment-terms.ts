@@ -86,6 +86,10 @@ export interface MatchFacts {
   provider?: string;
   /** The provider's signed payout statement, forwarded by the aggregator in job.match (payout-statement.ts). */
   payoutStatement?: NostrEvent;
+  /** The hex public key of the aggregator the match came from (the session's peer): who signed aggregatorStatement. */
+  aggregator?: string;
+  /** The aggregator's own statement of its EVM address, from job.match. */
+  aggregatorStatement?: NostrEvent;
   /**
    * The payment hash of this payment's preimage, derived from the hold secret the client sent with its job request
    * (src/payments/lightning/run-preimage.ts): a hold invoice on any other hash has a preimage the provider may hold.
@@ -104,6 +108,9 @@ export function checkEvmTerms(terms: EvmTerms, policy: ClientPaymentPolicy, job:
   const payout = signed.evm ?? refuse('the provider signed no EVM payout address');
   if (!sameAddress(terms.provider, payout)) refuse(`the terms pay ${terms.provider}, not the payout address ${payout} the provider signed`);
   if (own.aggregator && !sameAddress(terms.aggregator, own.aggregator)) refuse(`the terms name aggregator ${terms.aggregator}, not the aggregator this node talks to (${own.aggregator})`);
+  // The party that releases the deposit and takes the fee is the aggregator the client talks to, by its own signature.
+  const aggregatorAddress = signedAggregatorAddressOf(job, refuse);
+  if (!sameAddress(terms.aggregator, aggregatorAddress)) refuse(`the terms name aggregator ${terms.aggregator}, not the address ${aggregatorAddress} the aggregator signed as its own`);
   const amount = BigInt(terms.amount);
   const fee = BigInt(terms.fee);
   checkAmount(amount, fee, 'evm', signed, job, refuse);
@@ -128,6 +135,14 @@ export function checkLightningTerms(terms: LightningTerms, invoice: DecodedInvoi
   if (!signed.lightningNodeKey) refuse('the provider signed no Lightning node key: nothing shows whose invoice this is');
   if (invoice.payee !== signed.lightningNodeKey) refuse(`the invoice pays node ${invoice.payee ?? '(unknown)'}, not the Lightning node ${signed.lightningNodeKey} the provider signed`);
   checkAmount(amountSat, 0n, 'lightning', signed, job, refuse);
+}
+
+/** The EVM address the aggregator signed as its own with its node key; refused when absent, forged or from another key. */
+function signedAggregatorAddressOf(job: MatchFacts, refuse: (reason: string) => never): string {
+  if (!job.aggregator) refuse('the match names no aggregator key to check its statement against');
+  const read = readPayoutStatement(job.aggregatorStatement, job.aggregator, 'aggregator');
+  if ('refused' in read) refuse(read.refused);
+  return read.evm ?? refuse('the aggregator signed no EVM address of its own');
 }
 
 /** The provider's signed statement of how it is paid; refused when absent, forged or from another key. */

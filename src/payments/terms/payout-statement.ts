@@ -27,15 +27,15 @@ export function signPayoutStatement(key: NodeKey, statement: Omit<PayoutStatemen
 }
 
 /**
- * The statement signed by `provider`, or a reason it cannot be trusted. A reason, not a throw: the caller refuses the
- * payment under its own job id.
+ * The statement signed by `signer` (the matched provider, or the aggregator for its own address), or a reason it
+ * cannot be trusted. A reason, not a throw: the caller refuses the payment under its own job id.
  */
-export function readPayoutStatement(event: NostrEvent | undefined, provider: string): PayoutStatement | { refused: string } {
-  if (!event) return { refused: "the match carries no payout statement signed by the provider: nothing binds the payee or the price to what the provider asked" };
+export function readPayoutStatement(event: NostrEvent | undefined, signer: string, who: 'provider' | 'aggregator' = 'provider'): PayoutStatement | { refused: string } {
+  if (!event) return { refused: who === 'provider' ? 'the match carries no payout statement signed by the provider: nothing binds the payee or the price to what the provider asked' : 'the match carries no statement signed by the aggregator: nothing binds the escrow\'s aggregator address to the aggregator this node talks to' };
   try {
-    verifyEnvelope(event, { kind: EVENT_KIND_PAYOUT_STATEMENT, pubkey: provider, tags: { d: PAYOUT_STATEMENT_D_TAG } });
+    verifyEnvelope(event, { kind: EVENT_KIND_PAYOUT_STATEMENT, pubkey: signer, tags: { d: PAYOUT_STATEMENT_D_TAG } });
     return PayoutStatement.parse(JSON.parse(event.content));
   } catch (error) {
-    return { refused: `the provider's payout statement is not one it signed: ${(error as Error).message.slice(0, 200)}` };
+    return { refused: `the ${who}'s payout statement is not one it signed: ${(error as Error).message.slice(0, 200)}` };
   }
 }
