@@ -12,6 +12,7 @@ export {
   type RunJobAcrossAggregatorsParameters,
   type RunJobAcrossAggregatorsReturnType,
 } from './run-job-across-aggregators.js';
+export { runJobThroughAggregator, redialUntil, RESUME_WAIT_MS, type RunJobThroughAggregatorParameters } from './run-job-through-aggregator.js';
 export { runJob, payJobsThrough, JobFailedError, type JobHooks, type JobOutcome } from './job-client.js';
 export { runVerifiedJob, type VerifiedJobOutcome, type RunVerifiedJobOptions } from './run-verified-job.js';
 export { requestNetworkModels, ModelListUnavailableError, MODELS_REQUEST_TIMEOUT_MS } from './network-models.js';

@@ -1,5 +1,6 @@
 // Daemons killed with SIGKILL in the middle of a job, then started again: every job ends explicitly failed or
-// cancelled with a recorded reason, none is lost, none is recorded twice.
+// cancelled with a recorded reason, none is lost, none is recorded twice; a client whose aggregator comes back
+// finishes its job there.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { validateNodeConfig } from '../../src/config/index.js';
 import { generateNodeKey } from '../../src/identity/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { JobFailedError, runJob } from '../../src/client/index.js';
+import { aggregatorAttemptJobId, JobFailedError, runJob, runJobThroughAggregator, type AggregatorLoss } from '../../src/client/index.js';
 import { JobSpec } from '../../src/protocol/index.js';
 import { dialPeer } from '../../src/transport/index.js';
 import { eventually, freePort, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
@@ -89,6 +90,55 @@ describe('SIGKILL of a daemon mid-job, then restart', () => {
     assert.deepEqual(aggregatorJobs.map((job) => [job.state, job.error?.code]), [['failed', 'interrupted']]);
     const providerJobs = (await jobsOf(home('provider'))).filter((job) => job.jobId === jobId);
     assert.deepEqual(providerJobs.map((job) => job.state), ['cancelled']);
+  });
+
+  it('an aggregator restarted mid-job: the client dials it again and the job goes on there, with the text of an uninterrupted run', async (t) => {
+    await eventually(async () => JSON.parse((await runCli(['status', '--home', home('aggregator'), '--json'])).stdout).daemon.peers.length > 0, 20_000, 'the aggregator to reach its provider');
+    const greedy = (): JobSpec => JobSpec.parse({ jobId: randomUUID(), model: { name: 'stories260K' }, input: { prompt: 'Once upon a time' }, sampling: { maxTokens: 400, temperature: 0 }, deadline: Date.now() + 120_000 });
+    const logger = silentLogger();
+    const limits = validateNodeConfig({}, 't').limits;
+    const dial = (url: string) => dialPeer(url, { identity: { key: clientKey, role: 'client', agent: 'test' }, limits, logger });
+    const referenceSession = await dial(daemons.aggregator!.url);
+    const reference = await runJob(referenceSession, clientKey, greedy());
+    referenceSession.close();
+    const url = daemons.aggregator!.url;
+    const spec = greedy();
+    let streamed = 0;
+    let restarted: Promise<void> | undefined;
+    const losses: AggregatorLoss[] = [];
+    // What `infernet submit` runs on a configured aggregator (src/cli/commands/submit.ts).
+    const { outcome, lost } = await runJobThroughAggregator({
+      url,
+      session: await dial(url),
+      dial,
+      key: clientKey,
+      spec,
+      logger,
+      hooks: {
+        onAggregatorLost: (loss) => losses.push(loss),
+        onText: (_text, tokenIds) => {
+          streamed += tokenIds.length;
+          if (restarted || streamed < 12) return;
+          daemons.aggregator!.process.kill('SIGKILL');
+          // Started again on the same home and port while the client dials it.
+          restarted = (async () => {
+            await daemons.aggregator!.stop();
+            daemons.aggregator = await startDaemon(home('aggregator'));
+          })();
+        },
+      },
+    });
+    await restarted;
+    t.diagnostic(`restarted after ${losses[0]?.tokensReceived} of ${outcome.tokens} tokens`);
+    assert.deepEqual(lost.map((loss) => [loss.endpoint, loss.reason]), [[url, 'closed']]);
+    assert.ok(lost[0]!.tokensReceived >= 12 && lost[0]!.tokensReceived < 400, `${lost[0]!.tokensReceived} tokens before the loss`);
+    assert.equal(outcome.jobId, spec.jobId);
+    assert.equal(outcome.output, reference.output, 'greedy text equals the uninterrupted run');
+    assert.equal(outcome.tokens, reference.tokens);
+    // The restarted aggregator failed the interrupted attempt and ran the continuation under its own id.
+    const aggregatorJobs = await jobsOf(home('aggregator'));
+    assert.deepEqual(aggregatorJobs.filter((job) => job.jobId === spec.jobId).map((job) => [job.state, job.error?.code]), [['failed', 'interrupted']]);
+    assert.deepEqual(aggregatorJobs.filter((job) => job.jobId === aggregatorAttemptJobId(spec.jobId, 2)).map((job) => job.state), ['completed']);
   });
 
   it('the restarted pair completes the next job', async () => {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { JobStore } from '../../jobs/index.js';
-import { clientJobFailureOf, findAggregators, runClientJob, runJobAcrossAggregators, type FoundAggregator } from '../../client/index.js';
+import { clientJobFailureOf, findAggregators, runJobAcrossAggregators, runJobThroughAggregator, type FoundAggregator } from '../../client/index.js';
 import { errorCodeOf, exitCodeOfCode } from '../../errors/index.js';
 import { parseCid } from '../../content/content-store.js';
 import { openNodeStore } from '../../node/node-store.js';
@@ -233,8 +233,10 @@ async function runRecordedJob({ target, node, spec, store, logger, payer, quiet,
       const { outcome, aggregator } = await runJobAcrossAggregators({ aggregators: target.discovered, connect, key: node.key, spec, store, logger, ...(payer ? { payer } : {}), hooks });
       return { outcome, aggregator };
     }
+    // The configured aggregator: if it restarts mid-job, the job goes on there once it is back, the stream continuing.
     // Under a verification policy the primary run streams; checks run on other providers, unseen by them.
-    const outcome = await runClientJob({ session: target.session!, key: node.key, spec, store, logger, ...(payer ? { payer } : {}), hooks });
+    const dial = (url: string) => dialPeer(url, { identity: { key: node.key, role: 'client', agent: AGENT }, limits: node.config.limits, logger });
+    const { outcome } = await runJobThroughAggregator({ url: target.url, session: target.session!, dial, key: node.key, spec, store, logger, ...(payer ? { payer } : {}), hooks });
     return { outcome, aggregator: target.url };
   } catch (error) {
     const { code, message } = clientJobFailureOf(error, abort.signal);
