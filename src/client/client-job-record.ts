@@ -3,6 +3,7 @@
 // measured about 12 ms of first-token latency when they ran alongside.
 import { JobProgressRecorder, type JobPatch, type JobState, type JobStore, type NewJob } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
+import { currentProcessIdentity } from '../processes/index.js';
 import type { JobHooks } from './job-client.js';
 
 export class ClientJobRecord {
@@ -17,7 +18,8 @@ export class ClientJobRecord {
   ) {
     this.recorder = new JobProgressRecorder(store, job.jobId, 'client');
     const gate = new Promise<void>((resolve) => (this.open = resolve));
-    this.chain = gate.then(() => store.create(job)).catch((error: Error) => this.warn(error));
+    // Owned by this process: if it ends before the job does, the record is known to have ended with it.
+    this.chain = gate.then(() => store.create({ ...job, owner: currentProcessIdentity() })).catch((error: Error) => this.warn(error));
   }
 
   /** Queues a transition; it is written once the record is opened. */

@@ -1,5 +1,6 @@
 import type { Price, VerificationPolicy } from '../protocol/index.js';
 import type { JobState } from './state-machine.js';
+import type { ProcessIdentity } from '../processes/index.js';
 
 /** Which side of a job this node was on. One job id can appear once per role on an all-in-one node. */
 export type JobRole = 'client' | 'aggregator' | 'provider';
@@ -30,6 +31,11 @@ export interface JobRecord {
   error?: JobFailure;
   /** An aggregator's run under a verification policy: what its client's verdict is judged against, and when. */
   verification?: JobVerification;
+  /**
+   * A client job: the process that runs it (`infernet submit`, or the daemon for its APIs). A job not finished whose
+   * process is gone ended with it (its session closed, so the aggregator cancelled it): see orphaned-client-jobs.ts.
+   */
+  owner?: ProcessIdentity;
   createdAt: number;
   updatedAt: number;
 }

@@ -57,6 +57,18 @@ export function describeJobStoreContract(name: string, openStore: () => Promise<
       await store.close();
     });
 
+    it("keeps a client job's owner process, and none for a job created without one", async () => {
+      const store = await openStore();
+      const [owned, plain] = [randomUUID(), randomUUID()];
+      const owner = { pid: 4242, start: '123456' };
+      await store.create({ jobId: owned, role: 'client', model: 'm', state: 'running', owner });
+      await store.create({ jobId: plain, role: 'client', model: 'm' });
+      assert.deepEqual((await store.get(owned, 'client'))?.owner, owner);
+      assert.deepEqual((await store.list({ role: 'client', states: ['running'] })).find((job) => job.jobId === owned)?.owner, owner);
+      assert.equal((await store.get(plain, 'client'))?.owner, undefined);
+      await store.close();
+    });
+
     it('refuses an illegal transition and leaves the job unchanged', async () => {
       const store = await openStore();
       const jobId = randomUUID();

@@ -4,6 +4,7 @@ import type { NodeRole } from '../protocol/index.js';
 import type { NatStatus } from '../nat/index.js';
 import type { ProviderSummary } from './node-discovery.js';
 import type { ProviderEngineState } from '../provider/provider-runtime.js';
+import { isPidAlive } from '../processes/index.js';
 
 export interface DaemonPeer {
   npub: string;
@@ -76,14 +77,5 @@ export async function readLiveDaemonState(path: string): Promise<DaemonState | u
   } catch {
     return undefined;
   }
-  return isProcessAlive(state.pid) ? state : undefined;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return isPidAlive(state.pid) ? state : undefined;
 }

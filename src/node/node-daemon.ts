@@ -6,7 +6,7 @@ import { AppGateway } from '../app-gateway/index.js';
 import { rolesOf, type NodeConfig, type NodeHome } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { InferenceEngine } from '../inference/index.js';
-import { JOB_STATES, isFinished, type JobStore } from '../jobs/index.js';
+import { endOrphanedClientJobs, JOB_STATES, isFinished, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import { MeteredJobStore, NodeMetrics, startMetricsServer, METRICS_PATH, type MetricsServer } from '../metrics/index.js';
 import { isNetTestFrame, NetTestResponder } from '../network-test/index.js';
@@ -150,6 +150,7 @@ export class NodeDaemon {
     // Payments follow from job transitions: an aggregator with payments.evm settles each job's escrow (src/payments).
     const nodeStore = await withSettlement(openedStore, { home: options.home, config, logger });
     await failInterruptedJobs(nodeStore.store, logger);
+    await endOrphanedClientJobs(nodeStore.store, logger);
     const daemon = new NodeDaemon(options, runtime, catalog, nodeStore);
     started = daemon;
     // Verification outcomes decide whether a completed job's escrow is released (paid unless found wrong).

@@ -34,3 +34,5 @@ export async function stopChildProcess(child: ChildProcess, graceMs = 5_000): Pr
   await exited;
   clearTimeout(timer);
 }
+
+export { currentProcessIdentity, isProcessRunning, isPidAlive, type ProcessIdentity } from './process-identity.js';

@@ -1,6 +1,7 @@
 // The PocketBase collections created by backend/migrations, as names and record types. The Go migrations are
 // the schema; these types describe what the REST API returns for them, so a change there is made here too.
 import type { JobFailure, JobRole, JobVerification } from '../jobs/job-record.js';
+import type { ProcessIdentity } from '../processes/index.js';
 import type { JobState } from '../jobs/state-machine.js';
 
 export const COLLECTIONS = {
@@ -43,6 +44,8 @@ export interface JobRow extends PocketBaseRecord {
   error: JobFailure | null;
   /** Added by migration 1751000006: null unless the job is an aggregator's run under a verification policy. */
   verification: JobVerification | null;
+  /** Added by migration 1751000007: the process that runs a client job, null for the other roles. */
+  owner: ProcessIdentity | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -17,6 +17,7 @@ const EMPTY_ROW_VALUES: { [Field in PatchableField]-?: RowBody<JobRow>[Field] } 
   outputHash: '',
   error: null,
   verification: null,
+  owner: null,
 };
 
 const PATCHABLE_FIELDS = Object.keys(EMPTY_ROW_VALUES) as PatchableField[];
@@ -60,6 +61,7 @@ export function toJobRecord(row: JobRow): JobRecord {
   if (row.outputHash) record.outputHash = row.outputHash;
   if (row.error) record.error = row.error;
   if (row.verification) record.verification = row.verification;
+  if (row.owner) record.owner = row.owner;
   return record;
 }
 

@@ -26,6 +26,7 @@ function clientJob(jobId: string): RowBody<JobRow> {
     outputHash: '',
     error: null,
     verification: null,
+    owner: null,
     createdAt: now,
     updatedAt: now,
   };

@@ -9,7 +9,7 @@ import type PocketBase from 'pocketbase';
 import { requireBackendBinary } from './backend-binary.js';
 import { closeClient, PocketBaseAuthError, superuserClient, type PocketBaseConnection } from './pocketbase-connection.js';
 import { loadOrCreateSuperuser, type SuperuserCredentials } from './superuser-credentials.js';
-import { freeLoopbackPort } from '../processes/index.js';
+import { freeLoopbackPort, isPidAlive } from '../processes/index.js';
 import { InfernetError } from '../errors/index.js';
 
 const DEFAULT_START_TIMEOUT_MS = 20_000;
@@ -301,7 +301,7 @@ export async function findRunningBackend(home: string): Promise<RunningBackend |
  * owner is not shared, so that startPocketBase replaces it. */
 export async function liveBackendUrl(home: string): Promise<string | undefined> {
   const running = await findRunningBackend(home);
-  return running && isAlive(running.ownerPid) ? running.url : undefined;
+  return running && isPidAlive(running.ownerPid) ? running.url : undefined;
 }
 
 /**
@@ -311,21 +311,12 @@ export async function liveBackendUrl(home: string): Promise<string | undefined> 
 async function stopOrphanedBackend(home: string): Promise<void> {
   const running = await findRunningBackend(home);
   if (!running) return;
-  if (isAlive(running.ownerPid)) throw new BackendAlreadyRunningError(running);
+  if (isPidAlive(running.ownerPid)) throw new BackendAlreadyRunningError(running);
   signal(running.pid, 'SIGTERM');
-  for (let waited = 0; waited < DEFAULT_STOP_TIMEOUT_MS && isAlive(running.pid); waited += HEALTH_POLL_MS) {
+  for (let waited = 0; waited < DEFAULT_STOP_TIMEOUT_MS && isPidAlive(running.pid); waited += HEALTH_POLL_MS) {
     await sleep(HEALTH_POLL_MS);
   }
-  if (isAlive(running.pid)) signal(running.pid, 'SIGKILL');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, but someone else's
-  }
+  if (isPidAlive(running.pid)) signal(running.pid, 'SIGKILL');
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

@@ -2,6 +2,8 @@
 // cancelled with a recorded reason, none is lost, none is recorded twice; a client whose aggregator comes back
 // finishes its job there.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +16,7 @@ import { sharedModelPath } from '../../src/models/shared-test-models.js';
 import { aggregatorAttemptJobId, JobFailedError, runJob, runJobThroughAggregator, type AggregatorLoss } from '../../src/client/index.js';
 import { JobSpec } from '../../src/protocol/index.js';
 import { dialPeer } from '../../src/transport/index.js';
-import { eventually, freePort, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
+import { eventually, freePort, INFERNET_BIN, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
 
 const model = sharedModelPath('stories260K.gguf');
 const clientKey = generateNodeKey();
@@ -139,6 +141,29 @@ describe('SIGKILL of a daemon mid-job, then restart', () => {
     const aggregatorJobs = await jobsOf(home('aggregator'));
     assert.deepEqual(aggregatorJobs.filter((job) => job.jobId === spec.jobId).map((job) => [job.state, job.error?.code]), [['failed', 'interrupted']]);
     assert.deepEqual(aggregatorJobs.filter((job) => job.jobId === aggregatorAttemptJobId(spec.jobId, 2)).map((job) => job.state), ['completed']);
+  });
+
+  it('a killed `infernet submit`: `infernet jobs` on its home shows the job ended (cancelled, interrupted), not running forever', async () => {
+    await eventually(async () => JSON.parse((await runCli(['status', '--home', home('aggregator'), '--json'])).stdout).daemon.peers.length > 0, 20_000, 'the aggregator to reach its provider');
+    const clientHome = home('client-killed');
+    await runCli(['init', '--home', clientHome, '--role', 'client', '--connect', daemons.aggregator!.url]);
+    const submit = spawn(process.execPath, [INFERNET_BIN, 'submit', '--home', clientHome, '--model', 'stories260K', '--prompt', 'Once upon a time', '--max-tokens', '2000', '--temperature', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(submit, 'exit');
+    try {
+      // Its record is written at the first token. `infernet jobs` shows it running while the process runs: the pass
+      // over orphaned jobs that each listing makes leaves a job whose process is alive as it is.
+      let running: JobRow | undefined;
+      await eventually(async () => Boolean((running = (await jobsOf(clientHome)).find((job) => job.role === 'client' && job.state === 'running'))), 30_000, 'the submitted job to show running');
+      submit.kill('SIGKILL');
+      await exited;
+      const [ended] = (await jobsOf(clientHome)).filter((job) => job.jobId === running!.jobId);
+      assert.deepEqual([ended?.state, ended?.error?.code], ['cancelled', 'interrupted']);
+      assert.match(ended!.error!.message, new RegExp(`pid ${submit.pid}`));
+      // Its true end: the aggregator cancelled the job when the client's session closed.
+      await eventually(async () => (await jobsOf(home('aggregator'))).some((job) => job.jobId === running!.jobId && job.state === 'cancelled'), 10_000, 'the aggregator to record the job cancelled');
+    } finally {
+      if (submit.exitCode === null && submit.signalCode === null) submit.kill('SIGKILL');
+    }
   });
 
   it('the restarted pair completes the next job', async () => {

@@ -1,6 +1,6 @@
 // `infernet jobs`: the jobs this node has been part of, most recent first.
 import { parseArgs } from 'node:util';
-import type { JobRecord } from '../../jobs/index.js';
+import { endOrphanedClientJobs, type JobRecord } from '../../jobs/index.js';
 import { silentLogger } from '../../log/index.js';
 import { openNodeStore } from '../../node/node-store.js';
 import { npubOf } from '../../identity/index.js';
@@ -15,7 +15,11 @@ export async function jobsCommand(argv: string[]): Promise<void> {
   if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit must be a positive whole number, got "${values.limit}"`);
   const { home, config } = await openNode(values.home);
   const { store, close } = await openNodeStore(home, config, silentLogger());
-  const jobs = await store.list({ limit }).then((list) => list.map(withNpubs), (error: unknown) => error as Error).finally(close);
+  // A client job whose process ended before it did ended with it: recorded so before it is shown.
+  const jobs = await endOrphanedClientJobs(store, silentLogger())
+    .then(() => store.list({ limit }))
+    .then((list) => list.map(withNpubs), (error: unknown) => error as Error)
+    .finally(close);
   if (jobs instanceof Error) throw jobs;
   if (values.json) return console.log(JSON.stringify(jobs, null, 2));
   if (!jobs.length) return console.log('no jobs yet');
