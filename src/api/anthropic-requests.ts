@@ -168,6 +168,6 @@ function renamingParams<T>(build: () => T): T {
     const param = error.param.startsWith('messages')
       ? 'messages'
       : error.param.replace('response_format.json_schema.schema', 'output_config.format.schema').replace(/^tools\[(\d+)\]\.function\.parameters/, 'tools[$1].input_schema').replace('tool_choice.function.name', 'tool_choice.name');
-    throw new ApiError(error.status, error.code, error.message.replace(error.param, param), param);
+    throw new ApiError(error.status, error.apiCode, error.message.replace(error.param, param), param);
   }
 }

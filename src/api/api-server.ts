@@ -153,7 +153,7 @@ async function serveRequest(request: IncomingMessage, response: ServerResponse, 
     await handle(request, response, path);
   } catch (error) {
     const failure = error instanceof ApiError ? error : new ApiError(500, 'internal', `Internal error: ${(error as Error).message}`);
-    if (failure.status >= 500) logger.warn({ path, status: failure.status, code: failure.code, err: failure.message }, 'API request failed');
+    if (failure.status >= 500) logger.warn({ path, status: failure.status, code: failure.apiCode, err: failure.message }, 'API request failed');
     sendError(response, failure, failure.status === 413 ? { connection: 'close' } : {}, errorBodyFor(path, failure));
   }
 }
@@ -169,7 +169,7 @@ async function authenticate(request: IncomingMessage, keys: ApiKeyVerifier): Pro
   const header = request.headers.authorization ?? '';
   const xApiKey = request.headers['x-api-key'];
   const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? (typeof xApiKey === 'string' && xApiKey.trim() ? xApiKey.trim() : undefined);
-  if (!token) throw invalidApiKey("You didn't provide an API key: send it as `Authorization: Bearer KEY` or `x-api-key: KEY` (create one with `infernet apikey create --home DIR`).");
+  if (!token) throw invalidApiKey("You didn't provide an API key: send it as `Authorization: Bearer KEY` or `x-api-key: KEY` (create one with `infernet apikey create --home DIR`).", 'unauthenticated');
   if (await keys.verify(token)) return;
   const hint = (await keys.hasKeys()) ? '' : ' This node has no API keys yet: create one with `infernet apikey create --home DIR`.';
   throw invalidApiKey(`Incorrect API key provided.${hint}`);

@@ -122,7 +122,7 @@ function renamed(error: unknown): never {
   if (!(error instanceof ApiError) || !error.param) throw error;
   const names: Record<string, string> = { max_tokens: 'options.num_predict', top_p: 'options.top_p', temperature: 'options.temperature', seed: 'options.seed', stop: 'options.stop' };
   const param = error.param.startsWith('response_format') ? 'format' : (names[error.param] ?? error.param);
-  throw new ApiError(error.status, error.code, error.message.replace(`'${error.param}'`, `'${param}'`), param);
+  throw new ApiError(error.status, error.apiCode, error.message.replace(`'${error.param}'`, `'${param}'`), param);
 }
 
 /**

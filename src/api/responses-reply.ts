@@ -156,7 +156,7 @@ export class ResponsesReply implements JobReply {
   /** Before the stream opened: an HTTP error status; after: the Responses API's error event, which the SDK raises. */
   fail(error: ApiError): void {
     if (this.stream?.opened) {
-      this.send('error', { code: error.code, message: error.message, param: error.param });
+      this.send('error', { code: error.apiCode, message: error.message, param: error.param });
       return this.stream.end();
     }
     sendError(this.response, error, this.headers);

@@ -157,6 +157,6 @@ function renamingParams<T>(build: () => T): T {
           .replace(/^tools\[(\d+)\]\.function\./, 'tools[$1].')
           .replace('tool_choice.function.name', 'tool_choice.name')
           .replace(/^max_tokens$/, 'max_output_tokens');
-    throw new ApiError(error.status, error.code, error.message.replace(error.param, param), param);
+    throw new ApiError(error.status, error.apiCode, error.message.replace(error.param, param), param);
   }
 }

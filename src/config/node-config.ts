@@ -1,5 +1,6 @@
 // The node's configuration file (config.yaml or config.json in the node home), validated field by field.
 import { z } from 'zod';
+import { InfernetError } from '../errors/index.js';
 import { NodeRole, Price } from '../protocol/index.js';
 import { PaymentsConfig } from './payments-config.js';
 import { ReputationConfig, VerificationConfig } from './reputation-config.js';
@@ -145,10 +146,16 @@ export const NodeConfig = z
 export type NodeConfig = z.infer<typeof NodeConfig>;
 export type NodeConfigInput = z.input<typeof NodeConfig>;
 
-export class ConfigError extends Error {
+/**
+ * The node's config file is missing, unreadable or invalid. No wire code names a bad config: it is the operator's to
+ * fix, and to any peer or HTTP client this node cannot serve because of it, it is this node's own fault (internal,
+ * 500), never the request's (the 4xx codes would tell the client to change its request). The CLI shows the message
+ * as it is and exits 1, like the other files a node reads at start (KeyFileError, WalletConfigError).
+ */
+export class ConfigError extends InfernetError {
   override readonly name = 'ConfigError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('internal', message, options);
   }
 }
 

@@ -157,7 +157,7 @@ export class StageService {
     try {
       tunnel = await acceptTunnelHandshake(socket, { key: this.options.key, timeoutMs: this.handshakeLimits.timeoutMs, decide: (head, request) => this.decide(head, request) });
     } catch (error) {
-      log.warn({ code: (error as TunnelRefusedError).code }, `tunnel refused: ${(error as Error).message}`);
+      log.warn({ code: (error as TunnelRefusedError).refusal }, `tunnel refused: ${(error as Error).message}`);
       return;
     } finally {
       handshakeDone();

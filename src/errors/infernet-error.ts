@@ -12,15 +12,19 @@ export class InfernetError extends Error {
   ) {
     super(message, options);
     if (options?.exitCode !== undefined) this.exitCode = options.exitCode;
+    if (options?.httpStatus !== undefined) this.httpStatus = options.httpStatus;
   }
 
   /** The `infernet` command's exit status when it fails with this error, where it is not the code's own. */
   readonly exitCode?: number;
+  /** The HTTP status an API answers this error with, where it is not the code's own (an HTTP API's own refusal). */
+  readonly httpStatus?: number;
 }
 
 export interface InfernetErrorOptions {
   cause?: unknown;
   exitCode?: number;
+  httpStatus?: number;
 }
 
 /** The wire code of any error: its own for an InfernetError, internal for anything else (a bug of this node). */
@@ -81,8 +85,9 @@ const MEANINGS = {
   internal: { http: 500, relayed: false },
 } as const satisfies Record<ErrorCode, { http: number; relayed: boolean }>;
 
-/** The HTTP status an API answers an error with. */
+/** The HTTP status an API answers an error with: the one it names for itself, else its code's. */
 export function httpStatusOf(error: unknown): number {
+  if (error instanceof InfernetError && error.httpStatus !== undefined) return error.httpStatus;
   return MEANINGS[errorCodeOf(error)].http;
 }
 

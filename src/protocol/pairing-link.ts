@@ -1,6 +1,8 @@
 // The link a node shows (as text or a QR code) for a phone to connect: the node's npub and WebSocket URL, and
 // after `infernet pair --phone` the grant and the PocketBase account the phone syncs its job history with.
-// Pure and dependency-free: the mobile app imports this file as is, in React Native and in the browser.
+// Pure: the mobile app imports this file as is, in React Native and in the browser; its one import, src/errors,
+// is as pure (it imports only types from here), and the app's Metro config watches that folder too.
+import { InfernetError } from '../errors/index.js';
 
 export const PAIRING_LINK_SCHEME = 'infernet:';
 
@@ -21,9 +23,16 @@ export interface PairingLink {
   pocketbase?: { url: string; email: string; password: string };
 }
 
-/** Extends Error, not InfernetError: this file stays dependency-free for the mobile app's bundler. */
-export class PairingLinkError extends Error {
+/**
+ * A pairing link that does not read. Its wire code is invalid_frame: the link is the node's offer as data, and one
+ * that does not match its shape is the input's fault (400 were an API to answer it), like a frame that does not
+ * match its schema; no code names a link of its own.
+ */
+export class PairingLinkError extends InfernetError {
   override readonly name = 'PairingLinkError';
+  constructor(message: string) {
+    super('invalid_frame', message);
+  }
 }
 
 export function formatPairingLink(link: PairingLink): string {

@@ -13,13 +13,17 @@ export class PeerUnreachableError extends InfernetError {
   }
 }
 
-/** The peer sent an error frame or closed the session during the handshake. */
-export class SessionRejectedError extends Error {
+/**
+ * The peer sent an error frame or closed the session during the handshake. `peerCode` is what the peer said, or
+ * `closed` when it went away without a word; the wire code is the same, and a closed session reads as a peer gone
+ * away (provider_unreachable), as a job's closed session does wherever this node reports one.
+ */
+export class SessionRejectedError extends InfernetError {
   override readonly name = 'SessionRejectedError';
   constructor(
-    readonly code: ErrorCode | 'closed',
+    readonly peerCode: ErrorCode | 'closed',
     message: string,
   ) {
-    super(message);
+    super(peerCode === 'closed' ? 'provider_unreachable' : peerCode, message);
   }
 }

@@ -120,7 +120,7 @@ describe('distributed inference over tunnels to RPC stages on two provider proce
 
   it('refuses a head the providers do not trust, through the same tunnel port', async () => {
     const stranger = generateNodeKey();
-    await assert.rejects(StageConnection.open({ endpoint: cluster.nodes[0]!.endpoint, key: stranger, jobId: 'stranger' }), (error: unknown) => error instanceof TunnelRefusedError && error.code === 'not_allowed');
+    await assert.rejects(StageConnection.open({ endpoint: cluster.nodes[0]!.endpoint, key: stranger, jobId: 'stranger' }), (error: unknown) => error instanceof TunnelRefusedError && error.refusal === 'not_allowed');
   });
 });
 

@@ -89,7 +89,7 @@ describe('warm heads: stages and head kept loaded between jobs of one model', ()
       const [stage] = warm.warmHead()!.stages;
       const endpoint = cluster.nodes.find((node) => node.endpoint.url === stage!.url)!.endpoint;
       for (const [jobId, code] of [[stage!.stageId, 'not_allowed'], ['never-opened', 'unknown_job']] as const) {
-        await assert.rejects(dialTunnel({ url: endpoint.url, key: otherHead, worker: endpoint.pubkey, request: { action: 'tunnel.connect', jobId } }), (error: unknown) => error instanceof TunnelRefusedError && error.code === code);
+        await assert.rejects(dialTunnel({ url: endpoint.url, key: otherHead, worker: endpoint.pubkey, request: { action: 'tunnel.connect', jobId } }), (error: unknown) => error instanceof TunnelRefusedError && error.refusal === code);
       }
     } finally {
       await warm.close();

@@ -152,7 +152,7 @@ describe('Nostr Wallet Connect: a daemon serving its LND over a real relay (khat
   it('refuses with QUOTA_EXCEEDED a payment over the per-payment or the daily budget, and nothing leaves alice', async () => {
     const before = await aliceLocalSat();
     const tooBig = await network.bob.client.addInvoice(BigInt(PER_PAYMENT_SAT + 1), 'too big');
-    await assert.rejects(client.payInvoiceAndWait(tooBig.paymentRequest), (error: unknown) => error instanceof QuotaExceededError && error.code === 'QUOTA_EXCEEDED' && /per payment/.test(error.message));
+    await assert.rejects(client.payInvoiceAndWait(tooBig.paymentRequest), (error: unknown) => error instanceof QuotaExceededError && error.walletCode === 'QUOTA_EXCEEDED' && /per payment/.test(error.message));
     // 2,100 + 1,000 spent today: 4,990 more (+ the 10 sat fee limit) passes the 8,000 a day though not 5,000 a payment.
     const overDaily = await network.bob.client.addInvoice(4_990n, 'over the day');
     await assert.rejects(client.payInvoiceAndWait(overDaily.paymentRequest), (error: unknown) => error instanceof QuotaExceededError && /per 24 h: 3(100|110) sat spent/.test(error.message));
@@ -190,7 +190,7 @@ describe('Nostr Wallet Connect: a daemon serving its LND over a real relay (khat
 
   it('answers UNAUTHORIZED to a request signed by a key with no connection', async () => {
     const stranger = await open(formatNwcUri({ walletPubkey: phone.walletPubkey, relays: [relay.url], secret: bytesToHex(generateSecretKey()) }));
-    await assert.rejects(stranger.getBalance(), (error: unknown) => error instanceof UnauthorizedError && error.code === 'UNAUTHORIZED');
+    await assert.rejects(stranger.getBalance(), (error: unknown) => error instanceof UnauthorizedError && error.walletCode === 'UNAUTHORIZED');
   });
 
   it('refuses a connection from the moment it is revoked, while the daemon runs', async () => {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { signEnvelope, tagValue, verifyEnvelope, SignatureMismatchError, type NodeKey } from '../../identity/index.js';
-import type { NostrEvent } from '../../protocol/index.js';
+import type { ErrorCode, NostrEvent } from '../../protocol/index.js';
 import { holdFrames, takeHeldFrames, type Frame } from './held-frames.js';
 import { deriveTunnelKeys, newEphemeralKey, type EphemeralKey, type TunnelKeys } from './tunnel-cipher.js';
 import {
@@ -23,15 +23,31 @@ import { InfernetError } from '../../errors/index.js';
 const AUTH_MAX_SKEW_SECONDS = 600;
 const CLOSE_POLICY = 1008;
 
-export class TunnelRefusedError extends Error {
+/** A tunnel's handshake was refused, by the worker (`tunnel.refuse`) or by this side; `refusal` is the tunnel's reason. */
+export class TunnelRefusedError extends InfernetError {
   override readonly name = 'TunnelRefusedError';
   constructor(
-    readonly code: TunnelRefusalCode,
+    readonly refusal: TunnelRefusalCode,
     message: string,
   ) {
-    super(message);
+    super(WIRE_CODE_OF_REFUSAL[refusal], message);
   }
 }
+
+/**
+ * The wire code each tunnel refusal means. not_allowed is a head whose key checks out but may not open or reach
+ * that stage: forbidden (grant_refused, 403), not a failed authentication. limit_exceeded (which no worker sends yet)
+ * reads as a limit on the head's requests: rate_limited.
+ */
+const WIRE_CODE_OF_REFUSAL: Readonly<Record<TunnelRefusalCode, ErrorCode>> = {
+  unauthenticated: 'auth_failed',
+  not_allowed: 'grant_refused',
+  unknown_job: 'job_not_found',
+  busy: 'busy',
+  limit_exceeded: 'rate_limited',
+  stage_failed: 'engine_failed',
+  unsupported_version: 'unsupported_version',
+};
 
 export class TunnelUnreachableError extends InfernetError {
   override readonly name = 'TunnelUnreachableError';
@@ -158,7 +174,7 @@ export async function acceptTunnelHandshake(socket: WebSocket, params: WorkerHan
     return { socket, keys, peer: head, request };
   } catch (error) {
     const refusal = error instanceof TunnelRefusedError ? error : new TunnelRefusedError('stage_failed', (error as Error).message);
-    refuseTunnel(socket, refusal.code, refusal.message);
+    refuseTunnel(socket, refusal.refusal, refusal.message);
     throw refusal;
   }
 }

@@ -75,12 +75,12 @@ describe('tunnels to RPC stages (an echo process stands in for ggml-rpc-server)'
   });
 
   it('refuses a head that is not allowed to open stages, and starts no worker', async () => {
-    await assert.rejects(StageConnection.open({ endpoint: endpoint(), key: strangerKey, jobId: 'job-stranger' }), (error: unknown) => error instanceof TunnelRefusedError && error.code === 'not_allowed');
+    await assert.rejects(StageConnection.open({ endpoint: endpoint(), key: strangerKey, jobId: 'job-stranger' }), (error: unknown) => error instanceof TunnelRefusedError && error.refusal === 'not_allowed');
     assert.equal(service.openStages().length, 0);
   });
 
   it('refuses a tunnel for a job that has no stage here', async () => {
-    await assert.rejects(dialTunnel({ url: service.url, key: headKey, worker: workerKey.publicKey, request: { action: 'tunnel.connect', jobId: 'never-opened' } }), (error: unknown) => error instanceof TunnelRefusedError && error.code === 'unknown_job');
+    await assert.rejects(dialTunnel({ url: service.url, key: headKey, worker: workerKey.publicKey, request: { action: 'tunnel.connect', jobId: 'never-opened' } }), (error: unknown) => error instanceof TunnelRefusedError && error.refusal === 'unknown_job');
   });
 
   it("refuses a tunnel to another head's stage", async () => {
@@ -88,7 +88,7 @@ describe('tunnels to RPC stages (an echo process stands in for ggml-rpc-server)'
     const other = await StageService.listen({ key: workerKey, host: '127.0.0.1', port: 0, heads: [headKey.publicKey, otherHead.publicKey], launcher: echoLauncher, threads: 1, logger });
     const stage = await StageConnection.open({ endpoint: { url: other.url, pubkey: workerKey.publicKey }, key: headKey, jobId: 'job-owned' });
     try {
-      await assert.rejects(dialTunnel({ url: other.url, key: otherHead, worker: workerKey.publicKey, request: { action: 'tunnel.connect', jobId: 'job-owned' } }), (error: unknown) => error instanceof TunnelRefusedError && error.code === 'not_allowed');
+      await assert.rejects(dialTunnel({ url: other.url, key: otherHead, worker: workerKey.publicKey, request: { action: 'tunnel.connect', jobId: 'job-owned' } }), (error: unknown) => error instanceof TunnelRefusedError && error.refusal === 'not_allowed');
     } finally {
       await stage.close();
       await other.close();
@@ -126,7 +126,7 @@ describe('tunnels to RPC stages (an echo process stands in for ggml-rpc-server)'
 
   it('a head refuses a worker that cannot prove the key it expects', async () => {
     const impostor = generateNodeKey();
-    await assert.rejects(StageConnection.open({ endpoint: { url: service.url, pubkey: impostor.publicKey }, key: headKey, jobId: 'job-impostor' }), (error: unknown) => error instanceof TunnelRefusedError && error.code === 'unauthenticated');
+    await assert.rejects(StageConnection.open({ endpoint: { url: service.url, pubkey: impostor.publicKey }, key: headKey, jobId: 'job-impostor' }), (error: unknown) => error instanceof TunnelRefusedError && error.refusal === 'unauthenticated');
   });
 
   it('closes a stage whose tunnels pass its byte budget', async () => {

@@ -18,15 +18,19 @@ export const NWC_ERROR_CODES = [
 ] as const;
 export type NwcErrorCode = (typeof NWC_ERROR_CODES)[number];
 
-/** A wallet service refused or failed a request; `code` is the NIP-47 code it answered with. */
-export class NwcWalletError extends Error {
+/**
+ * A wallet service refused or failed a request; `walletCode` is the NIP-47 code it answered with. Whatever the
+ * wallet's reason, this node could not pay (payment_failed), except a wallet that limits its rate: that one may
+ * take the request again soon (rate_limited).
+ */
+export class NwcWalletError extends InfernetError {
   override readonly name: string = 'NwcWalletError';
   constructor(
-    readonly code: NwcErrorCode,
+    readonly walletCode: NwcErrorCode,
     readonly walletMessage: string,
     readonly method: string,
   ) {
-    super(`the wallet refused ${method}: ${code}: ${walletMessage}`);
+    super(walletCode === 'RATE_LIMITED' ? 'rate_limited' : 'payment_failed', `the wallet refused ${method}: ${walletCode}: ${walletMessage}`);
   }
 }
 
