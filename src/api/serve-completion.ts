@@ -150,11 +150,11 @@ const deadlineExceeded = (jobId: string) => new ApiError(504, 'deadline_exceeded
 async function apiErrorOf(error: unknown, spec: JobSpec, services: CompletionServices): Promise<ApiError> {
   if (error instanceof ApiError) return error;
   if (!(error instanceof JobFailedError)) return new ApiError(500, 'internal', `Internal error: ${(error as Error).message}`, null, { cause: error });
-  const message = `Job ${error.jobId} failed (${error.code}): ${error.message}`;
+  const message = `Job ${error.jobId} failed (${error.reason}): ${error.message}`;
   if (error.code === 'no_provider') return noProviderError(spec, services, error);
   if (error.code === 'model_unavailable') return modelNotFound(spec.model.name);
   // A session that closed mid-job is the network gone away, like an unreachable provider.
-  return new ApiError(relayedHttpStatusOf(error.code === 'closed' ? 'provider_unreachable' : error.code), error.code, message, null, { cause: error });
+  return new ApiError(relayedHttpStatusOf(error.code), error.reason, message, null, { cause: error });
 }
 
 /** The aggregator found no provider: the model is unknown to the network (404), or its providers are busy or gone (503). */

@@ -98,7 +98,7 @@ export class AppJobRunner {
       const toolCall = reply.call ? { toolCall: { name: reply.call.name, arguments: reply.call.arguments } } : {};
       send({ type: 'job.done', requestId, jobId, output: reply.text, tokens: outcome.tokens, provider: outcome.providerNpub, finishReason: outcome.finishReason, firstTokenMs: Math.round(outcome.firstTokenMs), totalMs: Math.round(outcome.totalMs), ...toolCall });
     } catch (error) {
-      const code = error instanceof JobFailedError ? error.code : ((error as Error).name ?? 'internal');
+      const code = error instanceof JobFailedError ? error.reason : ((error as Error).name ?? 'internal');
       send({ type: 'job.failed', requestId, jobId, code, message: (error as Error).message });
     } finally {
       this.running.delete(requestId);

@@ -379,7 +379,7 @@ function capacityPerSecond(provider: ProviderCapacity, all: readonly ProviderCap
 
 function failureOf(error: unknown, timedOut: boolean): BatchRequestFailure {
   if (timedOut) return { code: 'deadline_exceeded', message: 'the provider did not answer before the request deadline' };
-  if (error instanceof JobFailedError) return { code: error.code, message: error.message };
+  if (error instanceof JobFailedError) return { code: error.reason, message: error.message };
   return { code: errorCodeOf(error), message: errorMessageOf(error) };
 }
 

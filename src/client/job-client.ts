@@ -9,16 +9,21 @@ import { PaymentTermsRefusedError } from '../payments/terms/payment-terms.js';
 import { newHoldSecret, runPaymentHashOf, sealHoldSecret } from '../payments/lightning/run-preimage.js';
 import type { PeerSession } from '../transport/index.js';
 import { openJobResult, outputHashOf, sealJobSpec } from '../jobs/job-envelopes.js';
+import { InfernetError } from '../errors/index.js';
 
-export class JobFailedError extends Error {
-  override readonly name = 'JobFailedError';
+/**
+ * A job that ended without its result. `reason` is what ended it: the wire code the network answered with, or
+ * `closed` when the session with the aggregator closed first (which the wire code reports as provider_unreachable).
+ */
+export class JobFailedError extends InfernetError {
+  override readonly name: string = 'JobFailedError';
   constructor(
     readonly jobId: string,
-    readonly code: ErrorCode | 'closed',
+    readonly reason: ErrorCode | 'closed',
     message: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(reason === 'closed' ? 'provider_unreachable' : reason, message, options);
   }
 }
 
@@ -102,7 +107,7 @@ export function runJob(session: PeerSession, key: NodeKey, spec: JobSpec, hooks:
     const holdSecret = payer?.rails.includes('lightning') && session.peer?.pubkey ? newHoldSecret() : undefined;
     // Assigned below; a session that is already closed calls its close handler (and so settle) at once.
     let stopWatchingClose: () => void = () => undefined;
-    const fail = (code: JobFailedError['code'], message: string, options?: ErrorOptions) => settle(() => reject(new JobFailedError(spec.jobId, code, message, options)));
+    const fail = (code: JobFailedError['reason'], message: string, options?: ErrorOptions) => settle(() => reject(new JobFailedError(spec.jobId, code, message, options)));
     const onAbort = () => {
       session.send({ type: 'job.cancel', jobId: spec.jobId, reason: 'cancelled by the client' });
       fail('cancelled', 'cancelled by the client');

@@ -70,6 +70,6 @@ export interface ClientJobFailure {
 export function clientJobFailureOf(error: unknown, signal?: AbortSignal): ClientJobFailure {
   const reason: unknown = signal?.aborted ? signal.reason : undefined;
   if (reason instanceof InfernetError) return { state: 'failed', code: reason.code, message: reason.message };
-  const code = error instanceof JobFailedError ? error.code : errorCodeOf(error);
+  const code = error instanceof JobFailedError ? error.reason : errorCodeOf(error);
   return { state: signal?.aborted || code === 'cancelled' ? 'cancelled' : 'failed', code, message: errorMessageOf(error) };
 }

@@ -106,7 +106,7 @@ export async function runJobAcrossAggregators(parameters: RunJobAcrossAggregator
         return { outcome: whole, aggregator: endpoint, lost };
       } catch (error) {
         // Only a lost session moves the job on; a refusal (no provider, payment, deadline) would meet the next one too.
-        if (hooks.signal?.aborted || !(error instanceof JobFailedError) || error.code !== 'closed') throw error;
+        if (hooks.signal?.aborted || !(error instanceof JobFailedError) || error.reason !== 'closed') throw error;
         loseAggregator(lost, { endpoint, reason: 'closed', message: error.message, tokensReceived: received.tokenIds.length }, hooks, logger);
       } finally {
         session.close();

@@ -8,6 +8,8 @@ import { ERROR_CODE_NAMES, PairingLinkError, parsePairingLink } from '../protoco
 import { SessionRejectedError } from '../transport/errors.js';
 import type { ErrorCode } from '../protocol/index.js';
 import { EXIT_CODES, errorCodeOf, errorMessageOf, exitCodeOf, httpStatusOf, InfernetError, relayedHttpStatusOf } from './index.js';
+import { JobFailedError } from '../client/job-client.js';
+import { NetTestFailedError } from '../network-test/measure-link.js';
 
 class ExampleRefusedError extends InfernetError {
   override readonly name = 'ExampleRefusedError';
@@ -93,6 +95,10 @@ describe('the error classes that extend InfernetError', () => {
     [nwcWalletError('INSUFFICIENT_BALANCE', 'empty', 'pay_invoice'), InsufficientBalanceError, 'payment_failed', 402],
     [nwcWalletError('QUOTA_EXCEEDED', 'over budget', 'pay_invoice'), QuotaExceededError, 'payment_failed', 402],
     [nwcWalletError('SOMETHING_NEW', 'what', 'get_info'), NwcWalletError, 'payment_failed', 402],
+    [new JobFailedError('job-1', 'closed', 'the aggregator session closed'), JobFailedError, 'provider_unreachable', 503],
+    [new JobFailedError('job-1', 'no_provider', 'no provider serves it'), JobFailedError, 'no_provider', 503],
+    [new NetTestFailedError('timeout', 'no answer'), NetTestFailedError, 'provider_unreachable', 503],
+    [new NetTestFailedError('invalid_frame', 'the peer refused'), NetTestFailedError, 'invalid_frame', 400],
   ];
 
   for (const [error, errorClass, code, status] of table) {
@@ -114,5 +120,7 @@ describe('the error classes that extend InfernetError', () => {
     assert.equal(new TunnelRefusedError('not_allowed', 'no').refusal, 'not_allowed');
     const wallet = nwcWalletError('QUOTA_EXCEEDED', 'over budget', 'pay_invoice');
     assert.deepEqual([wallet.walletCode, wallet.message], ['QUOTA_EXCEEDED', 'the wallet refused pay_invoice: QUOTA_EXCEEDED: over budget']);
+    assert.equal(new JobFailedError('job-1', 'closed', 'gone').reason, 'closed');
+    assert.equal(new NetTestFailedError('timeout', 'late').reason, 'timeout');
   });
 });

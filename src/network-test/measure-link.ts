@@ -6,6 +6,7 @@ import type { PeerSession } from '../transport/index.js';
 import { NET_DATA_OVERHEAD_BYTES } from './net-test-responder.js';
 import { summarizeLatency, throughputOf, type LinkMeasurement, type ThroughputFigure } from './net-test-result.js';
 import { TestDataSender } from './test-data-sender.js';
+import { InfernetError } from '../errors/index.js';
 
 export interface MeasureLinkOptions {
   /** Ping round trips to time (sequential). */
@@ -26,14 +27,17 @@ export const DEFAULT_NET_TEST = { pings: 30, pingIntervalMs: 10, bytes: 16 * 102
 /** Payload per frame unless the frame size limits are lower: large enough that frame costs do not dominate. */
 const PREFERRED_CHUNK_BYTES = 256 * 1024;
 
-/** The peer refused the test or went away during it. */
-export class NetTestFailedError extends Error {
+/**
+ * The peer refused the test or went away during it. `reason`: the peer's wire code, `closed` (the session closed)
+ * or `timeout` (no answer in time), both provider_unreachable on the wire.
+ */
+export class NetTestFailedError extends InfernetError {
   override readonly name = 'NetTestFailedError';
   constructor(
-    readonly code: ErrorCode | 'closed' | 'timeout',
+    readonly reason: ErrorCode | 'closed' | 'timeout',
     message: string,
   ) {
-    super(message);
+    super(reason === 'closed' || reason === 'timeout' ? 'provider_unreachable' : reason, message);
   }
 }
 

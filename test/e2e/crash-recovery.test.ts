@@ -85,7 +85,8 @@ describe('SIGKILL of a daemon mid-job, then restart', () => {
   it('a killed aggregator: the provider cancels the job, and after restart the aggregator records it failed as interrupted', async () => {
     const { jobId, failure } = await killMidJob('aggregator');
     assert.ok(failure instanceof JobFailedError);
-    assert.equal(failure.code, 'closed');
+    assert.equal(failure.reason, 'closed');
+    assert.equal(failure.code, 'provider_unreachable', 'the wire code of a session that closed');
     await eventually(async () => (await jobsOf(home('provider'))).some((job) => job.jobId === jobId && job.state === 'cancelled'), 10_000, 'the provider to cancel the orphaned job');
     daemons.aggregator = await startDaemon(home('aggregator'));
     const aggregatorJobs = (await jobsOf(home('aggregator'))).filter((job) => job.jobId === jobId);
