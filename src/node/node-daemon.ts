@@ -334,7 +334,7 @@ export class NodeDaemon {
       logger: logger.child({ component: 'discovery' }),
       agent: AGENT,
       endpoint: this.url,
-      ...(this.provider && this.catalog ? { provider: { service: this.provider, catalog: this.catalog } } : {}),
+      ...(this.provider && this.catalog ? { provider: { service: this.provider, catalog: this.catalog, ...(this.runtime?.state ? { engineState: this.runtime.state } : {}) } } : {}),
       ...(this.aggregator
         ? {
             onProviderFound: (endpoint: string, pubkey: string) => this.linkToDiscoveredProvider(endpoint, pubkey),

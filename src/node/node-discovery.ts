@@ -11,6 +11,7 @@ import type { PeerSession, SessionIdentity } from '../transport/index.js';
 import type { TransportLimits } from '../config/index.js';
 import type { ModelCatalog } from '../models/model-catalog.js';
 import type { ProviderService } from '../provider/provider-service.js';
+import type { ProviderEngineState } from '../provider/provider-runtime.js';
 
 export interface ProviderSummary {
   pubkey: string;
@@ -20,6 +21,9 @@ export interface ProviderSummary {
   slots: number;
   activeJobs: number;
   gpus: number;
+  /** The accelerator its jobs run on, as its signed record says: cpu, cuda, vulkan, metal or rocm, and the device. */
+  backend?: string;
+  device?: string;
   latencyMs?: number;
   /** Where it runs RPC stages for heads, when it offers them. */
   stages?: { endpoint: string; openToAnyHead: boolean };
@@ -33,7 +37,8 @@ export interface NodeDiscoveryOptions {
   agent: string;
   /** This node's job listener, announced to others (providers only). */
   endpoint: string | null;
-  provider?: { service: ProviderService; catalog: ModelCatalog };
+  /** `engineState`: the runtime's sandbox and accelerator backend, announced in the signed record. */
+  provider?: { service: ProviderService; catalog: ModelCatalog; engineState?: () => ProviderEngineState | undefined };
   /** Called when an aggregator should (or should no longer) keep a job link to a provider's endpoint. */
   onProviderFound?: (endpoint: string, pubkey: string) => void;
   onProviderLost?: (endpoint: string, pubkey: string) => void;
@@ -152,7 +157,7 @@ export class NodeDiscovery {
       ...(choice.addresses ? { addresses: choice.addresses } : {}),
       slots: provider.service.slots,
       ...(config.provider.price ? { price: config.provider.price } : {}),
-      software: { infernet: this.options.agent, engine: provider.service.engineId ?? 'none' },
+      software: { infernet: this.options.agent, engine: provider.service.engineId ?? 'none', ...acceleratorOf(provider.engineState?.()) },
       protocolVersion: PROTOCOL_VERSION,
       load: () => provider.service.load,
       ...(stages ? { stages } : {}),
@@ -223,10 +228,21 @@ function summaryOf(known: KnownProvider): ProviderSummary {
     slots: known.load.slots,
     activeJobs: known.load.activeJobs,
     gpus: known.record.hardware.gpus.reduce((sum, group) => sum + group.count, 0),
+    ...(known.record.software.backend ? { backend: known.record.software.backend } : {}),
+    ...(known.record.software.device ? { device: known.record.software.device } : {}),
     ...(known.latencyMs !== undefined ? { latencyMs: known.latencyMs } : {}),
     ...(known.record.stages ? { stages: { endpoint: known.record.stages.endpoint, openToAnyHead: known.record.stages.heads === undefined } } : {}),
     lastSeenAt: known.lastSeenAt,
   };
+}
+
+/**
+ * The accelerator a provider's jobs run on, for its signed record: under `software`, whose free string entries any
+ * reader of the record accepts (a field of its own would be refused by aggregators that predate it).
+ */
+function acceleratorOf(state: ProviderEngineState | undefined): Record<string, string> {
+  if (!state) return {};
+  return { backend: state.backend.gpu || 'cpu', device: state.backend.device.slice(0, 128), sandbox: state.sandbox };
 }
 
 /** A provider's job kinds as its record carries them: left out when generate is all, as before kinds existed. */

@@ -5,11 +5,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { validateNodeConfig } from '../../src/config/index.js';
+import YAML from 'yaml';
+import { nodeHome, validateNodeConfig } from '../../src/config/index.js';
+import { FileJobStore, type JobRecord } from '../../src/jobs/index.js';
 import { generateNodeKey } from '../../src/identity/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
@@ -148,13 +150,22 @@ describe('SIGKILL of a daemon mid-job, then restart', () => {
     await eventually(async () => JSON.parse((await runCli(['status', '--home', home('aggregator'), '--json'])).stdout).daemon.peers.length > 0, 20_000, 'the aggregator to reach its provider');
     const clientHome = home('client-killed');
     await runCli(['init', '--home', clientHome, '--role', 'client', '--connect', daemons.aggregator!.url]);
+    // A file store, read here directly: the job is seen running the moment its record says so, however loaded the
+    // machine (a poll through `infernet jobs` can take longer than the job).
+    const configFile = nodeHome(clientHome).configFile;
+    await writeFile(configFile, YAML.stringify({ ...YAML.parse(await readFile(configFile, 'utf8')), storage: { backend: 'file' } }));
+    const clientStore = new FileJobStore(nodeHome(clientHome).jobsFile);
     const submit = spawn(process.execPath, [INFERNET_BIN, 'submit', '--home', clientHome, '--model', 'stories260K', '--prompt', 'Once upon a time', '--max-tokens', '2000', '--temperature', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = once(submit, 'exit');
+    let output = '';
+    submit.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    submit.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      // Its record is written at the first token. `infernet jobs` shows it running while the process runs: the pass
-      // over orphaned jobs that each listing makes leaves a job whose process is alive as it is.
-      let running: JobRow | undefined;
-      await eventually(async () => Boolean((running = (await jobsOf(clientHome)).find((job) => job.role === 'client' && job.state === 'running'))), 30_000, 'the submitted job to show running');
+      // Its record is written at the first token.
+      let running: JobRecord | undefined;
+      await eventually(async () => Boolean((running = (await clientStore.list({ role: 'client', states: ['running'] }))[0])), 30_000, 'the submitted job to run').catch(async (error: Error) => {
+        throw new Error(`${error.message}: jobs ${JSON.stringify(await clientStore.list())}; submit printed ${output.slice(-2000)}`);
+      });
       submit.kill('SIGKILL');
       await exited;
       const [ended] = (await jobsOf(clientHome)).filter((job) => job.jobId === running!.jobId);

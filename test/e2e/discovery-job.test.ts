@@ -51,6 +51,8 @@ describe('a job on a provider found through discovery', () => {
     assert.equal(known.npub, provider.npub);
     assert.equal(known.endpoint, provider.url);
     assert.deepEqual(known.models, ['stories260K']);
+    // The accelerator its jobs run on, from its signed record (a CPU-only machine: llama.cpp on the CPU).
+    assert.deepEqual([known.backend, known.device], ['cpu', 'cpu']);
   });
 
   it('reports the provider\'s own multiaddrs and peer id in status', async () => {
