@@ -10,7 +10,7 @@ import type { Logger } from '../log/index.js';
 import { JobFailedError, type JobOutcome } from '../client/job-client.js';
 import type { JobPayer } from '../payments/index.js';
 import type { JobSpec, VerificationPolicy } from '../protocol/index.js';
-import { runClientJob } from '../client/run-client-job.js';
+import { runJobThroughAggregator } from '../client/run-job-through-aggregator.js';
 import { InfernetError, relayedHttpStatusOf } from '../errors/index.js';
 import type { PeerSession } from '../transport/index.js';
 import { ApiError, modelNotFound, networkUnavailable } from './api-error.js';
@@ -77,7 +77,8 @@ export async function serveJobs(specs: readonly JobSpec[], reply: JobReply, resp
       // Checked before runJob, which only listens for an abort still to come.
       if (watch.clientGone) return;
       if (watch.deadlinePassed) return reply.fail(deadlineExceeded(spec.jobId));
-      const outcome = await runOneJob(spec, index, session, reply, watch, services);
+      // The shared session may have been redialled by an earlier job that outlived an aggregator restart.
+      const outcome = await runOneJob(spec, index, index === 0 ? session : await services.session(), reply, watch, services);
       if (!outcome) return;
       outcomes.push(outcome);
       reply.choiceDone(index, outcome);
@@ -92,8 +93,12 @@ async function runOneJob(job: JobSpec, index: number, session: PeerSession, repl
   // Checks run on other providers; only the primary run streams to the caller.
   const spec: JobSpec = services.verification && job.verification.kind === 'none' ? { ...job, verification: services.verification } : job;
   try {
-    return await runClientJob({
+    // If the aggregator restarts mid-job, the job goes on through it once it is back (the stream continuing).
+    const { outcome } = await runJobThroughAggregator({
+      url: session.remote,
       session,
+      dial: () => services.session(),
+      sharedSessions: true,
       key: services.key,
       spec,
       logger: services.logger,
@@ -106,6 +111,7 @@ async function runOneJob(job: JobSpec, index: number, session: PeerSession, repl
         onText: (text) => reply.text(index, text),
       },
     });
+    return outcome;
   } catch (error) {
     if (!watch.clientGone) reply.fail(watch.deadlinePassed ? deadlineExceeded(spec.jobId) : await apiErrorOf(error, spec, services));
     return undefined;

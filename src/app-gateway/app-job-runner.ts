@@ -1,13 +1,14 @@
 // Runs the jobs the interface submits, as the node's client side: the same path as the HTTP API (one shared
-// session with an aggregator, runClientJob: the job's verification policy, the node's payer, a client record in
-// the node's store), with each piece of text forwarded to the interface as it arrives.
+// session with an aggregator, runJobThroughAggregator: the job's verification policy, the node's payer, a client
+// record in the node's store, a restart of the aggregator outlived), with each piece of text forwarded to the
+// interface as it arrives.
 import { randomUUID } from 'node:crypto';
 // Imported from their modules, as src/api does: node/index.js leads back to the daemon, which imports this folder.
 import { AggregatorConnection, type AggregatorConnectionOptions } from '../api/aggregator-connection.js';
 import { ApiError } from '../api/api-error.js';
 import { ReplyTextReader, type ReplyMode } from '../api/reply-text-reader.js';
 import { asksStructuredReply, chatSpecOfSubmission, formFieldOf } from './app-chat-spec.js';
-import { runClientJob } from '../client/run-client-job.js';
+import { runJobThroughAggregator } from '../client/run-job-through-aggregator.js';
 import { InfernetError } from '../errors/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { JobStore } from '../jobs/index.js';
@@ -81,8 +82,12 @@ export class AppJobRunner {
     send({ type: 'job.started', requestId, jobId });
     try {
       const session = await this.connection.session();
-      const outcome = await runClientJob({
+      // If the aggregator restarts mid-job, the job goes on through it once it is back (the stream continuing).
+      const { outcome } = await runJobThroughAggregator({
+        url: session.remote,
         session,
+        dial: () => this.connection.session(),
+        sharedSessions: true,
         key: this.options.key,
         spec,
         logger: this.options.logger,

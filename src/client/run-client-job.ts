@@ -1,6 +1,8 @@
-// The client role's one way to run a job: under the job's verification policy (checks on other providers, the
-// verdict sent to the aggregator), paid by the payer handed in, and recorded in the node's store. `infernet
-// submit`, the HTTP APIs (OpenAI, Ollama, Anthropic), the desktop interface's gateway and batches all run here.
+// The client role's way to run a job over one session: under the job's verification policy (checks on other
+// providers, the verdict sent to the aggregator), paid by the payer handed in, and recorded in the node's store.
+// Batches run here (they place and retry requests themselves); `infernet submit`, the HTTP APIs and the desktop
+// interface's gateway run through run-job-through-aggregator.ts, which adds the aggregator's restart and shares
+// this module's recording and failure rules (recordingHooks, clientJobFailureOf).
 import type { NodeKey } from '../identity/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';

@@ -48,6 +48,8 @@ export interface RunJobAcrossAggregatorsParameters {
   hooks?: ClientJobHooks & { onAggregator?: (endpoint: string) => void; onAggregatorLost?: (loss: AggregatorLoss) => void };
   random?: RandomSource;
   maxAggregators?: number;
+  /** The sessions `connect` gives are shared with other jobs (an API's one connection): left open after the job. */
+  sharedSessions?: boolean;
 }
 
 export interface RunJobAcrossAggregatorsReturnType {
@@ -88,7 +90,7 @@ export async function runJobAcrossAggregators(parameters: RunJobAcrossAggregator
       const before: ReceivedOutput = { text: received.text, tokenIds: [...received.tokenIds] };
       const attemptSpec = replaySpec({ ...spec, jobId: aggregatorAttemptJobId(spec.jobId, ++runs) }, before);
       if (!attemptSpec) {
-        session.close();
+        if (!parameters.sharedSessions) session.close();
         throw new JobFailedError(spec.jobId, 'provider_unreachable', 'the aggregator was lost after every token arrived but before the signed result');
       }
       hooks.onAggregator?.(endpoint);
@@ -109,7 +111,7 @@ export async function runJobAcrossAggregators(parameters: RunJobAcrossAggregator
         if (hooks.signal?.aborted || !(error instanceof JobFailedError) || error.reason !== 'closed') throw error;
         loseAggregator(lost, { endpoint, reason: 'closed', message: error.message, tokensReceived: received.tokenIds.length }, hooks, logger);
       } finally {
-        session.close();
+        if (!parameters.sharedSessions) session.close();
       }
     }
     throw new AggregatorsExhaustedError(spec.jobId, lost);

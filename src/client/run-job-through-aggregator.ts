@@ -20,11 +20,12 @@ export const RESUME_WAIT_MS = 30_000;
 const REDIAL_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 2_000, factor: 2 };
 
 export interface RunJobThroughAggregatorParameters {
+  /** The aggregator's address, as losses name it. */
   url: string;
   /** The session already open with it, used for the first attempt. */
   session: PeerSession;
-  /** Opens a new client session with `url` (one try). */
-  dial: (url: string) => Promise<PeerSession>;
+  /** Opens a new client session with the same aggregator (one try; a shared connection's own redial counts as one). */
+  dial: () => Promise<PeerSession>;
   key: NodeKey;
   spec: JobSpec;
   payer?: JobPayer;
@@ -34,6 +35,8 @@ export interface RunJobThroughAggregatorParameters {
   random?: RandomSource;
   /** Default RESUME_WAIT_MS. */
   resumeWaitMs?: number;
+  /** The sessions are shared with other jobs (an API's one connection to its aggregator): never closed here. */
+  sharedSessions?: boolean;
 }
 
 export async function runJobThroughAggregator(parameters: RunJobThroughAggregatorParameters): Promise<RunJobAcrossAggregatorsReturnType> {
@@ -49,7 +52,7 @@ export async function runJobThroughAggregator(parameters: RunJobThroughAggregato
     // Once it stayed away for a whole wait, it is not waited for again.
     if (gone) throw new Error(`${url} did not come back`);
     const until = Math.min(Date.now() + (parameters.resumeWaitMs ?? RESUME_WAIT_MS), spec.deadline);
-    return redialUntil(() => dial(url), until, hooks.signal).catch((error: Error) => {
+    return redialUntil(dial, until, hooks.signal).catch((error: Error) => {
       gone = true;
       throw error;
     });
@@ -64,6 +67,7 @@ export async function runJobThroughAggregator(parameters: RunJobThroughAggregato
     ...(parameters.payer ? { payer: parameters.payer } : {}),
     ...(parameters.store ? { store: parameters.store } : {}),
     ...(parameters.random ? { random: parameters.random } : {}),
+    ...(parameters.sharedSessions ? { sharedSessions: true } : {}),
   });
 }
 

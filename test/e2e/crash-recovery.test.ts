@@ -9,6 +9,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
 import YAML from 'yaml';
 import { nodeHome, validateNodeConfig } from '../../src/config/index.js';
 import { FileJobStore, type JobRecord } from '../../src/jobs/index.js';
@@ -115,7 +116,7 @@ describe('SIGKILL of a daemon mid-job, then restart', () => {
     const { outcome, lost } = await runJobThroughAggregator({
       url,
       session: await dial(url),
-      dial,
+      dial: () => dial(url),
       key: clientKey,
       spec,
       logger,
@@ -144,6 +145,34 @@ describe('SIGKILL of a daemon mid-job, then restart', () => {
     const aggregatorJobs = await jobsOf(home('aggregator'));
     assert.deepEqual(aggregatorJobs.filter((job) => job.jobId === spec.jobId).map((job) => [job.state, job.error?.code]), [['failed', 'interrupted']]);
     assert.deepEqual(aggregatorJobs.filter((job) => job.jobId === aggregatorAttemptJobId(spec.jobId, 2)).map((job) => job.state), ['completed']);
+  });
+
+  it("an aggregator restarted mid-stream under a client node's OpenAI API: the stream goes on through it, with the text of an uninterrupted run", async (t) => {
+    await eventually(async () => JSON.parse((await runCli(['status', '--home', home('aggregator'), '--json'])).stdout).daemon.peers.length > 0, 20_000, 'the aggregator to reach its provider');
+    const clientHome = home('client-api');
+    await runCli(['init', '--home', clientHome, '--role', 'client', '--connect', daemons.aggregator!.url, '--api-port', '0']);
+    const apiKey = (await runCli(['apikey', 'create', '--home', clientHome, '--label', 'tests'])).stdout.trim();
+    daemons.clientApi = await startDaemon(clientHome, { until: 'api' });
+    const openai = new OpenAI({ apiKey, baseURL: `${daemons.clientApi.api}/v1`, maxRetries: 0 });
+    const request = { model: 'stories260K', messages: [{ role: 'user' as const, content: 'Once upon a time' }], max_tokens: 400, temperature: 0 };
+    const reference = (await openai.chat.completions.create(request)).choices[0]!.message.content ?? '';
+    let chunks = 0;
+    let text = '';
+    let restarted: Promise<void> | undefined;
+    const stream = await openai.chat.completions.create({ ...request, stream: true });
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (++chunks !== 12) continue;
+      daemons.aggregator!.process.kill('SIGKILL');
+      restarted = (async () => {
+        await daemons.aggregator!.stop();
+        daemons.aggregator = await startDaemon(home('aggregator'));
+      })();
+    }
+    await restarted;
+    t.diagnostic(`${chunks} chunks, the aggregator killed at the 12th`);
+    assert.ok(restarted, 'the stream outlasted 12 chunks');
+    assert.equal(text, reference, 'greedy text equals the uninterrupted run');
   });
 
   it('a killed `infernet submit`: `infernet jobs` on its home shows the job ended (cancelled, interrupted), not running forever', async () => {

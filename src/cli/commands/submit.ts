@@ -235,7 +235,7 @@ async function runRecordedJob({ target, node, spec, store, logger, payer, quiet,
     }
     // The configured aggregator: if it restarts mid-job, the job goes on there once it is back, the stream continuing.
     // Under a verification policy the primary run streams; checks run on other providers, unseen by them.
-    const dial = (url: string) => dialPeer(url, { identity: { key: node.key, role: 'client', agent: AGENT }, limits: node.config.limits, logger });
+    const dial = () => dialPeer(target.url, { identity: { key: node.key, role: 'client', agent: AGENT }, limits: node.config.limits, logger });
     const { outcome } = await runJobThroughAggregator({ url: target.url, session: target.session!, dial, key: node.key, spec, store, logger, ...(payer ? { payer } : {}), hooks });
     return { outcome, aggregator: target.url };
   } catch (error) {
