@@ -6,20 +6,18 @@
 // are pure and run in both; what differs is what the providers do before and during the run.
 // Real parts: a hardhat local chain (automine), in-process daemons over real sockets, llama.cpp (stories260K).
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
-import { nodeHome, validateNodeConfig, type NodeConfigInput } from '../src/config/index.js';
+import { validateNodeConfig } from '../src/config/index.js';
 import { generateNodeKey } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { sharedModelPath } from '../src/models/shared-test-models.js';
 import { runVerifiedJob } from '../src/client/index.js';
-import { NodeDaemon } from '../src/node/node-daemon.js';
+import type { NodeDaemon } from '../src/node/node-daemon.js';
 import { startLocalChain } from '../src/payments/evm/local-chain.js';
 import { ClientJobPayer, EscrowClient } from '../src/payments/index.js';
 import { JobSpec } from '../src/protocol/index.js';
 import { dialPeer } from '../src/transport/index.js';
+import { median, startBenchNode } from './bench-node.js';
 import { reportFigure } from './summary/bench-figure.js';
 
 const JOBS = Number(process.argv[2] ?? 8);
@@ -27,21 +25,14 @@ const MAX_TOKENS = 48;
 const PRICE = { amount: '1', currency: 'USDC', per: '1k_tokens' } as const;
 const logger = silentLogger();
 
-async function startNode(input: NodeConfigInput, walletKey?: `0x${string}`): Promise<NodeDaemon> {
-  const dir = await mkdtemp(join(tmpdir(), 'infernet-bench-defence-'));
-  if (walletKey) await writeFile(join(dir, 'wallet.json'), JSON.stringify({ evm: { privateKey: walletKey } }), { mode: 0o600 });
-  const config = validateNodeConfig({ listen: { port: 0 }, ...input }, 'bench');
-  return NodeDaemon.start({ home: nodeHome(dir), config, key: generateNodeKey(), logger, writeState: false });
-}
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   const chain = await startLocalChain();
   const evm = { network: 'local', rpcUrl: chain.rpcUrl, escrow: chain.escrow, token: chain.token } as const;
   const model = sharedModelPath('stories260K.gguf');
   const provider = (defended: boolean) =>
-    startNode({
+    startBenchNode({
       role: 'provider',
       models: [model],
       // A node that settles or reads payments keeps its ledger in PocketBase; the bare providers need none.
@@ -53,7 +44,7 @@ async function main(): Promise<void> {
     });
   const defended = [await provider(true), await provider(true)];
   const bare = [await provider(false), await provider(false)];
-  const aggregatorOf = async (providers: NodeDaemon[]) => startNode({ role: 'aggregator', connect: providers.map((node) => node.url!), payments: { evm } }, (await chain.newAccount()).privateKey);
+  const aggregatorOf = async (providers: NodeDaemon[]) => startBenchNode({ role: 'aggregator', connect: providers.map((node) => node.url!), payments: { evm } }, (await chain.newAccount()).privateKey);
   const aggregators = { defended: await aggregatorOf(defended), bare: await aggregatorOf(bare) };
   for (const aggregator of Object.values(aggregators)) while ((aggregator.aggregator?.providerCount ?? 0) < 2) await new Promise((resolve) => setTimeout(resolve, 20));
   const key = generateNodeKey();

@@ -3,40 +3,30 @@
 // against the same job through an aggregator that takes no payment, alternately in one run on one provider.
 // Real parts: a hardhat local chain (automine: a block per transaction), in-process daemons over real sockets.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { nodeHome, validateNodeConfig, type NodeConfigInput } from '../src/config/index.js';
+import { validateNodeConfig } from '../src/config/index.js';
 import { generateNodeKey } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { sharedModelPath } from '../src/models/shared-test-models.js';
 import { runJob } from '../src/client/index.js';
-import { NodeDaemon } from '../src/node/node-daemon.js';
 import { startLocalChain } from '../src/payments/evm/local-chain.js';
 import { ClientJobPayer, EscrowClient } from '../src/payments/index.js';
 import { JobSpec } from '../src/protocol/index.js';
 import { dialPeer } from '../src/transport/index.js';
+import { median, startBenchNode } from './bench-node.js';
 
 const JOBS = Number(process.argv[2] ?? 10);
 const MAX_TOKENS = 32;
 const logger = silentLogger();
 
-async function startNode(input: NodeConfigInput, walletKey?: `0x${string}`): Promise<NodeDaemon> {
-  const dir = await mkdtemp(join(tmpdir(), 'infernet-bench-paid-'));
-  if (walletKey) await writeFile(join(dir, 'wallet.json'), JSON.stringify({ evm: { privateKey: walletKey } }), { mode: 0o600 });
-  const config = validateNodeConfig({ listen: { port: 0 }, ...input }, 'bench');
-  return NodeDaemon.start({ home: nodeHome(dir), config, key: generateNodeKey(), logger, writeState: false });
-}
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   const chain = await startLocalChain();
   const model = sharedModelPath('stories260K.gguf');
-  const provider = await startNode({ role: 'provider', models: [model], storage: { backend: 'file' }, provider: { sandbox: 'none', price: { amount: '1', currency: 'USDC', per: '1k_tokens' } }, payments: { payoutAddress: `0x${'5e'.repeat(20)}` } });
+  const provider = await startBenchNode({ role: 'provider', models: [model], storage: { backend: 'file' }, provider: { sandbox: 'none', price: { amount: '1', currency: 'USDC', per: '1k_tokens' } }, payments: { payoutAddress: `0x${'5e'.repeat(20)}` } });
   const settler = await chain.newAccount();
-  const paid = await startNode({ role: 'aggregator', connect: [provider.url!], payments: { evm: { network: 'local', rpcUrl: chain.rpcUrl, escrow: chain.escrow, token: chain.token } } }, settler.privateKey);
-  const free = await startNode({ role: 'aggregator', connect: [provider.url!], storage: { backend: 'file' } });
+  const paid = await startBenchNode({ role: 'aggregator', connect: [provider.url!], payments: { evm: { network: 'local', rpcUrl: chain.rpcUrl, escrow: chain.escrow, token: chain.token } } }, settler.privateKey);
+  const free = await startBenchNode({ role: 'aggregator', connect: [provider.url!], storage: { backend: 'file' } });
   for (const aggregator of [paid, free]) while ((aggregator.aggregator?.providerCount ?? 0) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
   const key = generateNodeKey();
   const { account } = await chain.newAccount(10n ** 12n);
