@@ -278,8 +278,9 @@ export class AggregatorService {
     const reason = `attempt ${job.attempt} lost: provider ${lostProvider} (${code}: ${message})`;
     log.warn({ provider: lostProvider, attempt: job.attempt, code }, 'provider lost; failing over');
     for (const state of path.slice(0, -1)) await this.move(job, state, {}, reason);
-    // A drawn job is drawn again, and never to a provider that already ran the job or one of its checks.
-    const exclude = job.drawn ? [...new Set([...decision.exclude, ...this.checkedJobs.providersOf(job.request)])] : decision.exclude;
+    // Never to a provider that already runs the job or one of its checks (two runs by one provider check nothing); a
+    // check is drawn again.
+    const exclude = [...new Set([...decision.exclude, ...this.checkedJobs.providersOf(job.request)])];
     const best = this.jobs.get(job.jobId) === job ? await this.chooseProvider(job.request, exclude, log, job.drawn) : undefined;
     if (this.jobs.get(job.jobId) !== job) return; // cancelled or expired meanwhile
     if (!best) {
