@@ -3,8 +3,13 @@
 // measured alternately in one run so both see the same machine load. The provider fingerprints every generation
 // (top-4 candidates per token, threat model attack 4): the job path's own overhead is read against a direct call
 // that computes the same fingerprints; the bare direct call shows the whole cost, fingerprints included (their cost
-// alone: bench/fingerprint-cost.ts).
+// alone: bench/fingerprint-cost.ts). With two cores or more and taskset (Linux), the provider runs on core 0 and
+// the aggregator, the client and the direct calls on core 1, as they would sit on different machines: otherwise the
+// client's and the aggregator's work takes the provider's core from its decoding.
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +35,10 @@ async function main(): Promise<void> {
   const model = sharedModelPath('stories260K.gguf');
   const dir = await mkdtemp(join(tmpdir(), 'infernet-bench-'));
   await runCli(['init', '--home', join(dir, 'provider'), '--role', 'provider', '--port', '0', '--model', model, '--sandbox', 'none']);
-  const provider = await startDaemon(join(dir, 'provider'));
+  const pinned = pinCores();
+  const provider = await startDaemon(join(dir, 'provider'), pinned ? { cpus: '0' } : {});
   await runCli(['init', '--home', join(dir, 'aggregator'), '--role', 'aggregator', '--port', '0', '--connect', provider.url]);
-  const aggregator = await startDaemon(join(dir, 'aggregator'));
+  const aggregator = await startDaemon(join(dir, 'aggregator'), pinned ? { cpus: '1' } : {});
   await eventually(async () => JSON.parse((await runCli(['status', '--home', join(dir, 'aggregator'), '--json'])).stdout).daemon.peers.length > 0, 15_000);
 
   const key = generateNodeKey();
@@ -77,7 +83,7 @@ async function main(): Promise<void> {
     [`direct, with the provider's fingerprints (top-${PROVIDER_FINGERPRINT_TOP_K})`, fingerprintedSamples],
     ['client -> aggregator -> provider (3 processes, WebSocket, NIP-44)', networkSamples],
   ];
-  console.log(`\n# network path vs direct node-llama-cpp: stories260K, ${MAX_TOKENS} tokens greedy, median of ${ROUNDS} alternating rounds`);
+  console.log(`\n# network path vs direct node-llama-cpp: stories260K, ${MAX_TOKENS} tokens greedy, median of ${ROUNDS} alternating rounds, ${pinned ? 'provider on core 0, the rest on core 1' : 'not pinned to cores'}`);
   console.log('| path | decode tokens/s | end-to-end tokens/s | first token (ms) |');
   console.log('| --- | --- | --- | --- |');
   for (const [name, samples] of rows) {
@@ -92,6 +98,13 @@ async function main(): Promise<void> {
   reportFigure({ name: 'decode tokens/s, network / direct with the same fingerprints', value: jobPath, unit: 'ratio', target: { atLeast: 0.95 } });
   reportFigure({ name: 'decode tokens/s, network / bare direct (fingerprints included)', value: decodeRate(networkSamples) / decodeRate(directSamples), unit: 'ratio' });
   reportFigure({ name: 'first-token delay, network - direct', value: firstDelay, unit: 'ms', target: { atMost: 50 } });
+}
+
+/** Pins this process (every thread: the client and the direct calls) to core 1 when taskset can; true when it did. */
+function pinCores(): boolean {
+  if (availableParallelism() < 2 || !existsSync('/usr/bin/taskset')) return false;
+  execFileSync('taskset', ['-a', '-pc', '1', String(process.pid)], { stdio: 'ignore' });
+  return true;
 }
 
 await main();

@@ -41,9 +41,12 @@ export interface RunningDaemon {
  * Starts `infernet start --home DIR` and waits until its daemon.json names a listening URL, or with `until: 'api'`
  * (a client node, which listens for no peers) the URL of its HTTP API.
  */
-export async function startDaemon(home: string, options: { until?: 'listening' | 'api' } = {}): Promise<RunningDaemon> {
+export async function startDaemon(home: string, options: { until?: 'listening' | 'api'; cpus?: string } = {}): Promise<RunningDaemon> {
   // Its stdin is a pipe from this process: if this process is killed outright, the daemon sees it close and stops.
-  const child = spawn(process.execPath, [INFERNET_BIN, 'start', '--home', home], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, INFERNET_STOP_WITH_STDIN: '1' } });
+  // With `cpus` (a taskset list such as "0"), the daemon runs on those cores only: taskset execs it, so the pid is its.
+  const command = [process.execPath, INFERNET_BIN, 'start', '--home', home];
+  const [file, ...args] = options.cpus ? ['taskset', '-c', options.cpus, ...command] : command;
+  const child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, INFERNET_STOP_WITH_STDIN: '1' } });
   let log = '';
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
