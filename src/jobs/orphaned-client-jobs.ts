@@ -8,14 +8,11 @@ import type { Logger } from '../log/index.js';
 import { isProcessRunning, type ProcessIdentity } from '../processes/index.js';
 import type { JobRecord } from './job-record.js';
 import type { JobStore } from './job-store.js';
-import type { JobState } from './state-machine.js';
-
-/** Where a client job can be left by a process that ends (a client job never waits in verifying). */
-const CLIENT_UNFINISHED_STATES: readonly JobState[] = ['created', 'matched', 'dispatched', 'running'];
+import { INTERRUPTIBLE_STATES } from './state-machine.js';
 
 /** Records cancelled each unfinished client job whose owner is gone; returns them as recorded now. */
 export async function endOrphanedClientJobs(store: JobStore, logger: Logger, isRunning: (owner: ProcessIdentity) => boolean = isProcessRunning): Promise<JobRecord[]> {
-  const orphaned = (await store.list({ role: 'client', states: CLIENT_UNFINISHED_STATES })).filter((job) => job.owner && !isRunning(job.owner));
+  const orphaned = (await store.list({ role: 'client', states: INTERRUPTIBLE_STATES })).filter((job) => job.owner && !isRunning(job.owner));
   const ended: JobRecord[] = [];
   for (const job of orphaned) {
     const message = `the process that ran it (pid ${job.owner!.pid}) ended while the job was ${job.state}; its session with the aggregator closed, which cancels the job there`;

@@ -61,6 +61,12 @@ export const JOB_TRANSITION_NOTES: Readonly<Partial<Record<`${JobState} -> ${Job
 /** States from which no work is left to do for the job (payments may still follow from completed). */
 export const FINISHED_STATES: readonly JobState[] = ['completed', 'settled', 'failed', 'cancelled', 'refunded'];
 
+/**
+ * Where a process that ends mid-job leaves it: not finished, and not verifying (a run relayed in full that waits,
+ * persisted, for its client's verdict: the verdict witness resumes it).
+ */
+export const INTERRUPTIBLE_STATES: readonly JobState[] = JOB_STATES.filter((state) => !FINISHED_STATES.includes(state) && state !== 'verifying');
+
 export class IllegalJobTransitionError extends InfernetError {
   override readonly name = 'IllegalJobTransitionError';
   constructor(

@@ -6,7 +6,7 @@ import { AppGateway } from '../app-gateway/index.js';
 import { rolesOf, type NodeConfig, type NodeHome } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { InferenceEngine } from '../inference/index.js';
-import { endOrphanedClientJobs, JOB_STATES, isFinished, type JobStore } from '../jobs/index.js';
+import { endOrphanedClientJobs, INTERRUPTIBLE_STATES, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import { MeteredJobStore, NodeMetrics, startMetricsServer, METRICS_PATH, type MetricsServer } from '../metrics/index.js';
 import { isNetTestFrame, NetTestResponder } from '../network-test/index.js';
@@ -38,8 +38,6 @@ export const AGENT = 'infernet/0.1.0';
 /** A job for a model no connected provider serves waits this long for links to providers found in the DHT. */
 const DISCOVERED_LINK_WAIT_MS = 5_000;
 const DISCOVERED_PROVIDERS_PER_LOOKUP = 5;
-// A run in verifying was relayed in full and waits, persisted, for its client's verdict: the witness resumes it.
-const UNFINISHED_STATES = JOB_STATES.filter((state) => !isFinished(state) && state !== 'verifying');
 
 export interface NodeDaemonOptions {
   home: NodeHome;
@@ -567,7 +565,7 @@ export class NodeDaemon {
  */
 async function failInterruptedJobs(store: JobStore, logger: Logger): Promise<void> {
   for (const role of ['provider', 'aggregator'] as const) {
-    for (const job of await store.list({ role, states: UNFINISHED_STATES })) {
+    for (const job of await store.list({ role, states: INTERRUPTIBLE_STATES })) {
       const message = `the node stopped while the job was ${job.state}`;
       await store.transition(job.jobId, role, 'failed', { error: { code: 'interrupted', message } }, message);
       logger.warn({ jobId: job.jobId, role, was: job.state }, 'failed a job interrupted by the last stop');
