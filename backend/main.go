@@ -25,6 +25,7 @@ func main() {
 	})
 
 	guardJobTransitions(app)
+	sequenceJobEvents(app)
 	app.RootCmd.AddCommand(superuserFromStdinCommand(app))
 
 	if err := app.Start(); err != nil {

@@ -11,6 +11,8 @@ export interface NodeHome {
   readonly keyFile: string;
   readonly configFile: string;
   readonly jobsFile: string;
+  /** Where each job event feed reader is, beside jobsFile (storage.backend: file). */
+  readonly feedCursorsFile: string;
   /** Written by a running daemon: pid, port, started-at. */
   readonly daemonStateFile: string;
   /** Hashes of the HTTP API's keys, unless the config's api.keysFile names another file. */
@@ -29,6 +31,7 @@ export function nodeHome(dir: string): NodeHome {
     keyFile: join(dir, 'node.key'),
     configFile: existsSync(jsonConfig) ? jsonConfig : join(dir, 'config.yaml'),
     jobsFile: join(dir, 'jobs.jsonl'),
+    feedCursorsFile: join(dir, 'job-feed-cursors.json'),
     daemonStateFile: join(dir, 'daemon.json'),
     apiKeysFile: join(dir, 'api-keys.json'),
   };

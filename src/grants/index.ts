@@ -4,4 +4,4 @@ export { admitJob, compareDecimals, JOB_WINDOW_MS, type AdmitJobParameters, type
 export { PhoneGrants, type JobRefusal } from './phone-grants.js';
 export { GrantsFileError, grantsFileOf, activityFileOf, type PushToken, type StoredGrant } from './grants-file.js';
 export { pairPhone, listGrants, revokeGrants, runningPocketBaseUrl, GrantNotFoundError, type PairPhoneParameters, type PairPhoneReturnType, type GrantSummary } from './pair-phone.js';
-export { JobPushingStore, pushMessagesFor, PUSH_TIMEOUT_MS, type JobPushesOptions, type PushMessage } from './job-pushes.js';
+export { JobPushReader, pushMessagesFor, PUSH_TIMEOUT_MS, type JobPushesOptions, type PushMessage } from './job-pushes.js';

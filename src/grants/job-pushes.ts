@@ -1,8 +1,8 @@
 // Push notifications for paired phones whose app is not running: when the node (as aggregator) finishes a job
-// a paired phone submitted, each of the phone's push tokens gets one message. The node never sees the output
+// a paired phone submitted, each of the phone's push tokens gets one message. A reader of the job event feed
+// with a persisted cursor: a job that ended just before a crash is still pushed at the next start. The node never sees the output
 // (it is end-to-end encrypted), so the message says only how the job ended.
-import type { JobPatch, JobRecord, JobRole, JobState, JobStore } from '../jobs/index.js';
-import { ForwardingJobStore, isFinished } from '../jobs/index.js';
+import type { JobFeedReader, JobRecord, JobState, SequencedJobEvent } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import type { PushToken } from './grants-file.js';
 
@@ -31,19 +31,23 @@ export interface JobPushesOptions {
   logger: Logger;
 }
 
-/** A JobStore decorator: the aggregator's finishing transitions send the pushes, so no job code has to. */
-export class JobPushingStore extends ForwardingJobStore {
-  constructor(
-    inner: JobStore,
-    private readonly options: JobPushesOptions,
-  ) {
-    super(inner);
+/** How a run ends, as the phone is told: its payment moves after (settled, refunded) are not news to the phone. */
+const PUSHED_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled'];
+
+/** The aggregator's ends of runs send the pushes, so no job code has to. */
+export class JobPushReader implements JobFeedReader {
+  readonly name = 'phone-pushes';
+  readonly start = 'persisted';
+
+  constructor(private readonly options: JobPushesOptions) {}
+
+  wants(event: SequencedJobEvent): boolean {
+    return event.role === 'aggregator' && PUSHED_STATES.includes(event.to);
   }
 
-  override async transition(jobId: string, role: JobRole, to: JobState, patch?: JobPatch, reason?: string): Promise<JobRecord> {
-    const record = await this.inner.transition(jobId, role, to, patch, reason);
-    if (role === 'aggregator' && isFinished(to) && record.client) void this.push(record);
-    return record;
+  /** Tells the state the event entered, even when the job has moved on since (to settled, say). */
+  async handle(event: SequencedJobEvent, job: JobRecord | undefined): Promise<void> {
+    if (job?.client) await this.push({ ...job, state: event.to });
   }
 
   /** Failures are logged, never thrown: a push service that is down must not fail the job. */

@@ -1,11 +1,13 @@
 // A JobStore in one append-only JSON-lines file. Each line is an event or the record after it; the file is
 // re-read on every query so that several processes sharing a node home (the daemon and a `submit`) see each
-// other's jobs. Meant for small nodes and for the time before the node's PocketBase is up.
+// other's jobs. Meant for small nodes and for the time before the node's PocketBase is up. An event's place in
+// the job event feed (seq) is its place among the file's event lines: appends keep that order for every reader.
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob } from './job-record.js';
+import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob, SequencedJobEvent } from './job-record.js';
 import { DuplicateJobError, JobNotFoundError, type JobListFilter, type JobStore } from './job-store.js';
 import { assertTransition, type JobState } from './state-machine.js';
+import { WriteAnnouncer } from './write-announcer.js';
 
 type JobFileLine = { kind: 'event'; event: JobEvent } | { kind: 'job'; job: JobRecord };
 
@@ -14,6 +16,7 @@ const keyOf = (jobId: string, role: JobRole): string => `${role}:${jobId}`;
 export class FileJobStore implements JobStore {
   // Serialises this process's writes so that a read-check-append never interleaves with another of ours.
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly written = new WriteAnnouncer();
 
   constructor(private readonly path: string) {}
 
@@ -25,6 +28,7 @@ export class FileJobStore implements JobStore {
       const record: JobRecord = { ...job, state: job.state ?? 'created', createdAt: now, updatedAt: now };
       const event: JobEvent = { jobId: job.jobId, role: job.role, from: null, to: record.state, at: now };
       await this.append([{ kind: 'event', event }, { kind: 'job', job: record }]);
+      this.written.announce();
       return record;
     });
   }
@@ -39,6 +43,7 @@ export class FileJobStore implements JobStore {
       // The event goes first: a crash between the two lines leaves a record that replays to the event's state.
       await this.append([{ kind: 'event', event }]);
       await this.append([{ kind: 'job', job: record }]);
+      this.written.announce();
       return record;
     });
   }
@@ -66,7 +71,20 @@ export class FileJobStore implements JobStore {
   }
 
   async events(jobId: string): Promise<JobEvent[]> {
-    return (await this.load()).events.filter((event) => event.jobId === jobId);
+    return (await this.load()).events.filter((event) => event.jobId === jobId).map(withoutSeq);
+  }
+
+  async eventsAfter(seq: number, limit: number): Promise<SequencedJobEvent[]> {
+    const { events } = await this.load();
+    return events.slice(Math.max(0, seq), Math.max(0, seq) + Math.max(0, limit));
+  }
+
+  async lastEventSeq(): Promise<number> {
+    return (await this.load()).events.length;
+  }
+
+  onEventWritten(listener: () => void): () => void {
+    return this.written.on(listener);
   }
 
   async close(): Promise<void> {
@@ -79,9 +97,9 @@ export class FileJobStore implements JobStore {
     return job;
   }
 
-  private async load(): Promise<{ jobs: Map<string, JobRecord>; events: JobEvent[] }> {
+  private async load(): Promise<{ jobs: Map<string, JobRecord>; events: SequencedJobEvent[] }> {
     const jobs = new Map<string, JobRecord>();
-    const events: JobEvent[] = [];
+    const events: SequencedJobEvent[] = [];
     let text = '';
     try {
       text = await readFile(this.path, 'utf8');
@@ -96,7 +114,7 @@ export class FileJobStore implements JobStore {
       } catch {
         continue; // a torn last line from a crash mid-write: everything before it is intact
       }
-      if (parsed.kind === 'event') events.push(parsed.event);
+      if (parsed.kind === 'event') events.push({ ...parsed.event, seq: events.length + 1 });
       else jobs.set(keyOf(parsed.job.jobId, parsed.job.role), parsed.job);
     }
     return { jobs, events };
@@ -112,4 +130,8 @@ export class FileJobStore implements JobStore {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+function withoutSeq({ seq: _seq, ...event }: SequencedJobEvent): JobEvent {
+  return event;
 }

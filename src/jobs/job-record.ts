@@ -91,3 +91,8 @@ export interface JobEvent {
   at: number;
   reason?: string;
 }
+
+/** A job event as the job event feed delivers it: `seq` is its place in the order this node's store wrote events. */
+export interface SequencedJobEvent extends JobEvent {
+  seq: number;
+}

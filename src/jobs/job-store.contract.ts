@@ -108,5 +108,33 @@ export function describeJobStoreContract(name: string, openStore: () => Promise<
       assert.equal(latest?.jobId, second);
       await store.close();
     });
+
+    it('feeds its events in the order written, numbered, after any place and in pages', async () => {
+      const store = await openStore();
+      const announced: number[] = [];
+      const stopListening = store.onEventWritten(() => announced.push(announced.length));
+      const before = await store.lastEventSeq();
+      const jobId = randomUUID();
+      await store.create({ jobId, role: 'provider', model: 'm' });
+      for (const to of ['matched', 'dispatched', 'running', 'completed'] as const) await store.transition(jobId, 'provider', to);
+      await store.update(jobId, 'provider', { tokens: 3 }); // not an event
+      stopListening();
+      await store.transition(jobId, 'provider', 'settled');
+      assert.equal(announced.length, 5, 'each event written is announced, an update is not');
+      const feed = (await store.eventsAfter(before, 100)).filter((event) => event.jobId === jobId);
+      assert.deepEqual(
+        feed.map((event) => event.to),
+        ['created', 'matched', 'dispatched', 'running', 'completed', 'settled'],
+      );
+      for (let i = 1; i < feed.length; i++) assert.ok(feed[i]!.seq > feed[i - 1]!.seq, 'seq grows in the order written');
+      assert.equal(await store.lastEventSeq(), feed.at(-1)!.seq);
+      const afterThird = await store.eventsAfter(feed[2]!.seq, 2);
+      assert.deepEqual(
+        afterThird.map((event) => event.seq),
+        [feed[3]!.seq, feed[4]!.seq],
+      );
+      assert.deepEqual(await store.eventsAfter(feed.at(-1)!.seq, 100), []);
+      await store.close();
+    });
   });
 }

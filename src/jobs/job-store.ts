@@ -1,4 +1,4 @@
-import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob } from './job-record.js';
+import type { JobEvent, SequencedJobEvent, JobPatch, JobRecord, JobRole, NewJob } from './job-record.js';
 import type { JobState } from './state-machine.js';
 import { InfernetError } from '../errors/index.js';
 
@@ -21,6 +21,15 @@ export interface JobStore {
   get(jobId: string, role: JobRole): Promise<JobRecord | undefined>;
   list(filter?: JobListFilter): Promise<JobRecord[]>;
   events(jobId: string): Promise<JobEvent[]>;
+  /** The job event feed (src/jobs/job-event-feed.ts): events written after `seq`, in the order written, at most `limit`. */
+  eventsAfter(seq: number, limit: number): Promise<SequencedJobEvent[]>;
+  /** The seq of the last event written, by any process sharing this store; 0 when there is none. */
+  lastEventSeq(): Promise<number>;
+  /**
+   * Calls back after each event this store object wrote: the feed's wake-up. Writes by other processes sharing
+   * the store are not announced; the feed finds them by polling. Returns the unsubscribe.
+   */
+  onEventWritten(listener: () => void): () => void;
   close(): Promise<void>;
 }
 

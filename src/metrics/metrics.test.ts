@@ -6,11 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import { createApiKey } from '../api/index.js';
 import { nodeHome, validateNodeConfig } from '../config/index.js';
 import { generateNodeKey } from '../identity/index.js';
-import { FileJobStore } from '../jobs/index.js';
+import { FileFeedCursors, FileJobStore, JobEventFeed } from '../jobs/index.js';
 import { silentLogger } from '../log/index.js';
 import { sharedModelPath } from '../models/shared-test-models.js';
 import { NodeDaemon } from '../node/index.js';
-import { MeteredJobStore, MetricsFormatError, NodeMetrics, parsePrometheusText, sampleValue } from './index.js';
+import { JobMetricsReader, MetricsFormatError, NodeMetrics, parsePrometheusText, sampleValue } from './index.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'infernet-metrics-'));
 
@@ -54,26 +54,34 @@ describe('parsePrometheusText', () => {
   }
 });
 
-describe('MeteredJobStore', () => {
-  it('counts states entered, active jobs, tokens and rates from the stored transitions', async () => {
+describe('JobMetricsReader', () => {
+  it('counts states entered, active jobs, tokens and rates from the job event feed', async () => {
     const metrics = new NodeMetrics();
-    let clock = 0;
-    const store = new MeteredJobStore(new FileJobStore(join(await tempDir(), 'jobs.jsonl')), metrics, () => clock);
+    const dir = await tempDir();
+    const store = new FileJobStore(join(dir, 'jobs.jsonl'));
+    const feed = new JobEventFeed({ store, cursors: new FileFeedCursors(join(dir, 'cursors.json')), logger: silentLogger() });
+    feed.follow(new JobMetricsReader(metrics));
+    await feed.start();
     await store.create({ jobId: 'job-1', role: 'provider', model: 'm', state: 'running' });
     await store.create({ jobId: 'job-2', role: 'aggregator', model: 'm' });
+    await feed.caughtUp();
     let families = parsePrometheusText(await metrics.render());
     assert.equal(sampleValue(families, 'infernet_jobs_active', { role: 'provider', state: 'running' }), 1);
     assert.equal(sampleValue(families, 'infernet_jobs_active', { role: 'aggregator', state: 'created' }), 1);
-    clock = 2000;
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the run lasts a measurable time
     await store.transition('job-1', 'provider', 'completed', { tokens: 100 });
     await store.transition('job-2', 'aggregator', 'failed', { error: { code: 'bad_signature', message: 'forged' } });
+    await feed.caughtUp();
     families = parsePrometheusText(await metrics.render());
     assert.equal(sampleValue(families, 'infernet_jobs_total', { role: 'provider', state: 'completed' }), 1);
     assert.equal(sampleValue(families, 'infernet_jobs_total', { role: 'aggregator', state: 'failed' }), 1);
     assert.equal(sampleValue(families, 'infernet_jobs_active', { role: 'provider', state: 'running' }), undefined);
     assert.equal(sampleValue(families, 'infernet_tokens_total', { role: 'provider' }), 100);
-    assert.equal(sampleValue(families, 'infernet_job_tokens_per_second_sum', { role: 'provider' }), 50);
+    // The rate runs from the persisted running event to the completed one.
+    const [running, completed] = (await store.events('job-1')).map((event) => event.at);
+    assert.equal(sampleValue(families, 'infernet_job_tokens_per_second_sum', { role: 'provider' }), 100 / ((completed! - running!) / 1000));
     assert.equal(sampleValue(families, 'infernet_verification_failures_total', { reason: 'bad_signature' }), 1);
+    await feed.close();
     await store.close();
   });
 });

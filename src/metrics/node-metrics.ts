@@ -1,5 +1,5 @@
 // The Prometheus metrics of one node, in a registry of its own (several nodes may share a process in tests).
-// Job figures follow from the job store's transitions (MeteredJobStore); peers and load are read at scrape time.
+// Job figures follow from the job store's transitions (JobMetricsReader, a reader of the job event feed); peers and load are read at scrape time.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobRole, JobState } from '../jobs/index.js';
 
@@ -78,7 +78,7 @@ export class NodeMetrics {
     this.providerLoad = source;
   }
 
-  /** A job entered `state`; MeteredJobStore calls this after each stored create and transition. */
+  /** A job entered `state`; JobMetricsReader calls this for each event of the job event feed. */
   recordJobState(jobId: string, role: JobRole, state: JobState, finished: boolean): void {
     this.jobTransitions.inc({ role, state });
     const key = `${role}:${jobId}`;
@@ -86,7 +86,16 @@ export class NodeMetrics {
     else this.unfinished.set(key, { role, state });
   }
 
+  /** Awaited before each render: the daemon's job event feed reaching its end, so a scrape sees every job move. */
+  private catchUp: () => Promise<void> = async () => undefined;
+
+  /** Makes each render wait for `catchUp` (the job event feed this registry's job figures follow). */
+  renderAfter(catchUp: () => Promise<void>): void {
+    this.catchUp = catchUp;
+  }
+
   async render(): Promise<string> {
+    await this.catchUp().catch(() => undefined); // figures a little behind beat no figures
     return this.registry.metrics();
   }
 

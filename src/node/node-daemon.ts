@@ -6,14 +6,14 @@ import { AppGateway } from '../app-gateway/index.js';
 import { rolesOf, type NodeConfig, type NodeHome } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { InferenceEngine } from '../inference/index.js';
-import { endOrphanedClientJobs, INTERRUPTIBLE_STATES, type JobStore } from '../jobs/index.js';
+import { endOrphanedClientJobs, FileFeedCursors, INTERRUPTIBLE_STATES, JobEventFeed, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
-import { MeteredJobStore, NodeMetrics, startMetricsServer, METRICS_PATH, type MetricsServer } from '../metrics/index.js';
+import { JobMetricsReader, NodeMetrics, startMetricsServer, METRICS_PATH, type MetricsServer } from '../metrics/index.js';
 import { isNetTestFrame, NetTestResponder } from '../network-test/index.js';
 import type { NostrEvent, ProviderCapabilities } from '../protocol/index.js';
 import { signPayoutStatement } from '../payments/terms/payout-statement.js';
 import { PeerLink, PeerServer, type PeerSession, type SessionIdentity } from '../transport/index.js';
-import { JobPushingStore, PhoneGrants } from '../grants/index.js';
+import { JobPushReader, PhoneGrants } from '../grants/index.js';
 import { ContentService } from '../content/index.js';
 import { distributedModelPaths, startStageService, withDistributedModels, type StageFinder, type StageService } from '../distributed/index.js';
 import { withSettlement, type SettlingNodeStore } from './node-settlement.js';
@@ -52,6 +52,8 @@ export interface NodeDaemonOptions {
 
 export class NodeDaemon {
   readonly store: JobStore;
+  /** What follows from the jobs' lives (metrics, phone pushes, payments) reads their persisted events here. */
+  readonly feed: JobEventFeed;
   private readonly stateWriter: DaemonStateWriter;
   readonly aggregator?: AggregatorService;
   readonly provider?: ProviderService;
@@ -101,10 +103,14 @@ export class NodeDaemon {
     const { config, logger } = options;
     const roles = rolesOf(config.role);
     // Paired phones (`infernet pair`) submit within their grants; push tokens they register are kept here too,
-    // and the store pushes the end of their jobs to them.
+    // and the job event feed pushes the end of their jobs to them.
     this.phoneGrants = new PhoneGrants(options.home.dir, options.key.publicKey, logger.child({ component: 'grants' }));
-    const metered = new MeteredJobStore(nodeStore.store, this.metrics);
-    this.store = config.mobile.push ? new JobPushingStore(metered, { pushUrl: config.mobile.pushUrl, tokensOf: (client) => this.phoneGrants.pushTokensOf(client), logger: logger.child({ component: 'push' }) }) : metered;
+    this.store = nodeStore.store;
+    this.feed = new JobEventFeed({ store: this.store, cursors: nodeStore.cursors, logger });
+    this.feed.follow(new JobMetricsReader(this.metrics));
+    this.metrics.renderAfter(() => this.feed.caughtUp());
+    if (config.mobile.push) this.feed.follow(new JobPushReader({ pushUrl: config.mobile.pushUrl, tokensOf: (client) => this.phoneGrants.pushTokensOf(client), logger: logger.child({ component: 'push' }) }));
+    for (const reader of nodeStore.feedReaders ?? []) this.feed.follow(reader);
     this.netTests = new NetTestResponder({ maxFrameBytes: config.limits.maxFrameBytes });
     if (roles.aggregator) {
       this.witness = new VerdictWitness({ store: this.store, logger: logger.child({ component: 'verification' }) });
@@ -144,7 +150,9 @@ export class NodeDaemon {
     // A head whose model says `workers: discover` asks the discovery this daemon starts below.
     const findStages: StageFinder | undefined = config.discovery.enabled ? (need) => findStageWorkers(started?.discoveryService, options.key.publicKey, need) : undefined;
     const runtime = baseRuntime?.engine ? { ...baseRuntime, engine: await withDistributedModels(baseRuntime.engine, { config, home: options.home, key: options.key, logger, ...(findStages ? { findStageWorkers: findStages } : {}) }) } : baseRuntime;
-    const openedStore = options.store ? { store: options.store, location: 'in memory', close: () => options.store!.close() } : await openNodeStore(options.home, config, logger);
+    const openedStore = options.store
+      ? { store: options.store, cursors: new FileFeedCursors(options.home.feedCursorsFile), location: 'in memory', close: () => options.store!.close() }
+      : await openNodeStore(options.home, config, logger);
     // Payments follow from job transitions: an aggregator with payments.evm settles each job's escrow (src/payments).
     const nodeStore = await withSettlement(openedStore, { home: options.home, config, logger });
     await failInterruptedJobs(nodeStore.store, logger);
@@ -153,6 +161,8 @@ export class NodeDaemon {
     started = daemon;
     // Verification outcomes decide whether a completed job's escrow is released (paid unless found wrong).
     nodeStore.attachSettlement?.({ onVerification: (listener) => daemon.onVerification(listener), metrics: daemon.metrics });
+    // Readers with a persisted place go on from it: a payment or a push due when the node last stopped is made now.
+    await daemon.feed.start();
     if (roles.aggregator) daemon.reputation = await startNodeReputation({ home: options.home, config, key: options.key, logger, ...(nodeStore.pocketbase ? { pocketbase: nodeStore.pocketbase } : {}) });
     // Runs that waited for their verdict when the aggregator last stopped wait again, until their persisted
     // deadlines, before any client can reach it; those whose window closed meanwhile are settled now.
@@ -212,6 +222,7 @@ export class NodeDaemon {
     await this.server?.close();
     await this.stages?.close();
     await this.runtime?.engine?.close();
+    await this.feed.close();
     await this.nodeStore.close();
     if (this.options.writeState !== false) await removeDaemonState(this.options.home.daemonStateFile);
     this.options.logger.info('node stopped');

@@ -1,5 +1,5 @@
-// The daemon's hook into payments: an aggregator with `payments.evm` gets a job store that settles each job's
-// escrow when the job ends, and resumes the settlements a previous run left unfinished; it offers payment terms
+// The daemon's hook into payments: an aggregator with `payments.evm` gets a reader of the job event feed that
+// settles each job's escrow when the job ends, and resumes the settlements a previous run left unfinished; it offers payment terms
 // at match time. A provider tells its payout, and with `payments.lightning` makes and settles hold invoices.
 import { rolesOf, type NodeConfig, type NodeHome } from '../config/index.js';
 import { HoldInvoiceRail } from '../payments/lightning/hold-invoice-rail.js';
@@ -21,7 +21,8 @@ import type { VerificationOutcome } from '../verification/verification-outcome.j
 import type { Payment } from '../payments/ledger/payment-ledger.js';
 import { openSettlement, type NodeSettlement } from '../payments/open-payments.js';
 import { paymentMetricOf } from '../payments/settlement/payment-metrics.js';
-import { SettlingJobStore } from '../payments/settlement/settling-job-store.js';
+import { SettlementFeedReader } from '../payments/settlement/settlement-feed-reader.js';
+import type { JobFeedReader } from '../jobs/index.js';
 
 const SETTLEMENT_RETRY_MS = 60_000;
 
@@ -42,6 +43,8 @@ export interface NodePaymentParts {
 }
 
 export type SettlingNodeStore = NodeStore & {
+  /** The readers of the job event feed that settle payments (the daemon's feed follows them). */
+  feedReaders?: readonly JobFeedReader[];
   settlement?: NodeSettlement;
   payments?: NodePaymentParts;
   /** Verification outcomes decide releases from now on; final payments are counted in the metrics. */
@@ -49,7 +52,7 @@ export type SettlingNodeStore = NodeStore & {
 };
 
 /**
- * The node store itself when this node takes no part in payments; else one whose job transitions settle them:
+ * The node store itself when this node takes no part in payments; else it with the feed readers that settle them:
  * an aggregator with payments.evm settles escrows, a provider with payments.lightning its hold invoices.
  */
 export async function withSettlement(nodeStore: NodeStore, options: { home: NodeHome; config: NodeConfig; logger: Logger }): Promise<SettlingNodeStore> {
@@ -99,25 +102,24 @@ async function withProviderPayments(nodeStore: SettlingNodeStore, options: { hom
   const ledger = new PaymentLedger(nodeStore.pocketbase);
   const rail = new HoldInvoiceRail(lnd, ledger, 'provider');
   const service = new SettlementService({ ledger, rails: [rail], role: 'provider', jobs: nodeStore.store, logger });
-  const store = new SettlingJobStore(nodeStore.store, { role: 'provider', settlement: service, logger });
   // A completed job's invoice waits for its verdict (job.outcome from the aggregator); failures cancel it at once.
-  store.settleOutcomesFrom(() => () => undefined);
+  const reader = new SettlementFeedReader({ role: 'provider', settlement: service, outcomesDecideRelease: true, logger });
   const resumed = service.resume().catch((error: Error) => logger.error({ err: error.message, name: error.name }, 'cannot resume hold-invoice settlements'));
   parts.provider = new HoldInvoicePayments({ ...(price ? { price } : {}), lnd, ledger, rail, settlement: service });
   logger.info({ lnd: payments.lightning.restUrl }, 'payments: hold invoices for jobs as provider');
   return {
     ...nodeStore,
-    store,
+    feedReaders: [...(nodeStore.feedReaders ?? []), reader],
     payments: parts,
     close: async () => {
       await resumed;
-      await store.drain();
+      await reader.drain();
       await nodeStore.close();
     },
   };
 }
 
-/** An aggregator with payments.evm: a job store that settles each job's escrow when the job ends. */
+/** An aggregator with payments.evm: a feed reader that settles each job's escrow when the job ends. */
 async function withEscrowSettlement(nodeStore: NodeStore, options: { home: NodeHome; config: NodeConfig; logger: Logger }): Promise<SettlingNodeStore> {
   if (!options.config.payments?.evm) return nodeStore;
   const logger = options.logger.child({ component: 'payments' });
@@ -128,7 +130,8 @@ async function withEscrowSettlement(nodeStore: NodeStore, options: { home: NodeH
   };
   const settlement = await openSettlement({ ...options, pocketbase: nodeStore.pocketbase, jobs: nodeStore.store, role: 'aggregator', logger, onFinal });
   if (!settlement) return nodeStore;
-  const store = new SettlingJobStore(nodeStore.store, { role: 'aggregator', settlement: settlement.service, logger });
+  // The witness's verification outcomes decide a completed run's release (attachSettlement below wires them).
+  const reader = new SettlementFeedReader({ role: 'aggregator', settlement: settlement.service, outcomesDecideRelease: true, logger });
   const resumed = settlement.service.resume().then(
     (payments) => payments.length && logger.info({ payments: payments.length }, 'settlements resumed'),
     (error: Error) => logger.error({ err: error.message, name: error.name }, 'cannot resume settlements; decided ones are retried every minute'),
@@ -145,17 +148,17 @@ async function withEscrowSettlement(nodeStore: NodeStore, options: { home: NodeH
   logger.info({ escrow: settlement.escrow?.options.escrow, account: settlement.escrow?.address }, 'payments: settling escrows as aggregator');
   return {
     ...nodeStore,
-    store,
+    feedReaders: [reader],
     settlement,
     attachSettlement: (daemon) => {
       metrics = daemon.metrics;
-      store.settleOutcomesFrom(daemon.onVerification);
+      reader.settleOutcomesFrom(daemon.onVerification);
     },
     close: async () => {
       clearInterval(retries);
       await resumed;
       await retrying;
-      await store.drain();
+      await reader.drain();
       await nodeStore.close();
     },
   };

@@ -10,7 +10,7 @@ export { HoldInvoiceRail, JobInvoiceMissingError, JobInvoiceHashError, PreimageU
 export { newHoldSecret, runPreimageOf, runPaymentHashOf, paymentHashOf, preimageMatches, sealHoldSecret, openHoldSecret, HoldSecretInvalidError, PreimageMismatchError } from './lightning/run-preimage.js';
 export { PaymentLedger, PaymentLedgerError, FINAL_PAYMENT_STATES, type Payment, type NewPayment, type PaymentRail, type PaymentUnit, type SettlementAction } from './ledger/payment-ledger.js';
 export { SettlementService, type SettlementServiceOptions } from './settlement/settlement-service.js';
-export { SettlingJobStore } from './settlement/settling-job-store.js';
+export { SettlementFeedReader } from './settlement/settlement-feed-reader.js';
 export { settlementForVerdict, settlementForJobState, jobStateAfter } from './settlement/settlement-decision.js';
 export type { SettlementRail, HeldFunds, RailSettlement } from './settlement/settlement-rail.js';
 export { openEscrow, openEvmChain, openSettlement, WrongChainError, ChainUnreachableError, type NodeSettlement } from './open-payments.js';

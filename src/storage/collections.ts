@@ -17,6 +17,8 @@ export const COLLECTIONS = {
   batches: 'batches',
   batchShards: 'batch_shards',
   batchResults: 'batch_results',
+  /** Each job event feed reader's place (src/jobs/job-event-feed.ts). */
+  jobFeedCursors: 'job_feed_cursors',
   /** Apps (dashboards, mobile clients) authenticate as records of this auth collection. */
   apps: 'users',
   superusers: '_superusers',
@@ -58,6 +60,14 @@ export interface JobEventRow extends PocketBaseRecord {
   to: JobState;
   at: number;
   reason: string;
+  /** Added by migration 1751000008: the event's place in the job event feed, numbered by the backend. */
+  seq: number;
+}
+
+/** A reader's place in the job event feed (migration 1751000008). */
+export interface JobFeedCursorRow extends PocketBaseRecord {
+  reader: string;
+  seq: number;
 }
 
 export interface ProviderRow extends PocketBaseRecord {

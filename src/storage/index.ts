@@ -16,6 +16,7 @@ export { loadOrCreateSuperuser, superuserFilePath, InvalidSuperuserFileError } f
 export type { SuperuserCredentials } from './superuser-credentials.js';
 export { PocketBaseJobStore } from './pocketbase-job-store.js';
 export type { JobChange, JobChangeAction, Unsubscribe } from './pocketbase-job-store.js';
+export { PocketBaseFeedCursors } from './pocketbase-feed-cursors.js';
 export { COLLECTIONS } from './collections.js';
 export type * from './collections.js';
 export { openHomePocketBase } from './open-home-pocketbase.js';

@@ -1,6 +1,6 @@
 // Between JobRecord (optional fields absent) and the jobs and job_events rows (PocketBase stores '' and 0 for
 // unset text and numbers). Consequence: a token count of 0 reads back as absent, like a job that never ran.
-import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob } from '../jobs/job-record.js';
+import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob, SequencedJobEvent } from '../jobs/job-record.js';
 import type { JobState } from '../jobs/state-machine.js';
 import type { JobEventRow, JobRow, RowBody } from './collections.js';
 
@@ -65,7 +65,8 @@ export function toJobRecord(row: JobRow): JobRecord {
   return record;
 }
 
-export function jobEventRow(event: JobEvent): RowBody<JobEventRow> {
+// seq is left out: the backend numbers each event as it is written (backend/job_feed.go).
+export function jobEventRow(event: JobEvent): Omit<RowBody<JobEventRow>, 'seq'> {
   return { jobId: event.jobId, role: event.role, from: event.from ?? '', to: event.to, at: event.at, reason: event.reason ?? '' };
 }
 
@@ -73,6 +74,10 @@ export function toJobEvent(row: JobEventRow): JobEvent {
   const event: JobEvent = { jobId: row.jobId, role: row.role, from: row.from || null, to: row.to, at: row.at };
   if (row.reason) event.reason = row.reason;
   return event;
+}
+
+export function toSequencedJobEvent(row: JobEventRow): SequencedJobEvent {
+  return { ...toJobEvent(row), seq: row.seq };
 }
 
 export function jobKey(jobId: string, role: JobRole): string {

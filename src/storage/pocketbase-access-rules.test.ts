@@ -81,7 +81,7 @@ describe('access rules for apps', () => {
     await assertRefused(app.collection(COLLECTIONS.jobs).delete(row.id));
   });
 
-  it('refuses an app writing reputation events or payments, and reading payments or settings', async () => {
+  it('refuses an app writing reputation events, payments or job feed cursors, and reading payments, settings or cursors', async () => {
     const now = Date.now();
     await assertRefused(
       app.collection(COLLECTIONS.reputationEvents).create({ provider: 'ab'.repeat(32), kind: 'completed', delta: 100, at: now }),
@@ -101,6 +101,9 @@ describe('access rules for apps', () => {
     );
     await assertRefused(app.collection(COLLECTIONS.payments).getList(1, 1));
     await assertRefused(app.collection(COLLECTIONS.settings).getList(1, 1));
+    // Moving a feed reader's place would skip a settlement or replay pushes: the node's alone.
+    await assertRefused(app.collection(COLLECTIONS.jobFeedCursors).create({ reader: 'settlement:aggregator', seq: 1e9 }));
+    await assertRefused(app.collection(COLLECTIONS.jobFeedCursors).getList(1, 1));
   });
 
   it('lets only the superuser write reputation events and payments', async () => {

@@ -68,6 +68,29 @@ describe('PocketBaseJobStore', () => {
     await Promise.all([daemon.close(), other.close(), cli.close()]);
   });
 
+  it('numbers the events of two processes sharing the backend without a gap or a repeat', async () => {
+    const { server } = await pocketBase();
+    const daemon = await openStore();
+    const cli = await connectPocketBase({ url: server.url, superuser: server.superuser });
+    const other = new PocketBaseJobStore(cli.client);
+    const before = await daemon.lastEventSeq();
+    const lives = Array.from({ length: 40 }, (_, i) => ({ store: i % 2 ? other : daemon, jobId: randomUUID() }));
+    await Promise.all(
+      lives.map(async ({ store, jobId }) => {
+        await store.create({ jobId, role: 'provider', model: 'm' });
+        for (const state of LIFE) await store.transition(jobId, 'provider', state);
+      }),
+    );
+    const feed = await daemon.eventsAfter(before, 1000);
+    assert.deepEqual(
+      feed.map((event) => event.seq),
+      Array.from({ length: lives.length * (LIFE.length + 1) }, (_, i) => before + 1 + i),
+    );
+    // Each job's events keep their order in the feed.
+    for (const { jobId } of lives) assert.deepEqual(feed.filter((event) => event.jobId === jobId).map((event) => event.to), ['created', ...LIFE]);
+    await Promise.all([daemon.close(), other.close(), cli.close()]);
+  });
+
   it('stores every field of a job and clears the ones a patch sets to undefined', async () => {
     const store = await openStore();
     const jobId = randomUUID();

@@ -4,11 +4,12 @@
 import { EventSource } from 'eventsource';
 import type PocketBase from 'pocketbase';
 import type { BatchService, ClientResponseError } from 'pocketbase';
-import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob } from '../jobs/job-record.js';
+import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob, SequencedJobEvent } from '../jobs/job-record.js';
+import { WriteAnnouncer } from '../jobs/write-announcer.js';
 import { DuplicateJobError, JobNotFoundError, type JobListFilter, type JobStore } from '../jobs/job-store.js';
 import { assertTransition, isLegalTransition, IllegalJobTransitionError, type JobState } from '../jobs/state-machine.js';
 import { COLLECTIONS, type JobEventRow, type JobRow } from './collections.js';
-import { jobEventRow, jobKey, newJobRow, patchRow, toJobEvent, toJobRecord } from './job-rows.js';
+import { jobEventRow, jobKey, newJobRow, patchRow, toJobEvent, toJobRecord, toSequencedJobEvent } from './job-rows.js';
 import { PocketBaseRequestError, pocketBaseStatus } from './pocketbase-connection.js';
 
 export type JobChangeAction = 'create' | 'update' | 'delete';
@@ -30,6 +31,7 @@ const MAX_PAGE_SIZE = 1000;
 export class PocketBaseJobStore implements JobStore {
   private readonly queue = new KeyedQueue();
   private readonly subscriptions = new Set<Unsubscribe>();
+  private readonly written = new WriteAnnouncer();
   /**
    * Row id and state of jobs this store wrote last, so a transition is one request (the batch) instead of a read
    * and a batch. Safe when another process moved the job meanwhile: the backend's expectedState guard refuses
@@ -52,6 +54,7 @@ export class PocketBaseJobStore implements JobStore {
         isUniqueViolation(error) ? new DuplicateJobError(job.jobId, job.role) : undefined,
       );
       this.lastWritten.set(jobKey(job.jobId, job.role), { id: jobRow.id, state: jobRow.state });
+      this.written.announce();
       return toJobRecord(jobRow);
     });
   }
@@ -89,6 +92,7 @@ export class PocketBaseJobStore implements JobStore {
     try {
       const row = await this.sendBatch(`move ${role} job ${jobId} to ${to}`, batch);
       this.lastWritten.set(key, { id: row.id, state: row.state });
+      this.written.announce();
       return toJobRecord(row);
     } catch (error) {
       this.lastWritten.delete(key);
@@ -141,6 +145,30 @@ export class PocketBaseJobStore implements JobStore {
       }),
     );
     return rows.map(toJobEvent);
+  }
+
+  async eventsAfter(seq: number, limit: number): Promise<SequencedJobEvent[]> {
+    if (limit <= 0) return [];
+    // seq is numbered by the backend in the order events were written (backend/job_feed.go).
+    const page = await this.request(`read the job event feed after ${seq}`, () =>
+      this.pb.collection(COLLECTIONS.jobEvents).getList<JobEventRow>(1, Math.min(limit, MAX_PAGE_SIZE), {
+        filter: this.pb.filter('seq > {:seq}', { seq }),
+        sort: 'seq',
+        skipTotal: true,
+      }),
+    );
+    return page.items.map(toSequencedJobEvent);
+  }
+
+  async lastEventSeq(): Promise<number> {
+    const page = await this.request('read the job event feed\'s end', () =>
+      this.pb.collection(COLLECTIONS.jobEvents).getList<JobEventRow>(1, 1, { sort: '-seq', skipTotal: true, fields: 'seq' }),
+    );
+    return page.items[0]?.seq ?? 0;
+  }
+
+  onEventWritten(listener: () => void): () => void {
+    return this.written.on(listener);
   }
 
   /**

@@ -1,0 +1,190 @@
+// The job event feed: what follows from a job's life (payments, phone pushes, metrics) reads the events the job
+// store persisted, each reader from its own place in them, instead of wrapping the store. A reader with a
+// persisted cursor goes on after a crash from the first event it had not handled, so an effect that was due when
+// the process died is carried out at the next start; a live reader (metrics, whose state is in memory) starts at
+// the feed's end. The store's write announcements wake the readers at once; a poll finds events that other
+// processes sharing the store wrote.
+import type { JobRecord, SequencedJobEvent } from './job-record.js';
+import type { JobStore } from './job-store.js';
+import type { Logger } from '../log/index.js';
+import { InfernetError } from '../errors/index.js';
+
+/** Where each persisted reader is in the feed. */
+export interface JobFeedCursors {
+  read(reader: string): Promise<number | undefined>;
+  write(reader: string, seq: number): Promise<void>;
+}
+
+export interface JobFeedReader {
+  /** Stable and unique on a node: the persisted cursor's name. */
+  readonly name: string;
+  /**
+   * persisted: resumes after the last event handled, across restarts (a reader new to the node starts at the
+   * feed's end: what came before it was not its to do); live: starts at the feed's end each time.
+   */
+  readonly start: 'persisted' | 'live';
+  /** The events this reader acts on. */
+  wants(event: SequencedJobEvent): boolean;
+  /** Whether handle() needs the job's record for this event (one read of the store each); true when left out. */
+  needsJob?(event: SequencedJobEvent): boolean;
+  /**
+   * Acts on one event, given the job's record as it is now (it may have moved on since the event; undefined when
+   * not needed, or when the job is gone). A persisted
+   * reader must be idempotent: an event whose handling a crash interrupted is handled again. A reader that must
+   * retry a failed effect keeps its own durable retry (settlement retries from its ledger); a thrown error is
+   * logged and the feed goes on.
+   */
+  handle(event: SequencedJobEvent, job: JobRecord | undefined): Promise<void> | void;
+}
+
+export interface JobEventFeedOptions {
+  store: JobStore;
+  cursors: JobFeedCursors;
+  logger: Logger;
+  /** How often the readers look for events written by other processes. */
+  pollMs?: number;
+  /** Events read per request. */
+  pageSize?: number;
+}
+
+export class JobFeedStartedError extends InfernetError {
+  override readonly name = 'JobFeedStartedError';
+  constructor(reader: string) {
+    super('internal', `job event feed reader ${reader} was added after the feed started`);
+  }
+}
+
+const DEFAULT_POLL_MS = 5_000;
+const DEFAULT_PAGE_SIZE = 200;
+/** Pages one pass reads before it yields to a new pass (a long backlog never holds the event loop in one pass). */
+const PAGES_PER_PASS = 10;
+/** Passes caughtUp() waits through before giving up on a reader that cannot advance (its store unreachable). */
+const CATCH_UP_PASSES = 100;
+
+export class JobEventFeed {
+  private readonly followers: FeedFollower[] = [];
+  private started = false;
+  private poll?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
+
+  constructor(private readonly options: JobEventFeedOptions) {}
+
+  follow(reader: JobFeedReader): void {
+    if (this.started) throw new JobFeedStartedError(reader.name);
+    this.followers.push(new FeedFollower(reader, this.options));
+  }
+
+  /** Places each reader (its persisted cursor, or the feed's end) and starts following. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await Promise.all(this.followers.map((follower) => follower.place()));
+    this.unsubscribe = this.options.store.onEventWritten(() => this.wake());
+    this.poll = setInterval(() => this.wake(), this.options.pollMs ?? DEFAULT_POLL_MS);
+    this.poll.unref();
+    this.wake();
+  }
+
+  /** Resolves once every reader has handled every event written before the call (metrics before a scrape, tests). */
+  async caughtUp(): Promise<void> {
+    if (!this.started) return;
+    const end = await this.options.store.lastEventSeq();
+    await Promise.all(this.followers.map((follower) => follower.reach(end)));
+  }
+
+  /** Stops following; waits for the events being handled (a persisted reader resumes after them at the next start). */
+  async close(): Promise<void> {
+    clearInterval(this.poll);
+    this.unsubscribe?.();
+    await Promise.all(this.followers.map((follower) => follower.close()));
+  }
+
+  private wake(): void {
+    for (const follower of this.followers) follower.wake();
+  }
+}
+
+/** One reader's place in the feed and the loop that moves it: one pass at a time, woken again if asked meanwhile. */
+class FeedFollower {
+  private cursor = 0;
+  private running?: Promise<void>;
+  private again = false;
+  private closed = false;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly reader: JobFeedReader,
+    private readonly options: JobEventFeedOptions,
+  ) {
+    this.logger = options.logger.child({ component: 'job-feed', reader: reader.name });
+  }
+
+  async place(): Promise<void> {
+    const { cursors, store } = this.options;
+    const saved = this.reader.start === 'persisted' ? await cursors.read(this.reader.name) : undefined;
+    this.cursor = saved ?? (await store.lastEventSeq());
+    if (this.reader.start === 'persisted' && saved === undefined) await cursors.write(this.reader.name, this.cursor);
+  }
+
+  wake(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((error: Error) => this.logger.warn({ err: error.message, name: error.name, after: this.cursor }, 'cannot read the job event feed; trying again at the next poll'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  async reach(seq: number): Promise<void> {
+    for (let pass = 0; pass < CATCH_UP_PASSES && this.cursor < seq && !this.closed; pass++) {
+      this.wake();
+      await this.running;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const pageSize = this.options.pageSize ?? DEFAULT_PAGE_SIZE;
+    for (let page = 0; page < PAGES_PER_PASS; page++) {
+      const events = await this.options.store.eventsAfter(this.cursor, pageSize);
+      const handledTo = await this.handlePage(events);
+      if (handledTo > this.cursor) {
+        this.cursor = handledTo;
+        if (this.reader.start === 'persisted') await this.options.cursors.write(this.reader.name, handledTo);
+      }
+      if (this.closed || events.length < pageSize) return;
+    }
+    this.again = true; // more to read: a fresh pass goes on after the events that woke others meanwhile
+  }
+
+  /** Handles a page in order; returns the seq of the last event handled (the cursor's new place). */
+  private async handlePage(events: readonly SequencedJobEvent[]): Promise<number> {
+    let handledTo = this.cursor;
+    for (const event of events) {
+      if (this.closed) break;
+      if (this.reader.wants(event)) {
+        // A job that cannot be read stops the page here (thrown): the event is handled again at the next pass.
+        const job = (this.reader.needsJob?.(event) ?? true) ? await this.options.store.get(event.jobId, event.role) : undefined;
+        try {
+          await this.reader.handle(event, job);
+        } catch (error) {
+          this.logger.error({ err: (error as Error).message, name: (error as Error).name, jobId: event.jobId, role: event.role, to: event.to, seq: event.seq }, 'a job event feed reader failed on an event; going on');
+        }
+      }
+      handledTo = event.seq;
+    }
+    return handledTo;
+  }
+}
