@@ -94,7 +94,7 @@ export class AggregatorService {
   private readonly providers = new Set<PeerSession>();
   private readonly jobs = new Map<string, RoutedJob>();
   /** Jobs under a verification policy and their checks, whose providers this aggregator draws. */
-  private readonly checkedJobs = new CheckedJobs();
+  private readonly checkedJobs: CheckedJobs;
   /** The statement of this aggregator's own EVM address that escrow matches carry. */
   private signedAddress?: { address: string; statement: NostrEvent };
   private lookups: Promise<unknown> = Promise.resolve();
@@ -110,6 +110,7 @@ export class AggregatorService {
   private readonly waitingOutcomes = new WaitingOutcomes();
 
   constructor(private readonly options: AggregatorServiceOptions) {
+    this.checkedJobs = new CheckedJobs(options.store);
     options.witness?.onVerification((outcome) => void this.tellProviderVerdict(outcome.runJobId, outcome.verdict).catch((error: Error) => options.logger.error({ jobId: outcome.runJobId, err: error.message }, 'cannot tell the provider its verdict')));
     void this.resumeUntoldOutcomes().catch((error: Error) => options.logger.error({ err: error.message }, 'cannot read the verdicts not yet told to providers'));
   }
@@ -191,7 +192,7 @@ export class AggregatorService {
     const clientKey = client.peer?.pubkey ?? '';
     let exclude = request.exclude ?? [];
     if (request.checkOf) {
-      const admission = this.checkedJobs.admitCheck(clientKey, request);
+      const admission = await this.checkedJobs.admitCheck(clientKey, request);
       if (!admission.admitted) return void client.send({ type: 'job.reject', jobId, code: admission.code, message: admission.message });
       exclude = admission.exclude;
     }
@@ -214,9 +215,10 @@ export class AggregatorService {
     if (!client.isOpen) return;
     const deadlineTimer = setTimeout(() => this.expire(jobId), Math.min(request.deadline - Date.now(), 2 ** 31 - 1));
     this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), ...(held ? { held } : {}), request, attempt: 1, lost: [], drawn });
-    if (request.checkOf) this.checkedJobs.addProvider(request, best.id);
-    else this.checkedJobs.open(jobId, clientKey, request, best.id);
     await this.record(jobId, { jobId, role: 'aggregator', model: request.model.name, client: client.peer?.pubkey, provider: best.id, state: 'matched' });
+    // Persisted before the client hears of the match, so its checks are judged by it even after a restart.
+    // A store that cannot keep them costs the job its checks (refused as unknown), never its run.
+    await (request.checkOf ? this.checkedJobs.addProvider(request, best.id) : this.checkedJobs.open(jobId, clientKey, request, best.id)).catch((error: Error) => log.error({ err: error.message }, "cannot record the job's checks"));
     client.send({ type: 'job.match', jobId, provider: best.id, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), ...(best.capabilities.payoutStatement ? { payoutStatement: best.capabilities.payoutStatement } : {}), ...(aggregatorStatement ? { aggregatorStatement } : {}) });
     log.info({ provider: provider.peer?.npub, model: request.model.name }, 'job matched');
     this.awaitOffer(jobId);
@@ -280,7 +282,7 @@ export class AggregatorService {
     for (const state of path.slice(0, -1)) await this.move(job, state, {}, reason);
     // Never to a provider that already runs the job or one of its checks (two runs by one provider check nothing); a
     // check is drawn again.
-    const exclude = [...new Set([...decision.exclude, ...this.checkedJobs.providersOf(job.request)])];
+    const exclude = [...new Set([...decision.exclude, ...(await this.checkedJobs.providersOf(job.request))])];
     const best = this.jobs.get(job.jobId) === job ? await this.chooseProvider(job.request, exclude, log, job.drawn) : undefined;
     if (this.jobs.get(job.jobId) !== job) return; // cancelled or expired meanwhile
     if (!best) {
@@ -299,7 +301,7 @@ export class AggregatorService {
     if (this.jobs.get(job.jobId) !== job) return;
     job.provider = best.session;
     job.attempt = decision.attempt;
-    this.checkedJobs.addProvider(job.request, best.id);
+    await this.checkedJobs.addProvider(job.request, best.id).catch((error: Error) => log.error({ err: error.message }, "cannot record the job's checks"));
     if (best.capabilities.price) job.price = best.capabilities.price;
     else delete job.price;
     if (payment) job.payment = payment;
@@ -500,7 +502,7 @@ export class AggregatorService {
 
   private async takeVerdict(client: PeerSession, frame: FrameOf<'job.verdict'>): Promise<void> {
     try {
-      await this.options.witness?.verdict(client.peer?.pubkey ?? '', frame, { withdrawn: this.checkedJobs.withdrawn(frame.jobId) });
+      await this.options.witness?.verdict(client.peer?.pubkey ?? '', frame, { withdrawn: await this.checkedJobs.withdrawn(frame.jobId) });
     } catch (error) {
       if (!(error instanceof VerdictRejectedError)) throw error;
       this.options.logger.warn({ jobId: frame.jobId, reason: error.message }, 'verification verdict refused');
@@ -510,7 +512,8 @@ export class AggregatorService {
 
   /** The client cancelled the job, or left: a check cancelled before its result stops its job's verdict blaming anyone. */
   private cancel(job: RoutedJob, reason: string): void {
-    this.checkedJobs.withdraw(job.request);
+    // Queued before any verdict that follows is read (CheckedJobs keeps one job's reads and writes in order).
+    void this.checkedJobs.withdraw(job.request).catch((error: Error) => this.options.logger.error({ jobId: job.jobId, err: error.message }, 'cannot record a withdrawn check'));
     job.provider.send({ type: 'job.cancel', jobId: job.jobId, reason });
     job.client.send({ type: 'error', code: 'cancelled', jobId: job.jobId, message: reason });
     void this.finish(job, 'cancelled', { code: 'cancelled', message: reason });

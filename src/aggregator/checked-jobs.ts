@@ -3,20 +3,11 @@
 // never to a provider that already ran the job: the aggregator draws each check's provider itself, so a client
 // cannot send its checks to providers of its own choosing (threat model, attack 3). A check the client cancels
 // before its result is remembered: a client that throws away checks until it likes one may blame nobody.
+// What is known of a job's checks lives on its aggregator record (JobRecord.checks), written before the answer
+// that depends on it: a restarted aggregator neither refuses an honest client's checks nor forgets a withdrawal.
+import { isDeepStrictEqual } from 'node:util';
+import type { JobChecks, JobStore } from '../jobs/index.js';
 import type { FrameOf, ModelRef, VerificationPolicy } from '../protocol/index.js';
-
-/** Jobs remembered at once; beyond it the oldest is forgotten (its checks are then refused). */
-const MAX_CHECKED_JOBS = 10_000;
-
-interface CheckedJob {
-  client: string;
-  model: ModelRef;
-  policy: VerificationPolicy;
-  /** Every provider matched for the job or one of its checks, failovers included. */
-  providers: Set<string>;
-  checks: number;
-  withdrawn: boolean;
-}
 
 export type CheckAdmission = { admitted: true; exclude: string[] } | { admitted: false; code: 'job_not_found' | 'invalid_frame' | 'no_provider'; message: string };
 
@@ -27,50 +18,92 @@ export function maxChecksOf(policy: VerificationPolicy): number {
   return 0;
 }
 
-export class CheckedJobs {
-  private readonly jobs = new Map<string, CheckedJob>();
+/** What a job's checks may be, from its request and first provider; undefined when it can have none. */
+export function checksOfNewJob(client: string, request: FrameOf<'job.request'>, provider: string): JobChecks | undefined {
+  const policy = request.verification ?? { kind: 'none' };
+  if (policy.kind === 'none' || request.checkOf) return undefined;
+  return { client, model: request.model, policy, providers: [provider], admitted: 0, withdrawn: false };
+}
 
-  /** A job under a policy other than none was matched to `provider`. */
-  open(jobId: string, client: string, request: FrameOf<'job.request'>, provider: string): void {
-    const policy = request.verification ?? { kind: 'none' };
-    if (policy.kind === 'none' || request.checkOf) return;
-    this.jobs.set(jobId, { client, model: request.model, policy, providers: new Set([provider]), checks: 0, withdrawn: false });
-    if (this.jobs.size > MAX_CHECKED_JOBS) this.jobs.delete(this.jobs.keys().next().value!);
+/** Whether `request` may check the job whose checks are `checks`, and what they become when it may. */
+export function admitCheckOf(checks: JobChecks | undefined, client: string, request: FrameOf<'job.request'>): { admission: CheckAdmission; next?: JobChecks } {
+  const refuse = (code: 'job_not_found' | 'invalid_frame' | 'no_provider', message: string) => ({ admission: { admitted: false as const, code, message } });
+  if (!checks || checks.client !== client) return refuse('job_not_found', `no job ${request.checkOf} of yours under a verification policy to check here`);
+  if (request.provider) return refuse('invalid_frame', "a check's provider is drawn by the aggregator: name none");
+  if (!sameModel(checks.model, request.model)) return refuse('invalid_frame', `a check of ${request.checkOf} must run its model ${checks.model.name}`);
+  // Under another policy (none) the check would settle at once, outside the verdict: a check the client could
+  // then leave out of it, as if it had never run.
+  // Compared as values: a policy read back from the store has its keys in another order than the request's.
+  if (!isDeepStrictEqual(request.verification ?? { kind: 'none' }, checks.policy)) return refuse('invalid_frame', `a check of ${request.checkOf} runs under its policy`);
+  if (checks.admitted >= maxChecksOf(checks.policy)) return refuse('no_provider', `job ${request.checkOf} has had its ${maxChecksOf(checks.policy)} checks`);
+  // The client's own exclude list is ignored: with it, a client could leave every honest provider out of the draw.
+  return { admission: { admitted: true, exclude: [...checks.providers] }, next: { ...checks, admitted: checks.admitted + 1 } };
+}
+
+export class CheckedJobs {
+  /** Reads and writes of one job's checks, one after another: two checks racing never both take the last place. */
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly store: JobStore) {}
+
+  /** A job under a policy other than none was matched to `provider`; its aggregator record exists. */
+  async open(jobId: string, client: string, request: FrameOf<'job.request'>, provider: string): Promise<void> {
+    const checks = checksOfNewJob(client, request, provider);
+    if (checks) await this.serialised(jobId, () => this.store.update(jobId, 'aggregator', { checks }));
   }
 
   /** Whether `request` may check the job it names; the providers its draw must leave out when it may. */
-  admitCheck(client: string, request: FrameOf<'job.request'>): CheckAdmission {
-    const job = request.checkOf ? this.jobs.get(request.checkOf) : undefined;
-    if (!job || job.client !== client) return { admitted: false, code: 'job_not_found', message: `no job ${request.checkOf} of yours under a verification policy to check here` };
-    if (request.provider) return { admitted: false, code: 'invalid_frame', message: "a check's provider is drawn by the aggregator: name none" };
-    if (!sameModel(job.model, request.model)) return { admitted: false, code: 'invalid_frame', message: `a check of ${request.checkOf} must run its model ${job.model.name}` };
-    // Under another policy (none) the check would settle at once, outside the verdict: a check the client could
-    // then leave out of it, as if it had never run.
-    if (JSON.stringify(request.verification ?? { kind: 'none' }) !== JSON.stringify(job.policy)) return { admitted: false, code: 'invalid_frame', message: `a check of ${request.checkOf} runs under its policy` };
-    if (job.checks >= maxChecksOf(job.policy)) return { admitted: false, code: 'no_provider', message: `job ${request.checkOf} has had its ${maxChecksOf(job.policy)} checks` };
-    job.checks++;
-    // The client's own exclude list is ignored: with it, a client could leave every honest provider out of the draw.
-    return { admitted: true, exclude: [...job.providers] };
+  admitCheck(client: string, request: FrameOf<'job.request'>): Promise<CheckAdmission> {
+    const jobId = request.checkOf ?? '';
+    return this.serialised(jobId, async () => {
+      const { admission, next } = admitCheckOf(await this.checksOf(jobId), client, request);
+      if (next) await this.store.update(jobId, 'aggregator', { checks: next });
+      return admission;
+    });
   }
 
   /** A provider matched for the job or one of its checks (first match or failover). */
-  addProvider(request: FrameOf<'job.request'>, provider: string): void {
-    this.jobs.get(request.checkOf ?? request.jobId)?.providers.add(provider);
+  addProvider(request: FrameOf<'job.request'>, provider: string): Promise<void> {
+    return this.change(request.checkOf ?? request.jobId, (checks) => (checks.providers.includes(provider) ? undefined : { ...checks, providers: [...checks.providers, provider] }));
   }
 
   /** The providers of the job and its checks so far. */
-  providersOf(request: FrameOf<'job.request'>): string[] {
-    return [...(this.jobs.get(request.checkOf ?? request.jobId)?.providers ?? [])];
+  async providersOf(request: FrameOf<'job.request'>): Promise<string[]> {
+    const jobId = request.checkOf ?? request.jobId;
+    return this.serialised(jobId, async () => (await this.checksOf(jobId))?.providers ?? []);
   }
 
   /** The client cancelled a check before its result. */
-  withdraw(request: FrameOf<'job.request'>): void {
-    const job = request.checkOf ? this.jobs.get(request.checkOf) : undefined;
-    if (job) job.withdrawn = true;
+  withdraw(request: FrameOf<'job.request'>): Promise<void> {
+    if (!request.checkOf) return Promise.resolve();
+    return this.change(request.checkOf, (checks) => (checks.withdrawn ? undefined : { ...checks, withdrawn: true }));
   }
 
-  withdrawn(jobId: string): boolean {
-    return this.jobs.get(jobId)?.withdrawn ?? false;
+  async withdrawn(jobId: string): Promise<boolean> {
+    return this.serialised(jobId, async () => (await this.checksOf(jobId))?.withdrawn ?? false);
+  }
+
+  private change(jobId: string, next: (checks: JobChecks) => JobChecks | undefined): Promise<void> {
+    return this.serialised(jobId, async () => {
+      const checks = await this.checksOf(jobId);
+      const changed = checks && next(checks);
+      if (changed) await this.store.update(jobId, 'aggregator', { checks: changed });
+    });
+  }
+
+  private async checksOf(jobId: string): Promise<JobChecks | undefined> {
+    return jobId ? (await this.store.get(jobId, 'aggregator'))?.checks : undefined;
+  }
+
+  private serialised<T>(jobId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(jobId) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.catch(() => undefined);
+    this.tails.set(jobId, tail);
+    void tail.then(() => {
+      if (this.tails.get(jobId) === tail) this.tails.delete(jobId);
+    });
+    return result;
   }
 }
 

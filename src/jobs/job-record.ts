@@ -1,4 +1,4 @@
-import type { Price, VerificationPolicy } from '../protocol/index.js';
+import type { ModelRef, Price, VerificationPolicy } from '../protocol/index.js';
 import type { JobState } from './state-machine.js';
 import type { ProcessIdentity } from '../processes/index.js';
 
@@ -36,8 +36,27 @@ export interface JobRecord {
    * process is gone ended with it (its session closed, so the aggregator cancelled it): see orphaned-client-jobs.ts.
    */
   owner?: ProcessIdentity;
+  /** An aggregator's client job under a verification policy: what its checks may be (src/aggregator/checked-jobs.ts). */
+  checks?: JobChecks;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * What an aggregator keeps of a client job under a verification policy so that a check (job.request.checkOf) is
+ * admitted only as the threat model allows (attack 3), across restarts.
+ */
+export interface JobChecks {
+  /** Hex public key of the client: only it may check the job. */
+  client: string;
+  model: ModelRef;
+  policy: VerificationPolicy;
+  /** Every provider matched for the job or one of its checks, failovers included: never drawn for a check. */
+  providers: string[];
+  /** Checks admitted so far. */
+  admitted: number;
+  /** The client cancelled a check before its result: the job's verdict may then blame nobody. */
+  withdrawn: boolean;
 }
 
 /**

@@ -1,6 +1,6 @@
 // The PocketBase collections created by backend/migrations, as names and record types. The Go migrations are
 // the schema; these types describe what the REST API returns for them, so a change there is made here too.
-import type { JobFailure, JobRole, JobVerification } from '../jobs/job-record.js';
+import type { JobChecks, JobFailure, JobRole, JobVerification } from '../jobs/job-record.js';
 import type { ProcessIdentity } from '../processes/index.js';
 import type { JobState } from '../jobs/state-machine.js';
 
@@ -48,6 +48,8 @@ export interface JobRow extends PocketBaseRecord {
   verification: JobVerification | null;
   /** Added by migration 1751000007: the process that runs a client job, null for the other roles. */
   owner: ProcessIdentity | null;
+  /** Added by migration 1751000009: null unless the job is an aggregator's client job under a verification policy. */
+  checks: JobChecks | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -18,6 +18,7 @@ const EMPTY_ROW_VALUES: { [Field in PatchableField]-?: RowBody<JobRow>[Field] } 
   error: null,
   verification: null,
   owner: null,
+  checks: null,
 };
 
 const PATCHABLE_FIELDS = Object.keys(EMPTY_ROW_VALUES) as PatchableField[];
@@ -62,6 +63,7 @@ export function toJobRecord(row: JobRow): JobRecord {
   if (row.error) record.error = row.error;
   if (row.verification) record.verification = row.verification;
   if (row.owner) record.owner = row.owner;
+  if (row.checks) record.checks = row.checks;
   return record;
 }
 

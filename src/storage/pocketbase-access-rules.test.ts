@@ -27,6 +27,7 @@ function clientJob(jobId: string): RowBody<JobRow> {
     error: null,
     verification: null,
     owner: null,
+    checks: null,
     createdAt: now,
     updatedAt: now,
   };
