@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,6 +11,8 @@ import { connectPocketBase } from './pocketbase-connection.js';
 import { PocketBaseJobStore } from './pocketbase-job-store.js';
 import { BackendAlreadyRunningError, BackendStartError, findRunningBackend, startPocketBase } from './pocketbase-process.js';
 import { superuserFilePath } from './superuser-credentials.js';
+import { openHomePocketBase } from './open-home-pocketbase.js';
+import { backendStartLockFile } from './backend-start-lock.js';
 import { usePocketBaseFixture } from './test-fixture.js';
 
 const pocketBase = usePocketBaseFixture();
@@ -125,6 +127,36 @@ describe('the PocketBase backend process', () => {
     }
   });
 
+  it('runs one backend for two commands opening one node home at the same moment, and leaves none once both close', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'infernet-two-starts-'));
+    try {
+      // Two commands on one home (a daemon and a submit started together): each finds no backend and starts one.
+      const opened = await Promise.allSettled([openHomePocketBase(home), openHomePocketBase(home)]);
+      const backends = await backendPidsServing(home);
+      const connections = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      await Promise.all(connections.reverse().map((connection) => connection.close()));
+      for (const result of opened) assert.equal(result.status, 'fulfilled', result.status === 'rejected' ? String(result.reason) : '');
+      assert.equal(backends.length, 1, `one backend on the data, not ${backends.length} (pids ${backends.join(', ')})`);
+      assert.equal(new Set(connections.map((connection) => connection.url)).size, 1);
+      assert.deepEqual(await backendPidsServing(home), []);
+    } finally {
+      for (const pid of await backendPidsServing(home)) process.kill(pid, 'SIGKILL');
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('takes over the start lock of a process killed while it started the backend', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'infernet-stale-lock-'));
+    try {
+      await writeFile(backendStartLockFile(home), JSON.stringify({ pid: await deadPid() }));
+      const backend = await startPocketBase({ home, startTimeoutMs: 10_000 });
+      await backend.stop();
+      await assert.rejects(stat(backendStartLockFile(home)), /ENOENT/, 'the lock is released after the start');
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start without a built backend and names the build script', async () => {
     const cacheRoot = await mkdtemp(join(tmpdir(), 'infernet-empty-cache-'));
     await assert.rejects(requireBackendBinary({ cacheRoot }), (error: unknown) => {
@@ -178,4 +210,17 @@ async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** The pids of the PocketBase processes serving a home's data, read from /proc (Linux). */
+async function backendPidsServing(home: string): Promise<number[]> {
+  const dataDir = join(home, 'pocketbase');
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const commandLine = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    const args = commandLine.split('\0');
+    if (args.includes('serve') && args.includes(dataDir)) pids.push(Number(entry));
+  }
+  return pids;
 }

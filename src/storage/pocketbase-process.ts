@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type PocketBase from 'pocketbase';
 import { requireBackendBinary } from './backend-binary.js';
+import { withBackendStartLock } from './backend-start-lock.js';
 import { closeClient, PocketBaseAuthError, superuserClient, type PocketBaseConnection } from './pocketbase-connection.js';
 import { loadOrCreateSuperuser, type SuperuserCredentials } from './superuser-credentials.js';
 import { freeLoopbackPort, isPidAlive } from '../processes/index.js';
@@ -63,19 +64,24 @@ export async function startPocketBase(startOptions: StartPocketBaseOptions): Pro
   const binary = options.binary ?? (await requireBackendBinary());
   const dataDir = join(options.home, 'pocketbase');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await stopOrphanedBackend(options.home);
-  const { credentials, created } = await loadOrCreateSuperuser(options.home);
-  const freshData = !(await exists(join(dataDir, 'data.db')));
-  if (created || freshData) await upsertSuperuser(binary, dataDir, credentials);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await serve(binary, dataDir, credentials, options);
-    } catch (error) {
-      // Another process may take the free port between our probe and PocketBase's bind.
-      const portTaken = error instanceof BackendStartError && error.logLines.some((l) => /address already in use/i.test(l));
-      if (!portTaken || attempt >= BIND_ATTEMPTS) throw error;
+  const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  // One start at a time on a home: a start that waited here finds the backend the other one started (and is
+  // refused with BackendAlreadyRunningError, which openHomePocketBase turns into sharing it).
+  return withBackendStartLock(options.home, startTimeoutMs * 2, async () => {
+    await stopOrphanedBackend(options.home);
+    const { credentials, created } = await loadOrCreateSuperuser(options.home);
+    const freshData = !(await exists(join(dataDir, 'data.db')));
+    if (created || freshData) await upsertSuperuser(binary, dataDir, credentials);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await serve(binary, dataDir, credentials, options);
+      } catch (error) {
+        // Another process may take the free port between our probe and PocketBase's bind.
+        const portTaken = error instanceof BackendStartError && error.logLines.some((l) => /address already in use/i.test(l));
+        if (!portTaken || attempt >= BIND_ATTEMPTS) throw error;
+      }
     }
-  }
+  });
 }
 
 /**
