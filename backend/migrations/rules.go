@@ -2,7 +2,13 @@
 // run in file-name order when `serve` starts, once per data directory.
 package migrations
 
-import "github.com/pocketbase/pocketbase/core"
+import (
+	"path/filepath"
+	"runtime"
+
+	"github.com/pocketbase/pocketbase/core"
+	m "github.com/pocketbase/pocketbase/migrations"
+)
 
 // appRule lets an authenticated app (a record of the `users` auth collection) read a collection. A nil rule
 // means "superuser only": the node itself, authenticated as its superuser, does every write that apps may not.
@@ -56,4 +62,23 @@ func oneOf(name string, required bool, values ...string) *core.SelectField {
 
 func boolean(name string) *core.BoolField {
 	return &core.BoolField{Name: name}
+}
+
+// registerJSONFieldAdded registers, under the calling file's name (the migration's name in every data directory
+// that applied it), a migration that adds a JSON field to a collection, and removes it on the way down.
+func registerJSONFieldAdded(collection, field string) {
+	_, caller, _, _ := runtime.Caller(1)
+	change := func(app core.App, apply func(c *core.Collection)) error {
+		c, err := app.FindCollectionByNameOrId(collection)
+		if err != nil {
+			return err
+		}
+		apply(c)
+		return app.Save(c)
+	}
+	m.Register(func(app core.App) error {
+		return change(app, func(c *core.Collection) { c.Fields.Add(json(field)) })
+	}, func(app core.App) error {
+		return change(app, func(c *core.Collection) { c.Fields.RemoveByName(field) })
+	}, filepath.Base(caller))
 }
