@@ -80,7 +80,7 @@ export class JobEventFeed {
     this.started = true;
     await Promise.all(this.followers.map((follower) => follower.place()));
     this.unsubscribe = this.options.store.onEventWritten(() => this.wake());
-    this.poll = setInterval(() => this.wake(), this.options.pollMs ?? DEFAULT_POLL_MS);
+    this.poll = setInterval(() => void this.wakeBehind(), this.options.pollMs ?? DEFAULT_POLL_MS);
     this.poll.unref();
     this.wake();
   }
@@ -101,6 +101,12 @@ export class JobEventFeed {
 
   private wake(): void {
     for (const follower of this.followers) follower.wake();
+  }
+
+  /** The poll: one read of the feed's end, and only the readers behind it read their events. */
+  private async wakeBehind(): Promise<void> {
+    const end = await this.options.store.lastEventSeq().catch(() => Infinity); // unreadable: let each reader try and log
+    for (const follower of this.followers) if (follower.isBehind(end)) follower.wake();
   }
 }
 
@@ -141,6 +147,10 @@ class FeedFollower {
           this.wake();
         }
       });
+  }
+
+  isBehind(seq: number): boolean {
+    return this.cursor < seq;
   }
 
   async reach(seq: number): Promise<void> {
