@@ -96,6 +96,10 @@ describe('VllmEngine against a stand-in vLLM server (a child process in place of
     assert.equal(result.finishReason, 'stop');
     assert.equal(result.tokenIds.length, 3);
     assert.ok(!result.tokenIds.includes(2));
+    // With a stop string vLLM holds the last characters back, and sends them in the final chunk beside the end token.
+    const held = await engine.generate({ modelPath: model, input: { prompt: 'short [eos after 3]' }, sampling: sampling({ stop: ['zzz'] }) });
+    assert.deepEqual(held.tokenIds, result.tokenIds);
+    assert.equal(held.text, result.text);
   });
 
   it("refuses a prompt longer than the server's context, and bounds max_tokens by what the context has left", async () => {

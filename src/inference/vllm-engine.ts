@@ -216,11 +216,12 @@ export function servedNameOf(modelPath: string): string {
 }
 
 /**
- * vLLM keeps the model's end-of-sequence token among its output tokens (stop_reason null with finish_reason stop),
- * with no text. The engine interface's tokens are the output's: like llama.cpp's, they end before it.
+ * vLLM keeps the model's end-of-sequence token among its output tokens, last in the final chunk, which ends with
+ * finish_reason stop and stop_reason null (a stop string or stop token would be named there). Its text is none, but
+ * the chunk may carry text held back for stop strings. The engine interface's tokens end before it, like llama.cpp's.
  */
 function withoutEndOfSequence(chunk: VllmChunk): number[] {
-  const endsOnEos = chunk.finishReason === 'stop' && typeof chunk.stopReason !== 'string' && chunk.text === '' && chunk.tokenIds.length > 0;
+  const endsOnEos = chunk.finishReason === 'stop' && chunk.stopReason === null && chunk.tokenIds.length > 0;
   return endsOnEos ? chunk.tokenIds.slice(0, -1) : chunk.tokenIds;
 }
 
