@@ -4,9 +4,11 @@
 // image): the spec it starts is the template's, which is tested, and the supervision around it is VllmServer's.
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
+import type { ContainerCreateOptions } from 'dockerode';
 import { CURRENT_EXECUTION_TEMPLATE_VERSION, vllmContainerSpec, type ContainerLimits, type GpuRequest } from '../execution/execution-templates.js';
 import { startSandboxedContainer } from '../execution/start-sandboxed-container.js';
-import { OutputTail, vllmTuningArguments, type LaunchVllmProcess, type VllmServeSettings } from './vllm-server.js';
+import { VllmServerError } from './vllm-errors.js';
+import { OutputTail, vllmTuningArguments, type LaunchVllmParameters, type LaunchVllmProcess, type VllmServeSettings } from './vllm-server.js';
 
 /** The port the vllm template's server listens on inside its container (VLLM_V1.port). */
 const VLLM_CONTAINER_PORT = 8000;
@@ -25,23 +27,10 @@ export interface VllmContainerLauncherOptions extends VllmServeSettings {
 }
 
 export function vllmContainerLauncher(options: VllmContainerLauncherOptions): LaunchVllmProcess {
-  const network = options.network ?? `infernet-vllm-${options.nodeId.slice(0, 12)}`;
-  const gpuCount = 'count' in options.gpus ? options.gpus.count : options.gpus.deviceIds.length;
+  const network = vllmNetworkOf(options);
   return async ({ modelPath, servedName }) => {
     await ensureInternalNetwork(options.docker, network);
-    const serverId = `vllm-${createHash('sha256').update(modelPath).digest('hex').slice(0, 16)}`;
-    const spec = vllmContainerSpec({
-      version: CURRENT_EXECUTION_TEMPLATE_VERSION,
-      ...(options.image ? { image: options.image } : {}),
-      owner: { jobId: serverId, nodeId: options.nodeId },
-      model: { hostPath: modelPath, servedName, ...(options.maxModelLength !== undefined ? { maxModelLength: options.maxModelLength } : {}) },
-      tensorParallelSize: gpuCount,
-      gpus: options.gpus,
-      network,
-      limits: options.limits,
-    });
-    // The template sets the model, name, host, port and parallelism; the operator's settings follow them.
-    spec.Cmd = [...(spec.Cmd ?? []), ...vllmTuningArguments(options)];
+    const spec = vllmServerContainerSpec(options, { modelPath, servedName });
     const output = new OutputTail();
     const container = await startSandboxedContainer({ docker: options.docker, spec, onStdoutLine: (line) => output.push(`${line}\n`), maxLineBytes: MAX_OUTPUT_LINE_BYTES });
     let done = false;
@@ -54,7 +43,7 @@ export function vllmContainerLauncher(options: VllmContainerLauncherOptions): La
     const address = info.NetworkSettings.Networks[network]?.IPAddress;
     if (!address) {
       await container.kill();
-      throw new Error(`the vLLM container ${container.id.slice(0, 12)} has no address on network ${network}`);
+      throw new VllmServerError(modelPath, `the vLLM container ${container.id.slice(0, 12)} has no address on network ${network}`, output.text());
     }
     return {
       id: container.id.slice(0, 12),
@@ -68,6 +57,29 @@ export function vllmContainerLauncher(options: VllmContainerLauncherOptions): La
       },
     };
   };
+}
+
+/**
+ * The `vllm` template's container for one model, with the operator's settings after the template's arguments (the
+ * template sets the model, its name, host, port and tensor parallelism over the GPUs given). Pure, so it is tested.
+ */
+export function vllmServerContainerSpec(options: Omit<VllmContainerLauncherOptions, 'docker'>, { modelPath, servedName }: LaunchVllmParameters): ContainerCreateOptions {
+  const gpuCount = 'count' in options.gpus ? options.gpus.count : options.gpus.deviceIds.length;
+  const spec = vllmContainerSpec({
+    version: CURRENT_EXECUTION_TEMPLATE_VERSION,
+    ...(options.image ? { image: options.image } : {}),
+    owner: { jobId: `vllm-${createHash('sha256').update(modelPath).digest('hex').slice(0, 16)}`, nodeId: options.nodeId },
+    model: { hostPath: modelPath, servedName, ...(options.maxModelLength !== undefined ? { maxModelLength: options.maxModelLength } : {}) },
+    tensorParallelSize: gpuCount,
+    gpus: options.gpus,
+    network: vllmNetworkOf(options),
+    limits: options.limits,
+  });
+  return { ...spec, Cmd: [...(spec.Cmd ?? []), ...vllmTuningArguments(options)] };
+}
+
+function vllmNetworkOf(options: Pick<VllmContainerLauncherOptions, 'network' | 'nodeId'>): string {
+  return options.network ?? `infernet-vllm-${options.nodeId.slice(0, 12)}`;
 }
 
 async function ensureInternalNetwork(docker: Docker, name: string): Promise<void> {
