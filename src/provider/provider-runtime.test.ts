@@ -10,7 +10,7 @@ import { sharedModelPath } from '../models/shared-test-models.js';
 import { NodeDaemon } from '../node/node-daemon.js';
 import { openProviderRuntime } from './provider-runtime.js';
 import { SamplingParams } from '../protocol/index.js';
-import { STAND_IN_COMMAND } from '../inference/vllm-test-support.js';
+import { STAND_IN_COMMAND } from '../inference/vllm/vllm-test-support.js';
 
 it('refuses jobs, and offers no slots, when the sandbox is required and no Docker engine answers', async () => {
   const previous = process.env.DOCKER_HOST;

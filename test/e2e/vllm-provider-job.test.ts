@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
 import { SamplingParams } from '../../src/protocol/index.js';
-import { STAND_IN_COMMAND, standInEngine } from '../../src/inference/vllm-test-support.js';
+import { STAND_IN_COMMAND, standInEngine } from '../../src/inference/vllm/vllm-test-support.js';
 import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
 
 // The provider's catalog needs a model file; the stand-in answers for it without reading it.

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
-import { CURRENT_EXECUTION_TEMPLATE_VERSION, vllmContainerSpec, type ContainerLimits, type GpuRequest } from '../execution/execution-templates.js';
-import { startSandboxedContainer } from '../execution/start-sandboxed-container.js';
+import { CURRENT_EXECUTION_TEMPLATE_VERSION, vllmContainerSpec, type ContainerLimits, type GpuRequest } from '../../execution/execution-templates.js';
+import { startSandboxedContainer } from '../../execution/start-sandboxed-container.js';
 import { VllmServerError } from './vllm-errors.js';
 import { OutputTail, vllmTuningArguments, type LaunchVllmParameters, type LaunchVllmProcess, type VllmServeSettings } from './vllm-server.js';
 

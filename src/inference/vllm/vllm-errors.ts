@@ -1,5 +1,5 @@
 // What can go wrong with a vLLM server and the jobs sent to it, each with a message an operator can act on.
-import { InfernetError } from '../errors/index.js';
+import { InfernetError } from '../../errors/index.js';
 
 /** The server did not start, did not become ready in time, or kept crashing: its last output says why. */
 export class VllmServerError extends InfernetError {

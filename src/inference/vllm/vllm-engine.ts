@@ -4,10 +4,10 @@
 // so the job counts its prompt exactly, a continuation appends the earlier tokens to the same ids, and one request
 // shape (the completions API's logprobs, with token ids) serves plain jobs, chats, fingerprints and logprobs alike.
 import { basename } from 'node:path';
-import { InfernetError } from '../errors/index.js';
-import type { TokenFingerprint, TokenLogprob } from '../protocol/index.js';
-import { PromptTooLongError, type GenerationRequest, type GenerationResult, type InferenceEngine } from './inference-engine.js';
-import { StopSequenceScanner } from './stop-sequences.js';
+import { InfernetError } from '../../errors/index.js';
+import type { TokenFingerprint, TokenLogprob } from '../../protocol/index.js';
+import { PromptTooLongError, type GenerationRequest, type GenerationResult, type InferenceEngine } from '../inference-engine.js';
+import { StopSequenceScanner } from '../stop-sequences.js';
 import { completionBodyOf, detokenize, streamCompletion, tokenizeInput, type VllmChunk } from './vllm-client.js';
 import { VllmDeadlineError, VllmRequestError, VllmServerCrashedError, VllmUnsupportedJobError } from './vllm-errors.js';
 import { howItEnded, VllmServer, type LaunchVllmProcess, type VllmProcess, type VllmServerEvent, type VllmServerStatus } from './vllm-server.js';

@@ -5,7 +5,7 @@
 // container (vllm-container.ts).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { freeLoopbackPort } from '../processes/index.js';
+import { freeLoopbackPort } from '../../processes/index.js';
 import { VllmServerError } from './vllm-errors.js';
 
 export interface VllmProcessEnd {

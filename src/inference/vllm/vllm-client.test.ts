@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SamplingParams } from '../protocol/index.js';
+import { SamplingParams } from '../../protocol/index.js';
 import { chunkOf, completionBodyOf, tokenIdOf } from './vllm-client.js';
 import { VllmRequestError } from './vllm-errors.js';
 

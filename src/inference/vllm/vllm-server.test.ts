@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isPidAlive } from '../processes/index.js';
-import { SamplingParams } from '../protocol/index.js';
+import { isPidAlive } from '../../processes/index.js';
+import { SamplingParams } from '../../protocol/index.js';
 import { VllmServerCrashedError, VllmServerError } from './vllm-errors.js';
 import { vllmCommandLauncher, vllmServeArguments, VllmServer } from './vllm-server.js';
 import { eventually, STAND_IN_COMMAND, standInEngine } from './vllm-test-support.js';

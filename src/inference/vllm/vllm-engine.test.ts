@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { SamplingParams } from '../protocol/index.js';
-import { PromptTooLongError, type GeneratedPiece } from './inference-engine.js';
+import { SamplingParams } from '../../protocol/index.js';
+import { PromptTooLongError, type GeneratedPiece } from '../inference-engine.js';
 import { VllmDeadlineError, VllmRequestError, VllmUnsupportedJobError } from './vllm-errors.js';
 import { eventually, failNextCompletion, standInEngine, standInRecord } from './vllm-test-support.js';
 

@@ -17,7 +17,7 @@
 // - TokenizeCompletionRequest {prompt, add_special_tokens (default true)} tokenizes as /v1/completions would a text
 //   prompt; TokenizeChatRequest {messages, add_generation_prompt (default true)} renders the model's chat template as
 //   /v1/chat/completions would; both answer {tokens, count, max_model_len}. DetokenizeRequest {tokens} -> {prompt}.
-import type { GenerationInput, SamplingParams } from '../protocol/index.js';
+import type { GenerationInput, SamplingParams } from '../../protocol/index.js';
 import { VllmRequestError } from './vllm-errors.js';
 
 /** vLLM's default --max-logprobs: a request asking for more is refused with a 400. */
