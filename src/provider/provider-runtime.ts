@@ -1,6 +1,6 @@
 // Where a provider's jobs run: sandboxed in Docker by default, refused while no engine answers, in-process
 // only when the operator chose `sandbox: none`. Decided once at start-up and said in the log.
-import { freemem } from 'node:os';
+import { availableParallelism, freemem } from 'node:os';
 import { resolve } from 'node:path';
 import Docker from 'dockerode';
 import { detectHardware } from '../discovery/hardware/index.js';
@@ -98,7 +98,9 @@ async function openVllmRuntime(config: NodeConfig, nodeId: string, logger: Logge
     }
     const docker = new Docker();
     const image = vllm.image;
-    const limits = { ...DEFAULT_CONTAINER_LIMITS, cpus: provider.threads, memoryBytes: vllm.containerMemoryMb * 2 ** 20, pids: 4096, tmpfsBytes: 4 * 2 ** 30 };
+    // vLLM's API server, engine core and compiler workers are processes and threads of their own, and Triton's kernels
+    // compile into /tmp: the llama.cpp engine's pids and tmpfs bounds would stop it. Its CPUs are the machine's.
+    const limits = { ...DEFAULT_CONTAINER_LIMITS, cpus: availableParallelism(), memoryBytes: vllm.containerMemoryMb * 2 ** 20, pids: 4096, tmpfsBytes: 4 * 2 ** 30 };
     engine = new VllmEngine({ ...common, id: `vllm@${image ?? 'vllm/vllm-openai:v0.11.0'}`, launch: vllmContainerLauncher({ ...settings, docker, nodeId, gpus: backend.containerGpus, limits, ...(image ? { image } : {}) }) });
     sandbox = 'docker';
   }

@@ -69,11 +69,11 @@ export async function startVllmStandIn(options: VllmStandInOptions = {}): Promis
       return send(response, 200, { count: tokens.length, max_model_len: maxModelLength, tokens });
     }
     if (path === '/detokenize') return send(response, 200, { prompt: detokenize(body.tokens as number[]) });
-    if (path === '/v1/completions') return complete(body, response, request);
+    if (path === '/v1/completions') return complete(body, response);
     return send(response, 404, { error: { message: `no route ${path}`, code: 404 } });
   }
 
-  async function complete(body: Record<string, unknown>, response: ServerResponse, request: IncomingMessage): Promise<void> {
+  async function complete(body: Record<string, unknown>, response: ServerResponse): Promise<void> {
     state.completions.push(body);
     const failure = state.failNext;
     state.failNext = undefined;
@@ -127,7 +127,6 @@ export async function startVllmStandIn(options: VllmStandInOptions = {}): Promis
     }
     finished = true;
     response.end('data: [DONE]\n\n');
-    void request;
   }
 
   await new Promise<void>((resolve, reject) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve).once('error', reject));
