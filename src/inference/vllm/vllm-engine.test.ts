@@ -118,6 +118,14 @@ describe('VllmEngine against a stand-in vLLM server (a child process in place of
     assert.equal((await engine.generate({ modelPath: model, input: { prompt: 'a' }, sampling: sampling() })).tokenIds.length, 12);
   });
 
+  it('serves jobs side by side, each with the tokens it gets alone', async () => {
+    const prompts = ['one', 'two', 'three'];
+    const alone = [];
+    for (const prompt of prompts) alone.push((await engine.generate({ modelPath: model, input: { prompt }, sampling: sampling() })).tokenIds);
+    const together = await Promise.all(prompts.map((prompt) => engine.generate({ modelPath: model, input: { prompt }, sampling: sampling() })));
+    assert.deepEqual(together.map((result) => result.tokenIds), alone);
+  });
+
   it('refuses a continuation with penalties, which vLLM would not count over the earlier tokens', async () => {
     await assert.rejects(engine.generate({ modelPath: model, input: { prompt: 'a' }, sampling: sampling({ presencePenalty: 0.5 }), continueFrom: [300] }), VllmUnsupportedJobError);
   });

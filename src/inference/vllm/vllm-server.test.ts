@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isPidAlive } from '../../processes/index.js';
 import { SamplingParams } from '../../protocol/index.js';
-import { VllmServerCrashedError, VllmServerError } from './vllm-errors.js';
+import { VllmDeadlineError, VllmServerCrashedError, VllmServerError } from './vllm-errors.js';
 import { vllmCommandLauncher, vllmServeArguments, VllmServer } from './vllm-server.js';
 import { eventually, STAND_IN_COMMAND, standInEngine } from './vllm-test-support.js';
 
@@ -94,6 +94,22 @@ describe('VllmServer supervising a stand-in vLLM server (a real child process in
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('VllmServer stopped while its stand-in vLLM server (a real child process) is still loading', () => {
+  it("fails a job waiting for the server at the job's deadline, and stops the loading server by its pid", async () => {
+    let pid = 0;
+    const engine = standInEngine({ env: { VLLM_STAND_IN_STARTUP_MS: '60000' }, onEvent: () => undefined });
+    try {
+      await assert.rejects(engine.generate({ modelPath: model, input: { prompt: 'late' }, sampling, deadlineMs: 300 }), (error) => error instanceof VllmDeadlineError);
+      pid = pidOf(engine.status()[0]!.processId);
+      assert.ok(isPidAlive(pid), 'still loading for the next job');
+    } finally {
+      await engine.close();
+    }
+    assert.equal(isPidAlive(pid), false);
+    assert.equal(engine.status().length, 0);
   });
 });
 
