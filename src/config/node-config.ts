@@ -22,7 +22,10 @@ export const TransportLimits = z
   .strict();
 export type TransportLimits = z.infer<typeof TransportLimits>;
 
-/** The vLLM engine's settings (provider.engine: vllm); `models` then names Hugging Face model folders. */
+/**
+ * The vLLM engine's settings (provider.engine: vllm). `models` are then what vLLM loads, as files the catalog hashes (a
+ * GGUF, its tokenizer named in extraArgs); Hugging Face model folders wait for the catalog to take folders.
+ */
 export const VllmConfig = z
   .object({
     /** With sandbox: none, the program run with the model and serve arguments after it. */
@@ -77,7 +80,7 @@ export const NodeConfig = z
         maxModelFetchBytes: z.number().int().min(1).default(64 * 2 ** 30),
         /** A model's warm engine with no job for this long is unloaded; its next job loads it again. */
         engineIdleSeconds: z.number().int().min(1).default(600),
-        /** llama.cpp: GGUF models in the warm engine (or in-process). vllm: model folders, each served by a supervised vLLM server. */
+        /** llama.cpp: the warm engine (or in-process). vllm: each model served by a supervised vLLM OpenAI server. */
         engine: z.enum(['llama.cpp', 'vllm']).default('llama.cpp'),
         vllm: VllmConfig.prefault({}),
       })

@@ -1,6 +1,6 @@
 // Where a provider's jobs run: sandboxed in Docker by default, refused while no engine answers, in-process
 // only when the operator chose `sandbox: none`. Decided once at start-up and said in the log.
-import { availableParallelism, freemem } from 'node:os';
+import { freemem } from 'node:os';
 import { resolve } from 'node:path';
 import Docker from 'dockerode';
 import { detectHardware } from '../discovery/hardware/index.js';
@@ -8,8 +8,9 @@ import { describeModelFile } from '../models/index.js';
 import { checkEngineFits, estimateEngineMemory, ModelExceedsMemoryError } from '../planner/index.js';
 import type { NodeConfig } from '../config/index.js';
 import { buildRuntimeImage, chooseJobRuntime, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, reapOrphanContainers, selectInferenceBackend, WarmEngine, type EngineStatus, type InferenceBackend, type WarmEngineEvent } from '../execution/index.js';
-import { LlamaCppEngine, VllmEngine, vllmCommandLauncher, vllmContainerLauncher, type InferenceEngine, type VllmEngineStatus, type VllmServerEvent } from '../inference/index.js';
+import { LlamaCppEngine, type InferenceEngine } from '../inference/index.js';
 import type { Logger } from '../log/index.js';
+import { openVllmRuntime } from './open-vllm-runtime.js';
 
 /** What `infernet status --json` shows of a provider's engines: the sandbox, the backend and each model's engine. */
 export interface ProviderEngineState {
@@ -60,64 +61,6 @@ export async function openProviderRuntime(config: NodeConfig, nodeId: string, lo
     },
   });
   return { engine, state: () => ({ sandbox: 'docker', backend: { gpu: backend.gpu || 'cpu', device: backend.device }, engines: engine.status() }) };
-}
-
-/**
- * vLLM (provider.engine: vllm): one supervised vLLM OpenAI server per model folder, in the `vllm` template's container
- * on the GPU (sandbox: docker), or `vllm serve` as a child process (sandbox: none). Refused without an NVIDIA GPU
- * under Docker: the template's container needs one.
- */
-async function openVllmRuntime(config: NodeConfig, nodeId: string, logger: Logger, onEngineChange: EngineChangeListener): Promise<ProviderRuntime> {
-  const { provider } = config;
-  const { vllm } = provider;
-  const backend = selectInferenceBackend(await detectHardware());
-  const settings = { gpuMemoryUtilization: vllm.gpuMemoryUtilization, extraArgs: vllm.extraArgs, ...(vllm.maxModelLength !== undefined ? { maxModelLength: vllm.maxModelLength } : {}) };
-  const common = {
-    readyTimeoutMs: vllm.startTimeoutSeconds * 1000,
-    onEvent: (event: VllmServerEvent) => {
-      logVllmEvent(logger, event);
-      onEngineChange();
-    },
-  };
-  let engine: VllmEngine;
-  let sandbox: ProviderEngineState['sandbox'];
-  if (provider.sandbox === 'none') {
-    logger.warn({ command: vllm.command.join(' ') }, 'WARNING: vLLM runs as a child process WITHOUT a sandbox, as configured (provider.sandbox: none)');
-    engine = new VllmEngine({ ...common, id: 'vllm@local', launch: vllmCommandLauncher({ ...settings, command: vllm.command }) });
-    sandbox = 'none';
-  } else {
-    const runtime = chooseJobRuntime({ docker: await detectDockerEngine(), allowUnsandboxedLocalRuntime: false });
-    if (runtime.kind !== 'docker') {
-      logger.error(runtime.notice);
-      return { refusal: runtime.notice };
-    }
-    if (!backend.containerGpus) {
-      const refusal = 'this provider refuses jobs: provider.engine is vllm and its container needs an NVIDIA GPU, and none answers (use llama.cpp, or sandbox: none with a vLLM build for this machine)';
-      logger.error(refusal);
-      return { refusal };
-    }
-    const docker = new Docker();
-    const image = vllm.image;
-    // vLLM's API server, engine core and compiler workers are processes and threads of their own, and Triton's kernels
-    // compile into /tmp: the llama.cpp engine's pids and tmpfs bounds would stop it. Its CPUs are the machine's.
-    const limits = { ...DEFAULT_CONTAINER_LIMITS, cpus: availableParallelism(), memoryBytes: vllm.containerMemoryMb * 2 ** 20, pids: 4096, tmpfsBytes: 4 * 2 ** 30 };
-    engine = new VllmEngine({ ...common, id: `vllm@${image ?? 'vllm/vllm-openai:v0.11.0'}`, launch: vllmContainerLauncher({ ...settings, docker, nodeId, gpus: backend.containerGpus, limits, ...(image ? { image } : {}) }) });
-    sandbox = 'docker';
-  }
-  logger.info({ backend: backend.gpu || 'cpu', device: backend.device }, 'vLLM engine chosen');
-  return { engine, state: () => ({ sandbox, backend: { gpu: backend.gpu || 'cpu', device: backend.device }, engines: engine.status().map(engineStatusOfVllm) }) };
-}
-
-function engineStatusOfVllm(status: VllmEngineStatus): EngineStatus {
-  const state = status.state === 'ready' ? 'ready' : status.state === 'starting' || status.state === 'restarting' ? 'loading' : 'stopped';
-  return { modelPath: status.modelPath, state, loads: status.starts, restarts: status.restarts, activeJobs: status.activeJobs, reusedPromptTokens: 0, ...(status.lastError ? { lastError: status.lastError } : {}) };
-}
-
-/** What the operator reads about each vLLM server: ready, failed starts and crashes with their last output. */
-function logVllmEvent(logger: Logger, event: VllmServerEvent): void {
-  if (event.type === 'ready') logger.info({ model: event.modelPath, server: event.processId, startMs: Math.round(event.startMs) }, 'vLLM server ready');
-  else if (event.type === 'start-failed') logger.error({ model: event.modelPath, retrying: event.retrying, err: event.error.message }, 'vLLM server did not start');
-  else logger.error({ model: event.modelPath, server: event.processId, restarting: event.restarting, err: event.error.message }, 'vLLM server crashed');
 }
 
 /**
