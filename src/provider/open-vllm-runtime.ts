@@ -30,7 +30,7 @@ export async function openVllmRuntime(config: NodeConfig, nodeId: string, logger
   let sandbox: ProviderEngineState['sandbox'];
   if (provider.sandbox === 'none') {
     logger.warn({ command: vllm.command.join(' ') }, 'WARNING: vLLM runs as a child process WITHOUT a sandbox, as configured (provider.sandbox: none)');
-    engine = new VllmEngine({ ...common, id: 'vllm@local', launch: vllmCommandLauncher({ ...settings, command: vllm.command }) });
+    engine = new VllmEngine({ ...common, launch: vllmCommandLauncher({ ...settings, command: vllm.command }) });
     sandbox = 'none';
   } else {
     const runtime = chooseJobRuntime({ docker: await detectDockerEngine(), allowUnsandboxedLocalRuntime: false });
@@ -48,7 +48,7 @@ export async function openVllmRuntime(config: NodeConfig, nodeId: string, logger
     // vLLM's API server, engine core and compiler workers are processes and threads of their own, and Triton's kernels
     // compile into /tmp: the llama.cpp engine's pids and tmpfs bounds would stop it. Its CPUs are the machine's.
     const limits = { ...DEFAULT_CONTAINER_LIMITS, cpus: availableParallelism(), memoryBytes: vllm.containerMemoryMb * 2 ** 20, pids: 4096, tmpfsBytes: 4 * 2 ** 30 };
-    engine = new VllmEngine({ ...common, id: `vllm@${image ?? 'vllm/vllm-openai:v0.11.0'}`, launch: vllmContainerLauncher({ ...settings, docker, nodeId, gpus: backend.containerGpus, limits, ...(image ? { image } : {}) }) });
+    engine = new VllmEngine({ ...common, idSuffix: '+docker', launch: vllmContainerLauncher({ ...settings, docker, nodeId, gpus: backend.containerGpus, limits, ...(image ? { image } : {}) }) });
     sandbox = 'docker';
   }
   logger.info({ backend: backend.gpu || 'cpu', device: backend.device }, 'vLLM engine chosen');

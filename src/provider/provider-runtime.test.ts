@@ -40,9 +40,10 @@ it('runs jobs on a supervised vLLM server when provider.engine is vllm (a stand-
   const config = validateNodeConfig({ role: 'provider', provider: { sandbox: 'none', engine: 'vllm', vllm: { command: [...STAND_IN_COMMAND] } } }, 'test');
   const runtime = await openProviderRuntime(config, 'node-under-test', silentLogger());
   try {
-    assert.equal(runtime.engine?.id, 'vllm@local');
+    assert.equal(runtime.engine?.id, 'vllm@unknown', 'no server has told its version yet');
     const result = await runtime.engine!.generate({ modelPath: '/models/stand-in-model', input: { prompt: 'hello' }, sampling: SamplingParams.parse({ maxTokens: 4 }) });
     assert.equal(result.tokenIds.length, 4);
+    assert.equal(runtime.engine?.id, 'vllm@0.0.0-stand-in', "the version the server's GET /version answers");
     const state = runtime.state!();
     assert.equal(state.sandbox, 'none');
     assert.equal(state.engines[0]?.state, 'ready');

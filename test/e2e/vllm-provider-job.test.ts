@@ -42,14 +42,14 @@ describe('a job on a provider whose engine is a stand-in vLLM server (client -> 
     await provider?.stop();
   });
 
-  it('completes the job with the text a direct run on the same server gives, recorded as computed by vLLM', async () => {
+  it('completes the job with the text a direct run on the same server gives, recorded under the version the server reports', async () => {
     const result = await runCli(['submit', '--home', home('client'), '--model', model, '--prompt', 'Once upon a time', '--max-tokens', '24', '--json']);
     assert.equal(result.code, 0, result.stderr);
     const job = JSON.parse(result.stdout) as Record<string, unknown>;
     assert.equal(job.status, 'completed');
     assert.equal(job.provider, provider.npub);
     assert.equal(job.tokens, 24);
-    assert.equal(job.engine, 'vllm@local');
+    assert.equal(job.engine, 'vllm@0.0.0-stand-in', "the version the server's GET /version answers");
     const engine = standInEngine();
     try {
       const direct = await engine.generate({ modelPath: model, input: { prompt: 'Once upon a time' }, sampling: SamplingParams.parse({ maxTokens: 24 }) });

@@ -31,6 +31,7 @@ describe('VllmEngine against a stand-in vLLM server (a child process in place of
     assert.equal(sent.return_tokens_as_token_ids, true);
     assert.equal(sent.max_tokens, 12);
     assert.equal(sent.model, 'stand-in-model');
+    assert.equal(engine.id, 'vllm@0.0.0-stand-in', "named after the version the server's GET /version answers");
     const again = await engine.generate({ modelPath: model, input: { prompt: 'Once upon a time' }, sampling: sampling() });
     assert.deepEqual(again.tokenIds, result.tokenIds, 'greedy: the same tokens again');
   });

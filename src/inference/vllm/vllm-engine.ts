@@ -21,8 +21,8 @@ const CRASH_SETTLE_MS = 500;
 
 export interface VllmEngineOptions {
   launch: LaunchVllmProcess;
-  /** Recorded in signed results: the image (or `local` for a command) that computed them. */
-  id?: string;
+  /** After `vllm@<version>` in the engine's id: where it runs (`+docker`), so results of the same setup compare. */
+  idSuffix?: string;
   readyTimeoutMs?: number;
   restartDelayMs?: number;
   restartMaxDelayMs?: number;
@@ -41,7 +41,6 @@ interface TokenRecord {
 }
 
 export class VllmEngine implements InferenceEngine {
-  readonly id: string;
   /**
    * Exact for what a continuation can hold here: the prompt's ids followed by the earlier ids are the context an
    * uninterrupted run had, and a stop sequence straddling the failover is found (the earlier text is scanned first).
@@ -54,8 +53,15 @@ export class VllmEngine implements InferenceEngine {
   /** Each token's text as /detokenize gives it alone, per served model: the vocabulary does not change. */
   private readonly tokenTexts = new Map<string, Map<number, string>>();
 
-  constructor(private readonly options: VllmEngineOptions) {
-    this.id = options.id ?? 'vllm';
+  constructor(private readonly options: VllmEngineOptions) {}
+
+  /**
+   * Recorded in signed results: vLLM's version as its server reports it (GET /version), known once a server was ready
+   * (the daemon preloads its models before it takes jobs); `vllm@unknown` before.
+   */
+  get id(): string {
+    const version = [...this.servers.values()].map((server) => server.status().version).find(Boolean);
+    return `vllm@${version ?? 'unknown'}${this.options.idSuffix ?? ''}`;
   }
 
   status(): VllmEngineStatus[] {

@@ -141,6 +141,8 @@ export interface VllmServerStatus {
   /** The pid or container id of the server now running, and where it answers. */
   processId?: string;
   baseUrl?: string;
+  /** What the server's GET /version answered, once it was ready. */
+  version?: string;
   /** Servers started, restarts included. */
   starts: number;
   restarts: number;
@@ -177,6 +179,7 @@ export class VllmServer {
   private restarts = 0;
   private deaths: number[] = [];
   private lastError?: { error: Error; at: string };
+  private version?: string;
   /** Ends the pause before a restart early when the server is stopped. */
   private wake?: () => void;
 
@@ -195,6 +198,7 @@ export class VllmServer {
       modelPath: this.options.modelPath,
       state: this.state,
       ...(this.process && !this.process.hasEnded() ? { processId: this.process.id, baseUrl: this.process.baseUrl } : {}),
+      ...(this.version ? { version: this.version } : {}),
       starts: this.starts,
       restarts: this.restarts,
       ...(this.lastError ? { lastError: { message: this.lastError.error.message, at: this.lastError.at } } : {}),
@@ -263,6 +267,7 @@ export class VllmServer {
       }
       await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
     }
+    this.version = (await versionOf(process.baseUrl)) ?? this.version;
     this.options.onEvent?.({ type: 'ready', modelPath: this.options.modelPath, processId: process.id, startMs: performance.now() - started });
     void process.ended.then((end) => this.onEnded(process, end));
     return process;
@@ -317,6 +322,17 @@ export class VllmServer {
 
 export function howItEnded(end: VllmProcessEnd): string {
   return end.reason ?? (end.signal ? `was killed by ${end.signal}` : end.code === null ? 'ended' : `exited with code ${end.code}`);
+}
+
+/** vLLM's GET /version ({"version": "0.11.0"}); undefined when it does not answer one. */
+async function versionOf(baseUrl: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${baseUrl}/version`, { signal: AbortSignal.timeout(2_000) });
+    const body = response.ok ? ((await response.json()) as { version?: unknown }) : {};
+    return typeof body.version === 'string' && /^[\w.+-]{1,64}$/.test(body.version) ? body.version : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function healthy(baseUrl: string): Promise<boolean> {

@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+/** What the stand-in's GET /version answers: never a vLLM release, so its results never pass for vLLM's. */
+export const STAND_IN_VERSION = '0.0.0-stand-in';
 export const STAND_IN_BOS = 1;
 export const STAND_IN_EOS = 2;
 /** Byte b of a prompt is token b + BYTE_BASE; the generated words come after the bytes. */
@@ -55,6 +57,7 @@ export async function startVllmStandIn(options: VllmStandInOptions = {}): Promis
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = request.url ?? '/';
     if (request.method === 'GET' && path === '/health') return send(response, Date.now() >= state.readyAt ? 200 : 503, {});
+    if (request.method === 'GET' && path === '/version') return send(response, 200, { version: STAND_IN_VERSION });
     if (request.method === 'GET' && path === '/v1/models') return send(response, 200, { object: 'list', data: [{ id: servedName, object: 'model', max_model_len: maxModelLength }] });
     if (request.method === 'GET' && path === '/stand-in/requests') return send(response, 200, { completions: state.completions, cancelled: state.cancelled });
     if (request.method !== 'POST') return send(response, 404, { error: { message: `no route ${path}`, code: 404 } });

@@ -16,7 +16,6 @@ export interface StandInEngineOptions extends Partial<VllmEngineOptions> {
 export function standInEngine(options: StandInEngineOptions = {}): VllmEngine {
   const { env, launcher, ...engine } = options;
   return new VllmEngine({
-    id: 'vllm@stand-in',
     restartDelayMs: 50,
     readyTimeoutMs: 20_000,
     ...engine,
