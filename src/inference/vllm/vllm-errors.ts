@@ -47,10 +47,13 @@ export class VllmUnsupportedJobError extends InfernetError {
   }
 }
 
-/** The job was still streaming at its deadline: the request was cancelled, so vLLM stops computing it. */
+/**
+ * The job had not finished at its deadline (its server still loading, or its request streaming): the request is
+ * cancelled, so vLLM stops computing it.
+ */
 export class VllmDeadlineError extends InfernetError {
   override readonly name = 'VllmDeadlineError';
   constructor(readonly deadlineMs: number) {
-    super('deadline_exceeded', `the vLLM request was still streaming at the job's deadline of ${Math.round(deadlineMs)} ms and was cancelled`);
+    super('deadline_exceeded', `the job had not finished on vLLM at its deadline of ${Math.round(deadlineMs)} ms: its request was cancelled`);
   }
 }
