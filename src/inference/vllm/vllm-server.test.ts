@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { isPidAlive } from '../../processes/index.js';
 import { SamplingParams } from '../../protocol/index.js';
 import { VllmDeadlineError, VllmServerCrashedError, VllmServerError } from './vllm-errors.js';
-import { vllmCommandLauncher, vllmServeArguments, VllmServer } from './vllm-server.js';
+import { vllmCommandLauncher, vllmServeArguments, VllmServer, type VllmProcess } from './vllm-server.js';
 import { eventually, STAND_IN_COMMAND, standInEngine } from './vllm-test-support.js';
 
 const model = '/models/stand-in-model';
@@ -49,6 +49,26 @@ describe('VllmServer supervising a stand-in vLLM server (a real child process in
       assert.deepEqual(events, ['ready', 'crashed', 'ready']);
     } finally {
       await engine.close();
+    }
+  });
+
+  it("kills the processes a crashed server leaves behind (vLLM's engine core) before it starts the next", async () => {
+    const processes: VllmProcess[] = [];
+    const launch = vllmCommandLauncher({ command: STAND_IN_COMMAND, env: { ...process.env, VLLM_STAND_IN_WORKER: '1' }, stopGraceMs: 1000 });
+    const server = new VllmServer({ launch: async (parameters) => processes[processes.push(await launch(parameters)) - 1]!, modelPath: model, servedName: 'stand-in-model', restartDelayMs: 20 });
+    const workerOf = (started: VllmProcess) => Number(/stand-in worker pid (\d+)/.exec(started.lastOutput())?.[1]);
+    try {
+      const first = await server.ready();
+      const worker = workerOf(first);
+      assert.ok(isPidAlive(worker));
+      process.kill(first.pid!, 'SIGKILL');
+      assert.ok(await eventually(async () => processes.length === 2 && server.status().state === 'ready'));
+      assert.ok(await eventually(async () => !isPidAlive(worker), 40), "the first server's worker is gone");
+      const second = workerOf(processes[1]!);
+      await server.stop();
+      assert.ok(await eventually(async () => !isPidAlive(second), 40), 'stopping the server stops its worker too');
+    } finally {
+      await server.stop();
     }
   });
 

@@ -25,7 +25,7 @@ export interface VllmProcess {
   lastOutput(): string;
   readonly ended: Promise<VllmProcessEnd>;
   hasEnded(): boolean;
-  /** Asks it to exit, kills it after a grace period; resolves once it is gone. */
+  /** Asks it (and the processes it started) to exit, kills them after a grace period; resolves once it is gone. */
   stop(): Promise<void>;
 }
 
@@ -82,7 +82,16 @@ export function vllmCommandLauncher(options: VllmCommandLauncherOptions = {}): L
     const port = await freeLoopbackPort();
     const args = [...leading, modelPath, ...vllmServeArguments(servedName, '127.0.0.1', port, options)];
     const [command, argv] = process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', program!, ...args]] : [program!, args];
-    const child = spawn(command, argv, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, led by its pid: vLLM runs its engine core (which holds the GPU) and workers as processes
+    // of their own, and a server that crashed or was stopped must leave none of them behind for the next to meet.
+    const child = spawn(command, argv, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // ESRCH: the group is gone
+      }
+    };
     const output = new OutputTail();
     child.stdout!.on('data', (chunk: Buffer) => output.push(chunk));
     child.stderr!.on('data', (chunk: Buffer) => output.push(chunk));
@@ -90,6 +99,7 @@ export function vllmCommandLauncher(options: VllmCommandLauncherOptions = {}): L
     const ended = new Promise<VllmProcessEnd>((resolve) => {
       child.once('exit', (code, signal) => {
         done = true;
+        killGroup('SIGKILL');
         resolve({ code, signal });
       });
       child.once('error', (error) => {
@@ -107,8 +117,8 @@ export function vllmCommandLauncher(options: VllmCommandLauncherOptions = {}): L
       hasEnded: () => done,
       stop: async () => {
         if (done) return;
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), options.stopGraceMs ?? 10_000);
+        killGroup('SIGTERM');
+        const timer = setTimeout(() => killGroup('SIGKILL'), options.stopGraceMs ?? 10_000);
         await ended;
         clearTimeout(timer);
       },

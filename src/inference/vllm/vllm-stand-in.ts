@@ -3,6 +3,7 @@
 // and "token_id:N" tokens, stop strings held back and cut as vLLM does), generating words deterministically from the
 // whole context so a continuation fed the earlier tokens goes on exactly as an uninterrupted run. It is not vLLM:
 // every test that uses it says so in its name. Run as a script it takes `vllm serve`'s arguments and stands in for it.
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -231,6 +232,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.env.VLLM_STAND_IN_EXIT_AT_START) {
     process.stderr.write(`stand-in: ${process.env.VLLM_STAND_IN_EXIT_AT_START}\n`);
     process.exit(3);
+  }
+  if (process.env.VLLM_STAND_IN_WORKER) {
+    // As vLLM's engine core: a process of the server's own, which must not outlive it holding the GPU.
+    const worker = spawn(process.execPath, ['-e', 'setInterval(() => undefined, 60_000)'], { stdio: 'ignore' });
+    process.stdout.write(`stand-in worker pid ${worker.pid}\n`);
   }
   const standIn = await startVllmStandIn(standInOptionsOf(process.argv.slice(2)));
   process.stdout.write(`stand-in vLLM server listening at ${standIn.baseUrl}\n`);
