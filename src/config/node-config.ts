@@ -22,6 +22,30 @@ export const TransportLimits = z
   .strict();
 export type TransportLimits = z.infer<typeof TransportLimits>;
 
+/**
+ * The vLLM engine's settings (provider.engine: vllm). `models` are then what vLLM loads, as files the catalog hashes (a
+ * GGUF, its tokenizer named in extraArgs); Hugging Face model folders wait for the catalog to take folders.
+ */
+export const VllmConfig = z
+  .object({
+    /** With sandbox: none, the program run with the model and serve arguments after it. */
+    command: z.array(z.string().min(1)).min(1).default(['vllm', 'serve']),
+    /** With sandbox: docker, the image of the `vllm` execution template (its pinned vllm/vllm-openai when absent). */
+    image: z.string().min(1).optional(),
+    /** vLLM's --gpu-memory-utilization: the share of the GPU's memory its weights and KV cache may take. */
+    gpuMemoryUtilization: z.number().gt(0).max(1).default(0.9),
+    /** vLLM's --max-model-len; absent: the model's own context length. */
+    maxModelLength: z.number().int().min(64).optional(),
+    /** Passed to `vllm serve` after the arguments Infernet sets. */
+    extraArgs: z.array(z.string()).default([]),
+    /** Loading and compiling a large model takes minutes: a server not ready by then is stopped and retried. */
+    startTimeoutSeconds: z.number().int().min(1).default(900),
+    /** Memory limit of the vLLM container (sandbox: docker). */
+    containerMemoryMb: z.number().int().min(1024).default(32768),
+  })
+  .strict();
+export type VllmConfig = z.infer<typeof VllmConfig>;
+
 export const NodeConfig = z
   .object({
     role: NodeRole.default('all'),
@@ -56,6 +80,9 @@ export const NodeConfig = z
         maxModelFetchBytes: z.number().int().min(1).default(64 * 2 ** 30),
         /** A model's warm engine with no job for this long is unloaded; its next job loads it again. */
         engineIdleSeconds: z.number().int().min(1).default(600),
+        /** llama.cpp: the warm engine (or in-process). vllm: each model served by a supervised vLLM OpenAI server. */
+        engine: z.enum(['llama.cpp', 'vllm']).default('llama.cpp'),
+        vllm: VllmConfig.prefault({}),
       })
       .strict()
       .prefault({}),

@@ -9,6 +9,8 @@ import { silentLogger } from '../log/index.js';
 import { sharedModelPath } from '../models/shared-test-models.js';
 import { NodeDaemon } from '../node/node-daemon.js';
 import { openProviderRuntime } from './provider-runtime.js';
+import { SamplingParams } from '../protocol/index.js';
+import { STAND_IN_COMMAND } from '../inference/vllm/vllm-test-support.js';
 
 it('refuses jobs, and offers no slots, when the sandbox is required and no Docker engine answers', async () => {
   const previous = process.env.DOCKER_HOST;
@@ -32,4 +34,21 @@ it('runs jobs in-process only when the operator chose sandbox: none', async () =
   const runtime = await openProviderRuntime(config, 'node-under-test', silentLogger());
   assert.match(runtime.engine?.id ?? '', /^llama\.cpp\/node-llama-cpp@[\d.]+$/);
   await runtime.engine?.close();
+});
+
+it('runs jobs on a supervised vLLM server when provider.engine is vllm (a stand-in vLLM server as the command, sandbox: none)', async () => {
+  const config = validateNodeConfig({ role: 'provider', provider: { sandbox: 'none', engine: 'vllm', vllm: { command: [...STAND_IN_COMMAND] } } }, 'test');
+  const runtime = await openProviderRuntime(config, 'node-under-test', silentLogger());
+  try {
+    assert.equal(runtime.engine?.id, 'vllm@unknown', 'no server has told its version yet');
+    const result = await runtime.engine!.generate({ modelPath: '/models/stand-in-model', input: { prompt: 'hello' }, sampling: SamplingParams.parse({ maxTokens: 4 }) });
+    assert.equal(result.tokenIds.length, 4);
+    assert.equal(runtime.engine?.id, 'vllm@0.0.0-stand-in', "the version the server's GET /version answers");
+    const state = runtime.state!();
+    assert.equal(state.sandbox, 'none');
+    assert.equal(state.engines[0]?.state, 'ready');
+    assert.equal(state.engines[0]?.modelPath, '/models/stand-in-model');
+  } finally {
+    await runtime.engine?.close();
+  }
 });
