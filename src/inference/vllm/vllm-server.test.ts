@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { isPidAlive } from '../../processes/index.js';
 import { SamplingParams } from '../../protocol/index.js';
@@ -33,9 +34,10 @@ describe('VllmServer supervising a stand-in vLLM server (a real child process in
     try {
       await engine.preload(model);
       const first = pidOf(engine.status()[0]!.processId);
-      let streamed = false;
-      const inFlight = engine.generate({ modelPath: model, input: { prompt: 'in flight' }, sampling: SamplingParams.parse({ maxTokens: 2000 }), onText: () => void (streamed = true) });
-      assert.ok(await eventually(async () => streamed));
+      let firstPiece!: () => void;
+      const streaming = new Promise<void>((resolve) => (firstPiece = resolve));
+      const inFlight = engine.generate({ modelPath: model, input: { prompt: 'in flight' }, sampling: SamplingParams.parse({ maxTokens: 2000 }), onText: () => firstPiece() });
+      await Promise.race([streaming, inFlight]); // the job streams (a job that ended first fails the assertion below)
       process.kill(first, 'SIGKILL');
       await assert.rejects(inFlight, (error) => error instanceof VllmServerCrashedError && error.code === 'engine_failed' && /was killed by SIGKILL during the job; it is restarted/.test(error.message));
       const result = await engine.generate({ modelPath: model, input: { prompt: 'after the crash' }, sampling });
@@ -55,18 +57,31 @@ describe('VllmServer supervising a stand-in vLLM server (a real child process in
   it("kills the processes a crashed server leaves behind (vLLM's engine core) before it starts the next", async () => {
     const processes: VllmProcess[] = [];
     const launch = vllmCommandLauncher({ command: STAND_IN_COMMAND, env: { ...process.env, VLLM_STAND_IN_WORKER: '1' }, stopGraceMs: 1000 });
-    const server = new VllmServer({ launch: async (parameters) => processes[processes.push(await launch(parameters)) - 1]!, modelPath: model, servedName: 'stand-in-model', restartDelayMs: 20 });
+    // Waits on the supervisor's own events, not on a poll that a loaded machine outlasts.
+    let readies = 0;
+    let secondReady!: () => void;
+    const restarted = new Promise<void>((resolve) => (secondReady = resolve));
+    const server = new VllmServer({
+      launch: async (parameters) => processes[processes.push(await launch(parameters)) - 1]!,
+      modelPath: model,
+      servedName: 'stand-in-model',
+      restartDelayMs: 20,
+      readyTimeoutMs: 60_000,
+      onEvent: (event) => void (event.type === 'ready' && ++readies === 2 && secondReady()),
+    });
     const workerOf = (started: VllmProcess) => Number(/stand-in worker pid (\d+)/.exec(started.lastOutput())?.[1]);
     try {
       const first = await server.ready();
       const worker = workerOf(first);
-      assert.ok(isPidAlive(worker));
+      assert.ok(isRunning(worker));
       process.kill(first.pid!, 'SIGKILL');
-      assert.ok(await eventually(async () => processes.length === 2 && server.status().state === 'ready'));
-      assert.ok(await eventually(async () => !isPidAlive(worker), 40), "the first server's worker is gone");
+      await restarted;
+      assert.equal(processes.length, 2);
+      // Killed before the next server started; a killed process reads as gone once it is a zombie, before its reaping.
+      assert.ok(await eventually(async () => !isRunning(worker), 40), "the first server's worker is gone");
       const second = workerOf(processes[1]!);
       await server.stop();
-      assert.ok(await eventually(async () => !isPidAlive(second), 40), 'stopping the server stops its worker too');
+      assert.ok(await eventually(async () => !isRunning(second), 40), 'stopping the server stops its worker too');
     } finally {
       await server.stop();
     }
@@ -151,3 +166,13 @@ describe("vllm serve's arguments", () => {
     ]);
   });
 });
+
+/** Whether a process runs: alive and not a zombie waiting to be reaped (/proc/<pid>/stat's state Z). */
+function isRunning(pid: number): boolean {
+  if (!isPidAlive(pid)) return false;
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false; // gone between the two looks
+  }
+}
