@@ -17,6 +17,7 @@ import { VerdictRejectedError, type VerdictWitness } from '../verification/verdi
 import type { PeerSession } from '../transport/index.js';
 import { verifyJobResult } from '../jobs/job-envelopes.js';
 import { cryptoRandom } from '../verification/seeded-random.js';
+import { uncheckedVerificationOf } from '../verification/pending-verification.js';
 import { CheckedJobs } from './checked-jobs.js';
 import { drawProvider, rankProviders } from './provider-selection.js';
 
@@ -497,7 +498,8 @@ export class AggregatorService {
       return;
     }
     job.client.send(frame);
-    await this.finish(job, 'completed', undefined, { tokens: summary.tokens, outputHash: summary.outputHash });
+    // Settled unchecked now; what follows from it (the provider's rating) reads the verdict from the record.
+    await this.finish(job, 'completed', undefined, { tokens: summary.tokens, outputHash: summary.outputHash, provider: run.provider, client: run.client, model: run.model, verification: uncheckedVerificationOf(run, Date.now()) });
   }
 
   private async takeVerdict(client: PeerSession, frame: FrameOf<'job.verdict'>): Promise<void> {

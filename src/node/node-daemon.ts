@@ -21,7 +21,7 @@ import { openNodeJobPayer, type NodeJobPayer } from '../payments/node-job-payer.
 import { withClientLedger } from '../payments/terms/ledgered-job-payer.js';
 import { startClientRefundSweep, type ExpiredEscrowSweep } from '../payments/refund/expired-escrow-sweep.js';
 import { startNodeNwc, type NwcWalletService } from '../payments/nwc/index.js';
-import { outcomeReportOf, startNodeReputation, type ReputationService } from '../reputation/index.js';
+import { outcomeReportOf, ReputationFeedReader, startNodeReputation, type ReputationService } from '../reputation/index.js';
 import { VerdictWitness, type VerificationListener, type VerificationOutcome } from '../verification/index.js';
 import { AggregatorService } from '../aggregator/aggregator-service.js';
 import { DaemonStateWriter, removeDaemonState, type DaemonPeer, type DaemonState } from './daemon-state.js';
@@ -114,7 +114,8 @@ export class NodeDaemon {
     this.netTests = new NetTestResponder({ maxFrameBytes: config.limits.maxFrameBytes });
     if (roles.aggregator) {
       this.witness = new VerdictWitness({ store: this.store, logger: logger.child({ component: 'verification' }) });
-      this.witness.onVerification((outcome) => this.recordVerification(outcome));
+      // Ratings follow from the runs' persisted verdicts, through the feed (a rating due at a crash is made after it).
+      this.feed.follow(new ReputationFeedReader((outcome) => this.recordVerification(outcome)));
     }
     const payments = nodeStore.payments;
     if (roles.aggregator) this.aggregator = new AggregatorService({ store: this.store, logger, key: options.key, offerWaitMs: config.aggregator.offerWaitSeconds * 1000, discoverProviders: (model) => this.discoverProviders(model), admitJob: (client, request) => this.phoneGrants.admit(client, request), ...this.verificationHooks(), ...(payments?.aggregator ? { payments: payments.aggregator } : {}) });
@@ -161,9 +162,9 @@ export class NodeDaemon {
     started = daemon;
     // Verification outcomes decide whether a completed job's escrow is released (paid unless found wrong).
     nodeStore.attachSettlement?.({ onVerification: (listener) => daemon.onVerification(listener), metrics: daemon.metrics });
-    // Readers with a persisted place go on from it: a payment or a push due when the node last stopped is made now.
-    await daemon.feed.start();
     if (roles.aggregator) daemon.reputation = await startNodeReputation({ home: options.home, config, key: options.key, logger, ...(nodeStore.pocketbase ? { pocketbase: nodeStore.pocketbase } : {}) });
+    // Readers with a persisted place go on from it: a payment, a push or a rating due when the node last stopped is made now.
+    await daemon.feed.start();
     // Runs that waited for their verdict when the aggregator last stopped wait again, until their persisted
     // deadlines, before any client can reach it; those whose window closed meanwhile are settled now.
     await daemon.witness?.resumeVerifying();
@@ -417,9 +418,9 @@ export class NodeDaemon {
   }
 
   /** A wrong result counts as a verification failure; every outcome becomes a signed, published outcome event. */
-  private recordVerification(outcome: VerificationOutcome): void {
+  private async recordVerification(outcome: VerificationOutcome): Promise<void> {
     if (outcome.verdict === 'failed') this.metrics.verificationFailures.inc({ reason: 'wrong_output' });
-    void this.reputation?.record(outcomeReportOf(outcome)).catch((error: Error) => this.options.logger.warn({ err: error.message, jobId: outcome.runJobId }, 'cannot record the job outcome'));
+    await this.reputation?.record(outcomeReportOf(outcome)).catch((error: Error) => this.options.logger.warn({ err: error.message, jobId: outcome.runJobId }, 'cannot record the job outcome'));
   }
 
   /** Finds providers of a model in the DHT and links to them, waiting a moment for a session to one of them. */

@@ -34,6 +34,7 @@ export {
   type RejectedRating,
 } from './reputation-service.js';
 export { outcomeReportOf, jobValueOf } from './outcome-report.js';
+export { ReputationFeedReader } from './reputation-feed-reader.js';
 export { renderReputationDoc } from './reputation-doc.js';
 export { startNodeReputation, reputationLedgerOf, REPUTATION_FILE, type StartNodeReputationOptions } from './node-reputation.js';
 export { admitsRating, ratingsToEvict, retainedAfterEviction, DEFAULT_RETENTION, MAX_RATINGS, MAX_RATINGS_PER_UNPROVEN_RATER, type HeldRating, type RetentionLimits } from './rating-retention.js';

@@ -9,7 +9,7 @@ import type { JobPatch, JobRecord, JobVerification } from '../jobs/job-record.js
 import type { JobState } from '../jobs/state-machine.js';
 import type { VerificationPolicy } from '../protocol/index.js';
 import type { WitnessedRun } from './check-verdict.js';
-import type { VerificationVerdict } from './verification-outcome.js';
+import type { VerificationOutcome, VerificationVerdict } from './verification-outcome.js';
 
 /** How long a run under a policy waits for its client's verdict, unless configured. */
 export const DEFAULT_VERDICT_WAIT_MS = 10 * 60_000;
@@ -74,5 +74,45 @@ export function verdictPatchOf(verification: JobVerification, verdict: Verificat
   return {
     verification: { ...verification, verdict, verdictJobId },
     ...(verdict === 'failed' ? { error: { code: 'verification_failed', message: `the run was outvoted by the other runs of job ${verdictJobId}` } } : {}),
+  };
+}
+
+/**
+ * What a run under policy none persists with its move to completed: its result and the verdict it was settled on
+ * (unchecked), so that what follows from its end (its provider's rating) is read from the record like any run's.
+ * Without the hold invoice: a run under none is told its verdict at once, never waits for it.
+ */
+export function uncheckedVerificationOf(run: WitnessedRun, now: number): JobVerification {
+  return {
+    policy: { kind: 'none' },
+    resultEventId: run.resultEventId,
+    ...(run.price ? { price: run.price } : {}),
+    verdictDeadline: now,
+    verdict: 'unchecked',
+    verdictJobId: run.jobId,
+    ...(run.fingerprintHash ? { fingerprintHash: run.fingerprintHash } : {}),
+  };
+}
+
+/**
+ * The verification outcome of a relayed run, from the aggregator's record once a verdict settled it (completed or
+ * failed out of verifying, or completed unchecked under none); undefined for a run that ended without one.
+ */
+export function outcomeOfSettledRun(job: JobRecord): VerificationOutcome | undefined {
+  const { verification } = job;
+  if (job.role !== 'aggregator' || !verification?.verdict || !job.provider || !job.client || !job.outputHash) return undefined;
+  return {
+    jobId: verification.verdictJobId ?? job.jobId,
+    runJobId: job.jobId,
+    provider: job.provider,
+    client: job.client,
+    model: job.model,
+    verdict: verification.verdict,
+    policy: verification.policy,
+    outputHash: job.outputHash,
+    resultEventId: verification.resultEventId,
+    ...(verification.price ? { price: verification.price } : {}),
+    tokens: job.tokens ?? 0,
+    at: job.updatedAt,
   };
 }
