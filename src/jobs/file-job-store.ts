@@ -6,7 +6,8 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob, SequencedJobEvent } from './job-record.js';
 import { DuplicateJobError, JobNotFoundError, type JobListFilter, type JobStore } from './job-store.js';
-import { assertTransition, type JobState } from './state-machine.js';
+import type { JobState } from './state-machine.js';
+import { createdJob, movedJob } from './job-step.js';
 import { WriteAnnouncer } from './write-announcer.js';
 
 type JobFileLine = { kind: 'event'; event: JobEvent } | { kind: 'job'; job: JobRecord };
@@ -24,9 +25,7 @@ export class FileJobStore implements JobStore {
     return this.serialised(async () => {
       const { jobs } = await this.load();
       if (jobs.has(keyOf(job.jobId, job.role))) throw new DuplicateJobError(job.jobId, job.role);
-      const now = Date.now();
-      const record: JobRecord = { ...job, state: job.state ?? 'created', createdAt: now, updatedAt: now };
-      const event: JobEvent = { jobId: job.jobId, role: job.role, from: null, to: record.state, at: now };
+      const { event, record } = createdJob(job, Date.now());
       await this.append([{ kind: 'event', event }, { kind: 'job', job: record }]);
       this.written.announce();
       return record;
@@ -35,11 +34,7 @@ export class FileJobStore implements JobStore {
 
   transition(jobId: string, role: JobRole, to: JobState, patch: JobPatch = {}, reason?: string): Promise<JobRecord> {
     return this.serialised(async () => {
-      const current = await this.require(jobId, role);
-      assertTransition(jobId, current.state, to);
-      const now = Date.now();
-      const record: JobRecord = { ...current, ...patch, state: to, updatedAt: now };
-      const event: JobEvent = { jobId, role, from: current.state, to, at: now, ...(reason ? { reason } : {}) };
+      const { event, record } = movedJob(await this.require(jobId, role), to, patch, Date.now(), reason);
       // The event goes first: a crash between the two lines leaves a record that replays to the event's state.
       await this.append([{ kind: 'event', event }]);
       await this.append([{ kind: 'job', job: record }]);

@@ -7,7 +7,8 @@ import type { BatchService, ClientResponseError } from 'pocketbase';
 import type { JobEvent, JobPatch, JobRecord, JobRole, NewJob, SequencedJobEvent } from '../jobs/job-record.js';
 import { WriteAnnouncer } from '../jobs/write-announcer.js';
 import { DuplicateJobError, JobNotFoundError, type JobListFilter, type JobStore } from '../jobs/job-store.js';
-import { assertTransition, isLegalTransition, IllegalJobTransitionError, type JobState } from '../jobs/state-machine.js';
+import { isLegalTransition, IllegalJobTransitionError, type JobState } from '../jobs/state-machine.js';
+import { createdJob, transitionEvent } from '../jobs/job-step.js';
 import { COLLECTIONS, type JobEventRow, type JobRow } from './collections.js';
 import { jobEventRow, jobKey, newJobRow, patchRow, toJobEvent, toJobRecord, toSequencedJobEvent } from './job-rows.js';
 import { PocketBaseRequestError, pocketBaseStatus } from './pocketbase-connection.js';
@@ -44,11 +45,10 @@ export class PocketBaseJobStore implements JobStore {
 
   create(job: NewJob): Promise<JobRecord> {
     return this.queue.run(jobKey(job.jobId, job.role), async () => {
-      const now = Date.now();
-      const state = job.state ?? 'created';
+      const { event } = createdJob(job, Date.now());
       const batch = this.pb.createBatch();
-      batch.collection(COLLECTIONS.jobEvents).create(jobEventRow({ jobId: job.jobId, role: job.role, from: null, to: state, at: now }));
-      batch.collection(COLLECTIONS.jobs).create(newJobRow(job, state, now));
+      batch.collection(COLLECTIONS.jobEvents).create(jobEventRow(event));
+      batch.collection(COLLECTIONS.jobs).create(newJobRow(job, event.to, event.at));
       // The unique index on (jobId, role) refuses a duplicate, from this process or another.
       const jobRow = await this.sendBatch(`create ${job.role} job ${job.jobId}`, batch, (error) =>
         isUniqueViolation(error) ? new DuplicateJobError(job.jobId, job.role) : undefined,
@@ -83,12 +83,10 @@ export class PocketBaseJobStore implements JobStore {
     let current = this.lastWritten.get(key);
     // A remembered state that forbids the move may be stale: only a fresh read decides that it is illegal.
     if (!current || !isLegalTransition(current.state, to)) current = await this.requireRow(jobId, role);
-    assertTransition(jobId, current.state, to);
-    const now = Date.now();
-    const event: JobEvent = { jobId, role, from: current.state, to, at: now, ...(reason ? { reason } : {}) };
+    const event = transitionEvent(jobId, role, current.state, to, Date.now(), reason);
     const batch = this.pb.createBatch();
     batch.collection(COLLECTIONS.jobEvents).create(jobEventRow(event));
-    batch.collection(COLLECTIONS.jobs).update(current.id, { ...patchRow(patch), state: to, updatedAt: now, expectedState: current.state });
+    batch.collection(COLLECTIONS.jobs).update(current.id, { ...patchRow(patch), state: to, updatedAt: event.at, expectedState: current.state });
     try {
       const row = await this.sendBatch(`move ${role} job ${jobId} to ${to}`, batch);
       this.lastWritten.set(key, { id: row.id, state: row.state });
