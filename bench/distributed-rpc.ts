@@ -22,6 +22,7 @@ import {
 import { freeLoopbackPort, startEngineProcess, stopEngineProcess, tcpAccepts, waitUntilReady, type EngineProcess } from '../src/distributed/engine-process.js';
 import { generateNodeKey, type NodeKey } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
+import { cidOfBytes, RAW_CODE } from '../src/content/index.js';
 import { BENCHMARK_LLAMA_SHAPE, writeRandomLlamaGguf, type RandomLlamaShape } from '../src/models/index.js';
 import type { DistributedJobReport, StageEndpoint, StageServiceOptions } from '../src/distributed/index.js';
 import { reportFigure } from './summary/bench-figure.js';
@@ -137,7 +138,8 @@ async function main(): Promise<void> {
     wideBytes = (await writeRandomLlamaGguf(wideModel, WIDE_LLAMA_SHAPE, { seed: 9, tensorType: 'F16' })).bytes;
     const wideRequest = { modelPath: wideModel, input: { prompt: PROMPT }, sampling: { temperature: 0, maxTokens: 4 } };
     // The content id the head names; the providers find their copy by it (a content store lookup in a node).
-    const wideCid = 'bench-wide-model';
+    // Any valid content id names the model here (stage.open refuses a free string): the holders map it to the file.
+    const wideCid = cidOfBytes(RAW_CODE, Buffer.from('bench-wide-model')).toString();
     const holders = await stageServices(2, headKey, (i) => ({ launcher: processWorkerLauncher(binaries.rpcServer, { cacheDir: join(dir, `prefill-${i}`) }), tensorCache: { dir: join(dir, `prefill-${i}`), modelPathOf: async (cid: string) => (cid === wideCid ? wideModel : undefined) } }));
     const plain = await stageServices(2, headKey, () => ({ launcher: processWorkerLauncher(binaries.rpcServer) }));
     services.push(...holders.services, ...plain.services);
