@@ -65,11 +65,9 @@ function nonceOf(counter: bigint): Buffer {
   return nonce;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 /** One sealed frame in the pieces that go on the wire as they are (written together with writev, never joined). */
 export interface SealedFrame {
-  body: Buffer;
+  body: Buffer[];
   tag: Buffer;
 }
 
@@ -77,11 +75,15 @@ export class TunnelSealer {
   private counter = 0n;
   constructor(private readonly key: Buffer) {}
 
-  /** Encrypts `plain` under the next nonce; `header` (the frame's type and length) is authenticated with it. */
-  seal(header: Buffer, plain: Buffer): SealedFrame {
+  /**
+   * Encrypts the pieces of `plain` as one frame under the next nonce; `header` (the frame's type and length) is
+   * authenticated with it.
+   */
+  seal(header: Buffer, plain: readonly Buffer[]): SealedFrame {
     const cipher = createCipheriv('aes-256-gcm', this.key, nonceOf(this.counter++));
     cipher.setAAD(header);
-    const body = plain.length ? cipher.update(plain) : EMPTY;
+    const body: Buffer[] = [];
+    for (const piece of plain) if (piece.length) body.push(cipher.update(piece));
     cipher.final();
     return { body, tag: cipher.getAuthTag() };
   }

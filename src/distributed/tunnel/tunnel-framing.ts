@@ -18,14 +18,17 @@ export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 const KNOWN_TYPES: ReadonlySet<number> = new Set(Object.values(FrameType));
 
-/** A frame's wire pieces, to be written in this order (one writev): header, ciphertext, tag. */
-export function sealFrame(sealer: TunnelSealer, type: FrameType, plain: Buffer): [header: Buffer, body: Buffer, tag: Buffer] {
-  if (plain.length > MAX_TUNNEL_FRAME_BYTES) throw new RangeError(`a tunnel frame carries at most ${MAX_TUNNEL_FRAME_BYTES} bytes`);
+/** One frame of `plain` (pieces of it, sealed as one) in its wire pieces, to be written in this order with one writev. */
+export function sealFrame(sealer: TunnelSealer, type: FrameType, plain: Buffer | readonly Buffer[]): Buffer[] {
+  const pieces = Buffer.isBuffer(plain) ? [plain] : plain;
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  if (length > MAX_TUNNEL_FRAME_BYTES) throw new RangeError(`a tunnel frame carries at most ${MAX_TUNNEL_FRAME_BYTES} bytes`);
   const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
   header[0] = type;
-  header.writeUInt32BE(plain.length, 1);
-  const { body, tag } = sealer.seal(header, plain);
-  return [header, body, tag];
+  header.writeUInt32BE(length, 1);
+  const { body, tag } = sealer.seal(header, pieces);
+  return [header, ...body, tag];
 }
 
 export interface FrameDecoderHandlers {
