@@ -229,10 +229,8 @@ export interface DialTunnelParameters {
 
 export async function dialTunnel(params: DialTunnelParameters): Promise<AuthenticatedTunnel> {
   const timeoutMs = params.timeoutMs ?? TUNNEL_HANDSHAKE_TIMEOUT_MS;
-  // A zero mask: WebSocket masking guards browsers' intermediaries against crafted plaintext, but every tunnel frame
-  // after the handshake is already AES-GCM ciphertext, and masking each byte in JavaScript was a tenth of the
-  // tunnel's CPU under tensor parallelism (megabytes per token).
-  const socket = new WebSocket(params.url, { maxPayload: MAX_HANDSHAKE_BYTES, perMessageDeflate: false, handshakeTimeout: timeoutMs, generateMask: (mask: Buffer) => void mask.fill(0) });
+  // WebSocket carries the handshake's few small text frames only; the tunnel's frames follow on the connection.
+  const socket = new WebSocket(params.url, { maxPayload: MAX_HANDSHAKE_BYTES, perMessageDeflate: false, handshakeTimeout: timeoutMs });
   const unreachable = new Promise<never>((_, reject) =>
     socket.once('error', (error) => reject(new TunnelUnreachableError(params.url, `cannot reach the stage at ${params.url}: ${error.message}`, { cause: error }))),
   );

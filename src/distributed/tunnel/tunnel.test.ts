@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import WebSocket from 'ws';
-import { generateNodeKey } from '../../identity/index.js';
+import WebSocket, { WebSocketServer } from 'ws';
+import { generateNodeKey, signEnvelope } from '../../identity/index.js';
 import { silentLogger } from '../../log/index.js';
 import { echoLauncher } from '../testing/echo-rpc-launcher.js';
 import { StageConnection } from '../stage-connection.js';
 import { StageService } from '../stage-service.js';
 import { deriveTunnelKeys, newEphemeralKey, TunnelFrameRejectedError, type TunnelOpener } from './tunnel-cipher.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, FrameType, sealFrame } from './tunnel-framing.js';
-import { MAX_TUNNEL_FRAME_BYTES, TUNNEL_PROTOCOL } from './tunnel-protocol.js';
+import { EVENT_KIND_TUNNEL_AUTH, MAX_TUNNEL_FRAME_BYTES, TUNNEL_PROTOCOL } from './tunnel-protocol.js';
 import { dialTunnel, TunnelRefusedError } from './tunnel-handshake.js';
 
 // The tunnel carries bytes, whatever listens behind it: an echo process sits where ggml-rpc-server does.
@@ -112,6 +112,36 @@ describe('tunnels to RPC stages (an echo process stands in for ggml-rpc-server)'
     assert.equal(frames.at(-1)?.type, 'tunnel.refuse');
     assert.equal(frames.at(-1)?.code, 'unauthenticated');
     assert.equal(service.openStages().length, 0);
+  });
+
+  it('refuses by name a head that speaks tunnel protocol 1, whose frames it would not read', async () => {
+    const socket = new WebSocket(service.url);
+    const frames: Record<string, unknown>[] = [];
+    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    await new Promise((resolve) => socket.once('open', resolve));
+    for (let i = 0; i < 100 && !frames.length; i++) await new Promise((r) => setTimeout(r, 10));
+    const ephemeral = newEphemeralKey().publicKey;
+    const tags = [['challenge', String(frames[0]!.challenge)], ['p', workerKey.publicKey], ['ephemeral', ephemeral], ['protocol', 'infernet-tunnel/1']];
+    const event = signEnvelope(headKey, { kind: EVENT_KIND_TUNNEL_AUTH, tags, content: JSON.stringify({ action: 'stage.open', jobId: 'job-v1' }) });
+    socket.send(JSON.stringify({ type: 'tunnel.auth', challenge: 'c'.repeat(64), ephemeral, event }));
+    const code = await new Promise<number>((resolve) => socket.once('close', resolve));
+    assert.equal(code, 1008);
+    assert.equal(frames.at(-1)?.type, 'tunnel.refuse');
+    assert.equal(frames.at(-1)?.code, 'unsupported_version');
+    assert.equal(service.openStages().length, 0);
+  });
+
+  it('a head refuses by name a worker that speaks tunnel protocol 1', async () => {
+    const oldWorker = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    oldWorker.on('connection', (socket) => socket.send(JSON.stringify({ type: 'tunnel.hello', version: 1, pubkey: workerKey.publicKey, challenge: 'a'.repeat(64), ephemeral: newEphemeralKey().publicKey })));
+    await new Promise((resolve) => oldWorker.once('listening', resolve));
+    try {
+      const url = `ws://127.0.0.1:${(oldWorker.address() as AddressInfo).port}`;
+      await assert.rejects(dialTunnel({ url, key: headKey, worker: workerKey.publicKey, request: { action: 'stage.open', jobId: 'job-old-worker' } }), (error: unknown) => error instanceof TunnelRefusedError && error.refusal === 'unsupported_version' && /version 1/.test(error.message));
+    } finally {
+      for (const client of oldWorker.clients) client.terminate();
+      await new Promise((resolve) => oldWorker.close(resolve));
+    }
   });
 
   it('refuses a plain TCP client speaking the RPC protocol to the tunnel port', async () => {
