@@ -90,7 +90,10 @@ export class TunnelChannel {
     return this.bytes;
   }
 
-  /** False when the caller should wait for onDrain before sending more. */
+  /**
+   * False when the caller should wait for onDrain before sending more. `data` is sealed later in this turn of the
+   * event loop (with whatever else is sent in it), so the caller must not change it after the call.
+   */
   send(data: Buffer): boolean {
     if (this.closed || !this.count(data.length)) return false;
     if (!data.length) return !this.blocked;
