@@ -92,7 +92,7 @@ export class StageService {
       const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
       const handshakeDone = () => this.pendingHandshakes.get(request.socket)?.();
       // Whatever a head's connection makes fail ends that connection, never the provider.
-      this.accept(socket, remote, handshakeDone).catch((error: unknown) => {
+      this.accept(socket, request.socket as Socket, remote, handshakeDone).catch((error: unknown) => {
         options.logger.error({ remote, err: error instanceof Error ? error.message : String(error) }, 'stage connection failed');
         socket.terminate();
       });
@@ -101,7 +101,8 @@ export class StageService {
 
   static async listen(options: StageServiceOptions): Promise<StageService> {
     const server = createServer((_request, response) => response.writeHead(426).end());
-    const wss = new WebSocketServer({ server, maxPayload: 2 * 2 ** 20, perMessageDeflate: false });
+    // WebSocket carries the handshake only: the tunnel's frames go on the connection after it (tunnel-framing.ts).
+    const wss = new WebSocketServer({ server, maxPayload: MAX_HANDSHAKE_BYTES, perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => {
@@ -149,13 +150,13 @@ export class StageService {
     socket.once('close', release);
   }
 
-  private async accept(socket: WebSocket, remote: string, handshakeDone: () => void): Promise<void> {
+  private async accept(socket: WebSocket, connection: Socket, remote: string, handshakeDone: () => void): Promise<void> {
     const log = this.options.logger.child({ remote });
     // Text frames of the handshake are small; data frames are bounded by the channel's chunk size.
     socket.on('error', () => undefined);
     let tunnel;
     try {
-      tunnel = await acceptTunnelHandshake(socket, { key: this.options.key, timeoutMs: this.handshakeLimits.timeoutMs, decide: (head, request) => this.decide(head, request) });
+      tunnel = await acceptTunnelHandshake(socket, connection, { key: this.options.key, timeoutMs: this.handshakeLimits.timeoutMs, decide: (head, request) => this.decide(head, request) });
     } catch (error) {
       log.warn({ code: (error as TunnelRefusedError).refusal }, `tunnel refused: ${(error as Error).message}`);
       return;
@@ -182,7 +183,7 @@ export class StageService {
     if (stage.head !== head) throw new TunnelRefusedError('not_allowed', `job ${request.jobId} belongs to another head`);
   }
 
-  private async openStage(socket: WebSocket, keys: ConstructorParameters<typeof TunnelChannel>[1], head: string, request: Extract<TunnelRequest, { action: 'stage.open' }>, log: Logger): Promise<void> {
+  private async openStage(socket: Socket, keys: ConstructorParameters<typeof TunnelChannel>[1], head: string, request: Extract<TunnelRequest, { action: 'stage.open' }>, log: Logger): Promise<void> {
     const { jobId } = request;
     const control = new TunnelChannel(socket, keys, { peer: head, maxBytes: MAX_HANDSHAKE_BYTES * 64 });
     const send = (message: StageControlMessage) => control.send(Buffer.from(JSON.stringify(message)));

@@ -9,8 +9,13 @@ export function pipeSocketThroughTunnel(socket: Duplex, channel: TunnelChannel):
     if (!channel.send(data)) socket.pause();
   });
   channel.onDrain(() => socket.resume());
-  channel.onData((data) => {
-    if (!socket.write(data)) channel.pause();
+  channel.onDataPieces((pieces) => {
+    // A frame's verified pieces in one writev, not joined first.
+    socket.cork();
+    let flowing = true;
+    for (const piece of pieces) flowing = socket.write(piece);
+    socket.uncork();
+    if (!flowing) channel.pause();
   });
   socket.on('drain', () => channel.resume());
   socket.on('close', () => channel.close('the other end closed'));

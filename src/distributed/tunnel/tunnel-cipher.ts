@@ -1,12 +1,14 @@
 // The encryption of a tunnel: both ends contribute an ephemeral X25519 key, signed into their authentication
 // event, and derive one AES-256-GCM key per direction from the shared secret. Frames carry no nonce: each side
-// counts the frames it sends, and WebSocket over TCP keeps them in order, so a replayed, dropped or reordered
-// frame fails authentication.
-import { createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
+// counts the frames it sends, and TCP keeps them in order, so a replayed, dropped or reordered frame fails
+// authentication.
+import { createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type DecipherGCM, type KeyObject } from 'node:crypto';
+import { TUNNEL_PROTOCOL } from './tunnel-protocol.js';
 import { InfernetError } from '../../errors/index.js';
 
-const TAG_BYTES = 16;
-const INFO_PREFIX = 'infernet-tunnel/1';
+export const TAG_BYTES = 16;
+/** The protocol's name and version go into the keys: two versions never share a key. */
+const INFO_PREFIX = TUNNEL_PROTOCOL;
 
 export class TunnelFrameRejectedError extends InfernetError {
   override readonly name = 'TunnelFrameRejectedError';
@@ -29,6 +31,8 @@ export function newEphemeralKey(): EphemeralKey {
 }
 
 export interface TunnelKeys {
+  /** Which end of the tunnel these keys are for: the head speaks first once the handshake is over. */
+  readonly side: 'head' | 'worker';
   /** Seals what this side sends. */
   readonly send: TunnelSealer;
   /** Opens what the other side sent. */
@@ -51,8 +55,8 @@ export function deriveTunnelKeys(own: EphemeralKey, peerPublicKey: string, trans
   const headToWorker = key('head->worker');
   const workerToHead = key('worker->head');
   return side === 'head'
-    ? { send: new TunnelSealer(headToWorker), receive: new TunnelOpener(workerToHead) }
-    : { send: new TunnelSealer(workerToHead), receive: new TunnelOpener(headToWorker) };
+    ? { side, send: new TunnelSealer(headToWorker), receive: new TunnelOpener(workerToHead) }
+    : { side, send: new TunnelSealer(workerToHead), receive: new TunnelOpener(headToWorker) };
 }
 
 function nonceOf(counter: bigint): Buffer {
@@ -61,15 +65,27 @@ function nonceOf(counter: bigint): Buffer {
   return nonce;
 }
 
+/** One sealed frame in the pieces that go on the wire as they are (written together with writev, never joined). */
+export interface SealedFrame {
+  body: Buffer[];
+  tag: Buffer;
+}
+
 export class TunnelSealer {
   private counter = 0n;
   constructor(private readonly key: Buffer) {}
 
-  seal(plain: Buffer): Buffer {
+  /**
+   * Encrypts the pieces of `plain` as one frame under the next nonce; `header` (the frame's type and length) is
+   * authenticated with it.
+   */
+  seal(header: Buffer, plain: readonly Buffer[]): SealedFrame {
     const cipher = createCipheriv('aes-256-gcm', this.key, nonceOf(this.counter++));
-    const body = cipher.update(plain);
+    cipher.setAAD(header);
+    const body: Buffer[] = [];
+    for (const piece of plain) if (piece.length) body.push(cipher.update(piece));
     cipher.final();
-    return Buffer.concat([body, cipher.getAuthTag()]);
+    return { body, tag: cipher.getAuthTag() };
   }
 }
 
@@ -77,16 +93,32 @@ export class TunnelOpener {
   private counter = 0n;
   constructor(private readonly key: Buffer) {}
 
-  open(sealed: Buffer): Buffer {
-    if (sealed.length < TAG_BYTES) throw new TunnelFrameRejectedError('tunnel frame shorter than its tag');
+  /** Starts opening the next frame, whose body then comes in pieces as it arrives. */
+  begin(header: Buffer): FrameOpening {
     const decipher = createDecipheriv('aes-256-gcm', this.key, nonceOf(this.counter++));
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    const body = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+    decipher.setAAD(header);
+    return new FrameOpening(decipher);
+  }
+}
+
+/**
+ * One frame being opened. GCM deciphers before it verifies: the pieces `update` returns are unverified and the
+ * caller must hold them until `verify` has accepted the tag.
+ */
+export class FrameOpening {
+  constructor(private readonly decipher: DecipherGCM) {}
+
+  update(piece: Buffer): Buffer {
+    return this.decipher.update(piece);
+  }
+
+  verify(tag: Buffer): void {
+    if (tag.length !== TAG_BYTES) throw new TunnelFrameRejectedError('tunnel frame with a short tag');
     try {
-      decipher.final();
+      this.decipher.setAuthTag(tag);
+      this.decipher.final();
     } catch (cause) {
       throw new TunnelFrameRejectedError('tunnel frame failed authentication (tampered, replayed or out of order)', { cause });
     }
-    return body;
   }
 }

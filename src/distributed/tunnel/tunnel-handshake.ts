@@ -1,8 +1,12 @@
 // Both sides of a tunnel's handshake. The worker speaks first with its key, a challenge and an ephemeral key;
 // the head answers with an event signed by its Nostr key over the worker's challenge, both ephemeral keys and
 // its request; the worker checks it, decides, and answers with its own signed event over the head's challenge.
-// Only then is a byte forwarded, and every later byte is sealed with keys both events vouch for.
+// Only then is a byte forwarded, and every later byte is sealed with keys both events vouch for. The handshake
+// speaks WebSocket (text frames); at its end both sides take the TCP connection out of WebSocket framing for the
+// tunnel's own (tunnel-framing.ts): the worker as it sends tunnel.accept, the head as it reads it, and the worker
+// sends nothing sealed before the head's start frame, so no sealed byte ever reaches a WebSocket reader.
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { signEnvelope, tagValue, verifyEnvelope, SignatureMismatchError, type NodeKey } from '../../identity/index.js';
 import type { ErrorCode, NostrEvent } from '../../protocol/index.js';
@@ -61,7 +65,8 @@ export class TunnelUnreachableError extends InfernetError {
 }
 
 export interface AuthenticatedTunnel {
-  socket: WebSocket;
+  /** The handshake's TCP connection, out of WebSocket framing and paused, for a TunnelChannel. */
+  socket: Socket;
   keys: TunnelKeys;
   /** The other side's hex public key, proven by its signature. */
   peer: string;
@@ -133,6 +138,20 @@ function nextMessage(socket: WebSocket, timeoutMs: number): Promise<HandshakeMes
   });
 }
 
+/**
+ * Takes the connection from the WebSocket's reader: after the handshake's last message the bytes on it are the
+ * tunnel's frames. The WebSocket keeps its other listeners (close, end, error), so a server still forgets it when
+ * the connection closes. Frames read already past the handshake mean a peer that did not wait its turn.
+ */
+function leaveWebSocket(webSocket: WebSocket, connection: Socket): Socket {
+  const readers = connection.listeners('data');
+  if (readers.length !== 1) throw new TunnelRefusedError('unauthenticated', `the connection has ${readers.length} readers, not the WebSocket's one`);
+  connection.off('data', readers[0] as (chunk: Buffer) => void);
+  connection.pause();
+  if (takeHeldFrames(webSocket).length) throw new TunnelRefusedError('unauthenticated', 'WebSocket frames after the handshake');
+  return connection;
+}
+
 function sendJson(socket: WebSocket, message: HandshakeMessage): void {
   if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
 }
@@ -152,14 +171,19 @@ export interface WorkerHandshakeParameters {
   timeoutMs?: number;
 }
 
-/** Runs the worker's side on a fresh connection; on refusal the head is told why and the socket is closed. */
-export async function acceptTunnelHandshake(socket: WebSocket, params: WorkerHandshakeParameters): Promise<AuthenticatedTunnel & { request: TunnelRequest }> {
+/**
+ * Runs the worker's side on a fresh connection (`connection`: the TCP socket under the WebSocket); on refusal the
+ * head is told why and the socket is closed.
+ */
+export async function acceptTunnelHandshake(socket: WebSocket, connection: Socket, params: WorkerHandshakeParameters): Promise<AuthenticatedTunnel & { request: TunnelRequest }> {
   const challenge = randomBytes(32).toString('hex');
   const ephemeral = newEphemeralKey();
   sendJson(socket, { type: 'tunnel.hello', version: TUNNEL_PROTOCOL_VERSION, pubkey: params.key.publicKey, challenge, ephemeral: ephemeral.publicKey });
   try {
     const auth = await nextMessage(socket, params.timeoutMs ?? TUNNEL_HANDSHAKE_TIMEOUT_MS);
     if (auth.type !== 'tunnel.auth') throw new TunnelRefusedError('unauthenticated', `expected tunnel.auth, got ${auth.type}`);
+    const protocol = tagValue(auth.event, 'protocol');
+    if (protocol !== TUNNEL_PROTOCOL) throw new TunnelRefusedError('unsupported_version', `the head speaks ${protocol ?? 'an unnamed protocol'}, this worker ${TUNNEL_PROTOCOL}`);
     try {
       verifyTunnelAuth(auth.event, { us: params.key.publicKey, ourChallenge: challenge, ephemeral: auth.ephemeral });
     } catch (error) {
@@ -169,9 +193,11 @@ export async function acceptTunnelHandshake(socket: WebSocket, params: WorkerHan
     const head = auth.event.pubkey;
     await params.decide(head, request);
     const accept = signTunnelAuth(params.key, head, auth.challenge, ephemeral.publicKey, JSON.stringify({ accepted: request.action, jobId: request.jobId }));
-    sendJson(socket, { type: 'tunnel.accept', event: accept });
     const keys = deriveTunnelKeys(ephemeral, auth.ephemeral, transcriptOf(challenge, auth.challenge, ephemeral.publicKey, auth.ephemeral), 'worker');
-    return { socket, keys, peer: head, request };
+    // Taken before the accept goes out: the head's first frame after it is already the tunnel's.
+    const tunnelConnection = leaveWebSocket(socket, connection);
+    sendJson(socket, { type: 'tunnel.accept', event: accept });
+    return { socket: tunnelConnection, keys, peer: head, request };
   } catch (error) {
     const refusal = error instanceof TunnelRefusedError ? error : new TunnelRefusedError('stage_failed', (error as Error).message);
     refuseTunnel(socket, refusal.refusal, refusal.message);
@@ -203,23 +229,23 @@ export interface DialTunnelParameters {
 
 export async function dialTunnel(params: DialTunnelParameters): Promise<AuthenticatedTunnel> {
   const timeoutMs = params.timeoutMs ?? TUNNEL_HANDSHAKE_TIMEOUT_MS;
-  // A zero mask: WebSocket masking guards browsers' intermediaries against crafted plaintext, but every tunnel frame
-  // after the handshake is already AES-GCM ciphertext, and masking each byte in JavaScript was a tenth of the
-  // tunnel's CPU under tensor parallelism (megabytes per token).
-  const socket = new WebSocket(params.url, { maxPayload: 2 * 2 ** 20, perMessageDeflate: false, handshakeTimeout: timeoutMs, generateMask: (mask: Buffer) => void mask.fill(0) });
+  // WebSocket carries the handshake's few small text frames only; the tunnel's frames follow on the connection.
+  const socket = new WebSocket(params.url, { maxPayload: MAX_HANDSHAKE_BYTES, perMessageDeflate: false, handshakeTimeout: timeoutMs });
   const unreachable = new Promise<never>((_, reject) =>
     socket.once('error', (error) => reject(new TunnelUnreachableError(params.url, `cannot reach the stage at ${params.url}: ${error.message}`, { cause: error }))),
   );
   unreachable.catch(() => undefined);
+  let connection: Socket | undefined;
+  socket.once('upgrade', (response) => (connection = response.socket));
   try {
-    return await Promise.race([headHandshake(socket, params, timeoutMs), unreachable]);
+    return await Promise.race([headHandshake(socket, () => connection, params, timeoutMs), unreachable]);
   } catch (error) {
     socket.terminate();
     throw error;
   }
 }
 
-async function headHandshake(socket: WebSocket, params: DialTunnelParameters, timeoutMs: number): Promise<AuthenticatedTunnel> {
+async function headHandshake(socket: WebSocket, connection: () => Socket | undefined, params: DialTunnelParameters, timeoutMs: number): Promise<AuthenticatedTunnel> {
   const hello = await nextMessage(socket, timeoutMs);
   if (hello.type === 'tunnel.refuse') throw new TunnelRefusedError(hello.code, hello.message);
   if (hello.type !== 'tunnel.hello') throw new TunnelRefusedError('unauthenticated', `expected tunnel.hello, got ${hello.type}`);
@@ -239,5 +265,7 @@ async function headHandshake(socket: WebSocket, params: DialTunnelParameters, ti
   }
   if (tagValue(answer.event, 'ephemeral') !== hello.ephemeral) throw new TunnelRefusedError('unauthenticated', 'the worker changed its ephemeral key');
   const keys = deriveTunnelKeys(ephemeral, hello.ephemeral, transcriptOf(hello.challenge, challenge, hello.ephemeral, ephemeral.publicKey), 'head');
-  return { socket, keys, peer: params.worker };
+  const upgraded = connection();
+  if (!upgraded) throw new TunnelRefusedError('unauthenticated', 'no connection under the WebSocket');
+  return { socket: leaveWebSocket(socket, upgraded), keys, peer: params.worker };
 }

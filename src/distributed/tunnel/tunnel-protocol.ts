@@ -1,16 +1,20 @@
-// The tunnel's own small protocol, on a WebSocket of its own beside the job sessions: a mutual handshake that
-// proves both Nostr keys and agrees on encryption keys, then sealed binary frames only. Version 1.
+// The tunnel's own small protocol, on a connection of its own beside the job sessions: a mutual handshake in
+// WebSocket text frames that proves both Nostr keys and agrees on encryption keys, then sealed frames only.
+// Version 2: after the handshake the connection leaves WebSocket framing for the tunnel's own (tunnel-framing.ts),
+// so the bytes are deciphered as they arrive instead of being gathered into messages and copied again. Version 1
+// carried each sealed frame in a WebSocket message; the versions do not speak to each other, and each refuses the
+// other by name (unsupported_version).
 import { z } from 'zod';
 import { ContentId } from '../../protocol/content-id.js';
 
-export const TUNNEL_PROTOCOL = 'infernet-tunnel/1';
-export const TUNNEL_PROTOCOL_VERSION = 1;
+export const TUNNEL_PROTOCOL = 'infernet-tunnel/2';
+export const TUNNEL_PROTOCOL_VERSION = 2;
 /** Ephemeral-range Nostr kind for tunnel authentication; distinct from session auth (22242), so neither replays as the other. */
 export const EVENT_KIND_TUNNEL_AUTH = 22243;
 /** A handshake frame is small; anything larger is refused before it is parsed. */
 export const MAX_HANDSHAKE_BYTES = 16 * 1024;
-/** One sealed data frame carries at most this much of the byte stream. */
-export const MAX_TUNNEL_CHUNK_BYTES = 256 * 1024;
+/** One sealed frame carries at most this much of the byte stream; a longer length prefix is refused unread. */
+export const MAX_TUNNEL_FRAME_BYTES = 1024 * 1024;
 export const TUNNEL_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -34,7 +38,7 @@ export const TunnelRequest = z.discriminatedUnion('action', [
       action: z.literal('stage.open'),
       jobId: JobId,
       threads: z.number().int().min(1).max(256).optional(),
-      /** The model's content id: a provider holding that file pre-fills the worker's tensor cache from it. Optional (added in place, version 1). */
+      /** The model's content id: a provider holding that file pre-fills the worker's tensor cache from it. Optional (added in place in version 1). */
       modelCid: ContentId.optional(),
     })
     .strict(),

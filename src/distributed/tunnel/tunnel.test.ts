@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import WebSocket from 'ws';
-import { generateNodeKey } from '../../identity/index.js';
+import WebSocket, { WebSocketServer } from 'ws';
+import { generateNodeKey, signEnvelope } from '../../identity/index.js';
 import { silentLogger } from '../../log/index.js';
 import { echoLauncher } from '../testing/echo-rpc-launcher.js';
 import { StageConnection } from '../stage-connection.js';
 import { StageService } from '../stage-service.js';
-import { deriveTunnelKeys, newEphemeralKey, TunnelFrameRejectedError } from './tunnel-cipher.js';
+import { deriveTunnelKeys, newEphemeralKey, TunnelFrameRejectedError, type TunnelOpener } from './tunnel-cipher.js';
+import { FRAME_HEADER_BYTES, FrameDecoder, FrameType, sealFrame } from './tunnel-framing.js';
+import { EVENT_KIND_TUNNEL_AUTH, MAX_TUNNEL_FRAME_BYTES, TUNNEL_PROTOCOL } from './tunnel-protocol.js';
 import { dialTunnel, TunnelRefusedError } from './tunnel-handshake.js';
 
 // The tunnel carries bytes, whatever listens behind it: an echo process sits where ggml-rpc-server does.
@@ -103,13 +105,43 @@ describe('tunnels to RPC stages (an echo process stands in for ggml-rpc-server)'
     for (let i = 0; i < 100 && !frames.length; i++) await new Promise((r) => setTimeout(r, 10));
     const hello = frames[0]!;
     const ephemeral = newEphemeralKey().publicKey;
-    const forged = { id: 'a'.repeat(64), pubkey: headKey.publicKey, created_at: Math.floor(Date.now() / 1000), kind: 22243, tags: [['challenge', String(hello.challenge)], ['p', workerKey.publicKey], ['ephemeral', ephemeral], ['protocol', 'infernet-tunnel/1']], content: JSON.stringify({ action: 'stage.open', jobId: 'job-forged' }), sig: 'b'.repeat(128) };
+    const forged = { id: 'a'.repeat(64), pubkey: headKey.publicKey, created_at: Math.floor(Date.now() / 1000), kind: 22243, tags: [['challenge', String(hello.challenge)], ['p', workerKey.publicKey], ['ephemeral', ephemeral], ['protocol', TUNNEL_PROTOCOL]], content: JSON.stringify({ action: 'stage.open', jobId: 'job-forged' }), sig: 'b'.repeat(128) };
     socket.send(JSON.stringify({ type: 'tunnel.auth', challenge: 'c'.repeat(64), ephemeral, event: forged }));
     const code = await new Promise<number>((resolve) => socket.once('close', resolve));
     assert.equal(code, 1008);
     assert.equal(frames.at(-1)?.type, 'tunnel.refuse');
     assert.equal(frames.at(-1)?.code, 'unauthenticated');
     assert.equal(service.openStages().length, 0);
+  });
+
+  it('refuses by name a head that speaks tunnel protocol 1, whose frames it would not read', async () => {
+    const socket = new WebSocket(service.url);
+    const frames: Record<string, unknown>[] = [];
+    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    await new Promise((resolve) => socket.once('open', resolve));
+    for (let i = 0; i < 100 && !frames.length; i++) await new Promise((r) => setTimeout(r, 10));
+    const ephemeral = newEphemeralKey().publicKey;
+    const tags = [['challenge', String(frames[0]!.challenge)], ['p', workerKey.publicKey], ['ephemeral', ephemeral], ['protocol', 'infernet-tunnel/1']];
+    const event = signEnvelope(headKey, { kind: EVENT_KIND_TUNNEL_AUTH, tags, content: JSON.stringify({ action: 'stage.open', jobId: 'job-v1' }) });
+    socket.send(JSON.stringify({ type: 'tunnel.auth', challenge: 'c'.repeat(64), ephemeral, event }));
+    const code = await new Promise<number>((resolve) => socket.once('close', resolve));
+    assert.equal(code, 1008);
+    assert.equal(frames.at(-1)?.type, 'tunnel.refuse');
+    assert.equal(frames.at(-1)?.code, 'unsupported_version');
+    assert.equal(service.openStages().length, 0);
+  });
+
+  it('a head refuses by name a worker that speaks tunnel protocol 1', async () => {
+    const oldWorker = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    oldWorker.on('connection', (socket) => socket.send(JSON.stringify({ type: 'tunnel.hello', version: 1, pubkey: workerKey.publicKey, challenge: 'a'.repeat(64), ephemeral: newEphemeralKey().publicKey })));
+    await new Promise((resolve) => oldWorker.once('listening', resolve));
+    try {
+      const url = `ws://127.0.0.1:${(oldWorker.address() as AddressInfo).port}`;
+      await assert.rejects(dialTunnel({ url, key: headKey, worker: workerKey.publicKey, request: { action: 'stage.open', jobId: 'job-old-worker' } }), (error: unknown) => error instanceof TunnelRefusedError && error.refusal === 'unsupported_version' && /version 1/.test(error.message));
+    } finally {
+      for (const client of oldWorker.clients) client.terminate();
+      await new Promise((resolve) => oldWorker.close(resolve));
+    }
   });
 
   it('refuses a plain TCP client speaking the RPC protocol to the tunnel port', async () => {
@@ -149,20 +181,47 @@ describe('tunnels to RPC stages (an echo process stands in for ggml-rpc-server)'
 });
 
 describe('tunnel frames', () => {
+  /** The data frames in `bytes`, opened in order; throws at the first that fails. */
+  function openFrames(opener: TunnelOpener, bytes: Buffer): string[] {
+    const opened: string[] = [];
+    new FrameDecoder(opener, { header: () => undefined, frame: (_type, pieces) => void opened.push(Buffer.concat(pieces).toString()) }).push(bytes);
+    return opened;
+  }
+  const wire = (frame: Buffer[]) => Buffer.concat(frame);
+
   it('open only in order, once, and untampered', () => {
     const a = newEphemeralKey();
     const b = newEphemeralKey();
     const head = deriveTunnelKeys(a, b.publicKey, 'transcript', 'head');
     const worker = deriveTunnelKeys(b, a.publicKey, 'transcript', 'worker');
-    const first = head.send.seal(Buffer.from('first'));
-    const second = head.send.seal(Buffer.from('second'));
-    assert.equal(worker.receive.open(first).toString(), 'first');
-    assert.throws(() => worker.receive.open(first), TunnelFrameRejectedError); // replayed
+    const first = wire(sealFrame(head.send, FrameType.data, Buffer.from('first')));
+    const second = wire(sealFrame(head.send, FrameType.data, Buffer.from('second')));
+    assert.deepEqual(openFrames(worker.receive, first), ['first']);
+    assert.throws(() => openFrames(worker.receive, first), TunnelFrameRejectedError); // replayed
     const tampered = Buffer.from(second);
-    tampered[0] = tampered[0]! ^ 1;
-    assert.throws(() => deriveTunnelKeys(b, a.publicKey, 'transcript', 'worker').receive.open(tampered), TunnelFrameRejectedError);
+    tampered[FRAME_HEADER_BYTES] = tampered[FRAME_HEADER_BYTES]! ^ 1;
+    const fresh = () => deriveTunnelKeys(b, a.publicKey, 'transcript', 'worker').receive;
+    assert.throws(() => openFrames(fresh(), Buffer.concat([first, tampered])), TunnelFrameRejectedError);
+    const retyped = Buffer.from(first);
+    retyped[0] = FrameType.close;
+    assert.throws(() => openFrames(fresh(), retyped), TunnelFrameRejectedError); // the header is authenticated too
+    assert.throws(() => openFrames(fresh(), second), TunnelFrameRejectedError); // out of order
     const otherTranscript = deriveTunnelKeys(b, a.publicKey, 'another transcript', 'worker');
-    assert.throws(() => otherTranscript.receive.open(first), TunnelFrameRejectedError);
-    assert.equal(head.receive.open(worker.send.seal(Buffer.from('back'))).toString(), 'back');
+    assert.throws(() => openFrames(otherTranscript.receive, first), TunnelFrameRejectedError);
+    assert.deepEqual(openFrames(head.receive, wire(sealFrame(worker.send, FrameType.data, Buffer.from('back')))), ['back']);
+  });
+
+  it('read the same whatever pieces TCP cuts the bytes into', () => {
+    const a = newEphemeralKey();
+    const b = newEphemeralKey();
+    const head = deriveTunnelKeys(a, b.publicKey, 'transcript', 'head');
+    const worker = deriveTunnelKeys(b, a.publicKey, 'transcript', 'worker');
+    const payloads = [randomBytes(1), randomBytes(0), randomBytes(70_000), randomBytes(MAX_TUNNEL_FRAME_BYTES)];
+    const bytes = Buffer.concat(payloads.map((p) => wire(sealFrame(head.send, FrameType.data, p))));
+    const opened: Buffer[] = [];
+    const decoder = new FrameDecoder(worker.receive, { header: () => undefined, frame: (_type, pieces) => void opened.push(Buffer.concat(pieces)) });
+    for (let offset = 0, step = 1; offset < bytes.length; offset += step, step = (step * 7 + 3) % 65_537) decoder.push(bytes.subarray(offset, offset + step));
+    assert.deepEqual(opened.map(sha), payloads.map(sha));
+    assert.equal(decoder.atFrameBoundary, true);
   });
 });
