@@ -12,6 +12,11 @@ import type { DiscoveryLibp2p } from './create-discovery-node.js';
 export const JOIN_LOOKUP_DELAYS_MS: readonly number[] = [2_000, 4_000, 8_000, 16_000, 32_000];
 /** Kademlia's bucket size: a table this full has neighbours enough for every lookup. */
 export const JOIN_ENOUGH_PEERS = 20;
+/**
+ * Peers besides its bootstrap peers that a node must know to count as joined: with one, a node whose lookups ran on a
+ * busy machine and reached a single peer stopped looking, and lookups of its keys went through one neighbour.
+ */
+export const JOIN_MIN_OTHER_PEERS = 2;
 const JOIN_LOOKUP_TIMEOUT_MS = 10_000;
 
 export interface JoinLookup {
@@ -22,12 +27,17 @@ export interface JoinLookup {
   durationMs: number;
 }
 
+/** The routing table a node with these bootstrap peers holds once it has joined (see JOIN_MIN_OTHER_PEERS). */
+export function joinedTableSize(bootstrapPeers: number): number {
+  return Math.min(JOIN_ENOUGH_PEERS, Math.max(1, bootstrapPeers) + JOIN_MIN_OTHER_PEERS);
+}
+
 /**
- * Whether this node still needs a lookup of its own: only while its table holds no more than its bootstrap peers
- * (once kad-dht has added them) and is not full. A table that grew past them is kept filled by kad-dht's schedule.
+ * Whether this node still needs a lookup of its own: while its table holds fewer than joinedTableSize (its bootstrap
+ * peers, once kad-dht has added them, and a few others). A table past that is kept filled by kad-dht's schedule.
  */
 export function needsJoinLookup({ tableSize, bootstrapPeers }: { tableSize: number; bootstrapPeers: number }): boolean {
-  return tableSize < JOIN_ENOUGH_PEERS && tableSize <= Math.max(1, bootstrapPeers);
+  return tableSize < joinedTableSize(bootstrapPeers);
 }
 
 export interface JoinNetworkOptions {

@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../../log/index.js';
 import { DiscoveryService, type DiscoveryServiceOptions, type DiscoveryTimings } from '../discovery-service.js';
 import type { FloodLimits } from '../flood-guard.js';
 import { waitFor } from './fixtures.js';
+import { joinedTableSize } from '../join-network.js';
 
 export const LOOPBACK = {
   listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'],
@@ -67,7 +68,8 @@ export class TestNetwork {
    */
   async settle(timeoutMs = 30_000): Promise<void> {
     const running = this.started.filter((node) => node.isStarted);
-    const minimum = Math.min(running.length - 1, 3);
+    // The table the join rule stops at, for the one bootstrap peer of a test network (or every other node of a small one).
+    const minimum = Math.min(running.length - 1, joinedTableSize(1));
     const unjoined = (): DiscoveryService[] => running.filter((node) => node.isJoining || routingTableSize(node) < minimum);
     await waitFor(() => unjoined().length === 0, { timeoutMs, intervalMs: 250, what: 'every node to join the DHT' }).catch((error: Error) => {
       const report = unjoined().map((node) => `table ${routingTableSize(node)}, ${node.libp2p.getConnections().length} connections${node.isJoining ? ', joining' : ''}`);
