@@ -49,6 +49,11 @@ export const MIN_WINDOW = 2;
  * flight, a slow one few, so a slow holder does not sit on blocks that others would deliver sooner.
  */
 export const QUEUE_TARGET_MS = 250;
+/**
+ * A want asks for up to this many bytes of consecutive leaves (four of 256 KiB): one read, one frame and one write
+ * instead of four. Each leaf in it is still hashed against its own CID. Holders serve it as they serve one leaf.
+ */
+export const WANT_MAX_BYTES = MAX_BLOCK_BYTES;
 /** In the end game a leaf is asked of at most this many holders at once. */
 export const END_GAME_COPIES = 2;
 

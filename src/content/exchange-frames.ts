@@ -4,8 +4,9 @@
 //
 //   have  {root}                        -> has {root, size} | dont-have {root}
 //   want  {id, root, cid[, offset, length]} -> block {id, cid} + bytes | dont-have {id, cid, reason}
-// A want with offset and length asks for a leaf: those bytes of the root's file; without, for an internal
-// node by its CID. Requests may be pipelined; answers come back in request order.
+// A want with offset and length asks for those bytes of the root's file: a leaf, or a run of consecutive leaves
+// (up to MAX_BLOCK_BYTES, cid naming the first), each hashed by the fetcher against its own CID; without, for an
+// internal node by its CID. Requests may be pipelined; answers come back in request order.
 import type { Stream } from '@libp2p/interface';
 import { z } from 'zod';
 import { ContentId } from '../protocol/content-id.js';
@@ -55,6 +56,30 @@ function frameOf(header: ExchangeHeader, parts: Uint8Array[], bodyBytes: number)
       return joined;
     },
   };
+}
+
+/** Cuts a body that arrived in pieces into consecutive blocks of the given sizes: views, never copies. */
+export function splitParts(parts: readonly Uint8Array[], sizes: readonly number[]): Uint8Array[][] {
+  const blocks: Uint8Array[][] = [];
+  let part = 0;
+  let at = 0;
+  for (const size of sizes) {
+    const block: Uint8Array[] = [];
+    for (let need = size; need > 0; ) {
+      const current = parts[part];
+      if (!current) throw new RangeError(`the body is shorter than the ${sizes.reduce((sum, value) => sum + value, 0)} bytes its blocks add up to`);
+      const take = Math.min(need, current.byteLength - at);
+      block.push(current.subarray(at, at + take));
+      need -= take;
+      at += take;
+      if (at === current.byteLength) {
+        part++;
+        at = 0;
+      }
+    }
+    blocks.push(block);
+  }
+  return blocks;
 }
 
 const PREFIX_BYTES = 6;

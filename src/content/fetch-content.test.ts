@@ -187,12 +187,12 @@ describe('fetching content from peers', () => {
 
 /**
  * A holder that serves a real store's blocks but answers each want a few milliseconds late, so that wants pile up
- * as far as the fetcher's window lets them, and counts how many it held unanswered at once (over all its streams).
- * It can also lie: flip one byte of the leaves `lie` names.
+ * as far as the fetcher's window lets them, and counts the leaf bytes it held asked for and unanswered at once (over
+ * all its streams). It can also lie: flip the first byte of each leaf from `lieFrom` bytes into the file on.
  */
-async function startScriptedHolder(store: ContentStore, options: { delayMs: number; lie?: (offset: number) => boolean }) {
+async function startScriptedHolder(store: ContentStore, options: { delayMs: number; lieFrom?: number }) {
   const node = await createDiscoveryNode({ key: generateNodeKey(), logger: testLogger, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allow: ['/ip4/127.0.0.1'] });
-  const seen = { outstanding: 0, maxOutstanding: 0, lies: 0, outstandingAtFirstLie: 0 };
+  const seen = { outstandingBytes: 0, maxOutstandingBytes: 0, wants: 0, lies: 0, outstandingAtFirstLie: 0 };
   await node.libp2p.handle(CONTENT_PROTOCOL, async (stream) => {
     // Wants are read as they arrive (so they count as outstanding at once) and answered in order, one by one.
     const queue: ExchangeHeader[] = [];
@@ -200,7 +200,11 @@ async function startScriptedHolder(store: ContentStore, options: { delayMs: numb
     let ended = false;
     void (async () => {
       for await (const { header } of new FrameReader(stream)) {
-        if (header.type === 'want') seen.maxOutstanding = Math.max(seen.maxOutstanding, ++seen.outstanding);
+        if (header.type === 'want') {
+          seen.wants++;
+          seen.outstandingBytes += header.length ?? 0;
+          seen.maxOutstandingBytes = Math.max(seen.maxOutstandingBytes, seen.outstandingBytes);
+        }
         queue.push(header);
         wake?.();
       }
@@ -225,12 +229,14 @@ async function startScriptedHolder(store: ContentStore, options: { delayMs: numb
         let bytes: Uint8Array;
         if (header.offset !== undefined && header.length !== undefined) {
           bytes = Buffer.from(await store.readRange(header.root, header.offset, header.length));
-          if (options.lie?.(header.offset)) {
-            if (!seen.lies++) seen.outstandingAtFirstLie = seen.outstanding;
-            bytes[0]! ^= 0xff;
+          for (let at = header.offset; options.lieFrom !== undefined && at < header.offset + header.length; at += CHUNK_SIZE) {
+            if (at < options.lieFrom) continue;
+            // Bytes other than this answer's own that were asked for and wait behind it.
+            if (!seen.lies++) seen.outstandingAtFirstLie = seen.outstandingBytes - header.length;
+            bytes[at - header.offset]! ^= 0xff;
           }
+          seen.outstandingBytes -= header.length;
         } else bytes = (await store.getBlock(parseCid(header.cid)))!;
-        seen.outstanding--;
         await sendFrame(stream, { type: 'block', id: header.id, cid: header.cid }, bytes);
       }
     } catch {
@@ -266,21 +272,24 @@ describe('pipelined wants to a holder', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('keeps several wants in flight to a holder and never more than windowPerPeer, over all its streams', async () => {
+  it('keeps several leaves in flight to a holder and never more than windowPerPeer leaves, over all its streams', async () => {
     const holder = await startScriptedHolder(store, { delayMs: 3 });
     started.push(holder);
     const out = join(dir, 'fetched', 'window.bin');
-    // 5 over 2 streams: the old lanes (ceil(5 / 2) per stream) kept 6 in flight.
+    // 5 over 2 streams: the old lanes (ceil(5 / 2) per stream) kept 6 in flight. Bounded memory: at most 5 leaves'
+    // bytes asked for at once, however they are grouped into wants.
     await fetchContent({ libp2p: fetcher.node.libp2p, store: fetcher.content.store, cid: parseCid(cid), out, logger: testLogger, findProviders: false, windowPerPeer: 5, streamsPerPeer: 2, peers: [multiaddr(holder.address)] });
     assert.equal(await sha256OfFile(out), sourceHash);
-    assert.ok(holder.seen.maxOutstanding >= 2, `the wants were pipelined (at most ${holder.seen.maxOutstanding} in flight)`);
-    assert.ok(holder.seen.maxOutstanding <= 5, `at most windowPerPeer wants in flight, saw ${holder.seen.maxOutstanding}`);
+    const most = holder.seen.maxOutstandingBytes / CHUNK_SIZE;
+    assert.ok(most >= 2, `the leaves were pipelined (at most ${most} in flight)`);
+    assert.ok(most <= 5, `at most windowPerPeer leaves in flight, saw ${most}`);
+    assert.ok(holder.seen.wants < LEAVES, `consecutive leaves went out together (${holder.seen.wants} wants for ${LEAVES} leaves)`);
   });
 
   it('drops a holder that lies about a leaf in the middle of its window and completes from another, every leaf verified', async () => {
     // It lies about every leaf from the 9th on: its first window (leaves among the first eight) is honest, so the
     // lie comes while later wants wait behind it.
-    const liar = await startScriptedHolder(store, { delayMs: 2, lie: (offset) => offset >= 8 * CHUNK_SIZE });
+    const liar = await startScriptedHolder(store, { delayMs: 2, lieFrom: 8 * CHUNK_SIZE });
     const honest = await startScriptedHolder(store, { delayMs: 2 });
     started.push(liar, honest);
     const out = join(dir, 'fetched', 'liar.bin');
@@ -298,7 +307,7 @@ describe('pipelined wants to a holder', () => {
       onBanned: (peer) => banned.push(peer),
     });
     assert.ok(liar.seen.lies >= 1, 'the liar was asked for a leaf it lies about');
-    assert.ok(liar.seen.outstandingAtFirstLie >= 1, `other wants were waiting at the liar when it lied (${liar.seen.outstandingAtFirstLie})`);
+    assert.ok(liar.seen.outstandingAtFirstLie > 0, `other leaves were waiting at the liar when it lied (${liar.seen.outstandingAtFirstLie} bytes)`);
     assert.deepEqual(banned, [liar.node.peerId]);
     assert.deepEqual(result.banned, [liar.node.peerId]);
     assert.equal(result.peers.find((peer) => peer.peerId === liar.node.peerId)?.status, 'banned');

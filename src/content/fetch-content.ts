@@ -9,12 +9,13 @@ import type { Libp2p, PeerId } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import type { CID } from 'multiformats/cid';
 import type { Logger } from '../log/index.js';
-import { CHUNK_SIZE, DEFAULT_FETCH, END_GAME_COPIES, INITIAL_WINDOW, MAX_BLOCK_BYTES, MIN_WINDOW, QUEUE_TARGET_MS, RAW_CODE } from './constants.js';
+import { CHUNK_SIZE, DEFAULT_FETCH, END_GAME_COPIES, INITIAL_WINDOW, MAX_BLOCK_BYTES, MIN_WINDOW, QUEUE_TARGET_MS, RAW_CODE, WANT_MAX_BYTES } from './constants.js';
 import { readFull, type ContentManifest, type ContentStore } from './content-store.js';
 import { BlockMismatchError, ContentTooLargeError, NoProvidersError, UnsupportedContentError } from './errors.js';
 import { loadFetchState, removeFetchState, saveFetchState, VerifiedLeaves } from './fetch-state.js';
 import { chooseDuplicate, RateMeter, windowFor, type OutstandingRequest, type WindowSettings } from './fetch-schedule.js';
 import { blockMatches, decodeFileNode, partsMatch, type DecodedFileNode } from './file-dag.js';
+import { splitParts } from './exchange-frames.js';
 import { PeerChannel, PeerGoneError, type BlockBytes } from './peer-channel.js';
 
 export interface FetchProgress {
@@ -355,7 +356,11 @@ class ContentFetch {
     for (const holder of this.holders.values()) if (this.usable(holder)) void this.pump(holder);
   }
 
-  /** Fills one holder's window: leaves given back first, then the walk's next, then (at the end) a duplicate. */
+  /**
+   * Fills one holder's window: leaves given back first, then the walk's next, then (at the end) a duplicate.
+   * Consecutive leaves go out as one want of up to WANT_MAX_BYTES (a holder reads and sends them in one go, and each
+   * is still hashed against its own CID); the window counts leaves, so memory stays window x leaf size per holder.
+   */
   private async pump(holder: Holder): Promise<void> {
     if (holder.pumping) return;
     holder.pumping = true;
@@ -363,14 +368,30 @@ class ContentFetch {
       // At most one window's worth per call: the loop ends even if requests complete as fast as they are made.
       for (let issued = 0; issued < this.settings.windowPerPeer; issued++) {
         if (!this.usable(holder) || this.failure || this.options.signal?.aborted) break;
-        if (holder.requests.size >= windowFor(holder.meter.rate(performance.now()), this.windowSettings)) break;
-        const leaf = (await this.nextLeaf()) ?? this.duplicateFor(holder);
-        if (!leaf) break;
-        if (!this.usable(holder) || this.verified.has(leaf.index)) {
-          this.giveBack(leaf);
+        const window = windowFor(holder.meter.rate(performance.now()), this.windowSettings);
+        if (holder.requests.size >= window) break;
+        const fresh = await this.nextLeaf();
+        const first = fresh ?? this.duplicateFor(holder);
+        if (!first) break;
+        const run = [first];
+        let bytes = first.size;
+        // A duplicate goes alone; fresh leaves are joined while they follow on and fit the want and the window.
+        for (let joined = 1; fresh && joined < this.settings.windowPerPeer && holder.requests.size + run.length < window; joined++) {
+          const next = await this.nextLeaf();
+          if (!next) break;
+          const last = run[run.length - 1]!;
+          if (next.index !== last.index + 1 || next.offset !== last.offset + last.size || bytes + next.size > WANT_MAX_BYTES) {
+            this.retry.unshift(next);
+            break;
+          }
+          run.push(next);
+          bytes += next.size;
+        }
+        if (!this.usable(holder) || run.some((leaf) => this.verified.has(leaf.index))) {
+          for (const leaf of run) this.giveBack(leaf);
           break;
         }
-        this.request(holder, leaf);
+        this.request(holder, run);
       }
     } catch (error) {
       this.failure ??= error as Error;
@@ -405,22 +426,26 @@ class ContentFetch {
     return index === undefined ? undefined : this.inFlight.get(index)?.leaf;
   }
 
-  /** Sends a want on the holder's least busy stream; the answer is handled when it comes. */
-  private request(holder: Holder, leaf: Leaf): void {
+  /** Sends a want for a run of consecutive leaves on the holder's least busy stream; the answer is handled when it comes. */
+  private request(holder: Holder, run: Leaf[]): void {
     const open = this.channels.filter((channel) => channel.peerId === holder.peerId && channel.isOpen);
     const channel = open.reduce((best, candidate) => (candidate.outstanding < best.outstanding ? candidate : best));
-    holder.requests.add(leaf.index);
     holder.meter.start(performance.now());
-    const entry = this.inFlight.get(leaf.index) ?? { leaf, holders: new Set<string>() };
-    entry.holders.add(holder.peerId);
-    this.inFlight.set(leaf.index, entry);
+    for (const leaf of run) {
+      holder.requests.add(leaf.index);
+      const entry = this.inFlight.get(leaf.index) ?? { leaf, holders: new Set<string>() };
+      entry.holders.add(holder.peerId);
+      this.inFlight.set(leaf.index, entry);
+    }
+    const first = run[0]!;
+    const length = run.reduce((sum, leaf) => sum + leaf.size, 0);
     channel
-      .want({ root: this.root, cid: leaf.cid, offset: leaf.offset, length: leaf.size })
+      .want({ root: this.root, cid: first.cid, offset: first.offset, length })
       .then(
-        (block) => this.onAnswer(holder, channel, leaf, block),
+        (block) => this.onAnswer(holder, channel, run, block),
         (error: unknown) => {
           this.note(channel, error as Error);
-          this.release(holder, leaf, false);
+          this.release(holder, run, false);
         },
       )
       .catch((error: unknown) => {
@@ -429,32 +454,45 @@ class ContentFetch {
       });
   }
 
-  /** Verifies a leaf (every copy, a late duplicate too: a lie is a lie) and writes it in place unless a copy was. */
-  private async onAnswer(holder: Holder, channel: PeerChannel, leaf: Leaf, block: BlockBytes | undefined): Promise<void> {
+  /**
+   * Verifies each leaf of an answer against its own CID (every copy, a late duplicate too: a lie is a lie), and
+   * writes in place those that no copy has written yet.
+   */
+  private async onAnswer(holder: Holder, channel: PeerChannel, run: Leaf[], block: BlockBytes | undefined): Promise<void> {
+    const first = run[0]!;
+    const length = run.reduce((sum, leaf) => sum + leaf.size, 0);
     if (!block) {
-      channel.close(new PeerGoneError(`${channel.peerId} no longer has leaf ${leaf.index} of ${this.root}`));
+      channel.close(new PeerGoneError(`${channel.peerId} no longer has leaf ${first.index} of ${this.root}`));
       this.note(channel, new PeerGoneError('dont-have'));
-      return this.release(holder, leaf, false);
+      return this.release(holder, run, false);
     }
     this.fetchedBytes += block.bytes;
-    if (block.bytes !== leaf.size || !partsMatch(leaf.cid, block.parts)) {
-      this.ban(channel, `sent leaf ${leaf.index} (${block.bytes} bytes) that does not hash to ${leaf.cid}`);
-      return this.release(holder, leaf, false);
+    const pieces = block.bytes === length ? splitParts(block.parts, run.map((leaf) => leaf.size)) : undefined;
+    const bad = pieces ? run.findIndex((leaf, index) => !partsMatch(leaf.cid, pieces[index]!)) : 0;
+    if (!pieces || bad >= 0) {
+      const leaf = run[bad]!;
+      this.ban(channel, pieces ? `sent leaf ${leaf.index} that does not hash to ${leaf.cid}` : `sent ${block.bytes} bytes for leaves ${first.index}..${first.index + run.length - 1} (${length} bytes)`);
+      return this.release(holder, run, false);
     }
     holder.meter.record(performance.now(), block.bytes);
-    if (!this.verified.has(leaf.index) && !this.writing.has(leaf.index)) {
+    const toWrite = run.filter((leaf) => !this.verified.has(leaf.index) && !this.writing.has(leaf.index));
+    for (const leaf of toWrite) {
       this.writing.add(leaf.index);
       this.inFlight.delete(leaf.index);
-      try {
-        await this.writeAt(block.parts, leaf.offset, leaf.size);
-      } finally {
-        this.writing.delete(leaf.index);
-      }
+    }
+    try {
+      // The whole run in one positional write when no copy of any of its leaves was written; else leaf by leaf.
+      if (toWrite.length === run.length) await this.writeAt(block.parts, first.offset, length);
+      else for (const leaf of toWrite) await this.writeAt(pieces[run.indexOf(leaf)]!, leaf.offset, leaf.size);
+    } finally {
+      for (const leaf of toWrite) this.writing.delete(leaf.index);
+    }
+    for (const leaf of toWrite) {
       this.verified.mark(leaf.index);
       this.doneBytes += leaf.size;
-      this.progress();
     }
-    this.release(holder, leaf, true);
+    this.progress();
+    this.release(holder, run, true);
   }
 
   /** Positional writes of the pieces as they arrived: no joined copy, and leaves land wherever they belong. */
@@ -469,11 +507,12 @@ class ContentFetch {
     }
   }
 
-  /** A request is over: its window slot is free; a leaf nobody else is fetching goes back to the queue. */
-  private release(holder: Holder, leaf: Leaf, delivered: boolean): void {
-    holder.requests.delete(leaf.index);
-    const entry = this.inFlight.get(leaf.index);
-    if (!delivered && entry) {
+  /** A request is over: its window slots are free; a leaf nobody else is fetching goes back to the queue. */
+  private release(holder: Holder, run: readonly Leaf[], delivered: boolean): void {
+    for (const leaf of run) {
+      holder.requests.delete(leaf.index);
+      const entry = this.inFlight.get(leaf.index);
+      if (delivered || !entry) continue;
       entry.holders.delete(holder.peerId);
       if (!entry.holders.size) {
         this.inFlight.delete(leaf.index);
