@@ -364,6 +364,7 @@ class ContentFetch {
   private async pump(holder: Holder): Promise<void> {
     if (holder.pumping) return;
     holder.pumping = true;
+    let gaveBack = false;
     try {
       // At most one window's worth per call: the loop ends even if requests complete as fast as they are made.
       for (let issued = 0; issued < this.settings.windowPerPeer; issued++) {
@@ -389,6 +390,7 @@ class ContentFetch {
         }
         if (!this.usable(holder) || run.some((leaf) => this.verified.has(leaf.index))) {
           for (const leaf of run) this.giveBack(leaf);
+          gaveBack = true;
           break;
         }
         this.request(holder, run);
@@ -397,6 +399,8 @@ class ContentFetch {
       this.failure ??= error as Error;
     } finally {
       holder.pumping = false;
+      // Leaves this holder could not take go to the others, which may be idle with nothing to wake them.
+      if (gaveBack) this.pumpAll();
       this.checkSettled();
     }
   }
