@@ -188,9 +188,10 @@ describe('fetching content from peers', () => {
 /**
  * A holder that serves a real store's blocks but answers each want a few milliseconds late, so that wants pile up
  * as far as the fetcher's window lets them, and counts the leaf bytes it held asked for and unanswered at once (over
- * all its streams). It can also lie: flip the first byte of each leaf from `lieFrom` bytes into the file on.
+ * all its streams). It can also lie (flip the first byte of each leaf from `lieFrom` bytes into the file on), or stay
+ * silent (never answer a want).
  */
-async function startScriptedHolder(store: ContentStore, options: { delayMs: number; lieFrom?: number }) {
+async function startScriptedHolder(store: ContentStore, options: { delayMs: number; lieFrom?: number; silent?: boolean }) {
   const node = await createDiscoveryNode({ key: generateNodeKey(), logger: testLogger, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allow: ['/ip4/127.0.0.1'] });
   const seen = { outstandingBytes: 0, maxOutstandingBytes: 0, wants: 0, lies: 0, outstandingAtFirstLie: 0 };
   await node.libp2p.handle(CONTENT_PROTOCOL, async (stream) => {
@@ -224,7 +225,8 @@ async function startScriptedHolder(store: ContentStore, options: { delayMs: numb
           await sendFrame(stream, manifest ? { type: 'has', root: header.root, size: manifest.size } : { type: 'dont-have', root: header.root });
           continue;
         }
-        if (header.type !== 'want') continue;
+        // A silent holder has the content, takes wants and never answers one.
+        if (header.type !== 'want' || options.silent) continue;
         await new Promise((resolve) => setTimeout(resolve, options.delayMs));
         let bytes: Uint8Array;
         if (header.offset !== undefined && header.length !== undefined) {
@@ -313,5 +315,27 @@ describe('pipelined wants to a holder', () => {
     assert.equal(result.peers.find((peer) => peer.peerId === liar.node.peerId)?.status, 'banned');
     assert.equal(await sha256OfFile(out), sourceHash);
     assert.equal(result.size, LEAVES * CHUNK_SIZE - 777);
+  });
+
+  it('does not wait on a holder that never answers: the end game asks another holder for its leaves', { timeout: 120_000 }, async () => {
+    const silent = await startScriptedHolder(store, { delayMs: 0, silent: true });
+    const honest = await startScriptedHolder(store, { delayMs: 1 });
+    started.push(silent, honest);
+    const out = join(dir, 'fetched', 'silent.bin');
+    // The silent holder is never timed out during the test: only the end game can finish the fetch.
+    const result = await fetchContent({
+      libp2p: fetcher.node.libp2p,
+      store: fetcher.content.store,
+      cid: parseCid(cid),
+      out,
+      logger: testLogger,
+      findProviders: false,
+      requestTimeoutMs: 10 * 60_000,
+      peers: [multiaddr(silent.address), multiaddr(honest.address)],
+    });
+    assert.ok(silent.seen.wants > 0, 'the silent holder was asked for leaves');
+    assert.equal(await sha256OfFile(out), sourceHash);
+    assert.equal(result.peers.find((peer) => peer.peerId === silent.node.peerId)?.bytes ?? 0, 0);
+    assert.deepEqual(result.banned, []);
   });
 });
