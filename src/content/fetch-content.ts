@@ -1,8 +1,11 @@
 // Fetching a file by its content id from the peers that hold it: the DAG's internal nodes first (few, small),
 // then its leaves from every holder at once, each leaf hashed against its CID before a byte of it is written.
 // A holder that sends a bad block is banned for the rest of the fetch; one that vanishes just loses its share.
-// Memory stays bounded whatever the file's size: the DAG is walked lazily (one node per level in memory),
-// blocks in flight are limited per peer, and the record of verified leaves is a bit per leaf.
+// Each holder keeps a window of leaves in flight sized to the rate it delivers (fetch-schedule.ts), consecutive
+// leaves going out as one want, so work flows to holders in proportion to their speed; at the end an idle holder
+// duplicates what a slower one would deliver last. Memory stays bounded whatever the file's size: the DAG is walked
+// lazily (one node per level in memory), leaves in flight are limited per peer, and the record of verified leaves
+// is a bit per leaf.
 import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Libp2p, PeerId } from '@libp2p/interface';
