@@ -45,17 +45,19 @@ export interface ExchangeFrame {
   readonly body: Uint8Array;
 }
 
-function frameOf(header: ExchangeHeader, parts: Uint8Array[], bodyBytes: number): ExchangeFrame {
-  let joined: Uint8Array | undefined;
-  return {
-    header,
-    parts,
-    bodyBytes,
-    get body() {
-      joined ??= parts.length === 1 ? parts[0]! : Buffer.concat(parts, bodyBytes);
-      return joined;
-    },
-  };
+/** A frame as read. A class, so that `body` is one accessor on the prototype, not a closure made per frame. */
+class ReceivedFrame implements ExchangeFrame {
+  private joined?: Uint8Array;
+  constructor(
+    readonly header: ExchangeHeader,
+    readonly parts: readonly Uint8Array[],
+    readonly bodyBytes: number,
+  ) {}
+
+  get body(): Uint8Array {
+    this.joined ??= this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts as Uint8Array[], this.bodyBytes);
+    return this.joined;
+  }
 }
 
 /** Cuts a body that arrived in pieces into consecutive blocks of the given sizes: views, never copies. */
@@ -182,7 +184,7 @@ export class FrameReader implements AsyncIterable<ExchangeFrame> {
       this.stream.abort(this.failure);
       return undefined;
     }
-    return frameOf(header, parts, bodyBytes);
+    return new ReceivedFrame(header, parts, bodyBytes);
   }
 
   /** The first `bytes` buffered bytes as one buffer (a prefix or a header: small), consumed when `consume`. */
