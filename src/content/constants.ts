@@ -50,10 +50,12 @@ export const MIN_WINDOW = 2;
  */
 export const QUEUE_TARGET_MS = 250;
 /**
- * A want asks for up to this many bytes of consecutive leaves (four of 256 KiB): one read, one frame and one write
- * instead of four. Each leaf in it is still hashed against its own CID. Holders serve it as they serve one leaf.
+ * A want asks for up to this many bytes of consecutive leaves (two of 256 KiB): half the reads, frames and writes
+ * of one want per leaf, while a full window (16 leaves over 4 streams) still keeps two wants queued on each stream,
+ * so a holder always has the next one when it finishes a want. Each leaf in it is still hashed against its own CID;
+ * holders serve it as they serve one leaf (any range up to MAX_BLOCK_BYTES).
  */
-export const WANT_MAX_BYTES = MAX_BLOCK_BYTES;
+export const WANT_MAX_BYTES = 2 * CHUNK_SIZE;
 /** In the end game a leaf is asked of at most this many holders at once. */
 export const END_GAME_COPIES = 2;
 
