@@ -24,7 +24,7 @@ export const READ_BUFFER_BYTES = 4 * MAX_BLOCK_BYTES;
 
 /** Defaults of a fetch; tests and the CLI may override some. */
 export const DEFAULT_FETCH = {
-  /** Requests outstanding per peer: enough to keep a loopback or LAN link busy, 16 x 256 KiB in flight. */
+  /** The most requests outstanding per peer (its window grows to this with its rate): 16 x 256 KiB in flight. */
   windowPerPeer: 16,
   /** A peer that does not answer a request in this long is dropped (not banned) and its blocks go elsewhere. */
   requestTimeoutMs: 30_000,
@@ -39,6 +39,25 @@ export const DEFAULT_FETCH = {
   /** At most this many holders are used at once. */
   maxPeers: 16,
 } as const;
+
+/** Requests a holder gets before the rate it delivers is known (then its window follows that rate). */
+export const INITIAL_WINDOW = 4;
+/** The fewest requests a holder keeps outstanding, so its link does not idle between an answer and the next want. */
+export const MIN_WINDOW = 2;
+/**
+ * A holder's window holds this long of its delivered rate (capped at windowPerPeer): a fast link gets many blocks in
+ * flight, a slow one few, so a slow holder does not sit on blocks that others would deliver sooner.
+ */
+export const QUEUE_TARGET_MS = 250;
+/**
+ * A want asks for up to this many bytes of consecutive leaves (two of 256 KiB): half the reads, frames and writes
+ * of one want per leaf, while a full window (16 leaves over 4 streams) still keeps two wants queued on each stream,
+ * so a holder always has the next one when it finishes a want. Each leaf in it is still hashed against its own CID;
+ * holders serve it as they serve one leaf (any range up to MAX_BLOCK_BYTES).
+ */
+export const WANT_MAX_BYTES = 2 * CHUNK_SIZE;
+/** In the end game a leaf is asked of at most this many holders at once. */
+export const END_GAME_COPIES = 2;
 
 /** How often a daemon looks for content added by `infernet content add` while it runs, to provide it. */
 export const PROVIDE_SCAN_INTERVAL_MS = 5_000;

@@ -4,8 +4,9 @@
 //
 //   have  {root}                        -> has {root, size} | dont-have {root}
 //   want  {id, root, cid[, offset, length]} -> block {id, cid} + bytes | dont-have {id, cid, reason}
-// A want with offset and length asks for a leaf: those bytes of the root's file; without, for an internal
-// node by its CID. Requests may be pipelined; answers come back in request order.
+// A want with offset and length asks for those bytes of the root's file: a leaf, or a run of consecutive leaves
+// (up to MAX_BLOCK_BYTES, cid naming the first), each hashed by the fetcher against its own CID; without, for an
+// internal node by its CID. Requests may be pipelined; answers come back in request order.
 import type { Stream } from '@libp2p/interface';
 import { z } from 'zod';
 import { ContentId } from '../protocol/content-id.js';
@@ -33,29 +34,78 @@ export const ExchangeHeader = z.discriminatedUnion('type', [
 ]);
 export type ExchangeHeader = z.infer<typeof ExchangeHeader>;
 
+/**
+ * One frame as read: its header, and its body as the pieces it arrived in (views of the stream's buffers, never
+ * copied), so that a 256 KiB block is hashed and written piece by piece. `body` joins them, for small bodies.
+ */
 export interface ExchangeFrame {
   header: ExchangeHeader;
-  body: Uint8Array;
+  parts: readonly Uint8Array[];
+  bodyBytes: number;
+  readonly body: Uint8Array;
+}
+
+/** A frame as read. A class, so that `body` is one accessor on the prototype, not a closure made per frame. */
+class ReceivedFrame implements ExchangeFrame {
+  private joined?: Uint8Array;
+  constructor(
+    readonly header: ExchangeHeader,
+    readonly parts: readonly Uint8Array[],
+    readonly bodyBytes: number,
+  ) {}
+
+  get body(): Uint8Array {
+    this.joined ??= this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts as Uint8Array[], this.bodyBytes);
+    return this.joined;
+  }
+}
+
+/** Cuts a body that arrived in pieces into consecutive blocks of the given sizes: views, never copies. */
+export function splitParts(parts: readonly Uint8Array[], sizes: readonly number[]): Uint8Array[][] {
+  const blocks: Uint8Array[][] = [];
+  let part = 0;
+  let at = 0;
+  for (const size of sizes) {
+    const block: Uint8Array[] = [];
+    for (let need = size; need > 0; ) {
+      const current = parts[part];
+      if (!current) throw new RangeError(`the body is shorter than the ${sizes.reduce((sum, value) => sum + value, 0)} bytes its blocks add up to`);
+      const take = Math.min(need, current.byteLength - at);
+      block.push(current.subarray(at, at + take));
+      need -= take;
+      at += take;
+      if (at === current.byteLength) {
+        part++;
+        at = 0;
+      }
+    }
+    blocks.push(block);
+  }
+  return blocks;
 }
 
 const PREFIX_BYTES = 6;
 const MAX_FRAME_BYTES = PREFIX_BYTES + MAX_HEADER_BYTES + MAX_BLOCK_BYTES;
 
-export function encodeFrame(header: ExchangeHeader, body: Uint8Array = new Uint8Array(0)): Uint8Array {
+/** The length prefix and header of a frame whose body follows: sent apart from it, so a block is never copied. */
+export function encodeFrameHead(header: ExchangeHeader, bodyBytes: number): Uint8Array {
   const json = Buffer.from(JSON.stringify(header));
   if (json.byteLength > MAX_HEADER_BYTES) throw new ContentProtocolError(`a ${header.type} header of ${json.byteLength} bytes is over ${MAX_HEADER_BYTES}`);
-  const frame = Buffer.allocUnsafe(PREFIX_BYTES + json.byteLength + body.byteLength);
-  frame.writeUInt32BE(frame.byteLength - 4, 0);
-  frame.writeUInt16BE(json.byteLength, 4);
-  json.copy(frame, PREFIX_BYTES);
-  frame.set(body, PREFIX_BYTES + json.byteLength);
-  return frame;
+  const head = Buffer.allocUnsafe(PREFIX_BYTES + json.byteLength);
+  head.writeUInt32BE(head.byteLength - 4 + bodyBytes, 0);
+  head.writeUInt16BE(json.byteLength, 4);
+  json.copy(head, PREFIX_BYTES);
+  return head;
 }
 
-/** Sends one frame, waiting for the stream to drain first when its buffer is full. */
+/**
+ * Sends one frame, waiting for the stream to drain first when its buffer is full. The head and the body go as two
+ * sends into the same stream buffer: the same bytes on the wire as one, without copying a block into a new frame.
+ */
 export async function sendFrame(stream: Stream, header: ExchangeHeader, body?: Uint8Array, signal?: AbortSignal): Promise<void> {
   if (stream.writableNeedsDrain) await stream.onDrain({ signal });
-  stream.send(encodeFrame(header, body));
+  stream.send(encodeFrameHead(header, body?.byteLength ?? 0));
+  if (body?.byteLength) stream.send(body);
 }
 
 /**
@@ -72,9 +122,11 @@ export class FrameReader implements AsyncIterable<ExchangeFrame> {
   constructor(private readonly stream: Stream) {
     stream.addEventListener('message', (event) => {
       const data = event.data;
-      const bytes = data instanceof Uint8Array ? data : data.subarray();
-      this.chunks.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      this.buffered += bytes.byteLength;
+      // A list is walked piece by piece: its subarray() would copy every piece into one new buffer.
+      for (const bytes of data instanceof Uint8Array ? [data] : data) {
+        this.chunks.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        this.buffered += bytes.byteLength;
+      }
       if (this.buffered > READ_BUFFER_BYTES) stream.pause();
       this.notify();
     });
@@ -109,9 +161,8 @@ export class FrameReader implements AsyncIterable<ExchangeFrame> {
 
   /** The next whole frame from the buffer, if one has arrived. */
   private take(): ExchangeFrame | undefined {
-    if (this.buffered < 4) return undefined;
-    const head = this.peek(PREFIX_BYTES);
-    if (!head) return undefined;
+    if (this.buffered < PREFIX_BYTES) return undefined;
+    const head = this.copyOut(PREFIX_BYTES, false);
     const length = head.readUInt32BE(0);
     const headerLength = head.readUInt16BE(4);
     if (length + 4 > MAX_FRAME_BYTES || headerLength > MAX_HEADER_BYTES || headerLength + 2 > length) {
@@ -120,50 +171,62 @@ export class FrameReader implements AsyncIterable<ExchangeFrame> {
       return undefined;
     }
     if (this.buffered < length + 4) return undefined;
-    const frame = this.consume(length + 4);
+    this.skip(PREFIX_BYTES);
+    const headerBytes = this.copyOut(headerLength, true);
+    const bodyBytes = length + 4 - PREFIX_BYTES - headerLength;
+    const parts = this.takeParts(bodyBytes);
     if (this.buffered <= READ_BUFFER_BYTES / 2) this.stream.resume();
     let header: ExchangeHeader;
     try {
-      header = ExchangeHeader.parse(JSON.parse(frame.subarray(PREFIX_BYTES, PREFIX_BYTES + headerLength).toString('utf8')));
+      header = ExchangeHeader.parse(JSON.parse(headerBytes.toString('utf8')));
     } catch (cause) {
       this.failure = new ContentProtocolError(`an unparsable frame header: ${(cause as Error).message}`, { cause });
       this.stream.abort(this.failure);
       return undefined;
     }
-    return { header, body: frame.subarray(PREFIX_BYTES + headerLength) };
+    return new ReceivedFrame(header, parts, bodyBytes);
   }
 
-  private peek(bytes: number): Buffer | undefined {
-    if (this.buffered < bytes) return undefined;
-    if (this.chunks[0]!.byteLength < bytes) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!.subarray(0, bytes);
+  /** The first `bytes` buffered bytes as one buffer (a prefix or a header: small), consumed when `consume`. */
+  private copyOut(bytes: number, consume: boolean): Buffer {
+    const first = this.chunks[0];
+    if (first && first.byteLength >= bytes) {
+      if (consume) this.skip(bytes);
+      return first.subarray(0, bytes);
+    }
+    const out = Buffer.allocUnsafe(bytes);
+    let filled = 0;
+    for (let index = 0; filled < bytes; index++) {
+      const chunk = this.chunks[index]!;
+      const take = Math.min(chunk.byteLength, bytes - filled);
+      chunk.copy(out, filled, 0, take);
+      filled += take;
+    }
+    if (consume) this.skip(bytes);
+    return out;
   }
 
-  private consume(bytes: number): Buffer {
-    let out: Buffer;
-    const first = this.chunks[0]!;
-    if (first.byteLength >= bytes) {
-      out = first.subarray(0, bytes);
-      if (first.byteLength === bytes) this.chunks.shift();
-      else this.chunks[0] = first.subarray(bytes);
-    } else {
-      const parts: Buffer[] = [];
-      let need = bytes;
-      while (need > 0) {
-        const chunk = this.chunks[0]!;
-        if (chunk.byteLength <= need) {
-          parts.push(chunk);
-          this.chunks.shift();
-          need -= chunk.byteLength;
-        } else {
-          parts.push(chunk.subarray(0, need));
-          this.chunks[0] = chunk.subarray(need);
-          need = 0;
-        }
+  private skip(bytes: number): void {
+    this.takeParts(bytes);
+  }
+
+  /** Removes `bytes` from the front of the buffer and returns them as views of the chunks they lie in. */
+  private takeParts(bytes: number): Buffer[] {
+    const parts: Buffer[] = [];
+    let need = bytes;
+    while (need > 0) {
+      const chunk = this.chunks[0]!;
+      if (chunk.byteLength <= need) {
+        parts.push(chunk);
+        this.chunks.shift();
+        need -= chunk.byteLength;
+      } else {
+        parts.push(chunk.subarray(0, need));
+        this.chunks[0] = chunk.subarray(need);
+        need = 0;
       }
-      out = Buffer.concat(parts, bytes);
     }
     this.buffered -= bytes;
-    return out;
+    return parts;
   }
 }

@@ -1,13 +1,17 @@
 // Fetching by content id between real libp2p nodes on loopback: holders found in the DHT, a bad holder banned,
-// a vanished holder's share taken by the others, an interrupted fetch resumed from what it had verified.
+// a vanished holder's share taken by the others, an interrupted fetch resumed from what it had verified; wants
+// pipelined to a holder within the window, and a holder lying in the middle of its window dropped.
 import assert from 'node:assert/strict';
 import { mkdtemp, open, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { multiaddr } from '@multiformats/multiaddr';
-import { CHUNK_SIZE } from './constants.js';
+import { createDiscoveryNode } from '../discovery/index.js';
+import { generateNodeKey } from '../identity/index.js';
+import { CHUNK_SIZE, CONTENT_PROTOCOL } from './constants.js';
 import { ContentStore, parseCid, sha256OfFile } from './content-store.js';
+import { FrameReader, sendFrame, type ExchangeHeader } from './exchange-frames.js';
 import { fetchContent } from './fetch-content.js';
 import { fetchStatePathOf } from './fetch-state.js';
 import { startTestPeer, testLogger, writeDeterministicFile, type TestPeer } from './testing.js';
@@ -178,5 +182,160 @@ describe('fetching content from peers', () => {
       fetchContent({ libp2p: fetcher.node.libp2p, store: fetcher.content.store, cid: parseCid(missing), out: join(dir, 'fetched', 'missing.bin'), logger: testLogger, findProviders: false, providerRounds: 0, peers: [multiaddr(first.address)] }),
       { name: 'NoProvidersError' },
     );
+  });
+});
+
+/**
+ * A holder that serves a real store's blocks but answers each want a few milliseconds late, so that wants pile up
+ * as far as the fetcher's window lets them, and counts the leaf bytes it held asked for and unanswered at once (over
+ * all its streams). It can also lie (flip the first byte of each leaf from `lieFrom` bytes into the file on), or stay
+ * silent (never answer a want).
+ */
+async function startScriptedHolder(store: ContentStore, options: { delayMs: number; lieFrom?: number; silent?: boolean }) {
+  const node = await createDiscoveryNode({ key: generateNodeKey(), logger: testLogger, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allow: ['/ip4/127.0.0.1'] });
+  const seen = { outstandingBytes: 0, maxOutstandingBytes: 0, wants: 0, lies: 0, outstandingAtFirstLie: 0 };
+  await node.libp2p.handle(CONTENT_PROTOCOL, async (stream) => {
+    // Wants are read as they arrive (so they count as outstanding at once) and answered in order, one by one.
+    const queue: ExchangeHeader[] = [];
+    let wake: (() => void) | undefined;
+    let ended = false;
+    void (async () => {
+      for await (const { header } of new FrameReader(stream)) {
+        if (header.type === 'want') {
+          seen.wants++;
+          seen.outstandingBytes += header.length ?? 0;
+          seen.maxOutstandingBytes = Math.max(seen.maxOutstandingBytes, seen.outstandingBytes);
+        }
+        queue.push(header);
+        wake?.();
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        ended = true;
+        wake?.();
+      });
+    try {
+      for (let answered = 0; answered < 100_000; answered++) {
+        while (!queue.length && !ended) await new Promise<void>((resolve) => (wake = resolve));
+        const header = queue.shift();
+        if (!header) return;
+        if (header.type === 'have') {
+          const manifest = await store.manifest(header.root);
+          await sendFrame(stream, manifest ? { type: 'has', root: header.root, size: manifest.size } : { type: 'dont-have', root: header.root });
+          continue;
+        }
+        // A silent holder has the content, takes wants and never answers one.
+        if (header.type !== 'want' || options.silent) continue;
+        await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+        let bytes: Uint8Array;
+        if (header.offset !== undefined && header.length !== undefined) {
+          bytes = Buffer.from(await store.readRange(header.root, header.offset, header.length));
+          for (let at = header.offset; options.lieFrom !== undefined && at < header.offset + header.length; at += CHUNK_SIZE) {
+            if (at < options.lieFrom) continue;
+            // Bytes other than this answer's own that were asked for and wait behind it.
+            if (!seen.lies++) seen.outstandingAtFirstLie = seen.outstandingBytes - header.length;
+            bytes[at - header.offset]! ^= 0xff;
+          }
+          seen.outstandingBytes -= header.length;
+        } else bytes = (await store.getBlock(parseCid(header.cid)))!;
+        await sendFrame(stream, { type: 'block', id: header.id, cid: header.cid }, bytes);
+      }
+    } catch {
+      stream.abort(new Error('scripted holder stopped'));
+    }
+  });
+  const address = node.multiaddrs().find((candidate) => candidate.includes('/tcp/') && !candidate.includes('/ws'))!;
+  return { node, seen, address };
+}
+
+describe('pipelined wants to a holder', () => {
+  /** 64 leaves: enough that a holder is sure to be asked for leaves past its first window. */
+  const LEAVES = 64;
+  let dir: string;
+  let source: string;
+  let sourceHash: string;
+  let cid: string;
+  let store: ContentStore;
+  let fetcher: TestPeer;
+  const started: Array<{ node: { stop(): Promise<void> } }> = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'infernet-window-'));
+    source = join(dir, 'model.bin');
+    sourceHash = await writeDeterministicFile(source, LEAVES * CHUNK_SIZE - 777, 21);
+    store = new ContentStore(join(dir, 'holder'));
+    cid = (await store.add(source, { inPlace: true })).cid;
+    fetcher = await startTestPeer(dir, 'fetcher');
+  });
+  after(async () => {
+    for (const holder of started) await holder.node.stop();
+    await fetcher?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps several leaves in flight to a holder and never more than windowPerPeer leaves, over all its streams', async () => {
+    const holder = await startScriptedHolder(store, { delayMs: 3 });
+    started.push(holder);
+    const out = join(dir, 'fetched', 'window.bin');
+    // 5 over 2 streams: the old lanes (ceil(5 / 2) per stream) kept 6 in flight. Bounded memory: at most 5 leaves'
+    // bytes asked for at once, however they are grouped into wants.
+    await fetchContent({ libp2p: fetcher.node.libp2p, store: fetcher.content.store, cid: parseCid(cid), out, logger: testLogger, findProviders: false, windowPerPeer: 5, streamsPerPeer: 2, peers: [multiaddr(holder.address)] });
+    assert.equal(await sha256OfFile(out), sourceHash);
+    const most = holder.seen.maxOutstandingBytes / CHUNK_SIZE;
+    assert.ok(most >= 2, `the leaves were pipelined (at most ${most} in flight)`);
+    assert.ok(most <= 5, `at most windowPerPeer leaves in flight, saw ${most}`);
+    assert.ok(holder.seen.wants < LEAVES, `consecutive leaves went out together (${holder.seen.wants} wants for ${LEAVES} leaves)`);
+  });
+
+  it('drops a holder that lies about a leaf in the middle of its window and completes from another, every leaf verified', async () => {
+    // It lies about every leaf from the 9th on: its first window (leaves among the first eight) is honest, so the
+    // lie comes while later wants wait behind it.
+    const liar = await startScriptedHolder(store, { delayMs: 2, lieFrom: 8 * CHUNK_SIZE });
+    const honest = await startScriptedHolder(store, { delayMs: 2 });
+    started.push(liar, honest);
+    const out = join(dir, 'fetched', 'liar.bin');
+    const banned: string[] = [];
+    const result = await fetchContent({
+      libp2p: fetcher.node.libp2p,
+      store: fetcher.content.store,
+      cid: parseCid(cid),
+      out,
+      logger: testLogger,
+      findProviders: false,
+      windowPerPeer: 8,
+      streamsPerPeer: 2,
+      peers: [multiaddr(liar.address), multiaddr(honest.address)],
+      onBanned: (peer) => banned.push(peer),
+    });
+    assert.ok(liar.seen.lies >= 1, 'the liar was asked for a leaf it lies about');
+    assert.ok(liar.seen.outstandingAtFirstLie > 0, `other leaves were waiting at the liar when it lied (${liar.seen.outstandingAtFirstLie} bytes)`);
+    assert.deepEqual(banned, [liar.node.peerId]);
+    assert.deepEqual(result.banned, [liar.node.peerId]);
+    assert.equal(result.peers.find((peer) => peer.peerId === liar.node.peerId)?.status, 'banned');
+    assert.equal(await sha256OfFile(out), sourceHash);
+    assert.equal(result.size, LEAVES * CHUNK_SIZE - 777);
+  });
+
+  it('does not wait on a holder that never answers: the end game asks another holder for its leaves', { timeout: 120_000 }, async () => {
+    const silent = await startScriptedHolder(store, { delayMs: 0, silent: true });
+    const honest = await startScriptedHolder(store, { delayMs: 1 });
+    started.push(silent, honest);
+    const out = join(dir, 'fetched', 'silent.bin');
+    // The silent holder is never timed out during the test: only the end game can finish the fetch.
+    const result = await fetchContent({
+      libp2p: fetcher.node.libp2p,
+      store: fetcher.content.store,
+      cid: parseCid(cid),
+      out,
+      logger: testLogger,
+      findProviders: false,
+      requestTimeoutMs: 10 * 60_000,
+      peers: [multiaddr(silent.address), multiaddr(honest.address)],
+    });
+    assert.ok(silent.seen.wants > 0, 'the silent holder was asked for leaves');
+    assert.equal(await sha256OfFile(out), sourceHash);
+    assert.equal(result.peers.find((peer) => peer.peerId === silent.node.peerId)?.bytes ?? 0, 0);
+    assert.deepEqual(result.banned, []);
   });
 });

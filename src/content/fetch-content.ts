@@ -1,20 +1,25 @@
 // Fetching a file by its content id from the peers that hold it: the DAG's internal nodes first (few, small),
 // then its leaves from every holder at once, each leaf hashed against its CID before a byte of it is written.
 // A holder that sends a bad block is banned for the rest of the fetch; one that vanishes just loses its share.
-// Memory stays bounded whatever the file's size: the DAG is walked lazily (one node per level in memory),
-// blocks in flight are limited per peer, and the record of verified leaves is a bit per leaf.
+// Each holder keeps a window of leaves in flight sized to the rate it delivers (fetch-schedule.ts), consecutive
+// leaves going out as one want, so work flows to holders in proportion to their speed; at the end an idle holder
+// duplicates what a slower one would deliver last. Memory stays bounded whatever the file's size: the DAG is walked
+// lazily (one node per level in memory), leaves in flight are limited per peer, and the record of verified leaves
+// is a bit per leaf.
 import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Libp2p, PeerId } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import type { CID } from 'multiformats/cid';
 import type { Logger } from '../log/index.js';
-import { DEFAULT_FETCH, MAX_BLOCK_BYTES, RAW_CODE } from './constants.js';
+import { CHUNK_SIZE, DEFAULT_FETCH, END_GAME_COPIES, INITIAL_WINDOW, MAX_BLOCK_BYTES, MIN_WINDOW, QUEUE_TARGET_MS, RAW_CODE, WANT_MAX_BYTES } from './constants.js';
 import { readFull, type ContentManifest, type ContentStore } from './content-store.js';
 import { BlockMismatchError, ContentTooLargeError, NoProvidersError, UnsupportedContentError } from './errors.js';
 import { loadFetchState, removeFetchState, saveFetchState, VerifiedLeaves } from './fetch-state.js';
-import { blockMatches, decodeFileNode, type DecodedFileNode } from './file-dag.js';
-import { PeerChannel, PeerGoneError } from './peer-channel.js';
+import { chooseDuplicate, RateMeter, windowFor, type OutstandingRequest, type WindowSettings } from './fetch-schedule.js';
+import { blockMatches, decodeFileNode, partsMatch, type DecodedFileNode } from './file-dag.js';
+import { splitParts } from './exchange-frames.js';
+import { PeerChannel, PeerGoneError, type BlockBytes } from './peer-channel.js';
 
 export interface FetchProgress {
   cid: string;
@@ -90,6 +95,15 @@ interface Leaf {
   size: number;
 }
 
+/** A holder as the scheduler sees it: the leaves asked of it (in request order) and the rate it delivers. */
+interface Holder {
+  peerId: string;
+  meter: RateMeter;
+  /** Leaves requested and not yet answered and written, in request order: what its window counts. */
+  requests: Set<number>;
+  pumping: boolean;
+}
+
 const PROGRESS_INTERVAL_MS = 200;
 /** The reason every channel is closed with when the fetch is done: not a failure of the peer. */
 const FETCH_COMPLETE = new Error('fetch complete');
@@ -110,6 +124,13 @@ class ContentFetch {
   private readonly reports = new Map<string, FetchPeerReport>();
   private readonly banned = new Set<string>();
   private readonly retry: Leaf[] = [];
+  private readonly holders = new Map<string, Holder>();
+  /** Leaves requested and not yet verified, with the holders asked for each (two in the end game). */
+  private readonly inFlight = new Map<number, { leaf: Leaf; holders: Set<string> }>();
+  /** Leaves verified and being written: a second copy of one is dropped. */
+  private readonly writing = new Set<number>();
+  private settle?: () => void;
+  private readonly windowSettings: WindowSettings;
   private verified = new VerifiedLeaves();
   private leaves?: AsyncGenerator<Leaf>;
   private walkDone = false;
@@ -133,6 +154,7 @@ class ContentFetch {
       maxPeers: options.maxPeers ?? DEFAULT_FETCH.maxPeers,
       streamsPerPeer: options.streamsPerPeer ?? DEFAULT_FETCH.streamsPerPeer,
     };
+    this.windowSettings = { blockBytes: CHUNK_SIZE, maxWindow: this.settings.windowPerPeer, initialWindow: INITIAL_WINDOW, minWindow: MIN_WINDOW, queueTargetMs: QUEUE_TARGET_MS };
     this.log = options.logger.child({ component: 'content', cid: options.cid.toString() });
     this.root = options.cid;
     this.out = resolve(options.out);
@@ -165,10 +187,10 @@ class ContentFetch {
           await this.connectPeers();
           continue;
         }
-        await Promise.all(live.map((channel) => this.drain(channel)));
+        await this.transfer();
         this.options.signal?.throwIfAborted();
         if (this.failure) throw this.failure;
-        if (this.walkDone && this.retry.length === 0) break;
+        if (this.finished) break;
       }
       clearInterval(checkpoint);
       await this.file.sync();
@@ -239,14 +261,15 @@ class ContentFetch {
     if (stored) return decodeFileNode(cid, stored);
     for (const channel of this.channels) {
       if (!channel.isOpen) continue;
-      let bytes: Uint8Array | undefined;
+      let block: BlockBytes | undefined;
       try {
-        bytes = await channel.want({ root: this.root, cid });
+        block = await channel.want({ root: this.root, cid });
       } catch (error) {
         this.note(channel, error as Error);
         continue;
       }
-      if (!bytes) continue;
+      if (!block) continue;
+      const bytes = Buffer.concat(block.parts as Uint8Array[], block.bytes);
       if (!blockMatches(cid, bytes)) {
         this.ban(channel, `sent a block that does not hash to ${cid}`);
         continue;
@@ -290,48 +313,221 @@ class ContentFetch {
     return read === leaf.size && blockMatches(leaf.cid, bytes);
   }
 
-  /** Keeps windowPerPeer requests outstanding on one channel until no leaf is left or the channel fails. */
-  private async drain(channel: PeerChannel): Promise<void> {
-    const lane = async (): Promise<void> => {
-      while (channel.isOpen && !this.banned.has(channel.peerId) && !this.failure && !this.options.signal?.aborted) {
-        let leaf: Leaf | undefined;
-        try {
-          leaf = await this.nextLeaf();
-        } catch (error) {
-          this.failure ??= error as Error;
-          return;
-        }
-        if (!leaf) return;
-        if (!(await this.fetchLeaf(channel, leaf))) this.retry.push(leaf);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.ceil(this.settings.windowPerPeer / this.settings.streamsPerPeer)) }, lane));
+  private get finished(): boolean {
+    return this.walkDone && !this.retry.length && !this.inFlight.size && !this.writing.size;
   }
 
-  /** Downloads, verifies and writes one leaf; false when it must be fetched elsewhere. */
-  private async fetchLeaf(channel: PeerChannel, leaf: Leaf): Promise<boolean> {
-    let bytes: Uint8Array | undefined;
+  /**
+   * Moves leaves until the file is complete, the fetch fails, or no holder is left. Event-driven: every answer,
+   * failure or new leaf refills the windows, and the promise settles once one of those ends is reached.
+   */
+  private transfer(): Promise<void> {
+    const { signal } = this.options;
+    return new Promise<void>((resolve) => {
+      const onAbort = (): void => this.checkSettled();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.settle = () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.settle = undefined;
+        resolve();
+      };
+      for (const channel of this.channels) if (channel.isOpen) this.holderOf(channel.peerId);
+      this.pumpAll();
+      this.checkSettled();
+    });
+  }
+
+  private checkSettled(): void {
+    if (!this.settle) return;
+    const holders = [...this.holders.values()];
+    const idle = !this.inFlight.size && !this.writing.size && !holders.some((holder) => holder.pumping);
+    const noHolder = idle && !holders.some((holder) => this.usable(holder));
+    if (this.failure || this.options.signal?.aborted || this.finished || noHolder) this.settle();
+  }
+
+  private holderOf(peerId: string): Holder {
+    let holder = this.holders.get(peerId);
+    if (!holder) this.holders.set(peerId, (holder = { peerId, meter: new RateMeter(), requests: new Set(), pumping: false }));
+    return holder;
+  }
+
+  private usable(holder: Holder): boolean {
+    return !this.banned.has(holder.peerId) && this.channels.some((channel) => channel.peerId === holder.peerId && channel.isOpen);
+  }
+
+  private pumpAll(): void {
+    for (const holder of this.holders.values()) if (this.usable(holder)) void this.pump(holder);
+  }
+
+  /**
+   * Fills one holder's window: leaves given back first, then the walk's next, then (at the end) a duplicate.
+   * Consecutive leaves go out as one want of up to WANT_MAX_BYTES (a holder reads and sends them in one go, and each
+   * is still hashed against its own CID); the window counts leaves, so memory stays window x leaf size per holder.
+   */
+  private async pump(holder: Holder): Promise<void> {
+    if (holder.pumping) return;
+    holder.pumping = true;
+    let gaveBack = false;
     try {
-      bytes = await channel.want({ root: this.root, cid: leaf.cid, offset: leaf.offset, length: leaf.size });
+      // At most one window's worth per call: the loop ends even if requests complete as fast as they are made.
+      for (let issued = 0; issued < this.settings.windowPerPeer; issued++) {
+        if (!this.usable(holder) || this.failure || this.options.signal?.aborted) break;
+        const window = windowFor(holder.meter.rate(performance.now()), this.windowSettings);
+        if (holder.requests.size >= window) break;
+        const fresh = await this.nextLeaf();
+        const first = fresh ?? this.duplicateFor(holder);
+        if (!first) break;
+        const run = [first];
+        let bytes = first.size;
+        // A duplicate goes alone; fresh leaves are joined while they follow on and fit the want and the window.
+        for (let joined = 1; fresh && joined < this.settings.windowPerPeer && holder.requests.size + run.length < window; joined++) {
+          const next = await this.nextLeaf();
+          if (!next) break;
+          const last = run[run.length - 1]!;
+          if (next.index !== last.index + 1 || next.offset !== last.offset + last.size || bytes + next.size > WANT_MAX_BYTES) {
+            this.retry.unshift(next);
+            break;
+          }
+          run.push(next);
+          bytes += next.size;
+        }
+        if (!this.usable(holder) || run.some((leaf) => this.verified.has(leaf.index))) {
+          for (const leaf of run) this.giveBack(leaf);
+          gaveBack = true;
+          break;
+        }
+        this.request(holder, run);
+      }
     } catch (error) {
-      this.note(channel, error as Error);
-      return false;
+      this.failure ??= error as Error;
+    } finally {
+      holder.pumping = false;
+      // Leaves this holder could not take go to the others, which may be idle with nothing to wake them.
+      if (gaveBack) this.pumpAll();
+      this.checkSettled();
     }
-    if (!bytes) {
-      channel.close(new PeerGoneError(`${channel.peerId} no longer has leaf ${leaf.index} of ${this.root}`));
+  }
+
+  /** A leaf taken for a holder that can no longer ask for it: back to the queue unless another holder has it. */
+  private giveBack(leaf: Leaf): void {
+    if (this.verified.has(leaf.index) || this.writing.has(leaf.index) || this.inFlight.has(leaf.index)) return;
+    this.retry.push(leaf);
+  }
+
+  /** The end game's pick for an idle holder: an outstanding leaf the slowest holder would deliver last. */
+  private duplicateFor(holder: Holder): Leaf | undefined {
+    if (!this.walkDone || this.retry.length || !this.inFlight.size) return undefined;
+    const now = performance.now();
+    const outstanding: OutstandingRequest[] = [];
+    const rates = new Map<string, number | undefined>();
+    for (const other of this.holders.values()) {
+      rates.set(other.peerId, other.meter.rate(now));
+      let position = 0;
+      for (const index of other.requests) {
+        position++;
+        const entry = this.inFlight.get(index);
+        if (entry) outstanding.push({ leaf: index, holder: other.peerId, queuePosition: position, copies: entry.holders.size });
+      }
+    }
+    const index = chooseDuplicate(outstanding, { holder: holder.peerId, holderInFlight: holder.requests.size, rates, blockBytes: this.windowSettings.blockBytes, maxCopies: END_GAME_COPIES });
+    return index === undefined ? undefined : this.inFlight.get(index)?.leaf;
+  }
+
+  /** Sends a want for a run of consecutive leaves on the holder's least busy stream; the answer is handled when it comes. */
+  private request(holder: Holder, run: Leaf[]): void {
+    const open = this.channels.filter((channel) => channel.peerId === holder.peerId && channel.isOpen);
+    const channel = open.reduce((best, candidate) => (candidate.outstanding < best.outstanding ? candidate : best));
+    holder.meter.start(performance.now());
+    for (const leaf of run) {
+      holder.requests.add(leaf.index);
+      const entry = this.inFlight.get(leaf.index) ?? { leaf, holders: new Set<string>() };
+      entry.holders.add(holder.peerId);
+      this.inFlight.set(leaf.index, entry);
+    }
+    const first = run[0]!;
+    const length = run.reduce((sum, leaf) => sum + leaf.size, 0);
+    channel
+      .want({ root: this.root, cid: first.cid, offset: first.offset, length })
+      .then(
+        (block) => this.onAnswer(holder, channel, run, block),
+        (error: unknown) => {
+          this.note(channel, error as Error);
+          this.release(holder, run, false);
+        },
+      )
+      .catch((error: unknown) => {
+        this.failure ??= error as Error;
+        this.checkSettled();
+      });
+  }
+
+  /**
+   * Verifies each leaf of an answer against its own CID (every copy, a late duplicate too: a lie is a lie), and
+   * writes in place those that no copy has written yet.
+   */
+  private async onAnswer(holder: Holder, channel: PeerChannel, run: Leaf[], block: BlockBytes | undefined): Promise<void> {
+    const first = run[0]!;
+    const length = run.reduce((sum, leaf) => sum + leaf.size, 0);
+    if (!block) {
+      channel.close(new PeerGoneError(`${channel.peerId} no longer has leaf ${first.index} of ${this.root}`));
       this.note(channel, new PeerGoneError('dont-have'));
-      return false;
+      return this.release(holder, run, false);
     }
-    this.fetchedBytes += bytes.byteLength;
-    if (bytes.byteLength !== leaf.size || !blockMatches(leaf.cid, bytes)) {
-      this.ban(channel, `sent leaf ${leaf.index} (${bytes.byteLength} bytes) that does not hash to ${leaf.cid}`);
-      return false;
+    this.fetchedBytes += block.bytes;
+    const pieces = block.bytes === length ? splitParts(block.parts, run.map((leaf) => leaf.size)) : undefined;
+    const bad = pieces ? run.findIndex((leaf, index) => !partsMatch(leaf.cid, pieces[index]!)) : 0;
+    if (!pieces || bad >= 0) {
+      const leaf = run[bad]!;
+      this.ban(channel, pieces ? `sent leaf ${leaf.index} that does not hash to ${leaf.cid}` : `sent ${block.bytes} bytes for leaves ${first.index}..${first.index + run.length - 1} (${length} bytes)`);
+      return this.release(holder, run, false);
     }
-    await this.file!.write(bytes, 0, bytes.byteLength, leaf.offset);
-    this.verified.mark(leaf.index);
-    this.doneBytes += leaf.size;
+    holder.meter.record(performance.now(), block.bytes);
+    const toWrite = run.filter((leaf) => !this.verified.has(leaf.index) && !this.writing.has(leaf.index));
+    for (const leaf of toWrite) {
+      this.writing.add(leaf.index);
+      this.inFlight.delete(leaf.index);
+    }
+    try {
+      // The whole run in one positional write when no copy of any of its leaves was written; else leaf by leaf.
+      if (toWrite.length === run.length) await this.writeAt(block.parts, first.offset, length);
+      else for (const leaf of toWrite) await this.writeAt(pieces[run.indexOf(leaf)]!, leaf.offset, leaf.size);
+    } finally {
+      for (const leaf of toWrite) this.writing.delete(leaf.index);
+    }
+    for (const leaf of toWrite) {
+      this.verified.mark(leaf.index);
+      this.doneBytes += leaf.size;
+    }
     this.progress();
-    return true;
+    this.release(holder, run, true);
+  }
+
+  /** Positional writes of the pieces as they arrived: no joined copy, and leaves land wherever they belong. */
+  private async writeAt(parts: readonly Uint8Array[], offset: number, size: number): Promise<void> {
+    const { bytesWritten } = await this.file!.writev(parts as Uint8Array[], offset);
+    if (bytesWritten === size) return;
+    // A short write (rare for a regular file): the rest, joined, until it is all on disk.
+    const rest = Buffer.concat(parts as Uint8Array[], size).subarray(bytesWritten);
+    for (let written = 0, rounds = 0; written < rest.byteLength; rounds++) {
+      if (rounds > 64) throw new Error(`writing ${size} bytes at ${offset} of ${this.partPath} made no progress`);
+      written += (await this.file!.write(rest, written, rest.byteLength - written, offset + bytesWritten + written)).bytesWritten;
+    }
+  }
+
+  /** A request is over: its window slots are free; a leaf nobody else is fetching goes back to the queue. */
+  private release(holder: Holder, run: readonly Leaf[], delivered: boolean): void {
+    for (const leaf of run) {
+      holder.requests.delete(leaf.index);
+      const entry = this.inFlight.get(leaf.index);
+      if (delivered || !entry) continue;
+      entry.holders.delete(holder.peerId);
+      if (!entry.holders.size) {
+        this.inFlight.delete(leaf.index);
+        this.giveBack(leaf);
+      }
+    }
+    this.pumpAll();
+    this.checkSettled();
   }
 
   private ban(channel: PeerChannel, reason: string): void {
@@ -441,7 +637,7 @@ class ContentFetch {
       bytes: this.doneBytes,
       totalBytes: this.totalBytes,
       reusedBytes: this.reusedBytes,
-      peers: this.channels.filter((channel) => channel.isOpen).length,
+      peers: new Set(this.channels.filter((channel) => channel.isOpen).map((channel) => channel.peerId)).size,
       bytesPerSecond: seconds > 0 ? (this.doneBytes - this.reusedBytes) / seconds : 0,
     });
   }

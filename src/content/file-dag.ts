@@ -28,9 +28,15 @@ export function cidOfBytes(code: typeof RAW_CODE | typeof DAG_PB_CODE, bytes: Ui
 
 /** Whether bytes are the block a CID names (sha2-256 only: that is what we build and accept). */
 export function blockMatches(cid: CID, bytes: Uint8Array): boolean {
+  return partsMatch(cid, [bytes]);
+}
+
+/** Whether a block that arrived in pieces is the block a CID names: hashed piece by piece, never joined. */
+export function partsMatch(cid: CID, parts: readonly Uint8Array[]): boolean {
   if (cid.multihash.code !== SHA2_256) return false;
-  const digest = createHash('sha256').update(bytes).digest();
-  return Buffer.compare(digest, cid.multihash.digest) === 0;
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return Buffer.compare(hash.digest(), cid.multihash.digest) === 0;
 }
 
 /** One internal node from its children. */

@@ -25,6 +25,11 @@ export interface WantRequest {
   length?: number;
 }
 
+export interface BlockBytes {
+  parts: readonly Uint8Array[];
+  bytes: number;
+}
+
 interface Waiter {
   resolve: (frame: ExchangeFrame) => void;
   reject: (error: Error) => void;
@@ -72,8 +77,16 @@ export class PeerChannel {
     return answer.header.type === 'has' ? answer.header.size : undefined;
   }
 
-  /** The block's bytes, unverified, or undefined when the peer says it does not have it. */
-  async want(request: WantRequest): Promise<Uint8Array | undefined> {
+  /** Requests sent on this channel and not yet answered. */
+  get outstanding(): number {
+    return this.waiting.size;
+  }
+
+  /**
+   * The block's bytes, unverified, as the pieces they arrived in (never joined into one buffer), or undefined when
+   * the peer says it does not have it.
+   */
+  async want(request: WantRequest): Promise<BlockBytes | undefined> {
     const id = this.nextId++;
     const answer = await this.request(
       (waiter) => this.waiting.set(id, waiter),
@@ -88,9 +101,9 @@ export class PeerChannel {
     );
     if (answer.header.type === 'dont-have') return undefined;
     if (answer.header.type !== 'block' || answer.header.cid !== request.cid.toString()) throw this.fail(new ContentProtocolError(`${this.peerId} answered a want for ${request.cid} with ${answer.header.type}`));
-    this.bytes += answer.body.byteLength;
+    this.bytes += answer.bodyBytes;
     this.blocks++;
-    return answer.body;
+    return { parts: answer.parts, bytes: answer.bodyBytes };
   }
 
   close(reason: Error): void {
