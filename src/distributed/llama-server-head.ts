@@ -3,6 +3,7 @@
 import type { ChatMessage } from '../protocol/index.js';
 import { EngineProcessError, freeLoopbackPort, startEngineProcess, stopEngineProcess, waitUntilReady, type EngineProcess } from './engine-process.js';
 import { InfernetError } from '../errors/index.js';
+import { serverSentEvents } from '../inference/server-sent-events.js';
 
 export type LlamaSplitMode = 'layer' | 'tensor';
 
@@ -196,22 +197,4 @@ export function headArguments(options: LlamaServerHeadOptions, port: number): st
     if (options.tensorSplit?.length) args.push('--tensor-split', options.tensorSplit.map((share) => String(share)).join(','));
   }
   return args;
-}
-
-async function* serverSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(bytes, { stream: true });
-    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = block
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trimStart())
-        .join('\n');
-      if (data && data !== '[DONE]') yield data;
-    }
-  }
 }

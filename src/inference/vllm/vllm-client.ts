@@ -19,6 +19,7 @@
 //   /v1/chat/completions would; both answer {tokens, count, max_model_len}. DetokenizeRequest {tokens} -> {prompt}.
 import type { GenerationInput, SamplingParams } from '../../protocol/index.js';
 import { VllmRequestError } from './vllm-errors.js';
+import { serverSentEvents } from '../server-sent-events.js';
 
 /** vLLM's default --max-logprobs: a request asking for more is refused with a 400. */
 export const VLLM_MAX_LOGPROBS = 20;
@@ -166,23 +167,4 @@ function errorMessageOf(text: string): string {
 
 function isTokenList(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((token) => Number.isInteger(token) && token >= 0);
-}
-
-async function* serverSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(bytes, { stream: true }).replace(/\r\n/g, '\n');
-    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = block
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trimStart())
-        .join('\n');
-      if (data === '[DONE]') return;
-      if (data) yield data;
-    }
-  }
 }
