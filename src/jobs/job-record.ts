@@ -29,7 +29,7 @@ export interface JobRecord {
   /** sha256 hex of the UTF-8 output, as signed by the provider. */
   outputHash?: string;
   error?: JobFailure;
-  /** An aggregator's run under a verification policy: what its client's verdict is judged against, and when. */
+  /** An aggregator's relayed run: under a verification policy what its client's verdict is judged against, and when; under none its unchecked verdict. */
   verification?: JobVerification;
   /**
    * A client job: the process that runs it (`infernet submit`, or the daemon for its APIs). A job not finished whose

@@ -20,17 +20,22 @@ const peerAggregator = generateNodeKey();
 
 async function exercise(openLedger: () => Promise<ReputationLedger>): Promise<void> {
   const first = await ReputationService.start({ key: aggregator, logger: silentLogger(), ledger: await openLedger(), trusted: [peerAggregator.publicKey] });
-  await first.record({ provider, jobId: randomUUID(), resultEventId: 'e'.repeat(64), outcome: 'failed', policy: 'redundant:2', model: 'stories260K', value: { amount: '0.02', currency: 'USDC' } });
+  const rated = { provider, jobId: randomUUID(), resultEventId: 'e'.repeat(64), outcome: 'failed', policy: 'redundant:2', model: 'stories260K', value: { amount: '0.02', currency: 'USDC' } } as const;
+  const { rating } = await first.record(rated);
   const heard = createJobOutcomeEvent(peerAggregator, { provider, jobId: randomUUID(), resultEventId: 'e'.repeat(64), outcome: 'completed', policy: 'none', model: 'stories260K' });
   assert.equal(await first.receive(heard, 'relay'), true);
   assert.equal(await first.receive(heard, 'gossip'), false, 'the same event again is not new');
   const score = first.scoreOf(provider);
   await first.stop();
 
-  const restarted = await ReputationService.start({ key: aggregator, logger: silentLogger(), ledger: await openLedger(), trusted: [peerAggregator.publicKey] });
+  // Restarted a few seconds later: a rating signed now would be another event, not the same one again.
+  const restarted = await ReputationService.start({ key: aggregator, logger: silentLogger(), ledger: await openLedger(), trusted: [peerAggregator.publicKey], now: () => Date.now() + 5_000 });
   assert.deepEqual(restarted.ratingsOf(provider).map((rating) => [rating.outcome, rating.via]).sort(), [['completed', 'relay'], ['failed', 'local']]);
   assert.ok(Math.abs(restarted.scoreOf(provider)! - score!) < 1e-6, "the same score (up to a few milliseconds of decay)");
   assert.equal(await restarted.receive(heard, 'gossip'), false, 'known after the restart too');
+  // The job event feed hands a run's verdict to the rating again after a crash: the run keeps its one rating.
+  assert.equal((await restarted.record(rated)).rating.eventId, rating.eventId);
+  assert.equal(restarted.ratingsOf(provider).length, 2);
   await restarted.stop();
 }
 

@@ -54,6 +54,11 @@ const MAX_CATCH_UP_EVENTS = 1000;
 
 export class ReputationService extends EventEmitter<ReputationServiceEvents> {
   private readonly ratings = new Map<string, StoredRating>();
+  /**
+   * This node's own ratings by provider and run, to event id: a run rated again (its job event handled twice by the
+   * job event feed, after a crash) is answered with the rating kept, not signed and sent a second time.
+   */
+  private readonly ownRatings = new Map<string, string>();
   /** Ratings held per rater, for the bound on raters without standing. */
   private readonly heldPerRater = new Map<string, number>();
   private scores?: Map<string, ProviderReputation>;
@@ -113,6 +118,8 @@ export class ReputationService extends EventEmitter<ReputationServiceEvents> {
 
   /** Signs, keeps and publishes the outcome of one run this node witnessed. */
   async record(report: JobOutcomeReport): Promise<{ rating: JobRating; relays: PublishReport | undefined }> {
+    const earlier = this.ratings.get(this.ownRatings.get(runKey(report.provider, report.jobId)) ?? '');
+    if (earlier) return { rating: earlier, relays: undefined };
     const event = createJobOutcomeEvent(this.options.key, report, Math.floor(this.now() / 1000));
     const rating = verifyJobOutcomeEvent(event, this.now());
     await this.accept(rating, 'local');
@@ -235,6 +242,7 @@ export class ReputationService extends EventEmitter<ReputationServiceEvents> {
   private keep(rating: StoredRating): string[] {
     if (!this.ratings.has(rating.eventId)) this.heldPerRater.set(rating.rater, (this.heldPerRater.get(rating.rater) ?? 0) + 1);
     this.ratings.set(rating.eventId, rating);
+    if (rating.rater === this.publicKey) this.ownRatings.set(runKey(rating.provider, rating.jobId), rating.eventId);
     this.scores = undefined;
     if (this.ratings.size <= this.maxRatings) return [];
     const scores = this.currentScores();
@@ -242,6 +250,7 @@ export class ReputationService extends EventEmitter<ReputationServiceEvents> {
     for (const eventId of evicted) {
       const dropped = this.ratings.get(eventId)!;
       this.ratings.delete(eventId);
+      if (this.ownRatings.get(runKey(dropped.provider, dropped.jobId)) === eventId) this.ownRatings.delete(runKey(dropped.provider, dropped.jobId));
       const held = (this.heldPerRater.get(dropped.rater) ?? 1) - 1;
       if (held > 0) this.heldPerRater.set(dropped.rater, held);
       else this.heldPerRater.delete(dropped.rater);
@@ -283,4 +292,8 @@ export function decodeReputationGossip(data: Uint8Array): unknown[] {
     throw new ReputationEventRejectedError('not a reputation gossip message');
   }
   return message.events;
+}
+
+function runKey(provider: string, jobId: string): string {
+  return `${provider}\n${jobId}`;
 }

@@ -44,7 +44,7 @@ export interface JobRow extends PocketBaseRecord {
   output: string;
   outputHash: string;
   error: JobFailure | null;
-  /** Added by migration 1751000006: null unless the job is an aggregator's run under a verification policy. */
+  /** Added by migration 1751000006: null unless the job is a run an aggregator relayed (its verdict, policy none included). */
   verification: JobVerification | null;
   /** Added by migration 1751000007: the process that runs a client job, null for the other roles. */
   owner: ProcessIdentity | null;
