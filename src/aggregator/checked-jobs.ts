@@ -7,6 +7,7 @@
 // that depends on it: a restarted aggregator neither refuses an honest client's checks nor forgets a withdrawal.
 import { isDeepStrictEqual } from 'node:util';
 import type { JobChecks, JobStore } from '../jobs/index.js';
+import { KeyedQueue } from '../jobs/keyed-queue.js';
 import type { FrameOf, ModelRef, VerificationPolicy } from '../protocol/index.js';
 
 export type CheckAdmission = { admitted: true; exclude: string[] } | { admitted: false; code: 'job_not_found' | 'invalid_frame' | 'no_provider'; message: string };
@@ -42,20 +43,20 @@ export function admitCheckOf(checks: JobChecks | undefined, client: string, requ
 
 export class CheckedJobs {
   /** Reads and writes of one job's checks, one after another: two checks racing never both take the last place. */
-  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedQueue();
 
   constructor(private readonly store: JobStore) {}
 
   /** A job under a policy other than none was matched to `provider`; its aggregator record exists. */
   async open(jobId: string, client: string, request: FrameOf<'job.request'>, provider: string): Promise<void> {
     const checks = checksOfNewJob(client, request, provider);
-    if (checks) await this.serialised(jobId, () => this.store.update(jobId, 'aggregator', { checks }));
+    if (checks) await this.queue.run(jobId, () => this.store.update(jobId, 'aggregator', { checks }));
   }
 
   /** Whether `request` may check the job it names; the providers its draw must leave out when it may. */
   admitCheck(client: string, request: FrameOf<'job.request'>): Promise<CheckAdmission> {
     const jobId = request.checkOf ?? '';
-    return this.serialised(jobId, async () => {
+    return this.queue.run(jobId, async () => {
       const { admission, next } = admitCheckOf(await this.checksOf(jobId), client, request);
       if (next) await this.store.update(jobId, 'aggregator', { checks: next });
       return admission;
@@ -70,7 +71,7 @@ export class CheckedJobs {
   /** The providers of the job and its checks so far. */
   async providersOf(request: FrameOf<'job.request'>): Promise<string[]> {
     const jobId = request.checkOf ?? request.jobId;
-    return this.serialised(jobId, async () => (await this.checksOf(jobId))?.providers ?? []);
+    return this.queue.run(jobId, async () => (await this.checksOf(jobId))?.providers ?? []);
   }
 
   /** The client cancelled a check before its result. */
@@ -80,11 +81,11 @@ export class CheckedJobs {
   }
 
   async withdrawn(jobId: string): Promise<boolean> {
-    return this.serialised(jobId, async () => (await this.checksOf(jobId))?.withdrawn ?? false);
+    return this.queue.run(jobId, async () => (await this.checksOf(jobId))?.withdrawn ?? false);
   }
 
   private change(jobId: string, next: (checks: JobChecks) => JobChecks | undefined): Promise<void> {
-    return this.serialised(jobId, async () => {
+    return this.queue.run(jobId, async () => {
       const checks = await this.checksOf(jobId);
       const changed = checks && next(checks);
       if (changed) await this.store.update(jobId, 'aggregator', { checks: changed });
@@ -93,17 +94,6 @@ export class CheckedJobs {
 
   private async checksOf(jobId: string): Promise<JobChecks | undefined> {
     return jobId ? (await this.store.get(jobId, 'aggregator'))?.checks : undefined;
-  }
-
-  private serialised<T>(jobId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(jobId) ?? Promise.resolve();
-    const result = previous.then(work, work);
-    const tail = result.catch(() => undefined);
-    this.tails.set(jobId, tail);
-    void tail.then(() => {
-      if (this.tails.get(jobId) === tail) this.tails.delete(jobId);
-    });
-    return result;
   }
 }
 

@@ -80,3 +80,9 @@ export class PocketBaseRequestError extends InfernetError {
 export function pocketBaseStatus(error: unknown): number | undefined {
   return error instanceof ClientResponseError ? error.status : undefined;
 }
+
+/** An SDK error as a PocketBaseRequestError naming the operation; anything else (a bug, an abort) as it is. */
+export function wrapRequestError(operation: string, error: unknown): unknown {
+  const status = pocketBaseStatus(error);
+  return status === undefined ? error : new PocketBaseRequestError(operation, status, { cause: error });
+}

@@ -2,7 +2,7 @@
 import type PocketBase from 'pocketbase';
 import type { JobFeedCursors } from '../jobs/job-event-feed.js';
 import { COLLECTIONS, type JobFeedCursorRow } from './collections.js';
-import { PocketBaseRequestError, pocketBaseStatus } from './pocketbase-connection.js';
+import { wrapRequestError } from './pocketbase-connection.js';
 
 export class PocketBaseFeedCursors implements JobFeedCursors {
   /** Row ids of readers already written, so that a move is one update. */
@@ -38,8 +38,7 @@ export class PocketBaseFeedCursors implements JobFeedCursors {
     try {
       return await work();
     } catch (error) {
-      const status = pocketBaseStatus(error);
-      throw status === undefined ? error : new PocketBaseRequestError(operation, status, { cause: error });
+      throw wrapRequestError(operation, error);
     }
   }
 }

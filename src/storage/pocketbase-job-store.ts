@@ -9,9 +9,10 @@ import { WriteAnnouncer } from '../jobs/write-announcer.js';
 import { DuplicateJobError, JobNotFoundError, type JobListFilter, type JobStore } from '../jobs/job-store.js';
 import { isLegalTransition, IllegalJobTransitionError, type JobState } from '../jobs/state-machine.js';
 import { createdJob, transitionEvent } from '../jobs/job-step.js';
+import { KeyedQueue } from '../jobs/keyed-queue.js';
 import { COLLECTIONS, type JobEventRow, type JobRow } from './collections.js';
 import { jobEventRow, jobKey, newJobRow, patchRow, toJobEvent, toJobRecord, toSequencedJobEvent } from './job-rows.js';
-import { PocketBaseRequestError, pocketBaseStatus } from './pocketbase-connection.js';
+import { PocketBaseRequestError, pocketBaseStatus, wrapRequestError } from './pocketbase-connection.js';
 
 export type JobChangeAction = 'create' | 'update' | 'delete';
 
@@ -260,33 +261,8 @@ function isUniqueViolation(error: unknown): boolean {
   return JSON.stringify((error as ClientResponseError).response).includes('"validation_not_unique"');
 }
 
-function wrapRequestError(operation: string, error: unknown): unknown {
-  const status = pocketBaseStatus(error);
-  return status === undefined ? error : new PocketBaseRequestError(operation, status, { cause: error });
-}
-
 /** The SDK's realtime needs a global EventSource, which Node 22 lacks. */
 function installEventSource(): void {
   const global = globalThis as { EventSource?: unknown };
   global.EventSource ??= EventSource;
-}
-
-/** Runs work for one key after the previous work for that key: two transitions of one job never interleave. */
-class KeyedQueue {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(work, work);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
-
-  async idle(): Promise<void> {
-    while (this.tails.size > 0) await Promise.all(this.tails.values());
-  }
 }
