@@ -35,9 +35,9 @@ export class FileJobStore implements JobStore {
   transition(jobId: string, role: JobRole, to: JobState, patch: JobPatch = {}, reason?: string): Promise<JobRecord> {
     return this.serialised(async () => {
       const { event, record } = movedJob(await this.require(jobId, role), to, patch, Date.now(), reason);
-      // The event goes first: a crash between the two lines leaves a record that replays to the event's state.
-      await this.append([{ kind: 'event', event }]);
-      await this.append([{ kind: 'job', job: record }]);
+      // One append, the event first: a reader of the job event feed (another process, or this one's feed between two
+      // appends) never finds the event before the record it moved; a write torn by a crash keeps the event line.
+      await this.append([{ kind: 'event', event }, { kind: 'job', job: record }]);
       this.written.announce();
       return record;
     });
