@@ -68,6 +68,16 @@ func boolean(name string) *core.BoolField {
 // that applied it), a migration that adds a JSON field to a collection, and removes it on the way down.
 func registerJSONFieldAdded(collection, field string) {
 	_, caller, _, _ := runtime.Caller(1)
+	registerFieldAdded(filepath.Base(caller), collection, field, func() core.Field { return json(field) })
+}
+
+// registerTextFieldAdded is registerJSONFieldAdded for a text field.
+func registerTextFieldAdded(collection, field string) {
+	_, caller, _, _ := runtime.Caller(1)
+	registerFieldAdded(filepath.Base(caller), collection, field, func() core.Field { return text(field, false) })
+}
+
+func registerFieldAdded(name, collection, field string, newField func() core.Field) {
 	change := func(app core.App, apply func(c *core.Collection)) error {
 		c, err := app.FindCollectionByNameOrId(collection)
 		if err != nil {
@@ -77,8 +87,8 @@ func registerJSONFieldAdded(collection, field string) {
 		return app.Save(c)
 	}
 	m.Register(func(app core.App) error {
-		return change(app, func(c *core.Collection) { c.Fields.Add(json(field)) })
+		return change(app, func(c *core.Collection) { c.Fields.Add(newField()) })
 	}, func(app core.App) error {
 		return change(app, func(c *core.Collection) { c.Fields.RemoveByName(field) })
-	}, filepath.Base(caller))
+	}, name)
 }

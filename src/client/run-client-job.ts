@@ -50,11 +50,10 @@ export async function runClientJob(parameters: RunClientJobParameters): Promise<
       ...(parameters.random ? { random: parameters.random } : {}),
       hooks: recordingHooks(record, hooks),
     });
-    record?.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider });
+    record?.completed(outcome);
     return outcome;
   } catch (error) {
-    const failure = clientJobFailureOf(error, hooks.signal);
-    record?.advance(failure.state, { error: { code: failure.code, message: failure.message } });
+    record?.ended(clientJobFailureOf(error, hooks.signal));
     throw error;
   } finally {
     record?.release();

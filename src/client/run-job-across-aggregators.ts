@@ -104,7 +104,7 @@ export async function runJobAcrossAggregators(parameters: RunJobAcrossAggregator
           }),
         });
         const whole = joined(spec.jobId, before, outcome);
-        record?.advance('completed', { output: whole.output, tokens: whole.tokens, provider: whole.provider });
+        record?.completed(whole);
         return { outcome: whole, aggregator: endpoint, lost };
       } catch (error) {
         // Only a lost session moves the job on; a refusal (no provider, payment, deadline) would meet the next one too.
@@ -116,8 +116,7 @@ export async function runJobAcrossAggregators(parameters: RunJobAcrossAggregator
     }
     throw new AggregatorsExhaustedError(spec.jobId, lost);
   } catch (error) {
-    const failure = clientJobFailureOf(error, hooks.signal);
-    record?.advance(failure.state, { error: { code: failure.code, message: failure.message } });
+    record?.ended(clientJobFailureOf(error, hooks.signal));
     throw error;
   } finally {
     record?.release();

@@ -24,8 +24,15 @@ export interface JobRecord {
   aggregator?: string;
   /** Generated tokens so far (final once completed). */
   tokens?: number;
-  /** The output text; kept by the client role only. */
+  /** The output text; kept by the client role only, as it streams (the text so far of a job that ended mid-stream). */
   output?: string;
+  /**
+   * The ids of the tokens `output` was streamed as, in order; client role only. With the text, what a continuation
+   * of the job starts from (a replayed prompt), kept as they arrive (src/client/client-job-record.ts).
+   */
+  tokenIds?: number[];
+  /** The id (hash) of the signed job spec a provider accepted, written before it runs; provider role only. */
+  specId?: string;
   /** sha256 hex of the UTF-8 output, as signed by the provider. */
   outputHash?: string;
   error?: JobFailure;

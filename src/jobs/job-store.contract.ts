@@ -69,6 +69,22 @@ export function describeJobStoreContract(name: string, openStore: () => Promise<
       await store.close();
     });
 
+    it("keeps a client job's streamed text and token ids as they grow, and a provider job's accepted spec id", async () => {
+      const store = await openStore();
+      const [client, provider] = [randomUUID(), randomUUID()];
+      await store.create({ jobId: client, role: 'client', model: 'm', state: 'running' });
+      await store.update(client, 'client', { output: 'Once upon', tokenIds: [9038, 2501], tokens: 2 });
+      await store.transition(client, 'client', 'cancelled', { output: 'Once upon a time', tokenIds: [9038, 2501, 263, 931], tokens: 4 });
+      const ended = await store.get(client, 'client');
+      assert.deepEqual([ended?.output, ended?.tokenIds, ended?.tokens], ['Once upon a time', [9038, 2501, 263, 931], 4]);
+      const specId = 'ab'.repeat(32);
+      await store.create({ jobId: provider, role: 'provider', model: 'm', state: 'running', specId });
+      await store.transition(provider, 'provider', 'completed', { tokens: 4 });
+      assert.equal((await store.get(provider, 'provider'))?.specId, specId);
+      assert.equal((await store.get(provider, 'provider'))?.tokenIds, undefined);
+      await store.close();
+    });
+
     it('refuses an illegal transition and leaves the job unchanged', async () => {
       const store = await openStore();
       const jobId = randomUUID();

@@ -187,7 +187,7 @@ export class ProviderService {
 
   private async recordAccepted(jobId: string, spec: JobSpec, offer: FrameOf<'job.offer'>, session: PeerSession): Promise<void> {
     try {
-      await this.options.store.create({ jobId, role: 'provider', model: spec.model.name, client: offer.spec.pubkey, aggregator: session.peer?.pubkey, state: 'running' });
+      await this.options.store.create({ jobId, role: 'provider', model: spec.model.name, client: offer.spec.pubkey, aggregator: session.peer?.pubkey, state: 'running', specId: offer.spec.id });
     } catch (error) {
       if (error instanceof DuplicateJobError) throw new OfferRefusedError('duplicate_job', `job ${jobId} is already known here`);
       throw error;

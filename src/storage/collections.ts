@@ -50,6 +50,10 @@ export interface JobRow extends PocketBaseRecord {
   owner: ProcessIdentity | null;
   /** Added by migration 1751000009: null unless the job is an aggregator's client job under a verification policy. */
   checks: JobChecks | null;
+  /** Added by migration 1751000010: a client job's streamed token ids, null for the other roles. */
+  tokenIds: number[] | null;
+  /** Added by migration 1751000011: the signed spec a provider job accepted, '' for the other roles. */
+  specId: string;
   createdAt: number;
   updatedAt: number;
 }

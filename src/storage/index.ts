@@ -5,7 +5,7 @@ export type { BackendBinaryPathOptions } from './backend-binary.js';
 export {
   startPocketBase,
   findRunningBackend,
-  liveBackendUrl,
+  findSharedBackend,
   BackendStartError,
   BackendAlreadyRunningError,
 } from './pocketbase-process.js';

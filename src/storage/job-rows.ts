@@ -19,6 +19,8 @@ const EMPTY_ROW_VALUES: { [Field in PatchableField]-?: RowBody<JobRow>[Field] } 
   verification: null,
   owner: null,
   checks: null,
+  tokenIds: null,
+  specId: '',
 };
 
 const PATCHABLE_FIELDS = Object.keys(EMPTY_ROW_VALUES) as PatchableField[];
@@ -64,6 +66,8 @@ export function toJobRecord(row: JobRow): JobRecord {
   if (row.verification) record.verification = row.verification;
   if (row.owner) record.owner = row.owner;
   if (row.checks) record.checks = row.checks;
+  if (row.tokenIds) record.tokenIds = row.tokenIds;
+  if (row.specId) record.specId = row.specId;
   return record;
 }
 

@@ -28,6 +28,8 @@ function clientJob(jobId: string): RowBody<JobRow> {
     verification: null,
     owner: null,
     checks: null,
+    tokenIds: null,
+    specId: '',
     createdAt: now,
     updatedAt: now,
   };

@@ -11,6 +11,7 @@ import { connectPocketBase } from './pocketbase-connection.js';
 import { PocketBaseJobStore } from './pocketbase-job-store.js';
 import { BackendAlreadyRunningError, BackendStartError, findRunningBackend, startPocketBase } from './pocketbase-process.js';
 import { superuserFilePath } from './superuser-credentials.js';
+import { isPidAlive } from '../processes/index.js';
 import { openHomePocketBase } from './open-home-pocketbase.js';
 import { backendStartLockFile } from './backend-start-lock.js';
 import { usePocketBaseFixture } from './test-fixture.js';
@@ -109,20 +110,62 @@ describe('the PocketBase backend process', () => {
     });
   });
 
-  it('stops the backend left behind by a node process that was killed, and starts afresh', async () => {
+  it('stops the backend left behind by a node process that was SIGKILLed alone on it, and starts afresh', async () => {
     const home = await mkdtemp(join(tmpdir(), 'infernet-orphan-'));
-    const orphan = await startPocketBase({ home });
+    const killed = await openHomeInChildProcess(home);
     try {
-      // As if the node process that started it had been SIGKILLed: its owner pid no longer runs.
-      const running = await findRunningBackend(home);
-      assert.equal(running?.pid, orphan.pid);
-      await writeFile(join(home, 'pocketbase-process.json'), JSON.stringify({ ...running, ownerPid: await deadPid() }));
-      const replacement = await startPocketBase({ home });
-      assert.ok((await orphan.exited).code !== null || (await orphan.exited).signal !== null);
-      assert.equal((await findRunningBackend(home))?.pid, replacement.pid);
-      await replacement.stop();
+      const orphan = await findRunningBackend(home);
+      assert.ok(orphan, 'the killed process started the backend');
+      await killed.kill();
+      const replacement = await openHomePocketBase(home);
+      assert.equal(isPidAlive(orphan.pid), false, 'the orphan is stopped');
+      assert.notEqual((await findRunningBackend(home))?.pid, orphan.pid);
+      await replacement.close();
+      assert.deepEqual(await backendPidsServing(home), []);
     } finally {
-      await orphan.stop();
+      await killed.kill();
+      for (const pid of await backendPidsServing(home)) process.kill(pid, 'SIGKILL');
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the backend for a command still using it when the command that started it closes', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'infernet-hand-over-'));
+    try {
+      const starter = await openHomePocketBase(home); // `infernet jobs`, say
+      const user = await openHomePocketBase(home); // a submit that opened the same home meanwhile
+      const backend = await findRunningBackend(home);
+      await starter.close();
+      const store = new PocketBaseJobStore(user.client);
+      await store.create({ jobId: randomUUID(), role: 'client', model: 'm' }); // refused on a stopped backend
+      assert.equal((await findRunningBackend(home))?.pid, backend?.pid);
+      await user.close();
+      assert.deepEqual(await backendPidsServing(home), [], 'the last user stops it');
+    } finally {
+      for (const pid of await backendPidsServing(home)) process.kill(pid, 'SIGKILL');
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('hands the backend of a SIGKILLed command over to the one still using it, and a later command joins it', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'infernet-killed-owner-'));
+    const starter = await openHomeInChildProcess(home);
+    try {
+      const user = await openHomePocketBase(home);
+      const backend = await findRunningBackend(home);
+      await starter.kill();
+      // A third command now: the backend's starter is gone, but `user` still writes to it.
+      const later = await openHomePocketBase(home);
+      assert.equal(later.url, user.url);
+      assert.equal((await findRunningBackend(home))?.pid, backend?.pid, 'not stopped as an orphan');
+      await new PocketBaseJobStore(user.client).create({ jobId: randomUUID(), role: 'client', model: 'm' });
+      await later.close();
+      assert.deepEqual(await backendPidsServing(home), [backend?.pid]);
+      await user.close();
+      assert.deepEqual(await backendPidsServing(home), []);
+    } finally {
+      await starter.kill();
+      for (const pid of await backendPidsServing(home)) process.kill(pid, 'SIGKILL');
       await rm(home, { recursive: true, force: true });
     }
   });
@@ -195,6 +238,32 @@ async function driveJobsUntilFailure(store: PocketBaseJobStore, acknowledged: Ma
   } catch {
     // the backend was killed: the writes in flight were never acknowledged
   }
+}
+
+interface HomeOpener {
+  /** SIGKILLs the process (once) and waits for it to be gone. */
+  kill(): Promise<void>;
+}
+
+/** Another process that opens the home's backend (as a command does) and holds it until it is killed. */
+async function openHomeInChildProcess(home: string): Promise<HomeOpener> {
+  const storage = new URL('./index.js', import.meta.url).href;
+  const script = `const { openHomePocketBase } = await import(${JSON.stringify(storage)});
+await openHomePocketBase(${JSON.stringify(home)});
+process.stdout.write('open\\n');
+setInterval(() => undefined, 60_000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    void exited.then(() => reject(new Error('the process opening the home exited before opening it')));
+  });
+  return {
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 /** A pid that just exited: no process runs under it (reuse within the test is practically impossible). */

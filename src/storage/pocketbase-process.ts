@@ -2,12 +2,14 @@
 // <home>/pocketbase, a generated superuser, a health wait with a deadline, and the last log lines kept for the
 // error a user sees when it dies.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { access, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type PocketBase from 'pocketbase';
 import { requireBackendBinary } from './backend-binary.js';
 import { withBackendStartLock } from './backend-start-lock.js';
+import { addBackendUser, countLiveBackendUsers, otherLiveBackendUsersSync, removeBackendUser, type BackendLease } from './backend-users.js';
 import { closeClient, PocketBaseAuthError, superuserClient, type PocketBaseConnection } from './pocketbase-connection.js';
 import { loadOrCreateSuperuser, type SuperuserCredentials } from './superuser-credentials.js';
 import { freeLoopbackPort, isPidAlive } from '../processes/index.js';
@@ -59,29 +61,96 @@ export class BackendStartError extends InfernetError {
 }
 
 export async function startPocketBase(startOptions: StartPocketBaseOptions): Promise<LocalPocketBase> {
+  const options = absoluteHome(startOptions);
+  // One start at a time on a home: a start that waited here finds the backend the other one started (and is
+  // refused with BackendAlreadyRunningError).
+  return withBackendStartLock(options.home, startLockTimeoutMs(options), () => startLocked(options));
+}
+
+/**
+ * The home's backend for one more user: the one that live users share, joined through `join` (which connects to
+ * it), or else a new one started. Decided under the home's start lock, so that no last user stops a backend while
+ * another joins it; the lease taken is released by the connection's close().
+ */
+export async function startOrJoinPocketBase(
+  startOptions: StartPocketBaseOptions,
+  join: (running: RunningBackend) => Promise<PocketBaseConnection>,
+): Promise<PocketBaseConnection> {
+  const options = absoluteHome(startOptions);
+  return withBackendStartLock(options.home, startLockTimeoutMs(options), async () => {
+    const running = await findSharedBackend(options.home);
+    if (!running) return startLocked(options);
+    const lease = await addBackendUser(options.home);
+    const stopIfLastOnExit = killOnExitUnlessShared(lease, running.pid);
+    try {
+      const connection = await join(running);
+      return { ...connection, close: async () => {
+        process.removeListener('exit', stopIfLastOnExit);
+        await connection.close();
+        await releaseBackend(lease, options, () => stopBackendProcess(options.home, running, options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS));
+      } };
+    } catch (error) {
+      process.removeListener('exit', stopIfLastOnExit);
+      await removeBackendUser(lease);
+      throw error;
+    }
+  });
+}
+
+function absoluteHome(options: StartPocketBaseOptions): StartPocketBaseOptions {
   // Absolute, so that the data directory on the backend's command line identifies it (findRunningBackend).
-  const options = { ...startOptions, home: resolve(startOptions.home) };
+  return { ...options, home: resolve(options.home) };
+}
+
+function startLockTimeoutMs(options: StartPocketBaseOptions): number {
+  return (options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS) * 2;
+}
+
+async function startLocked(options: StartPocketBaseOptions): Promise<LocalPocketBase> {
   const binary = options.binary ?? (await requireBackendBinary());
   const dataDir = join(options.home, 'pocketbase');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-  // One start at a time on a home: a start that waited here finds the backend the other one started (and is
-  // refused with BackendAlreadyRunningError, which openHomePocketBase turns into sharing it).
-  return withBackendStartLock(options.home, startTimeoutMs * 2, async () => {
-    await stopOrphanedBackend(options.home);
-    const { credentials, created } = await loadOrCreateSuperuser(options.home);
-    const freshData = !(await exists(join(dataDir, 'data.db')));
-    if (created || freshData) await upsertSuperuser(binary, dataDir, credentials);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await serve(binary, dataDir, credentials, options);
-      } catch (error) {
-        // Another process may take the free port between our probe and PocketBase's bind.
-        const portTaken = error instanceof BackendStartError && error.logLines.some((l) => /address already in use/i.test(l));
-        if (!portTaken || attempt >= BIND_ATTEMPTS) throw error;
-      }
+  await stopOrphanedBackend(options.home);
+  const { credentials, created } = await loadOrCreateSuperuser(options.home);
+  const freshData = !(await exists(join(dataDir, 'data.db')));
+  if (created || freshData) await upsertSuperuser(binary, dataDir, credentials);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await serve(binary, dataDir, credentials, options);
+    } catch (error) {
+      // Another process may take the free port between our probe and PocketBase's bind.
+      const portTaken = error instanceof BackendStartError && error.logLines.some((l) => /address already in use/i.test(l));
+      if (!portTaken || attempt >= BIND_ATTEMPTS) throw error;
     }
+  }
+}
+
+/**
+ * Ends one use of the home's backend: the last live user stops it (`stop`); any other leaves it to the users still
+ * there, whichever process started it.
+ */
+async function releaseBackend(lease: BackendLease, options: StartPocketBaseOptions, stop: () => Promise<void>): Promise<void> {
+  await withBackendStartLock(options.home, startLockTimeoutMs(options), async () => {
+    await removeBackendUser(lease);
+    if ((await countLiveBackendUsers(options.home)) === 0) await stop();
   });
+}
+
+/**
+ * A process that ends without closing (process.exit, an uncaught error) must not leave its backend running on the
+ * data, unless another live process still uses it. SIGKILL cannot be handled: the next open stops such an orphan.
+ */
+function killOnExitUnlessShared(lease: BackendLease, pid: number): () => void {
+  const onExit = (): void => {
+    if (otherLiveBackendUsersSync(lease) || !servesHomeSync(pid, lease.home)) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', onExit);
+  return onExit;
 }
 
 /**
@@ -111,21 +180,27 @@ async function serve(
 ): Promise<LocalPocketBase> {
   const port = await freeLoopbackPort();
   const url = `http://127.0.0.1:${port}`;
+  // Its output goes to a file, not to pipes: a backend handed over to another user outlives the process that started
+  // it, and Go ends a program whose write to a closed stdout or stderr fails. Its own process group: a Ctrl-C meant
+  // for the command that started it does not stop the backend other commands share.
+  const output = await openOutputFile(options.home);
   const child = spawn(binary, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', output.fd, output.fd],
+    detached: true,
   });
-  const output = captureOutput(child);
+  await output.closeHere();
   const exited = exitOf(child);
-  // A node that exits without stop() must not leave its backend running on the data.
-  const killOnParentExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnParentExit);
-  void exited.then(() => process.removeListener('exit', killOnParentExit));
+  const lease = await addBackendUser(options.home);
+  const stopIfLastOnExit = killOnExitUnlessShared(lease, child.pid ?? -1);
+  void exited.then(() => process.removeListener('exit', stopIfLastOnExit));
   try {
     await waitForHealth(url, exited, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, output);
     const client = await authenticate(binary, dataDir, url, credentials);
     await writeRunningBackend(options.home, { pid: child.pid ?? -1, ownerPid: process.pid, url });
-    return localPocketBase({ url, client, child, dataDir, credentials, exited, output, options });
+    return localPocketBase({ url, client, child, dataDir, credentials, exited, output, options, lease, stopIfLastOnExit });
   } catch (error) {
+    process.removeListener('exit', stopIfLastOnExit);
+    await removeBackendUser(lease);
     await terminate(child, exited, options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
     if (error instanceof BackendStartError) throw error;
     throw new BackendStartError(error instanceof Error ? error.message : String(error), output.lines(), { cause: error });
@@ -155,13 +230,18 @@ interface LocalParts {
   exited: Promise<PocketBaseExit>;
   output: CapturedOutput;
   options: StartPocketBaseOptions;
+  lease: BackendLease;
+  stopIfLastOnExit: () => void;
 }
 
 function localPocketBase(parts: LocalParts): LocalPocketBase {
-  const stop = async (): Promise<void> => {
-    await closeClient(parts.client);
-    await terminate(parts.child, parts.exited, parts.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+  const stopTimeoutMs = parts.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+  const stopChild = async (): Promise<void> => {
+    await terminate(parts.child, parts.exited, stopTimeoutMs);
     await forgetRunningBackend(parts.options.home, parts.child.pid ?? -1);
+  };
+  const endUse = (): void => {
+    process.removeListener('exit', parts.stopIfLastOnExit);
   };
   return {
     url: parts.url,
@@ -171,8 +251,18 @@ function localPocketBase(parts: LocalParts): LocalPocketBase {
     superuser: parts.credentials,
     exited: parts.exited,
     recentLogs: () => parts.output.lines(),
-    stop,
-    close: stop,
+    stop: async () => {
+      endUse();
+      await closeClient(parts.client);
+      await removeBackendUser(parts.lease);
+      await stopChild();
+    },
+    close: async () => {
+      endUse();
+      await closeClient(parts.client);
+      // Handed over when others still use it: it keeps running after this process is gone.
+      await releaseBackend(parts.lease, parts.options, stopChild);
+    },
   };
 }
 
@@ -220,7 +310,24 @@ interface CapturedOutput {
   lines(): string[];
 }
 
-/** Keeps the last lines of stdout and stderr together: PocketBase prints its fatal errors on either. */
+interface OutputFile extends CapturedOutput {
+  readonly fd: number;
+  /** Closes this process's copy of the descriptor once the child holds its own. */
+  closeHere(): Promise<void>;
+}
+
+/** <home>/pocketbase.log, begun afresh at each start (no live user needs the old one); its last lines are kept for errors. */
+async function openOutputFile(home: string): Promise<OutputFile> {
+  const path = join(home, 'pocketbase.log');
+  const handle = await open(path, 'w', 0o600);
+  return {
+    fd: handle.fd,
+    closeHere: () => handle.close(),
+    lines: () => lastLines(path),
+  };
+}
+
+/** Keeps the last lines of a short command's stdout and stderr together. */
 function captureOutput(child: ChildProcess): CapturedOutput {
   const kept: string[] = [];
   const partial = { stdout: '', stderr: '' };
@@ -234,6 +341,17 @@ function captureOutput(child: ChildProcess): CapturedOutput {
     });
   }
   return { lines: () => [...kept, ...[partial.stdout, partial.stderr].filter((line) => line.trim() !== '')] };
+}
+
+/** The last output lines, stdout and stderr together: PocketBase prints its fatal errors on either. */
+function lastLines(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  return text.slice(-64 * 1024).split('\n').filter((line) => line.trim() !== '').slice(-KEPT_LOG_LINES);
 }
 
 /** Settles on 'close', after the output pipes drained, so the kept lines include the last words of a crash. */
@@ -294,6 +412,14 @@ async function readRunningBackend(home: string): Promise<RunningBackend | undefi
   return { pid, ownerPid, url };
 }
 
+function servesHomeSync(pid: number, home: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(join(home, 'pocketbase'));
+  } catch {
+    return true; // no /proc to read: the pid is all there is to go by
+  }
+}
+
 /** The backend started on this home that still runs (checked through /proc on Linux), if any. */
 export async function findRunningBackend(home: string): Promise<RunningBackend | undefined> {
   const running = await readRunningBackend(home);
@@ -303,26 +429,31 @@ export async function findRunningBackend(home: string): Promise<RunningBackend |
   return commandLine.split('\0').includes(join(resolve(home), 'pocketbase')) ? running : undefined;
 }
 
-/** The URL of the backend a live process (the daemon, another command) runs on this home; one left by a killed
- * owner is not shared, so that startPocketBase replaces it. */
-export async function liveBackendUrl(home: string): Promise<string | undefined> {
+/** The backend running on this home that a live process uses (the daemon, another command), if any. */
+export async function findSharedBackend(home: string): Promise<RunningBackend | undefined> {
   const running = await findRunningBackend(home);
-  return running && isPidAlive(running.ownerPid) ? running.url : undefined;
+  return running && (await countLiveBackendUsers(home)) > 0 ? running : undefined;
 }
 
 /**
- * A node that was SIGKILLed leaves its PocketBase running on the same data: stop it. One whose owner still
- * runs (this process included) is a live backend, and is refused with BackendAlreadyRunningError.
+ * A node SIGKILLed with nobody else on its backend leaves that backend running on the same data: stop it. One that
+ * a live process still uses (this one included) is refused with BackendAlreadyRunningError.
  */
 async function stopOrphanedBackend(home: string): Promise<void> {
   const running = await findRunningBackend(home);
   if (!running) return;
-  if (isPidAlive(running.ownerPid)) throw new BackendAlreadyRunningError(running);
+  if ((await countLiveBackendUsers(home)) > 0) throw new BackendAlreadyRunningError(running);
+  await stopBackendProcess(home, running, DEFAULT_STOP_TIMEOUT_MS);
+}
+
+/** Stops a backend that may not be this process's child: SIGTERM, then SIGKILL after `timeoutMs`. */
+async function stopBackendProcess(home: string, running: RunningBackend, timeoutMs: number): Promise<void> {
   signal(running.pid, 'SIGTERM');
-  for (let waited = 0; waited < DEFAULT_STOP_TIMEOUT_MS && isPidAlive(running.pid); waited += HEALTH_POLL_MS) {
+  for (let waited = 0; waited < timeoutMs && isPidAlive(running.pid); waited += HEALTH_POLL_MS) {
     await sleep(HEALTH_POLL_MS);
   }
   if (isPidAlive(running.pid)) signal(running.pid, 'SIGKILL');
+  await forgetRunningBackend(home, running.pid);
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

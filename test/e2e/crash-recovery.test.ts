@@ -31,6 +31,9 @@ interface JobRow {
   role: string;
   state: string;
   error?: { code: string; message: string };
+  output?: string;
+  tokens?: number;
+  tokenIds?: number[];
 }
 
 async function jobsOf(home: string): Promise<JobRow[]> {
@@ -175,7 +178,7 @@ describe('SIGKILL of a daemon mid-job, then restart', () => {
     assert.equal(text, reference, 'greedy text equals the uninterrupted run');
   });
 
-  it('a killed `infernet submit`: `infernet jobs` on its home shows the job ended (cancelled, interrupted), not running forever', async () => {
+  it('a killed `infernet submit`: `infernet jobs` on its home shows the job ended (cancelled, interrupted) with the text and token ids it had streamed', async () => {
     await eventually(async () => JSON.parse((await runCli(['status', '--home', home('aggregator'), '--json'])).stdout).daemon.peers.length > 0, 20_000, 'the aggregator to reach its provider');
     const clientHome = home('client-killed');
     await runCli(['init', '--home', clientHome, '--role', 'client', '--connect', daemons.aggregator!.url]);
@@ -187,12 +190,17 @@ describe('SIGKILL of a daemon mid-job, then restart', () => {
     const submit = spawn(process.execPath, [INFERNET_BIN, 'submit', '--home', clientHome, '--model', 'stories260K', '--prompt', 'Once upon a time', '--max-tokens', '2000', '--temperature', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = once(submit, 'exit');
     let output = '';
-    submit.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let printed = '';
+    submit.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      printed += chunk.toString();
+    });
     submit.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      // Its record is written at the first token.
+      // Its record is written at the first token, and what streamed with it right after.
       let running: JobRecord | undefined;
-      await eventually(async () => Boolean((running = (await clientStore.list({ role: 'client', states: ['running'] }))[0])), 30_000, 'the submitted job to run').catch(async (error: Error) => {
+      const streaming = async () => (await clientStore.list({ role: 'client', states: ['running'] })).find((job) => job.output);
+      await eventually(async () => Boolean((running = await streaming())), 30_000, 'the submitted job to run').catch(async (error: Error) => {
         throw new Error(`${error.message}: jobs ${JSON.stringify(await clientStore.list())}; submit printed ${output.slice(-2000)}`);
       });
       submit.kill('SIGKILL');
@@ -200,6 +208,10 @@ describe('SIGKILL of a daemon mid-job, then restart', () => {
       const [ended] = (await jobsOf(clientHome)).filter((job) => job.jobId === running!.jobId);
       assert.deepEqual([ended?.state, ended?.error?.code], ['cancelled', 'interrupted']);
       assert.match(ended!.error!.message, new RegExp(`pid ${submit.pid}`));
+      // What the killed process had received: text it printed, one token id per token counted.
+      assert.ok(ended!.output && printed.startsWith(ended!.output), `recorded ${JSON.stringify(ended!.output)}, printed ${JSON.stringify(printed.slice(0, 200))}`);
+      assert.ok(ended!.tokens! >= 1);
+      assert.equal(ended!.tokenIds?.length, ended!.tokens);
       // Its true end: the aggregator cancelled the job when the client's session closed.
       await eventually(async () => (await jobsOf(home('aggregator'))).some((job) => job.jobId === running!.jobId && job.state === 'cancelled'), 10_000, 'the aggregator to record the job cancelled');
     } finally {

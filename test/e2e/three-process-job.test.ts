@@ -36,6 +36,9 @@ describe('a job through three processes: client -> aggregator -> provider', () =
     await provider?.stop();
   });
 
+  /** What `infernet submit` printed in the streaming test, which the records test compares with the client's record. */
+  let streamedText = '';
+
   it('completes a real generation and reports it as JSON with the provider npub', async () => {
     const result = await runCli(['submit', '--home', home('client'), '--model', model, '--prompt', 'Once upon a time', '--max-tokens', '48', '--seed', '42', '--json']);
     assert.equal(result.code, 0, result.stderr);
@@ -55,6 +58,7 @@ describe('a job through three processes: client -> aggregator -> provider', () =
     const streamed = await runCli(['submit', '--home', home('client'), '--model', 'stories260K', '--prompt', 'The little dog', '--max-tokens', '64']);
     assert.equal(streamed.code, 0, streamed.stderr);
     assert.equal(streamed.stdout, direct.text + (direct.text.endsWith('\n') ? '' : '\n'));
+    streamedText = streamed.stdout;
   });
 
   it('records the job on every node, completed, with the same id', async () => {
@@ -62,12 +66,22 @@ describe('a job through three processes: client -> aggregator -> provider', () =
     const latest = clientJobs[0]!;
     assert.equal(latest.state, 'completed');
     assert.equal(latest.providerNpub, provider.npub);
+    // The client keeps the text with the token ids it came as: what a continuation elsewhere would start from.
+    assert.equal((latest.tokenIds as number[]).length, 64);
+    assert.ok((latest.tokenIds as number[]).every((id) => Number.isInteger(id) && id >= 0));
+    const output = String(latest.output);
+    assert.equal(output + (output.endsWith('\n') ? '' : '\n'), streamedText, 'the text `infernet submit` printed');
+    const records: Record<string, Record<string, unknown> | undefined> = {};
     for (const node of ['aggregator', 'provider']) {
       const jobs = JSON.parse((await runCli(['jobs', '--home', home(node), '--json'])).stdout) as Array<Record<string, unknown>>;
-      const same = jobs.find((job) => job.jobId === latest.jobId);
+      const same = (records[node] = jobs.find((job) => job.jobId === latest.jobId));
       assert.equal(same?.state, 'completed', `${node} record of the job`);
       assert.equal(same?.tokens, 64);
     }
+    // The provider keeps the id of the signed spec it accepted; the other roles have none.
+    assert.match(String(records.provider?.specId), /^[0-9a-f]{64}$/);
+    assert.equal(records.aggregator?.specId, undefined);
+    assert.equal(latest.specId, undefined);
   });
 
   it('shows the running daemon and its peers in status', async () => {
