@@ -3,7 +3,7 @@
 // measured about 12 ms of first-token latency when they ran alongside. From then on the text and token ids the
 // caller was streamed are written: after the first piece (the caller has it by then), then at most once a second,
 // and with the job's end, so a process killed mid-stream leaves what it had received (its job is then recorded ended with it: src/jobs/orphaned-client-jobs.ts).
-import { JobProgressRecorder, type JobPatch, type JobState, type JobStore, type NewJob } from '../jobs/index.js';
+import { JobProgressRecorder, type AggregatorAttempt, type JobPatch, type JobState, type JobStore, type NewJob } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import { currentProcessIdentity } from '../processes/index.js';
 import type { JobHooks } from './job-client.js';
@@ -24,6 +24,7 @@ export class ClientJobRecord {
   private released = false;
   private text = '';
   private readonly tokenIds: number[] = [];
+  private readonly attempts: AggregatorAttempt[] = [];
   private checkpointedAt = 0;
   private checkpointQueued = false;
 
@@ -54,19 +55,24 @@ export class ClientJobRecord {
       .then(() => {
         this.checkpointQueued = false;
         this.checkpointedAt = Date.now();
-        return this.store.update(this.job.jobId, 'client', this.streamedPatch());
+        return this.store.update(this.job.jobId, 'client', { ...this.streamedPatch(), ...this.attemptsPatch() });
       })
       .catch((error: Error) => this.warn(error));
   }
 
+  /** An aggregator the job went to, and how that went: written with the job's next write. */
+  attempted(attempt: AggregatorAttempt): void {
+    this.attempts.push(attempt);
+  }
+
   /** The job's end: its whole output as the runner assembled it. */
   completed(outcome: { output: string; tokens: number; tokenIds: readonly number[]; provider: string }): void {
-    this.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider, ...keptTokenIds(outcome.tokenIds) });
+    this.advance('completed', { output: outcome.output, tokens: outcome.tokens, provider: outcome.provider, ...keptTokenIds(outcome.tokenIds), ...this.attemptsPatch() });
   }
 
   /** The job's end without a result: the failure, and what had streamed by then. */
   ended(failure: ClientJobFailure): void {
-    this.advance(failure.state, { error: { code: failure.code, message: failure.message }, ...this.streamedPatch() });
+    this.advance(failure.state, { error: { code: failure.code, message: failure.message }, ...this.streamedPatch(), ...this.attemptsPatch() });
   }
 
   /** Lets the queued writes go: at the first token, or when the job ends without one. */
@@ -84,6 +90,10 @@ export class ClientJobRecord {
   private streamedPatch(): JobPatch {
     if (!this.tokenIds.length) return {};
     return { output: this.text, tokens: this.tokenIds.length, ...keptTokenIds(this.tokenIds) };
+  }
+
+  private attemptsPatch(): JobPatch {
+    return this.attempts.length ? { aggregatorAttempts: [...this.attempts] } : {};
   }
 
   private warn(error: Error): void {

@@ -5,7 +5,9 @@ import type { NodeConfig } from '../config/index.js';
 import { AggregatorDiscovery, DiscoveryService, type KnownAggregator } from '../discovery/index.js';
 import { InfernetError } from '../errors/index.js';
 import type { NodeKey } from '../identity/index.js';
+import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
+import { aggregatorReputation, EXPERIENCE_JOBS } from './aggregator-experience.js';
 import { rankAggregators, type AggregatorCandidate, type RankedAggregator } from './rank-aggregators.js';
 
 /** A lookup that finds nothing waits for the bootstrap peers this long at most before it gives up. */
@@ -28,6 +30,8 @@ export interface FindAggregatorsParameters {
   model?: string;
   /** An aggregator's reputation in [0, 1] by its Nostr key, where the node keeps one. */
   reputationOf?: (pubkey: string) => number | undefined;
+  /** The node's job store: how the client's own jobs went at each aggregator weighs on its rank (aggregator-experience.ts). */
+  store?: JobStore;
   timeoutMs?: number;
 }
 
@@ -43,8 +47,14 @@ export async function findAggregators(parameters: FindAggregatorsParameters): Pr
   }
   const found = await discoverAggregators(parameters);
   if (!found.length) throw new NoAggregatorFoundError(`no aggregator found through the bootstrap peers ${config.discovery.bootstrap.join(', ')}`);
-  const candidates = found.map((known) => aggregatorCandidateOf(known, parameters.reputationOf));
+  const reputationOf = parameters.store ? await readAggregatorReputation(parameters.store, parameters.reputationOf) : parameters.reputationOf;
+  const candidates = found.map((known) => aggregatorCandidateOf(known, reputationOf));
   return rankAggregators(candidates, model === undefined ? {} : { model });
+}
+
+/** Aggregators' reputation as this client knows it: its recent jobs' attempts over the network's score. */
+export async function readAggregatorReputation(store: JobStore, networkScoreOf?: (pubkey: string) => number | undefined): Promise<(pubkey: string) => number> {
+  return aggregatorReputation(await store.list({ role: 'client', limit: EXPERIENCE_JOBS }), networkScoreOf);
 }
 
 /** What ranking reads of an aggregator discovery found: its signed record, its measured latency, its reputation. */

@@ -2,7 +2,7 @@
 export { runClientJob, clientJobFailureOf, type RunClientJobParameters, type RunClientJobReturnType, type ClientJobHooks, type ClientJobFailure } from './run-client-job.js';
 export { ClientJobRecord } from './client-job-record.js';
 export { rankAggregators, scoreAggregator, AGGREGATOR_RANKING_WEIGHTS, type AggregatorCandidate, type AggregatorScores, type RankedAggregator } from './rank-aggregators.js';
-export { findAggregators, discoverAggregators, aggregatorCandidateOf, NoAggregatorFoundError, type FindAggregatorsParameters, type FoundAggregator } from './find-aggregators.js';
+export { findAggregators, discoverAggregators, aggregatorCandidateOf, readAggregatorReputation, NoAggregatorFoundError, type FindAggregatorsParameters, type FoundAggregator } from './find-aggregators.js';
 export {
   runJobAcrossAggregators,
   aggregatorAttemptJobId,
@@ -16,3 +16,4 @@ export { runJobThroughAggregator, redialUntil, RESUME_WAIT_MS, type RunJobThroug
 export { runJob, payJobsThrough, JobFailedError, type JobHooks, type JobOutcome } from './job-client.js';
 export { runVerifiedJob, type VerifiedJobOutcome, type RunVerifiedJobOptions } from './run-verified-job.js';
 export { requestNetworkModels, ModelListUnavailableError, MODELS_REQUEST_TIMEOUT_MS } from './network-models.js';
+export { aggregatorExperienceOf, experiencedReputation, aggregatorReputation, type AggregatorExperience } from './aggregator-experience.js';

@@ -9,7 +9,7 @@
 // deposit, or the client refunds it after the deadline (`infernet wallet refund`, or its daemon's sweep). No job is
 // charged twice.
 import type { NodeKey } from '../identity/index.js';
-import type { JobStore } from '../jobs/index.js';
+import type { AggregatorAttempt, JobStore } from '../jobs/index.js';
 import { replaySpec, type ReceivedOutput } from '../jobs/job-failover.js';
 import type { Logger } from '../log/index.js';
 import { JobFailedError } from './job-client.js';
@@ -36,8 +36,8 @@ export interface AggregatorLoss {
 }
 
 export interface RunJobAcrossAggregatorsParameters {
-  /** Best first (findAggregators); the job moves down the list as aggregators are lost. */
-  aggregators: ReadonlyArray<{ endpoint: string }>;
+  /** Best first (findAggregators); the job moves down the list as aggregators are lost. Keys from their signed records. */
+  aggregators: ReadonlyArray<{ endpoint: string; pubkey?: string }>;
   /** Opens a client session with an aggregator. */
   connect: (endpoint: string) => Promise<PeerSession>;
   key: NodeKey;
@@ -78,15 +78,18 @@ export async function runJobAcrossAggregators(parameters: RunJobAcrossAggregator
   const received: { text: string; tokenIds: number[] } = { text: '', tokenIds: [] };
   let runs = 0;
   try {
-    for (const { endpoint } of aggregators.slice(0, parameters.maxAggregators ?? MAX_AGGREGATOR_ATTEMPTS)) {
+    for (const { endpoint, pubkey } of aggregators.slice(0, parameters.maxAggregators ?? MAX_AGGREGATOR_ATTEMPTS)) {
       if (hooks.signal?.aborted) break;
       let session: PeerSession;
       try {
         session = await connect(endpoint);
       } catch (error) {
+        record?.attempted({ endpoint, ...(pubkey ? { pubkey } : {}), outcome: 'unreachable' });
         loseAggregator(lost, { endpoint, reason: 'unreachable', message: (error as Error).message, tokensReceived: received.tokenIds.length }, hooks, logger);
         continue;
       }
+      // The key the session authenticated, over the one the record named (a configured URL has none).
+      const attempt = (outcome: AggregatorAttempt['outcome']): AggregatorAttempt => ({ endpoint, ...((session.peer?.pubkey ?? pubkey) ? { pubkey: session.peer?.pubkey ?? pubkey } : {}), outcome });
       const before: ReceivedOutput = { text: received.text, tokenIds: [...received.tokenIds] };
       const attemptSpec = replaySpec({ ...spec, jobId: aggregatorAttemptJobId(spec.jobId, ++runs) }, before);
       if (!attemptSpec) {
@@ -104,11 +107,14 @@ export async function runJobAcrossAggregators(parameters: RunJobAcrossAggregator
           }),
         });
         const whole = joined(spec.jobId, before, outcome);
+        record?.attempted(attempt('completed'));
         record?.completed(whole);
         return { outcome: whole, aggregator: endpoint, lost };
       } catch (error) {
         // Only a lost session moves the job on; a refusal (no provider, payment, deadline) would meet the next one too.
-        if (hooks.signal?.aborted || !(error instanceof JobFailedError) || error.reason !== 'closed') throw error;
+        const closed = error instanceof JobFailedError && error.reason === 'closed';
+        record?.attempted(attempt(closed && !hooks.signal?.aborted ? 'lost' : 'refused'));
+        if (hooks.signal?.aborted || !closed) throw error;
         loseAggregator(lost, { endpoint, reason: 'closed', message: error.message, tokensReceived: received.tokenIds.length }, hooks, logger);
       } finally {
         if (!parameters.sharedSessions) session.close();

@@ -33,6 +33,8 @@ export interface JobRecord {
   tokenIds?: number[];
   /** The id (hash) of the signed job spec a provider accepted, written before it runs; provider role only. */
   specId?: string;
+  /** A client job: each aggregator it went to, in order, and how that went; what ranks aggregators next time. */
+  aggregatorAttempts?: AggregatorAttempt[];
   /** sha256 hex of the UTF-8 output, as signed by the provider. */
   outputHash?: string;
   error?: JobFailure;
@@ -47,6 +49,19 @@ export interface JobRecord {
   checks?: JobChecks;
   createdAt: number;
   updatedAt: number;
+}
+
+/** One aggregator a client job went to (src/client/aggregator-experience.ts). */
+export interface AggregatorAttempt {
+  endpoint: string;
+  /** Hex public key: the session's authenticated peer, or the signed discovery record's for one never reached. */
+  pubkey?: string;
+  /**
+   * completed: the job finished there; lost: its session closed mid-job; unreachable: it could not be dialled;
+   * refused: the job failed there for its own reasons (no provider, payment, deadline) or the client cancelled it,
+   * which says nothing of the aggregator.
+   */
+  outcome: 'completed' | 'lost' | 'unreachable' | 'refused';
 }
 
 /**

@@ -74,9 +74,10 @@ export function describeJobStoreContract(name: string, openStore: () => Promise<
       const [client, provider] = [randomUUID(), randomUUID()];
       await store.create({ jobId: client, role: 'client', model: 'm', state: 'running' });
       await store.update(client, 'client', { output: 'Once upon', tokenIds: [9038, 2501], tokens: 2 });
-      await store.transition(client, 'client', 'cancelled', { output: 'Once upon a time', tokenIds: [9038, 2501, 263, 931], tokens: 4 });
+      const aggregatorAttempts = [{ endpoint: 'ws://127.0.0.1:1', pubkey: 'cd'.repeat(32), outcome: 'lost' as const }, { endpoint: 'ws://127.0.0.1:2', outcome: 'refused' as const }];
+      await store.transition(client, 'client', 'cancelled', { output: 'Once upon a time', tokenIds: [9038, 2501, 263, 931], tokens: 4, aggregatorAttempts });
       const ended = await store.get(client, 'client');
-      assert.deepEqual([ended?.output, ended?.tokenIds, ended?.tokens], ['Once upon a time', [9038, 2501, 263, 931], 4]);
+      assert.deepEqual([ended?.output, ended?.tokenIds, ended?.tokens, ended?.aggregatorAttempts], ['Once upon a time', [9038, 2501, 263, 931], 4, aggregatorAttempts]);
       const specId = 'ab'.repeat(32);
       await store.create({ jobId: provider, role: 'provider', model: 'm', state: 'running', specId });
       await store.transition(provider, 'provider', 'completed', { tokens: 4 });

@@ -27,7 +27,7 @@ import { AggregatorService } from '../aggregator/aggregator-service.js';
 import { DaemonStateWriter, removeDaemonState, type DaemonPeer, type DaemonState } from './daemon-state.js';
 import { ModelCatalog } from '../models/model-catalog.js';
 import { openNodeStore } from './node-store.js';
-import { aggregatorCandidateOf, rankAggregators } from '../client/index.js';
+import { aggregatorCandidateOf, rankAggregators, readAggregatorReputation } from '../client/index.js';
 import { AggregatorDiscovery, DiscoveredProviderLinks } from '../discovery/index.js';
 import { NodeDiscovery } from './node-discovery.js';
 import { findStageWorkers, stageOfferOf } from '../distributed/stage-discovery.js';
@@ -38,6 +38,8 @@ export const AGENT = 'infernet/0.1.0';
 /** A job for a model no connected provider serves waits this long for links to providers found in the DHT. */
 const DISCOVERED_LINK_WAIT_MS = 5_000;
 const DISCOVERED_PROVIDERS_PER_LOOKUP = 5;
+/** A client daemon reads its own jobs' experience of aggregators again after this long (each API request ranks them). */
+const AGGREGATOR_REPUTATION_TTL_MS = 30_000;
 
 export interface NodeDaemonOptions {
   home: NodeHome;
@@ -79,6 +81,7 @@ export class NodeDaemon {
   private discovery?: NodeDiscovery;
   /** This aggregator's record in discovery, while discovery runs. */
   private aggregatorRecord?: AggregatorDiscovery;
+  private aggregatorReputation?: { readAt: number; of: (pubkey: string) => number };
   /** Serves and provides the content in <home>/content on the discovery node (src/content). */
   private content?: ContentService;
   private readonly peers = new Map<PeerSession, DaemonPeer>();
@@ -396,7 +399,17 @@ export class NodeDaemon {
     }
     const known = this.aggregatorRecord.list();
     const found = known.length ? known : await this.aggregatorRecord.findAggregators();
-    return rankAggregators(found.map((aggregator) => aggregatorCandidateOf(aggregator))).map((candidate) => candidate.endpoint);
+    const reputationOf = await this.clientAggregatorReputation();
+    return rankAggregators(found.map((aggregator) => aggregatorCandidateOf(aggregator, reputationOf))).map((candidate) => candidate.endpoint);
+  }
+
+  /** How this node's own client jobs went at each aggregator (over the network's score), read at most every 30 s. */
+  private async clientAggregatorReputation(): Promise<(pubkey: string) => number> {
+    const cached = this.aggregatorReputation;
+    if (cached && Date.now() - cached.readAt < AGGREGATOR_REPUTATION_TTL_MS) return cached.of;
+    const of = await readAggregatorReputation(this.store, (pubkey) => this.reputation?.scoreOf(pubkey));
+    this.aggregatorReputation = { readAt: Date.now(), of };
+    return of;
   }
 
   /** The libp2p discovery service while discovery runs. */

@@ -1,6 +1,6 @@
 // The PocketBase collections created by backend/migrations, as names and record types. The Go migrations are
 // the schema; these types describe what the REST API returns for them, so a change there is made here too.
-import type { JobChecks, JobFailure, JobRole, JobVerification } from '../jobs/job-record.js';
+import type { AggregatorAttempt, JobChecks, JobFailure, JobRole, JobVerification } from '../jobs/job-record.js';
 import type { ProcessIdentity } from '../processes/index.js';
 import type { JobState } from '../jobs/state-machine.js';
 
@@ -54,6 +54,8 @@ export interface JobRow extends PocketBaseRecord {
   tokenIds: number[] | null;
   /** Added by migration 1751000011: the signed spec a provider job accepted, '' for the other roles. */
   specId: string;
+  /** Added by migration 1751000012: a client job's aggregators and how each went, null for the other roles. */
+  aggregatorAttempts: AggregatorAttempt[] | null;
   createdAt: number;
   updatedAt: number;
 }

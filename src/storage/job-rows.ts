@@ -21,6 +21,7 @@ const EMPTY_ROW_VALUES: { [Field in PatchableField]-?: RowBody<JobRow>[Field] } 
   checks: null,
   tokenIds: null,
   specId: '',
+  aggregatorAttempts: null,
 };
 
 const PATCHABLE_FIELDS = Object.keys(EMPTY_ROW_VALUES) as PatchableField[];
@@ -68,6 +69,7 @@ export function toJobRecord(row: JobRow): JobRecord {
   if (row.checks) record.checks = row.checks;
   if (row.tokenIds) record.tokenIds = row.tokenIds;
   if (row.specId) record.specId = row.specId;
+  if (row.aggregatorAttempts) record.aggregatorAttempts = row.aggregatorAttempts;
   return record;
 }
 

@@ -30,6 +30,7 @@ function clientJob(jobId: string): RowBody<JobRow> {
     checks: null,
     tokenIds: null,
     specId: '',
+    aggregatorAttempts: null,
     createdAt: now,
     updatedAt: now,
   };

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findAggregators, runJobAcrossAggregators, type AggregatorLoss } from '../../src/client/index.js';
+import { findAggregators, readAggregatorReputation, runJobAcrossAggregators, type AggregatorLoss } from '../../src/client/index.js';
 import { loadNodeConfig, nodeHome, validateNodeConfig } from '../../src/config/index.js';
 import { loadNodeKey } from '../../src/identity/index.js';
 import { silentLogger } from '../../src/log/index.js';
@@ -33,6 +33,7 @@ interface ListedAggregator {
   feeBps: number;
   models: string[];
   latencyMs: number | null;
+  reputation: number;
   score: number;
   source: string;
 }
@@ -43,6 +44,8 @@ describe('aggregators found through discovery, and a job that outlives its aggre
   const home = (name: string) => join(dir, name);
   let reference: { output: string; tokens: number };
   let deadUrl = '';
+  /** The key of the aggregator killed mid-job. */
+  let lostKey: string | undefined;
   let bootstrap = '';
   const json = async (args: string[]) => {
     const result = await runCli(args);
@@ -180,6 +183,14 @@ describe('aggregators found through discovery, and a job that outlives its aggre
       const recorded = await store.get(spec.jobId, 'client');
       assert.equal(recorded?.state, 'completed');
       assert.equal(recorded?.output, reference.output);
+      assert.equal(recorded?.tokenIds?.length, reference.tokens, 'the token ids of both parts');
+      // Each aggregator the job went to, by its authenticated key, and how that went: what ranks them next time.
+      const keyOf = (url: string) => aggregators.find((found) => found.endpoint === url)?.pubkey;
+      assert.deepEqual(recorded?.aggregatorAttempts, [
+        { endpoint: daemons[killed]!.url, pubkey: keyOf(daemons[killed]!.url), outcome: 'lost' },
+        { endpoint: aggregator, pubkey: keyOf(aggregator), outcome: 'completed' },
+      ]);
+      lostKey = keyOf(daemons[killed]!.url);
     } finally {
       await close();
       if (killed) {
@@ -188,6 +199,27 @@ describe('aggregators found through discovery, and a job that outlives its aggre
         const backend = await findRunningBackend(home(killed));
         if (backend) orphans.push(backend.pid);
       }
+    }
+  });
+
+  it("ranks the aggregator that lost the client's job lower, from the client's own job records", async () => {
+    assert.ok(lostKey, 'an aggregator lost a job');
+    const clientHome = nodeHome(home('client'));
+    const config = await loadNodeConfig(clientHome);
+    const { store, close } = await openNodeStore(clientHome, config, silentLogger());
+    try {
+      const reputationOf = await readAggregatorReputation(store);
+      const live = Object.values(daemons).find((daemon) => daemon !== undefined)!;
+      const liveKey = (await listAggregators()).find((aggregator) => aggregator.endpoint === live.url)?.pubkey;
+      assert.ok(liveKey, 'the live aggregator is listed');
+      // Whichever of them the first submit went to, the one that lost a job since stands below the one that finished it.
+      assert.ok(reputationOf(lostKey) < reputationOf(liveKey), `lost the job: ${reputationOf(lostKey)}; finished it: ${reputationOf(liveKey)}`);
+      // `infernet aggregators` shows the same reputation for each it lists.
+      for (const listed of await listAggregators()) {
+        if (listed.pubkey) assert.equal(listed.reputation, Math.round(reputationOf(listed.pubkey) * 1000) / 1000, listed.endpoint);
+      }
+    } finally {
+      await close();
     }
   });
 

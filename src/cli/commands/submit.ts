@@ -62,11 +62,16 @@ export async function submitCommand(argv: string[]): Promise<void> {
   const logger = createLogger({ level: 'warn', fd: 2 });
   // Opened first: a payments section that cannot pay (the chain unreachable, a wrong chain id) fails before any job.
   const paying = await openNodeJobPayer({ home: node.home, config: node.config, logger });
-  const target = await openAggregator(node, logger, spec.model.name).catch((error: unknown) => {
+  const { store, pocketbase, close: closeStore } = await openNodeStore(node.home, node.config, logger).catch((error: unknown) => {
     paying?.close();
     throw error;
   });
-  const { store, pocketbase, close: closeStore } = await openNodeStore(node.home, node.config, logger);
+  // With the store open: how this client's earlier jobs went at each aggregator ranks the ones discovery finds.
+  const target = await openAggregator(node, logger, spec.model.name, store).catch(async (error: unknown) => {
+    paying?.close();
+    await closeStore();
+    throw error;
+  });
   // What the client puts up is in its own ledger too (`infernet wallet history`), where the node keeps one.
   const payer = paying ? withClientLedger(paying.payer, pocketbase, logger) : undefined;
   const paid: { payment?: JobPayment } = {};
@@ -161,12 +166,12 @@ interface AggregatorTarget {
  * A client home dials its configured aggregators, or with none configured finds them through discovery; an
  * aggregator home uses its running daemon, or runs one in-process.
  */
-async function openAggregator(node: OpenedNode, logger: Logger, model: string): Promise<AggregatorTarget> {
+async function openAggregator(node: OpenedNode, logger: Logger, model: string, store: JobStore): Promise<AggregatorTarget> {
   const { config, home } = node;
   if (config.role === 'provider') throw new CliError(`${home.dir} is a provider home: submit from a client or all-in-one home`);
   if (config.role === 'client') {
     if (!config.connect.length && config.discovery.enabled) {
-      const discovered = await findAggregators({ config, key: node.key, logger, model }).catch((error: Error) => {
+      const discovered = await findAggregators({ config, key: node.key, logger, model, store }).catch((error: Error) => {
         throw new CliError(`${error.message} (or init with --connect WS_URL)`);
       });
       return { url: discovered[0]!.endpoint, discovered };
