@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { npubOf, publicKeyFromText, type NodeKey } from '../identity/index.js';
 import { formatPairingLink, type PairingLink } from '../protocol/index.js';
-import { COLLECTIONS, connectPocketBase, findRunningBackend, loadOrCreateSuperuser } from '../storage/index.js';
+import { COLLECTIONS, connectPocketBase, findSharedBackend, loadOrCreateSuperuser } from '../storage/index.js';
 import { verifyGrant, issueGrant, type GrantLimits, type GrantTerms } from './grant.js';
 import { activityFileOf, grantsFileOf, readActivity, readGrants, writeGrants, type PushToken, type StoredGrant } from './grants-file.js';
 import { InfernetError } from '../errors/index.js';
@@ -116,9 +116,9 @@ export async function revokeGrants(homeDir: string, nodePublicKey: string, targe
   return (await listGrants(homeDir, nodePublicKey, now)).filter((summary) => revokedIds.has(summary.grantId));
 }
 
-/** The PocketBase a running daemon (or another command) serves this home from, if any. */
+/** The PocketBase a running daemon (or another command) serves this home from, if any: not one left by a killed node. */
 export async function runningPocketBaseUrl(homeDir: string): Promise<string | undefined> {
-  return (await findRunningBackend(homeDir))?.url;
+  return (await findSharedBackend(homeDir))?.url;
 }
 
 async function createAppAccount(homeDir: string, url: string, phone: string, grantId: string): Promise<{ email: string; password: string; recordId: string }> {

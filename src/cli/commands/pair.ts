@@ -5,7 +5,7 @@ import { DEFAULT_GRANT_LIMITS, GrantNotFoundError, GrantsFileError, listGrants, 
 import { readLiveDaemonState } from '../../node/index.js';
 import { formatPairingLink, Price, type PairingLink } from '../../protocol/index.js';
 import type { NodeConfig } from '../../config/index.js';
-import { startPocketBase } from '../../storage/index.js';
+import { openHomePocketBase } from '../../storage/index.js';
 import { EXIT_CODES } from '../../errors/index.js';
 import { CliError } from '../cli-error.js';
 import { openNode } from '../open-node.js';
@@ -79,13 +79,13 @@ export async function pairCommand(argv: string[]): Promise<void> {
  */
 async function withHistoryBackend<T>(homeDir: string, config: NodeConfig, action: (adminUrl: string | undefined) => Promise<T>): Promise<T> {
   if (config.storage.backend === 'file') return action(undefined);
-  const url = config.storage.url ?? (await runningPocketBaseUrl(homeDir));
-  if (url) return action(url);
-  const started = await startPocketBase({ home: homeDir });
+  if (config.storage.url) return action(config.storage.url);
+  // The daemon's backend when it runs (shared, left running), else one started for the moment.
+  const backend = await openHomePocketBase(homeDir);
   try {
-    return await action(started.url);
+    return await action(backend.url);
   } finally {
-    await started.stop();
+    await backend.close();
   }
 }
 
