@@ -7,5 +7,6 @@ export { JobEventFeed, JobFeedStartedError } from './job-event-feed.js';
 export type { JobFeedCursors, JobFeedReader, JobEventFeedOptions } from './job-event-feed.js';
 export { FileFeedCursors } from './file-feed-cursors.js';
 export { endOrphanedClientJobs } from './orphaned-client-jobs.js';
+export { resumeJobsAfterRestart } from './resume-after-restart.js';
 export * from './job-failover.js';
 export { sha256Hex, outputHashOf, sealJobSpec, openJobSpec, sealJobResult, verifyJobResult, openJobResult, type ResultSummary } from './job-envelopes.js';

@@ -6,7 +6,7 @@ import { AppGateway } from '../app-gateway/index.js';
 import { rolesOf, type NodeConfig, type NodeHome } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { InferenceEngine } from '../inference/index.js';
-import { endOrphanedClientJobs, FileFeedCursors, INTERRUPTIBLE_STATES, JobEventFeed, type JobStore } from '../jobs/index.js';
+import { FileFeedCursors, JobEventFeed, resumeJobsAfterRestart, type JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import { JobMetricsReader, NodeMetrics, startMetricsServer, METRICS_PATH, type MetricsServer } from '../metrics/index.js';
 import { isNetTestFrame, NetTestResponder } from '../network-test/index.js';
@@ -159,8 +159,7 @@ export class NodeDaemon {
       : await openNodeStore(options.home, config, logger);
     // Payments follow from job transitions: an aggregator with payments.evm settles each job's escrow (src/payments).
     const nodeStore = await withSettlement(openedStore, { home: options.home, config, logger });
-    await failInterruptedJobs(nodeStore.store, logger);
-    await endOrphanedClientJobs(nodeStore.store, logger);
+    await resumeJobsAfterRestart(nodeStore.store, logger);
     const daemon = new NodeDaemon(options, runtime, catalog, nodeStore);
     started = daemon;
     // Verification outcomes decide whether a completed job's escrow is released (paid unless found wrong).
@@ -580,20 +579,5 @@ export class NodeDaemon {
       ...(this.metricsUrl ? { metrics: this.metricsUrl } : {}),
       ...(this.runtime?.state ? { engine: this.runtime.state() } : {}),
     };
-  }
-}
-
-/**
- * Jobs this node was relaying or running when it last stopped without finishing them. Their sessions died with
- * the process, and a provider's spec was never kept, so none can resume here: each is failed with the reason
- * recorded (the client learnt of it when its session dropped, and may submit again).
- */
-async function failInterruptedJobs(store: JobStore, logger: Logger): Promise<void> {
-  for (const role of ['provider', 'aggregator'] as const) {
-    for (const job of await store.list({ role, states: INTERRUPTIBLE_STATES })) {
-      const message = `the node stopped while the job was ${job.state}`;
-      await store.transition(job.jobId, role, 'failed', { error: { code: 'interrupted', message } }, message);
-      logger.warn({ jobId: job.jobId, role, was: job.state }, 'failed a job interrupted by the last stop');
-    }
   }
 }
