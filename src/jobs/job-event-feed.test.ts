@@ -38,7 +38,78 @@ async function runJob(store: FileJobStore, jobId: string): Promise<void> {
   for (const to of ['matched', 'dispatched', 'running', 'completed'] as const) await store.transition(jobId, 'aggregator', to);
 }
 
+/** The real file store, counting its reads of the feed (what the feed costs per write). */
+class CountingFileJobStore extends FileJobStore {
+  feedReads = 0;
+  override eventsAfter(seq: number, limit: number): Promise<SequencedJobEvent[]> {
+    this.feedReads += 1;
+    return super.eventsAfter(seq, limit);
+  }
+}
+
+/** The real cursor file, counting its writes. */
+class CountingFeedCursors extends FileFeedCursors {
+  writes = 0;
+  override write(reader: string, seq: number): Promise<void> {
+    this.writes += 1;
+    return super.write(reader, seq);
+  }
+}
+
 describe('JobEventFeed', () => {
+  it('reads the store once for the readers one write wakes together, and each still sees every event of a burst', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infernet-feed-'));
+    const store = new CountingFileJobStore(join(dir, 'jobs.jsonl'));
+    const feed = new JobEventFeed({ store, cursors: new FileFeedCursors(join(dir, 'cursors.json')), logger: silentLogger() });
+    const readers = ['payments', 'pushes', 'ratings', 'metrics'].map((name) => new RecordingReader(name, name === 'metrics' ? 'live' : 'persisted'));
+    for (const reader of readers) feed.follow(reader);
+    await feed.start();
+    await feed.caughtUp();
+    const before = store.feedReads;
+    await store.create({ jobId: 'a', role: 'aggregator', model: 'm' });
+    await feed.caughtUp();
+    // One shared read for the four readers (and caughtUp's own look at the end reads no events).
+    assert.equal(store.feedReads - before, 1);
+    await runJob(store, 'b');
+    await feed.caughtUp();
+    for (const reader of readers) assert.deepEqual(reader.seen, ['a created', 'b created', 'b matched', 'b dispatched', 'b running', 'b completed'], reader.name);
+    await feed.close();
+  });
+
+  it('writes a persisted cursor when its reader handled an event, not for every event it passes over', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infernet-feed-'));
+    const open = () => ({ store: new FileJobStore(join(dir, 'jobs.jsonl')), cursors: new CountingFeedCursors(join(dir, 'cursors.json')) });
+    const first = open();
+    const feed = new JobEventFeed({ ...first, logger: silentLogger() });
+    const completions = new RecordingReader('payments', 'persisted', (event) => event.to === 'completed');
+    feed.follow(completions);
+    await feed.start();
+    const placed = first.cursors.writes; // a reader new to the node is placed at the end, once
+    for (const jobId of ['a', 'b', 'c']) {
+      await first.store.create({ jobId, role: 'aggregator', model: 'm' });
+      await feed.caughtUp();
+    }
+    assert.equal(first.cursors.writes, placed, 'nothing handled: nothing written');
+    await first.store.transition('a', 'aggregator', 'matched');
+    await first.store.transition('a', 'aggregator', 'dispatched');
+    await first.store.transition('a', 'aggregator', 'running');
+    await first.store.transition('a', 'aggregator', 'completed');
+    await feed.caughtUp();
+    assert.equal(first.cursors.writes, placed + 1);
+    await feed.close();
+    // Restarted: the events passed over since are read again and skipped again; the handled one is not handed twice.
+    await first.store.create({ jobId: 'd', role: 'aggregator', model: 'm' });
+    const second = open();
+    const again = new JobEventFeed({ ...second, logger: silentLogger() });
+    const restarted = new RecordingReader('payments', 'persisted', (event) => event.to === 'completed');
+    again.follow(restarted);
+    await again.start();
+    await again.caughtUp();
+    assert.deepEqual(restarted.seen, []);
+    await again.close();
+  });
+
+
   it('hands a persisted reader, after a restart, the events written while the node was down and none it had handled', async () => {
     const files = await nodeFiles();
     const first = files.open();

@@ -3,7 +3,9 @@
 // persisted cursor goes on after a crash from the first event it had not handled, so an effect that was due when
 // the process died is carried out at the next start; a live reader (metrics, whose state is in memory) starts at
 // the feed's end. The store's write announcements wake the readers at once; a poll finds events that other
-// processes sharing the store wrote.
+// processes sharing the store wrote. Readers woken together at one place share one read of the store (an aggregator
+// has four readers: four reads per transition before), and a persisted reader writes its cursor when it handled an
+// event, or after CURSOR_LAG events it did not want, not after every page.
 import type { JobRecord, SequencedJobEvent } from './job-record.js';
 import type { JobStore } from './job-store.js';
 import type { Logger } from '../log/index.js';
@@ -60,18 +62,26 @@ const DEFAULT_PAGE_SIZE = 200;
 const PAGES_PER_PASS = 10;
 /** Passes caughtUp() waits through before giving up on a reader that cannot advance (its store unreachable). */
 const CATCH_UP_PASSES = 100;
+/**
+ * Events a persisted reader may pass over without writing its cursor: after a restart it reads them again and
+ * skips them again (it did not want them), so at most this many are read twice.
+ */
+export const CURSOR_LAG = 1_000;
 
 export class JobEventFeed {
   private readonly followers: FeedFollower[] = [];
+  private readonly reads: SharedFeedReads;
   private started = false;
   private poll?: NodeJS.Timeout;
   private unsubscribe?: () => void;
 
-  constructor(private readonly options: JobEventFeedOptions) {}
+  constructor(private readonly options: JobEventFeedOptions) {
+    this.reads = new SharedFeedReads(options.store);
+  }
 
   follow(reader: JobFeedReader): void {
     if (this.started) throw new JobFeedStartedError(reader.name);
-    this.followers.push(new FeedFollower(reader, this.options));
+    this.followers.push(new FeedFollower(reader, this.options, this.reads));
   }
 
   /** Places each reader (its persisted cursor, or the feed's end) and starts following. */
@@ -100,19 +110,57 @@ export class JobEventFeed {
   }
 
   private wake(): void {
+    this.reads.newWrites();
     for (const follower of this.followers) follower.wake();
   }
 
   /** The poll: one read of the feed's end, and only the readers behind it read their events. */
   private async wakeBehind(): Promise<void> {
     const end = await this.options.store.lastEventSeq().catch(() => Infinity); // unreadable: let each reader try and log
+    this.reads.newWrites();
     for (const follower of this.followers) if (follower.isBehind(end)) follower.wake();
+  }
+}
+
+/**
+ * One read of the feed for the readers woken together. A read may serve a reader only if it began after that
+ * reader's wake (else it could miss the write that woke it) and from the reader's place or before it; and only if it
+ * reached the feed's end (a full page from an earlier place would end before the reader's own page would).
+ */
+export class SharedFeedReads {
+  private generation = 0;
+  private latest?: { generation: number; after: number; limit: number; events: Promise<readonly SequencedJobEvent[]> };
+
+  constructor(private readonly store: JobStore) {}
+
+  /** Something may have been written since: reads begun before now serve no pass begun after. */
+  newWrites(): void {
+    this.generation += 1;
+    this.latest = undefined;
+  }
+
+  /** What a pass begun now may share: reads begun at this generation or later. */
+  now(): number {
+    return this.generation;
+  }
+
+  async read(after: number, limit: number, notBefore: number): Promise<readonly SequencedJobEvent[]> {
+    const shared = this.latest;
+    if (shared && shared.generation >= notBefore && shared.after <= after && shared.limit === limit) {
+      const events = await shared.events.catch(() => undefined);
+      if (events && events.length < limit) return events.filter((event) => event.seq > after);
+    }
+    const events = this.store.eventsAfter(after, limit);
+    this.latest = { generation: this.generation, after, limit, events };
+    return events;
   }
 }
 
 /** One reader's place in the feed and the loop that moves it: one pass at a time, woken again if asked meanwhile. */
 class FeedFollower {
   private cursor = 0;
+  /** The cursor as last written (persisted readers). */
+  private written = 0;
   private running?: Promise<void>;
   private again = false;
   private closed = false;
@@ -121,6 +169,7 @@ class FeedFollower {
   constructor(
     private readonly reader: JobFeedReader,
     private readonly options: JobEventFeedOptions,
+    private readonly reads: SharedFeedReads,
   ) {
     this.logger = options.logger.child({ component: 'job-feed', reader: reader.name });
   }
@@ -129,6 +178,7 @@ class FeedFollower {
     const { cursors, store } = this.options;
     const saved = this.reader.start === 'persisted' ? await cursors.read(this.reader.name) : undefined;
     this.cursor = saved ?? (await store.lastEventSeq());
+    this.written = this.cursor;
     if (this.reader.start === 'persisted' && saved === undefined) await cursors.write(this.reader.name, this.cursor);
   }
 
@@ -167,24 +217,34 @@ class FeedFollower {
 
   private async pass(): Promise<void> {
     const pageSize = this.options.pageSize ?? DEFAULT_PAGE_SIZE;
+    const begun = this.reads.now();
     for (let page = 0; page < PAGES_PER_PASS; page++) {
-      const events = await this.options.store.eventsAfter(this.cursor, pageSize);
-      const handledTo = await this.handlePage(events);
+      const events = await this.reads.read(this.cursor, pageSize, begun);
+      const { handledTo, acted } = await this.handlePage(events);
       if (handledTo > this.cursor) {
         this.cursor = handledTo;
-        if (this.reader.start === 'persisted') await this.options.cursors.write(this.reader.name, handledTo);
+        await this.saveCursor(acted);
       }
       if (this.closed || events.length < pageSize) return;
     }
     this.again = true; // more to read: a fresh pass goes on after the events that woke others meanwhile
   }
 
-  /** Handles a page in order; returns the seq of the last event handled (the cursor's new place). */
-  private async handlePage(events: readonly SequencedJobEvent[]): Promise<number> {
+  /** After an event handled, or CURSOR_LAG events passed over: a restart then redoes nothing it did. */
+  private async saveCursor(acted: boolean): Promise<void> {
+    if (this.reader.start !== 'persisted' || (!acted && this.cursor - this.written < CURSOR_LAG)) return;
+    await this.options.cursors.write(this.reader.name, this.cursor);
+    this.written = this.cursor;
+  }
+
+  /** Handles a page in order; returns the seq of the last event read (the cursor's new place) and whether any was wanted. */
+  private async handlePage(events: readonly SequencedJobEvent[]): Promise<{ handledTo: number; acted: boolean }> {
     let handledTo = this.cursor;
+    let acted = false;
     for (const event of events) {
       if (this.closed) break;
       if (this.reader.wants(event)) {
+        acted = true;
         // A job that cannot be read stops the page here (thrown): the event is handled again at the next pass.
         const job = (this.reader.needsJob?.(event) ?? true) ? await this.options.store.get(event.jobId, event.role) : undefined;
         try {
@@ -195,6 +255,6 @@ class FeedFollower {
       }
       handledTo = event.seq;
     }
-    return handledTo;
+    return { handledTo, acted };
   }
 }
