@@ -231,6 +231,12 @@ async function startScriptedHolder(store: ContentStore, options: { delayMs: numb
         let bytes: Uint8Array;
         if (header.offset !== undefined && header.length !== undefined) {
           bytes = Buffer.from(await store.readRange(header.root, header.offset, header.length));
+          const lies = options.lieFrom !== undefined && header.offset + header.length > options.lieFrom;
+          // The first lie waits (bounded) until another want queues behind it: on a loaded machine the fetcher may
+          // not have sent the next one yet, and the lie is to come while others wait at the liar.
+          for (let waited = 0; lies && !seen.lies && seen.outstandingBytes <= header.length && waited < 2_000; waited += 5) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
           for (let at = header.offset; options.lieFrom !== undefined && at < header.offset + header.length; at += CHUNK_SIZE) {
             if (at < options.lieFrom) continue;
             // Bytes other than this answer's own that were asked for and wait behind it.

@@ -129,11 +129,16 @@ describe('net test through a userspace proxy adding 20 ms each way and a 40 Mbit
     const measured = await measureLink(session, { pings: 20, pingIntervalMs: 0, bytes: 3 * MIB, seconds: 5, maxFrameBytes: limits.maxFrameBytes });
     session.close();
     console.log(`proxied: rtt p50 ${measured.latency.p50Ms} ms p99 ${measured.latency.p99Ms} ms, up ${(measured.upload.bitsPerSecond / 1e6).toFixed(1)} Mbit/s, down ${(measured.download.bitsPerSecond / 1e6).toFixed(1)} Mbit/s`);
-    // Bounds: the round trip is the added 40 ms plus at most 15 ms of loopback and timer jitter; the rate
-    // within 20% of the limit (frame headers, timer granularity and the last chunk's delay).
+    // Bounds: the round trip is the added 40 ms plus at most 15 ms of loopback and timer jitter. Each rate is judged
+    // against what the emulated link carried in that run (its timers fire late on a loaded machine): within 20%
+    // (frame headers, the first and last chunks' delay), and never above the link's limit.
     assert.ok(measured.latency.p50Ms >= 2 * DELAY_MS && measured.latency.p50Ms < 2 * DELAY_MS + 15, `p50 ${measured.latency.p50Ms} ms`);
+    const carried = { upload: proxy.deliveredBitsPerSecond('toTarget'), download: proxy.deliveredBitsPerSecond('fromTarget') };
+    console.log(`the link carried: up ${(carried.upload / 1e6).toFixed(1)} Mbit/s, down ${(carried.download / 1e6).toFixed(1)} Mbit/s`);
     for (const [direction, figure] of Object.entries({ upload: measured.upload, download: measured.download })) {
-      assert.ok(figure.bitsPerSecond > 0.8 * RATE && figure.bitsPerSecond < 1.2 * RATE, `${direction} ${figure.bitsPerSecond} bit/s against ${RATE}`);
+      const link = carried[direction as keyof typeof carried];
+      assert.ok(link > 0.3 * RATE, `the link carried ${direction} bulk at ${link} bit/s`);
+      assert.ok(figure.bitsPerSecond > 0.8 * link && figure.bitsPerSecond < 1.2 * Math.min(link, RATE), `${direction} ${figure.bitsPerSecond} bit/s against ${link} carried (limit ${RATE})`);
     }
   });
 });

@@ -14,8 +14,13 @@ export interface LinkEmulation {
 /** Bytes the proxy holds for one direction before it stops reading: the link's buffer. */
 const MAX_QUEUED_BYTES = 256 * 1024;
 
+/** Which way bytes went through the proxy: towards the proxied port (a client's upload) or back from it. */
+export type ProxyDirection = 'toTarget' | 'fromTarget';
+
 export class LinkEmulatingProxy {
   private readonly sockets = new Set<Socket>();
+  /** Every chunk handed on, when and how large, per direction (all connections). */
+  readonly deliveries: Record<ProxyDirection, Array<{ at: number; bytes: number }>> = { toTarget: [], fromTarget: [] };
 
   private constructor(
     private readonly server: Server,
@@ -38,10 +43,23 @@ export class LinkEmulatingProxy {
           upstream.destroy();
         });
       }
-      new EmulatedDirection(client, upstream, emulation);
-      new EmulatedDirection(upstream, client, emulation);
+      new EmulatedDirection(client, upstream, emulation, proxy.deliveries.toTarget);
+      new EmulatedDirection(upstream, client, emulation, proxy.deliveries.fromTarget);
     });
     return proxy;
+  }
+
+  /**
+   * The rate the link actually carried a bulk transfer at, in bit/s: the bytes of chunks of at least `minChunkBytes`
+   * (pings and acks are smaller) over the span from the first to the last of them. Timers fire late on a loaded
+   * machine, so this can fall below the configured rate: a measurement is judged against what the link did.
+   */
+  deliveredBitsPerSecond(direction: ProxyDirection, minChunkBytes = 4096): number {
+    const bulk = this.deliveries[direction].filter((delivery) => delivery.bytes >= minChunkBytes);
+    if (bulk.length < 2) return 0;
+    // The first chunk's bytes left before the span began: only those after it are counted against the span.
+    const bytes = bulk.slice(1).reduce((sum, delivery) => sum + delivery.bytes, 0);
+    return (bytes * 8 * 1000) / (bulk.at(-1)!.at - bulk[0]!.at);
   }
 
   async close(): Promise<void> {
@@ -62,6 +80,7 @@ class EmulatedDirection {
     private readonly from: Socket,
     private readonly to: Socket,
     private readonly emulation: LinkEmulation,
+    private readonly delivered: Array<{ at: number; bytes: number }>,
   ) {
     from.on('data', (chunk: Buffer) => this.enqueue(chunk));
     from.on('end', () => {
@@ -94,6 +113,7 @@ class EmulatedDirection {
       const { chunk } = this.queue.shift()!;
       this.queuedBytes -= chunk.length;
       if (!this.to.destroyed) this.to.write(chunk);
+      this.delivered.push({ at: performance.now(), bytes: chunk.length });
     }
     if (this.queuedBytes <= MAX_QUEUED_BYTES / 2 && this.from.isPaused()) this.from.resume();
     if (this.queue.length) this.schedule();
