@@ -16,7 +16,7 @@ import { generateNodeKey, npubOf } from '../../src/identity/index.js';
 import { attemptPaymentId, type JobEvent, type JobRecord } from '../../src/jobs/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
-import { JobFailedError, runJob, type JobHooks, type JobOutcome } from '../../src/client/index.js';
+import { aggregatorAttemptJobId, JobFailedError, runJob, runJobAcrossAggregators, type JobHooks, type JobOutcome } from '../../src/client/index.js';
 import { openNodeStore } from '../../src/node/node-store.js';
 import { EscrowClient, openJobPayer, signPayoutStatement, type JobPayer } from '../../src/payments/index.js';
 import { startLocalChain, type LocalChain } from '../../src/payments/evm/local-chain.js';
@@ -39,6 +39,7 @@ describe('failover of an ordinary job to another provider (real daemons, local c
   let reader: EscrowClient;
   let payer: JobPayer;
   let clientAddress: `0x${string}`;
+  let escrow: `0x${string}`;
   const clientKey = generateNodeKey();
   const daemons: Record<string, RunningDaemon> = {};
   const home = (name: string) => join(dir, name);
@@ -79,7 +80,7 @@ describe('failover of an ordinary job to another provider (real daemons, local c
     await newWallet('aggregator');
     const deployed = await runCli(['wallet', 'deploy', '--home', home('aggregator'), '--json']);
     assert.equal(deployed.code, 0, deployed.stderr);
-    const escrow = (JSON.parse(deployed.stdout) as { escrow: `0x${string}` }).escrow;
+    escrow = (JSON.parse(deployed.stdout) as { escrow: `0x${string}` }).escrow;
     daemons.aggregator = await startDaemon(home('aggregator'));
     await eventually(async () => JSON.parse((await runCli(['status', '--home', home('aggregator'), '--json'])).stdout).daemon.peers.length >= 2, 30_000, 'the aggregator to reach both providers');
     await runCli(['init', '--home', home('client'), '--role', 'client', '--connect', daemons.aggregator.url]);
@@ -228,5 +229,52 @@ describe('failover of an ordinary job to another provider (real daemons, local c
     assert.equal(await reader.tokenBalance(clientAddress), clientBefore, 'nothing charged');
     const { record } = await aggregatorRecord(spec.jobId, (job) => job?.state === 'failed' || job?.state === 'refunded');
     assert.match(record.error?.message ?? '', /attempt 3/);
+  });
+
+  it('SIGKILL of the aggregator mid-job: the job finishes through a second aggregator on the same escrow, the client charged once', async () => {
+    // A second aggregator of both providers, settling on the same escrow contract with its own wallet.
+    await runCli(['init', '--home', home('aggregator-2'), '--role', 'aggregator', '--port', String(await freePort()), ...PROVIDERS.flatMap((name) => ['--connect', daemons[name]!.url])]);
+    await editConfig('aggregator-2', (config) => (config.payments = { evm: { network: 'local', rpcUrl: chain.rpcUrl, token: chain.token, escrow } }));
+    await newWallet('aggregator-2');
+    daemons['aggregator-2'] = await startDaemon(home('aggregator-2'));
+    for (const name of ['aggregator', 'aggregator-2']) {
+      await eventually(async () => JSON.parse((await runCli(['status', '--home', home(name), '--json'])).stdout).daemon.peers.length >= 2, 30_000, `${name} to reach both providers`);
+    }
+    const spec = greedySpec();
+    const clientBefore = await reader.tokenBalance(clientAddress);
+    const first = daemons.aggregator!.url;
+    let streamed = 0;
+    let killed = false;
+    const { outcome, aggregator, lost } = await runJobAcrossAggregators({
+      aggregators: [{ endpoint: first }, { endpoint: daemons['aggregator-2']!.url }],
+      connect: (url) => dialPeer(url, { identity: { key: clientKey, role: 'client', agent: 'test' }, limits, logger: silentLogger() }),
+      key: clientKey,
+      spec,
+      payer,
+      logger: silentLogger(),
+      hooks: {
+        onText: (_text, tokenIds) => {
+          streamed += tokenIds.length;
+          if (killed || streamed < 12) return;
+          killed = true;
+          daemons.aggregator!.process.kill('SIGKILL');
+        },
+      },
+    });
+    assert.ok(killed, 'the job streamed before the kill');
+    assert.deepEqual(lost.map((loss) => [loss.endpoint, loss.reason]), [[first, 'closed']]);
+    assert.equal(aggregator, daemons['aggregator-2']!.url);
+    assert.equal(outcome.output, reference.output, 'the text of an uninterrupted greedy run');
+    // The second aggregator's part, under its own job id, is paid; the first one's deposit waits for it to come back.
+    const continued = aggregatorAttemptJobId(spec.jobId, 2);
+    await escrowStatus(continued, 'released');
+    const paidSecond = await reader.escrowOf(continued);
+    // Restarted, the first aggregator fails the job it was relaying when it died, and its settlement refunds it.
+    await daemons.aggregator!.stop();
+    daemons.aggregator = await startDaemon(home('aggregator'));
+    await escrowStatus(spec.jobId, 'refunded');
+    assert.equal(await reader.tokenBalance(clientAddress), clientBefore - paidSecond.amount - paidSecond.fee, 'charged once: the part the second aggregator relayed');
+    const { record } = await aggregatorRecord(spec.jobId, (job) => job?.error?.code === 'interrupted' && (job.state === 'refunded' || job.state === 'failed'));
+    assert.equal(record.error?.code, 'interrupted');
   });
 });
