@@ -2,7 +2,7 @@
 // <home>/pocketbase, a generated superuser, a health wait with a deadline, and the last log lines kept for the
 // error a user sees when it dies.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { access, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -416,7 +416,7 @@ function servesHomeSync(pid: number, home: string): boolean {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(join(home, 'pocketbase'));
   } catch {
-    return true; // no /proc to read: the pid is all there is to go by
+    return !existsSync('/proc/self'); // gone; or no /proc at all, where the pid is all there is to go by
   }
 }
 
@@ -448,6 +448,8 @@ async function stopOrphanedBackend(home: string): Promise<void> {
 
 /** Stops a backend that may not be this process's child: SIGTERM, then SIGKILL after `timeoutMs`. */
 async function stopBackendProcess(home: string, running: RunningBackend, timeoutMs: number): Promise<void> {
+  // Found earlier (a joined backend, hours ago maybe): a pid the kernel has since given to another process is left be.
+  if (!servesHomeSync(running.pid, home)) return forgetRunningBackend(home, running.pid);
   signal(running.pid, 'SIGTERM');
   for (let waited = 0; waited < timeoutMs && isPidAlive(running.pid); waited += HEALTH_POLL_MS) {
     await sleep(HEALTH_POLL_MS);
