@@ -9,7 +9,7 @@
 #   Metal:  INFERNET_LLAMA_CMAKE_FLAGS="-DGGML_METAL=ON"    (macOS; on by default there)
 #   Vulkan: INFERNET_LLAMA_CMAKE_FLAGS="-DGGML_VULKAN=ON"   (needs the Vulkan SDK / glslc)
 #
-# INFERNET_LLAMA_SOURCE=FILE.tar.xz builds from that tarball of the same commit's llama.cpp folder instead of the sdist,
+# INFERNET_LLAMA_SOURCE=FILE.tar[.xz] builds from that tarball of the same commit's llama.cpp folder instead of the sdist,
 # on a machine that cannot download it (scripts/gpu-check.sh carries one). `--sdist` only fetches and checks the sdist,
 # and prints its path.
 set -euo pipefail
@@ -93,7 +93,7 @@ rm -rf "$build_root"
 mkdir -p "$build_root"
 echo "build-llama-rpc: unpacking llama.cpp $LLAMA_COMMIT" >&2
 if [[ -n "$source_tarball" ]]; then
-  tar -xJf "$source_tarball" -C "$build_root" llama.cpp
+  tar -xf "$source_tarball" -C "$build_root" llama.cpp
 else
   tar -xzf "$sdist" -C "$build_root" --strip-components=2 "llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION/vendor/llama.cpp"
 fi

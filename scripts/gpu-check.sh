@@ -117,7 +117,8 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 run() {
   local device=cuda shape="" tensor_type="" arch=90 rounds=3 max_tokens=128 concurrency=1,4,16 threads="" context=2048
   local prompt_words=96 budget=570 report="" jobs
-  jobs="$(nproc)"
+  # All cores but the one the model writer takes meanwhile.
+  jobs=$(($(nproc) > 2 ? $(nproc) - 1 : 2))
   while (($#)); do
     case "$1" in
       --cpu) device=cpu ;;
