@@ -8,6 +8,10 @@
 #   CUDA:   INFERNET_LLAMA_CMAKE_FLAGS="-DGGML_CUDA=ON"     (needs the CUDA toolkit, nvcc on PATH)
 #   Metal:  INFERNET_LLAMA_CMAKE_FLAGS="-DGGML_METAL=ON"    (macOS; on by default there)
 #   Vulkan: INFERNET_LLAMA_CMAKE_FLAGS="-DGGML_VULKAN=ON"   (needs the Vulkan SDK / glslc)
+#
+# INFERNET_LLAMA_SOURCE=FILE.tar[.xz] builds from that tarball of the same commit's llama.cpp folder instead of the sdist,
+# on a machine that cannot download it (scripts/gpu-check.sh carries one). `--sdist` only fetches and checks the sdist,
+# and prints its path.
 set -euo pipefail
 
 LLAMA_CPP_PYTHON_VERSION="0.3.36"
@@ -32,7 +36,7 @@ build_root="$cache_root/llama-rpc-$key"
 # build path CMake records, so the build directory must not move.
 bin_dir="$build_root/build/bin"
 
-if [[ -x "$bin_dir/ggml-rpc-server" && -x "$bin_dir/llama-server" && -f "$build_root/COMPLETE" ]]; then
+if [[ "${1:-}" != "--sdist" && -x "$bin_dir/ggml-rpc-server" && -x "$bin_dir/llama-server" && -f "$build_root/COMPLETE" ]]; then
   echo "$bin_dir"
   exit 0
 fi
@@ -41,6 +45,33 @@ fail() {
   echo "build-llama-rpc: $*" >&2
   exit 1
 }
+
+sdist="$cache_root/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz"
+fetch_sdist() {
+  if [[ ! -f "$sdist" ]] || [[ "$(sha256 "$sdist" | cut -d' ' -f1)" != "$SDIST_SHA256" ]]; then
+    rm -f "$sdist"
+    pip_cmd=""
+    for candidate in pip3 pip; do
+      if command -v "$candidate" >/dev/null 2>&1; then pip_cmd="$candidate"; break; fi
+    done
+    [[ -n "$pip_cmd" ]] || fail "pip was not found; install Python 3 with pip, or place llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz in $cache_root."
+    echo "build-llama-rpc: downloading the llama-cpp-python $LLAMA_CPP_PYTHON_VERSION sdist (77 MB)" >&2
+    dl_dir="$(mktemp -d)"
+    "$pip_cmd" download --quiet --no-deps --no-binary :all: "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" -d "$dl_dir" >&2 ||
+      fail "pip download of llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION failed."
+    mv "$dl_dir/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz" "$sdist"
+    rm -rf "$dl_dir"
+  fi
+  actual="$(sha256 "$sdist" | cut -d' ' -f1)"
+  [[ "$actual" == "$SDIST_SHA256" ]] || { rm -f "$sdist"; fail "sdist checksum mismatch: expected $SDIST_SHA256, got $actual."; }
+}
+
+if [[ "${1:-}" == "--sdist" ]]; then
+  mkdir -p "$cache_root"
+  fetch_sdist
+  echo "$sdist"
+  exit 0
+fi
 
 for tool in cmake c++ tar; do
   command -v "$tool" >/dev/null 2>&1 || fail "'$tool' was not found on PATH (Debian: apt-get install cmake g++)."
@@ -55,28 +86,17 @@ if [[ -x "$bin_dir/ggml-rpc-server" && -x "$bin_dir/llama-server" && -f "$build_
   exit 0
 fi
 
-sdist="$cache_root/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz"
-if [[ ! -f "$sdist" ]] || [[ "$(sha256 "$sdist" | cut -d' ' -f1)" != "$SDIST_SHA256" ]]; then
-  rm -f "$sdist"
-  pip_cmd=""
-  for candidate in pip3 pip; do
-    if command -v "$candidate" >/dev/null 2>&1; then pip_cmd="$candidate"; break; fi
-  done
-  [[ -n "$pip_cmd" ]] || fail "pip was not found; install Python 3 with pip, or place llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz in $cache_root."
-  echo "build-llama-rpc: downloading the llama-cpp-python $LLAMA_CPP_PYTHON_VERSION sdist (77 MB)" >&2
-  dl_dir="$(mktemp -d)"
-  "$pip_cmd" download --quiet --no-deps --no-binary :all: "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" -d "$dl_dir" >&2 ||
-    fail "pip download of llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION failed."
-  mv "$dl_dir/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz" "$sdist"
-  rm -rf "$dl_dir"
-fi
-actual="$(sha256 "$sdist" | cut -d' ' -f1)"
-[[ "$actual" == "$SDIST_SHA256" ]] || { rm -f "$sdist"; fail "sdist checksum mismatch: expected $SDIST_SHA256, got $actual."; }
+source_tarball="${INFERNET_LLAMA_SOURCE:-}"
+[[ -n "$source_tarball" ]] || fetch_sdist
 
 rm -rf "$build_root"
 mkdir -p "$build_root"
 echo "build-llama-rpc: unpacking llama.cpp $LLAMA_COMMIT" >&2
-tar -xzf "$sdist" -C "$build_root" --strip-components=2 "llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION/vendor/llama.cpp"
+if [[ -n "$source_tarball" ]]; then
+  tar -xf "$source_tarball" -C "$build_root" llama.cpp
+else
+  tar -xzf "$sdist" -C "$build_root" --strip-components=2 "llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION/vendor/llama.cpp"
+fi
 src="$build_root/llama.cpp"
 [[ -f "$src/CMakeLists.txt" ]] || fail "the sdist has no vendor/llama.cpp/CMakeLists.txt."
 
