@@ -29,6 +29,8 @@ fail() {
   exit 1
 }
 
+ESBUILD_VERSION=0.28.2
+
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 llama_commit() { sed -n 's/^LLAMA_COMMIT="\(.*\)"$/\1/p' scripts/build-llama-rpc.sh; }
@@ -39,14 +41,23 @@ prepare() {
   [[ -x "$node_bin" ]] || fail "node_modules/node/bin/node is missing: run npm ci first."
   version="$("$node_bin" --version)"
   [[ "$version" == v22.* ]] || fail "node_modules/node is $version, not Node 22."
-  esbuild="$repo/node_modules/esbuild/bin/esbuild"
-  [[ -f "$esbuild" ]] || fail "esbuild is missing (a devDependency): run npm ci first."
   command -v xz >/dev/null || fail "xz was not found (Debian: apt-get install xz-utils)."
   mkdir -p "$prepared"
+  # esbuild, pinned, for the machine that prepares only: its binary is a platform package that npm treats as an
+  # optional dependency, which the project's .npmrc leaves out, and naming the x64 one in package.json would break
+  # `npm ci` on every other platform.
+  local tools="${INFERNET_CACHE:-$HOME/.cache/infernet}/esbuild-$ESBUILD_VERSION"
+  esbuild="$tools/node_modules/esbuild/bin/esbuild"
+  if [[ ! -f "$esbuild" ]]; then
+    echo "gpu-check: installing esbuild@$ESBUILD_VERSION into $tools" >&2
+    npm install --prefix "$tools" --no-save --no-package-lock --no-audit --no-fund --include=optional \
+      "esbuild@$ESBUILD_VERSION" >&2 || fail "could not install esbuild@$ESBUILD_VERSION from the npm registry."
+  fi
 
   # 1. The check and the engine code it runs, in one ES module; node-llama-cpp (a native addon, never used by the
   #    check) is replaced by names that throw.
-  "$node_bin" "$esbuild" bench/gpu-check.ts --bundle --platform=node --format=esm --target=node22 --log-level=warning \
+  # Run as it is: npm leaves either esbuild's native binary there or its launcher script (which finds node on PATH).
+  "$esbuild" bench/gpu-check.ts --bundle --platform=node --format=esm --target=node22 --log-level=warning \
     --alias:node-llama-cpp=./scripts/gpu-check/node-llama-cpp-absent.mjs \
     --banner:js="import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" \
     --outfile="$prepared/gpu-check.mjs"
