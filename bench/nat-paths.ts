@@ -1,12 +1,14 @@
-// Job round trip and tokens/s over the three paths a job can take to a provider behind NAT, from one run on
-// networks built in namespaces (needs root): direct (an aggregator on the provider's own LAN, WebSocket),
-// relayed (an aggregator behind another NAT: through a circuit relay on the public network) and upgraded (an
-// aggregator with a public address: the relayed connection is replaced by a direct one, DCUtR). The same
-// provider serves all three; rounds alternate between paths so load drifts hit each alike.
+// Job round trip and tokens/s over the paths a job can take to a provider behind NAT, from one run on networks
+// built in namespaces (needs root): LAN (an aggregator on the provider's own LAN, WebSocket), relayed (an aggregator
+// behind another NAT with WebRTC off: through a circuit relay on the public network), direct UDP (an aggregator
+// behind that same NAT with WebRTC on: the relayed connection upgraded to WebRTC, punched through both NATs) and
+// public (an aggregator with a public address: relayed, then upgraded). The same provider serves all four; rounds
+// alternate between paths so load drifts hit each alike.
 //   node_modules/.bin/node dist/bench/nat-paths.js [rounds=5] [tokens=64]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reportFigure } from './summary/bench-figure.js';
 import { sharedModelPath } from '../src/models/shared-test-models.js';
 import type { NatStatus } from '../src/nat/index.js';
 import { assertCanBuildNamespaces, createNatTopology, type TopologyHost } from '../src/nat/testing/nat-topology.js';
@@ -40,7 +42,8 @@ try {
   const bootstrap = [`${relayListen}/p2p/${(await status('relay')).peerId}`];
   const publicListen = `/ip4/${publicHost.address}/tcp/${AGG_PORT}`;
   const upgraded = await start(publicHost, 'agg-public', ['--role', 'aggregator', '--discovery'], { discovery: { listen: [publicListen], announce: [publicListen], bootstrap } });
-  const relayed = await start(natA, 'agg-nat', ['--role', 'aggregator', '--discovery'], { discovery: { listen: [`/ip4/${natA.address}/tcp/0`], bootstrap } });
+  const relayed = await start(natA, 'agg-nat', ['--role', 'aggregator', '--discovery'], { discovery: { listen: [`/ip4/${natA.address}/tcp/0`], bootstrap, nat: { webrtc: false } } });
+  const directUdp = await start(natA, 'agg-nat-udp', ['--role', 'aggregator', '--discovery'], { discovery: { listen: [`/ip4/${natA.address}/tcp/0`], bootstrap } });
   const provider = await start(natB, 'provider', ['--role', 'provider', '--discovery', '--model', sharedModelPath('stories260K.gguf'), '--sandbox', 'none'], {
     discovery: { listen: [`/ip4/${natB.address}/tcp/0`], bootstrap },
   });
@@ -51,7 +54,8 @@ try {
   const paths = [
     { name: 'direct (LAN, WebSocket)', aggregator: direct, client: natB },
     { name: 'relayed (NAT to NAT, circuit relay)', aggregator: relayed, client: natA },
-    { name: 'upgraded (relay, then DCUtR direct)', aggregator: upgraded, client: publicHost },
+    { name: 'direct UDP (NAT to NAT, WebRTC)', aggregator: directUdp, client: natA },
+    { name: 'public aggregator (relay, then upgraded)', aggregator: upgraded, client: publicHost },
   ];
   for (const [i, path] of paths.entries()) {
     const init = await infernetIn(undefined, ['init', '--home', home(`client${i}`), '--role', 'client', '--connect', path.aggregator.url]);
@@ -72,7 +76,7 @@ try {
       samples[i]!.tokensPerS.push(job.tokens / Math.max(0.001, (job.timings.totalMs - job.timings.firstTokenMs) / 1000));
     }
   }
-  const peers = ((await infernetJson<{ daemon: { peers?: Array<{ npub: string; remote: string }> } }>(undefined, ['status', '--home', home('provider')])).daemon.peers ?? []);
+  const peers = ((await infernetJson<{ daemon: { peers?: Array<{ npub: string; remote: string; path: string }> } }>(undefined, ['status', '--home', home('provider')])).daemon.peers ?? []);
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const base = { ms: median(samples[0]!.totalMs), tps: median(samples[0]!.tokensPerS) };
   console.log(`NAT paths: stories260K, ${maxTokens} greedy tokens, median of ${rounds} alternating rounds (job round trip as the client sees it)`);
@@ -82,11 +86,22 @@ try {
     const tps = median(samples[i]!.tokensPerS);
     console.log(`${path.name.padEnd(38)} ${ms.toFixed(1).padStart(14)} ${(ms / base.ms).toFixed(2).padStart(10)} ${tps.toFixed(0).padStart(13)} ${(tps / base.tps).toFixed(2).padStart(10)}`);
   }
-  // What each aggregator's session to the provider actually runs over, as the provider sees it.
-  for (const [name, daemon] of [['relayed', relayed], ['upgraded', upgraded]] as const) {
+  const [relayedMs, udpMs] = [median(samples[1]!.totalMs), median(samples[2]!.totalMs)];
+  const [relayedTps, udpTps] = [median(samples[1]!.tokensPerS), median(samples[2]!.tokensPerS)];
+  console.log(`direct UDP / relayed: round trip ${(udpMs / relayedMs).toFixed(2)}, decode tokens/s ${(udpTps / relayedTps).toFixed(2)}`);
+  // What each aggregator's session to the provider actually runs over, as the provider sees it: a figure measured
+  // over another path than its name says would be worthless.
+  const pathOf = new Map<string, string>();
+  for (const [name, daemon] of [['relayed', relayed], ['direct UDP', directUdp], ['public', upgraded]] as const) {
     const npub = (await infernetJson<{ npub: string }>(undefined, ['status', '--home', daemon.home])).npub;
-    console.log(`  ${name} path seen by the provider: ${peers.find((peer) => peer.npub === npub)?.remote ?? 'no session'}`);
+    const peer = peers.find((entry) => entry.npub === npub);
+    pathOf.set(name, peer?.path ?? 'no session');
+    console.log(`  ${name} path seen by the provider: ${peer?.path ?? 'no session'} (${peer?.remote ?? ''})`);
   }
+  const note = `paths seen by the provider: relayed ${pathOf.get('relayed')}, direct UDP ${pathOf.get('direct UDP')}`;
+  reportFigure({ name: 'job round trip, direct UDP (WebRTC) / relayed, NAT to NAT', value: udpMs / relayedMs, unit: 'ratio', target: { atMost: 1 }, note });
+  reportFigure({ name: 'decode tokens/s, direct UDP (WebRTC) / relayed, NAT to NAT', value: udpTps / relayedTps, unit: 'ratio', target: { atLeast: 1 }, note });
+  reportFigure({ name: 'job round trip, relayed / LAN WebSocket', value: relayedMs / base.ms, unit: 'ratio' });
 } finally {
   await Promise.all(daemons.map((daemon) => daemon.stop()));
   net.remove();

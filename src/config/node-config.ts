@@ -116,6 +116,12 @@ export const NodeConfig = z
             relayClient: z.boolean().optional(),
             /** Try DCUtR to replace a relayed connection by a direct one. */
             holePunch: z.boolean().default(true),
+            /** WebRTC over UDP, signalled through a relay: punches through NATs where TCP from Node cannot (unset: off on loopback-only nodes). */
+            webrtc: z.boolean().optional(),
+            /** STUN servers (stun:host:port) for WebRTC; unset: the bootstrap peers' IPs on port 3478, which relays serve. */
+            stunServers: z.array(z.string().startsWith('stun:')).optional(),
+            /** On a relay: the UDP port of its STUN server (0: none). */
+            stunPort: z.number().int().min(0).max(65_535).default(3478),
           })
           .strict()
           .prefault({}),

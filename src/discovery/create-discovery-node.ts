@@ -1,6 +1,8 @@
 // The libp2p node discovery runs on: TCP and WebSocket transports, noise, yamux, identify, ping, a Kademlia DHT
 // under Infernet's own protocol id, and gossipsub; for NAT traversal (src/nat) the circuit relay v2 transport,
-// DCUtR, AutoNAT, and on nodes that offer it a relay service held to per-peer limits. Its key is derived from the node's Nostr key and bound to it
+// DCUtR, AutoNAT, WebRTC (private-to-private: signalled over a relay, then UDP peer to peer, which punches through
+// NATs that TCP from Node cannot), and on nodes that offer it a relay service held to per-peer limits and a STUN
+// server, so NATed peers learn their public UDP mapping from Infernet's own nodes. Its key is derived from the node's Nostr key and bound to it
 // by a signed record, so the peer id is stable and vouched for.
 import { createHash } from 'node:crypto';
 import { noise } from '@chainsafe/libp2p-noise';
@@ -14,13 +16,16 @@ import type { ConnectionGater, Ed25519PrivateKey } from '@libp2p/interface';
 import { kadDHT, type KadDHT } from '@libp2p/kad-dht';
 import { ping, type Ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
+import { webRTC } from '@libp2p/webrtc';
 import { webSockets } from '@libp2p/websockets';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
 import { MAX_DIALLED_ADDRESSES_PER_PEER } from '../nat/constants.js';
+import { compareDialAddresses } from '../nat/dial-order.js';
 import { RelayPolicy, type RelayLimits } from '../nat/relay-policy.js';
+import { DEFAULT_STUN_PORT, startStunServer, type StunServer } from '../nat/stun-server.js';
 import type { NostrEvent } from '../protocol/index.js';
 import { DHT_PROTOCOL } from './constants.js';
 import { deriveLibp2pKey } from './libp2p-key.js';
@@ -61,6 +66,15 @@ export interface NatTraversalOptions {
   holePunch?: boolean;
   /** Ask peers to dial us back to learn whether our addresses are public. Default true (false on loopback only). */
   autoNat?: boolean;
+  /**
+   * WebRTC over UDP: dial peers' /p2p-circuit/webrtc addresses, and listen for them (/webrtc) on a relay client.
+   * Default true (false on a relay, which is public, and on loopback only, where there is no NAT to cross).
+   */
+  webrtc?: boolean;
+  /** STUN servers for WebRTC's ICE (stun:host:port). Default: each bootstrap peer's IP on DEFAULT_STUN_PORT. */
+  stunServers?: string[];
+  /** On a relay: the UDP port its STUN server answers on (0: none). Default DEFAULT_STUN_PORT. */
+  stunPort?: number;
 }
 
 export interface DiscoveryNode {
@@ -72,6 +86,8 @@ export interface DiscoveryNode {
   readonly bootstrap: readonly string[];
   /** The relay service and its per-peer limits, on a node that offers one. */
   readonly relay?: { service: CircuitRelayService; policy: RelayPolicy };
+  /** The STUN server a relay runs beside its relay service (absent when off or when its port was taken). */
+  readonly stun?: StunServer;
   /** Where others can dial this node, each with its /p2p/<peer id> suffix. */
   multiaddrs(): string[];
   /** Dials the bootstrap peers not connected now (failures are logged); returns the open connection count. */
@@ -93,14 +109,28 @@ export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): 
   const relayClient = nat.relayClient ?? (!relayLimits && !loopbackOnly);
   const relayPolicy = relayLimits ? new RelayPolicy(relayLimits) : undefined;
   let relayService: CircuitRelayService | undefined;
-  const listen = [...transportListen, ...(relayClient ? ['/p2p-circuit'] : [])];
+  // Not on a relay: it has a public address, and a WebRTC transport there answers signalling streams, so NATed
+  // peers ended up with a direct WebRTC connection to the relay beside their TCP one (NAT test, 2026-12-05), renewed
+  // their reservation over it, and lost it when that connection died: the provider's relayed address vanished and
+  // the aggregator dropped its job session ("closed by peer") along with it.
+  const webrtc = nat.webrtc ?? (!loopbackOnly && !relayLimits);
+  // Only a relay client is reachable at a /p2p-circuit/webrtc address: the relay carries the SDP offer and answer.
+  const listen = [...transportListen, ...(relayClient ? ['/p2p-circuit'] : []), ...(relayClient && webrtc ? ['/webrtc'] : [])];
+  // No third-party STUN: the relays (our bootstrap peers) answer, unless told otherwise.
+  const iceServers = (nat.stunServers ?? stunServersOf(options.bootstrap ?? [])).map((urls) => ({ urls }));
   const libp2p = await createLibp2p({
     privateKey,
     addresses: { listen, ...(options.announce ? { announce: options.announce } : {}) },
-    transports: [tcp(), webSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
+    transports: [
+      tcp(),
+      webSockets(),
+      circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
+      ...(webrtc ? [webRTC({ rtcConfiguration: { iceServers } })] : []),
+    ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionManager: { allow, maxPeerAddrsToDial: MAX_DIALLED_ADDRESSES_PER_PEER },
+    // WebRTC through a relay is dialled last: the job path upgrades to it itself (src/nat/dial-order.ts says why).
+    connectionManager: { allow, maxPeerAddrsToDial: MAX_DIALLED_ADDRESSES_PER_PEER, addressSorter: compareDialAddresses },
     ...(relayPolicy ? { connectionGater: relayGater(relayPolicy, () => relayService, log) } : {}),
     services: {
       ...(relayLimits
@@ -140,6 +170,7 @@ export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): 
   });
   const bootstrap = (options.bootstrap ?? []).filter((address) => !address.endsWith(`/p2p/${peerId}`));
   relayService = 'relay' in libp2p.services ? libp2p.services.relay : undefined;
+  const stun = relayService ? await serveStun(transportListen, nat.stunPort ?? DEFAULT_STUN_PORT, log) : undefined;
   return {
     libp2p,
     peerId,
@@ -147,6 +178,7 @@ export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): 
     binding,
     bootstrap,
     ...(relayService && relayPolicy ? { relay: { service: relayService, policy: relayPolicy } } : {}),
+    ...(stun ? { stun } : {}),
     multiaddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
     connectBootstrap: async (signal) => {
       await Promise.all(
@@ -164,9 +196,30 @@ export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): 
       return libp2p.getConnections().length;
     },
     stop: async () => {
+      await stun?.close();
       await libp2p.stop();
     },
   };
+}
+
+/** stun:<ip>:DEFAULT_STUN_PORT for each bootstrap peer with an IP address: relays serve STUN on that port. */
+export function stunServersOf(bootstrap: readonly string[]): string[] {
+  const servers = bootstrap.map((address) => ipOfPrefix(address)).filter((ip) => ip !== undefined).map((ip) => (ip.includes(':') ? `stun:[${ip}]:${DEFAULT_STUN_PORT}` : `stun:${ip}:${DEFAULT_STUN_PORT}`));
+  return [...new Set(servers)];
+}
+
+/** A STUN server on the relay's first listening IP; a taken port (several relays on one host) is logged, not fatal. */
+async function serveStun(listen: readonly string[], port: number, log: Logger): Promise<StunServer | undefined> {
+  if (port === 0) return undefined;
+  const host = listen.map(ipOfPrefix).find((ip) => ip !== undefined) ?? '0.0.0.0';
+  try {
+    const server = await startStunServer({ host, port, logger: log });
+    log.info({ host, port: server.port }, 'STUN server listening');
+    return server;
+  } catch (error) {
+    log.warn({ host, port, err: (error as Error).message }, 'STUN server not started');
+    return undefined;
+  }
 }
 
 /** "/ip4/127.0.0.1" -> "127.0.0.1"; the gossipsub whitelist is by exact address. */

@@ -34,6 +34,7 @@ export class NodeMetrics {
   private readonly unfinished = new Map<string, { role: JobRole; state: JobState }>();
   private peers: () => readonly PeerCountSource[] = () => [];
   private providerLoad?: () => ProviderLoadSource;
+  private natUpgrades?: () => { tried: number; won: number } | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -66,12 +67,29 @@ export class NodeMetrics {
     this.dhtLookups = new Counter({ name: `${METRIC_PREFIX}dht_lookups_total`, help: 'DHT lookups by outcome', labelNames: ['outcome'], registers });
     this.verificationFailures = new Counter({ name: `${METRIC_PREFIX}verification_failures_total`, help: 'Results that failed verification, by reason', labelNames: ['reason'], registers });
     this.paymentAmounts = new Counter({ name: `${METRIC_PREFIX}payment_amount_total`, help: 'Payments by direction (paid, received) and currency, in units of the currency', labelNames: ['direction', 'currency'], registers });
+    const upgrades: Counter<'outcome'> = new Counter({
+      name: `${METRIC_PREFIX}nat_upgrades_total`,
+      help: 'Relayed connections this node tried to upgrade to a direct WebRTC (UDP) one, and those upgrades won',
+      labelNames: ['outcome'],
+      registers,
+      collect: () => {
+        const counts = this.natUpgrades?.() ?? { tried: 0, won: 0 };
+        upgrades.reset();
+        upgrades.inc({ outcome: 'tried' }, counts.tried);
+        upgrades.inc({ outcome: 'won' }, counts.won);
+      },
+    });
     for (const direction of ['sent', 'received']) this.transportBytes.inc({ direction }, 0);
   }
 
   /** The sessions the peer gauge counts, read at every scrape. */
   observePeers(source: () => readonly PeerCountSource[]): void {
     this.peers = source;
+  }
+
+  /** Discovery's upgrade counts (src/nat), read at every scrape. */
+  observeNatUpgrades(source: () => { tried: number; won: number } | undefined): void {
+    this.natUpgrades = source;
   }
 
   observeProviderLoad(source: () => ProviderLoadSource): void {

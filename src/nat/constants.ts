@@ -9,6 +9,12 @@ export const LIBP2P_ENDPOINT_PREFIX = 'libp2p://';
 /** After a relayed dial, how long to wait for DCUtR to bring a direct connection before using the relayed one. */
 export const DIRECT_UPGRADE_WAIT_MS = 1_500;
 
+/** How long ICE over the relay may take to open a WebRTC (UDP) connection before the job stays on the relay. */
+export const WEBRTC_UPGRADE_TIMEOUT_MS = 10_000;
+
+/** After a failed WebRTC upgrade, how long job sessions to that peer stay on the relay without trying again. */
+export const WEBRTC_RETRY_AFTER_MS = 60_000;
+
 /** How many inbound job streams one node serves at once (each is a whole session, like a WebSocket). */
 export const MAX_JOB_STREAMS = 256;
 

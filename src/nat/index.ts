@@ -1,8 +1,8 @@
 // NAT traversal: which job endpoint a provider behind NAT announces, the job protocol over libp2p streams
 // (relayed or hole-punched connections), the node's reachability, and a relay's per-peer limits.
-export { DIRECT_UPGRADE_WAIT_MS, JOB_STREAM_PROTOCOL, LIBP2P_ENDPOINT_PREFIX, MAX_JOB_STREAMS } from './constants.js';
+export { DIRECT_UPGRADE_WAIT_MS, WEBRTC_UPGRADE_TIMEOUT_MS, JOB_STREAM_PROTOCOL, LIBP2P_ENDPOINT_PREFIX, MAX_JOB_STREAMS } from './constants.js';
 export { chooseJobEndpoint, type ChooseJobEndpointParameters, type JobEndpointChoice, type ReachabilityMode } from './job-endpoint.js';
-export { dialJobSession, isRelayed, JobStreamLink, libp2pEndpointOf, peerIdOfEndpoint, remoteAddressOf, serveJobStreams, type JobStreamOptions } from './job-streams.js';
+export { connectionPathOf, dialJobSession, isRelayed, upgradeStatsOf, type ConnectionPathKind, type UpgradeStats, JobStreamLink, libp2pEndpointOf, peerIdOfEndpoint, remoteAddressOf, serveJobStreams, type JobStreamOptions } from './job-streams.js';
 export {
   classifyReachability,
   isPrivateIp,
@@ -15,4 +15,5 @@ export {
   type RelayInUse,
 } from './reachability.js';
 export { RelayPolicy, type RelayLimits, type RelayRefusalReason, type RelayVerdict } from './relay-policy.js';
+export { bindingResponse, DEFAULT_STUN_PORT, parseBindingRequest, parseBindingResponse, startStunServer, type StunServer } from './stun-server.js';
 export { FrameTooLargeError, StreamFrameSocket } from './stream-frame-socket.js';

@@ -3,12 +3,13 @@
 // PeerSession, so the handshake, limits and frames are those of the WebSocket path.
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { multiaddr } from '@multiformats/multiaddr';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Libp2p } from 'libp2p';
 import type { TransportLimits } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import { PeerSession, PeerUnreachableError, ReconnectingLink, type BackoffPolicy, type SessionIdentity } from '../transport/index.js';
-import { DIRECT_UPGRADE_WAIT_MS, JOB_STREAM_PROTOCOL, LIBP2P_ENDPOINT_PREFIX, MAX_DIALLED_ADDRESSES_PER_PEER, MAX_JOB_STREAMS } from './constants.js';
+import { DIRECT_UPGRADE_WAIT_MS, JOB_STREAM_PROTOCOL, WEBRTC_RETRY_AFTER_MS, WEBRTC_UPGRADE_TIMEOUT_MS, LIBP2P_ENDPOINT_PREFIX, MAX_DIALLED_ADDRESSES_PER_PEER, MAX_JOB_STREAMS } from './constants.js';
+import { isWebRtcAddress } from './dial-order.js';
 import { StreamFrameSocket } from './stream-frame-socket.js';
 
 /** Frames up to this multiple of the limit are read (and refused by the session); beyond, the stream is cut. */
@@ -39,9 +40,25 @@ type ConnectionPath = Pick<Connection, 'remoteAddr' | 'remotePeer' | 'limits'>;
  */
 export function isRelayed(connection: ConnectionPath): boolean {
   const address = connection.remoteAddr.toString();
+  // A WebRTC connection was signalled through the relay, so the dialler's address names it (…/p2p-circuit/webrtc/…),
+  // but its bytes go peer to peer over UDP.
+  if (isWebRtc(address)) return false;
   if (address.includes('/p2p-circuit') || connection.limits !== undefined) return true;
   const lastPeer = address.match(/\/p2p\/(\w+)$/)?.[1];
   return lastPeer !== undefined && lastPeer !== connection.remotePeer.toString();
+}
+
+/** The path of a peer session, from its remote address (a multiaddr, or host:port / URL for a WebSocket session). */
+export type ConnectionPathKind = 'direct-udp' | 'direct-tcp' | 'relayed';
+
+export function connectionPathOf(remote: string): ConnectionPathKind {
+  if (isWebRtc(remote) || remote.includes('/udp/')) return 'direct-udp';
+  if (remote.includes('/p2p-circuit')) return 'relayed';
+  return 'direct-tcp';
+}
+
+function isWebRtc(address: string): boolean {
+  return /\/webrtc(\/|$)/.test(address);
 }
 
 /** The remote as a full address: a relayed one always reads …/p2p/<relay>/p2p-circuit/p2p/<remote>. */
@@ -74,25 +91,33 @@ export async function serveJobStreams(libp2p: Libp2p, options: JobStreamOptions 
  * one (DCUtR) first, so a long job does not run through the relay when it need not.
  */
 export async function dialJobSession(libp2p: Libp2p, peerId: string, addresses: readonly string[], options: JobStreamOptions & { timeoutMs?: number }): Promise<PeerSession> {
-  const signal = AbortSignal.timeout(options.timeoutMs ?? options.limits.handshakeTimeoutMs);
+  const timeoutMs = options.timeoutMs ?? options.limits.handshakeTimeoutMs;
   const endpoint = libp2pEndpointOf(peerId);
   let stream: Stream;
-  let connection: Connection;
+  let connection: Connection | undefined;
   try {
     const peer = peerIdFromString(peerId);
     // The record's first addresses only (relayed ones come first in an honest record): libp2p's peer store keeps
     // what it is given, and the dial tries at most MAX_DIALLED_ADDRESSES_PER_PEER of what it holds.
     const named = addresses.slice(0, MAX_DIALLED_ADDRESSES_PER_PEER);
     if (named.length) await libp2p.peerStore.merge(peer, { multiaddrs: named.map((address) => multiaddr(address)) });
-    connection = await bestConnection(libp2p, peer, await libp2p.dial(peer, { signal }), signal);
-    stream = await connection.newStream(JOB_STREAM_PROTOCOL, { signal, runOnLimitedConnection: true });
+    connection = await bestConnection(libp2p, peer, await libp2p.dial(peer, { signal: AbortSignal.timeout(timeoutMs) }), options.logger);
+    // A time limit of its own for the stream: one shared with the dial was spent when a WebRTC upgrade ran out its
+    // limit (UDP dropped), and the stream on the relayed connection then failed at once, at every redial.
+    stream = await connection.newStream(JOB_STREAM_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs), runOnLimitedConnection: true });
   } catch (error) {
+    // A direct connection whose peer is gone (a restarted process: WebRTC notices only when ICE consent lapses,
+    // about 30 s later) is handed out at once by every dial until then (libp2p reuses any open unlimited
+    // connection): drop it, so the next try dials afresh.
+    if (connection && !isRelayed(connection)) connection.abort(error instanceof Error ? error : new Error(String(error)));
     throw new PeerUnreachableError(endpoint, `cannot open ${JOB_STREAM_PROTOCOL} to ${peerId}: ${(error as Error).message}`, { cause: error });
   }
   const session = sessionOver(stream, connection, options);
   try {
     await session.ready;
   } catch (error) {
+    // The same dead peer, when the stream opened (WebRTC data channels open without a round trip) but no answer came.
+    if (!isRelayed(connection)) connection.abort(error instanceof Error ? error : new Error(String(error)));
     session.close('handshake failed');
     throw new PeerUnreachableError(endpoint, `session with ${peerId} failed: ${(error as Error).message}`, { cause: error });
   }
@@ -105,16 +130,87 @@ function sessionOver(stream: Stream, connection: Connection, options: JobStreamO
   return new PeerSession(socket.asWebSocket(), options.identity, options.limits, options.logger, remoteAddressOf(connection));
 }
 
-/** The dialled connection, or a direct one to the same peer if DCUtR opens one within DIRECT_UPGRADE_WAIT_MS. */
-async function bestConnection(libp2p: Libp2p, peer: PeerId, dialled: Connection, signal: AbortSignal): Promise<Connection> {
+/**
+ * The dialled connection, or a direct one to the same peer: a WebRTC connection signalled over the relay when the
+ * peer listens for one (UDP punches through NATs where TCP cannot), else one DCUtR opens within DIRECT_UPGRADE_WAIT_MS.
+ */
+async function bestConnection(libp2p: Libp2p, peer: PeerId, dialled: Connection, logger: Logger): Promise<Connection> {
   const direct = (): Connection | undefined => libp2p.getConnections(peer).find((connection) => connection.status === 'open' && !isRelayed(connection));
   if (!isRelayed(dialled)) return dialled;
-  for (const deadline = Date.now() + DIRECT_UPGRADE_WAIT_MS; Date.now() < deadline && !signal.aborted; ) {
+  const already = direct();
+  if (already) return already;
+  const viaWebRtc = await upgradeToWebRtc(libp2p, peer, logger);
+  if (viaWebRtc) return viaWebRtc;
+  for (const deadline = Date.now() + DIRECT_UPGRADE_WAIT_MS; Date.now() < deadline; ) {
     const upgraded = direct();
     if (upgraded) return upgraded;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return direct() ?? dialled;
+}
+
+/**
+ * Dials the peer's /p2p-circuit/webrtc address, counting the try and the win; undefined when it has none, when ICE
+ * fails, or when it failed for this peer less than WEBRTC_RETRY_AFTER_MS ago (a NAT that drops UDP keeps dropping
+ * it: without the pause every redial of the session would first wait out WEBRTC_UPGRADE_TIMEOUT_MS again).
+ */
+async function upgradeToWebRtc(libp2p: Libp2p, peer: PeerId, logger: Logger): Promise<Connection | undefined> {
+  const known = await libp2p.peerStore.get(peer).catch(() => undefined);
+  const stored = known?.addresses.map(({ multiaddr: address }) => address).find(isWebRtcAddress);
+  if (!stored) return undefined;
+  const address = webRtcDialAddress(stored, peer);
+  const stats = upgradeStatsOf(libp2p);
+  if (Date.now() - (stats.failedAt.get(peer.toString()) ?? -Infinity) < WEBRTC_RETRY_AFTER_MS) return undefined;
+  stats.tried++;
+  const started = Date.now();
+  // The transport keeps the dial's signal for the connection's data channels: a timer left armed after the dial
+  // (AbortSignal.timeout) would tear the new connection down when it fires. This one is disarmed once dialled.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no WebRTC connection within ${WEBRTC_UPGRADE_TIMEOUT_MS} ms`)), WEBRTC_UPGRADE_TIMEOUT_MS);
+  try {
+    const connection = await libp2p.dial(address, { signal: controller.signal });
+    if (isRelayed(connection) || !connection.remotePeer.equals(peer)) return undefined;
+    stats.failedAt.delete(peer.toString());
+    stats.won++;
+    logger.info({ peer: peer.toString(), ms: Date.now() - started }, 'relayed connection upgraded to WebRTC (direct UDP)');
+    return connection;
+  } catch (error) {
+    stats.lastError = (error as Error).message;
+    stats.failedAt.set(peer.toString(), Date.now());
+    logger.info({ peer: peer.toString(), ms: Date.now() - started, reason: stats.lastError }, 'WebRTC upgrade failed: staying on the relay');
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The address to dial for a WebRTC connection to `peer`. The peer store keeps a peer's addresses without its own
+ * /p2p suffix (…/p2p/<relay>/p2p-circuit/webrtc), and libp2p takes a dialled address's last /p2p as the peer to
+ * reach: dialled as stored, it names the relay, and libp2p hands back its open TCP connection to the relay at once.
+ * That was the first attempt's flaky upgrade: a "won" upgrade in 0-5 ms whose job session went to the relay, which
+ * answers as a client with no capabilities and closes the session 10 s later ("closed by peer").
+ */
+export function webRtcDialAddress(address: Multiaddr, peer: PeerId): Multiaddr {
+  const last = address.getComponents().at(-1);
+  return last?.name === 'p2p' && last.value === peer.toString() ? address : address.encapsulate(`/p2p/${peer.toString()}`);
+}
+
+/** Upgrade attempts from relayed to direct (WebRTC) connections, per libp2p node. */
+export interface UpgradeStats {
+  tried: number;
+  won: number;
+  lastError?: string;
+  /** When the last upgrade to each peer failed (ms since the epoch); cleared when one wins. */
+  failedAt: Map<string, number>;
+}
+
+const upgradeStats = new WeakMap<object, UpgradeStats>();
+
+export function upgradeStatsOf(libp2p: object): UpgradeStats {
+  let stats = upgradeStats.get(libp2p);
+  if (!stats) upgradeStats.set(libp2p, (stats = { tried: 0, won: 0, failedAt: new Map() }));
+  return stats;
 }
 
 /** Relays come and go: retry soon after a relay dies, since a new reservation usually follows within seconds. */

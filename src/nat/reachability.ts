@@ -4,7 +4,7 @@
 import type { Connection, Libp2p } from '@libp2p/interface';
 import { BlockList } from 'node:net';
 import { multiaddr } from '@multiformats/multiaddr';
-import { isRelayed } from './job-streams.js';
+import { isRelayed, upgradeStatsOf } from './job-streams.js';
 
 export type Reachability = 'public' | 'relayed' | 'direct-upgraded' | 'private';
 
@@ -22,6 +22,8 @@ export interface NatStatus {
   /** Our dialable public addresses: announced, or confirmed by AutoNAT. */
   publicAddresses: string[];
   connections: { direct: number; relayed: number; upgraded: number };
+  /** WebRTC upgrades of relayed job connections this node dialled: tried, and won (a direct UDP connection opened). */
+  upgrades: { tried: number; won: number; lastError?: string };
   /** When this node is a relay: reservations it holds for others and the requests it refused. */
   relayService?: { reservations: number; refusals: number };
 }
@@ -78,6 +80,11 @@ export function relaysOf(addresses: readonly string[]): RelayInUse[] {
   return [...relays].map(([peerId, list]) => ({ peerId, addresses: list }));
 }
 
+function upgradesOf(libp2p: object): NatStatus['upgrades'] {
+  const { tried, won, lastError } = upgradeStatsOf(libp2p);
+  return { tried, won, ...(lastError ? { lastError } : {}) };
+}
+
 /** Follows a libp2p node's connections to count the direct ones DCUtR opened beside a relayed one. */
 export class ReachabilityTracker {
   private readonly upgraded = new Set<string>();
@@ -103,6 +110,7 @@ export class ReachabilityTracker {
       relays: relaysOf(addresses),
       publicAddresses: publicAddressesOf(addresses),
       connections,
+      upgrades: upgradesOf(this.libp2p),
       ...(this.relayService ? { relayService: this.relayService() } : {}),
     };
   }

@@ -141,6 +141,7 @@ export class NodeDaemon {
       });
     }
     this.metrics.observePeers(() => [...this.peers.values()]);
+    this.metrics.observeNatUpgrades(() => this.discovery?.natStatus()?.upgrades);
     if (this.provider) this.metrics.observeProviderLoad(() => this.provider!.load);
   }
 

@@ -85,6 +85,9 @@ export class NodeDiscovery {
         ...(nat.relayServer ? { relayServer: nat } : {}),
         ...(nat.relayServer ? { relayClient: false } : nat.relayClient !== undefined ? { relayClient: nat.relayClient } : {}),
         holePunch: nat.holePunch,
+        stunPort: nat.stunPort,
+        ...(nat.webrtc !== undefined ? { webrtc: nat.webrtc } : {}),
+        ...(nat.stunServers ? { stunServers: nat.stunServers } : {}),
       },
       storedLatencyOf: (pubkey) => node?.storedLatency.get(pubkey),
     });

@@ -1,7 +1,9 @@
 // Providers behind NAT, on real networks built inside the test: a public network with two relays (both also
 // bootstrap nodes), and two private networks behind masquerading gateways that drop everything unsolicited. The
-// aggregator and the client sit behind one NAT, the provider behind the other, and no port is forwarded: the job
-// can only get through a relay, or a hole DCUtR punched. Then the relay in use is killed and the other takes over.
+// aggregator and the client sit behind one NAT, the provider behind the other, and no port is forwarded. The
+// aggregator's job session comes up through a relay and the aggregator tries to upgrade it to WebRTC: a direct UDP
+// connection through both NATs, their public mappings learned from the relays' STUN servers. Then the relay in use
+// is killed and the other takes over.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -24,7 +26,8 @@ interface Status {
   reachability: NatStatus['reachability'] | null;
   relays: NatStatus['relays'];
   npub: string;
-  daemon: { running: boolean; peers?: Array<{ role: string; npub: string; remote: string }> };
+  nat: NatStatus | null;
+  daemon: { running: boolean; peers?: Array<{ role: string; npub: string; remote: string; path: 'direct-udp' | 'direct-tcp' | 'relayed' }> };
 }
 
 describe('a job reaches a provider behind NAT with no port forwarded', () => {
@@ -54,9 +57,11 @@ describe('a job reaches a provider behind NAT with no port forwarded', () => {
     const { peers } = await state('provider');
     const session = peers.find((peer) => peer.role === 'aggregator' && peer.npub === aggregator.npub);
     if (!session) return undefined;
-    const relay = session.remote.match(/\/p2p\/(\w+)\/p2p-circuit/)?.[1];
-    return { remote: session.remote, path: relay ? ('relayed' as const) : ('hole-punched' as const), relay };
+    const relay = session.remote.includes('/webrtc') ? undefined : session.remote.match(/\/p2p\/(\w+)\/p2p-circuit/)?.[1];
+    return { remote: session.remote, path: relay ? ('relayed' as const) : ('direct' as const), relay };
   };
+  /** The path `infernet status --json` names for the provider's session with the aggregator. */
+  const statusPath = async () => (await status('provider')).daemon.peers?.find((peer) => peer.role === 'aggregator' && peer.npub === aggregator.npub)?.path;
 
   before(async () => {
     assertCanBuildNamespaces();
@@ -109,30 +114,38 @@ describe('a job reaches a provider behind NAT with no port forwarded', () => {
   });
 
   it('announces the provider as relayed, through one of the relays, with a libp2p endpoint', async () => {
-    await until(async () => (await state('provider')).nat?.reachability === 'relayed', 30_000, 'the provider to hold a relay reservation');
+    // Relayed, or direct-upgraded once the aggregator's session to it went over WebRTC: either way through a relay's reservation.
+    const reservedOrUpgraded = (reachability: string | undefined | null) => reachability === 'relayed' || reachability === 'direct-upgraded';
+    await until(async () => reservedOrUpgraded((await state('provider')).nat?.reachability), 30_000, 'the provider to hold a relay reservation');
     // Then through the command whose contract this is.
     const providerStatus = await status('provider');
-    assert.equal(providerStatus.reachability, 'relayed');
+    assert.ok(reservedOrUpgraded(providerStatus.reachability), `reachability ${providerStatus.reachability}`);
     assert.ok(relays.some((relay) => relay.peerId === providerStatus.relays[0]!.peerId));
     const relayStatus = await status('relay0');
     assert.equal(relayStatus.reachability, 'public');
     await until(async () => (await state('aggregator')).providers?.some((entry) => entry.endpoint === `libp2p://${providerStatus.peerId}`), 30_000, 'the aggregator to learn the provider\'s libp2p endpoint');
   });
 
-  it('runs a job from the client behind one NAT on the provider behind the other, and shows the path', async (t) => {
+  it('runs a job from the client behind one NAT on the provider behind the other over a direct UDP (WebRTC) connection, and status says direct-udp', async (t) => {
     // The aggregator dials the endpoint it learned through the relay; a job sent before that session is up would
     // only test the dial's timing.
     const { npub: providerNpub } = await state('provider');
-    await until(async () => (await state('aggregator')).peers.some((peer) => peer.role === 'provider' && peer.npub === providerNpub), 45_000, 'the aggregator\'s job session to the provider');
+    await until(async () => (await state('aggregator')).peers.some((peer) => peer.role === 'provider' && peer.npub === providerNpub), 45_000, 'the aggregator\'s job session to the provider').catch((error: Error) => {
+      throw new Error(`${error.message}\naggregator:\n${aggregator.log().slice(-4000)}\nprovider:\n${provider.log().slice(-2000)}`);
+    });
     const result = await submit('Once upon a time');
     assert.equal(result.code, 0, `${result.stderr}\naggregator:\n${aggregator.log().slice(-3000)}\nprovider:\n${provider.log().slice(-3000)}`);
     const job = JSON.parse(result.stdout) as { status: string; tokens: number; output: string };
     assert.equal(job.status, 'completed');
     assert.equal(job.tokens, 16);
     const path = await until(providerPath, 10_000, 'the provider to list the aggregator session');
-    t.diagnostic(`job path: ${path.path} (${path.remote})`);
-    if (path.path === 'relayed') assert.ok(relays.some((relay) => relay.peerId === path.relay), 'relayed through one of our relays');
-    else assert.ok(path.remote.includes(`/ip4/${net.gatewayAddresses[0]}/`), 'a hole-punched connection comes from the other NAT\'s public address');
+    const aggregatorNat = (await state('aggregator')).nat;
+    t.diagnostic(`job path: ${path.path} (${path.remote}); aggregator upgrades ${JSON.stringify(aggregatorNat?.upgrades)}`);
+    // Both NATs masquerade without dropping outbound UDP: ICE, with the relays' STUN, punches through them.
+    assert.equal(path.path, 'direct', `the job session still runs through a relay: ${path.remote}; aggregator upgrades ${JSON.stringify(aggregatorNat?.upgrades)}`);
+    assert.ok(path.remote.includes('/webrtc'), path.remote);
+    assert.equal(await statusPath(), 'direct-udp');
+    assert.ok((aggregatorNat?.upgrades.won ?? 0) >= 1, 'the aggregator counts the upgrade it won');
   });
 
   it('replaces a relay killed mid-session with the other one, and jobs go on', { timeout: 120_000 }, async (t) => {
@@ -145,7 +158,8 @@ describe('a job reaches a provider behind NAT with no port forwarded', () => {
       return relaysNow.some((relay) => relay.peerId === spare.peerId) && !relaysNow.some((relay) => relay.peerId === used.peerId);
     }, 45_000, 'the provider to reserve on the remaining relay');
     const after = await status('provider');
-    assert.equal(after.reachability, 'relayed');
+    // direct-upgraded while the WebRTC connection to the aggregator lives: that also holds a relay reservation.
+    assert.ok(after.reachability === 'relayed' || after.reachability === 'direct-upgraded', `reachability ${after.reachability}`);
     assert.deepEqual(after.relays.map((relay) => relay.peerId), [spare.peerId]);
     let last = '';
     const result = await until(async () => {
@@ -163,5 +177,34 @@ describe('a job reaches a provider behind NAT with no port forwarded', () => {
     }, 10_000, 'the aggregator session to avoid the dead relay');
     t.diagnostic(`after the relay died: ${path.path} (${path.remote})`);
     if (path.path === 'relayed') assert.equal(path.relay, spare.peerId);
+  });
+
+  it('with UDP dropped by both NATs, a new aggregator\'s upgrade fails and its jobs run through the relay, and status says relayed', { timeout: 180_000 }, async (t) => {
+    for (const gateway of net.gatewayNamespaces) {
+      const drop = spawnSync('ip', ['netns', 'exec', gateway, 'iptables', '-I', 'FORWARD', '-p', 'udp', '-j', 'DROP'], { encoding: 'utf8' });
+      assert.equal(drop.status, 0, drop.stderr);
+    }
+    // A new aggregator (a new peer, so no WebRTC connection from before the rule exists) behind the first NAT.
+    const second = await start({ private: 0 }, 'aggregator2', ['--role', 'aggregator'], { discovery: { listen: [`/ip4/${net.privateHosts[0]!.address}/tcp/0`], bootstrap: relays.filter((relay) => relay.daemon.process.exitCode === null && relay.daemon.process.signalCode === null).map((relay) => relay.multiaddr) } });
+    const { npub: secondNpub } = await state('aggregator2');
+    const init = await infernetIn(undefined, ['init', '--home', home('client2'), '--role', 'client', '--connect', second.url]);
+    assert.equal(init.code, 0, init.stderr);
+    // Its first job makes it look the model up in the DHT (it joined after the provider's announcement was gossiped),
+    // which links it to the provider: it may fail with no_provider until then.
+    let last = '';
+    const result = await until(async () => {
+      const attempt = await infernetIn(net.privateHosts[0], ['submit', '--home', home('client2'), '--model', 'stories260K', '--prompt', 'The cat', '--max-tokens', '16', '--json'], 90_000);
+      last = attempt.stderr;
+      return attempt.code === 0 && attempt;
+    }, 120_000, 'a job through the second aggregator').catch((error: Error) => {
+      throw new Error(`${error.message}; last submit: ${last}\naggregator2:\n${second.log().slice(-4000)}`);
+    });
+    assert.equal((JSON.parse(result.stdout) as { status: string }).status, 'completed');
+    const upgrades = (await state('aggregator2')).nat?.upgrades;
+    t.diagnostic(`second aggregator upgrades ${JSON.stringify(upgrades)}`);
+    assert.ok((upgrades?.tried ?? 0) >= 1 && upgrades?.won === 0, JSON.stringify(upgrades));
+    const session = (await status('provider')).daemon.peers?.find((peer) => peer.role === 'aggregator' && peer.npub === secondNpub);
+    assert.equal(session?.path, 'relayed', JSON.stringify(session));
+    assert.ok(relays.some((relay) => session!.remote.includes(`/p2p/${relay.peerId}/p2p-circuit`)), session!.remote);
   });
 });

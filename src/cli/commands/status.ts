@@ -1,5 +1,6 @@
 // `infernet status`: who this node is, how it is configured, and whether its daemon runs.
 import { parseArgs } from 'node:util';
+import { connectionPathOf } from '../../nat/index.js';
 import { readLiveDaemonState } from '../../node/index.js';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/index.js';
 import { openNode } from '../open-node.js';
@@ -26,7 +27,7 @@ export async function statusCommand(argv: string[]): Promise<void> {
     models: config.models,
     protocol: { version: PROTOCOL_VERSION, supported: [...SUPPORTED_PROTOCOL_VERSIONS] },
     daemon: daemon
-      ? { running: true, pid: daemon.pid, url: daemon.url, startedAt: daemon.startedAt, peers: daemon.peers, ...(daemon.api ? { api: `${daemon.api}/v1` } : {}) }
+      ? { running: true, pid: daemon.pid, url: daemon.url, startedAt: daemon.startedAt, peers: daemon.peers.map((peer) => ({ ...peer, path: connectionPathOf(peer.remote) })), ...(daemon.api ? { api: `${daemon.api}/v1` } : {}) }
       : { running: false },
     engine: daemon?.engine ?? null,
   };

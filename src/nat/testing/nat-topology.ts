@@ -20,6 +20,8 @@ export interface NatTopology {
   privateHosts: TopologyHost[];
   /** Each gateway's public address, as peers on the public network see the hosts behind it. */
   gatewayAddresses: string[];
+  /** Each gateway's namespace, where a test adds firewall rules (dropping UDP, say). */
+  gatewayNamespaces: string[];
   exec(host: TopologyHost): string[];
   remove(): void;
 }
@@ -56,7 +58,7 @@ export function createNatTopology({ publicHosts, privateNetworks }: { publicHost
       }
     }
   };
-  const topology: NatTopology = { publicHosts: [], privateHosts: [], gatewayAddresses: [], exec: (host) => ['ip', 'netns', 'exec', host.namespace], remove };
+  const topology: NatTopology = { publicHosts: [], privateHosts: [], gatewayAddresses: [], gatewayNamespaces: [], exec: (host) => ['ip', 'netns', 'exec', host.namespace], remove };
   process.once('exit', remove);
   try {
     ip('netns', 'add', hub);
@@ -102,6 +104,7 @@ export function createNatTopology({ publicHosts, privateNetworks }: { publicHost
       inside(gateway, 'iptables', '-A', 'INPUT', '-i', 'wan', '-j', 'DROP');
       topology.privateHosts.push(host);
       topology.gatewayAddresses.push(wan);
+      topology.gatewayNamespaces.push(gateway);
     }
   } catch (error) {
     remove();
