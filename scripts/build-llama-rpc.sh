@@ -11,7 +11,7 @@
 #
 # INFERNET_LLAMA_SOURCE=FILE.tar[.xz] builds from that tarball of the same commit's llama.cpp folder instead of the sdist,
 # on a machine that cannot download it (scripts/gpu-check.sh carries one). `--sdist` only fetches and checks the sdist,
-# and prints its path.
+# and prints its path; `--patch DIR` applies the patches to the llama.cpp folder DIR and marks it patched.
 set -euo pipefail
 
 LLAMA_CPP_PYTHON_VERSION="0.3.36"
@@ -26,17 +26,26 @@ sha256() {
   if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi
 }
 
-# A CPU build lives under llama-rpc-<commit>; a build with extra flags under llama-rpc-<commit>-<flags hash>.
-key="$LLAMA_COMMIT"
+# Infernet's few patches to llama.cpp (scripts/llama-patches/*.patch, applied in name order; each says why): a build
+# is keyed by their hash too, so that no build mixes them. src/distributed/llama-rpc-binaries.ts names the same hash
+# (LLAMA_RPC_PATCHES; a test checks it against these files).
+patches_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/llama-patches"
+patch_files=()
+while IFS= read -r file; do patch_files+=("$file"); done < <(LC_ALL=C ls "$patches_dir"/*.patch 2>/dev/null | LC_ALL=C sort)
+patches_key="$(cat "${patch_files[@]}" </dev/null | sha256 | cut -c1-8)"
+
+# A CPU build lives under llama-rpc-<commit>-<patches hash>; a build with extra flags under
+# llama-rpc-<commit>-<patches hash>-<flags hash>.
+key="$LLAMA_COMMIT-$patches_key"
 if [[ -n "$extra_flags" ]]; then
-  key="$LLAMA_COMMIT-$(printf '%s' "$extra_flags" | sha256 | cut -c1-8)"
+  key="$key-$(printf '%s' "$extra_flags" | sha256 | cut -c1-8)"
 fi
 build_root="$cache_root/llama-rpc-$key"
 # Built in place and kept there: the binaries find their shared libraries (libllama, libggml*) by the absolute
 # build path CMake records, so the build directory must not move.
 bin_dir="$build_root/build/bin"
 
-if [[ "${1:-}" != "--sdist" && -x "$bin_dir/ggml-rpc-server" && -x "$bin_dir/llama-server" && -f "$build_root/COMPLETE" ]]; then
+if [[ "${1:-}" != "--sdist" && "${1:-}" != "--patch" && -x "$bin_dir/ggml-rpc-server" && -x "$bin_dir/llama-server" && -f "$build_root/COMPLETE" ]]; then
   echo "$bin_dir"
   exit 0
 fi
@@ -45,6 +54,31 @@ fail() {
   echo "build-llama-rpc: $*" >&2
   exit 1
 }
+
+# Applies the patches to a llama.cpp folder once, and marks it: a source packed patched (scripts/gpu-check.sh, for a
+# machine that may lack git and patch) is not patched again.
+apply_patches() {
+  local tree="$1" file
+  [[ "$(cat "$tree/.infernet-patches" 2>/dev/null)" == "$patches_key" ]] && return 0
+  for file in "${patch_files[@]}"; do
+    echo "build-llama-rpc: applying $(basename "$file")" >&2
+    if command -v git >/dev/null 2>&1; then
+      # From the folder above, outside any repository: the sdist's llama.cpp keeps a submodule's .git file.
+      (cd "$tree/.." && git apply -p1 --directory="$(basename "$tree")" "$file") || fail "$(basename "$file") does not apply to llama.cpp $LLAMA_COMMIT."
+    elif command -v patch >/dev/null 2>&1; then
+      patch -d "$tree" -p1 --forward --quiet <"$file" >&2 || fail "$(basename "$file") does not apply to llama.cpp $LLAMA_COMMIT."
+    else
+      fail "neither git nor patch was found to apply $(basename "$file") (Debian: apt-get install git)."
+    fi
+  done
+  printf '%s\n' "$patches_key" >"$tree/.infernet-patches"
+}
+
+if [[ "${1:-}" == "--patch" ]]; then
+  [[ -f "${2:-}/CMakeLists.txt" ]] || fail "--patch needs a llama.cpp folder."
+  apply_patches "$2"
+  exit 0
+fi
 
 sdist="$cache_root/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz"
 fetch_sdist() {
@@ -99,6 +133,7 @@ else
 fi
 src="$build_root/llama.cpp"
 [[ -f "$src/CMakeLists.txt" ]] || fail "the sdist has no vendor/llama.cpp/CMakeLists.txt."
+apply_patches "$src"
 
 echo "build-llama-rpc: building ggml-rpc-server and llama-server with -j$jobs (5-15 minutes on 2 cores)" >&2
 # shellcheck disable=SC2086 # extra_flags is a list of cmake flags on purpose.
@@ -107,6 +142,6 @@ cmake -S "$src" -B "$build_root/build" -DGGML_RPC=ON -DLLAMA_CURL=OFF -DLLAMA_US
 cmake --build "$build_root/build" -j"$jobs" --target ggml-rpc-server llama-server >&2
 
 # The marker is written last, so an interrupted build is never taken for a complete one.
-printf 'llama-cpp-python %s\nllama.cpp %s\nflags %s\n' "$LLAMA_CPP_PYTHON_VERSION" "$LLAMA_COMMIT" "$extra_flags" \
+printf 'llama-cpp-python %s\nllama.cpp %s\npatches %s\nflags %s\n' "$LLAMA_CPP_PYTHON_VERSION" "$LLAMA_COMMIT" "$patches_key" "$extra_flags" \
   >"$build_root/COMPLETE"
 echo "$bin_dir"

@@ -77,7 +77,7 @@ prepare() {
   sdist="$(bash scripts/build-llama-rpc.sh --sdist)"
   commit="$(llama_commit)"
   [[ -n "$commit" ]] || fail "cannot read LLAMA_COMMIT from scripts/build-llama-rpc.sh."
-  source_key="$(sha256_of "$sdist") ${LLAMA_SOURCE_EXCLUDES[*]}"
+  source_key="$(sha256_of "$sdist") $(cat scripts/llama-patches/*.patch | sha256sum | cut -c1-8) ${LLAMA_SOURCE_EXCLUDES[*]}"
   if [[ ! -f "$prepared/llama.cpp.tar.xz" || "$(cat "$prepared/llama.cpp.tar.xz.from" 2>/dev/null)" != "$source_key" ]]; then
     echo "gpu-check: packing llama.cpp $commit's source (xz -6)" >&2
     local unpacked excludes=()
@@ -85,6 +85,8 @@ prepare() {
     # shellcheck disable=SC2064 # the folder is known now.
     trap "rm -rf '$unpacked'" EXIT
     tar -xzf "$sdist" -C "$unpacked" --strip-components=2 "$(basename "$sdist" .tar.gz)/vendor/llama.cpp"
+    # Patched here, where git is: the GPU machine may have neither git nor patch.
+    bash scripts/build-llama-rpc.sh --patch "$unpacked/llama.cpp"
     for excluded in "${LLAMA_SOURCE_EXCLUDES[@]}"; do excludes+=("--exclude=llama.cpp/$excluded"); done
     tar -C "$unpacked" -cf - "${excludes[@]}" llama.cpp | xz -T0 -6 >"$prepared/llama.cpp.tar.xz.part"
     mv "$prepared/llama.cpp.tar.xz.part" "$prepared/llama.cpp.tar.xz"

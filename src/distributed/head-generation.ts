@@ -3,7 +3,7 @@
 // the interface lacks and tests and verification compare).
 import type { GenerationRequest, GenerationResult } from '../inference/index.js';
 import type { GenerationInput, TokenFingerprint } from '../protocol/index.js';
-import type { CompletionEnd, LlamaServerHead } from './llama-server-head.js';
+import { HeadFailedError, type CompletionEnd, type LlamaServerHead } from './llama-server-head.js';
 
 export interface HeadGenerationResult extends GenerationResult {
   /** ln p of each generated token, in order. */
@@ -40,6 +40,10 @@ export async function promptTokensOf(head: LlamaServerHead, input: GenerationInp
 export async function continueGeneration(head: LlamaServerHead, request: GenerationRequest, prompt: readonly number[], progress: GenerationProgress, started: number): Promise<CompletionEnd | 'cancelled'> {
   const owed = request.sampling.maxTokens - progress.tokenIds.length;
   if (owed <= 0) return { stopType: 'limit' };
+  const { format, presencePenalty, frequencyPenalty, logitBias } = request.sampling;
+  // llama-server starts a grammar at the first token it generates: after tokens another head generated, the output
+  // could stop being the JSON asked for. (Penalties count the prompt's tokens too, so they go on exactly.)
+  if (format && progress.tokenIds.length) throw new HeadFailedError('a generation under an output format cannot go on on another head: its grammar would start again mid-output');
   try {
     return await head.complete({
       tokens: [...prompt, ...progress.tokenIds],
@@ -49,6 +53,10 @@ export async function continueGeneration(head: LlamaServerHead, request: Generat
       ...(request.sampling.topP !== undefined ? { topP: request.sampling.topP } : {}),
       ...(request.sampling.seed !== undefined ? { seed: request.sampling.seed } : {}),
       ...(request.sampling.stop?.length ? { stop: request.sampling.stop } : {}),
+      ...(presencePenalty ? { presencePenalty } : {}),
+      ...(frequencyPenalty ? { frequencyPenalty } : {}),
+      ...(logitBias?.length ? { logitBias } : {}),
+      ...(format ? { jsonSchema: format.type === 'json_schema' ? format.schema : { type: 'object' } } : {}),
       ...(request.fingerprintTopK ? { topLogprobs: Math.min(request.fingerprintTopK, MAX_FINGERPRINT_TOP) } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
       onChunk: (chunk) => {

@@ -6,6 +6,11 @@ import { join } from 'node:path';
 import { InfernetError } from '../errors/index.js';
 
 export const LLAMA_RPC_COMMIT = '0c1e57098';
+/**
+ * The hash (sha256, first 8 hex digits) of Infernet's patches to that llama.cpp, scripts/llama-patches/*.patch in
+ * name order: part of the build's cache key (a test checks it against the files).
+ */
+export const LLAMA_RPC_PATCHES = '74691fd1';
 /** The llama-cpp-python release whose sdist vendors that commit. */
 export const LLAMA_CPP_PYTHON_VERSION = '0.3.36';
 export const LLAMA_RPC_ENGINE_ID = `llama.cpp/llama-server@${LLAMA_RPC_COMMIT}`;
@@ -25,7 +30,7 @@ export interface LlamaRpcBinaries {
 
 export function llamaRpcBinDir(env: NodeJS.ProcessEnv = process.env): string {
   const cache = env.INFERNET_CACHE ?? join(homedir(), '.cache', 'infernet');
-  return join(cache, `llama-rpc-${LLAMA_RPC_COMMIT}`, 'build', 'bin');
+  return join(cache, `llama-rpc-${LLAMA_RPC_COMMIT}-${LLAMA_RPC_PATCHES}`, 'build', 'bin');
 }
 
 /** The CPU build's binaries, or `binDir` when given (a GPU build); throws LlamaRpcNotBuiltError when absent. */

@@ -31,6 +31,12 @@ export interface CompletionRequest {
   topP?: number;
   seed?: number;
   stop?: readonly string[];
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** [token id, logit added]. */
+  logitBias?: ReadonlyArray<readonly [number, number]>;
+  /** The output is JSON valid against this schema (llama-server turns it into a grammar). */
+  jsonSchema?: Record<string, unknown>;
   /** Most likely alternatives to report per token (llama-server's n_probs); at least the chosen token's logprob. */
   topLogprobs?: number;
   signal?: AbortSignal;
@@ -132,6 +138,10 @@ export class LlamaServerHead {
       ...(request.topP !== undefined ? { top_p: request.topP } : {}),
       ...(request.seed !== undefined ? { seed: request.seed } : {}),
       ...(request.stop?.length ? { stop: [...request.stop] } : {}),
+      ...(request.presencePenalty ? { presence_penalty: request.presencePenalty } : {}),
+      ...(request.frequencyPenalty ? { frequency_penalty: request.frequencyPenalty } : {}),
+      ...(request.logitBias?.length ? { logit_bias: request.logitBias.map(([id, bias]) => [id, bias]) } : {}),
+      ...(request.jsonSchema ? { json_schema: request.jsonSchema } : {}),
     };
     let response: Response;
     try {
@@ -141,9 +151,10 @@ export class LlamaServerHead {
       throw new HeadFailedError(`llama-server did not answer: ${(error as Error).message}`, { cause: error });
     }
     if (!response.ok || !response.body) throw new HeadFailedError(`llama-server answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    const streamed = { ids: 0 };
     try {
       for await (const event of serverSentEvents(response.body)) {
-        const end = this.handleEvent(event, request);
+        const end = this.handleEvent(event, request, streamed);
         if (end) return end;
       }
     } catch (error) {
@@ -157,10 +168,19 @@ export class LlamaServerHead {
     await stopEngineProcess(this.process);
   }
 
-  private handleEvent(data: string, request: CompletionRequest): CompletionEnd | undefined {
+  private handleEvent(data: string, request: CompletionRequest, streamed: { ids: number }): CompletionEnd | undefined {
     const chunk = JSON.parse(data) as StreamChunk;
     if (chunk.error) throw new HeadFailedError(`llama-server: ${chunk.error.message ?? JSON.stringify(chunk.error)}`);
     const tokenIds = chunk.tokens ?? [];
+    streamed.ids += tokenIds.length;
+    // Every sampled token's id must stream, in order: fingerprints, logprobs and a failover's continuation are built
+    // from them. A llama-server without Infernet's patch skips a token whose text ends mid-character.
+    if (!chunk.stop && chunk.tokens_predicted !== undefined && chunk.tokens_predicted !== streamed.ids) {
+      throw new HeadFailedError(
+        `llama-server decoded ${chunk.tokens_predicted} tokens but streamed ${streamed.ids} token ids: it lacks the patch ` +
+          'scripts/llama-patches/0001-stream-token-ids-of-incomplete-utf8.patch (build it with scripts/build-llama-rpc.sh)',
+      );
+    }
     const probabilities = chunk.completion_probabilities ?? [];
     const logprobs = probabilities.map((p) => p.logprob ?? NaN);
     const top = probabilities.map((p) => (p.top_logprobs ?? []).map((alt): [number, number] => [alt.id, alt.logprob]));
@@ -181,6 +201,8 @@ export class LlamaServerHead {
 interface StreamChunk {
   content?: string;
   tokens?: number[];
+  /** Tokens decoded so far (n_decoded), on every partial chunk. */
+  tokens_predicted?: number;
   stop?: boolean;
   stop_type?: CompletionEnd['stopType'];
   completion_probabilities?: { id?: number; logprob?: number; top_logprobs?: { id: number; logprob: number }[] }[];
