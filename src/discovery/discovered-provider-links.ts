@@ -2,7 +2,9 @@
 // endpoint of its newest record, and a bounded number in all. A record names an endpoint the aggregator then dials
 // again and again (a link redials after every close): without these bounds one key re-announcing with a new
 // endpoint each time, or many keys, would turn the aggregator into a dialler of any host they name (threat
-// model, attack 13).
+// model, attack 13). A link connected to its provider is kept when the provider's record names another endpoint
+// meanwhile (a NATed provider whose relay reservation lapsed for a moment re-announces its unreachable ws:// one):
+// the new endpoint is followed once that link is no longer connected (followPending).
 
 /** Enough for a large network seen from one aggregator; a link is a socket and a redial timer. */
 export const MAX_DISCOVERED_PROVIDER_LINKS = 256;
@@ -11,15 +13,19 @@ export interface DiscoveredLink {
   stop(): void;
 }
 
-export type FollowResult = 'linked' | 'shared' | 'unchanged' | 'full';
+export type FollowResult = 'linked' | 'shared' | 'unchanged' | 'full' | 'kept';
 
 export class DiscoveredProviderLinks<Link extends DiscoveredLink> {
   private readonly byEndpoint = new Map<string, { link: Link; pubkeys: Set<string> }>();
   private readonly endpointOf = new Map<string, string>();
+  /** The endpoint a provider's newest record names, while its link to an older one stays connected. */
+  private readonly pending = new Map<string, string>();
 
   constructor(
     private readonly open: (endpoint: string) => Link,
     private readonly maxLinks = MAX_DISCOVERED_PROVIDER_LINKS,
+    /** Whether a link holds an open session with that provider now; none: a new record's endpoint is followed at once. */
+    private readonly isConnected?: (link: Link, pubkey: string) => boolean,
   ) {}
 
   /** Links open now (providers sharing an endpoint share one). */
@@ -37,7 +43,15 @@ export class DiscoveredProviderLinks<Link extends DiscoveredLink> {
    */
   follow(pubkey: string, endpoint: string): FollowResult {
     const previous = this.endpointOf.get(pubkey);
-    if (previous === endpoint) return 'unchanged';
+    if (previous === endpoint) {
+      this.pending.delete(pubkey);
+      return 'unchanged';
+    }
+    const current = previous === undefined ? undefined : this.byEndpoint.get(previous)?.link;
+    if (current && this.isConnected?.(current, pubkey)) {
+      this.pending.set(pubkey, endpoint);
+      return 'kept';
+    }
     if (previous !== undefined) this.forget(pubkey);
     const existing = this.byEndpoint.get(endpoint);
     if (existing) {
@@ -51,8 +65,19 @@ export class DiscoveredProviderLinks<Link extends DiscoveredLink> {
     return 'linked';
   }
 
+  /** Providers whose kept link is no longer connected move to the endpoint their newest record names. */
+  followPending(): void {
+    for (const [pubkey, endpoint] of [...this.pending]) {
+      const current = this.byEndpoint.get(this.endpointOf.get(pubkey) ?? '')?.link;
+      if (current && this.isConnected?.(current, pubkey)) continue;
+      this.pending.delete(pubkey);
+      this.follow(pubkey, endpoint);
+    }
+  }
+
   /** The provider left or lapsed: its link stops once no other provider names its endpoint. */
   forget(pubkey: string): void {
+    this.pending.delete(pubkey);
     const endpoint = this.endpointOf.get(pubkey);
     if (endpoint === undefined) return;
     this.endpointOf.delete(pubkey);
@@ -68,5 +93,6 @@ export class DiscoveredProviderLinks<Link extends DiscoveredLink> {
     for (const { link } of this.byEndpoint.values()) link.stop();
     this.byEndpoint.clear();
     this.endpointOf.clear();
+    this.pending.clear();
   }
 }

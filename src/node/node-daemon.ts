@@ -77,7 +77,12 @@ export class NodeDaemon {
   private readonly links: PeerLink[] = [];
   private signedPayout?: { text: string; event: NostrEvent };
   /** WebSocket links, or libp2p job-stream links to providers behind NAT (src/nat). */
-  private readonly discoveredLinks = new DiscoveredProviderLinks<Pick<PeerLink, 'session' | 'stop'>>((endpoint) => this.openDiscoveredLink(endpoint));
+  /** A link whose session with its provider is open is kept when that provider's record names another endpoint. */
+  private readonly discoveredLinks = new DiscoveredProviderLinks<Pick<PeerLink, 'session' | 'stop'>>(
+    (endpoint) => this.openDiscoveredLink(endpoint),
+    undefined,
+    (link, pubkey) => link.session?.isOpen === true && link.session.peer?.pubkey === pubkey,
+  );
   private discovery?: NodeDiscovery;
   /** This aggregator's record in discovery, while discovery runs. */
   private aggregatorRecord?: AggregatorDiscovery;
@@ -466,12 +471,18 @@ export class NodeDaemon {
       onSession: (session) => {
         this.aggregator?.addProvider(session);
         this.track(session);
+        this.followPendingOnClose(session);
       },
     });
-    return overLibp2p ?? this.linkTo(endpoint, 'aggregator');
+    return overLibp2p ?? this.linkTo(endpoint, 'aggregator', (session) => this.followPendingOnClose(session));
   }
 
-  private linkTo(url: string, sessionRole: 'aggregator' | 'provider'): PeerLink {
+  /** A kept link that lost its session: its provider's newest record's endpoint is followed now. */
+  private followPendingOnClose(session: PeerSession): void {
+    session.onClose(() => this.discoveredLinks.followPending());
+  }
+
+  private linkTo(url: string, sessionRole: 'aggregator' | 'provider', onSession?: (session: PeerSession) => void): PeerLink {
     const { config, logger } = this.options;
     const link = new PeerLink(url, {
       identity: this.identity(sessionRole),
@@ -481,6 +492,7 @@ export class NodeDaemon {
         if (this.aggregator) this.aggregator.addProvider(session);
         else this.provider?.attach(session);
         this.track(session);
+        onSession?.(session);
       },
     });
     link.start();
