@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { freeLoopbackPort, startEngineProcess, stopEngineProcess, waitUntilReady, type EngineProcess } from '../src/distributed/engine-process.js';
 import { locateLlamaRpcBinaries } from '../src/distributed/llama-rpc-binaries.js';
 import { LlamaServerEngine } from '../src/distributed/llama-server-engine.js';
-import { headArguments } from '../src/distributed/llama-server-head.js';
+import { headArguments, llamaServerHealthy } from '../src/distributed/llama-server-head.js';
 import { serverSentEvents } from '../src/inference/server-sent-events.js';
 import { BENCHMARK_LLAMA_SHAPE, writeRandomLlamaGguf, type RandomLlamaShape, type RandomTensorType } from '../src/models/gguf/write-random-llama-gguf.js';
 import { SamplingParams } from '../src/protocol/index.js';
@@ -141,14 +141,8 @@ class DirectServer {
     return server;
   }
 
-  async healthy(): Promise<boolean> {
-    try {
-      const response = await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(2_000) });
-      await response.body?.cancel();
-      return response.ok;
-    } catch {
-      return false;
-    }
+  healthy(): Promise<boolean> {
+    return llamaServerHealthy(this.baseUrl);
   }
 
   /** The layers llama.cpp says it offloaded to the GPU, e.g. "33/33". */

@@ -100,14 +100,8 @@ export class LlamaServerHead {
     return this.process.lastOutput();
   }
 
-  async healthy(): Promise<boolean> {
-    try {
-      const response = await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(2_000) });
-      await response.body?.cancel();
-      return response.ok;
-    } catch {
-      return false;
-    }
+  healthy(): Promise<boolean> {
+    return llamaServerHealthy(this.baseUrl);
   }
 
   /** The prompt's tokens as llama-server would feed them, BOS included. */
@@ -207,6 +201,17 @@ interface StreamChunk {
   stop_type?: CompletionEnd['stopType'];
   completion_probabilities?: { id?: number; logprob?: number; top_logprobs?: { id: number; logprob: number }[] }[];
   error?: { message?: string };
+}
+
+/** Whether the llama-server at `baseUrl` answers its health check (200 once the model is loaded). */
+export async function llamaServerHealthy(baseUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2_000) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
 }
 
 /** The argument list for a head: pure, so the exact command line is tested. */
