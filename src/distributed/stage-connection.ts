@@ -6,6 +6,7 @@ import type { NodeKey } from '../identity/index.js';
 import { TunnelChannel } from './tunnel/tunnel-channel.js';
 import { dialTunnel } from './tunnel/tunnel-handshake.js';
 import { pipeSocketThroughTunnel } from './tunnel/pipe-socket.js';
+import type { TunnelStreamOpener } from './tunnel/tunnel-over-libp2p.js';
 import { StageControlMessage } from './tunnel/tunnel-protocol.js';
 import { InfernetError } from '../errors/index.js';
 
@@ -15,9 +16,12 @@ const STAGE_CLOSE_WAIT_MS = 3_000;
 
 /** A provider that runs stages: where its tunnel listener is and who it is. */
 export interface StageEndpoint {
+  /** ws://host:port, or libp2p://<peer id> for a provider behind NAT reached through libp2p (`open`). */
   url: string;
   /** Hex public key. */
   pubkey: string;
+  /** Set for a provider reached over libp2p: opens each tunnel's stream (relayed, or direct over UDP). */
+  open?: TunnelStreamOpener;
 }
 
 export class StageFailedError extends InfernetError {
@@ -78,7 +82,7 @@ export class StageConnection {
   static async open(params: OpenStageParameters): Promise<StageConnection> {
     const { endpoint } = params;
     const request = { action: 'stage.open' as const, jobId: params.jobId, ...(params.threads ? { threads: params.threads } : {}), ...(params.modelCid ? { modelCid: params.modelCid } : {}) };
-    const tunnel = await dialTunnel({ url: endpoint.url, key: params.key, worker: endpoint.pubkey, request });
+    const tunnel = await dialTunnel({ url: endpoint.url, key: params.key, worker: endpoint.pubkey, request, ...(endpoint.open ? { open: endpoint.open } : {}) });
     const control = new TunnelChannel(tunnel.socket, tunnel.keys, { peer: tunnel.peer, maxBytes: CONTROL_MAX_BYTES });
     const ready = await firstControlMessage(control, endpoint);
     if (ready.type !== 'stage.ready') {
@@ -137,7 +141,7 @@ export class StageConnection {
   private async forward(socket: Socket): Promise<void> {
     socket.pause();
     try {
-      const tunnel = await dialTunnel({ url: this.endpoint.url, key: this.params.key, worker: this.endpoint.pubkey, request: { action: 'tunnel.connect', jobId: this.params.jobId } });
+      const tunnel = await dialTunnel({ url: this.endpoint.url, key: this.params.key, worker: this.endpoint.pubkey, request: { action: 'tunnel.connect', jobId: this.params.jobId }, ...(this.endpoint.open ? { open: this.endpoint.open } : {}) });
       const channel = new TunnelChannel(tunnel.socket, tunnel.keys, { peer: tunnel.peer, maxBytes: this.params.maxBytes ?? Number.MAX_SAFE_INTEGER });
       this.tunnels.add(channel);
       channel.onClose(() => {
