@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createDiscoveryNode, type DiscoveryNode } from '../../discovery/index.js';
-import { capturingLogger } from '../../discovery/testing/fixtures.js';
+import { capturingLogger, waitFor } from '../../discovery/testing/fixtures.js';
 import { generateNodeKey } from '../../identity/index.js';
 import { silentLogger } from '../../log/index.js';
 import { libp2pEndpointOf, openStreamToPeer } from '../../nat/index.js';
@@ -124,6 +124,46 @@ describe('stage tunnels over a libp2p stream between two libp2p nodes on loopbac
       assert.deepEqual(service.openStages().map((s) => s.jobId), ['job-open']);
       const payload = randomBytes(1024);
       assert.equal(sha(await roundTrip(stage.rpcAddress, payload)), sha(payload));
+    } finally {
+      await stage.close();
+    }
+  });
+});
+
+describe('a stage tunnel through a circuit relay on loopback, to a stage provider the head knows only by its relayed address (an echo process stands in for ggml-rpc-server)', () => {
+  const nodes: DiscoveryNode[] = [];
+  let service: StageService;
+  const stageLog = capturingLogger('debug');
+  const start = async (options: Partial<Parameters<typeof createDiscoveryNode>[0]>) => {
+    const node = await createDiscoveryNode({ key: generateNodeKey(), logger, listen: ['/ip4/127.0.0.1/tcp/0'], allow: ['/ip4/127.0.0.1'], ...options });
+    nodes.push(node);
+    return node;
+  };
+
+  after(async () => {
+    await service?.close();
+    await Promise.all(nodes.map((node) => node.stop()));
+  });
+
+  it('opens the stage over the relayed connection and carries bytes both ways, and the provider logs the path as relayed', async () => {
+    const relay = await start({ nat: { relayServer: { maxReservations: 2, reservationsPerPeerPerMinute: 10, circuitsPerPeerPerMinute: 10, circuitDurationS: 60, circuitBytes: 64 * 2 ** 20 }, autoNat: false, holePunch: false } });
+    // No listening address of its own, as behind a NAT: the relay's reservation is its only way in (on loopback
+    // listeners would let libp2p open a direct connection beside the relayed one, which the head then prefers).
+    const stageNode = await start({ listen: [], bootstrap: relay.multiaddrs(), nat: { autoNat: false, holePunch: false, relayClient: true } });
+    await stageNode.connectBootstrap();
+    const relayed = await waitFor(() => stageNode.multiaddrs().find((address) => address.includes('/p2p-circuit')), { timeoutMs: 15_000, what: 'a relay reservation' });
+    service = await StageService.listen({ key: workerKey, host: '127.0.0.1', port: 0, heads: [headKey.publicKey], launcher: echoLauncher, threads: 1, memoryBytes: 2 ** 30, limits: { maxStages: 1, maxStageBytes: 64 * 2 ** 20 }, logger: stageLog.logger });
+    await service.serveOverLibp2p(stageNode.libp2p);
+    // The head has no bootstrap and no other address: the relayed one is its only way in. Nor does it listen, so
+    // the stage node cannot dial it back directly either.
+    const headNode = await start({ listen: [], nat: { autoNat: false, relayClient: false, holePunch: false } });
+    const endpoint: StageEndpoint = { url: libp2pEndpointOf(stageNode.peerId), pubkey: workerKey.publicKey, open: tunnelStreamOpener(headNode.libp2p, stageNode.peerId, () => [relayed], logger) };
+    const stage = await StageConnection.open({ endpoint, key: headKey, jobId: 'job-relayed' });
+    try {
+      const payload = randomBytes(256 * 1024);
+      assert.equal(sha(await roundTrip(stage.rpcAddress, payload)), sha(payload));
+      const remotes = stageLog.lines.filter((line) => line.msg === 'stage opened' || line.msg === 'tunnel connected to the worker').map((line) => line.remote);
+      assert.deepEqual(remotes, [`relayed ${headNode.peerId}`, `relayed ${headNode.peerId}`]);
     } finally {
       await stage.close();
     }
