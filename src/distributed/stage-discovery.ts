@@ -40,18 +40,18 @@ export function stageOfferOf(config: NodeConfig, service: Pick<StageService, 'ur
  * Stage providers open to this head, best first, as the head dials them. A provider whose record announces a
  * libp2p:// job endpoint sits behind NAT (src/nat chose that endpoint because nobody can dial its listeners): its
  * stages are reached as its jobs are, over libp2p (relayed, or direct over UDP once upgraded), not at the ws:// URL
- * of its offer.
+ * of its offer. Any other is dialled at that URL first, and over libp2p when the URL cannot be reached.
  */
 export async function findStageWorkers(service: DiscoveryService | undefined, head: string, need: { limit: number }, logger: Logger = silentLogger()): Promise<StageEndpoint[]> {
   if (!service?.isStarted) throw new StageDiscoveryUnavailableError('discovery has not started yet: no stage providers can be found');
   const found = await service.findStageProviders({ head, limit: need.limit });
   return found.map((provider) => {
-    const pubkey = provider.record.pubkey;
-    const peerId = peerIdOfEndpoint(provider.record.endpoint);
-    if (!peerId) return { url: provider.offer.endpoint, pubkey };
+    const { pubkey, peerId } = provider;
     // The addresses of its newest record at every tunnel: a relay that died is replaced there.
     const addresses = () => service.knownProviders().find((known) => known.peerId === peerId)?.record.addresses ?? provider.record.addresses ?? [];
-    return { url: libp2pEndpointOf(peerId), pubkey, open: tunnelStreamOpener(service.libp2p, peerId, addresses, logger) };
+    const open = tunnelStreamOpener(service.libp2p, peerId, addresses, logger);
+    // Any provider found here is known through libp2p: one whose ws:// listener cannot be reached is tried there.
+    return { url: peerIdOfEndpoint(provider.record.endpoint) ? libp2pEndpointOf(peerId) : provider.offer.endpoint, pubkey, open };
   });
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createDiscoveryNode, type DiscoveryNode } from '../../discovery/index.js';
 import { capturingLogger, waitFor } from '../../discovery/testing/fixtures.js';
@@ -87,6 +87,38 @@ describe('stage tunnels over a libp2p stream between two libp2p nodes on loopbac
     }
     for (let i = 0; i < 100 && service.openStages().length; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(service.openStages(), []);
+  });
+
+  it('reaches a stage whose ws:// listener cannot be reached over libp2p instead, for the control channel and every later tunnel', async () => {
+    // A port nobody listens on, as a private address behind NAT is to the head.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const before = stageLog.lines.length;
+    const stage = await StageConnection.open({ endpoint: { ...endpoint(), url: `ws://127.0.0.1:${port}` }, key: headKey, jobId: 'job-unreachable-ws' });
+    try {
+      const payload = randomBytes(64 * 1024);
+      assert.equal(sha(await roundTrip(stage.rpcAddress, payload)), sha(payload));
+      const remotes = stageLog.lines.slice(before).filter((line) => line.msg === 'stage opened' || line.msg === 'tunnel connected to the worker').map((line) => line.remote);
+      assert.deepEqual(remotes, [`direct-tcp ${headNode.peerId}`, `direct-tcp ${headNode.peerId}`]);
+      assert.equal(stage.route, 'libp2p');
+    } finally {
+      await stage.close();
+    }
+    for (let i = 0; i < 100 && service.openStages().length; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  });
+
+  it('keeps the WebSocket path for a stage whose ws:// listener answers, though it is known through libp2p too', async () => {
+    const stage = await StageConnection.open({ endpoint: { ...endpoint(), url: service.url }, key: headKey, jobId: 'job-ws' });
+    try {
+      assert.equal(stage.route, 'websocket');
+      const payload = randomBytes(64 * 1024);
+      assert.equal(sha(await roundTrip(stage.rpcAddress, payload)), sha(payload));
+    } finally {
+      await stage.close();
+    }
+    for (let i = 0; i < 100 && service.openStages().length; i++) await new Promise((resolve) => setTimeout(resolve, 20));
   });
 
   it('refuses a head whose Nostr key may not open stages here, and starts no worker', async () => {
