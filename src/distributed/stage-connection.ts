@@ -4,9 +4,11 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { NodeKey } from '../identity/index.js';
 import { TunnelChannel } from './tunnel/tunnel-channel.js';
-import { dialTunnel } from './tunnel/tunnel-handshake.js';
+import { dialTunnel, TunnelUnreachableError, type AuthenticatedTunnel } from './tunnel/tunnel-handshake.js';
+import { peerIdOfEndpoint } from '../nat/index.js';
 import { pipeSocketThroughTunnel } from './tunnel/pipe-socket.js';
-import { StageControlMessage } from './tunnel/tunnel-protocol.js';
+import type { TunnelStreamOpener } from './tunnel/tunnel-over-libp2p.js';
+import { StageControlMessage, type TunnelRequest } from './tunnel/tunnel-protocol.js';
 import { InfernetError } from '../errors/index.js';
 
 const STAGE_READY_TIMEOUT_MS = 30_000;
@@ -15,9 +17,35 @@ const STAGE_CLOSE_WAIT_MS = 3_000;
 
 /** A provider that runs stages: where its tunnel listener is and who it is. */
 export interface StageEndpoint {
+  /** ws://host:port, or libp2p://<peer id> for a provider behind NAT reached through libp2p (`open`). */
   url: string;
   /** Hex public key. */
   pubkey: string;
+  /**
+   * Set for a provider known through libp2p (discovery): opens each tunnel's stream (relayed, or direct over UDP).
+   * Used alone for a libp2p:// `url`; for a ws:// one, when that listener cannot be reached.
+   */
+  open?: TunnelStreamOpener;
+}
+
+/** How a stage's tunnels reach its provider: its ws:// listener, or libp2p streams. */
+type StageRoute = 'websocket' | 'libp2p';
+
+/**
+ * One tunnel to the stage's provider, by `route` once the stage has one. A ws:// listener that cannot be reached (a
+ * provider behind NAT that announces its private address, a firewall) is tried once: a provider known through
+ * libp2p is then reached there, and the stage's later tunnels go the same way without trying the listener again.
+ */
+async function dialStageTunnel(endpoint: StageEndpoint, key: NodeKey, request: TunnelRequest, route?: StageRoute): Promise<{ tunnel: AuthenticatedTunnel; route: StageRoute }> {
+  const { open } = endpoint;
+  const base = { url: endpoint.url, key, worker: endpoint.pubkey, request };
+  if (open && (route === 'libp2p' || peerIdOfEndpoint(endpoint.url) !== undefined)) return { tunnel: await dialTunnel({ ...base, open }), route: 'libp2p' };
+  try {
+    return { tunnel: await dialTunnel(base), route: 'websocket' };
+  } catch (error) {
+    if (!open || route === 'websocket' || !(error instanceof TunnelUnreachableError)) throw error;
+    return { tunnel: await dialTunnel({ ...base, open }), route: 'libp2p' };
+  }
 }
 
 export class StageFailedError extends InfernetError {
@@ -62,6 +90,8 @@ export class StageConnection {
     private readonly server: Server,
     readonly ready: StageReady,
     private readonly params: OpenStageParameters,
+    /** How the control channel reached the provider: the stage's other tunnels go the same way. */
+    readonly route: StageRoute,
   ) {
     control.onClose((reason) => this.fail(`the stage's control channel closed: ${reason}`));
     control.onData((data) => {
@@ -78,7 +108,7 @@ export class StageConnection {
   static async open(params: OpenStageParameters): Promise<StageConnection> {
     const { endpoint } = params;
     const request = { action: 'stage.open' as const, jobId: params.jobId, ...(params.threads ? { threads: params.threads } : {}), ...(params.modelCid ? { modelCid: params.modelCid } : {}) };
-    const tunnel = await dialTunnel({ url: endpoint.url, key: params.key, worker: endpoint.pubkey, request });
+    const { tunnel, route } = await dialStageTunnel(endpoint, params.key, request);
     const control = new TunnelChannel(tunnel.socket, tunnel.keys, { peer: tunnel.peer, maxBytes: CONTROL_MAX_BYTES });
     const ready = await firstControlMessage(control, endpoint);
     if (ready.type !== 'stage.ready') {
@@ -87,7 +117,7 @@ export class StageConnection {
     }
     const server = createServer();
     await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
-    const stage = new StageConnection(endpoint, control, server, ready, params);
+    const stage = new StageConnection(endpoint, control, server, ready, params, route);
     server.on('connection', (socket) => void stage.forward(socket));
     return stage;
   }
@@ -137,7 +167,7 @@ export class StageConnection {
   private async forward(socket: Socket): Promise<void> {
     socket.pause();
     try {
-      const tunnel = await dialTunnel({ url: this.endpoint.url, key: this.params.key, worker: this.endpoint.pubkey, request: { action: 'tunnel.connect', jobId: this.params.jobId } });
+      const { tunnel } = await dialStageTunnel(this.endpoint, this.params.key, { action: 'tunnel.connect', jobId: this.params.jobId }, this.route);
       const channel = new TunnelChannel(tunnel.socket, tunnel.keys, { peer: tunnel.peer, maxBytes: this.params.maxBytes ?? Number.MAX_SAFE_INTEGER });
       this.tunnels.add(channel);
       channel.onClose(() => {

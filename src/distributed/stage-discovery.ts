@@ -6,6 +6,9 @@ import type { DiscoveryService, StageOffer } from '../discovery/index.js';
 import type { StageEndpoint, StageService } from './index.js';
 import { publicKeyFromText } from '../identity/index.js';
 import { InfernetError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import { libp2pEndpointOf, peerIdOfEndpoint } from '../nat/index.js';
+import { tunnelStreamOpener } from './tunnel/tunnel-over-libp2p.js';
 
 export class StageDiscoveryUnavailableError extends InfernetError {
   override readonly name = 'StageDiscoveryUnavailableError';
@@ -33,11 +36,23 @@ export function stageOfferOf(config: NodeConfig, service: Pick<StageService, 'ur
   };
 }
 
-/** Stage providers open to this head, best first, as the head dials them. */
-export async function findStageWorkers(service: DiscoveryService | undefined, head: string, need: { limit: number }): Promise<StageEndpoint[]> {
+/**
+ * Stage providers open to this head, best first, as the head dials them. A provider whose record announces a
+ * libp2p:// job endpoint sits behind NAT (src/nat chose that endpoint because nobody can dial its listeners): its
+ * stages are reached as its jobs are, over libp2p (relayed, or direct over UDP once upgraded), not at the ws:// URL
+ * of its offer. Any other is dialled at that URL first, and over libp2p when the URL cannot be reached.
+ */
+export async function findStageWorkers(service: DiscoveryService | undefined, head: string, need: { limit: number }, logger: Logger = silentLogger()): Promise<StageEndpoint[]> {
   if (!service?.isStarted) throw new StageDiscoveryUnavailableError('discovery has not started yet: no stage providers can be found');
   const found = await service.findStageProviders({ head, limit: need.limit });
-  return found.map((provider) => ({ url: provider.offer.endpoint, pubkey: provider.record.pubkey }));
+  return found.map((provider) => {
+    const { pubkey, peerId } = provider;
+    // The addresses of its newest record at every tunnel: a relay that died is replaced there.
+    const addresses = () => service.knownProviders().find((known) => known.peerId === peerId)?.record.addresses ?? provider.record.addresses ?? [];
+    const open = tunnelStreamOpener(service.libp2p, peerId, addresses, logger);
+    // Any provider found here is known through libp2p: one whose ws:// listener cannot be reached is tried there.
+    return { url: peerIdOfEndpoint(provider.record.endpoint) ? libp2pEndpointOf(peerId) : provider.offer.endpoint, pubkey, open };
+  });
 }
 
 /** ws://0.0.0.0:7430 or ws://[::]:7430: where the listener binds, not where anyone can reach it. */

@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { freemem } from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Libp2p } from 'libp2p';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
@@ -17,6 +18,8 @@ import { TunnelChannel } from './tunnel/tunnel-channel.js';
 import { acceptTunnelHandshake, TunnelRefusedError } from './tunnel/tunnel-handshake.js';
 import { MAX_HANDSHAKE_BYTES, StageControlMessage, type TunnelRequest } from './tunnel/tunnel-protocol.js';
 import { pipeSocketThroughTunnel } from './tunnel/pipe-socket.js';
+import { Libp2pStreamSocket } from './tunnel/libp2p-stream-socket.js';
+import { serveTunnelStreams } from './tunnel/tunnel-over-libp2p.js';
 
 export interface StageLimits {
   /** Stages open at once on this provider. */
@@ -76,6 +79,8 @@ export class StageService {
   private readonly admission: HandshakeAdmission;
   /** The release of each TCP connection still counted as pending, until its tunnel handshake ends. */
   private readonly pendingHandshakes = new WeakMap<Socket, () => void>();
+  /** Stops answering tunnel streams on libp2p, once serveOverLibp2p ran. */
+  private stopServingStreams?: () => Promise<void>;
 
   private constructor(
     private readonly server: Server,
@@ -89,7 +94,8 @@ export class StageService {
     // place as surely as one that never answers tunnel.hello.
     server.on('connection', (socket: Socket) => this.admitConnection(socket));
     wss.on('connection', (socket, request) => {
-      const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+      // A libp2p stream names its peer and its path (direct-udp, direct-tcp, relayed) instead of an address and port.
+      const remote = request.socket instanceof Libp2pStreamSocket ? `${request.socket.path} ${request.socket.remoteAddress}` : `${request.socket.remoteAddress}:${request.socket.remotePort}`;
       const handshakeDone = () => this.pendingHandshakes.get(request.socket)?.();
       // Whatever a head's connection makes fail ends that connection, never the provider.
       this.accept(socket, request.socket as Socket, remote, handshakeDone).catch((error: unknown) => {
@@ -118,12 +124,27 @@ export class StageService {
     return `ws://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 
+  /**
+   * Answers tunnels on libp2p streams too (TUNNEL_STREAM_PROTOCOL), for heads that cannot reach the ws:// listener
+   * (this provider behind NAT). Each stream is taken as a connection of the listener: the same admission, handshake
+   * deadline, key proofs, decisions and limits as a TCP connection, so no unauthenticated byte reaches a worker.
+   */
+  async serveOverLibp2p(libp2p: Pick<Libp2p, 'handle' | 'unhandle'>): Promise<void> {
+    if (this.stopServingStreams) return;
+    this.stopServingStreams = await serveTunnelStreams(libp2p, (socket) => {
+      if (!this.server.listening) return void socket.destroy();
+      // Node's HTTP server takes any Duplex as a connection this way (its 'connection' event is documented so).
+      this.server.emit('connection', socket);
+    });
+  }
+
   /** Jobs with an open stage here. */
   openStages(): { jobId: string; head: string; workerPid: number | undefined }[] {
     return [...this.stages.values()].map((stage) => ({ jobId: stage.jobId, head: stage.head, workerPid: stage.worker.pid }));
   }
 
   async close(): Promise<void> {
+    await this.stopServingStreams?.().catch(() => undefined);
     for (const stage of [...this.stages.values()]) await this.end(stage, 'the provider is stopping');
     for (const client of this.wss.clients) client.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));

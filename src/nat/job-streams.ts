@@ -93,25 +93,7 @@ export async function serveJobStreams(libp2p: Libp2p, options: JobStreamOptions 
 export async function dialJobSession(libp2p: Libp2p, peerId: string, addresses: readonly string[], options: JobStreamOptions & { timeoutMs?: number }): Promise<PeerSession> {
   const timeoutMs = options.timeoutMs ?? options.limits.handshakeTimeoutMs;
   const endpoint = libp2pEndpointOf(peerId);
-  let stream: Stream;
-  let connection: Connection | undefined;
-  try {
-    const peer = peerIdFromString(peerId);
-    // The record's first addresses only (relayed ones come first in an honest record): libp2p's peer store keeps
-    // what it is given, and the dial tries at most MAX_DIALLED_ADDRESSES_PER_PEER of what it holds.
-    const named = addresses.slice(0, MAX_DIALLED_ADDRESSES_PER_PEER);
-    if (named.length) await libp2p.peerStore.merge(peer, { multiaddrs: named.map((address) => multiaddr(address)) });
-    connection = await bestConnection(libp2p, peer, await libp2p.dial(peer, { signal: AbortSignal.timeout(timeoutMs) }), options.logger);
-    // A time limit of its own for the stream: one shared with the dial was spent when a WebRTC upgrade ran out its
-    // limit (UDP dropped), and the stream on the relayed connection then failed at once, at every redial.
-    stream = await connection.newStream(JOB_STREAM_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs), runOnLimitedConnection: true });
-  } catch (error) {
-    // A direct connection whose peer is gone (a restarted process: WebRTC notices only when ICE consent lapses,
-    // about 30 s later) is handed out at once by every dial until then (libp2p reuses any open unlimited
-    // connection): drop it, so the next try dials afresh.
-    if (connection && !isRelayed(connection)) connection.abort(error instanceof Error ? error : new Error(String(error)));
-    throw new PeerUnreachableError(endpoint, `cannot open ${JOB_STREAM_PROTOCOL} to ${peerId}: ${(error as Error).message}`, { cause: error });
-  }
+  const { stream, connection } = await openStreamToPeer(libp2p, peerId, addresses, JOB_STREAM_PROTOCOL, { timeoutMs, logger: options.logger });
   const session = sessionOver(stream, connection, options);
   try {
     await session.ready;
@@ -122,6 +104,34 @@ export async function dialJobSession(libp2p: Libp2p, peerId: string, addresses: 
     throw new PeerUnreachableError(endpoint, `session with ${peerId} failed: ${(error as Error).message}`, { cause: error });
   }
   return session;
+}
+
+/**
+ * Opens a stream of `protocol` to a peer, on the best connection there is to it: a relayed one is given a moment
+ * to be upgraded to a direct one (WebRTC over UDP, or DCUtR) first, so a long job or a stage's weights do not run
+ * through the relay when they need not. Job sessions and stage tunnels (src/distributed) dial peers this way.
+ */
+export async function openStreamToPeer(libp2p: Libp2p, peerId: string, addresses: readonly string[], protocol: string, options: { timeoutMs: number; logger: Logger }): Promise<{ stream: Stream; connection: Connection }> {
+  const { timeoutMs } = options;
+  let connection: Connection | undefined;
+  try {
+    const peer = peerIdFromString(peerId);
+    // The record's first addresses only (relayed ones come first in an honest record): libp2p's peer store keeps
+    // what it is given, and the dial tries at most MAX_DIALLED_ADDRESSES_PER_PEER of what it holds.
+    const named = addresses.slice(0, MAX_DIALLED_ADDRESSES_PER_PEER);
+    if (named.length) await libp2p.peerStore.merge(peer, { multiaddrs: named.map((address) => multiaddr(address)) });
+    connection = await bestConnection(libp2p, peer, await libp2p.dial(peer, { signal: AbortSignal.timeout(timeoutMs) }), options.logger);
+    // A time limit of its own for the stream: one shared with the dial was spent when a WebRTC upgrade ran out its
+    // limit (UDP dropped), and the stream on the relayed connection then failed at once, at every redial.
+    const stream = await connection.newStream(protocol, { signal: AbortSignal.timeout(timeoutMs), runOnLimitedConnection: true });
+    return { stream, connection };
+  } catch (error) {
+    // A direct connection whose peer is gone (a restarted process: WebRTC notices only when ICE consent lapses,
+    // about 30 s later) is handed out at once by every dial until then (libp2p reuses any open unlimited
+    // connection): drop it, so the next try dials afresh.
+    if (connection && !isRelayed(connection)) connection.abort(error instanceof Error ? error : new Error(String(error)));
+    throw new PeerUnreachableError(libp2pEndpointOf(peerId), `cannot open ${protocol} to ${peerId}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function sessionOver(stream: Stream, connection: Connection, options: JobStreamOptions): PeerSession {

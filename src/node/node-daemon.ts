@@ -158,7 +158,7 @@ export class NodeDaemon {
     const baseRuntime = roles.provider ? (options.engine ? { engine: options.engine } : await openProviderRuntime(config, options.key.publicKey, logger, () => void started?.saveState())) : undefined;
     // Models of `distributed.models` run split across other providers' stages (src/distributed).
     // A head whose model says `workers: discover` asks the discovery this daemon starts below.
-    const findStages: StageFinder | undefined = config.discovery.enabled ? (need) => findStageWorkers(started?.discoveryService, options.key.publicKey, need) : undefined;
+    const findStages: StageFinder | undefined = config.discovery.enabled ? (need) => findStageWorkers(started?.discoveryService, options.key.publicKey, need, logger) : undefined;
     const runtime = baseRuntime?.engine ? { ...baseRuntime, engine: await withDistributedModels(baseRuntime.engine, { config, home: options.home, key: options.key, logger, ...(findStages ? { findStageWorkers: findStages } : {}) }) } : baseRuntime;
     const openedStore = options.store
       ? { store: options.store, cursors: new FileFeedCursors(options.home.feedCursorsFile), location: 'in memory', close: () => options.store!.close() }
@@ -364,6 +364,8 @@ export class NodeDaemon {
       stageOffer: () => stageOfferOf(config, this.stages),
       jobStreams: { identity: this.identity(config.role), limits: config.limits, onSession: (session) => this.acceptSession(session) },
     });
+    // Stages are reached over libp2p too: a head that cannot dial this provider's ws:// listener (NAT) still can.
+    await this.stages?.serveOverLibp2p(this.discovery.service.libp2p);
     this.reputation?.attachGossip(this.discovery.service);
     if (this.aggregator && this.url) await this.announceAggregator(this.aggregator, this.url);
     this.content = await ContentService.start({ libp2p: this.discovery.service.libp2p, homeDir: this.options.home.dir, logger });

@@ -7,10 +7,12 @@
 // sends nothing sealed before the head's start frame, so no sealed byte ever reaches a WebSocket reader.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import WebSocket from 'ws';
+import type { Duplex } from 'node:stream';
+import WebSocket, { type ClientOptions } from 'ws';
 import { signEnvelope, tagValue, verifyEnvelope, SignatureMismatchError, type NodeKey } from '../../identity/index.js';
 import type { ErrorCode, NostrEvent } from '../../protocol/index.js';
 import { holdFrames, takeHeldFrames, type Frame } from './held-frames.js';
+import type { TunnelStreamOpener } from './tunnel-over-libp2p.js';
 import { deriveTunnelKeys, newEphemeralKey, type EphemeralKey, type TunnelKeys } from './tunnel-cipher.js';
 import {
   EVENT_KIND_TUNNEL_AUTH,
@@ -225,12 +227,35 @@ export interface DialTunnelParameters {
   worker: string;
   request: TunnelRequest;
   timeoutMs?: number;
+  /**
+   * For a stage reached over libp2p (`url` is then libp2p://<peer id>): opens the stream that stands in for the TCP
+   * connection. The handshake and the frames on it are the same; only the connection comes from elsewhere.
+   */
+  open?: TunnelStreamOpener;
 }
+
+/** The URL the WebSocket handshake names on a libp2p stream: its host is never looked up, the stream is the connection. */
+const URL_OVER_STREAM = 'ws://stage.libp2p.invalid/';
 
 export async function dialTunnel(params: DialTunnelParameters): Promise<AuthenticatedTunnel> {
   const timeoutMs = params.timeoutMs ?? TUNNEL_HANDSHAKE_TIMEOUT_MS;
+  let stream: Duplex | undefined;
+  if (params.open) {
+    try {
+      stream = await params.open();
+    } catch (error) {
+      throw new TunnelUnreachableError(params.url, `cannot reach the stage at ${params.url}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const overStream = stream;
   // WebSocket carries the handshake's few small text frames only; the tunnel's frames follow on the connection.
-  const socket = new WebSocket(params.url, { maxPayload: MAX_HANDSHAKE_BYTES, perMessageDeflate: false, handshakeTimeout: timeoutMs });
+  const socket = new WebSocket(overStream ? URL_OVER_STREAM : params.url, {
+    maxPayload: MAX_HANDSHAKE_BYTES,
+    perMessageDeflate: false,
+    handshakeTimeout: timeoutMs,
+    // The libp2p stream is used as ws uses a TCP socket: a Duplex with setNoDelay and setTimeout (libp2p-stream-socket.ts).
+    ...(overStream ? { createConnection: (() => overStream) as unknown as ClientOptions['createConnection'] } : {}),
+  });
   const unreachable = new Promise<never>((_, reject) =>
     socket.once('error', (error) => reject(new TunnelUnreachableError(params.url, `cannot reach the stage at ${params.url}: ${error.message}`, { cause: error }))),
   );
@@ -241,6 +266,7 @@ export async function dialTunnel(params: DialTunnelParameters): Promise<Authenti
     return await Promise.race([headHandshake(socket, () => connection, params, timeoutMs), unreachable]);
   } catch (error) {
     socket.terminate();
+    overStream?.destroy();
     throw error;
   }
 }

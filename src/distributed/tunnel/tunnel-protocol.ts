@@ -9,6 +9,13 @@ import { ContentId } from '../../protocol/content-id.js';
 
 export const TUNNEL_PROTOCOL = 'infernet-tunnel/2';
 export const TUNNEL_PROTOCOL_VERSION = 2;
+/**
+ * The same tunnel on a libp2p stream, for a stage provider behind NAT (no ws:// listener anyone can reach): the
+ * stream carries the WebSocket handshake and then the sealed frames, exactly as a TCP connection does.
+ */
+export const TUNNEL_STREAM_PROTOCOL = '/infernet/tunnel/2';
+/** Tunnel streams one libp2p connection may hold open at once (a stage's control channel and llama-server's links). */
+export const MAX_TUNNEL_STREAMS_PER_CONNECTION = 32;
 /** Ephemeral-range Nostr kind for tunnel authentication; distinct from session auth (22242), so neither replays as the other. */
 export const EVENT_KIND_TUNNEL_AUTH = 22243;
 /** A handshake frame is small; anything larger is refused before it is parsed. */

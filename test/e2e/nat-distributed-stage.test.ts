@@ -1,0 +1,125 @@
+// A distributed job whose RPC stage runs on a provider behind NAT, on real networks built inside the test (the
+// topology of nat-traversal.test.ts): a public relay, the head behind one masquerading NAT, the stage provider
+// behind the other, nothing port-forwarded. The stage provider's ws:// stage listener is on its private address,
+// which the head cannot dial: the head finds the provider through discovery (its record's libp2p:// endpoint says
+// it is behind NAT), opens the stage's tunnels as libp2p streams (/infernet/tunnel/2), and those run over the
+// direct UDP (WebRTC) connection the head upgrades its relayed one to. Real llama-server and ggml-rpc-server.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { locateLlamaRpcBinaries } from '../../src/distributed/index.js';
+import { sharedModelPath } from '../../src/models/shared-test-models.js';
+import { assertCanBuildNamespaces, createNatTopology, type NatTopology } from '../../src/nat/testing/nat-topology.js';
+import { infernetIn, patchConfig, startDaemonIn, until, type NamespaceDaemon } from '../../src/nat/testing/namespace-daemons.js';
+
+const model = sharedModelPath('stories260K.gguf');
+const RELAY_PORT = 4001;
+/** Each host has its own network namespace: the same port on every one of them. */
+const STAGE_PORT = 7450;
+
+interface DaemonState {
+  peerId: string;
+  npub: string;
+  nat?: { reachability: string };
+  providers?: Array<{ peerId: string; endpoint: string; stages?: { endpoint: string; openToAnyHead: boolean } }>;
+}
+
+describe('a distributed job with its stage on a provider behind NAT, over a direct UDP connection', () => {
+  let net: NatTopology;
+  let dir: string;
+  const daemons: NamespaceDaemon[] = [];
+  let relayAddress: string;
+  let stage: NamespaceDaemon;
+  const home = (name: string) => join(dir, name);
+  const state = async (name: string) => JSON.parse(await readFile(join(home(name), 'daemon.json'), 'utf8')) as DaemonState;
+  const logs = () => `${daemons.slice(1).map((daemon) => `${daemon.home}:\n${daemon.log().slice(-3000)}`).join('\n')}`;
+
+  const start = async (host: NatTopology['publicHosts'][number], name: string, initArgs: string[], patch: Record<string, unknown>) => {
+    const init = await infernetIn(undefined, ['init', '--home', home(name), '--host', host.address, '--port', '0', '--discovery', ...initArgs]);
+    assert.equal(init.code, 0, init.stderr);
+    await patchConfig(home(name), { storage: { backend: 'file' }, ...patch });
+    const daemon = await startDaemonIn(host, home(name));
+    daemons.push(daemon);
+    return daemon;
+  };
+
+  /** A head behind the first NAT: it serves the model split over one stage it discovers, and runs no stage itself. */
+  const headConfig = () => ({
+    discovery: { listen: [`/ip4/${net.privateHosts[0]!.address}/tcp/0`], bootstrap: [relayAddress] },
+    provider: { sandbox: 'none', contextSize: 512 },
+    distributed: { models: [{ path: model, split: 'layer', workers: 'discover', stagesPerJob: 1, keepWarmSeconds: 0 }] },
+  });
+  /** Submits on `name` until a job completes (the first lookup of the stage may not have found it yet). */
+  const submitUntilDone = async (name: string) => {
+    let attempts = 0;
+    let last = '';
+    const result = await until(async () => {
+      attempts++;
+      const attempt = await infernetIn(net.privateHosts[0], ['submit', '--home', home(name), '--model', 'stories260K', '--prompt', 'Once upon a time', '--max-tokens', '16', '--json'], 120_000);
+      last = attempt.stderr;
+      return attempt.code === 0 && attempt;
+    }, 150_000, `a distributed job through ${name} to complete`).catch((error: Error) => {
+      throw new Error(`${error.message}; last submit: ${last}\n${logs()}`);
+    });
+    const job = JSON.parse(result.stdout) as { status: string; tokens: number };
+    assert.equal(job.status, 'completed');
+    assert.equal(job.tokens, 16);
+    return attempts;
+  };
+  /** The stage provider's 'stage opened' lines for stages opened by the head with this libp2p peer id. */
+  const stagesOpenedFor = (peerId: string) => stage.log().split('\n').filter((line) => line.includes('stage opened') && line.includes(peerId));
+
+  before(async () => {
+    assertCanBuildNamespaces();
+    locateLlamaRpcBinaries(); // fails here, with the set-up command, when llama.cpp is not built
+    net = createNatTopology({ publicHosts: 1, privateNetworks: 2 });
+    dir = await mkdtemp(join(tmpdir(), 'infernet-nat-stage-'));
+    const listen = `/ip4/${net.publicHosts[0]!.address}/tcp/${RELAY_PORT}`;
+    await start(net.publicHosts[0]!, 'relay', ['--role', 'client'], { discovery: { listen: [listen], announce: [listen], nat: { relayServer: true, maxReservations: 8 } } });
+    relayAddress = `${listen}/p2p/${(await state('relay')).peerId}`;
+    [, stage] = await Promise.all([
+      start(net.privateHosts[0]!, 'head', ['--role', 'all', '--sandbox', 'none'], headConfig()),
+      // The stage listener is on the private address: announced in the offer, unreachable from the head's network.
+      start(net.privateHosts[1]!, 'stage', ['--role', 'provider', '--sandbox', 'none'], {
+        discovery: { listen: [`/ip4/${net.privateHosts[1]!.address}/tcp/0`], bootstrap: [relayAddress] },
+        provider: { sandbox: 'none' },
+        distributed: { worker: { host: net.privateHosts[1]!.address, port: STAGE_PORT, heads: 'any', sandbox: 'none', threads: 1, memoryMb: 1024 } },
+      }),
+    ]);
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    await Promise.all(daemons.map((daemon) => daemon.stop()));
+    net?.remove();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, { timeout: 60_000 });
+
+  it('the head learns the stage provider behind NAT by its libp2p endpoint, with its stage offer', async () => {
+    const { peerId } = await until(async () => {
+      const current = await state('stage');
+      return (current.nat?.reachability === 'relayed' || current.nat?.reachability === 'direct-upgraded') && current;
+    }, 45_000, 'the stage provider to hold a relay reservation').catch((error: Error) => {
+      throw new Error(`${error.message}\n${logs()}`);
+    });
+    const known = await until(async () => (await state('head')).providers?.find((provider) => provider.endpoint === `libp2p://${peerId}` && provider.stages), 45_000, 'the head to learn the stage provider\'s libp2p endpoint and stage offer').catch((error: Error) => {
+      throw new Error(`${error.message}\n${logs()}`);
+    });
+    // The offer names the private ws:// listener, which nobody outside that NAT can dial.
+    assert.equal(known.stages!.endpoint, `ws://${net.privateHosts[1]!.address}:${STAGE_PORT}`);
+  });
+
+  it('runs a job split onto the stage over a direct UDP (WebRTC) connection through both NATs', { timeout: 180_000 }, async (t) => {
+    const { peerId: headPeerId } = await state('head');
+    const attempts = await submitUntilDone('head');
+    // The stage opened on the provider behind NAT, its control tunnel from the head's peer id over direct UDP.
+    const opened = stagesOpenedFor(headPeerId);
+    t.diagnostic(`submits: ${attempts}; stage opened: ${opened.join(' | ').slice(0, 600)}`);
+    assert.ok(opened.length >= 1, `no stage opened on the provider behind NAT\n${logs()}`);
+    assert.ok(opened.every((line) => line.includes(`"remote":"direct-udp ${headPeerId}"`)), `the stage's tunnel did not run over direct UDP: ${opened.join('\n')}`);
+    // Diagnostic only: the WebRTC connection may come from an earlier dial (discovery's), not the stage's upgrade.
+    const headNat = (await state('head')).nat as { upgrades?: { tried: number; won: number } } | undefined;
+    t.diagnostic(`head upgrades: ${JSON.stringify(headNat?.upgrades)}`);
+  });
+});
