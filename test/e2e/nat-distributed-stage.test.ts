@@ -5,6 +5,7 @@
 // it is behind NAT), opens the stage's tunnels as libp2p streams (/infernet/tunnel/2), and those run over the
 // direct UDP (WebRTC) connection the head upgrades its relayed one to. Real llama-server and ggml-rpc-server.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,7 @@ describe('a distributed job with its stage on a provider behind NAT, over a dire
   let dir: string;
   const daemons: NamespaceDaemon[] = [];
   let relayAddress: string;
+  let head: NamespaceDaemon;
   let stage: NamespaceDaemon;
   const home = (name: string) => join(dir, name);
   const state = async (name: string) => JSON.parse(await readFile(join(home(name), 'daemon.json'), 'utf8')) as DaemonState;
@@ -79,7 +81,7 @@ describe('a distributed job with its stage on a provider behind NAT, over a dire
     const listen = `/ip4/${net.publicHosts[0]!.address}/tcp/${RELAY_PORT}`;
     await start(net.publicHosts[0]!, 'relay', ['--role', 'client'], { discovery: { listen: [listen], announce: [listen], nat: { relayServer: true, maxReservations: 8 } } });
     relayAddress = `${listen}/p2p/${(await state('relay')).peerId}`;
-    [, stage] = await Promise.all([
+    [head, stage] = await Promise.all([
       start(net.privateHosts[0]!, 'head', ['--role', 'all', '--sandbox', 'none'], headConfig()),
       // The stage listener is on the private address: announced in the offer, unreachable from the head's network.
       start(net.privateHosts[1]!, 'stage', ['--role', 'provider', '--sandbox', 'none'], {
@@ -121,5 +123,34 @@ describe('a distributed job with its stage on a provider behind NAT, over a dire
     // Diagnostic only: the WebRTC connection may come from an earlier dial (discovery's), not the stage's upgrade.
     const headNat = (await state('head')).nat as { upgrades?: { tried: number; won: number } } | undefined;
     t.diagnostic(`head upgrades: ${JSON.stringify(headNat?.upgrades)}`);
+  });
+
+  it('with UDP dropped by both NATs, a new head\'s stage runs through the relay, and the provider says relayed', { timeout: 240_000 }, async (t) => {
+    for (const gateway of net.gatewayNamespaces) {
+      const drop = spawnSync('ip', ['netns', 'exec', gateway, 'iptables', '-I', 'FORWARD', '-p', 'udp', '-j', 'DROP'], { encoding: 'utf8' });
+      assert.equal(drop.status, 0, drop.stderr);
+    }
+    // A new head (a new peer: no WebRTC connection from before the rule) behind the first NAT. The first head
+    // stops, so the new one's jobs cannot be routed to it (it offers the same model) and run on its direct path.
+    await head.stop();
+    await start(net.privateHosts[0]!, 'head2', ['--role', 'all', '--sandbox', 'none'], headConfig());
+    const attempts = await submitUntilDone('head2');
+    // Read after its job: daemon.json names the job listener before discovery has written the peer id.
+    const { peerId } = await state('head2');
+    const opened = stagesOpenedFor(peerId);
+    t.diagnostic(`submits: ${attempts}; stage opened: ${opened.join(' | ').slice(0, 600)}`);
+    assert.ok(opened.length >= 1, `no stage opened for the second head\n${logs()}`);
+    assert.ok(opened.every((line) => line.includes(`"remote":"relayed ${peerId}"`)), `the stage's tunnel did not run through the relay: ${opened.join('\n')}`);
+    // The head tried the UDP path, lost, and says so (daemon.json follows its connections, so it is polled).
+    const upgradesOf = async () => ((await state('head2')).nat as { upgrades?: { tried: number; won: number } } | undefined)?.upgrades;
+    const upgrades = await until(async () => {
+      const current = await upgradesOf();
+      return current && current.tried >= 1 && current;
+    }, 10_000, 'the second head to count its WebRTC try').catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(await upgradesOf())}`);
+    });
+    t.diagnostic(`second head upgrades: ${JSON.stringify(upgrades)}`);
+    assert.equal(upgrades.won, 0, JSON.stringify(upgrades));
+    assert.match(daemons.at(-1)!.log(), /WebRTC upgrade failed: staying on the relay/);
   });
 });
