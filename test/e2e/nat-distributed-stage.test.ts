@@ -53,7 +53,13 @@ describe('a distributed job with its stage on a provider behind NAT, over a dire
     provider: { sandbox: 'none', contextSize: 512 },
     distributed: { models: [{ path: model, split: 'layer', workers: 'discover', stagesPerJob: 1, keepWarmSeconds: 0 }] },
   });
-  /** Submits on `name` until a job completes (the first lookup of the stage may not have found it yet). */
+  /** Why each submit that did not complete failed, for the diagnostics. */
+  const failedSubmits: string[] = [];
+  /**
+   * Submits on `name` until a job completes (the first lookup of the stage may not have found it yet; with UDP
+   * dropped, the first relayed tunnel opens have also failed, "aborted due to timeout" in the dial, cause not yet
+   * found: each failure is printed in the diagnostics).
+   */
   const submitUntilDone = async (name: string) => {
     let attempts = 0;
     let last = '';
@@ -61,6 +67,7 @@ describe('a distributed job with its stage on a provider behind NAT, over a dire
       attempts++;
       const attempt = await infernetIn(net.privateHosts[0], ['submit', '--home', home(name), '--model', 'stories260K', '--prompt', 'Once upon a time', '--max-tokens', '16', '--json'], 120_000);
       last = attempt.stderr;
+      if (attempt.code !== 0) failedSubmits.push(`${name}: ${(attempt.stdout + attempt.stderr).trim().split('\n').slice(-2).join(' / ').slice(0, 1500)}`);
       return attempt.code === 0 && attempt;
     }, 150_000, `a distributed job through ${name} to complete`).catch((error: Error) => {
       throw new Error(`${error.message}; last submit: ${last}\n${logs()}`);
@@ -139,6 +146,7 @@ describe('a distributed job with its stage on a provider behind NAT, over a dire
     const { peerId } = await state('head2');
     const opened = stagesOpenedFor(peerId);
     t.diagnostic(`submits: ${attempts}; stage opened: ${opened.join(' | ').slice(0, 600)}`);
+    t.diagnostic(`failed submits: ${failedSubmits.join(' || ')}`);
     assert.ok(opened.length >= 1, `no stage opened for the second head\n${logs()}`);
     assert.ok(opened.every((line) => line.includes(`"remote":"relayed ${peerId}"`)), `the stage's tunnel did not run through the relay: ${opened.join('\n')}`);
     // The head tried the UDP path, lost, and says so (daemon.json follows its connections, so it is polled).
