@@ -14,6 +14,7 @@ import { TopicValidatorResult, type Message } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '../log/index.js';
+import { pingPeer } from '../nat/index.js';
 import { PROTOCOL_VERSION } from '../protocol/index.js';
 import { cidOfKey } from './announce-keys.js';
 import { AggregatorsTopicMessage, createAggregatorRecord, verifyAggregatorRecord, type AggregatorLoad, type AggregatorRecord, type SignedAggregatorRecord } from './aggregator-record.js';
@@ -248,7 +249,7 @@ export class AggregatorDiscovery extends EventEmitter<AggregatorDiscoveryEvents>
 
   private async measure(known: KnownAggregator): Promise<KnownAggregator> {
     try {
-      const rtt = await this.service.libp2p.services.ping.ping(peerIdFromString(known.peerId), { signal: AbortSignal.timeout(this.options.pingTimeoutMs ?? DEFAULT_TIMINGS.pingTimeoutMs) });
+      const rtt = await pingPeer(this.service.libp2p, peerIdFromString(known.peerId), { signal: AbortSignal.timeout(this.options.pingTimeoutMs ?? DEFAULT_TIMINGS.pingTimeoutMs) });
       known.latencyMs = rtt;
     } catch (error) {
       this.log.debug({ peer: known.peerId, err: (error as Error).message }, 'aggregator did not answer a ping');

@@ -12,7 +12,7 @@ import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } f
 import { dcutr } from '@libp2p/dcutr';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import { identify, type Identify } from '@libp2p/identify';
-import type { ConnectionGater, Ed25519PrivateKey } from '@libp2p/interface';
+import type { ConnectionGater, Ed25519PrivateKey, PeerId } from '@libp2p/interface';
 import { kadDHT, type KadDHT } from '@libp2p/kad-dht';
 import { ping, type Ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
@@ -24,6 +24,7 @@ import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
 import { MAX_DIALLED_ADDRESSES_PER_PEER } from '../nat/constants.js';
 import { compareDialAddresses } from '../nat/dial-order.js';
+import { proveWebRtcConnections } from '../nat/peer-connections.js';
 import { RelayPolicy, type RelayLimits } from '../nat/relay-policy.js';
 import { DEFAULT_STUN_PORT, startStunServer, type StunServer } from '../nat/stun-server.js';
 import type { NostrEvent } from '../protocol/index.js';
@@ -109,6 +110,7 @@ export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): 
   const relayClient = nat.relayClient ?? (!relayLimits && !loopbackOnly);
   const relayPolicy = relayLimits ? new RelayPolicy(relayLimits) : undefined;
   let relayService: CircuitRelayService | undefined;
+  let relayNode: Pick<Libp2p, 'getConnections'> | undefined;
   // Not on a relay: it has a public address, and a WebRTC transport there answers signalling streams, so NATed
   // peers ended up with a direct WebRTC connection to the relay beside their TCP one (NAT test, 2026-12-05), renewed
   // their reservation over it, and lost it when that connection died: the provider's relayed address vanished and
@@ -131,7 +133,7 @@ export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): 
     streamMuxers: [yamux()],
     // WebRTC through a relay is dialled last: the job path upgrades to it itself (src/nat/dial-order.ts says why).
     connectionManager: { allow, maxPeerAddrsToDial: MAX_DIALLED_ADDRESSES_PER_PEER, addressSorter: compareDialAddresses },
-    ...(relayPolicy ? { connectionGater: relayGater(relayPolicy, () => relayService, log) } : {}),
+    ...(relayPolicy ? { connectionGater: relayGater(relayPolicy, () => relayService, (peer) => (relayNode?.getConnections(peer).length ?? 0) > 0, log) } : {}),
     services: {
       ...(relayLimits
         ? {
@@ -170,6 +172,8 @@ export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): 
   });
   const bootstrap = (options.bootstrap ?? []).filter((address) => !address.endsWith(`/p2p/${peerId}`));
   relayService = 'relay' in libp2p.services ? libp2p.services.relay : undefined;
+  relayNode = libp2p;
+  if (webrtc) proveWebRtcConnections(libp2p, log);
   const stun = relayService ? await serveStun(transportListen, nat.stunPort ?? DEFAULT_STUN_PORT, log) : undefined;
   return {
     libp2p,
@@ -232,7 +236,7 @@ function ipOfPrefix(prefix: string): string | undefined {
 }
 
 /** The relay's per-peer limits as a connection gater: each refusal is logged with the peer and the reason. */
-function relayGater(policy: RelayPolicy, service: () => CircuitRelayService | undefined, log: Logger): ConnectionGater {
+function relayGater(policy: RelayPolicy, service: () => CircuitRelayService | undefined, connected: (peer: PeerId) => boolean, log: Logger): ConnectionGater {
   return {
     denyInboundRelayReservation: (source) => {
       const reservations = service()?.reservations;
@@ -242,6 +246,10 @@ function relayGater(policy: RelayPolicy, service: () => CircuitRelayService | un
       return true;
     },
     denyOutboundRelayedConnection: (source, destination) => {
+      // libp2p refuses a circuit to a peer the relay holds no connection to right after this (NO_RESERVATION: a
+      // reservation outlives its holder's connection), at no cost to the relay. Not counted: a node redialling a
+      // peer that left would otherwise use up its circuits to the peers that are there.
+      if (!connected(destination)) return false;
       const verdict = policy.admitCircuit(source.toString());
       if (verdict.allow) return false;
       log.warn({ peer: source.toString(), to: destination.toString(), reason: verdict.reason, detail: verdict.detail }, 'relayed connection refused');

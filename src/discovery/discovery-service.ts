@@ -19,6 +19,7 @@ import type { PeerInfo } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
+import { pingPeer } from '../nat/index.js';
 import { PROTOCOL_VERSION, type JobKind, type NostrEvent, type Price } from '../protocol/index.js';
 import { announceKeysOf, cidOfKey, modelKey, STAGES_KEY } from './announce-keys.js';
 import {
@@ -520,7 +521,7 @@ export class DiscoveryService extends EventEmitter<DiscoveryEvents> {
   private async measureLatency(provider: KnownProvider, node: DiscoveryNode): Promise<void> {
     if (provider.source === 'self') return void this.directory.reachable(provider.peerId, 0, Date.now());
     try {
-      const rtt = await node.libp2p.services.ping.ping(peerIdFromString(provider.peerId), { signal: AbortSignal.timeout(this.timings.pingTimeoutMs) });
+      const rtt = await pingPeer(node.libp2p, peerIdFromString(provider.peerId), { signal: AbortSignal.timeout(this.timings.pingTimeoutMs) });
       this.directory.reachable(provider.peerId, rtt, Date.now());
     } catch (error) {
       // A relayed (limited) connection may refuse a ping stream while the peer is plainly there: a connection

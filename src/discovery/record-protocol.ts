@@ -2,6 +2,7 @@
 // a Nostr event) until the provider closes. Nothing is sent the other way, so there is nothing to parse there.
 // /infernet/aggregator-record/1.0.0 is the same exchange for an aggregator's record (the protocol parameter).
 import type { Libp2p, PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
+import { streamTo } from '../nat/index.js';
 import type { NostrEvent } from '../protocol/index.js';
 import { MAX_RECORD_BYTES, RECORD_PROTOCOL } from './constants.js';
 import { RecordFetchError } from './errors.js';
@@ -37,7 +38,8 @@ export async function stopServingProviderRecord(libp2p: Libp2p): Promise<void> {
 export async function fetchProviderRecord(libp2p: Libp2p, peer: PeerId, signal: AbortSignal, protocol: string = RECORD_PROTOCOL): Promise<unknown> {
   let stream: Stream;
   try {
-    stream = await libp2p.dialProtocol(peer, protocol, { signal, runOnLimitedConnection: true });
+    // On the connection already open (a NATed provider's relayed one included): a dial would cost its relay a circuit.
+    stream = await streamTo(libp2p, peer, protocol, { signal });
   } catch (cause) {
     throw new RecordFetchError(`cannot open ${protocol} to ${peer.toString()}: ${(cause as Error).message}`, { cause });
   }

@@ -2,7 +2,9 @@
 // (relayed or hole-punched connections), the node's reachability, and a relay's per-peer limits.
 export { DIRECT_UPGRADE_WAIT_MS, WEBRTC_UPGRADE_TIMEOUT_MS, JOB_STREAM_PROTOCOL, LIBP2P_ENDPOINT_PREFIX, MAX_JOB_STREAMS } from './constants.js';
 export { chooseJobEndpoint, type ChooseJobEndpointParameters, type JobEndpointChoice, type ReachabilityMode } from './job-endpoint.js';
-export { connectionPathOf, dialJobSession, isRelayed, upgradeStatsOf, type ConnectionPathKind, type UpgradeStats, JobStreamLink, libp2pEndpointOf, openStreamToPeer, peerIdOfEndpoint, remoteAddressOf, serveJobStreams, type JobStreamOptions } from './job-streams.js';
+export { connectionPathOf, isRelayed, remoteAddressOf, type ConnectionPathKind } from './connection-path.js';
+export { dialJobSession, upgradeStatsOf, type UpgradeStats, JobStreamLink, libp2pEndpointOf, openStreamToPeer, peerIdOfEndpoint, serveJobStreams, type JobStreamOptions } from './job-streams.js';
+export { connectionTo, openConnectionTo, pingPeer, proveWebRtcConnections, streamTo, WEBRTC_PROOF_TIMEOUT_MS } from './peer-connections.js';
 export {
   classifyReachability,
   isPrivateIp,

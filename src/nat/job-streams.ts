@@ -9,7 +9,9 @@ import type { TransportLimits } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import { PeerSession, PeerUnreachableError, ReconnectingLink, type BackoffPolicy, type SessionIdentity } from '../transport/index.js';
 import { DIRECT_UPGRADE_WAIT_MS, JOB_STREAM_PROTOCOL, WEBRTC_RETRY_AFTER_MS, WEBRTC_UPGRADE_TIMEOUT_MS, LIBP2P_ENDPOINT_PREFIX, MAX_DIALLED_ADDRESSES_PER_PEER, MAX_JOB_STREAMS } from './constants.js';
+import { isRelayed, remoteAddressOf } from './connection-path.js';
 import { isWebRtcAddress } from './dial-order.js';
+import { connectionTo, openConnectionTo, webRtcProof } from './peer-connections.js';
 import { StreamFrameSocket } from './stream-frame-socket.js';
 
 /** Frames up to this multiple of the limit are read (and refused by the session); beyond, the stream is cut. */
@@ -29,43 +31,6 @@ export function libp2pEndpointOf(peerId: string): string {
 /** The peer id of a libp2p:// endpoint, or undefined for any other endpoint (a ws:// URL). */
 export function peerIdOfEndpoint(endpoint: string): string | undefined {
   return endpoint.startsWith(LIBP2P_ENDPOINT_PREFIX) ? endpoint.slice(LIBP2P_ENDPOINT_PREFIX.length) : undefined;
-}
-
-type ConnectionPath = Pick<Connection, 'remoteAddr' | 'remotePeer' | 'limits'>;
-
-/**
- * Whether a connection runs through a relay. The dialling side sees /p2p-circuit in the remote address; the side
- * that was dialled sees the relay's own address (ending in the relay's peer id, not the remote's) and the relay's
- * limits on the connection.
- */
-export function isRelayed(connection: ConnectionPath): boolean {
-  const address = connection.remoteAddr.toString();
-  // A WebRTC connection was signalled through the relay, so the dialler's address names it (…/p2p-circuit/webrtc/…),
-  // but its bytes go peer to peer over UDP.
-  if (isWebRtc(address)) return false;
-  if (address.includes('/p2p-circuit') || connection.limits !== undefined) return true;
-  const lastPeer = address.match(/\/p2p\/(\w+)$/)?.[1];
-  return lastPeer !== undefined && lastPeer !== connection.remotePeer.toString();
-}
-
-/** The path of a peer session, from its remote address (a multiaddr, or host:port / URL for a WebSocket session). */
-export type ConnectionPathKind = 'direct-udp' | 'direct-tcp' | 'relayed';
-
-export function connectionPathOf(remote: string): ConnectionPathKind {
-  if (isWebRtc(remote) || remote.includes('/udp/')) return 'direct-udp';
-  if (remote.includes('/p2p-circuit')) return 'relayed';
-  return 'direct-tcp';
-}
-
-function isWebRtc(address: string): boolean {
-  return /\/webrtc(\/|$)/.test(address);
-}
-
-/** The remote as a full address: a relayed one always reads …/p2p/<relay>/p2p-circuit/p2p/<remote>. */
-export function remoteAddressOf(connection: ConnectionPath): string {
-  const address = connection.remoteAddr.toString();
-  if (!isRelayed(connection) || address.includes('/p2p-circuit')) return address;
-  return `${address}/p2p-circuit/p2p/${connection.remotePeer.toString()}`;
 }
 
 /** Accepts job sessions on libp2p streams, relayed connections included; `onSession` gets each authenticated one. */
@@ -118,9 +83,14 @@ export async function openStreamToPeer(libp2p: Libp2p, peerId: string, addresses
     const peer = peerIdFromString(peerId);
     // The record's first addresses only (relayed ones come first in an honest record): libp2p's peer store keeps
     // what it is given, and the dial tries at most MAX_DIALLED_ADDRESSES_PER_PEER of what it holds.
-    const named = addresses.slice(0, MAX_DIALLED_ADDRESSES_PER_PEER);
-    if (named.length) await libp2p.peerStore.merge(peer, { multiaddrs: named.map((address) => multiaddr(address)) });
-    connection = await bestConnection(libp2p, peer, await libp2p.dial(peer, { signal: AbortSignal.timeout(timeoutMs) }), options.logger);
+    const named = addresses.slice(0, MAX_DIALLED_ADDRESSES_PER_PEER).map((address) => multiaddr(address));
+    if (named.length) await libp2p.peerStore.merge(peer, { multiaddrs: named });
+    // The connection already open, relayed included: a dial would cost the relay another circuit (peer-connections.ts).
+    // Else a dial naming the record's addresses: one already under way to this peer (the DHT's, at a private address
+    // a third peer told it, which is not reachable from here) is joined rather than started anew and keeps to the
+    // addresses it was given; named ones are added to it and tried after those.
+    const dialled = await connectionTo(libp2p, peer, { signal: AbortSignal.timeout(timeoutMs), addresses: named.map((address) => dialAddressOf(address, peer)) });
+    connection = await bestConnection(libp2p, peer, dialled, options.logger);
     // A time limit of its own for the stream: one shared with the dial was spent when a WebRTC upgrade ran out its
     // limit (UDP dropped), and the stream on the relayed connection then failed at once, at every redial.
     const stream = await connection.newStream(protocol, { signal: AbortSignal.timeout(timeoutMs), runOnLimitedConnection: true });
@@ -141,22 +111,26 @@ function sessionOver(stream: Stream, connection: Connection, options: JobStreamO
 }
 
 /**
- * The dialled connection, or a direct one to the same peer: a WebRTC connection signalled over the relay when the
- * peer listens for one (UDP punches through NATs where TCP cannot), else one DCUtR opens within DIRECT_UPGRADE_WAIT_MS.
+ * The connection, or a direct one to the same peer: a WebRTC connection signalled over the relay when the peer
+ * listens for one (UDP punches through NATs where TCP cannot), else one DCUtR opens within DIRECT_UPGRADE_WAIT_MS
+ * of the relayed connection's opening (a relayed connection older than that has had its chance: no wait).
  */
-async function bestConnection(libp2p: Libp2p, peer: PeerId, dialled: Connection, logger: Logger): Promise<Connection> {
-  const direct = (): Connection | undefined => libp2p.getConnections(peer).find((connection) => connection.status === 'open' && !isRelayed(connection));
-  if (!isRelayed(dialled)) return dialled;
+async function bestConnection(libp2p: Libp2p, peer: PeerId, relayedOrDirect: Connection, logger: Logger): Promise<Connection> {
+  const direct = (): Connection | undefined => {
+    const open = openConnectionTo(libp2p, peer);
+    return open && !isRelayed(open) ? open : undefined;
+  };
+  if (!isRelayed(relayedOrDirect)) return relayedOrDirect;
   const already = direct();
   if (already) return already;
   const viaWebRtc = await upgradeToWebRtc(libp2p, peer, logger);
   if (viaWebRtc) return viaWebRtc;
-  for (const deadline = Date.now() + DIRECT_UPGRADE_WAIT_MS; Date.now() < deadline; ) {
+  for (const deadline = relayedOrDirect.timeline.open + DIRECT_UPGRADE_WAIT_MS; Date.now() < deadline; ) {
     const upgraded = direct();
     if (upgraded) return upgraded;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return direct() ?? dialled;
+  return direct() ?? relayedOrDirect;
 }
 
 /**
@@ -168,7 +142,7 @@ async function upgradeToWebRtc(libp2p: Libp2p, peer: PeerId, logger: Logger): Pr
   const known = await libp2p.peerStore.get(peer).catch(() => undefined);
   const stored = known?.addresses.map(({ multiaddr: address }) => address).find(isWebRtcAddress);
   if (!stored) return undefined;
-  const address = webRtcDialAddress(stored, peer);
+  const address = dialAddressOf(stored, peer);
   const stats = upgradeStatsOf(libp2p);
   if (Date.now() - (stats.failedAt.get(peer.toString()) ?? -Infinity) < WEBRTC_RETRY_AFTER_MS) return undefined;
   stats.tried++;
@@ -180,6 +154,8 @@ async function upgradeToWebRtc(libp2p: Libp2p, peer: PeerId, logger: Logger): Pr
   try {
     const connection = await libp2p.dial(address, { signal: controller.signal });
     if (isRelayed(connection) || !connection.remotePeer.equals(peer)) return undefined;
+    // Open is not yet usable: a WebRTC connection whose ICE never connected can sit open (peer-connections.ts).
+    if (!(await webRtcProof(connection, logger))) throw new Error('the WebRTC connection carried no ping');
     stats.failedAt.delete(peer.toString());
     stats.won++;
     logger.info({ peer: peer.toString(), ms: Date.now() - started }, 'relayed connection upgraded to WebRTC (direct UDP)');
@@ -195,13 +171,13 @@ async function upgradeToWebRtc(libp2p: Libp2p, peer: PeerId, logger: Logger): Pr
 }
 
 /**
- * The address to dial for a WebRTC connection to `peer`. The peer store keeps a peer's addresses without its own
- * /p2p suffix (…/p2p/<relay>/p2p-circuit/webrtc), and libp2p takes a dialled address's last /p2p as the peer to
- * reach: dialled as stored, it names the relay, and libp2p hands back its open TCP connection to the relay at once.
- * That was the first attempt's flaky upgrade: a "won" upgrade in 0-5 ms whose job session went to the relay, which
- * answers as a client with no capabilities and closes the session 10 s later ("closed by peer").
+ * An address of `peer` to dial: the address with the peer's own /p2p suffix. libp2p takes a dialled address's last
+ * /p2p as the peer to reach, and the peer store keeps a peer's addresses without it (a WebRTC one as
+ * …/p2p/<relay>/p2p-circuit/webrtc): dialled as stored, that names the relay, and libp2p hands back its open TCP
+ * connection to the relay at once. That was the first attempt's flaky upgrade: a "won" upgrade in 0-5 ms whose job
+ * session went to the relay, which answers as a client with no capabilities and closes the session 10 s later.
  */
-export function webRtcDialAddress(address: Multiaddr, peer: PeerId): Multiaddr {
+export function dialAddressOf(address: Multiaddr, peer: PeerId): Multiaddr {
   const last = address.getComponents().at(-1);
   return last?.name === 'p2p' && last.value === peer.toString() ? address : address.encapsulate(`/p2p/${peer.toString()}`);
 }

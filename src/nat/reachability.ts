@@ -4,7 +4,8 @@
 import type { Connection, Libp2p } from '@libp2p/interface';
 import { BlockList } from 'node:net';
 import { multiaddr } from '@multiformats/multiaddr';
-import { isRelayed, upgradeStatsOf } from './job-streams.js';
+import { isRelayed } from './connection-path.js';
+import { upgradeStatsOf } from './job-streams.js';
 
 export type Reachability = 'public' | 'relayed' | 'direct-upgraded' | 'private';
 
