@@ -18,7 +18,8 @@ import { parseArgs } from 'node:util';
 import { freeLoopbackPort, startEngineProcess, stopEngineProcess, waitUntilReady, type EngineProcess } from '../src/distributed/engine-process.js';
 import { locateLlamaRpcBinaries } from '../src/distributed/llama-rpc-binaries.js';
 import { LlamaServerEngine } from '../src/distributed/llama-server-engine.js';
-import { headArguments, llamaServerHealthy } from '../src/distributed/llama-server-head.js';
+import { headArguments } from '../src/distributed/llama-server-head.js';
+import { inferenceServerHealthy } from '../src/inference/server-health.js';
 import { serverSentEvents } from '../src/inference/server-sent-events.js';
 import { BENCHMARK_LLAMA_SHAPE, writeRandomLlamaGguf, type RandomLlamaShape, type RandomTensorType } from '../src/models/gguf/write-random-llama-gguf.js';
 import { SamplingParams } from '../src/protocol/index.js';
@@ -142,7 +143,7 @@ class DirectServer {
   }
 
   healthy(): Promise<boolean> {
-    return llamaServerHealthy(this.baseUrl);
+    return inferenceServerHealthy(this.baseUrl);
   }
 
   /** The layers llama.cpp says it offloaded to the GPU, e.g. "33/33". */

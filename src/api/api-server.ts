@@ -12,7 +12,6 @@ import type { Logger } from '../log/index.js';
 import { isMetricsRequest, serveMetrics, type NodeMetrics } from '../metrics/index.js';
 import type { JobPayer } from '../payments/index.js';
 import { ModelListUnavailableError, requestNetworkModels } from '../client/network-models.js';
-import type { PeerSession } from '../transport/index.js';
 import { ApiError, invalidApiKey, modelNotFound, networkUnavailable } from './api-error.js';
 import { ApiKeyVerifier } from './api-keys.js';
 import { AggregatorConnection, NoAggregatorError } from './aggregator-connection.js';

@@ -23,7 +23,7 @@ import { createLibp2p, type Libp2p } from 'libp2p';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
 import { MAX_DIALLED_ADDRESSES_PER_PEER } from '../nat/constants.js';
-import { compareDialAddresses } from '../nat/dial-order.js';
+import { dialAddressComparator } from '../nat/dial-order.js';
 import { proveWebRtcConnections } from '../nat/peer-connections.js';
 import { RelayPolicy, type RelayLimits } from '../nat/relay-policy.js';
 import { DEFAULT_STUN_PORT, startStunServer, type StunServer } from '../nat/stun-server.js';
@@ -132,7 +132,7 @@ export async function createDiscoveryNode(options: CreateDiscoveryNodeOptions): 
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     // WebRTC through a relay is dialled last: the job path upgrades to it itself (src/nat/dial-order.ts says why).
-    connectionManager: { allow, maxPeerAddrsToDial: MAX_DIALLED_ADDRESSES_PER_PEER, addressSorter: compareDialAddresses },
+    connectionManager: { allow, maxPeerAddrsToDial: MAX_DIALLED_ADDRESSES_PER_PEER, addressSorter: dialAddressComparator() },
     ...(relayPolicy ? { connectionGater: relayGater(relayPolicy, () => relayService, (peer) => (relayNode?.getConnections(peer).length ?? 0) > 0, log) } : {}),
     services: {
       ...(relayLimits

@@ -43,7 +43,8 @@ export const JobEndpoint = z.string().max(2048).regex(/^(wss?:\/\/[^\s]+|libp2p:
  */
 export const StageOffer = z
   .object({
-    endpoint: z.string().max(2048).regex(/^wss?:\/\/[^\s]+$/, 'a ws:// or wss:// URL'),
+    /** The tunnel listener's ws:// URL, or libp2p://<peer id> (the record's job endpoint) behind NAT. */
+    endpoint: JobEndpoint,
     threads: z.number().int().min(1).max(256),
     memoryBytes: z.number().int().nonnegative(),
     maxStages: z.number().int().min(1).max(64),

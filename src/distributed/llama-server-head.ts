@@ -3,6 +3,7 @@
 import type { ChatMessage } from '../protocol/index.js';
 import { EngineProcessError, freeLoopbackPort, startEngineProcess, stopEngineProcess, waitUntilReady, type EngineProcess } from './engine-process.js';
 import { InfernetError } from '../errors/index.js';
+import { inferenceServerHealthy } from '../inference/server-health.js';
 import { serverSentEvents } from '../inference/server-sent-events.js';
 
 export type LlamaSplitMode = 'layer' | 'tensor';
@@ -101,7 +102,7 @@ export class LlamaServerHead {
   }
 
   healthy(): Promise<boolean> {
-    return llamaServerHealthy(this.baseUrl);
+    return inferenceServerHealthy(this.baseUrl);
   }
 
   /** The prompt's tokens as llama-server would feed them, BOS included. */
@@ -201,17 +202,6 @@ interface StreamChunk {
   stop_type?: CompletionEnd['stopType'];
   completion_probabilities?: { id?: number; logprob?: number; top_logprobs?: { id: number; logprob: number }[] }[];
   error?: { message?: string };
-}
-
-/** Whether the llama-server at `baseUrl` answers its health check (200 once the model is loaded). */
-export async function llamaServerHealthy(baseUrl: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
 }
 
 /** The argument list for a head: pure, so the exact command line is tested. */

@@ -27,6 +27,14 @@ describe('the stage offer a provider announces', () => {
     assert.equal(stageOfferOf(validateNodeConfig({}, 'test'), { url: 'ws://127.0.0.1:7430' }), undefined);
   });
 
+  it('behind NAT (a libp2p:// job endpoint) offers its stages at that endpoint, whatever its listener\'s address; publicUrl still wins', () => {
+    const endpoint = 'libp2p://12D3KooWStage11111111111111111111111111111111111111111';
+    assert.equal(stageOfferOf(configWith({ host: '0.0.0.0' }), { url: 'ws://0.0.0.0:7430' }, endpoint)?.endpoint, endpoint);
+    assert.equal(stageOfferOf(configWith({}), { url: 'ws://10.0.0.2:7430' }, endpoint)?.endpoint, endpoint);
+    assert.equal(stageOfferOf(configWith({ host: '0.0.0.0', publicUrl: 'wss://stages.example:443' }), { url: 'ws://0.0.0.0:7430' }, endpoint)?.endpoint, 'wss://stages.example:443');
+    assert.equal(stageOfferOf(configWith({ host: '0.0.0.0' }), { url: 'ws://0.0.0.0:7430' }, 'ws://203.0.113.5:7400'), undefined, 'a public job endpoint: the wildcard listener is not announced');
+  });
+
   it('tells wildcard listener URLs from dialable ones', () => {
     assert.deepEqual(['ws://0.0.0.0:1', 'ws://[::]:1', 'ws://127.0.0.1:1', 'wss://a.example:1'].map(isWildcardUrl), [true, true, false, false]);
   });

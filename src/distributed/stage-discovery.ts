@@ -19,12 +19,14 @@ export class StageDiscoveryUnavailableError extends InfernetError {
 
 /**
  * What this provider's record says about its stages, or nothing when it runs none, keeps them unlisted, or has
- * no address heads could dial (a listener on 0.0.0.0 without `publicUrl`).
+ * no address heads could dial (a listener on 0.0.0.0 without `publicUrl`). A provider whose record announces a
+ * libp2p:// job endpoint (behind NAT: nobody can dial its listeners) offers its stages there too, whatever its
+ * listener's address: heads open them as libp2p streams (the usual home GPU, its listener on 0.0.0.0).
  */
-export function stageOfferOf(config: NodeConfig, service: Pick<StageService, 'url'> | undefined): StageOffer | undefined {
+export function stageOfferOf(config: NodeConfig, service: Pick<StageService, 'url'> | undefined, jobEndpoint?: string): StageOffer | undefined {
   const worker = config.distributed.worker;
   if (!worker || !service || !worker.announce) return undefined;
-  const endpoint = worker.publicUrl ?? service.url;
+  const endpoint = worker.publicUrl ?? (jobEndpoint && peerIdOfEndpoint(jobEndpoint) ? jobEndpoint : service.url);
   if (isWildcardUrl(endpoint)) return undefined;
   return {
     endpoint,
@@ -51,12 +53,14 @@ export async function findStageWorkers(service: DiscoveryService | undefined, he
     const addresses = () => service.knownProviders().find((known) => known.peerId === peerId)?.record.addresses ?? provider.record.addresses ?? [];
     const open = tunnelStreamOpener(service.libp2p, peerId, addresses, logger);
     // Any provider found here is known through libp2p: one whose ws:// listener cannot be reached is tried there.
-    return { url: peerIdOfEndpoint(provider.record.endpoint) ? libp2pEndpointOf(peerId) : provider.offer.endpoint, pubkey, open };
+    const overLibp2p = peerIdOfEndpoint(provider.record.endpoint) !== undefined || peerIdOfEndpoint(provider.offer.endpoint) !== undefined;
+    return { url: overLibp2p ? libp2pEndpointOf(peerId) : provider.offer.endpoint, pubkey, open };
   });
 }
 
 /** ws://0.0.0.0:7430 or ws://[::]:7430: where the listener binds, not where anyone can reach it. */
 export function isWildcardUrl(url: string): boolean {
+  if (peerIdOfEndpoint(url)) return false;
   const host = new URL(url).hostname;
   return host === '0.0.0.0' || host === '[::]' || host === '::';
 }

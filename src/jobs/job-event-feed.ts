@@ -124,34 +124,28 @@ export class JobEventFeed {
 
 /**
  * One read of the feed for the readers woken together. A read may serve a reader only if it began after that
- * reader's wake (else it could miss the write that woke it) and from the reader's place or before it; and only if it
- * reached the feed's end (a full page from an earlier place would end before the reader's own page would).
+ * reader's wake (else it could miss the write that woke it): every wake first forgets the reads begun before it, so
+ * the one kept always qualifies. It serves from the reader's place or before it, and only if it reached the feed's
+ * end (a full page from an earlier place would end before the reader's own page would).
  */
 export class SharedFeedReads {
-  private generation = 0;
-  private latest?: { generation: number; after: number; limit: number; events: Promise<readonly SequencedJobEvent[]> };
+  private latest?: { after: number; limit: number; events: Promise<readonly SequencedJobEvent[]> };
 
   constructor(private readonly store: JobStore) {}
 
-  /** Something may have been written since: reads begun before now serve no pass begun after. */
+  /** Something may have been written since: the reads begun before now serve no pass begun after. */
   newWrites(): void {
-    this.generation += 1;
     this.latest = undefined;
   }
 
-  /** What a pass begun now may share: reads begun at this generation or later. */
-  now(): number {
-    return this.generation;
-  }
-
-  async read(after: number, limit: number, notBefore: number): Promise<readonly SequencedJobEvent[]> {
+  async read(after: number, limit: number): Promise<readonly SequencedJobEvent[]> {
     const shared = this.latest;
-    if (shared && shared.generation >= notBefore && shared.after <= after && shared.limit === limit) {
+    if (shared && shared.after <= after && shared.limit === limit) {
       const events = await shared.events.catch(() => undefined);
       if (events && events.length < limit) return events.filter((event) => event.seq > after);
     }
     const events = this.store.eventsAfter(after, limit);
-    this.latest = { generation: this.generation, after, limit, events };
+    this.latest = { after, limit, events };
     return events;
   }
 }
@@ -217,9 +211,8 @@ class FeedFollower {
 
   private async pass(): Promise<void> {
     const pageSize = this.options.pageSize ?? DEFAULT_PAGE_SIZE;
-    const begun = this.reads.now();
     for (let page = 0; page < PAGES_PER_PASS; page++) {
-      const events = await this.reads.read(this.cursor, pageSize, begun);
+      const events = await this.reads.read(this.cursor, pageSize);
       const { handledTo, acted } = await this.handlePage(events);
       if (handledTo > this.cursor) {
         this.cursor = handledTo;

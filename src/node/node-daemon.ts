@@ -361,7 +361,7 @@ export class NodeDaemon {
         : {}),
       onChange: () => void this.saveState(),
       homeDir: this.options.home.dir,
-      stageOffer: () => stageOfferOf(config, this.stages),
+      stageOffer: (jobEndpoint) => stageOfferOf(config, this.stages, jobEndpoint),
       jobStreams: { identity: this.identity(config.role), limits: config.limits, onSession: (session) => this.acceptSession(session) },
     });
     // Stages are reached over libp2p too: a head that cannot dial this provider's ws:// listener (NAT) still can.
@@ -502,7 +502,7 @@ export class NodeDaemon {
   }
 
   private dialConfiguredPeers(): void {
-    const { config, logger } = this.options;
+    const { config } = this.options;
     const targets = [...config.connect];
     // The embedded all-in-one node routes to its own provider through the same path as to any other.
     if (config.role === 'all' && this.url) targets.push(this.url);

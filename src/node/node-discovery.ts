@@ -48,7 +48,8 @@ export interface NodeDiscoveryOptions {
   /** The node home: `net-tests.jsonl` there feeds provider ranking's latency. */
   homeDir?: string;
   /** The RPC stages this provider runs for other heads, announced in its record (src/distributed). */
-  stageOffer?: () => StageOffer | undefined;
+  /** The stage offer for a record whose job endpoint is `jobEndpoint` (libp2p:// behind NAT). */
+  stageOffer?: (jobEndpoint: string) => StageOffer | undefined;
   /** Serve the job protocol on libp2p streams too, so peers reach this node through relays. */
   jobStreams?: { identity: SessionIdentity; limits: TransportLimits; onSession: (session: PeerSession) => void };
 }
@@ -152,7 +153,7 @@ export class NodeDiscovery {
     const { config } = this.options;
     const choice = chooseJobEndpoint({ mode: config.discovery.nat.reachability, wsEndpoint, peerId: this.service.peerId, addresses: this.multiaddrs() });
     this.announced = { endpoint: choice.endpoint, addresses: (choice.addresses ?? []).join(' ') };
-    const stages = this.options.stageOffer?.();
+    const stages = this.options.stageOffer?.(choice.endpoint);
     await this.service.announce({
       hardware: summariseHardware(await detectHardware()),
       models: provider.catalog.offers(),

@@ -6,14 +6,11 @@
 // is killed and the other takes over.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
 import type { NatStatus } from '../../src/nat/index.js';
 import { assertCanBuildNamespaces, createNatTopology, type NatTopology } from '../../src/nat/testing/nat-topology.js';
-import { infernetIn, infernetJson, patchConfig, startDaemonIn, until, type NamespaceDaemon } from '../../src/nat/testing/namespace-daemons.js';
+import { infernetIn, infernetJson, NamespaceNodes, until, type NamespaceDaemon } from '../../src/nat/testing/namespace-daemons.js';
 
 const model = sharedModelPath('stories260K.gguf');
 const RELAY_PORT = 4001;
@@ -32,25 +29,17 @@ interface Status {
 
 describe('a job reaches a provider behind NAT with no port forwarded', () => {
   let net: NatTopology;
-  let dir: string;
-  const daemons: NamespaceDaemon[] = [];
+  let nodes: NamespaceNodes;
   const relays: Array<{ daemon: NamespaceDaemon; peerId: string; multiaddr: string }> = [];
   let provider: NamespaceDaemon;
   let aggregator: NamespaceDaemon & { npub?: string };
-  const home = (name: string) => join(dir, name);
+  const home = (name: string) => nodes.home(name);
 
-  const start = async (hostIndex: { public?: number; private?: number }, name: string, initArgs: string[], patch: Record<string, unknown>) => {
-    const host = hostIndex.public !== undefined ? net.publicHosts[hostIndex.public]! : net.privateHosts[hostIndex.private!]!;
-    const init = await infernetIn(undefined, ['init', '--home', home(name), '--host', host.address, '--port', '0', '--discovery', ...initArgs]);
-    assert.equal(init.code, 0, init.stderr);
-    await patchConfig(home(name), { storage: { backend: 'file' }, ...patch });
-    const daemon = await startDaemonIn(host, home(name));
-    daemons.push(daemon);
-    return daemon;
-  };
+  const start = async (hostIndex: { public?: number; private?: number }, name: string, initArgs: string[], patch: Record<string, unknown>) =>
+    nodes.start(hostIndex.public !== undefined ? net.publicHosts[hostIndex.public]! : net.privateHosts[hostIndex.private!]!, name, initArgs, patch);
   const status = (name: string) => infernetJson<Status>(undefined, ['status', '--home', home(name)]);
   /** daemon.json, which `status` reads: polled directly, so waiting costs no CLI start per poll. */
-  const state = async (name: string) => JSON.parse(await readFile(join(home(name), 'daemon.json'), 'utf8')) as { peerId: string; npub: string; nat?: NatStatus; peers: Array<{ role: string; npub: string; remote: string }>; providers?: Array<{ endpoint: string }> };
+  const state = (name: string) => nodes.state<{ peerId: string; npub: string; nat?: NatStatus; peers: Array<{ role: string; npub: string; remote: string }>; providers?: Array<{ endpoint: string }> }>(name);
   const submit = (prompt: string) => infernetIn(net.privateHosts[0], ['submit', '--home', home('client'), '--model', 'stories260K', '--prompt', prompt, '--max-tokens', '16', '--json'], 90_000);
   /** The path of the aggregator's job session as the provider sees it: through a relay, or direct (hole-punched). */
   const providerPath = async () => {
@@ -66,7 +55,7 @@ describe('a job reaches a provider behind NAT with no port forwarded', () => {
   before(async () => {
     assertCanBuildNamespaces();
     net = createNatTopology({ publicHosts: 2, privateNetworks: 2 });
-    dir = await mkdtemp(join(tmpdir(), 'infernet-nat-'));
+    nodes = await NamespaceNodes.create('infernet-nat-');
     await Promise.all(
       [0, 1].map(async (index) => {
         const address = net.publicHosts[index]!.address;
@@ -92,9 +81,8 @@ describe('a job reaches a provider behind NAT with no port forwarded', () => {
   }, { timeout: 120_000 });
 
   after(async () => {
-    await Promise.all(daemons.map((daemon) => daemon.stop()));
+    await nodes?.close();
     net?.remove();
-    if (dir) await rm(dir, { recursive: true, force: true });
   }, { timeout: 60_000 });
 
   it('cannot dial the provider directly: the NAT drops what the inside did not start', async () => {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createDiscoveryNode, type DiscoveryNode } from '../../discovery/index.js';
 import { capturingLogger, waitFor } from '../../discovery/testing/fixtures.js';
 import { generateNodeKey } from '../../identity/index.js';
 import { silentLogger } from '../../log/index.js';
 import { libp2pEndpointOf, openStreamToPeer } from '../../nat/index.js';
+import { roundTrip, sha } from '../testing/echo-round-trip.js';
 import { echoLauncher } from '../testing/echo-rpc-launcher.js';
 import { StageConnection, type StageEndpoint } from '../stage-connection.js';
 import { StageService } from '../stage-service.js';
@@ -21,26 +22,6 @@ const headKey = generateNodeKey();
 const strangerKey = generateNodeKey();
 const logger = silentLogger();
 
-async function roundTrip(address: string, payload: Buffer): Promise<Buffer> {
-  const [host, port] = address.split(':');
-  const socket = connect({ host: host!, port: Number(port) });
-  const chunks: Buffer[] = [];
-  let received = 0;
-  return new Promise((resolve, reject) => {
-    socket.on('data', (data: Buffer) => {
-      chunks.push(data);
-      received += data.length;
-      if (received >= payload.length) {
-        socket.destroy();
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    socket.on('error', reject);
-    socket.write(payload);
-  });
-}
-
-const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe('stage tunnels over a libp2p stream between two libp2p nodes on loopback (a TCP echo server stands in for ggml-rpc-server)', () => {
   const nodes: DiscoveryNode[] = [];

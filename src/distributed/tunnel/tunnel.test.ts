@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { generateNodeKey, signEnvelope } from '../../identity/index.js';
 import { silentLogger } from '../../log/index.js';
+import { roundTrip, sha } from '../testing/echo-round-trip.js';
 import { echoLauncher } from '../testing/echo-rpc-launcher.js';
 import { StageConnection } from '../stage-connection.js';
 import { StageService } from '../stage-service.js';
@@ -18,29 +19,6 @@ const workerKey = generateNodeKey();
 const headKey = generateNodeKey();
 const strangerKey = generateNodeKey();
 const logger = silentLogger();
-
-async function roundTrip(address: string, payload: Buffer): Promise<Buffer> {
-  const [host, port] = address.split(':');
-  const socket = connect({ host: host!, port: Number(port) });
-  const chunks: Buffer[] = [];
-  let received = 0;
-  return new Promise((resolve, reject) => {
-    socket.on('data', (data: Buffer) => {
-      chunks.push(data);
-      received += data.length;
-      if (received >= payload.length) {
-        socket.destroy();
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    socket.on('error', reject);
-    socket.write(payload);
-  });
-}
-
-function sha(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 describe('tunnels to RPC stages (an echo process stands in for ggml-rpc-server)', () => {
   let service: StageService;

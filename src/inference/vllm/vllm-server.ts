@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { freeLoopbackPort } from '../../processes/index.js';
+import { inferenceServerHealthy } from '../server-health.js';
 import { VllmServerError } from './vllm-errors.js';
 
 export interface VllmProcessEnd {
@@ -270,7 +271,7 @@ export class VllmServer {
         await process.stop();
         throw new VllmServerError(this.options.modelPath, `the vLLM server for ${this.options.modelPath} was stopped while it started`, '');
       }
-      if (await healthy(process.baseUrl)) break;
+      if (await inferenceServerHealthy(process.baseUrl)) break;
       if (Date.now() >= deadline) {
         await process.stop();
         throw new VllmServerError(this.options.modelPath, `the vLLM server for ${this.options.modelPath} (${process.id}) was not ready within ${Math.round(timeoutMs / 1000)} s and was stopped`, process.lastOutput());
@@ -342,15 +343,5 @@ async function versionOf(baseUrl: string): Promise<string | undefined> {
     return typeof body.version === 'string' && /^[\w.+-]{1,64}$/.test(body.version) ? body.version : undefined;
   } catch {
     return undefined;
-  }
-}
-
-async function healthy(baseUrl: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
   }
 }

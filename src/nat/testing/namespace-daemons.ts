@@ -3,7 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -86,6 +87,44 @@ export async function startDaemonIn(host: TopologyHost, home: string, timeoutMs 
     clearTimeout(timer);
   };
   return { home, host, process: child, url, log: () => log, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+}
+
+/**
+ * The nodes of one NAT test, each a home under one temporary folder: `start` initialises a home (`infernet init
+ * --discovery` with the host's address), merges `patch` into its config.yaml (file storage unless patched) and starts
+ * its daemon inside the host's namespace; `close` stops every daemon started and removes the folder.
+ */
+export class NamespaceNodes {
+  readonly daemons: NamespaceDaemon[] = [];
+
+  private constructor(readonly dir: string) {}
+
+  static async create(prefix: string): Promise<NamespaceNodes> {
+    return new NamespaceNodes(await mkdtemp(join(tmpdir(), prefix)));
+  }
+
+  home(name: string): string {
+    return join(this.dir, name);
+  }
+
+  async start(host: TopologyHost, name: string, initArgs: string[], patch: Record<string, unknown>): Promise<NamespaceDaemon> {
+    const init = await infernetIn(undefined, ['init', '--home', this.home(name), '--host', host.address, '--port', '0', '--discovery', ...initArgs]);
+    if (init.code !== 0) throw new Error(`infernet init ${name} exited ${init.code}: ${init.stderr}`);
+    await patchConfig(this.home(name), { storage: { backend: 'file' }, ...patch });
+    const daemon = await startDaemonIn(host, this.home(name));
+    this.daemons.push(daemon);
+    return daemon;
+  }
+
+  /** The node's daemon.json, which `infernet status` reads: polled directly, a poll costs no CLI start. */
+  async state<T>(name: string): Promise<T> {
+    return JSON.parse(await readFile(join(this.home(name), 'daemon.json'), 'utf8')) as T;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.daemons.map((daemon) => daemon.stop()));
+    await rm(this.dir, { recursive: true, force: true });
+  }
 }
 
 /** Polls `check` until it returns a truthy value; the error says what never happened. */
