@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { validateNodeConfig } from '../config/index.js';
-import { createDiscoveryNode, type DiscoveryNode } from '../discovery/index.js';
+import type { CreateDiscoveryNodeOptions, DiscoveryNode } from '../discovery/index.js';
+import { LoopbackNodes } from '../discovery/testing/loopback-nodes.js';
 import { capturingLogger, waitFor } from '../discovery/testing/fixtures.js';
 import { generateNodeKey } from '../identity/index.js';
 import { silentLogger } from '../log/index.js';
@@ -58,14 +59,10 @@ describe('reachability and the announced job endpoint', () => {
 describe('job sessions through a circuit relay on loopback (real libp2p nodes)', () => {
   const limits = validateNodeConfig({}, 'test').limits;
   const relayLog = capturingLogger('warn');
-  const nodes: DiscoveryNode[] = [];
+  const nodes = new LoopbackNodes();
   let relay: DiscoveryNode;
   let provider: DiscoveryNode;
-  const start = async (options: Partial<Parameters<typeof createDiscoveryNode>[0]>) => {
-    const node = await createDiscoveryNode({ key: generateNodeKey(), logger: silentLogger(), listen: ['/ip4/127.0.0.1/tcp/0'], allow: ['/ip4/127.0.0.1'], ...options });
-    nodes.push(node);
-    return node;
-  };
+  const start = (options: Partial<CreateDiscoveryNodeOptions>) => nodes.start(options);
 
   before(async () => {
     relay = await start({ logger: relayLog.logger, nat: { relayServer: { ...LIMITS, maxReservations: 1 }, autoNat: false, holePunch: false } });
@@ -74,7 +71,7 @@ describe('job sessions through a circuit relay on loopback (real libp2p nodes)',
   });
 
   after(async () => {
-    await Promise.all(nodes.map((node) => node.stop()));
+    await nodes.stop();
   });
 
   it('reserves a slot on the relay and carries a job session over the relayed connection', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { createDiscoveryNode, type DiscoveryNode } from '../discovery/index.js';
+import type { CreateDiscoveryNodeOptions, DiscoveryNode } from '../discovery/index.js';
+import { LoopbackNodes } from '../discovery/testing/loopback-nodes.js';
 import { capturingLogger, waitFor } from '../discovery/testing/fixtures.js';
-import { generateNodeKey } from '../identity/index.js';
 import { silentLogger } from '../log/index.js';
 import { openStreamToPeer, pingPeer } from './index.js';
 
@@ -15,14 +15,10 @@ const LIMITS = { maxReservations: 4, reservationsPerPeerPerMinute: 10, circuitsP
 // reservation is their only way in) and a client that knows them only by their relayed addresses.
 describe('streams to a peer behind a relay ride one relayed connection, and the relay counts only circuits it can carry (real libp2p nodes on loopback)', () => {
   const relayLog = capturingLogger('warn');
-  const nodes: DiscoveryNode[] = [];
+  const nodes = new LoopbackNodes();
   let relay: DiscoveryNode;
   let client: DiscoveryNode;
-  const start = async (options: Partial<Parameters<typeof createDiscoveryNode>[0]>) => {
-    const node = await createDiscoveryNode({ key: generateNodeKey(), logger: silentLogger(), listen: ['/ip4/127.0.0.1/tcp/0'], allow: ['/ip4/127.0.0.1'], ...options });
-    nodes.push(node);
-    return node;
-  };
+  const start = (options: Partial<CreateDiscoveryNodeOptions>) => nodes.start(options);
   /** A provider behind the relay answering the echo protocol; resolves with its relayed address. */
   const providerBehindRelay = async () => {
     const provider = await start({ listen: [], bootstrap: relay.multiaddrs(), nat: { autoNat: false, holePunch: false, relayClient: true } });
@@ -39,7 +35,7 @@ describe('streams to a peer behind a relay ride one relayed connection, and the 
   });
 
   after(async () => {
-    await Promise.all(nodes.map((node) => node.stop()));
+    await nodes.stop();
   });
 
   it('opens eight streams and pings three times over one relayed connection, within a relay that allows three circuits a minute', async () => {

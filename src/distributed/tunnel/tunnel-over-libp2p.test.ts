@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createDiscoveryNode, type DiscoveryNode } from '../../discovery/index.js';
+import type { CreateDiscoveryNodeOptions, DiscoveryNode } from '../../discovery/index.js';
+import { LoopbackNodes } from '../../discovery/testing/loopback-nodes.js';
 import { capturingLogger, waitFor } from '../../discovery/testing/fixtures.js';
 import { generateNodeKey } from '../../identity/index.js';
 import { silentLogger } from '../../log/index.js';
@@ -24,18 +25,14 @@ const logger = silentLogger();
 
 
 describe('stage tunnels over a libp2p stream between two libp2p nodes on loopback (a TCP echo server stands in for ggml-rpc-server)', () => {
-  const nodes: DiscoveryNode[] = [];
+  const nodes = new LoopbackNodes();
   let stageNode: DiscoveryNode;
   let headNode: DiscoveryNode;
   let service: StageService;
   /** The stage service's log: each tunnel's line names its remote (the path over libp2p and the peer id). */
   const stageLog = capturingLogger('debug');
 
-  const startNode = async () => {
-    const node = await createDiscoveryNode({ key: generateNodeKey(), logger, listen: ['/ip4/127.0.0.1/tcp/0'], allow: ['/ip4/127.0.0.1'], nat: { autoNat: false, holePunch: false, relayClient: false } });
-    nodes.push(node);
-    return node;
-  };
+  const startNode = () => nodes.start({ nat: { autoNat: false, holePunch: false, relayClient: false } });
   /** The stage as the head knows it through discovery: a peer id, its addresses and the Nostr key it must prove. */
   const endpoint = (pubkey = workerKey.publicKey): StageEndpoint => ({ url: libp2pEndpointOf(stageNode.peerId), pubkey, open: tunnelStreamOpener(headNode.libp2p, stageNode.peerId, () => stageNode.multiaddrs(), logger) });
 
@@ -48,7 +45,7 @@ describe('stage tunnels over a libp2p stream between two libp2p nodes on loopbac
 
   after(async () => {
     await service.close();
-    await Promise.all(nodes.map((node) => node.stop()));
+    await nodes.stop();
   });
 
   it('proves both keys over the stream and carries 4 MB both ways between the head\'s local port and the echo worker, byte for byte', async () => {
@@ -144,18 +141,14 @@ describe('stage tunnels over a libp2p stream between two libp2p nodes on loopbac
 });
 
 describe('a stage tunnel through a circuit relay on loopback, to a stage provider the head knows only by its relayed address (an echo process stands in for ggml-rpc-server)', () => {
-  const nodes: DiscoveryNode[] = [];
+  const nodes = new LoopbackNodes();
   let service: StageService;
   const stageLog = capturingLogger('debug');
-  const start = async (options: Partial<Parameters<typeof createDiscoveryNode>[0]>) => {
-    const node = await createDiscoveryNode({ key: generateNodeKey(), logger, listen: ['/ip4/127.0.0.1/tcp/0'], allow: ['/ip4/127.0.0.1'], ...options });
-    nodes.push(node);
-    return node;
-  };
+  const start = (options: Partial<CreateDiscoveryNodeOptions>) => nodes.start(options);
 
   after(async () => {
     await service?.close();
-    await Promise.all(nodes.map((node) => node.stop()));
+    await nodes.stop();
   });
 
   it('opens the stage over the relayed connection and carries bytes both ways, and the provider logs the path as relayed', async () => {
