@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: all set-up, then every test file once. `npm test -- FILE...` (test sources or their compiled files)
 # runs only those, after setting up only the heavy parts they need. Ends by printing how long each set-up step
-# and each test file took.
+# and each test file took, then each failed test with its error (last, so a log cut to its tail names them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 timings=$(mktemp "${TMPDIR:-/tmp}/infernet-test-times.XXXXXX")
@@ -38,8 +38,10 @@ printf 'tests   %-60s %5ds\n' "node --test (all files above)" $((SECONDS - start
 if [ $# -eq 0 ]; then
   # The mobile app's component and flow tests run under jest-expo, in the app's own package.
   start=$SECONDS
-  (cd apps/mobile && npx jest --ci) || status=$?
-  printf 'tests   %-60s %5ds\n' "apps/mobile (jest)" $((SECONDS - start)) >>"$timings"
+  jest_status=0
+  (cd apps/mobile && npx jest --ci) || jest_status=$?
+  printf 'tests   %-60s %5ds%s\n' "apps/mobile (jest)" $((SECONDS - start)) "$([ $jest_status -eq 0 ] || echo '  FAILED')" >>"$timings"
+  [ $jest_status -eq 0 ] || status=$jest_status
 fi
 
 printf '\n== set-up and test times\n'
