@@ -8,9 +8,11 @@ export default async function* suiteTimes(source) {
   const files = new Map();
   const failures = [];
   const openTests = [];
+  let cancelled = 0;
   for await (const event of source) {
     if (event.type === 'test:start') openTests[event.data.nesting] = event.data.name;
-    if (event.type === 'test:fail' && !isOnlyFailedSubtests(event.data)) failures.push(failureOf(event.data, openTests));
+    if (event.type === 'test:fail' && isCancelledByParent(event.data)) cancelled++;
+    else if (event.type === 'test:fail' && !isOnlyFailedSubtests(event.data)) failures.push(failureOf(event.data, openTests));
     if ((event.type !== 'test:pass' && event.type !== 'test:fail') || event.data.nesting !== 0 || !event.data.file) continue;
     const file = files.get(event.data.file) ?? { ms: 0, failed: false };
     file.ms += event.data.details?.duration_ms ?? 0;
@@ -22,8 +24,8 @@ export default async function* suiteTimes(source) {
   for (const [path, { ms, failed }] of [...files].sort((a, b) => b[1].ms - a[1].ms)) {
     yield `suite   ${relative(path).padEnd(60)} ${String(Math.round(ms / 1000)).padStart(5)}s${failed ? '  FAILED' : ''}\n`;
   }
-  if (failures.length === 0) return;
-  yield `\n== ${failures.length} failed test(s)\n`;
+  if (failures.length === 0 && cancelled === 0) return;
+  yield `\n== ${failures.length} failed test(s)${cancelled ? `, and ${cancelled} cancelled because their suite failed` : ''}\n`;
   for (const failure of failures.slice(0, MAX_FAILURES_LISTED)) {
     yield `FAILED  ${relative(failure.file)} > ${failure.path}\n${indent(failure.error)}\n`;
   }
@@ -33,6 +35,11 @@ export default async function* suiteTimes(source) {
 // A suite fails when one of its tests does; that test is listed itself.
 function isOnlyFailedSubtests(data) {
   return data.details?.error?.failureType === 'subtestsFailed';
+}
+
+// A suite whose hook failed cancels its tests: the hook's failure, listed as the suite's, is the one to read.
+function isCancelledByParent(data) {
+  return data.details?.error?.failureType === 'cancelledByParent';
 }
 
 function failureOf(data, openTests) {
