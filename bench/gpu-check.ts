@@ -65,7 +65,7 @@ interface ConcurrencyFigure {
   figure: 'concurrency';
   path: 'engine' | 'direct';
   jobs: number;
-  /** llama-server's parallel slots on that path (the engine's head runs one). */
+  /** llama-server's parallel slots on that path. */
   slots: number;
   totalTokensPerSecond: number;
   tokens: number;
@@ -130,11 +130,10 @@ class DirectServer {
     process.child.stderr?.on('data', scan);
   }
 
-  /** The engine's head arguments (headArguments), with only the slots and the total context changed. */
+  /** The engine's head arguments (headArguments) with `slots` sequences decoded together. */
   static async start(options: { llamaServer: string; modelPath: string; threads: number; contextSize: number; slots: number }): Promise<DirectServer> {
     const port = await freeLoopbackPort();
-    const args = headArguments({ llamaServer: options.llamaServer, modelPath: options.modelPath, threads: options.threads, contextSize: options.contextSize * options.slots }, port);
-    args[args.indexOf('-np') + 1] = String(options.slots);
+    const args = headArguments({ llamaServer: options.llamaServer, modelPath: options.modelPath, threads: options.threads, contextSize: options.contextSize, parallel: options.slots }, port);
     const process = startEngineProcess(options.llamaServer, args);
     const server = new DirectServer(process, `http://127.0.0.1:${port}`, options.slots);
     stopOnSignal.add(() => server.stop());
@@ -321,16 +320,24 @@ async function runMeasurements(o: MeasureOptions): Promise<void> {
     lineOut({ figure: 'engine-vs-direct', firstTokenDeltaMs: round1(viaEngine.firstTokenMs - viaDirect.firstTokenMs), tokensPerSecondRatio: round2(viaEngine.tokensPerSecond / viaDirect.tokensPerSecond) });
     await direct.stop();
 
-    // 2. N jobs at once through the engine (its head runs one sequence: they take turns).
-    for (const jobs of o.concurrency) {
-      const figure = await concurrently('engine', jobs, 1, () => engineJob(engine, o.modelPath, nextPrompt(), o.maxTokens, o.jobTimeoutMs * jobs));
-      concurrency.push(figure);
-      lineOut(figure);
-    }
+    // 2. N jobs at once through the engine with as many slots: continuous batching in its llama-server.
     await engine.close();
+    const slots = Math.max(...o.concurrency);
+    const batchingEngine = new LlamaServerEngine({ threads: o.threads, contextSize: o.contextSize, binDir: o.binDir, slots });
+    stopOnSignal.add(() => batchingEngine.close());
+    try {
+      for (const jobs of o.concurrency) {
+        // Once unmeasured, as on the direct server below.
+        await concurrently('engine', jobs, slots, () => engineJob(batchingEngine, o.modelPath, nextPrompt(), o.maxTokens, o.jobTimeoutMs * 2));
+        const figure = await concurrently('engine', jobs, slots, () => engineJob(batchingEngine, o.modelPath, nextPrompt(), o.maxTokens, o.jobTimeoutMs * 2));
+        concurrency.push(figure);
+        lineOut(figure);
+      }
+    } finally {
+      await batchingEngine.close();
+    }
 
     // 3. N jobs at once on one llama-server with as many slots: continuous batching.
-    const slots = Math.max(...o.concurrency);
     const batching = await DirectServer.start({ llamaServer, modelPath: o.modelPath, threads: o.threads, contextSize: o.contextSize, slots });
     servers.push(batching);
     for (const jobs of o.concurrency) {

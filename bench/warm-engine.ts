@@ -4,15 +4,18 @@
 //   today's per-job container path (each job loads the model in a fresh container) when Docker is here;
 // - total tokens/s of 4 concurrent jobs against 1, through one warm engine process;
 // - first token of a prompt whose 512-token prefix another job already evaluated, against a cold prompt of the same
-//   length.
-//   node_modules/.bin/node dist/bench/warm-engine.js [rounds] [threads]
+//   length;
+// - the same 1 and 4 jobs through the llama-server engine (provider.engine: llama-server, llama.cpp's own server built
+//   by scripts/build-llama-rpc.sh, 4 slots) on `serverThreads` threads, alternated with the warm engine's rounds.
+//   node_modules/.bin/node dist/bench/warm-engine.js [rounds] [threads] [serverThreads]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { getLlama } from 'node-llama-cpp';
 import { buildRuntimeImage, childProcessEngineLauncher, ContainerEngine, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, WarmEngine, type LaunchEngineProcess } from '../src/execution/index.js';
-import { LlamaCppEngine, type GenerationResult } from '../src/inference/index.js';
+import { LlamaServerEngine, locateLlamaRpcBinaries } from '../src/distributed/index.js';
+import { LlamaCppEngine, type GenerationResult, type InferenceEngine } from '../src/inference/index.js';
 import { BENCHMARK_LLAMA_SHAPE, writeRandomLlamaGguf } from '../src/models/index.js';
 import { SamplingParams } from '../src/protocol/index.js';
 import { reportFigure } from './summary/bench-figure.js';
@@ -20,10 +23,20 @@ import { reportFigure } from './summary/bench-figure.js';
 const rounds = Number(process.argv[2] ?? 5);
 /** Decoding threads of each engine: the warm engine's process and the in-process one alike. */
 const threads = Number(process.argv[3] ?? 1);
+/** Threads of the llama-server engine, for single tokens and batches alike: both cores by default. */
+const serverThreads = Number(process.argv[4] ?? 2);
 const PREFIX_TOKENS = 512;
 const DECODE_TOKENS = 64;
 const CONTEXT = 2048;
 
+const llamaServerBuilt = (): boolean => {
+  try {
+    locateLlamaRpcBinaries();
+    return true;
+  } catch {
+    return false;
+  }
+};
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -85,17 +98,27 @@ try {
     for (let round = 0; round < Math.min(rounds, 3); round++) perJob.push((await contained.generate(short)).firstTokenMs);
   }
 
-  // 2. Throughput: 4 concurrent jobs against 1, through the one warm engine process.
-  const job = (index: number) => warm.generate({ modelPath, input: { prompt: jobPrompts[index]! }, sampling: sampling(DECODE_TOKENS) });
+  // 2. Throughput: 4 concurrent jobs against 1, through the one warm engine process, and through the llama-server
+  // engine where it is built; rounds alternated so both see the same load.
+  const server = llamaServerBuilt() ? new LlamaServerEngine({ threads: serverThreads, contextSize: CONTEXT, slots: 4 }) : undefined;
+  if (server) engines.push(server);
   const rate = (results: GenerationResult[], wallMs: number) => results.reduce((sum, result) => sum + result.tokenIds.length, 0) / (wallMs / 1000);
-  const single: number[] = [];
-  const batched: number[] = [];
-  for (let round = 0; round < Math.max(2, Math.ceil(rounds / 2)); round++) {
+  const throughputRound = async (engine: InferenceEngine, into: { single: number[]; batched: number[] }) => {
+    const job = (index: number) => engine.generate({ modelPath, input: { prompt: jobPrompts[index]! }, sampling: sampling(DECODE_TOKENS) });
     let started = performance.now();
-    single.push(rate([await job(0)], performance.now() - started));
+    into.single.push(rate([await job(0)], performance.now() - started));
     started = performance.now();
-    batched.push(rate(await Promise.all([0, 1, 2, 3].map(job)), performance.now() - started));
+    into.batched.push(rate(await Promise.all([0, 1, 2, 3].map(job)), performance.now() - started));
+  };
+  const warmRates = { single: [] as number[], batched: [] as number[] };
+  const serverRates = { single: [] as number[], batched: [] as number[] };
+  if (server) await throughputRound(server, { single: [], batched: [] }); // loads it
+  for (let round = 0; round < Math.max(2, Math.ceil(rounds / 2)); round++) {
+    await throughputRound(warm, warmRates);
+    if (server) await throughputRound(server, serverRates);
   }
+  if (server) await server.close();
+  const { single, batched } = warmRates;
 
   // 3. Shared 512-token prefix: a new job after one that evaluated the same prefix, against a prompt never seen.
   await warm.generate({ modelPath, input: { prompt: `${prefix}and the lamp` }, sampling: sampling(1) });
@@ -127,6 +150,14 @@ try {
   else console.log('first token, container/job  not measured: no Docker engine here; compare with in-process cold above');
   console.log(`decode, 1 job               ${one.toFixed(1)} tokens/s (${DECODE_TOKENS} tokens)`);
   console.log(`decode, 4 concurrent jobs   ${four.toFixed(1)} tokens/s in total, ${(four / one).toFixed(2)}x one job`);
+  if (server) {
+    const [serverOne, serverFour] = [median(serverRates.single), median(serverRates.batched)];
+    console.log(`llama-server engine         ${serverThreads} thread(s), 4 slots: 1 job ${serverOne.toFixed(1)} tokens/s, 4 concurrent ${serverFour.toFixed(1)} in total, ${(serverFour / serverOne).toFixed(2)}x one job; ${(serverFour / Math.max(one, serverOne)).toFixed(2)}x the fastest single job of both engines`);
+    reportFigure({ name: 'llama-server engine, total tokens/s, 4 concurrent jobs / 1', value: serverFour / serverOne, unit: 'x', note: `${serverThreads} threads, 4 slots` });
+    reportFigure({ name: 'total tokens/s, llama-server engine 4 concurrent / fastest single job of both engines', value: serverFour / Math.max(one, serverOne), unit: 'x' });
+  } else {
+    console.log('llama-server engine         not measured: llama.cpp with RPC is not built (scripts/build-llama-rpc.sh)');
+  }
   console.log(`first token, cold ${prefixTokens}-token prompt    ${ms(median(cold))}`);
   console.log(`first token, shared prefix        ${ms(median(shared))} (${reusedPerJob.toFixed(0)} prompt tokens reused per job), ${(median(cold) / median(shared)).toFixed(1)}x faster`);
 

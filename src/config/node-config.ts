@@ -65,6 +65,11 @@ export const NodeConfig = z
         slots: z.number().int().min(1).max(256).default(1),
         /** Decoding threads per job; 1 decodes fastest on small CPU models (see the benchmarks). */
         threads: z.number().int().min(1).max(256).default(1),
+        /**
+         * engine llama-server: threads for steps of several tokens (prompts, and jobs decoded together); `threads`
+         * when absent. node-llama-cpp (engine llama.cpp) has one count for both.
+         */
+        batchThreads: z.number().int().min(1).max(256).optional(),
         contextSize: z.number().int().min(64).max(1_048_576).default(2048),
         price: Price.optional(),
         /**
@@ -80,8 +85,12 @@ export const NodeConfig = z
         maxModelFetchBytes: z.number().int().min(1).default(64 * 2 ** 30),
         /** A model's warm engine with no job for this long is unloaded; its next job loads it again. */
         engineIdleSeconds: z.number().int().min(1).default(600),
-        /** llama.cpp: the warm engine (or in-process). vllm: each model served by a supervised vLLM OpenAI server. */
-        engine: z.enum(['llama.cpp', 'vllm']).default('llama.cpp'),
+        /**
+         * llama.cpp: the warm engine (or in-process). llama-server: llama.cpp's own server, built by
+         * scripts/build-llama-rpc.sh, one per model with `slots` jobs decoded together (sandbox none only, for now).
+         * vllm: each model served by a supervised vLLM OpenAI server.
+         */
+        engine: z.enum(['llama.cpp', 'llama-server', 'vllm']).default('llama.cpp'),
         vllm: VllmConfig.prefault({}),
       })
       .strict()

@@ -1,14 +1,26 @@
 // llama.cpp's own server as an engine beside the in-process one: one supervised llama-server per model, kept
-// loaded, jobs streamed over its HTTP API. The distributed engine runs the same head with RPC stages.
+// loaded, jobs streamed over its HTTP API, up to `slots` of them decoded together (llama-server's continuous
+// batching). The distributed engine runs the same head with RPC stages.
 import { stat } from 'node:fs/promises';
+// The module itself, not the folder's index: the GPU check bundles this engine without Docker's client.
+import { JobSlots } from '../execution/job-slots.js';
 import { ModelLoadError, type GenerationRequest, type InferenceEngine } from '../inference/index.js';
 import { continueGeneration, emptyProgress, promptTokensOf, resultOf, type HeadGenerationResult } from './head-generation.js';
 import { LLAMA_RPC_ENGINE_ID, locateLlamaRpcBinaries } from './llama-rpc-binaries.js';
 import { LlamaServerHead } from './llama-server-head.js';
 
 export interface LlamaServerEngineOptions {
+  /** Threads for one-token steps: a job decoding alone. */
   threads: number;
+  /**
+   * Threads for steps of several tokens: prompts, and jobs decoded together. On a CPU one token's step is too short
+   * to share between cores, while a batch's is not, so a provider may give batches more.
+   */
+  batchThreads?: number;
+  /** Context of each job. */
   contextSize: number;
+  /** Jobs decoded together on one model (llama-server's parallel slots); 1 when absent: jobs take turns. */
+  slots?: number;
   /** The build's bin directory; the CPU build from scripts/build-llama-rpc.sh when absent. */
   binDir?: string;
 }
@@ -16,8 +28,8 @@ export interface LlamaServerEngineOptions {
 export class LlamaServerEngine implements InferenceEngine {
   readonly id = LLAMA_RPC_ENGINE_ID;
   private readonly heads = new Map<string, Promise<LlamaServerHead>>();
-  /** llama-server runs one sequence here (-np 1): jobs on a model take turns. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Per model, its llama-server's slots: jobs past them wait here, where a cancelled one leaves the queue. */
+  private readonly slots = new Map<string, JobSlots>();
 
   constructor(private readonly options: LlamaServerEngineOptions) {}
 
@@ -25,11 +37,20 @@ export class LlamaServerEngine implements InferenceEngine {
     await this.head(modelPath);
   }
 
-  generate(request: GenerationRequest): Promise<HeadGenerationResult> {
-    const previous = this.queues.get(request.modelPath) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.run(request));
-    this.queues.set(request.modelPath, run);
-    return run;
+  async generate(request: GenerationRequest): Promise<HeadGenerationResult> {
+    let slots = this.slots.get(request.modelPath);
+    if (!slots) this.slots.set(request.modelPath, (slots = new JobSlots(this.options.slots ?? 1)));
+    // A job cancelled while it waited for a slot ends as one cancelled before its first token.
+    const release = await slots.acquire(request.signal).catch((error: unknown) => {
+      if (request.signal?.aborted) return undefined;
+      throw error;
+    });
+    if (!release) return resultOf('cancelled', emptyProgress(), 0, performance.now());
+    try {
+      return await this.run(request);
+    } finally {
+      release();
+    }
   }
 
   async close(): Promise<void> {
@@ -67,7 +88,8 @@ export class LlamaServerEngine implements InferenceEngine {
     });
     const { llamaServer } = locateLlamaRpcBinaries(this.options.binDir);
     try {
-      return await LlamaServerHead.start({ llamaServer, modelPath, threads: this.options.threads, contextSize: this.options.contextSize });
+      const { threads, batchThreads, contextSize, slots } = this.options;
+      return await LlamaServerHead.start({ llamaServer, modelPath, threads, contextSize, ...(batchThreads !== undefined ? { batchThreads } : {}), parallel: slots ?? 1 });
     } catch (cause) {
       throw new ModelLoadError(modelPath, `llama-server cannot load ${modelPath}: ${(cause as Error).message}`, { cause });
     }

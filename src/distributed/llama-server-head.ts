@@ -11,8 +11,14 @@ export type LlamaSplitMode = 'layer' | 'tensor';
 export interface LlamaServerHeadOptions {
   llamaServer: string;
   modelPath: string;
+  /** Threads for one-token decode steps (llama.cpp's n_threads). */
   threads: number;
+  /** Threads for steps of several tokens (prompts, and sequences decoded together); `threads` when absent. */
+  batchThreads?: number;
+  /** Context of each sequence. */
   contextSize: number;
+  /** Sequences decoded together (llama-server's slots, continuous batching); 1 when absent. */
+  parallel?: number;
   /** host:port of each RPC stage, in pipeline order; none runs the model in this process. */
   rpc?: readonly string[];
   splitMode?: LlamaSplitMode;
@@ -206,7 +212,10 @@ interface StreamChunk {
 
 /** The argument list for a head: pure, so the exact command line is tested. */
 export function headArguments(options: LlamaServerHeadOptions, port: number): string[] {
-  const args = ['-m', options.modelPath, '--host', '127.0.0.1', '--port', String(port), '-t', String(options.threads), '-c', String(options.contextSize), '-np', '1', '--no-webui'];
+  const parallel = options.parallel ?? 1;
+  // llama-server splits its context (-c) between its slots: each slot gets contextSize.
+  const args = ['-m', options.modelPath, '--host', '127.0.0.1', '--port', String(port), '-t', String(options.threads), '-c', String(options.contextSize * parallel), '-np', String(parallel), '--no-webui'];
+  if (options.batchThreads !== undefined) args.push('-tb', String(options.batchThreads));
   if (options.rpc?.length) {
     args.push('--rpc', options.rpc.join(','), '-ngl', '999', '-sm', options.splitMode ?? 'layer');
     // llama.cpp's tensor split mode needs flash attention.

@@ -65,6 +65,9 @@ describe('the llama-server head command line', () => {
   it('runs a local model on the CPU with nothing offloaded', () => {
     assert.deepEqual(headArguments(common, 4000), ['-m', '/m/model.gguf', '--host', '127.0.0.1', '--port', '4000', '-t', '1', '-c', '512', '-np', '1', '--no-webui']);
   });
+  it('decodes several sequences together, each with the context asked for, batches on their own threads', () => {
+    assert.deepEqual(headArguments({ ...common, parallel: 4, batchThreads: 2 }, 4000), ['-m', '/m/model.gguf', '--host', '127.0.0.1', '--port', '4000', '-t', '1', '-c', '2048', '-np', '4', '--no-webui', '-tb', '2']);
+  });
   it('pipelines over the stages with their shares', () => {
     assert.deepEqual(headArguments({ ...common, rpc: ['127.0.0.1:1', '127.0.0.1:2'], splitMode: 'layer', tensorSplit: [0.75, 0.25] }, 4000).slice(13), ['--rpc', '127.0.0.1:1,127.0.0.1:2', '-ngl', '999', '-sm', 'layer', '--tensor-split', '0.75,0.25']);
   });

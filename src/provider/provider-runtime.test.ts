@@ -52,3 +52,25 @@ it('runs jobs on a supervised vLLM server when provider.engine is vllm (a stand-
     await runtime.engine?.close();
   }
 });
+
+it('runs jobs on llama.cpp\'s own server, slots decoded together, when provider.engine is llama-server with sandbox: none', async () => {
+  const model = sharedModelPath('stories260K.gguf');
+  const config = validateNodeConfig({ role: 'provider', models: [model], provider: { sandbox: 'none', engine: 'llama-server', slots: 2, threads: 1, batchThreads: 2, contextSize: 256 } }, 'test');
+  const runtime = await openProviderRuntime(config, 'node-under-test', silentLogger());
+  try {
+    assert.match(runtime.engine?.id ?? '', /llama-server/);
+    const sampling = SamplingParams.parse({ maxTokens: 8 });
+    const [a, b] = await Promise.all(['Once upon a time', 'The little dog'].map((prompt) => runtime.engine!.generate({ modelPath: model, input: { prompt }, sampling })));
+    assert.ok(a!.tokenIds.length > 0 && b!.tokenIds.length > 0);
+    assert.equal(runtime.state!().sandbox, 'none');
+  } finally {
+    await runtime.engine?.close();
+  }
+});
+
+it('refuses provider.engine llama-server under the Docker sandbox, saying what to set', async () => {
+  const config = validateNodeConfig({ role: 'provider', provider: { engine: 'llama-server' } }, 'test');
+  const runtime = await openProviderRuntime(config, 'node-under-test', silentLogger());
+  assert.equal(runtime.engine, undefined);
+  assert.match(runtime.refusal ?? '', /no Docker sandbox yet: set provider\.sandbox: none/);
+});

@@ -10,6 +10,7 @@ import type { NodeConfig } from '../config/index.js';
 import { buildRuntimeImage, chooseJobRuntime, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, reapOrphanContainers, selectInferenceBackend, WarmEngine, type EngineStatus, type InferenceBackend, type WarmEngineEvent } from '../execution/index.js';
 import { LlamaCppEngine, type InferenceEngine } from '../inference/index.js';
 import type { Logger } from '../log/index.js';
+import { openLlamaServerRuntime } from './open-llama-server-runtime.js';
 import { openVllmRuntime } from './open-vllm-runtime.js';
 
 /** What `infernet status --json` shows of a provider's engines: the sandbox, the backend and each model's engine. */
@@ -27,6 +28,7 @@ export type EngineChangeListener = () => void;
 export async function openProviderRuntime(config: NodeConfig, nodeId: string, logger: Logger, onEngineChange: EngineChangeListener = () => undefined): Promise<ProviderRuntime> {
   const { provider } = config;
   if (provider.engine === 'vllm') return openVllmRuntime(config, nodeId, logger, onEngineChange);
+  if (provider.engine === 'llama-server') return openLlamaServerRuntime(config, logger);
   if (provider.sandbox === 'none') {
     logger.warn('WARNING: jobs run in-process WITHOUT a sandbox, as configured (provider.sandbox: none)');
     return { engine: new LlamaCppEngine({ threads: provider.threads, contextSize: provider.contextSize, slots: provider.slots }), state: () => ({ sandbox: 'none', backend: { gpu: 'cpu', device: 'cpu' }, engines: [] }) };
