@@ -1,7 +1,7 @@
 // Distributed inference on llama.cpp's RPC backend: a llama-server head whose layers (pipeline) or tensors
 // (tensor parallel) live on RPC workers of other providers, reached only through authenticated, encrypted
 // tunnels; stages per job, supervised, with failover. Also the plain llama-server engine.
-export { LLAMA_CPP_PYTHON_VERSION, LLAMA_RPC_COMMIT, LLAMA_RPC_PATCHES, LLAMA_RPC_ENGINE_ID, LlamaRpcNotBuiltError, llamaRpcBinDir, locateLlamaRpcBinaries, type LlamaRpcBinaries } from './llama-rpc-binaries.js';
+export { LLAMA_CPP_PYTHON_VERSION, LLAMA_RPC_COMMIT, LLAMA_RPC_PATCHES, LLAMA_RPC_ENGINE_ID, LlamaRpcNotBuiltError, llamaBuildCommandFor, llamaCmakeFlagsFor, llamaRpcBinDir, locateLlamaRpcBinaries, type LlamaBuildBackend, type LlamaRpcBinaries } from './llama-rpc-binaries.js';
 export { EngineProcessError } from './engine-process.js';
 export { HeadFailedError, LlamaServerHead, headArguments, type LlamaServerHeadOptions, type LlamaSplitMode } from './llama-server-head.js';
 export { LlamaServerEngine, type LlamaServerEngineOptions } from './llama-server-engine.js';

@@ -1,5 +1,6 @@
 // Where scripts/build-llama-rpc.sh put llama.cpp's RPC worker and server: built once per llama.cpp commit into
 // the cache, never per test. Keep LLAMA_RPC_COMMIT in step with the script.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -28,9 +29,30 @@ export interface LlamaRpcBinaries {
   llamaServer: string;
 }
 
-export function llamaRpcBinDir(env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * Where scripts/build-llama-rpc.sh puts the build made with `cmakeFlags` (its INFERNET_LLAMA_CMAKE_FLAGS): the CPU
+ * build without; with them, a folder keyed by their hash too, as the script keys it.
+ */
+export function llamaRpcBinDir(env: NodeJS.ProcessEnv = process.env, cmakeFlags = ''): string {
   const cache = env.INFERNET_CACHE ?? join(homedir(), '.cache', 'infernet');
-  return join(cache, `llama-rpc-${LLAMA_RPC_COMMIT}-${LLAMA_RPC_PATCHES}`, 'build', 'bin');
+  const flagsKey = cmakeFlags ? `-${createHash('sha256').update(cmakeFlags).digest('hex').slice(0, 8)}` : '';
+  return join(cache, `llama-rpc-${LLAMA_RPC_COMMIT}-${LLAMA_RPC_PATCHES}${flagsKey}`, 'build', 'bin');
+}
+
+/** The llama.cpp backends a provider's hardware selects (see selectInferenceBackend); false is the CPU. */
+export type LlamaBuildBackend = false | 'cuda' | 'vulkan' | 'metal';
+
+/** The cmake flags that build llama.cpp for `backend`: none for the CPU, nor for Metal, on by default on macOS. */
+export function llamaCmakeFlagsFor(backend: LlamaBuildBackend): string {
+  if (backend === 'cuda') return '-DGGML_CUDA=ON';
+  if (backend === 'vulkan') return '-DGGML_VULKAN=ON';
+  return '';
+}
+
+/** The command that builds llama.cpp for `backend` into the folder llamaRpcBinDir names for it. */
+export function llamaBuildCommandFor(backend: LlamaBuildBackend): string {
+  const flags = llamaCmakeFlagsFor(backend);
+  return `${flags ? `INFERNET_LLAMA_CMAKE_FLAGS="${flags}" ` : ''}bash scripts/build-llama-rpc.sh`;
 }
 
 /** The CPU build's binaries, or `binDir` when given (a GPU build); throws LlamaRpcNotBuiltError when absent. */
