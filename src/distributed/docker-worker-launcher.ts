@@ -87,7 +87,7 @@ export function dockerWorkerLauncher(params: DockerWorkerLauncherParameters): Rp
 }
 
 /** Absolute paths of the shared libraries a binary loads from outside its own directory (ldd). */
-function sharedLibrariesOf(binary: string, ownDir: string): string[] {
+export function sharedLibrariesOf(binary: string, ownDir: string): string[] {
   const output = execFileSync('ldd', [binary], { encoding: 'utf8' });
   return [...output.matchAll(/=>\s+(\/\S+)/g)].map((match) => match[1]!).filter((path) => !path.startsWith(`${ownDir}/`));
 }

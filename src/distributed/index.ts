@@ -3,7 +3,8 @@
 // tunnels; stages per job, supervised, with failover. Also the plain llama-server engine.
 export { LLAMA_CPP_PYTHON_VERSION, LLAMA_RPC_COMMIT, LLAMA_RPC_PATCHES, LLAMA_RPC_ENGINE_ID, LlamaRpcNotBuiltError, llamaBuildCommandFor, llamaCmakeFlagsFor, llamaRpcBinDir, locateLlamaRpcBinaries, type LlamaBuildBackend, type LlamaRpcBinaries } from './llama-rpc-binaries.js';
 export { EngineProcessError } from './engine-process.js';
-export { HeadFailedError, LlamaServerHead, headArguments, type LlamaServerHeadOptions, type LlamaSplitMode } from './llama-server-head.js';
+export { HeadFailedError, LlamaServerHead, headArguments, servingArguments, type LaunchedLlamaServer, type LaunchLlamaServer, type LlamaServerHeadOptions, type LlamaSplitMode } from './llama-server-head.js';
+export { llamaServerContainerLauncher, type LlamaServerContainerOptions } from './llama-server-container.js';
 export { LlamaServerEngine, type LlamaServerEngineOptions } from './llama-server-engine.js';
 export type { HeadGenerationResult } from './head-generation.js';
 export { planStageSplit, StagesTooSmallError, DEFAULT_MAX_TENSOR_LINK_LATENCY_MS, type PlanStageSplitParameters, type RequestedSplit, type StageCapacity, type StageSplit } from './plan-stage-split.js';

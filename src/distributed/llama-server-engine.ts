@@ -7,7 +7,7 @@ import { JobSlots } from '../execution/job-slots.js';
 import { ModelLoadError, type GenerationRequest, type InferenceEngine } from '../inference/index.js';
 import { continueGeneration, emptyProgress, promptTokensOf, resultOf, type HeadGenerationResult } from './head-generation.js';
 import { LLAMA_RPC_ENGINE_ID, locateLlamaRpcBinaries } from './llama-rpc-binaries.js';
-import { LlamaServerHead } from './llama-server-head.js';
+import { HeadFailedError, LlamaServerHead, type LaunchLlamaServer } from './llama-server-head.js';
 
 export interface LlamaServerEngineOptions {
   /** Threads for one-token steps: a job decoding alone. */
@@ -23,15 +23,23 @@ export interface LlamaServerEngineOptions {
   slots?: number;
   /** The build's bin directory; the CPU build from scripts/build-llama-rpc.sh when absent. */
   binDir?: string;
+  /** Where each model's llama-server runs (llamaServerContainerLauncher: the Docker sandbox); a child process when absent. */
+  launch?: LaunchLlamaServer;
+  /** After the engine id in signed results: where it runs (`+docker`), so results of the same setup compare. */
+  idSuffix?: string;
 }
 
 export class LlamaServerEngine implements InferenceEngine {
-  readonly id = LLAMA_RPC_ENGINE_ID;
+  readonly id: string;
   private readonly heads = new Map<string, Promise<LlamaServerHead>>();
+  /** Which head each start promise gave, so a job that found a head dead removes that one and no newer one. */
+  private readonly started = new WeakMap<Promise<LlamaServerHead>, LlamaServerHead>();
   /** Per model, its llama-server's slots: jobs past them wait here, where a cancelled one leaves the queue. */
   private readonly slots = new Map<string, JobSlots>();
 
-  constructor(private readonly options: LlamaServerEngineOptions) {}
+  constructor(private readonly options: LlamaServerEngineOptions) {
+    this.id = `${LLAMA_RPC_ENGINE_ID}${options.idSuffix ?? ''}`;
+  }
 
   async preload(modelPath: string): Promise<void> {
     await this.head(modelPath);
@@ -60,22 +68,44 @@ export class LlamaServerEngine implements InferenceEngine {
 
   private async run(request: GenerationRequest): Promise<HeadGenerationResult> {
     const started = performance.now();
-    let head = await this.head(request.modelPath);
-    // A head that died since the last job (killed, out of memory) is started again rather than failing every job.
-    if (head.hasExited()) {
-      this.heads.delete(request.modelPath);
-      head = await this.head(request.modelPath);
+    let head = await this.liveHead(request.modelPath);
+    let prompt: number[];
+    try {
+      prompt = await promptTokensOf(head, request.input);
+    } catch (error) {
+      // A head that died since its last job but has not been seen exiting yet (a container's end is reported a
+      // moment after it): nothing of this job has run, so it starts on a new head.
+      if (!(error instanceof HeadFailedError) || (await head.healthy())) throw error;
+      this.forget(request.modelPath, head);
+      await head.stop().catch(() => undefined);
+      head = await this.liveHead(request.modelPath);
+      prompt = await promptTokensOf(head, request.input);
     }
-    const prompt = await promptTokensOf(head, request.input);
     const progress = emptyProgress();
     const end = await continueGeneration(head, request, prompt, progress, started);
     return resultOf(end, progress, prompt.length, started, request.fingerprintTopK);
+  }
+
+  /** The model's head, started again when the last one died (killed, out of memory) rather than failing every job. */
+  private async liveHead(modelPath: string): Promise<LlamaServerHead> {
+    const head = await this.head(modelPath);
+    if (!head.hasExited()) return head;
+    this.forget(modelPath, head);
+    return this.head(modelPath);
+  }
+
+  /** Drops `dead` as the model's head, unless another job already replaced it. */
+  private forget(modelPath: string, dead: LlamaServerHead): void {
+    const current = this.heads.get(modelPath);
+    if (current && this.started.get(current) === dead) this.heads.delete(modelPath);
   }
 
   private head(modelPath: string): Promise<LlamaServerHead> {
     let head = this.heads.get(modelPath);
     if (!head) {
       head = this.startHead(modelPath);
+      const starting = head;
+      void starting.then((started) => this.started.set(starting, started), () => undefined);
       this.heads.set(modelPath, head);
       head.catch(() => this.heads.delete(modelPath));
     }
@@ -88,8 +118,8 @@ export class LlamaServerEngine implements InferenceEngine {
     });
     const { llamaServer } = locateLlamaRpcBinaries(this.options.binDir);
     try {
-      const { threads, batchThreads, contextSize, slots } = this.options;
-      return await LlamaServerHead.start({ llamaServer, modelPath, threads, contextSize, ...(batchThreads !== undefined ? { batchThreads } : {}), parallel: slots ?? 1 });
+      const { threads, batchThreads, contextSize, slots, launch } = this.options;
+      return await LlamaServerHead.start({ llamaServer, modelPath, threads, contextSize, ...(batchThreads !== undefined ? { batchThreads } : {}), parallel: slots ?? 1, ...(launch ? { launch } : {}) });
     } catch (cause) {
       throw new ModelLoadError(modelPath, `llama-server cannot load ${modelPath}: ${(cause as Error).message}`, { cause });
     }

@@ -1,15 +1,33 @@
 // One llama-server process: the head that loads a model (onto RPC stages when given), answers on a loopback port,
 // and streams completions with per-token log-probabilities over its HTTP API.
 import type { ChatMessage } from '../protocol/index.js';
-import { EngineProcessError, freeLoopbackPort, startEngineProcess, stopEngineProcess, waitUntilReady, type EngineProcess } from './engine-process.js';
+import { EngineProcessError, freeLoopbackPort, startEngineProcess, stopEngineProcess } from './engine-process.js';
 import { InfernetError } from '../errors/index.js';
 import { inferenceServerHealthy } from '../inference/server-health.js';
 import { serverSentEvents } from '../inference/server-sent-events.js';
 
 export type LlamaSplitMode = 'layer' | 'tensor';
 
+/** A llama-server started somewhere: a child process of this one, or a sandboxed container. */
+export interface LaunchedLlamaServer {
+  baseUrl: string;
+  /** The child process's pid; none for a container. */
+  pid?: number;
+  hasExited(): boolean;
+  /** Resolves, once it has exited, with how ("code 1", "SIGKILL", "was killed at its memory limit"). */
+  readonly exited: Promise<string>;
+  lastOutput(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts llama-server on a model; the launcher sets the model, host and port, `servingArguments` the rest. */
+export type LaunchLlamaServer = (request: { modelPath: string; servingArguments: string[] }) => Promise<LaunchedLlamaServer>;
+
 export interface LlamaServerHeadOptions {
+  /** The llama-server program, for the default launch: a child process on a loopback port. */
   llamaServer: string;
+  /** Where it runs instead (the Docker sandbox's container); the child process when absent. */
+  launch?: LaunchLlamaServer;
   modelPath: string;
   /** Threads for one-token decode steps (llama.cpp's n_threads). */
   threads: number;
@@ -72,39 +90,40 @@ export class HeadFailedError extends InfernetError {
 }
 
 const DEFAULT_LOAD_TIMEOUT_MS = 120_000;
+const READY_POLL_MS = 50;
 
 export class LlamaServerHead {
-  private constructor(
-    private readonly process: EngineProcess,
-    readonly baseUrl: string,
-  ) {}
+  private constructor(private readonly server: LaunchedLlamaServer) {}
 
   static async start(options: LlamaServerHeadOptions): Promise<LlamaServerHead> {
+    const launch = options.launch ?? childProcessLauncher(options.llamaServer, options.env);
     for (let attempt = 0; ; attempt++) {
-      const port = await freeLoopbackPort();
-      const process = startEngineProcess(options.llamaServer, headArguments(options, port), options.env);
-      const head = new LlamaServerHead(process, `http://127.0.0.1:${port}`);
+      const head = new LlamaServerHead(await launch({ modelPath: options.modelPath, servingArguments: servingArguments(options) }));
       try {
-        await waitUntilReady(process, () => head.healthy(), options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS, 'llama-server');
+        await waitUntilServing(head.server, () => head.healthy(), options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS);
         return head;
       } catch (error) {
-        // A lost race for the port shows as an early exit with a bind error: choose another port.
-        if (attempt < 2 && error instanceof EngineProcessError && /bind|address already in use/i.test(error.lastOutput)) continue;
+        // A child process that lost the race for its port exits at once with a bind error: choose another port.
+        if (!options.launch && attempt < 2 && error instanceof EngineProcessError && /bind|address already in use/i.test(error.lastOutput)) continue;
         throw error;
       }
     }
   }
 
+  get baseUrl(): string {
+    return this.server.baseUrl;
+  }
+
   get pid(): number | undefined {
-    return this.process.child.pid;
+    return this.server.pid;
   }
 
   hasExited(): boolean {
-    return this.process.hasExited();
+    return this.server.hasExited();
   }
 
   lastOutput(): string {
-    return this.process.lastOutput();
+    return this.server.lastOutput();
   }
 
   healthy(): Promise<boolean> {
@@ -166,7 +185,7 @@ export class LlamaServerHead {
   }
 
   async stop(): Promise<void> {
-    await stopEngineProcess(this.process);
+    await this.server.stop();
   }
 
   private handleEvent(data: string, request: CompletionRequest, streamed: { ids: number }): CompletionEnd | undefined {
@@ -210,11 +229,16 @@ interface StreamChunk {
   error?: { message?: string };
 }
 
-/** The argument list for a head: pure, so the exact command line is tested. */
+/** The argument list for a head run as a child process on `port`: pure, so the exact command line is tested. */
 export function headArguments(options: LlamaServerHeadOptions, port: number): string[] {
+  return ['-m', options.modelPath, '--host', '127.0.0.1', '--port', String(port), ...servingArguments(options)];
+}
+
+/** Everything after the model, host and port: threads, context, slots, stages. */
+export function servingArguments(options: Omit<LlamaServerHeadOptions, 'llamaServer' | 'modelPath'>): string[] {
   const parallel = options.parallel ?? 1;
   // llama-server splits its context (-c) between its slots: each slot gets contextSize.
-  const args = ['-m', options.modelPath, '--host', '127.0.0.1', '--port', String(port), '-t', String(options.threads), '-c', String(options.contextSize * parallel), '-np', String(parallel), '--no-webui'];
+  const args = ['-t', String(options.threads), '-c', String(options.contextSize * parallel), '-np', String(parallel), '--no-webui'];
   if (options.batchThreads !== undefined) args.push('-tb', String(options.batchThreads));
   if (options.rpc?.length) {
     args.push('--rpc', options.rpc.join(','), '-ngl', '999', '-sm', options.splitMode ?? 'layer');
@@ -223,4 +247,32 @@ export function headArguments(options: LlamaServerHeadOptions, port: number): st
     if (options.tensorSplit?.length) args.push('--tensor-split', options.tensorSplit.map((share) => String(share)).join(','));
   }
   return args;
+}
+
+/** llama-server as a child process on a free loopback port. */
+function childProcessLauncher(llamaServer: string, env: NodeJS.ProcessEnv | undefined): LaunchLlamaServer {
+  return async ({ modelPath, servingArguments: serving }) => {
+    const port = await freeLoopbackPort();
+    const process = startEngineProcess(llamaServer, ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), ...serving], env);
+    return {
+      baseUrl: `http://127.0.0.1:${port}`,
+      ...(process.child.pid !== undefined ? { pid: process.child.pid } : {}),
+      hasExited: () => process.hasExited(),
+      exited: process.exited.then(({ code, signal }) => signal ?? `code ${code}`),
+      lastOutput: () => process.lastOutput(),
+      stop: () => stopEngineProcess(process),
+    };
+  };
+}
+
+/** Waits until `healthy` answers true; stops the server and throws when it exits first or the deadline passes. */
+async function waitUntilServing(server: LaunchedLlamaServer, healthy: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (server.hasExited()) throw new EngineProcessError('llama-server', `llama-server exited before it was ready (${await server.exited})`, server.lastOutput());
+    if (await healthy()) return;
+    await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+  }
+  await server.stop();
+  throw new EngineProcessError('llama-server', `llama-server was not ready within ${timeoutMs} ms`, server.lastOutput());
 }

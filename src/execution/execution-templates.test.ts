@@ -8,6 +8,7 @@ import {
   interconnectFromConfig,
   llamaCppRpcContainerSpec,
   llamaCppRpcRelayCommand,
+  llamaServerContainerSpec,
   vllmParallelismOf,
   type ContainerLimits,
   type ExecutionTemplateVersion,
@@ -350,5 +351,53 @@ describe('the llama.cpp RPC worker template, version 1', () => {
   });
   it('refuses a relative build directory', () => {
     assert.throws(() => llamaCppRpcContainerSpec({ version: 1, image: 'i', owner: { jobId: 'j', nodeId: 'n' }, binHostDir: 'build/bin', threads: 1, limits }), ExecutionTemplateError);
+  });
+});
+
+describe('the llama-server template, version 1', () => {
+  const limits = { memoryBytes: 2 ** 30, cpus: 2, pids: 64, tmpfsBytes: 16 * 2 ** 20 };
+  const params = {
+    version: 1 as const,
+    image: 'infernet-runtime:abc',
+    owner: { jobId: 'llama-server-1', nodeId: 'node-1' },
+    binHostDir: '/cache/llama-rpc/build/bin',
+    libraryHostPaths: ['/lib/x86_64-linux-gnu/libgomp.so.1'],
+    modelHostPath: '/models/tiny.gguf',
+    servingArguments: ['-t', '2', '-c', '1024', '-np', '4', '--no-webui'],
+    network: 'infernet-llama-node-1',
+    limits,
+  };
+  it('serves the model read-only on the internal network only, as non-root, its build and libraries read-only', () => {
+    assert.deepEqual(llamaServerContainerSpec(params), {
+      Image: 'infernet-runtime:abc',
+      Cmd: ['/opt/llama-rpc/bin/llama-server', '-m', '/models/model.gguf', '--host', '0.0.0.0', '--port', '8080', '-t', '2', '-c', '1024', '-np', '4', '--no-webui'],
+      User: '10001:10001',
+      Env: ['HOME=/tmp', 'LD_LIBRARY_PATH=/opt/llama-rpc/bin'],
+      Labels: { 'io.infernet.job': 'llama-server-1', 'io.infernet.node': 'node-1', 'io.infernet.template': 'llama-server@1', 'io.infernet.role': 'server' },
+      ExposedPorts: { '8080/tcp': {} },
+      HostConfig: {
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${16 * 2 ** 20}` },
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Memory: 2 ** 30,
+        MemorySwap: 2 ** 30,
+        NanoCpus: 2e9,
+        PidsLimit: 64,
+        Init: true,
+        NetworkMode: 'infernet-llama-node-1',
+        Mounts: [
+          { Type: 'bind', Source: '/cache/llama-rpc/build/bin', Target: '/opt/llama-rpc/bin', ReadOnly: true },
+          { Type: 'bind', Source: '/lib/x86_64-linux-gnu/libgomp.so.1', Target: '/lib/x86_64-linux-gnu/libgomp.so.1', ReadOnly: true },
+          { Type: 'bind', Source: '/models/tiny.gguf', Target: '/models/model.gguf', ReadOnly: true },
+        ],
+      },
+    });
+  });
+  it('requests the GPU it is given', () => {
+    assert.deepEqual(llamaServerContainerSpec({ ...params, gpus: { deviceIds: ['GPU-1'] } }).HostConfig?.DeviceRequests, [gpu({ DeviceIDs: ['GPU-1'] })]);
+  });
+  it('refuses a relative model path', () => {
+    assert.throws(() => llamaServerContainerSpec({ ...params, modelHostPath: 'tiny.gguf' }), ExecutionTemplateError);
   });
 });

@@ -7,7 +7,7 @@ import { InfernetError } from '../errors/index.js';
 
 export type ExecutionTemplateVersion = 1;
 export const CURRENT_EXECUTION_TEMPLATE_VERSION: ExecutionTemplateVersion = 1;
-export type ExecutionTemplateName = 'llama.cpp' | 'llama.cpp-engine' | 'vllm' | 'vllm-ray' | 'llama.cpp-rpc';
+export type ExecutionTemplateName = 'llama.cpp' | 'llama.cpp-engine' | 'vllm' | 'vllm-ray' | 'llama.cpp-rpc' | 'llama-server';
 
 /** Labels on every container Infernet creates: reapOrphanContainers finds a crashed daemon's leftovers by them. */
 export const CONTAINER_LABELS = {
@@ -114,8 +114,20 @@ const LLAMA_CPP_RPC_V1 = {
   node: '/usr/local/bin/node',
 } as const;
 
+/** llama.cpp's own server (provider.engine llama-server): the RPC worker's build and sandbox, serving HTTP. */
+const LLAMA_SERVER_V1 = {
+  binPath: LLAMA_CPP_RPC_V1.binPath,
+  env: LLAMA_CPP_RPC_V1.env,
+  tmpfsOptions: LLAMA_CPP_RPC_V1.tmpfsOptions,
+  /** The model file appears here inside the container, read-only. */
+  modelPath: '/models/model.gguf',
+  /** The server's port on the container's address in an internal network: no route out, only the provider in. */
+  port: 8080,
+} as const;
+
 const TEMPLATES = {
   'llama.cpp': { 1: LLAMA_CPP_V1 },
+  'llama-server': { 1: LLAMA_SERVER_V1 },
   'llama.cpp-engine': { 1: LLAMA_CPP_ENGINE_V1 },
   'llama.cpp-rpc': { 1: LLAMA_CPP_RPC_V1 },
   vllm: { 1: VLLM_V1 },
@@ -244,6 +256,54 @@ export function llamaCppRpcRelayCommand(version: ExecutionTemplateVersion): stri
 export function llamaCppRpcProbeCommand(version: ExecutionTemplateVersion): string[] {
   const template = released('llama.cpp-rpc', version);
   return [template.node, '-e', template.probeScript];
+}
+
+export interface LlamaServerTemplateParams {
+  version: ExecutionTemplateVersion;
+  image: string;
+  owner: ContainerOwner;
+  /** The llama.cpp build's bin directory on the host (scripts/build-llama-rpc.sh), mounted read-only. */
+  binHostDir: string;
+  /** Shared libraries the binaries load from outside binHostDir (ldd), each mounted read-only at its own path. */
+  libraryHostPaths?: readonly string[];
+  modelHostPath: string;
+  /** llama-server's arguments after the template's model, host and port: threads, context, slots. */
+  servingArguments: readonly string[];
+  /** An internal Docker network (created with `Internal: true`, so it has no route out). */
+  network: string;
+  limits: ContainerLimits;
+  gpus?: GpuRequest;
+}
+
+/** One model's llama-server in the sandbox, reached by the provider at the container's address on `network`. */
+export function llamaServerContainerSpec(params: LlamaServerTemplateParams): ContainerCreateOptions {
+  const template = released('llama-server', params.version);
+  requireAbsolute('llama-server', params.binHostDir);
+  requireAbsolute('llama-server', params.modelHostPath);
+  for (const library of params.libraryHostPaths ?? []) requireAbsolute('llama-server', library);
+  return {
+    Image: params.image,
+    Cmd: [posix.join(template.binPath, 'llama-server'), '-m', template.modelPath, '--host', '0.0.0.0', '--port', String(template.port), ...params.servingArguments],
+    User: SANDBOX_V1.user,
+    Env: [...template.env],
+    Labels: labels(params.owner, 'llama-server', params.version, 'server'),
+    ExposedPorts: { [`${template.port}/tcp`]: {} },
+    HostConfig: {
+      ...sandboxHostConfig(params.limits, template.tmpfsOptions),
+      NetworkMode: params.network,
+      Mounts: [
+        { Type: 'bind', Source: params.binHostDir, Target: template.binPath, ReadOnly: true },
+        ...(params.libraryHostPaths ?? []).map((path) => ({ Type: 'bind' as const, Source: path, Target: path, ReadOnly: true })),
+        { Type: 'bind', Source: params.modelHostPath, Target: template.modelPath, ReadOnly: true },
+      ],
+      ...(params.gpus ? { DeviceRequests: [deviceRequest(params.gpus)] } : {}),
+    },
+  };
+}
+
+/** The port a llama-server container of this version listens on. */
+export function llamaServerContainerPort(version: ExecutionTemplateVersion): number {
+  return released('llama-server', version).port;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

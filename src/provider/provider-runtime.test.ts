@@ -68,9 +68,16 @@ it('runs jobs on llama.cpp\'s own server, slots decoded together, when provider.
   }
 });
 
-it('refuses provider.engine llama-server under the Docker sandbox, saying what to set', async () => {
-  const config = validateNodeConfig({ role: 'provider', provider: { engine: 'llama-server' } }, 'test');
-  const runtime = await openProviderRuntime(config, 'node-under-test', silentLogger());
-  assert.equal(runtime.engine, undefined);
-  assert.match(runtime.refusal ?? '', /no Docker sandbox yet: set provider\.sandbox: none/);
+it('runs llama.cpp\'s own server in a Docker container per model when provider.engine is llama-server under the sandbox', async () => {
+  const model = sharedModelPath('stories260K.gguf');
+  const config = validateNodeConfig({ role: 'provider', models: [model], provider: { engine: 'llama-server', contextSize: 256 } }, 'test');
+  const runtime = await openProviderRuntime(config, `provider-runtime-test-${process.pid}`, silentLogger());
+  try {
+    assert.match(runtime.engine?.id ?? '', /llama-server@\w+\+docker$/);
+    const result = await runtime.engine!.generate({ modelPath: model, input: { prompt: 'Once upon a time' }, sampling: SamplingParams.parse({ maxTokens: 8 }) });
+    assert.ok(result.tokenIds.length > 0);
+    assert.equal(runtime.state!().sandbox, 'docker');
+  } finally {
+    await runtime.engine?.close();
+  }
 });

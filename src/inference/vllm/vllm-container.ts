@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
 import { CURRENT_EXECUTION_TEMPLATE_VERSION, vllmContainerSpec, type ContainerLimits, type GpuRequest } from '../../execution/execution-templates.js';
+import { addressOn, ensureInternalNetwork } from '../../execution/internal-network.js';
 import { startSandboxedContainer } from '../../execution/start-sandboxed-container.js';
 import { VllmServerError } from './vllm-errors.js';
 import { OutputTail, vllmTuningArguments, type LaunchVllmParameters, type LaunchVllmProcess, type VllmServeSettings } from './vllm-server.js';
@@ -39,8 +40,7 @@ export function vllmContainerLauncher(options: VllmContainerLauncherOptions): La
       for (const line of end.stderrTail) output.push(`${line}\n`);
       return { code: end.exitCode, signal: null, ...(end.oomKilled ? { reason: `was killed at its memory limit of ${Math.round(options.limits.memoryBytes / 2 ** 20)} MiB` } : {}) };
     });
-    const info = await options.docker.getContainer(container.id).inspect();
-    const address = info.NetworkSettings.Networks[network]?.IPAddress;
+    const address = await addressOn(options.docker, container.id, network);
     if (!address) {
       await container.kill();
       throw new VllmServerError(modelPath, `the vLLM container ${container.id.slice(0, 12)} has no address on network ${network}`, output.text());
@@ -80,13 +80,4 @@ export function vllmServerContainerSpec(options: Omit<VllmContainerLauncherOptio
 
 function vllmNetworkOf(options: Pick<VllmContainerLauncherOptions, 'network' | 'nodeId'>): string {
   return options.network ?? `infernet-vllm-${options.nodeId.slice(0, 12)}`;
-}
-
-async function ensureInternalNetwork(docker: Docker, name: string): Promise<void> {
-  const existing = await docker.listNetworks({ filters: { name: [name] } });
-  if (existing.some((network) => network.Name === name)) return;
-  await docker.createNetwork({ Name: name, Driver: 'bridge', Internal: true, CheckDuplicate: true }).catch((error: Error) => {
-    // Two models' servers starting at once: the other created it.
-    if (!/already exists/i.test(error.message)) throw error;
-  });
 }
