@@ -2,6 +2,7 @@
 // loaded, jobs streamed over its HTTP API, up to `slots` of them decoded together (llama-server's continuous
 // batching). The distributed engine runs the same head with RPC stages.
 import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 // The module itself, not the folder's index: the GPU check bundles this engine without Docker's client.
 import { JobSlots } from '../execution/job-slots.js';
 import { ModelLoadError, type GenerationRequest, type InferenceEngine } from '../inference/index.js';
@@ -25,6 +26,8 @@ export interface LlamaServerEngineOptions {
   binDir?: string;
   /** Where each model's llama-server runs (llamaServerContainerLauncher: the Docker sandbox); a child process when absent. */
   launch?: LaunchLlamaServer;
+  /** Models refused at start-up (too large for the memory given), by absolute path: their jobs fail with the reason. */
+  refusedModels?: ReadonlyMap<string, Error>;
   /** After the engine id in signed results: where it runs (`+docker`), so results of the same setup compare. */
   idSuffix?: string;
 }
@@ -42,10 +45,12 @@ export class LlamaServerEngine implements InferenceEngine {
   }
 
   async preload(modelPath: string): Promise<void> {
+    this.refuseIfRefused(modelPath);
     await this.head(modelPath);
   }
 
   async generate(request: GenerationRequest): Promise<HeadGenerationResult> {
+    this.refuseIfRefused(request.modelPath);
     let slots = this.slots.get(request.modelPath);
     if (!slots) this.slots.set(request.modelPath, (slots = new JobSlots(this.options.slots ?? 1)));
     // A job cancelled while it waited for a slot ends as one cancelled before its first token.
@@ -84,6 +89,11 @@ export class LlamaServerEngine implements InferenceEngine {
     const progress = emptyProgress();
     const end = await continueGeneration(head, request, prompt, progress, started);
     return resultOf(end, progress, prompt.length, started, request.fingerprintTopK);
+  }
+
+  private refuseIfRefused(modelPath: string): void {
+    const refusal = this.options.refusedModels?.get(resolve(modelPath));
+    if (refusal) throw refusal;
   }
 
   /** The model's head, started again when the last one died (killed, out of memory) rather than failing every job. */

@@ -10,6 +10,7 @@ import { detectHardware } from '../discovery/hardware/index.js';
 import { llamaBuildCommandFor, llamaCmakeFlagsFor, llamaRpcBinDir, llamaServerContainerLauncher, LlamaServerEngine, locateLlamaRpcBinaries } from '../distributed/index.js';
 import { buildRuntimeImage, chooseJobRuntime, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, reapOrphanContainers, selectInferenceBackend, type InferenceBackend } from '../execution/index.js';
 import type { Logger } from '../log/index.js';
+import { refuseModelsThatDoNotFit } from './model-memory-check.js';
 import type { ProviderEngineState, ProviderRuntime } from './provider-runtime.js';
 
 export async function openLlamaServerRuntime(config: NodeConfig, nodeId: string, logger: Logger): Promise<ProviderRuntime> {
@@ -30,8 +31,9 @@ export async function openLlamaServerRuntime(config: NodeConfig, nodeId: string,
   const described = { binDir: build.binDir, backend: backend.gpu || 'cpu', device: backend.device, slots: provider.slots, threads: provider.threads, batchThreads: provider.batchThreads ?? provider.threads };
   const state = (sandbox: ProviderEngineState['sandbox']) => () => ({ sandbox, backend: { gpu: backend.gpu || 'cpu', device: backend.device }, engines: [] });
   if (provider.sandbox === 'none') {
+    const refusedModels = await refuseModelsThatDoNotFit(config, backend, Infinity, logger);
     logger.warn(described, 'WARNING: llama-server runs as a child process WITHOUT a sandbox, as configured (provider.sandbox: none)');
-    return { engine: new LlamaServerEngine(settings), state: state('none') };
+    return { engine: new LlamaServerEngine({ ...settings, refusedModels }), state: state('none') };
   }
   const runtime = chooseJobRuntime({ docker: await detectDockerEngine(), allowUnsandboxedLocalRuntime: false });
   if (runtime.kind !== 'docker') {
@@ -44,9 +46,10 @@ export async function openLlamaServerRuntime(config: NodeConfig, nodeId: string,
   const image = provider.runtimeImage ?? (await buildRuntimeImage());
   // The container's CPUs are the most threads llama-server runs at once.
   const limits = { ...DEFAULT_CONTAINER_LIMITS, cpus: Math.max(provider.threads, provider.batchThreads ?? provider.threads), memoryBytes: provider.containerMemoryMb * 2 ** 20 };
+  const refusedModels = await refuseModelsThatDoNotFit(config, backend, limits.memoryBytes, logger);
   const launch = llamaServerContainerLauncher({ docker, image, binDir: build.binDir, nodeId, limits, ...(backend.containerGpus ? { gpus: backend.containerGpus } : {}) });
   logger.info({ ...described, image }, 'llama-server runs in a Docker container per model, on an internal network');
-  return { engine: new LlamaServerEngine({ ...settings, launch, idSuffix: '+docker' }), state: state('docker') };
+  return { engine: new LlamaServerEngine({ ...settings, launch, refusedModels, idSuffix: '+docker' }), state: state('docker') };
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -7,6 +7,8 @@ import { nodeHome, validateNodeConfig } from '../config/index.js';
 import { generateNodeKey } from '../identity/index.js';
 import { silentLogger } from '../log/index.js';
 import { sharedModelPath } from '../models/shared-test-models.js';
+import { writeRandomLlamaGguf } from '../models/index.js';
+import { ModelExceedsMemoryError } from '../planner/index.js';
 import { NodeDaemon } from '../node/node-daemon.js';
 import { openProviderRuntime } from './provider-runtime.js';
 import { SamplingParams } from '../protocol/index.js';
@@ -79,5 +81,28 @@ it('runs llama.cpp\'s own server in a Docker container per model when provider.e
     assert.equal(runtime.state!().sandbox, 'docker');
   } finally {
     await runtime.engine?.close();
+  }
+});
+
+it('refuses, with the figures, a model too large for the llama-server container\'s memory, before loading it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'infernet-big-model-'));
+  try {
+    const big = join(dir, 'big.gguf');
+    // About 85 MB of F32 weights against a 64 MiB container.
+    await writeRandomLlamaGguf(big, { name: 'too-big', layers: 4, hiddenSize: 512, heads: 8, kvHeads: 8, feedForwardLength: 1408, vocabularySize: 8192, contextLength: 256 }, { seed: 1, tensorType: 'F32' });
+    const config = validateNodeConfig({ role: 'provider', models: [big], provider: { engine: 'llama-server', containerMemoryMb: 64, contextSize: 256 } }, 'test');
+    const runtime = await openProviderRuntime(config, `provider-runtime-test-${process.pid}`, silentLogger());
+    try {
+      await assert.rejects(runtime.engine!.generate({ modelPath: big, input: { prompt: 'hi' }, sampling: SamplingParams.parse({ maxTokens: 1 }) }), (error: Error) => {
+        assert.ok(error instanceof ModelExceedsMemoryError);
+        assert.ok(error.neededBytes > error.availableBytes && error.availableBytes === 64 * 2 ** 20);
+        assert.match(error.message, /container's memory limit/);
+        return true;
+      });
+    } finally {
+      await runtime.engine?.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

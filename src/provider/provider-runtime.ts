@@ -1,15 +1,12 @@
 // Where a provider's jobs run: sandboxed in Docker by default, refused while no engine answers, in-process
 // only when the operator chose `sandbox: none`. Decided once at start-up and said in the log.
-import { freemem } from 'node:os';
-import { resolve } from 'node:path';
 import Docker from 'dockerode';
 import { detectHardware } from '../discovery/hardware/index.js';
-import { describeModelFile } from '../models/index.js';
-import { checkEngineFits, estimateEngineMemory, ModelExceedsMemoryError } from '../planner/index.js';
 import type { NodeConfig } from '../config/index.js';
-import { buildRuntimeImage, chooseJobRuntime, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, reapOrphanContainers, selectInferenceBackend, WarmEngine, type EngineStatus, type InferenceBackend, type WarmEngineEvent } from '../execution/index.js';
+import { buildRuntimeImage, chooseJobRuntime, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, reapOrphanContainers, selectInferenceBackend, WarmEngine, type EngineStatus, type WarmEngineEvent } from '../execution/index.js';
 import { LlamaCppEngine, type InferenceEngine } from '../inference/index.js';
 import type { Logger } from '../log/index.js';
+import { refuseModelsThatDoNotFit } from './model-memory-check.js';
 import { openLlamaServerRuntime } from './open-llama-server-runtime.js';
 import { openVllmRuntime } from './open-vllm-runtime.js';
 
@@ -63,29 +60,6 @@ export async function openProviderRuntime(config: NodeConfig, nodeId: string, lo
     },
   });
   return { engine, state: () => ({ sandbox: 'docker', backend: { gpu: backend.gpu || 'cpu', device: backend.device }, engines: engine.status() }) };
-}
-
-/**
- * Each configured model's engine (weights, KV cache for contextSize x slots, overhead) against the chosen device's
- * free memory, capped by the container's limit: a model that does not fit is refused now, with both figures.
- */
-async function refuseModelsThatDoNotFit(config: NodeConfig, backend: InferenceBackend, containerBytes: number, logger: Logger): Promise<Map<string, Error>> {
-  const refused = new Map<string, Error>();
-  const onGpu = backend.freeBytes !== undefined;
-  const ram = freemem();
-  const [availableBytes, where] = onGpu ? [Math.min(backend.freeBytes!, Infinity), `${backend.device}'s VRAM`] : ram <= containerBytes ? [ram, 'RAM'] : [containerBytes, "the container's memory limit (provider.containerMemoryMb)"];
-  for (const path of config.models) {
-    const model = await describeModelFile(path).catch(() => undefined);
-    if (!model) continue; // unreadable: the load says why
-    try {
-      checkEngineFits({ model: path, estimate: estimateEngineMemory({ model, contextSize: config.provider.contextSize, slots: config.provider.slots, device: onGpu ? 'gpu' : 'cpu' }), availableBytes, where });
-    } catch (error) {
-      if (!(error instanceof ModelExceedsMemoryError)) throw error;
-      logger.error({ model: path, neededBytes: error.neededBytes, availableBytes: error.availableBytes }, error.message);
-      refused.set(resolve(path), error);
-    }
-  }
-  return refused;
 }
 
 /** What the operator reads about each model's engine: loads, crashes with their last error, unloads. */
