@@ -6,7 +6,8 @@
 // - first token of a prompt whose 512-token prefix another job already evaluated, against a cold prompt of the same
 //   length;
 // - the same 1 and 4 jobs through the llama-server engine (provider.engine: llama-server, llama.cpp's own server built
-//   by scripts/build-llama-rpc.sh, 4 slots) on `serverThreads` threads, alternated with the warm engine's rounds.
+//   by scripts/build-llama-rpc.sh, 4 slots; in Docker like the warm engine where there is an engine) on `serverThreads`
+//   threads, alternated with the warm engine's rounds.
 //   node_modules/.bin/node dist/bench/warm-engine.js [rounds] [threads] [serverThreads]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { getLlama } from 'node-llama-cpp';
 import { buildRuntimeImage, childProcessEngineLauncher, ContainerEngine, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, WarmEngine, type LaunchEngineProcess } from '../src/execution/index.js';
-import { LlamaServerEngine, locateLlamaRpcBinaries } from '../src/distributed/index.js';
+import { llamaServerContainerLauncher, LlamaServerEngine, locateLlamaRpcBinaries } from '../src/distributed/index.js';
 import { LlamaCppEngine, type GenerationResult, type InferenceEngine } from '../src/inference/index.js';
 import { BENCHMARK_LLAMA_SHAPE, writeRandomLlamaGguf } from '../src/models/index.js';
 import { SamplingParams } from '../src/protocol/index.js';
@@ -100,7 +101,9 @@ try {
 
   // 2. Throughput: 4 concurrent jobs against 1, through the one warm engine process, and through the llama-server
   // engine where it is built; rounds alternated so both see the same load.
-  const server = llamaServerBuilt() ? new LlamaServerEngine({ threads: serverThreads, contextSize: CONTEXT, slots: 4 }) : undefined;
+  // In Docker as the warm engine is, where there is an engine; a child process otherwise.
+  const serverLaunch = docker && image && llamaServerBuilt() ? llamaServerContainerLauncher({ docker, image, binDir: locateLlamaRpcBinaries().binDir, nodeId: 'bench-warm-engine', limits: { ...DEFAULT_CONTAINER_LIMITS, cpus: serverThreads } }) : undefined;
+  const server = llamaServerBuilt() ? new LlamaServerEngine({ threads: serverThreads, contextSize: CONTEXT, slots: 4, ...(serverLaunch ? { launch: serverLaunch } : {}) }) : undefined;
   if (server) engines.push(server);
   const rate = (results: GenerationResult[], wallMs: number) => results.reduce((sum, result) => sum + result.tokenIds.length, 0) / (wallMs / 1000);
   const throughputRound = async (engine: InferenceEngine, into: { single: number[]; batched: number[] }) => {
@@ -152,7 +155,7 @@ try {
   console.log(`decode, 4 concurrent jobs   ${four.toFixed(1)} tokens/s in total, ${(four / one).toFixed(2)}x one job`);
   if (server) {
     const [serverOne, serverFour] = [median(serverRates.single), median(serverRates.batched)];
-    console.log(`llama-server engine         ${serverThreads} thread(s), 4 slots: 1 job ${serverOne.toFixed(1)} tokens/s, 4 concurrent ${serverFour.toFixed(1)} in total, ${(serverFour / serverOne).toFixed(2)}x one job; ${(serverFour / Math.max(one, serverOne)).toFixed(2)}x the fastest single job of both engines`);
+    console.log(`llama-server engine         ${serverLaunch ? 'in a Docker container' : 'as a child process'}, ${serverThreads} thread(s), 4 slots: 1 job ${serverOne.toFixed(1)} tokens/s, 4 concurrent ${serverFour.toFixed(1)} in total, ${(serverFour / serverOne).toFixed(2)}x one job; ${(serverFour / Math.max(one, serverOne)).toFixed(2)}x the fastest single job of both engines`);
     reportFigure({ name: 'llama-server engine, total tokens/s, 4 concurrent jobs / 1', value: serverFour / serverOne, unit: 'x', note: `${serverThreads} threads, 4 slots` });
     reportFigure({ name: 'total tokens/s, llama-server engine 4 concurrent / fastest single job of both engines', value: serverFour / Math.max(one, serverOne), unit: 'x' });
   } else {

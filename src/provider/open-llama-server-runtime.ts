@@ -4,12 +4,12 @@
 // Measured on a 2-core CPU (bench/warm-engine.ts runs both engines in one run): it decodes one job on both cores
 // faster than on one, where node-llama-cpp's prebuilt build decodes it slower, and 4 jobs together 1.4x as fast as
 // the warm engine does on 2 threads.
-import Docker from 'dockerode';
 import type { NodeConfig } from '../config/index.js';
 import { detectHardware } from '../discovery/hardware/index.js';
 import { llamaBuildCommandFor, llamaCmakeFlagsFor, llamaRpcBinDir, llamaServerContainerLauncher, LlamaServerEngine, locateLlamaRpcBinaries } from '../distributed/index.js';
-import { buildRuntimeImage, chooseJobRuntime, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, reapOrphanContainers, selectInferenceBackend, type InferenceBackend } from '../execution/index.js';
+import { DEFAULT_CONTAINER_LIMITS, selectInferenceBackend, type InferenceBackend } from '../execution/index.js';
 import type { Logger } from '../log/index.js';
+import { openDockerSandbox } from './docker-sandbox.js';
 import { refuseModelsThatDoNotFit } from './model-memory-check.js';
 import type { ProviderEngineState, ProviderRuntime } from './provider-runtime.js';
 
@@ -35,15 +35,9 @@ export async function openLlamaServerRuntime(config: NodeConfig, nodeId: string,
     logger.warn(described, 'WARNING: llama-server runs as a child process WITHOUT a sandbox, as configured (provider.sandbox: none)');
     return { engine: new LlamaServerEngine({ ...settings, refusedModels }), state: state('none') };
   }
-  const runtime = chooseJobRuntime({ docker: await detectDockerEngine(), allowUnsandboxedLocalRuntime: false });
-  if (runtime.kind !== 'docker') {
-    logger.error(runtime.notice);
-    return { refusal: runtime.notice };
-  }
-  const docker = new Docker();
-  const reaped = await reapOrphanContainers({ docker, nodeId });
-  if (reaped.containerIds.length) logger.warn({ containers: reaped.containerIds.length }, 'removed containers left by an earlier run of this node');
-  const image = provider.runtimeImage ?? (await buildRuntimeImage());
+  const sandbox = await openDockerSandbox(config, nodeId, logger);
+  if ('refusal' in sandbox) return sandbox;
+  const { docker, image } = sandbox;
   // The container's CPUs are the most threads llama-server runs at once.
   const limits = { ...DEFAULT_CONTAINER_LIMITS, cpus: Math.max(provider.threads, provider.batchThreads ?? provider.threads), memoryBytes: provider.containerMemoryMb * 2 ** 20 };
   const refusedModels = await refuseModelsThatDoNotFit(config, backend, limits.memoryBytes, logger);

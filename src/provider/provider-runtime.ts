@@ -1,11 +1,11 @@
 // Where a provider's jobs run: sandboxed in Docker by default, refused while no engine answers, in-process
 // only when the operator chose `sandbox: none`. Decided once at start-up and said in the log.
-import Docker from 'dockerode';
 import { detectHardware } from '../discovery/hardware/index.js';
 import type { NodeConfig } from '../config/index.js';
-import { buildRuntimeImage, chooseJobRuntime, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, reapOrphanContainers, selectInferenceBackend, WarmEngine, type EngineStatus, type WarmEngineEvent } from '../execution/index.js';
+import { containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, selectInferenceBackend, WarmEngine, type EngineStatus, type WarmEngineEvent } from '../execution/index.js';
 import { LlamaCppEngine, type InferenceEngine } from '../inference/index.js';
 import type { Logger } from '../log/index.js';
+import { openDockerSandbox } from './docker-sandbox.js';
 import { refuseModelsThatDoNotFit } from './model-memory-check.js';
 import { openLlamaServerRuntime } from './open-llama-server-runtime.js';
 import { openVllmRuntime } from './open-vllm-runtime.js';
@@ -30,16 +30,10 @@ export async function openProviderRuntime(config: NodeConfig, nodeId: string, lo
     logger.warn('WARNING: jobs run in-process WITHOUT a sandbox, as configured (provider.sandbox: none)');
     return { engine: new LlamaCppEngine({ threads: provider.threads, contextSize: provider.contextSize, slots: provider.slots }), state: () => ({ sandbox: 'none', backend: { gpu: 'cpu', device: 'cpu' }, engines: [] }) };
   }
-  const runtime = chooseJobRuntime({ docker: await detectDockerEngine(), allowUnsandboxedLocalRuntime: false });
-  if (runtime.kind !== 'docker') {
-    logger.error(runtime.notice);
-    return { refusal: runtime.notice };
-  }
-  const docker = new Docker();
-  const reaped = await reapOrphanContainers({ docker, nodeId });
-  if (reaped.containerIds.length) logger.warn({ containers: reaped.containerIds.length }, 'removed containers left by an earlier run of this node');
-  const image = provider.runtimeImage ?? (await buildRuntimeImage());
-  logger.info({ image }, runtime.notice);
+  const sandbox = await openDockerSandbox(config, nodeId, logger);
+  if ('refusal' in sandbox) return sandbox;
+  const { docker, image } = sandbox;
+  logger.info({ image }, sandbox.notice);
   // One warm engine container per model, loaded once and serving every job of it, up to `slots` at once.
   const limits = { ...DEFAULT_CONTAINER_LIMITS, cpus: provider.threads, memoryBytes: provider.containerMemoryMb * 2 ** 20 };
   const backend = selectInferenceBackend(await detectHardware());

@@ -3,43 +3,25 @@
 // `vllm serve` is the stand-in vLLM server (src/inference/vllm-stand-in.ts), started and supervised by the provider
 // as it would start vLLM; the test's name says so.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import YAML from 'yaml';
 import { sharedModelPath } from '../../src/models/shared-test-models.js';
 import { SamplingParams } from '../../src/protocol/index.js';
 import { STAND_IN_COMMAND, standInEngine } from '../../src/inference/vllm/vllm-test-support.js';
-import { eventually, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
+import { runCli } from '../support/cli.js';
+import { startProviderNetwork, type ProviderNetwork } from '../support/provider-network.js';
 
 // The provider's catalog needs a model file; the stand-in answers for it without reading it.
 const model = sharedModelPath('stories260K.gguf');
 
 describe('a job on a provider whose engine is a stand-in vLLM server (client -> aggregator -> provider, real processes)', () => {
-  let dir: string;
-  let provider: RunningDaemon;
-  let aggregator: RunningDaemon;
-  const home = (name: string) => join(dir, name);
+  let network: ProviderNetwork;
+  const home = (name: string) => network.home(name);
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'infernet-vllm-e2e-'));
-    assert.equal((await runCli(['init', '--home', home('provider'), '--role', 'provider', '--port', '0', '--model', model, '--sandbox', 'none'])).code, 0);
-    const file = join(home('provider'), 'config.yaml');
-    const config = YAML.parse(await readFile(file, 'utf8')) as { provider: Record<string, unknown> };
-    config.provider.engine = 'vllm';
-    config.provider.vllm = { command: [...STAND_IN_COMMAND] };
-    await writeFile(file, YAML.stringify(config));
-    provider = await startDaemon(home('provider'));
-    assert.equal((await runCli(['init', '--home', home('aggregator'), '--role', 'aggregator', '--port', '0', '--connect', provider.url])).code, 0);
-    aggregator = await startDaemon(home('aggregator'));
-    assert.equal((await runCli(['init', '--home', home('client'), '--role', 'client', '--connect', aggregator.url])).code, 0);
-    await eventually(async () => JSON.parse((await runCli(['status', '--home', home('aggregator'), '--json'])).stdout).daemon.peers.length > 0, 15_000, 'the aggregator to reach its provider');
+    network = await startProviderNetwork({ model, providerInit: ['--sandbox', 'none'], provider: { engine: 'vllm', vllm: { command: [...STAND_IN_COMMAND] } } });
   });
-
   after(async () => {
-    await aggregator?.stop();
-    await provider?.stop();
+    await network?.stop();
   });
 
   it('completes the job with the text a direct run on the same server gives, recorded under the version the server reports', async () => {
@@ -47,7 +29,7 @@ describe('a job on a provider whose engine is a stand-in vLLM server (client -> 
     assert.equal(result.code, 0, result.stderr);
     const job = JSON.parse(result.stdout) as Record<string, unknown>;
     assert.equal(job.status, 'completed');
-    assert.equal(job.provider, provider.npub);
+    assert.equal(job.provider, network.provider.npub);
     assert.equal(job.tokens, 24);
     assert.equal(job.engine, 'vllm@0.0.0-stand-in', "the version the server's GET /version answers");
     const engine = standInEngine();
