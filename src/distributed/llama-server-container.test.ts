@@ -61,6 +61,9 @@ describe('the llama-server engine in the Docker sandbox', () => {
     const now = await containersOfThisTest();
     assert.equal(now.length, 1);
     assert.notEqual(now[0]!.Id, before!.Id);
+    const [status] = sandboxed.status();
+    assert.deepEqual([status?.state, status?.loads, status?.restarts, status?.activeJobs], ['ready', 2, 1, 0]);
+    assert.match(status?.lastError?.message ?? '', /llama-server ended/);
   });
 
   it('leaves no container once closed', async () => {

@@ -5,10 +5,14 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 // The module itself, not the folder's index: the GPU check bundles this engine without Docker's client.
 import { JobSlots } from '../execution/job-slots.js';
+import type { EngineStatus } from '../execution/warm-engine.js';
 import { ModelLoadError, type GenerationRequest, type InferenceEngine } from '../inference/index.js';
 import { continueGeneration, emptyProgress, promptTokensOf, resultOf, type HeadGenerationResult } from './head-generation.js';
 import { LLAMA_RPC_ENGINE_ID, locateLlamaRpcBinaries } from './llama-rpc-binaries.js';
 import { HeadFailedError, LlamaServerHead, type LaunchLlamaServer } from './llama-server-head.js';
+
+/** How much of a dead server's last output the operator's status keeps. */
+const LAST_OUTPUT_CHARS = 1_000;
 
 export interface LlamaServerEngineOptions {
   /** Threads for one-token steps: a job decoding alone. */
@@ -30,6 +34,8 @@ export interface LlamaServerEngineOptions {
   refusedModels?: ReadonlyMap<string, Error>;
   /** After the engine id in signed results: where it runs (`+docker`), so results of the same setup compare. */
   idSuffix?: string;
+  /** Told when a model's server starts, is ready, fails to start or is found dead (the daemon rewrites its state). */
+  onChange?: () => void;
 }
 
 export class LlamaServerEngine implements InferenceEngine {
@@ -39,6 +45,8 @@ export class LlamaServerEngine implements InferenceEngine {
   private readonly started = new WeakMap<Promise<LlamaServerHead>, LlamaServerHead>();
   /** Per model, its llama-server's slots: jobs past them wait here, where a cancelled one leaves the queue. */
   private readonly slots = new Map<string, JobSlots>();
+  /** Per model, what the operator reads in `infernet status --json`: starts, and why the last server ended. */
+  private readonly records = new Map<string, { loads: number; current?: LlamaServerHead; loading: boolean; lastError?: { message: string; at: string } }>();
 
   constructor(private readonly options: LlamaServerEngineOptions) {
     this.id = `${LLAMA_RPC_ENGINE_ID}${options.idSuffix ?? ''}`;
@@ -64,6 +72,20 @@ export class LlamaServerEngine implements InferenceEngine {
     } finally {
       release();
     }
+  }
+
+  /** Each model's server: loading, ready or stopped, its starts (restarts included) and the last error. */
+  status(): EngineStatus[] {
+    return [...this.records].map(([modelPath, record]) => ({
+      modelPath,
+      state: record.loading ? 'loading' : record.current && !record.current.hasExited() ? 'ready' : 'stopped',
+      loads: record.loads,
+      restarts: Math.max(0, record.loads - 1),
+      activeJobs: this.slots.get(modelPath)?.inUse ?? 0,
+      // Prompts are evaluated in full: llama-server's prompt cache changes greedy outputs (measured), so it is off.
+      reusedPromptTokens: 0,
+      ...(record.lastError ? { lastError: record.lastError } : {}),
+    }));
   }
 
   async close(): Promise<void> {
@@ -104,10 +126,18 @@ export class LlamaServerEngine implements InferenceEngine {
     return this.head(modelPath);
   }
 
-  /** Drops `dead` as the model's head, unless another job already replaced it. */
+  /** Drops `dead` as the model's head, unless another job already replaced it, and keeps why it ended. */
   private forget(modelPath: string, dead: LlamaServerHead): void {
     const current = this.heads.get(modelPath);
-    if (current && this.started.get(current) === dead) this.heads.delete(modelPath);
+    if (!current || this.started.get(current) !== dead) return;
+    this.heads.delete(modelPath);
+    this.noteError(modelPath, `llama-server ended; last output: ${dead.lastOutput().slice(-LAST_OUTPUT_CHARS)}`);
+  }
+
+  private noteError(modelPath: string, message: string): void {
+    const record = this.records.get(modelPath);
+    if (record) record.lastError = { message, at: new Date().toISOString() };
+    this.options.onChange?.();
   }
 
   private head(modelPath: string): Promise<LlamaServerHead> {
@@ -115,7 +145,22 @@ export class LlamaServerEngine implements InferenceEngine {
     if (!head) {
       head = this.startHead(modelPath);
       const starting = head;
-      void starting.then((started) => this.started.set(starting, started), () => undefined);
+      const record = this.records.get(modelPath) ?? { loads: 0, loading: false };
+      this.records.set(modelPath, record);
+      record.loads++;
+      record.loading = true;
+      this.options.onChange?.();
+      void starting.then(
+        (started) => {
+          this.started.set(starting, started);
+          Object.assign(record, { current: started, loading: false });
+          this.options.onChange?.();
+        },
+        (error: Error) => {
+          record.loading = false;
+          this.noteError(modelPath, error.message);
+        },
+      );
       this.heads.set(modelPath, head);
       head.catch(() => this.heads.delete(modelPath));
     }

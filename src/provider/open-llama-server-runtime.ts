@@ -11,9 +11,9 @@ import { DEFAULT_CONTAINER_LIMITS, selectInferenceBackend, type InferenceBackend
 import type { Logger } from '../log/index.js';
 import { openDockerSandbox } from './docker-sandbox.js';
 import { refuseModelsThatDoNotFit } from './model-memory-check.js';
-import type { ProviderEngineState, ProviderRuntime } from './provider-runtime.js';
+import type { EngineChangeListener, ProviderEngineState, ProviderRuntime } from './provider-runtime.js';
 
-export async function openLlamaServerRuntime(config: NodeConfig, nodeId: string, logger: Logger): Promise<ProviderRuntime> {
+export async function openLlamaServerRuntime(config: NodeConfig, nodeId: string, logger: Logger, onEngineChange: EngineChangeListener = () => undefined): Promise<ProviderRuntime> {
   const { provider } = config;
   const backend = selectInferenceBackend(await detectHardware());
   const build = llamaServerBuildFor(backend, config.distributed.binDir);
@@ -27,13 +27,17 @@ export async function openLlamaServerRuntime(config: NodeConfig, nodeId: string,
     ...(provider.batchThreads !== undefined ? { batchThreads: provider.batchThreads } : {}),
     contextSize: provider.contextSize,
     slots: provider.slots,
+    onChange: onEngineChange,
   };
   const described = { binDir: build.binDir, backend: backend.gpu || 'cpu', device: backend.device, slots: provider.slots, threads: provider.threads, batchThreads: provider.batchThreads ?? provider.threads };
-  const state = (sandbox: ProviderEngineState['sandbox']) => () => ({ sandbox, backend: { gpu: backend.gpu || 'cpu', device: backend.device }, engines: [] });
+  const runtimeOf = (engine: LlamaServerEngine, sandbox: ProviderEngineState['sandbox']): ProviderRuntime => ({
+    engine,
+    state: () => ({ sandbox, backend: { gpu: backend.gpu || 'cpu', device: backend.device }, engines: engine.status() }),
+  });
   if (provider.sandbox === 'none') {
     const refusedModels = await refuseModelsThatDoNotFit(config, backend, Infinity, logger);
     logger.warn(described, 'WARNING: llama-server runs as a child process WITHOUT a sandbox, as configured (provider.sandbox: none)');
-    return { engine: new LlamaServerEngine({ ...settings, refusedModels }), state: state('none') };
+    return runtimeOf(new LlamaServerEngine({ ...settings, refusedModels }), 'none');
   }
   const sandbox = await openDockerSandbox(config, nodeId, logger);
   if ('refusal' in sandbox) return sandbox;
@@ -43,7 +47,7 @@ export async function openLlamaServerRuntime(config: NodeConfig, nodeId: string,
   const refusedModels = await refuseModelsThatDoNotFit(config, backend, limits.memoryBytes, logger);
   const launch = llamaServerContainerLauncher({ docker, image, binDir: build.binDir, nodeId, limits, ...(backend.containerGpus ? { gpus: backend.containerGpus } : {}) });
   logger.info({ ...described, image }, 'llama-server runs in a Docker container per model, on an internal network');
-  return { engine: new LlamaServerEngine({ ...settings, launch, refusedModels, idSuffix: '+docker' }), state: state('docker') };
+  return runtimeOf(new LlamaServerEngine({ ...settings, launch, refusedModels, idSuffix: '+docker' }), 'docker');
 }
 
 /**

@@ -25,7 +25,7 @@ export type EngineChangeListener = () => void;
 export async function openProviderRuntime(config: NodeConfig, nodeId: string, logger: Logger, onEngineChange: EngineChangeListener = () => undefined): Promise<ProviderRuntime> {
   const { provider } = config;
   if (provider.engine === 'vllm') return openVllmRuntime(config, nodeId, logger, onEngineChange);
-  if (provider.engine === 'llama-server') return await openLlamaServerRuntime(config, nodeId, logger);
+  if (provider.engine === 'llama-server') return await openLlamaServerRuntime(config, nodeId, logger, onEngineChange);
   if (provider.sandbox === 'none') {
     logger.warn('WARNING: jobs run in-process WITHOUT a sandbox, as configured (provider.sandbox: none)');
     return { engine: new LlamaCppEngine({ threads: provider.threads, contextSize: provider.contextSize, slots: provider.slots }), state: () => ({ sandbox: 'none', backend: { gpu: 'cpu', device: 'cpu' }, engines: [] }) };

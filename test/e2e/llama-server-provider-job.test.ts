@@ -46,5 +46,6 @@ describe('jobs on a provider whose engine is llama-server in the Docker sandbox 
     const status = JSON.parse((await runCli(['status', '--home', home('provider'), '--json'])).stdout);
     assert.equal(status.engine.sandbox, 'docker');
     assert.equal(status.engine.backend.gpu, 'cpu');
+    assert.deepEqual([status.engine.engines[0].modelPath, status.engine.engines[0].state, status.engine.engines[0].restarts], [model, 'ready', 0]);
   });
 });
