@@ -66,8 +66,9 @@ describe('the llama-server engine in the Docker sandbox', () => {
     assert.match(status?.lastError?.message ?? '', /llama-server ended/);
   });
 
-  it('leaves no container once closed', async () => {
+  it('leaves no container, and not its network, once closed', async () => {
     await sandboxed.close();
     assert.deepEqual(await containersOfThisTest(), []);
+    assert.deepEqual((await docker.listNetworks({ filters: { name: [network] } })).map((found) => found.Name), []);
   });
 });

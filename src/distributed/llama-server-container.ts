@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { CURRENT_EXECUTION_TEMPLATE_VERSION, llamaServerContainerPort, llamaServerContainerSpec, type ContainerLimits, type GpuRequest } from '../execution/execution-templates.js';
-import { addressOn, ensureInternalNetwork } from '../execution/internal-network.js';
+import { addressOn, ensureInternalNetwork, removeInternalNetworkIfUnused } from '../execution/internal-network.js';
 import { startSandboxedContainer } from '../execution/start-sandboxed-container.js';
 import { sharedLibrariesOf } from './docker-worker-launcher.js';
 import { EngineProcessError } from './engine-process.js';
@@ -71,9 +71,12 @@ export function llamaServerContainerLauncher(options: LlamaServerContainerOption
       hasExited: () => done,
       exited,
       lastOutput: () => output.join('\n'),
+      // The network goes with the last container on it: a node's key is new on every test run, and Docker's address
+      // pools hold about 30 networks.
       stop: async () => {
         await container.kill();
         await exited;
+        await removeInternalNetworkIfUnused(options.docker, network);
       },
     };
     return server;

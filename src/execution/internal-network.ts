@@ -17,3 +17,12 @@ export async function addressOn(docker: Docker, containerId: string, network: st
   const info = await docker.getContainer(containerId).inspect();
   return info.NetworkSettings.Networks[network]?.IPAddress || undefined;
 }
+
+/** Removes the network `name` once no container is attached to it; one still in use, or gone already, is left. */
+export async function removeInternalNetworkIfUnused(docker: Docker, name: string): Promise<void> {
+  const network = docker.getNetwork(name);
+  const info = (await network.inspect().catch(() => undefined)) as { Containers?: Record<string, unknown> } | undefined;
+  if (!info || Object.keys(info.Containers ?? {}).length > 0) return;
+  // A container attached since the inspect makes Docker refuse: the network stays for it.
+  await network.remove().catch(() => undefined);
+}

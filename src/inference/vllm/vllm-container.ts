@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
 import { CURRENT_EXECUTION_TEMPLATE_VERSION, vllmContainerSpec, type ContainerLimits, type GpuRequest } from '../../execution/execution-templates.js';
-import { addressOn, ensureInternalNetwork } from '../../execution/internal-network.js';
+import { addressOn, ensureInternalNetwork, removeInternalNetworkIfUnused } from '../../execution/internal-network.js';
 import { startSandboxedContainer } from '../../execution/start-sandboxed-container.js';
 import { VllmServerError } from './vllm-errors.js';
 import { OutputTail, vllmTuningArguments, type LaunchVllmParameters, type LaunchVllmProcess, type VllmServeSettings } from './vllm-server.js';
@@ -54,6 +54,7 @@ export function vllmContainerLauncher(options: VllmContainerLauncherOptions): La
       stop: async () => {
         await container.kill();
         await ended;
+        await removeInternalNetworkIfUnused(options.docker, network);
       },
     };
   };
