@@ -41,8 +41,6 @@ export interface LlamaServerEngineOptions {
 export class LlamaServerEngine implements InferenceEngine {
   readonly id: string;
   private readonly heads = new Map<string, Promise<LlamaServerHead>>();
-  /** Which head each start promise gave, so a job that found a head dead removes that one and no newer one. */
-  private readonly started = new WeakMap<Promise<LlamaServerHead>, LlamaServerHead>();
   /** Per model, its llama-server's slots: jobs past them wait here, where a cancelled one leaves the queue. */
   private readonly slots = new Map<string, JobSlots>();
   /** Per model, what the operator reads in `infernet status --json`: starts, and why the last server ended. */
@@ -128,8 +126,9 @@ export class LlamaServerEngine implements InferenceEngine {
 
   /** Drops `dead` as the model's head, unless another job already replaced it, and keeps why it ended. */
   private forget(modelPath: string, dead: LlamaServerHead): void {
-    const current = this.heads.get(modelPath);
-    if (!current || this.started.get(current) !== dead) return;
+    // Not loading and `dead` the current head: the model's head promise is the one that gave it.
+    const record = this.records.get(modelPath);
+    if (!record || record.loading || record.current !== dead) return;
     this.heads.delete(modelPath);
     this.noteError(modelPath, `llama-server ended; last output: ${dead.lastOutput().slice(-LAST_OUTPUT_CHARS)}`);
   }
@@ -152,7 +151,6 @@ export class LlamaServerEngine implements InferenceEngine {
       this.options.onChange?.();
       void starting.then(
         (started) => {
-          this.started.set(starting, started);
           Object.assign(record, { current: started, loading: false });
           this.options.onChange?.();
         },

@@ -231,7 +231,11 @@ interface StreamChunk {
 
 /** The argument list for a head run as a child process on `port`: pure, so the exact command line is tested. */
 export function headArguments(options: LlamaServerHeadOptions, port: number): string[] {
-  return ['-m', options.modelPath, '--host', '127.0.0.1', '--port', String(port), ...servingArguments(options)];
+  return childArguments(options.modelPath, port, servingArguments(options));
+}
+
+function childArguments(modelPath: string, port: number, serving: readonly string[]): string[] {
+  return ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), ...serving];
 }
 
 /** Everything after the model, host and port: threads, context, slots, stages. */
@@ -253,7 +257,7 @@ export function servingArguments(options: Omit<LlamaServerHeadOptions, 'llamaSer
 function childProcessLauncher(llamaServer: string, env: NodeJS.ProcessEnv | undefined): LaunchLlamaServer {
   return async ({ modelPath, servingArguments: serving }) => {
     const port = await freeLoopbackPort();
-    const process = startEngineProcess(llamaServer, ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), ...serving], env);
+    const process = startEngineProcess(llamaServer, childArguments(modelPath, port, serving), env);
     return {
       baseUrl: `http://127.0.0.1:${port}`,
       ...(process.child.pid !== undefined ? { pid: process.child.pid } : {}),

@@ -56,9 +56,8 @@ function listen(server: Server, port: number): Promise<boolean> {
   });
 }
 
-/** A listening server on 127.0.0.1, outside the ephemeral range where it can; on a kernel-chosen port otherwise. */
-async function bindFreePort(avoid: ReadonlySet<number>): Promise<Server> {
-  const outside = portsOutside(ephemeralPortRange());
+/** A listening server on 127.0.0.1, on a port in `outside` where it can; on a kernel-chosen port otherwise. */
+async function bindFreePort(outside: readonly PortRange[], avoid: ReadonlySet<number>): Promise<Server> {
   for (let tries = 0; outside.length && tries < TRIES_OUTSIDE_EPHEMERAL_RANGE; tries++) {
     const port = randomPortIn(outside);
     if (avoid.has(port)) continue;
@@ -86,8 +85,9 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     const taken = new Set<number>();
+    const outside = portsOutside(ephemeralPortRange());
     while (servers.length < count) {
-      const server = await bindFreePort(taken);
+      const server = await bindFreePort(outside, taken);
       servers.push(server);
       taken.add((server.address() as AddressInfo).port);
     }
