@@ -4,7 +4,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ephemeralPortRange, freeLoopbackPorts, portsOutside } from './index.js';
+import { ephemeralPortRange, FETCH_BLOCKED_PORTS, freeLoopbackPorts, portsOutside } from './index.js';
 
 const listenOn = (port: number) =>
   new Promise<Server>((resolve, reject) => {
@@ -36,6 +36,13 @@ describe('freeLoopbackPorts', () => {
     } finally {
       await Promise.all(kernelPicks.map(close));
     }
+  });
+
+  // A CI run's PocketBase got 6668, one of the Fetch standard's bad ports: fetch refused to reach it.
+  it('hands out no port that fetch refuses to connect to', async () => {
+    const ports = await freeLoopbackPorts(2048);
+    assert.ok(ports.every((port) => !FETCH_BLOCKED_PORTS.has(port)));
+    await assert.rejects(fetch('http://127.0.0.1:6668/'), (error: Error) => /bad port/.test(String((error.cause as Error | undefined)?.message ?? error.message)));
   });
 
   it('reads the ephemeral range and the ports outside it, and falls back to the kernel where it has none', async () => {

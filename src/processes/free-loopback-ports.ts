@@ -14,6 +14,12 @@ const HIGHEST_PORT = 65_535;
 const TRIES_OUTSIDE_EPHEMERAL_RANGE = 64;
 const LINUX_EPHEMERAL_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';
 
+/**
+ * The unprivileged ports the Fetch standard calls bad ports: Node's fetch (undici) and browsers refuse to connect to
+ * them, so a server there cannot be reached by the node's own HTTP clients (a CI run's PocketBase on 6668 did not).
+ */
+export const FETCH_BLOCKED_PORTS: ReadonlySet<number> = new Set([1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080]);
+
 export interface PortRange {
   low: number;
   high: number;
@@ -60,7 +66,7 @@ function listen(server: Server, port: number): Promise<boolean> {
 async function bindFreePort(outside: readonly PortRange[], avoid: ReadonlySet<number>): Promise<Server> {
   for (let tries = 0; outside.length && tries < TRIES_OUTSIDE_EPHEMERAL_RANGE; tries++) {
     const port = randomPortIn(outside);
-    if (avoid.has(port)) continue;
+    if (avoid.has(port) || FETCH_BLOCKED_PORTS.has(port)) continue;
     const server = createServer();
     if (await listen(server, port)) return server;
   }

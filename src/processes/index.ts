@@ -12,4 +12,4 @@ export async function stopChildProcess(child: ChildProcess, graceMs = 5_000): Pr
 }
 
 export { currentProcessIdentity, isProcessRunning, isPidAlive, type ProcessIdentity } from './process-identity.js';
-export { ephemeralPortRange, freeLoopbackPort, freeLoopbackPorts, portsOutside, type PortRange } from './free-loopback-ports.js';
+export { ephemeralPortRange, FETCH_BLOCKED_PORTS, freeLoopbackPort, freeLoopbackPorts, portsOutside, type PortRange } from './free-loopback-ports.js';
