@@ -7,7 +7,10 @@
 //   length;
 // - the same 1 and 4 jobs through the llama-server engine (provider.engine: llama-server, llama.cpp's own server built
 //   by scripts/build-llama-rpc.sh, 4 slots; in Docker like the warm engine where there is an engine) on `serverThreads`
-//   threads, alternated with the warm engine's rounds.
+//   threads, alternated with the warm engine's rounds;
+// - llama.cpp's own batched decoding of the same model, 1 and 4 sequences in one process (llama-batched-bench, same
+//   build, `serverThreads` threads, no server), in the same rounds: what the kernels themselves gain from batching
+//   here, which bounds what either engine can.
 //   node_modules/.bin/node dist/bench/warm-engine.js [rounds] [threads] [serverThreads]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +22,7 @@ import { llamaServerContainerLauncher, LlamaServerEngine, locateLlamaRpcBinaries
 import { LlamaCppEngine, type GenerationResult, type InferenceEngine } from '../src/inference/index.js';
 import { BENCHMARK_LLAMA_SHAPE, writeRandomLlamaGguf } from '../src/models/index.js';
 import { SamplingParams } from '../src/protocol/index.js';
+import { batchedBenchIn, measureBatchedDecode } from './llama-batched-bench.js';
 import { reportFigure } from './summary/bench-figure.js';
 
 const rounds = Number(process.argv[2] ?? 5);
@@ -115,10 +119,18 @@ try {
   };
   const warmRates = { single: [] as number[], batched: [] as number[] };
   const serverRates = { single: [] as number[], batched: [] as number[] };
+  const kernelRates = { single: [] as number[], batched: [] as number[] };
+  const batchedBench = llamaServerBuilt() ? batchedBenchIn(locateLlamaRpcBinaries().binDir) : undefined;
+  const kernelRound = async (binary: string) => {
+    const rates = await measureBatchedDecode(binary, { modelPath, threads: serverThreads, contextSize: CONTEXT, promptTokens: 16, decodeTokens: DECODE_TOKENS, sequences: [1, 4] });
+    kernelRates.single.push(rates.get(1)!);
+    kernelRates.batched.push(rates.get(4)!);
+  };
   if (server) await throughputRound(server, { single: [], batched: [] }); // loads it
   for (let round = 0; round < Math.max(2, Math.ceil(rounds / 2)); round++) {
     await throughputRound(warm, warmRates);
     if (server) await throughputRound(server, serverRates);
+    if (batchedBench) await kernelRound(batchedBench);
   }
   if (server) await server.close();
   const { single, batched } = warmRates;
@@ -160,6 +172,18 @@ try {
     reportFigure({ name: 'total tokens/s, llama-server engine 4 concurrent / fastest single job of both engines', value: serverFour / Math.max(one, serverOne), unit: 'x' });
   } else {
     console.log('llama-server engine         not measured: llama.cpp with RPC is not built (scripts/build-llama-rpc.sh)');
+  }
+  if (kernelRates.single.length) {
+    const [kernelOne, kernelFour] = [median(kernelRates.single), median(kernelRates.batched)];
+    const ceiling = kernelFour / kernelOne;
+    console.log(`llama.cpp itself            llama-batched-bench, ${serverThreads} thread(s), one process, no server: 1 sequence ${kernelOne.toFixed(1)} tokens/s, 4 together ${kernelFour.toFixed(1)} in total, ${ceiling.toFixed(2)}x`);
+    reportFigure({ name: "llama.cpp's own batched decode (llama-batched-bench), 4 sequences / 1", value: ceiling, unit: 'x', note: `${serverThreads} threads: what batching gains in the kernels both engines run` });
+    if (server) {
+      const engineRatio = median(serverRates.batched) / median(serverRates.single);
+      console.log(`                            the llama-server engine's 4/1 is ${(engineRatio / ceiling).toFixed(2)} of llama.cpp's own`);
+    }
+  } else {
+    console.log('llama.cpp itself            not measured: llama-batched-bench is not built (scripts/build-llama-rpc.sh adds it)');
   }
   console.log(`first token, cold ${prefixTokens}-token prompt    ${ms(median(cold))}`);
   console.log(`first token, shared prefix        ${ms(median(shared))} (${reusedPerJob.toFixed(0)} prompt tokens reused per job), ${(median(cold) / median(shared)).toFixed(1)}x faster`);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds llama.cpp with its RPC backend (targets ggml-rpc-server and llama-server) once per commit into a cache
+# Builds llama.cpp with its RPC backend (targets ggml-rpc-server and llama-server, and llama-batched-bench, which
+# bench/warm-engine.ts runs for the engine's own batching figures) once per commit into a cache
 # outside the repository, and prints the bin directory as the last line of stdout. The source is the llama.cpp
 # vendored in the PyPI sdist of llama-cpp-python (checked by sha256), because node-llama-cpp's prebuilt binaries
 # have no RPC backend. src/distributed/llama-rpc-binaries.ts computes the same path.
@@ -44,8 +45,16 @@ build_root="$cache_root/llama-rpc-$key"
 # Built in place and kept there: the binaries find their shared libraries (libllama, libggml*) by the absolute
 # build path CMake records, so the build directory must not move.
 bin_dir="$build_root/build/bin"
+targets=(ggml-rpc-server llama-server llama-batched-bench)
 
-if [[ "${1:-}" != "--sdist" && "${1:-}" != "--patch" && -x "$bin_dir/ggml-rpc-server" && -x "$bin_dir/llama-server" && -f "$build_root/COMPLETE" ]]; then
+# Every target built, and the marker a finished build writes last.
+built() {
+  local target
+  for target in "${targets[@]}"; do [[ -x "$bin_dir/$target" ]] || return 1; done
+  [[ -f "$build_root/COMPLETE" ]]
+}
+
+if [[ "${1:-}" != "--sdist" && "${1:-}" != "--patch" ]] && built; then
   echo "$bin_dir"
   exit 0
 fi
@@ -115,7 +124,14 @@ mkdir -p "$cache_root"
 # Two setups at once must not build into the same directory.
 exec 9>"$cache_root/llama-rpc-$key.lock"
 if command -v flock >/dev/null 2>&1; then flock 9; fi
-if [[ -x "$bin_dir/ggml-rpc-server" && -x "$bin_dir/llama-server" && -f "$build_root/COMPLETE" ]]; then
+if built; then
+  echo "$bin_dir"
+  exit 0
+fi
+# A complete build from before a target was added: only that target is built, on the libraries already there.
+if [[ -f "$build_root/COMPLETE" && -f "$build_root/build/CMakeCache.txt" ]]; then
+  echo "build-llama-rpc: adding ${targets[*]} to the build in $build_root" >&2
+  cmake --build "$build_root/build" -j"$jobs" --target "${targets[@]}" >&2
   echo "$bin_dir"
   exit 0
 fi
@@ -135,11 +151,11 @@ src="$build_root/llama.cpp"
 [[ -f "$src/CMakeLists.txt" ]] || fail "the sdist has no vendor/llama.cpp/CMakeLists.txt."
 apply_patches "$src"
 
-echo "build-llama-rpc: building ggml-rpc-server and llama-server with -j$jobs (5-15 minutes on 2 cores)" >&2
+echo "build-llama-rpc: building ${targets[*]} with -j$jobs (5-15 minutes on 2 cores)" >&2
 # shellcheck disable=SC2086 # extra_flags is a list of cmake flags on purpose.
 cmake -S "$src" -B "$build_root/build" -DGGML_RPC=ON -DLLAMA_CURL=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release $extra_flags >&2
-cmake --build "$build_root/build" -j"$jobs" --target ggml-rpc-server llama-server >&2
+cmake --build "$build_root/build" -j"$jobs" --target "${targets[@]}" >&2
 
 # The marker is written last, so an interrupted build is never taken for a complete one.
 printf 'llama-cpp-python %s\nllama.cpp %s\npatches %s\nflags %s\n' "$LLAMA_CPP_PYTHON_VERSION" "$LLAMA_COMMIT" "$patches_key" "$extra_flags" \
