@@ -32,6 +32,31 @@ export interface EngineProcess {
   hasExited(): boolean;
 }
 
+/**
+ * A program running somewhere: a child process (runningProgramOf) or a container (llama-server-container.ts).
+ * What waitUntilReady watches.
+ */
+export interface RunningProgram {
+  /** Its name, for errors. */
+  readonly program: string;
+  hasExited(): boolean;
+  /** Resolves, once it has exited, with how ("code 1", "SIGKILL", "was killed at its memory limit"). */
+  readonly exited: Promise<string>;
+  lastOutput(): string;
+  stop(): Promise<void>;
+}
+
+/** A child process as a RunningProgram, stopped by stopEngineProcess. */
+export function runningProgramOf(process: EngineProcess): RunningProgram {
+  return {
+    program: process.program,
+    hasExited: () => process.hasExited(),
+    exited: process.exited.then(({ code, signal }) => signal ?? `code ${code}`),
+    lastOutput: () => process.lastOutput(),
+    stop: () => stopEngineProcess(process),
+  };
+}
+
 /** util-linux's setpriv, which makes the kernel kill a child when its parent dies (prctl PR_SET_PDEATHSIG). */
 const SETPRIV = '/usr/bin/setpriv';
 
@@ -75,19 +100,20 @@ export async function stopEngineProcess(process: EngineProcess, graceMs = 2_000)
   clearTimeout(timer);
 }
 
-/** Waits until `check` resolves true, the process exits, or the deadline passes. */
-export async function waitUntilReady(process: EngineProcess, check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+/**
+ * Waits until `check` resolves true; stops the program and throws when it exits first or the deadline passes, with
+ * its last output.
+ */
+export async function waitUntilReady(target: EngineProcess | RunningProgram, check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const running = 'child' in target ? runningProgramOf(target) : target;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (process.hasExited()) {
-      const { code, signal } = await process.exited;
-      throw new EngineProcessError(process.program, `${what} exited before it was ready (${signal ?? `code ${code}`})`, process.lastOutput());
-    }
+    if (running.hasExited()) throw new EngineProcessError(running.program, `${what} exited before it was ready (${await running.exited})`, running.lastOutput());
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  await stopEngineProcess(process);
-  throw new EngineProcessError(process.program, `${what} was not ready within ${timeoutMs} ms`, process.lastOutput());
+  await running.stop();
+  throw new EngineProcessError(running.program, `${what} was not ready within ${timeoutMs} ms`, running.lastOutput());
 }
 
 export function tcpAccepts(port: number, host = '127.0.0.1'): Promise<boolean> {

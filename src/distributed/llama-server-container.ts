@@ -68,6 +68,7 @@ export function llamaServerContainerLauncher(options: LlamaServerContainerOption
     }
     const server: LaunchedLlamaServer = {
       baseUrl: `http://${address}:${llamaServerContainerPort(version)}`,
+      program: 'llama-server',
       hasExited: () => done,
       exited,
       lastOutput: () => output.join('\n'),

@@ -1,7 +1,7 @@
 // One llama-server process: the head that loads a model (onto RPC stages when given), answers on a loopback port,
 // and streams completions with per-token log-probabilities over its HTTP API.
 import type { ChatMessage } from '../protocol/index.js';
-import { EngineProcessError, freeLoopbackPort, startEngineProcess, stopEngineProcess } from './engine-process.js';
+import { EngineProcessError, freeLoopbackPort, runningProgramOf, startEngineProcess, waitUntilReady, type RunningProgram } from './engine-process.js';
 import { InfernetError } from '../errors/index.js';
 import { inferenceServerHealthy } from '../inference/server-health.js';
 import { serverSentEvents } from '../inference/server-sent-events.js';
@@ -9,15 +9,10 @@ import { serverSentEvents } from '../inference/server-sent-events.js';
 export type LlamaSplitMode = 'layer' | 'tensor';
 
 /** A llama-server started somewhere: a child process of this one, or a sandboxed container. */
-export interface LaunchedLlamaServer {
+export interface LaunchedLlamaServer extends RunningProgram {
   baseUrl: string;
   /** The child process's pid; none for a container. */
   pid?: number;
-  hasExited(): boolean;
-  /** Resolves, once it has exited, with how ("code 1", "SIGKILL", "was killed at its memory limit"). */
-  readonly exited: Promise<string>;
-  lastOutput(): string;
-  stop(): Promise<void>;
 }
 
 /** Starts llama-server on a model; the launcher sets the model, host and port, `servingArguments` the rest. */
@@ -90,7 +85,6 @@ export class HeadFailedError extends InfernetError {
 }
 
 const DEFAULT_LOAD_TIMEOUT_MS = 120_000;
-const READY_POLL_MS = 50;
 
 export class LlamaServerHead {
   private constructor(private readonly server: LaunchedLlamaServer) {}
@@ -100,7 +94,7 @@ export class LlamaServerHead {
     for (let attempt = 0; ; attempt++) {
       const head = new LlamaServerHead(await launch({ modelPath: options.modelPath, servingArguments: servingArguments(options) }));
       try {
-        await waitUntilServing(head.server, () => head.healthy(), options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS);
+        await waitUntilReady(head.server, () => head.healthy(), options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS, 'llama-server');
         return head;
       } catch (error) {
         // A child process that lost the race for its port exits at once with a bind error: choose another port.
@@ -261,22 +255,8 @@ function childProcessLauncher(llamaServer: string, env: NodeJS.ProcessEnv | unde
     return {
       baseUrl: `http://127.0.0.1:${port}`,
       ...(process.child.pid !== undefined ? { pid: process.child.pid } : {}),
-      hasExited: () => process.hasExited(),
-      exited: process.exited.then(({ code, signal }) => signal ?? `code ${code}`),
-      lastOutput: () => process.lastOutput(),
-      stop: () => stopEngineProcess(process),
+      ...runningProgramOf(process),
     };
   };
 }
 
-/** Waits until `healthy` answers true; stops the server and throws when it exits first or the deadline passes. */
-async function waitUntilServing(server: LaunchedLlamaServer, healthy: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server.hasExited()) throw new EngineProcessError('llama-server', `llama-server exited before it was ready (${await server.exited})`, server.lastOutput());
-    if (await healthy()) return;
-    await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
-  }
-  await server.stop();
-  throw new EngineProcessError('llama-server', `llama-server was not ready within ${timeoutMs} ms`, server.lastOutput());
-}
