@@ -1,6 +1,8 @@
 // The process that runs inside a job's container: one request from stdin, the in-process llama.cpp engine, JSON
 // lines on stdout (a `text` message per piece, then one `result` or `error`). Anything else it prints goes to
 // stderr, so that stdout carries nothing but the protocol.
+// First: the thread pool's size is read at its first use (one-thread-pool-thread.ts says why).
+import './one-thread-pool-thread.js';
 import { LlamaCppEngine, PromptTooLongError } from '../inference/index.js';
 import type { WorkerErrorMessage, WorkerMessage, WorkerRequest, WorkerResultMessage } from './worker-protocol.js';
 

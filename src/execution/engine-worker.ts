@@ -2,6 +2,8 @@
 // and runs every job the host sends it on its own sequence of one llama.cpp context, so up to `slots` jobs decode
 // together. JSON lines in on stdin, JSON lines out on stdout (engine-worker-protocol.ts); anything else it prints
 // goes to stderr. It exits when the host closes its stdin.
+// First: the thread pool's size is read at its first use (one-thread-pool-thread.ts says why).
+import './one-thread-pool-thread.js';
 import { createInterface } from 'node:readline';
 import { InvalidGrammarError, LlamaCppEngine, PromptTooLongError } from '../inference/index.js';
 import type { EngineEmbedRequest, EngineErrorMessage, EngineGenerateRequest, EngineLoadRequest, EngineMessage, EngineRequest } from './engine-worker-protocol.js';

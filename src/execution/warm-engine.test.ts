@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { LlamaCppEngine, type GenerationRequest } from '../inference/index.js';
 import { sharedModelPath } from '../models/shared-test-models.js';
@@ -137,6 +138,23 @@ describe('WarmEngine: one engine process per model, supervised', () => {
       assert.equal(status?.loads, 2);
       assert.match(status?.lastError?.message ?? '', /EngineCrashedError|killed by SIGKILL/);
       assert.equal(engine.events.find((event) => event.type === 'crashed')?.type, 'crashed');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('decodes on one libuv pool thread: 4 concurrent jobs on 2 threads spread no decode over the pool (one-thread-pool-thread.ts)', async () => {
+    const engine = warmEngine({ threads: 2 });
+    try {
+      await engine.preload(stories);
+      const loaded = engine.events.find((event) => event.type === 'loaded');
+      assert.ok(loaded?.type === 'loaded');
+      const results = await Promise.all(PROMPTS.map((prompt) => engine.generate({ modelPath: stories, input: { prompt }, sampling: sampling() })));
+      results.forEach((result, index) => assert.deepEqual(result.tokenIds, solo.get(PROMPTS[index]!)));
+      // libuv starts every pool thread at its first use: the engine process's threads, named by the kernel.
+      const tasks = await readdir(`/proc/${loaded.processId}/task`);
+      const names = await Promise.all(tasks.map(async (task) => (await readFile(`/proc/${loaded.processId}/task/${task}/comm`, 'utf8').catch(() => '')).trim()));
+      assert.equal(names.filter((name) => name === 'libuv-worker').length, 1, names.join(','));
     } finally {
       await engine.close();
     }
