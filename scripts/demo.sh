@@ -65,7 +65,7 @@ wait_for_url() { # the daemon writes its listening URL to daemon.json once it is
 SANDBOX=docker
 if ! docker info >/dev/null 2>&1; then
   SANDBOX=none
-  echo "(no Docker engine answers here: the demo provider runs jobs in-process, without the sandbox;"
+  echo "(no Docker engine answers here: the demo provider runs jobs without the sandbox, in an engine process of its own;"
   echo " \`bash scripts/setup-docker.sh\` as root installs and starts one)"
 fi
 echo "(homes and logs in $WORK)"

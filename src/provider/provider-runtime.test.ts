@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import { pino } from 'pino';
 import { nodeHome, validateNodeConfig } from '../config/index.js';
 import { generateNodeKey } from '../identity/index.js';
 import { silentLogger } from '../log/index.js';
@@ -31,11 +32,38 @@ it('refuses jobs, and offers no slots, when the sandbox is required and no Docke
   }
 });
 
-it('runs jobs in-process only when the operator chose sandbox: none', async () => {
-  const config = validateNodeConfig({ role: 'provider', provider: { sandbox: 'none' } }, 'test');
-  const runtime = await openProviderRuntime(config, 'node-under-test', silentLogger());
-  assert.match(runtime.engine?.id ?? '', /^llama\.cpp\/node-llama-cpp@[\d.]+$/);
-  await runtime.engine?.close();
+it('runs each model in an unsandboxed engine process of its own with sandbox: none: llama.cpp dying there fails its job, not the daemon', async () => {
+  const model = sharedModelPath('stories260K.gguf');
+  const config = validateNodeConfig({ role: 'provider', models: [model], provider: { sandbox: 'none', threads: 1, slots: 2, contextSize: 256 } }, 'test');
+  // The log an operator reads names each engine process as it loads.
+  const lines: string[] = [];
+  const runtime = await openProviderRuntime(config, 'node-under-test', pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }));
+  const loaded = () => lines.map((line) => JSON.parse(line) as { msg: string; engine?: string }).filter((line) => line.msg === 'model loaded in its engine').map((line) => line.engine);
+  const engine = runtime.engine!;
+  try {
+    // The same llama.cpp build and numbers as the in-process engine it replaced: the same engine id.
+    assert.match(engine.id, /^llama\.cpp\/node-llama-cpp@[\d.]+$/);
+    const request = (onText?: () => void) => ({ modelPath: model, input: { prompt: 'Once upon a time' }, sampling: SamplingParams.parse({ maxTokens: 200 }), ...(onText ? { onText } : {}) });
+    const solo = await engine.generate(request());
+    assert.equal(runtime.state?.().sandbox, 'none');
+    assert.equal(runtime.state?.().engines[0]?.state, 'ready');
+    // A llama.cpp abort ends the process it runs in: here the engine's, killed mid-job.
+    const enginePid = Number(loaded()[0]);
+    assert.ok(enginePid > 0 && enginePid !== process.pid, `the engine runs in a process of its own: ${loaded().join(',')}`);
+    let killed = false;
+    await assert.rejects(
+      engine.generate(request(() => {
+        if (!killed) process.kill(enginePid, 'SIGKILL');
+        killed = true;
+      })),
+      /killed by SIGKILL/,
+    );
+    const after = await engine.generate(request());
+    assert.deepEqual(after.tokenIds, solo.tokenIds);
+    assert.equal(runtime.state?.().engines[0]?.restarts, 1);
+  } finally {
+    await engine.close();
+  }
 });
 
 it('runs jobs on a supervised vLLM server when provider.engine is vllm (a stand-in vLLM server as the command, sandbox: none)', async () => {
