@@ -38,8 +38,17 @@ export const AGENT = 'infernet/0.1.0';
 /** A job for a model no connected provider serves waits this long for links to providers found in the DHT. */
 const DISCOVERED_LINK_WAIT_MS = 5_000;
 const DISCOVERED_PROVIDERS_PER_LOOKUP = 5;
+/** A job that needs discovery (a head's stage lookup) and comes in while it starts waits this long for it. */
+const DISCOVERY_START_WAIT_MS = 20_000;
 /** A client daemon reads its own jobs' experience of aggregators again after this long (each API request ranks them). */
 const AGGREGATOR_REPUTATION_TTL_MS = 30_000;
+
+/** A promise and what settles it (Promise.withResolvers, which this TypeScript library target lacks). */
+function startSignal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
 
 export interface NodeDaemonOptions {
   home: NodeHome;
@@ -84,6 +93,8 @@ export class NodeDaemon {
     (link, pubkey) => link.session?.isOpen === true && link.session.peer?.pubkey === pubkey,
   );
   private discovery?: NodeDiscovery;
+  /** Settles once startDiscovery has finished, started or not: what arrives while it starts can wait for it. */
+  private readonly discoveryStartFinished = startSignal();
   /** This aggregator's record in discovery, while discovery runs. */
   private aggregatorRecord?: AggregatorDiscovery;
   private aggregatorReputation?: { readAt: number; of: (pubkey: string) => number };
@@ -158,7 +169,8 @@ export class NodeDaemon {
     const baseRuntime = roles.provider ? (options.engine ? { engine: options.engine } : await openProviderRuntime(config, options.key.publicKey, logger, () => void started?.saveState())) : undefined;
     // Models of `distributed.models` run split across other providers' stages (src/distributed).
     // A head whose model says `workers: discover` asks the discovery this daemon starts below.
-    const findStages: StageFinder | undefined = config.discovery.enabled ? (need) => findStageWorkers(started?.discoveryService, options.key.publicKey, need, logger) : undefined;
+    // The job listener opens before discovery has started: a job that comes in between waits for it (bounded).
+    const findStages: StageFinder | undefined = config.discovery.enabled ? async (need) => findStageWorkers(await started?.discoveryServiceWithin(DISCOVERY_START_WAIT_MS), options.key.publicKey, need, logger) : undefined;
     const runtime = baseRuntime?.engine ? { ...baseRuntime, engine: await withDistributedModels(baseRuntime.engine, { config, home: options.home, key: options.key, logger, ...(findStages ? { findStageWorkers: findStages } : {}) }) } : baseRuntime;
     const openedStore = options.store
       ? { store: options.store, cursors: new FileFeedCursors(options.home.feedCursorsFile), location: 'in memory', close: () => options.store!.close() }
@@ -182,7 +194,7 @@ export class NodeDaemon {
     daemon.dialConfiguredPeers();
     await daemon.openClientPayer();
     await daemon.startBatches();
-    if (config.discovery.enabled) await daemon.startDiscovery();
+    if (config.discovery.enabled) await daemon.startDiscovery().finally(() => daemon.discoveryStartFinished.resolve());
     // A port already taken fails the start: stop what started, so no store or child process outlives it.
     await daemon.startApi().catch(async (error: unknown) => {
       await daemon.stop();
@@ -421,6 +433,16 @@ export class NodeDaemon {
 
   /** The libp2p discovery service while discovery runs. */
   get discoveryService(): NodeDiscovery['service'] | undefined {
+    return this.discovery?.service;
+  }
+
+  /** The discovery service, waiting up to `ms` for one still starting; undefined if there is none by then. */
+  async discoveryServiceWithin(ms: number): Promise<NodeDiscovery['service'] | undefined> {
+    if (!this.discovery) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.discoveryStartFinished.promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+      clearTimeout(timer);
+    }
     return this.discovery?.service;
   }
 
