@@ -34,7 +34,7 @@ describe('llama-batched-bench output', () => {
   it('runs the built tool: 1 and 2 sequences of the shared test model, each with a positive rate', { timeout: 120_000 }, async () => {
     const binary = batchedBenchIn(locateLlamaRpcBinaries().binDir);
     assert.ok(binary, 'scripts/build-llama-rpc.sh builds llama-batched-bench');
-    const rates = await measureBatchedDecode(binary, { modelPath: sharedModelPath('stories260K.gguf'), threads: 1, contextSize: 256, promptTokens: 8, decodeTokens: 8, sequences: [1, 2] });
+    const rates = await measureBatchedDecode(binary, { modelPath: sharedModelPath('stories260K.gguf'), threads: 1, contextSize: 2048, promptTokens: 8, decodeTokens: 8, sequences: [1, 2] });
     assert.deepEqual([...rates.keys()], [1, 2]);
     for (const rate of rates.values()) assert.ok(rate > 0, `rate ${rate}`);
   });

@@ -24,7 +24,7 @@ export interface BatchedDecodeRow {
 export function parseBatchedBenchTable(output: string): BatchedDecodeRow[] {
   const rows = output.split('\n').filter((line) => line.trim().startsWith('|')).map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
   const header = rows.find((cells) => cells.includes('B') && cells.includes('S_TG t/s'));
-  if (!header) throw new Error(`no llama-batched-bench table in its output: ${output.slice(0, 300)}`);
+  if (!header) throw new Error(`no llama-batched-bench table in its output: ${output.slice(-600)}`);
   const column = (name: string) => header.indexOf(name);
   const [pp, tg, b, sTg] = [column('PP'), column('TG'), column('B'), column('S_TG t/s')];
   return rows
@@ -44,6 +44,10 @@ export function batchedBenchIn(binDir: string): string | undefined {
  */
 export async function measureBatchedDecode(binary: string, options: { modelPath: string; threads: number; contextSize: number; promptTokens: number; decodeTokens: number; sequences: number[] }): Promise<Map<number, number>> {
   const args = ['-m', options.modelPath, '-c', String(options.contextSize), '-npp', String(options.promptTokens), '-ntg', String(options.decodeTokens), '-npl', options.sequences.join(','), '-t', String(options.threads), '-tb', String(options.threads)];
-  const { stdout } = await promisify(execFile)(binary, args, { timeout: 300_000, maxBuffer: 1 << 20 });
-  return new Map(parseBatchedBenchTable(stdout).map((row) => [row.sequences, row.decodeTokensPerSecond]));
+  const { stdout, stderr } = await promisify(execFile)(binary, args, { timeout: 300_000, maxBuffer: 1 << 20 });
+  const rates = new Map(parseBatchedBenchTable(`${stdout}\n${stderr}`).map((row) => [row.sequences, row.decodeTokensPerSecond]));
+  // The tool skips a sequence count whose prompts and tokens do not fit its context: said, not left out silently.
+  const missing = options.sequences.filter((sequences) => !rates.has(sequences));
+  if (missing.length) throw new Error(`llama-batched-bench gave no row for ${missing.join(', ')} sequence(s): ${stdout.slice(-1500)}\n${stderr.slice(-1500)}`);
+  return rates;
 }
