@@ -1,6 +1,6 @@
 // How a warm engine process is started: sandboxed in a long-lived container (the provider's default), or as a plain
-// child process (tests and benchmarks of the supervision itself). Either way the supervisor sees lines in, lines
-// out, a kill, and an end with its exit code and last stderr lines.
+// child process (a provider with `sandbox: none`, and tests and benchmarks of the supervision). Either way the
+// supervisor sees lines in, lines out, a kill, and an end with its exit code and last stderr lines.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -70,7 +70,7 @@ export function containerEngineLauncher(options: ContainerEngineLauncherOptions)
 
 const STDERR_TAIL_LINES = 20;
 
-/** The engine as an unsandboxed child process of this one: for tests and benchmarks of the supervision. */
+/** The engine as an unsandboxed child process of this one: a provider's with `sandbox: none`, and tests' and benchmarks'. */
 export function childProcessEngineLauncher(): LaunchEngineProcess {
   const worker = fileURLToPath(new URL('./engine-worker.js', import.meta.url));
   return async ({ modelHostPath, onLine }) => {
