@@ -7,7 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** Where the worker lives inside the image; src/execution/execution-templates.ts names the same paths. */
 const APP_DIR = '/app';
@@ -25,7 +26,7 @@ if (!mode || !repoRootArgument || (mode === 'write' && !outDirArgument) || !['ha
 }
 const repoRoot = resolve(repoRootArgument);
 
-const plan = planRootfs(repoRoot);
+const plan = await planRootfs(repoRoot);
 if (mode === 'hash') {
   process.stdout.write(`${hashPlan(plan)}\n`);
 } else {
@@ -36,7 +37,7 @@ if (mode === 'hash') {
  * The tree as a list of entries, sorted by target path: a file copied from a source, or one written from text.
  * @returns {{ target: string, source?: string, text?: string, mode: number }[]}
  */
-function planRootfs(root) {
+async function planRootfs(root) {
   const entries = new Map();
   const addFile = (target, source, mode) => entries.set(target, { target, source, mode: mode ?? (statSync(source).mode & 0o111 ? 0o755 : 0o644) });
   const addText = (target, text, mode = 0o644) => entries.set(target, { target, text, mode });
@@ -52,7 +53,9 @@ function planRootfs(root) {
   addText(join(APP_DIR, 'package.json'), `${JSON.stringify({ name: 'infernet-runtime', private: true, type: 'module' }, null, 2)}\n`);
 
   const nativeFiles = [];
+  const gpuBuilds = await usableGpuBuilds(root);
   for (const packageDir of packageClosure(root, packages)) {
+    if (gpuBuilds.leftOut.has(packageDir)) continue;
     for (const file of listFiles(packageDir)) {
       const target = join(APP_DIR, relative(root, file));
       if (SKIPPED_FILES.some((pattern) => pattern.test(target))) continue;
@@ -61,9 +64,12 @@ function planRootfs(root) {
     }
   }
 
-  for (const library of sharedLibraries([nodeBinary, ...nativeFiles])) {
-    if (library.startsWith(root)) continue;
-    addFile(library, realpathSync(library), 0o755);
+  const { libraries, libraryDir } = sharedLibraries([nodeBinary, ...nativeFiles], gpuBuilds);
+  for (const { name, path, loader } of libraries) {
+    if (path.startsWith(root)) continue;
+    // One found outside the C library's folder (a CUDA toolkit under /usr/local) goes into it: the image has no
+    // ld.so cache, and the loader searches only its default folders. The loader stays where binaries name it.
+    addFile(loader || !libraryDir || dirname(path) === libraryDir ? path : join(libraryDir, name), realpathSync(path), 0o755);
   }
 
   addText('/etc/passwd', `root:x:0:0:root:/root:/sbin/nologin\n${RUNTIME_USER.name}:x:${RUNTIME_USER.uid}:${RUNTIME_USER.gid}:${RUNTIME_USER.name}:/tmp:/sbin/nologin\n`);
@@ -145,9 +151,45 @@ function listFiles(dir) {
   return files;
 }
 
-/** The absolute paths `ldd` resolves for these binaries, the dynamic loader included. */
-function sharedLibraries(binaries) {
-  const libraries = new Set();
+/**
+ * node-llama-cpp's GPU builds in this checkout (scripts/install-llama-gpu-build.sh installs them where a GPU is),
+ * checked as the provider checks them (src/execution/llama-gpu-build.ts): a backend that cannot load here leaves
+ * its packages out of the image, said on stderr, rather than failing the image every engine (llama-server's too)
+ * runs in. `built`: the packages kept, whose libraries ldd may not all find (the CUDA 13 build beside a CUDA 12
+ * runtime: node-llama-cpp loads the fallback).
+ */
+async function usableGpuBuilds(root) {
+  const checker = join(root, 'dist', 'src', 'execution', 'llama-gpu-build.js');
+  if (!existsSync(checker)) fail(`${checker} is missing: build the TypeScript first (npm run build)`);
+  const { checkLlamaGpuBuild, llamaGpuBuildsFor, isGpuDriverLibrary } = await import(pathToFileURL(checker).href);
+  const leftOut = new Set();
+  const built = new Set();
+  for (const gpu of ['cuda', 'vulkan']) {
+    const dirs = llamaGpuBuildsFor(gpu, process.platform, process.arch)
+      .map((build) => join(root, 'node_modules', build.packageName))
+      .filter((dir) => existsSync(join(dir, 'package.json')));
+    if (!dirs.length) continue;
+    try {
+      await checkLlamaGpuBuild(gpu, { packagesRoot: root });
+      for (const dir of dirs) built.add(dir);
+    } catch (error) {
+      console.error(`assemble-runtime-rootfs: node-llama-cpp's ${gpu} build is left out of the image: ${error.message}`);
+      for (const dir of dirs) leftOut.add(dir);
+    }
+  }
+  return { leftOut, built, isGpuDriverLibrary };
+}
+
+/**
+ * The libraries `ldd` resolves for these binaries (the dynamic loader included), by the name they are linked by,
+ * and the folder holding the C library. The GPU driver's own (libcuda, libnvidia-*) are left out, found or not: the
+ * NVIDIA container toolkit mounts the host's, which match its kernel module. A library ldd does not find fails the
+ * image, except one a binary of a kept GPU build needs (see usableGpuBuilds) or that another binary here provides.
+ */
+function sharedLibraries(binaries, { built: gpuPackageDirs, isGpuDriverLibrary: gpuDriverLibrary }) {
+  const libraries = new Map();
+  const provided = new Set(binaries.map((binary) => basename(binary)));
+  let libraryDir;
   for (const binary of binaries) {
     let output;
     try {
@@ -156,12 +198,20 @@ function sharedLibraries(binaries) {
       fail(`ldd ${binary} failed: ${error.message}`);
     }
     for (const line of output.split('\n')) {
-      const match = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
-      if (match) libraries.add(match[1]);
-      if (/not found/.test(line)) fail(`${binary} needs a library that is not installed: ${line.trim()}`);
+      const linked = /^\s*(\S+)\s+=>\s*(\/\S+)/.exec(line);
+      const loader = /^\s*(\/\S+)\s+\(/.exec(line);
+      const name = linked?.[1] ?? (loader ? basename(loader[1]) : undefined);
+      if (name && gpuDriverLibrary(name)) continue;
+      if (linked) libraries.set(linked[2], { name, path: linked[2] });
+      if (loader) libraries.set(loader[1], { name, path: loader[1], loader: true });
+      if (linked && name === 'libc.so.6') libraryDir = dirname(linked[2]);
+      const missing = /^\s*(\S+)\s+=>\s+not found/.exec(line)?.[1];
+      if (!missing || gpuDriverLibrary(missing) || provided.has(missing)) continue;
+      if ([...gpuPackageDirs].some((dir) => binary.startsWith(`${dir}/`))) continue;
+      fail(`${binary} needs a library that is not installed: ${line.trim()}`);
     }
   }
-  return [...libraries];
+  return { libraries: [...libraries.values()], libraryDir };
 }
 
 function hashPlan(entries) {

@@ -38,6 +38,9 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
 fi
 export PATH="$PWD/node_modules/.bin:$PATH"
 
+step "node-llama-cpp's GPU build (only where a GPU answers)"
+timed "GPU build of node-llama-cpp" bash scripts/install-llama-gpu-build.sh
+
 step "building TypeScript"
 timed "TypeScript build" tsc -p tsconfig.json
 

@@ -13,3 +13,4 @@ export { EngineCrashedError, EngineProtocolError } from './engine-errors.js';
 export { containerEngineLauncher, childProcessEngineLauncher, type ContainerEngineLauncherOptions, type EngineProcess, type EngineProcessEnd, type LaunchEngineProcess } from './engine-process.js';
 export { startSandboxedContainer, type StartSandboxedContainerParameters, type StartedSandboxedContainer } from './start-sandboxed-container.js';
 export { selectInferenceBackend, type InferenceBackend, type SelectInferenceBackendParameters } from './select-inference-backend.js';
+export { checkLlamaGpuBuild, isGpuDriverLibrary, llamaGpuBuildsFor, LlamaGpuBuildUnusableError, missingLibrariesOf, INSTALL_LLAMA_GPU_BUILD_COMMAND, type GpuBackend, type LlamaGpuBuild, type LlamaGpuBuildCheck } from './llama-gpu-build.js';

@@ -166,7 +166,7 @@ export class NodeDaemon {
     const roles = rolesOf(config.role);
     const catalog = roles.provider ? await ModelCatalog.fromPaths([...new Set([...config.models, ...distributedModelPaths(config)])]) : undefined;
     let started: NodeDaemon | undefined;
-    const baseRuntime = roles.provider ? (options.engine ? { engine: options.engine } : await openProviderRuntime(config, options.key.publicKey, logger, () => void started?.saveState())) : undefined;
+    const baseRuntime = roles.provider ? (options.engine ? { engine: options.engine } : await openProviderRuntime(config, options.key.publicKey, logger, { onEngineChange: () => void started?.saveState() })) : undefined;
     // Models of `distributed.models` run split across other providers' stages (src/distributed).
     // A head whose model says `workers: discover` asks the discovery this daemon starts below.
     // The job listener opens before discovery has started: a job that comes in between waits for it (bounded).

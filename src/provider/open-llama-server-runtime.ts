@@ -5,17 +5,15 @@
 // faster than on one, where node-llama-cpp's prebuilt build decodes it slower, and 4 jobs together 1.4x as fast as
 // the warm engine does on 2 threads.
 import type { NodeConfig } from '../config/index.js';
-import { detectHardware } from '../discovery/hardware/index.js';
 import { llamaBuildCommandFor, llamaCmakeFlagsFor, llamaRpcBinDir, llamaServerContainerLauncher, LlamaServerEngine, locateLlamaRpcBinaries } from '../distributed/index.js';
-import { DEFAULT_CONTAINER_LIMITS, selectInferenceBackend, type InferenceBackend } from '../execution/index.js';
+import { DEFAULT_CONTAINER_LIMITS, type InferenceBackend } from '../execution/index.js';
 import type { Logger } from '../log/index.js';
 import { openDockerSandbox } from './docker-sandbox.js';
 import { refuseModelsThatDoNotFit } from './model-memory-check.js';
 import type { EngineChangeListener, ProviderEngineState, ProviderRuntime } from './provider-runtime.js';
 
-export async function openLlamaServerRuntime(config: NodeConfig, nodeId: string, logger: Logger, onEngineChange: EngineChangeListener = () => undefined): Promise<ProviderRuntime> {
+export async function openLlamaServerRuntime(config: NodeConfig, { nodeId, backend }: { nodeId: string; backend: InferenceBackend }, logger: Logger, onEngineChange: EngineChangeListener = () => undefined): Promise<ProviderRuntime> {
   const { provider } = config;
-  const backend = selectInferenceBackend(await detectHardware());
   const build = llamaServerBuildFor(backend, config.distributed.binDir);
   if ('refusal' in build) {
     logger.error(build.refusal);

@@ -3,8 +3,7 @@
 import { availableParallelism } from 'node:os';
 import Docker from 'dockerode';
 import type { NodeConfig } from '../config/index.js';
-import { detectHardware } from '../discovery/hardware/index.js';
-import { chooseJobRuntime, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, selectInferenceBackend, type EngineStatus } from '../execution/index.js';
+import { chooseJobRuntime, DEFAULT_CONTAINER_LIMITS, detectDockerEngine, type EngineStatus, type InferenceBackend } from '../execution/index.js';
 import { VllmEngine, vllmCommandLauncher, vllmContainerLauncher, type VllmEngineStatus, type VllmServerEvent } from '../inference/index.js';
 import type { Logger } from '../log/index.js';
 import type { EngineChangeListener, ProviderEngineState, ProviderRuntime } from './provider-runtime.js';
@@ -14,10 +13,9 @@ import type { EngineChangeListener, ProviderEngineState, ProviderRuntime } from 
  * on the GPU (sandbox: docker), or `vllm serve` as a child process (sandbox: none). Refused without an NVIDIA GPU
  * under Docker: the template's container needs one.
  */
-export async function openVllmRuntime(config: NodeConfig, nodeId: string, logger: Logger, onEngineChange: EngineChangeListener): Promise<ProviderRuntime> {
+export async function openVllmRuntime(config: NodeConfig, { nodeId, backend }: { nodeId: string; backend: InferenceBackend }, logger: Logger, onEngineChange: EngineChangeListener): Promise<ProviderRuntime> {
   const { provider } = config;
   const { vllm } = provider;
-  const backend = selectInferenceBackend(await detectHardware());
   const settings = { gpuMemoryUtilization: vllm.gpuMemoryUtilization, extraArgs: vllm.extraArgs, ...(vllm.maxModelLength !== undefined ? { maxModelLength: vllm.maxModelLength } : {}) };
   const common = {
     readyTimeoutMs: vllm.startTimeoutSeconds * 1000,

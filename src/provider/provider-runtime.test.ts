@@ -14,6 +14,9 @@ import { NodeDaemon } from '../node/node-daemon.js';
 import { openProviderRuntime } from './provider-runtime.js';
 import { SamplingParams } from '../protocol/index.js';
 import { STAND_IN_COMMAND } from '../inference/vllm/vllm-test-support.js';
+import { parseNvidiaSmiQuery } from '../discovery/hardware/index.js';
+import { readFixture } from '../discovery/hardware/test-fixtures.js';
+import { checkLlamaGpuBuild } from '../execution/index.js';
 
 it('refuses jobs, and offers no slots, when the sandbox is required and no Docker engine answers', async () => {
   const previous = process.env.DOCKER_HOST;
@@ -132,5 +135,31 @@ it('refuses, with the figures, a model too large for the llama-server container\
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+it("on a GPU, checks node-llama-cpp's build for it before serving: refused at start-up, saying what to install, where it cannot load (recorded H100 nvidia-smi, no GPU here)", async () => {
+  const model = sharedModelPath('stories260K.gguf');
+  const config = validateNodeConfig({ role: 'provider', models: [model], provider: { sandbox: 'none', threads: 1, contextSize: 256 } }, 'test');
+  const { gpus } = parseNvidiaSmiQuery(readFixture('nvidia-smi-query-allfields-1xH100-vm.csv'));
+  const lines: string[] = [];
+  const runtime = await openProviderRuntime(config, 'node-under-test', pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }), {
+    detectHardware: async () => ({ gpus, os: 'linux', arch: 'x64' }),
+  });
+  try {
+    assert.ok(lines.some((line) => /"backend":"cuda".*"device":"GPU 0 NVIDIA H100 80GB HBM3".*inference backend chosen/.test(line)), lines.join('\n'));
+    // What this checkout's node_modules allows: in a clean clone (.npmrc omits the build) it is refused; on a
+    // machine where the CUDA build loads, the runtime serves on the GPU.
+    const unusable = await checkLlamaGpuBuild('cuda').then(() => undefined, (error: Error) => error.message);
+    if (unusable) {
+      assert.equal(runtime.engine, undefined, 'no engine that would fail every job at load, or run on the CPU');
+      assert.equal(runtime.refusal, unusable);
+      assert.match(runtime.refusal ?? '', /CUDA build/);
+      assert.ok(lines.some((line) => line.includes('"level":50') && line.includes(unusable.slice(0, 40))), 'said in the log as an error');
+    } else {
+      assert.equal(runtime.state?.().backend.gpu, 'cuda');
+    }
+  } finally {
+    await runtime.engine?.close();
   }
 });

@@ -3,9 +3,9 @@
 // Either way each model has a warm engine process of its own, never the daemon itself: a llama.cpp crash or abort
 // ends that process (its jobs fail over, it is restarted), not the daemon and every session it holds, and decoding
 // keeps a thread pool of its own (src/execution/one-thread-pool-thread.ts: the daemon's made 2 threads 3x slower).
-import { detectHardware } from '../discovery/hardware/index.js';
+import { detectHardware, type HardwareProfile } from '../discovery/hardware/index.js';
 import type { NodeConfig } from '../config/index.js';
-import { childProcessEngineLauncher, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, selectInferenceBackend, WarmEngine, type EngineStatus, type InferenceBackend, type LaunchEngineProcess, type WarmEngineEvent } from '../execution/index.js';
+import { checkLlamaGpuBuild, childProcessEngineLauncher, containerEngineLauncher, DEFAULT_CONTAINER_LIMITS, LlamaGpuBuildUnusableError, selectInferenceBackend, WarmEngine, type EngineStatus, type InferenceBackend, type LaunchEngineProcess, type WarmEngineEvent } from '../execution/index.js';
 import type { InferenceEngine } from '../inference/index.js';
 import type { Logger } from '../log/index.js';
 import { openDockerSandbox } from './docker-sandbox.js';
@@ -25,14 +25,24 @@ export type ProviderRuntime = { engine: InferenceEngine; refusal?: undefined; st
 /** Told each time an engine loads, crashes, fails to load or unloads (the daemon rewrites daemon.json). */
 export type EngineChangeListener = () => void;
 
-export async function openProviderRuntime(config: NodeConfig, nodeId: string, logger: Logger, onEngineChange: EngineChangeListener = () => undefined): Promise<ProviderRuntime> {
+export interface OpenProviderRuntimeOptions {
+  /** Told each time an engine loads, crashes, fails to load or unloads (the daemon rewrites daemon.json). */
+  onEngineChange?: EngineChangeListener;
+  /** What this machine has: detectHardware by default; a recorded machine in tests. */
+  detectHardware?: () => Promise<Pick<HardwareProfile, 'gpus' | 'os' | 'arch'>>;
+}
+
+export async function openProviderRuntime(config: NodeConfig, nodeId: string, logger: Logger, options: OpenProviderRuntimeOptions = {}): Promise<ProviderRuntime> {
   const { provider } = config;
-  if (provider.engine === 'vllm') return openVllmRuntime(config, nodeId, logger, onEngineChange);
-  if (provider.engine === 'llama-server') return await openLlamaServerRuntime(config, nodeId, logger, onEngineChange);
+  const onEngineChange = options.onEngineChange ?? (() => undefined);
+  const backend = selectInferenceBackend(await (options.detectHardware ?? detectHardware)());
+  if (provider.engine === 'vllm') return openVllmRuntime(config, { nodeId, backend }, logger, onEngineChange);
+  if (provider.engine === 'llama-server') return await openLlamaServerRuntime(config, { nodeId, backend }, logger, onEngineChange);
+  logger.info({ backend: backend.gpu || 'cpu', device: backend.device }, 'inference backend chosen');
+  const gpuBuildRefusal = await refusalOfLlamaGpuBuild(backend, logger);
+  if (gpuBuildRefusal) return gpuBuildRefusal;
   if (provider.sandbox === 'none') {
     logger.warn('WARNING: jobs run WITHOUT a sandbox, as configured (provider.sandbox: none): each model in an engine process of this user');
-    // The CPU, as the in-process engine this replaced: node-llama-cpp's GPU builds are not installed (.npmrc).
-    const backend: InferenceBackend = { gpu: false, device: 'cpu' };
     const refusedModels = await refuseModelsThatDoNotFit(config, backend, Number.POSITIVE_INFINITY, logger);
     return warmEngineRuntime(config, { sandbox: 'none', launch: childProcessEngineLauncher(), backend, refusedModels }, logger, onEngineChange);
   }
@@ -42,11 +52,27 @@ export async function openProviderRuntime(config: NodeConfig, nodeId: string, lo
   logger.info({ image }, sandbox.notice);
   // One warm engine container per model, loaded once and serving every job of it, up to `slots` at once.
   const limits = { ...DEFAULT_CONTAINER_LIMITS, cpus: provider.threads, memoryBytes: provider.containerMemoryMb * 2 ** 20 };
-  const backend = selectInferenceBackend(await detectHardware());
-  logger.info({ backend: backend.gpu || 'cpu', device: backend.device }, 'inference backend chosen');
   const refusedModels = await refuseModelsThatDoNotFit(config, backend, limits.memoryBytes, logger);
   const launch = containerEngineLauncher({ docker, image, nodeId, limits, ...(backend.containerGpus ? { gpus: backend.containerGpus } : {}) });
   return warmEngineRuntime(config, { sandbox: 'docker', launch, backend, refusedModels }, logger, onEngineChange);
+}
+
+/**
+ * On a GPU, node-llama-cpp's build for it must be installed and find its libraries (the runtime image is assembled
+ * from this checkout's packages and libraries, so the same check holds under Docker): otherwise every job would fail
+ * at load, or run on the CPU under a record that offers the GPU. Refused at start-up, saying what to install.
+ */
+async function refusalOfLlamaGpuBuild(backend: InferenceBackend, logger: Logger): Promise<{ refusal: string } | undefined> {
+  if (!backend.gpu) return undefined;
+  try {
+    const { build } = await checkLlamaGpuBuild(backend.gpu);
+    logger.info({ build: build.packageName }, `node-llama-cpp's ${backend.gpu} build loads on this machine`);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof LlamaGpuBuildUnusableError)) throw error;
+    logger.error(error.message);
+    return { refusal: error.message };
+  }
 }
 
 /** One warm engine process per model, loaded once and serving every job of it, up to `slots` at once. */
