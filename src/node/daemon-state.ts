@@ -31,6 +31,8 @@ export interface DaemonState {
   metrics?: string;
   /** A provider's engines: sandbox, backend and device, each model's engine (loads, restarts, last error). */
   engine?: ProviderEngineState;
+  /** A provider that runs no jobs: why, as it tells every client's offer (no Docker engine, a GPU without its build). */
+  refusal?: string;
 }
 
 /** Numbers this process's partial files. */

@@ -615,6 +615,7 @@ export class NodeDaemon {
       ...(this.api ? { api: this.api.url } : {}),
       ...(this.metricsUrl ? { metrics: this.metricsUrl } : {}),
       ...(this.runtime?.state ? { engine: this.runtime.state() } : {}),
+      ...(this.runtime?.refusal ? { refusal: this.runtime.refusal } : {}),
     };
   }
 }

@@ -11,6 +11,7 @@ import { sharedModelPath } from '../models/shared-test-models.js';
 import { writeRandomLlamaGguf } from '../models/index.js';
 import { ModelExceedsMemoryError } from '../planner/index.js';
 import { NodeDaemon } from '../node/node-daemon.js';
+import { readLiveDaemonState } from '../node/index.js';
 import { openProviderRuntime } from './provider-runtime.js';
 import { SamplingParams } from '../protocol/index.js';
 import { STAND_IN_COMMAND } from '../inference/vllm/vllm-test-support.js';
@@ -26,9 +27,16 @@ it('refuses jobs, and offers no slots, when the sandbox is required and no Docke
     const runtime = await openProviderRuntime(config, 'node-under-test', silentLogger());
     assert.equal(runtime.engine, undefined);
     assert.match(runtime.refusal ?? '', /refuses jobs/);
-    const daemon = await NodeDaemon.start({ home: nodeHome(await mkdtemp(join(tmpdir(), 'refusing-'))), config, key: generateNodeKey(), logger: silentLogger(), writeState: false });
-    assert.equal(daemon.provider?.slots, 0);
-    await daemon.stop();
+    const home = nodeHome(await mkdtemp(join(tmpdir(), 'refusing-')));
+    const daemon = await NodeDaemon.start({ home, config, key: generateNodeKey(), logger: silentLogger() });
+    try {
+      assert.equal(daemon.provider?.slots, 0);
+      // What `infernet status` shows the operator: why this provider runs no jobs.
+      assert.equal((await readLiveDaemonState(home.daemonStateFile))?.refusal, runtime.refusal);
+    } finally {
+      await daemon.stop();
+      await rm(home.dir, { recursive: true, force: true });
+    }
   } finally {
     if (previous === undefined) delete process.env.DOCKER_HOST;
     else process.env.DOCKER_HOST = previous;

@@ -30,6 +30,8 @@ export async function statusCommand(argv: string[]): Promise<void> {
       ? { running: true, pid: daemon.pid, url: daemon.url, startedAt: daemon.startedAt, peers: daemon.peers.map((peer) => ({ ...peer, path: connectionPathOf(peer.remote) })), ...(daemon.api ? { api: `${daemon.api}/v1` } : {}) }
       : { running: false },
     engine: daemon?.engine ?? null,
+    /** Why a provider runs no jobs, while it refuses them. */
+    refusal: daemon?.refusal ?? null,
   };
   if (values.json) return console.log(JSON.stringify(status, null, 2));
   console.log(`node     ${status.npub} (${status.role})`);
@@ -42,6 +44,7 @@ export async function statusCommand(argv: string[]): Promise<void> {
     console.log(`engine   ${status.engine.sandbox} sandbox on ${status.engine.backend.device}`);
     for (const engine of status.engine.engines) console.log(`         ${engine.modelPath}: ${engine.state}, ${engine.loads} loads, ${engine.restarts} restarts${engine.lastError ? `, last error: ${engine.lastError.message}` : ''}`);
   }
+  if (status.refusal) console.log(`refuses  jobs: ${status.refusal}`);
   if (config.connect.length) console.log(`connect  ${config.connect.join(', ')}`);
   if (daemon?.api) console.log(`api      ${daemon.api}/v1`);
 }
