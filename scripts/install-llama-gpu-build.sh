@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs node-llama-cpp's prebuilt GPU build for this machine's GPU into node_modules, where a GPU answers: the CUDA
 # build (and its CUDA 12 fallback) where nvidia-smi lists a GPU, the Vulkan build where rocm-smi lists one (an AMD
-# GPU: node-llama-cpp publishes no ROCm build). Nothing on a machine without a GPU: the CPU path stays as light as
-# `npm ci` leaves it (.npmrc omits these optional packages, hundreds of MB each). Same version as node-llama-cpp.
+# GPU: node-llama-cpp publishes no ROCm build), the Metal build on Apple silicon. Nothing on a machine without a
+# GPU: the CPU path stays as light as `npm ci` leaves it (.npmrc omits these optional packages, hundreds of MB
+# each). Same version as node-llama-cpp.
 # Idempotent; scripts/setup.sh runs it after every `npm ci` (which removes packages installed with --no-save).
 # The provider checks at start-up that the build finds its libraries (src/execution/llama-gpu-build.ts).
 set -euo pipefail
@@ -13,10 +14,13 @@ fail() {
   exit 1
 }
 
-[[ "$(uname -s)" == Linux && "$(uname -m)" == x86_64 ]] || { echo "install-llama-gpu-build: node-llama-cpp's GPU builds are installed here for Linux x64 only; nothing to do" >&2; exit 0; }
-
 backend=""
-if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then
+if [[ "$(uname -s)" == Darwin && "$(uname -m)" == arm64 ]]; then
+  backend=metal
+elif [[ "$(uname -s)" != Linux || "$(uname -m)" != x86_64 ]]; then
+  echo "install-llama-gpu-build: node-llama-cpp's GPU builds are installed here for Linux x64 and Apple silicon; nothing to do on $(uname -s) $(uname -m)" >&2
+  exit 0
+elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then
   backend=cuda
 elif command -v rocm-smi >/dev/null 2>&1 && rocm-smi --showproductname 2>/dev/null | grep -q '^GPU\['; then
   backend=vulkan
@@ -32,6 +36,7 @@ version="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' node_modules/node-llama-
 case "$backend" in
   cuda) packages=(linux-x64-cuda linux-x64-cuda-ext) ;;
   vulkan) packages=(linux-x64-vulkan) ;;
+  metal) packages=(mac-arm64-metal) ;;
 esac
 
 wanted=()
