@@ -30,7 +30,7 @@ if [[ -z "$backend" ]]; then
   exit 0
 fi
 
-version="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' node_modules/node-llama-cpp/package.json 2>/dev/null | head -n1)"
+version="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' node_modules/node-llama-cpp/package.json 2>/dev/null | head -n1 || true)"
 [[ -n "$version" ]] || fail "node_modules/node-llama-cpp is missing: run npm ci first."
 
 case "$backend" in
@@ -41,7 +41,7 @@ esac
 
 wanted=()
 for package in "${packages[@]}"; do
-  installed="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "node_modules/@node-llama-cpp/$package/package.json" 2>/dev/null | head -n1)"
+  installed="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "node_modules/@node-llama-cpp/$package/package.json" 2>/dev/null | head -n1 || true)"
   [[ "$installed" == "$version" ]] || wanted+=("@node-llama-cpp/$package@$version")
 done
 if ((${#wanted[@]} == 0)); then
