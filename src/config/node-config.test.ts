@@ -25,6 +25,12 @@ describe('node configuration', () => {
     assert.throws(() => validateNodeConfig({ reputation: { relays: ['https://relay'] } }, 'c'), /reputation\.relays\.0: must be a ws:\/\/ or wss:\/\/ URL/);
     assert.throws(() => validateNodeConfig({ reputation: { trust: ['alice'] } }, 'c'), /reputation\.trust\.0: must be an npub/);
   });
+  it("offloads every layer to a GPU unless provider.gpuLayers chooses a partial offload; llama.cpp's 'auto' is not offered", () => {
+    assert.equal(validateNodeConfig({}, 'c').provider.gpuLayers, 'all');
+    assert.equal(validateNodeConfig({ provider: { gpuLayers: 20 } }, 'c').provider.gpuLayers, 20);
+    assert.throws(() => validateNodeConfig({ provider: { gpuLayers: 'auto' } }, 'c'), /provider\.gpuLayers/);
+    assert.throws(() => validateNodeConfig({ provider: { gpuLayers: -1 } }, 'c'), /provider\.gpuLayers/);
+  });
   it('names an unknown field instead of ignoring a typo', () =>
     assert.throws(() => validateNodeConfig({ provider: { slot: 2 } }, 'c'), /provider: .*slot/));
   it('reads YAML and JSON homes and reports invalid syntax with the file name', async () => {

@@ -71,6 +71,13 @@ export const NodeConfig = z
          */
         batchThreads: z.number().int().min(1).max(256).optional(),
         contextSize: z.number().int().min(64).max(1_048_576).default(2048),
+        /**
+         * On a GPU: how many of each model's layers go to it. all (the default): every layer, and a model whose
+         * weights and KV cache do not fit in free VRAM is refused at start-up with the count that would fit. A number
+         * keeps the other layers and their KV cache in RAM (partial offload: slower, chosen on purpose, never by the
+         * engine on its own); both shares are checked before loading.
+         */
+        gpuLayers: z.union([z.literal('all'), z.number().int().min(0).max(100_000)]).default('all'),
         price: Price.optional(),
         /**
          * docker: every job runs in a sandboxed container, and jobs are refused while no Docker engine answers.

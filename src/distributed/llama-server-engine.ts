@@ -26,6 +26,8 @@ export interface LlamaServerEngineOptions {
   contextSize: number;
   /** Jobs decoded together on one model (llama-server's parallel slots); 1 when absent: jobs take turns. */
   slots?: number;
+  /** On a GPU build, each model's layers offloaded (-ngl): all, or this many (provider.gpuLayers). */
+  gpuLayers?: 'all' | number;
   /** The build's bin directory; the CPU build from scripts/build-llama-rpc.sh when absent. */
   binDir?: string;
   /** Where each model's llama-server runs (llamaServerContainerLauncher: the Docker sandbox); a child process when absent. */
@@ -171,8 +173,8 @@ export class LlamaServerEngine implements InferenceEngine {
     });
     const { llamaServer } = locateLlamaRpcBinaries(this.options.binDir);
     try {
-      const { threads, batchThreads, contextSize, slots, launch } = this.options;
-      return await LlamaServerHead.start({ llamaServer, modelPath, threads, contextSize, ...(batchThreads !== undefined ? { batchThreads } : {}), parallel: slots ?? 1, ...(launch ? { launch } : {}) });
+      const { threads, batchThreads, contextSize, slots, gpuLayers, launch } = this.options;
+      return await LlamaServerHead.start({ llamaServer, modelPath, threads, contextSize, ...(batchThreads !== undefined ? { batchThreads } : {}), ...(gpuLayers !== undefined ? { gpuLayers } : {}), parallel: slots ?? 1, ...(launch ? { launch } : {}) });
     } catch (cause) {
       throw new ModelLoadError(modelPath, `llama-server cannot load ${modelPath}: ${(cause as Error).message}`, { cause });
     }

@@ -32,6 +32,11 @@ export interface LlamaServerHeadOptions {
   contextSize: number;
   /** Sequences decoded together (llama-server's slots, continuous batching); 1 when absent. */
   parallel?: number;
+  /**
+   * On a GPU build, the layers offloaded (-ngl): all, or this many; llama.cpp's own "auto" fit when absent, which
+   * the provider never leaves it (a partial offload must be chosen).
+   */
+  gpuLayers?: 'all' | number;
   /** host:port of each RPC stage, in pipeline order; none runs the model in this process. */
   rpc?: readonly string[];
   splitMode?: LlamaSplitMode;
@@ -238,6 +243,7 @@ export function servingArguments(options: Omit<LlamaServerHeadOptions, 'llamaSer
   // llama-server splits its context (-c) between its slots: each slot gets contextSize.
   const args = ['-t', String(options.threads), '-c', String(options.contextSize * parallel), '-np', String(parallel), '--no-webui'];
   if (options.batchThreads !== undefined) args.push('-tb', String(options.batchThreads));
+  if (options.gpuLayers !== undefined && !options.rpc?.length) args.push('-ngl', String(options.gpuLayers));
   if (options.rpc?.length) {
     args.push('--rpc', options.rpc.join(','), '-ngl', '999', '-sm', options.splitMode ?? 'layer');
     // llama.cpp's tensor split mode needs flash attention.

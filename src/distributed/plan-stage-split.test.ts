@@ -68,6 +68,10 @@ describe('the llama-server head command line', () => {
   it('decodes several sequences together, each with the context asked for, batches on their own threads', () => {
     assert.deepEqual(headArguments({ ...common, parallel: 4, batchThreads: 2 }, 4000), ['-m', '/m/model.gguf', '--host', '127.0.0.1', '--port', '4000', '-t', '1', '-c', '2048', '-np', '4', '--no-webui', '-tb', '2']);
   });
+  it("offloads the layers the provider chose on a GPU (all, or a partial offload), never llama.cpp's own fit", () => {
+    assert.deepEqual(headArguments({ ...common, gpuLayers: 'all' }, 4000).slice(13), ['-ngl', 'all']);
+    assert.deepEqual(headArguments({ ...common, gpuLayers: 20 }, 4000).slice(13), ['-ngl', '20']);
+  });
   it('pipelines over the stages with their shares', () => {
     assert.deepEqual(headArguments({ ...common, rpc: ['127.0.0.1:1', '127.0.0.1:2'], splitMode: 'layer', tensorSplit: [0.75, 0.25] }, 4000).slice(13), ['--rpc', '127.0.0.1:1,127.0.0.1:2', '-ngl', '999', '-sm', 'layer', '--tensor-split', '0.75,0.25']);
   });

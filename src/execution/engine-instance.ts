@@ -8,7 +8,7 @@ import { decodeEmbeddingVector } from '../protocol/index.js';
 import { ContainerDeadlineError } from './container-errors.js';
 import { EngineCrashedError, EngineProtocolError } from './engine-errors.js';
 import type { EngineProcess, EngineProcessEnd, LaunchEngineProcess } from './engine-process.js';
-import { ENGINE_WORKER_PROTOCOL_VERSION, EngineMessage, type EngineEmbeddedMessage, type EngineErrorMessage, type EngineGenerateRequest, type EngineGpu, type EngineLoadedMessage, type EngineRequest } from './engine-worker-protocol.js';
+import { ENGINE_WORKER_PROTOCOL_VERSION, EngineMessage, type EngineEmbeddedMessage, type EngineErrorMessage, type EngineGenerateRequest, type EngineGpu, type EngineLoadedMessage, type GpuLayers, type EngineRequest } from './engine-worker-protocol.js';
 import { JobSlots } from './job-slots.js';
 import { InfernetError } from '../errors/index.js';
 
@@ -19,6 +19,8 @@ export interface EngineInstanceOptions {
   contextSize: number;
   slots: number;
   gpu: EngineGpu;
+  /** On a GPU, the layers offloaded to it; all when absent. */
+  gpuLayers?: GpuLayers;
   /** Told once when the process ends: with the crash when it was not asked to stop. */
   onEnd: (crash: EngineCrashedError | undefined) => void;
 }
@@ -71,7 +73,7 @@ export class EngineInstance {
     const process = await options.launch({ modelHostPath: options.modelHostPath, onLine: (line) => instance.onLine(line) });
     instance.process = process;
     void process.ended.then((end) => instance.onEnded(end));
-    instance.send({ type: 'load', v: ENGINE_WORKER_PROTOCOL_VERSION, modelPath: process.modelPath, threads: options.threads, contextSize: options.contextSize, slots: options.slots, gpu: options.gpu });
+    instance.send({ type: 'load', v: ENGINE_WORKER_PROTOCOL_VERSION, modelPath: process.modelPath, threads: options.threads, contextSize: options.contextSize, slots: options.slots, gpu: options.gpu, ...(options.gpuLayers !== undefined ? { gpuLayers: options.gpuLayers } : {}) });
     return instance;
   }
 

@@ -11,6 +11,9 @@ export const ENGINE_WORKER_PROTOCOL_VERSION = 3;
 /** Which llama.cpp backend the engine loads: false for the CPU. */
 export const EngineGpu = z.union([z.literal(false), z.enum(['cuda', 'vulkan', 'metal'])]);
 export type EngineGpu = z.infer<typeof EngineGpu>;
+/** On a GPU, a model's layers offloaded to it: all, or this many (provider.gpuLayers). */
+export const GpuLayers = z.union([z.literal('all'), z.number().int().nonnegative()]);
+export type GpuLayers = z.infer<typeof GpuLayers>;
 
 // Host to worker.
 export const EngineLoadRequest = z.object({
@@ -23,6 +26,8 @@ export const EngineLoadRequest = z.object({
   /** Sequences decoded together through the one loaded model. */
   slots: z.number().int().positive(),
   gpu: EngineGpu,
+  /** On a GPU, the model's layers offloaded to it (provider.gpuLayers); all when absent. */
+  gpuLayers: GpuLayers.optional(),
 });
 export const EngineGenerateRequest = z.object({
   type: z.literal('generate'),

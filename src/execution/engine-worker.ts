@@ -32,7 +32,7 @@ const running = new Map<string, AbortController>();
 async function load(request: EngineLoadRequest): Promise<void> {
   const started = performance.now();
   modelPath = request.modelPath;
-  engine = new LlamaCppEngine({ threads: request.threads, contextSize: request.contextSize, slots: request.slots, gpu: request.gpu, reusePrefixes: true });
+  engine = new LlamaCppEngine({ threads: request.threads, contextSize: request.contextSize, slots: request.slots, gpu: request.gpu, ...(request.gpuLayers !== undefined ? { gpuLayers: request.gpuLayers } : {}), reusePrefixes: true });
   try {
     const placement = await engine.placementOf(modelPath);
     send({ type: 'loaded', loadMs: performance.now() - started, ...placement });

@@ -9,7 +9,7 @@ import { hostModelPath } from './host-model-path.js';
 import type { EngineCrashedError } from './engine-errors.js';
 import { EngineInstance } from './engine-instance.js';
 import type { LaunchEngineProcess } from './engine-process.js';
-import type { EngineGpu } from './engine-worker-protocol.js';
+import type { EngineGpu, GpuLayers } from './engine-worker-protocol.js';
 
 export const DEFAULT_ENGINE_IDLE_MS = 10 * 60_000;
 /** Crashes of one model's engine within CRASH_WINDOW_MS past which it is no longer restarted ahead of a job. */
@@ -25,6 +25,8 @@ export interface WarmEngineOptions {
   slots: number;
   /** The llama.cpp backend each engine loads; false for the CPU. */
   gpu?: EngineGpu;
+  /** On a GPU, each model's layers offloaded to it (provider.gpuLayers); all when absent. */
+  gpuLayers?: GpuLayers;
   /** An engine with no job for this long is unloaded; the next job loads it again. */
   idleMs?: number;
   /** Longest a job may run; a request may ask for less. */
@@ -174,6 +176,7 @@ export class WarmEngine implements InferenceEngine {
       contextSize: this.options.contextSize,
       slots: this.options.slots,
       gpu: this.options.gpu ?? false,
+      ...(this.options.gpuLayers !== undefined ? { gpuLayers: this.options.gpuLayers } : {}),
       onEnd: (crash) => this.onInstanceEnd(modelHostPath, model, instance, crash),
     }).catch((error: unknown) => {
       model.lastError = { message: (error as Error).message, at: new Date().toISOString() };

@@ -23,6 +23,12 @@ export interface LlamaCppEngineOptions {
   /** The llama.cpp backend to load: false (the default) for the CPU; see selectInferenceBackend. */
   gpu?: false | 'cuda' | 'vulkan' | 'metal';
   /**
+   * On a GPU, the model's layers offloaded to it: all (the default) or this many, never node-llama-cpp's own guess
+   * ("auto" would offload what it estimates fits, a slower partial offload nobody chose). The provider checked both
+   * shares against free VRAM and RAM before (src/provider/model-memory-check.ts).
+   */
+  gpuLayers?: 'all' | number;
+  /**
    * Keep each finished job's sequence with its KV cache, and start a job on the idle sequence whose evaluated tokens
    * share the longest prefix with its prompt (a common system prompt): only the rest of the prompt is evaluated.
    * The warm engine turns it on; off, every job gets a fresh sequence as before.
@@ -245,14 +251,16 @@ export class LlamaCppEngine implements InferenceEngine {
         throw new ModelLoadError(modelPath, `model file ${modelPath} cannot be read`, { cause });
       },
     );
-    // Refuse before loading rather than let the machine swap or the process be killed.
-    if (size > freemem()) {
+    // Refuse before loading rather than let the machine swap or the process be killed. On a GPU the weights go to
+    // VRAM (the provider's check placed them): free RAM says nothing there.
+    if (!this.options.gpu && size > freemem()) {
       throw new ModelLoadError(modelPath, `model ${modelPath} needs ${mib(size)} MiB but only ${mib(freemem())} MiB of memory is free`);
     }
     this.llama ??= getLlama({ gpu: this.options.gpu ?? false, build: 'never', logLevel: 'error' as never });
     try {
       this.modelLoads++;
-      const model = await (await this.llama).loadModel({ modelPath });
+      const gpuLayers = this.options.gpu ? { gpuLayers: this.options.gpuLayers === undefined || this.options.gpuLayers === 'all' ? ('max' as const) : this.options.gpuLayers } : {};
+      const model = await (await this.llama).loadModel({ modelPath, ...gpuLayers });
       const context = await model.createContext({ contextSize: Math.min(this.options.contextSize, model.trainContextSize), sequences: this.options.slots, threads: this.options.threads });
       return { model, context, idle: [] };
     } catch (cause) {

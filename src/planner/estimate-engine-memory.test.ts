@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkEngineFits, estimateEngineMemory } from './estimate-engine-memory.js';
+import { checkEngineFits, estimateEngineMemory, gpuLayersThatFit, placeEngineMemory } from './estimate-engine-memory.js';
 import { ModelExceedsMemoryError } from './planner-errors.js';
 import { LLAMA_3_8B } from './reference-models.js';
 
@@ -51,4 +51,42 @@ describe('checkEngineFits: a model is refused before it loads, with what it need
       });
     });
   }
+});
+
+describe('placeEngineMemory: some layers on the GPU, the rest and their KV cache in RAM (provider.gpuLayers)', () => {
+  const parameters = { model: LLAMA_3_8B, contextSize: 4096, slots: 4 };
+  const whole = estimateEngineMemory({ ...parameters, device: 'gpu' });
+  const cpu = estimateEngineMemory({ ...parameters, device: 'cpu' });
+
+  it('puts everything on the GPU with all layers, as the whole-model estimate does, and nothing in RAM', () => {
+    for (const gpuLayers of ['all', 32, 999] as const) {
+      const placed = placeEngineMemory({ ...parameters, gpuLayers });
+      assert.deepEqual(placed.gpu, whole);
+      assert.equal(placed.ram.totalBytes, 0);
+      assert.equal(placed.gpuLayers, 32);
+    }
+  });
+
+  it('splits weights and KV cache by share of layers, keeps compute buffers and the CUDA context on the GPU', () => {
+    const placed = placeEngineMemory({ ...parameters, gpuLayers: 24 });
+    assert.equal(placed.gpu.weightsBytes, Math.round((whole.weightsBytes * 24) / 32));
+    assert.equal(placed.gpu.kvCacheBytes, 1.5 * GiB);
+    assert.equal(placed.gpu.overheadBytes, whole.overheadBytes);
+    assert.equal(placed.ram.weightsBytes + placed.gpu.weightsBytes, whole.weightsBytes);
+    assert.equal(placed.ram.kvCacheBytes, 0.5 * GiB);
+    assert.equal(placed.ram.overheadBytes, cpu.overheadBytes);
+    const none = placeEngineMemory({ ...parameters, gpuLayers: 0 });
+    assert.equal(none.gpu.totalBytes, whole.overheadBytes, 'with no layer offloaded the GPU still holds its runtime');
+    assert.equal(none.ram.totalBytes, cpu.totalBytes);
+  });
+
+  it('finds the most layers that fit in the VRAM given, exactly at the boundary', () => {
+    for (const layers of [0, 1, 17, 31, 32]) {
+      const needed = placeEngineMemory({ ...parameters, gpuLayers: layers }).gpu.totalBytes;
+      assert.equal(gpuLayersThatFit(parameters, needed), layers);
+      if (layers > 0) assert.equal(gpuLayersThatFit(parameters, needed - 1), layers - 1);
+    }
+    assert.equal(gpuLayersThatFit(parameters, 80 * GiB), 32);
+    assert.equal(gpuLayersThatFit(parameters, 100 * MiB), -1, 'not even the CUDA context');
+  });
 });

@@ -29,9 +29,13 @@ export {
   checkEngineFits,
   ENGINE_OVERHEAD_BYTES,
   estimateEngineMemory,
+  gpuLayersThatFit,
   LLAMA_CPP_BATCH_TOKENS,
+  placeEngineMemory,
   type CheckEngineFitsParameters,
+  type EnginePlacementEstimate,
   type EngineMemoryEstimate,
+  type GpuLayers,
   type EstimateEngineMemoryParameters,
 } from './estimate-engine-memory.js';
 export { splitLayers, type LayerRange } from './split-layers.js';

@@ -30,11 +30,13 @@ export class ModelExceedsMemoryError extends InfernetError {
     readonly estimate: { weightsBytes: number; kvCacheBytes: number; overheadBytes: number; totalBytes: number },
     readonly availableBytes: number,
     readonly where: string,
+    /** Another way out, said last (fewer layers on the GPU). */
+    alternative?: string,
   ) {
     super('model_unavailable', 
       `${model} needs ${mebibytes(estimate.totalBytes)} (weights ${mebibytes(estimate.weightsBytes)}, KV cache ${mebibytes(estimate.kvCacheBytes)}, ` +
         `compute and runtime ${mebibytes(estimate.overheadBytes)}) but ${where} has ${mebibytes(availableBytes)} free: serve a smaller quantization, ` +
-        'or lower provider.contextSize or provider.slots',
+        `${alternative ? 'lower provider.contextSize or provider.slots, or ' + alternative : 'or lower provider.contextSize or provider.slots'}`,
     );
     this.neededBytes = estimate.totalBytes;
   }

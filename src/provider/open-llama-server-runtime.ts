@@ -25,6 +25,8 @@ export async function openLlamaServerRuntime(config: NodeConfig, { nodeId, backe
     ...(provider.batchThreads !== undefined ? { batchThreads: provider.batchThreads } : {}),
     contextSize: provider.contextSize,
     slots: provider.slots,
+    // The CPU build has no layers to offload.
+    ...(backend.gpu ? { gpuLayers: provider.gpuLayers } : {}),
     onChange: onEngineChange,
   };
   const described = { binDir: build.binDir, backend: backend.gpu || 'cpu', device: backend.device, slots: provider.slots, threads: provider.threads, batchThreads: provider.batchThreads ?? provider.threads };

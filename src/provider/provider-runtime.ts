@@ -86,6 +86,7 @@ function warmEngineRuntime(
   const engine = new WarmEngine({
     launch: where.launch,
     gpu: backend.gpu,
+    gpuLayers: provider.gpuLayers,
     refusedModels: where.refusedModels,
     threads: provider.threads,
     contextSize: provider.contextSize,
