@@ -131,9 +131,9 @@ class DirectServer {
   }
 
   /** The engine's head arguments (headArguments) with `slots` sequences decoded together. */
-  static async start(options: { llamaServer: string; modelPath: string; threads: number; contextSize: number; slots: number }): Promise<DirectServer> {
+  static async start(options: { llamaServer: string; modelPath: string; threads: number; contextSize: number; slots: number; gpuLayers?: 'all' }): Promise<DirectServer> {
     const port = await freeLoopbackPort();
-    const args = headArguments({ llamaServer: options.llamaServer, modelPath: options.modelPath, threads: options.threads, contextSize: options.contextSize, parallel: options.slots }, port);
+    const args = headArguments({ llamaServer: options.llamaServer, modelPath: options.modelPath, threads: options.threads, contextSize: options.contextSize, parallel: options.slots, ...(options.gpuLayers ? { gpuLayers: options.gpuLayers } : {}) }, port);
     const process = startEngineProcess(options.llamaServer, args);
     const server = new DirectServer(process, `http://127.0.0.1:${port}`, options.slots);
     stopOnSignal.add(() => server.stop());
@@ -280,7 +280,9 @@ function positive(text: string, name: string): number {
 async function runMeasurements(o: MeasureOptions): Promise<void> {
   const { llamaServer } = locateLlamaRpcBinaries(o.binDir);
   const gpus = o.device === 'cpu' ? undefined : await nvidiaSmi(['--query-gpu=name,memory.total,driver_version']);
-  const engine = new LlamaServerEngine({ threads: o.threads, contextSize: o.contextSize, binDir: o.binDir });
+  // Every layer on the GPU, as a provider offloads them (provider.gpuLayers: all), for the engine and the direct server.
+  const offload = o.device === 'cpu' ? {} : { gpuLayers: 'all' as const };
+  const engine = new LlamaServerEngine({ threads: o.threads, contextSize: o.contextSize, binDir: o.binDir, ...offload });
   stopOnSignal.add(() => engine.close());
   lineOut({ figure: 'setup', device: o.device, gpus: gpus ?? null, engine: engine.id, engineClass: 'LlamaServerEngine', binDir: o.binDir, model: o.modelPath, maxTokens: o.maxTokens, rounds: o.rounds, threads: o.threads, contextSize: o.contextSize, promptWords: o.promptWords });
   const servers: DirectServer[] = [];
@@ -294,7 +296,7 @@ async function runMeasurements(o: MeasureOptions): Promise<void> {
     await engine.preload(o.modelPath);
     const engineLoadMs = performance.now() - started;
     started = performance.now();
-    const direct = await DirectServer.start({ llamaServer, modelPath: o.modelPath, threads: o.threads, contextSize: o.contextSize, slots: 1 });
+    const direct = await DirectServer.start({ llamaServer, modelPath: o.modelPath, threads: o.threads, contextSize: o.contextSize, slots: 1, ...offload });
     servers.push(direct);
     const directLoadMs = performance.now() - started;
     const gpuMemory = o.device === 'cpu' ? undefined : await nvidiaSmi(['--query-compute-apps=pid,process_name,used_memory']);
@@ -323,7 +325,7 @@ async function runMeasurements(o: MeasureOptions): Promise<void> {
     // 2. N jobs at once through the engine with as many slots: continuous batching in its llama-server.
     await engine.close();
     const slots = Math.max(...o.concurrency);
-    const batchingEngine = new LlamaServerEngine({ threads: o.threads, contextSize: o.contextSize, binDir: o.binDir, slots });
+    const batchingEngine = new LlamaServerEngine({ threads: o.threads, contextSize: o.contextSize, binDir: o.binDir, slots, ...offload });
     stopOnSignal.add(() => batchingEngine.close());
     try {
       for (const jobs of o.concurrency) {
@@ -338,7 +340,7 @@ async function runMeasurements(o: MeasureOptions): Promise<void> {
     }
 
     // 3. N jobs at once on one llama-server with as many slots: continuous batching.
-    const batching = await DirectServer.start({ llamaServer, modelPath: o.modelPath, threads: o.threads, contextSize: o.contextSize, slots });
+    const batching = await DirectServer.start({ llamaServer, modelPath: o.modelPath, threads: o.threads, contextSize: o.contextSize, slots, ...offload });
     servers.push(batching);
     for (const jobs of o.concurrency) {
       // Once unmeasured: a batch of a new size pays one-off costs on a GPU (CUDA graphs of that size).
