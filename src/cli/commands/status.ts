@@ -42,7 +42,10 @@ export async function statusCommand(argv: string[]): Promise<void> {
   if (config.models.length) console.log(`models   ${config.models.join(', ')}`);
   if (status.engine) {
     console.log(`engine   ${status.engine.sandbox} sandbox on ${status.engine.backend.device}`);
-    for (const engine of status.engine.engines) console.log(`         ${engine.modelPath}: ${engine.state}, ${engine.loads} loads, ${engine.restarts} restarts${engine.lastError ? `, last error: ${engine.lastError.message}` : ''}`);
+    for (const engine of status.engine.engines) {
+      const offloaded = engine.backend && engine.backend !== 'cpu' && engine.gpuLayers !== undefined ? `, ${engine.gpuLayers} layers on the GPU` : '';
+      console.log(`         ${engine.modelPath}: ${engine.state}${offloaded}, ${engine.loads} loads, ${engine.restarts} restarts${engine.lastError ? `, last error: ${engine.lastError.message}` : ''}`);
+    }
   }
   if (status.refusal) console.log(`refuses  jobs: ${status.refusal}`);
   if (config.connect.length) console.log(`connect  ${config.connect.join(', ')}`);
