@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { JobSlots } from '../execution/job-slots.js';
 import type { EngineStatus } from '../execution/warm-engine.js';
 import { ModelLoadError, type GenerationRequest, type InferenceEngine } from '../inference/index.js';
+import type { GpuLayers } from '../planner/index.js';
 import { continueGeneration, emptyProgress, promptTokensOf, resultOf, type HeadGenerationResult } from './head-generation.js';
 import { LLAMA_RPC_ENGINE_ID, locateLlamaRpcBinaries } from './llama-rpc-binaries.js';
 import { HeadFailedError, LlamaServerHead, type LaunchLlamaServer } from './llama-server-head.js';
@@ -27,7 +28,7 @@ export interface LlamaServerEngineOptions {
   /** Jobs decoded together on one model (llama-server's parallel slots); 1 when absent: jobs take turns. */
   slots?: number;
   /** On a GPU build, each model's layers offloaded (-ngl): all, or this many (provider.gpuLayers). */
-  gpuLayers?: 'all' | number;
+  gpuLayers?: GpuLayers;
   /** The build's bin directory; the CPU build from scripts/build-llama-rpc.sh when absent. */
   binDir?: string;
   /** Where each model's llama-server runs (llamaServerContainerLauncher: the Docker sandbox); a child process when absent. */

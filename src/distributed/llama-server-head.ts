@@ -1,6 +1,7 @@
 // One llama-server process: the head that loads a model (onto RPC stages when given), answers on a loopback port,
 // and streams completions with per-token log-probabilities over its HTTP API.
 import type { ChatMessage } from '../protocol/index.js';
+import type { GpuLayers } from '../planner/index.js';
 import { EngineProcessError, freeLoopbackPort, runningProgramOf, startEngineProcess, waitUntilReady, type RunningProgram } from './engine-process.js';
 import { InfernetError } from '../errors/index.js';
 import { inferenceServerHealthy } from '../inference/server-health.js';
@@ -36,7 +37,7 @@ export interface LlamaServerHeadOptions {
    * On a GPU build, the layers offloaded (-ngl): all, or this many; llama.cpp's own "auto" fit when absent, which
    * the provider never leaves it (a partial offload must be chosen).
    */
-  gpuLayers?: 'all' | number;
+  gpuLayers?: GpuLayers;
   /** host:port of each RPC stage, in pipeline order; none runs the model in this process. */
   rpc?: readonly string[];
   splitMode?: LlamaSplitMode;

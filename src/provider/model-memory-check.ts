@@ -47,8 +47,9 @@ interface FreeMemory {
 /** The GPU's share against its free VRAM, then the layers kept in RAM (partial offload) against free RAM. */
 function checkGpuPlacement(path: string, parameters: Parameters<typeof placeEngineMemory>[0], free: FreeMemory): void {
   const placed = placeEngineMemory(parameters);
-  const fitting = gpuLayersThatFit(parameters, free.vramBytes);
   const offloaded = parameters.gpuLayers === 'all' ? 'all' : `${placed.gpuLayers} of ${placed.layers}`;
+  // The count that would fit is looked for only when this one does not.
+  const fitting = placed.gpu.totalBytes > free.vramBytes ? gpuLayersThatFit(parameters, free.vramBytes) : placed.gpuLayers;
   const alternative = fitting >= 0 && fitting < placed.gpuLayers ? `set provider.gpuLayers: ${fitting} (of ${placed.layers} layers) to keep the rest in RAM, slower` : undefined;
   checkEngineFits({ model: `${path} (${offloaded} layers on the GPU)`, estimate: placed.gpu, availableBytes: free.vramBytes, where: free.vramWhere, ...(alternative ? { alternative } : {}) });
   if (placed.ram.totalBytes === 0) return;
