@@ -87,6 +87,32 @@ describe('the API of an all-in-one node', () => {
     assert.equal(wrong.status, 405);
   });
 
+  it("answers Ollama's heartbeat (HEAD /, the ollama CLI's first request) without a key; GET / stays the interface's", async () => {
+    const heartbeat = await fetch(`${api}/`, { method: 'HEAD' });
+    assert.equal(heartbeat.status, 200);
+    assert.equal(heartbeat.headers.get('content-type'), 'text/plain; charset=utf-8');
+    const page = await fetch(`${api}/`);
+    assert.notEqual(await page.text(), 'Ollama is running');
+  });
+
+  it("answers Anthropic's clients (anthropic-version) with Anthropic's model objects and errors, OpenAI's without", async () => {
+    const headers = { 'x-api-key': key, 'anthropic-version': '2023-06-01' };
+    const list = (await (await fetch(`${api}/v1/models?limit=1`, { headers })).json()) as { data: Array<{ type: string; id: string }>; has_more: boolean; first_id: string };
+    assert.deepEqual(list.data.map((model) => [model.type, model.id]), [['model', 'stories260K']]);
+    assert.equal(list.has_more, false);
+    assert.equal(list.first_id, 'stories260K');
+    const one = (await (await fetch(`${api}/v1/models/stories260K`, { headers })).json()) as { type: string; display_name: string };
+    assert.deepEqual([one.type, one.display_name], ['model', 'stories260K']);
+    const missing = await fetch(`${api}/v1/models/claude-sonnet-4-5`, { headers });
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: { type: string } }).error.type, 'not_found_error');
+    const badCursor = await fetch(`${api}/v1/models?after_id=gone`, { headers });
+    assert.equal(badCursor.status, 400);
+    assert.equal(((await badCursor.json()) as { error: { type: string } }).error.type, 'invalid_request_error');
+    const openai = await call(api, '/v1/models/claude-sonnet-4-5', { key });
+    assert.equal(openai.body.error.code, 'model_not_found');
+  });
+
   it('refuses a chunked body over 1 MiB with 413 without reading it all', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const url = new URL(`${api}/v1/completions`);
@@ -119,6 +145,14 @@ describe('the API with no network to reach', () => {
     assert.equal(response.status, 401);
     assert.equal(response.body.error.code, 'invalid_api_key');
     assert.match(response.body.error.message, /infernet apikey create/);
+  });
+
+  it("answers Ollama's heartbeat at GET / and HEAD / without a key where no interface is served", async () => {
+    const page = await fetch(`${server.url}/`);
+    assert.equal(page.status, 200);
+    assert.equal(await page.text(), 'Ollama is running');
+    assert.equal((await fetch(`${server.url}/`, { method: 'HEAD' })).status, 200);
+    assert.equal((await fetch(`${server.url}/`, { method: 'POST' })).status, 401, 'any other request to / still needs a key');
   });
 
   it('answers 503 when no aggregator can be reached', async () => {

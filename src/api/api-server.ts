@@ -20,7 +20,8 @@ import { modelList, modelObject } from './openai-responses.js';
 import { ollamaErrorBody } from './ollama-reply.js';
 import { anthropicErrorBody } from './anthropic-reply.js';
 import { anthropicRoutes, isAnthropicPath } from './anthropic-routes.js';
-import { isOllamaRequest, ollamaRoutes } from './ollama-routes.js';
+import { anthropicModelInfo, anthropicModelPage, isAnthropicClient } from './anthropic-models.js';
+import { isOllamaHeartbeat, isOllamaRequest, ollamaRoutes, serveOllamaHeartbeat } from './ollama-routes.js';
 import { embeddingsRoutes, isOllamaEmbeddingRequest } from './embeddings-routes.js';
 import { readJsonBody } from './read-json-body.js';
 import { batchApiRoutes, type BatchApi } from './batch-routes.js';
@@ -103,6 +104,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const metrics = options.metrics;
   const server = createServer((request, response) => {
     if (metrics && isMetricsRequest(request)) return void serveMetrics(request, response, metrics);
+    if (isOllamaHeartbeat(request, options.app !== undefined)) return serveOllamaHeartbeat(request, response);
     // The interface claims every path but /v1; Ollama's routes are the API's, whatever it claims.
     if (options.app?.handles(request) && !isOllamaRequest(request) && !isOllamaEmbeddingRequest(request)) return options.app.serve(request, response);
     void serveRequest(request, response, keys, handle, options.logger);
@@ -153,14 +155,14 @@ async function serveRequest(request: IncomingMessage, response: ServerResponse, 
   } catch (error) {
     const failure = error instanceof ApiError ? error : new ApiError(500, 'internal', `Internal error: ${(error as Error).message}`);
     if (failure.status >= 500) logger.warn({ path, status: failure.status, code: failure.apiCode, err: failure.message }, 'API request failed');
-    sendError(response, failure, failure.status === 413 ? { connection: 'close' } : {}, errorBodyFor(path, failure));
+    sendError(response, failure, failure.status === 413 ? { connection: 'close' } : {}, errorBodyFor(request, path, failure));
   }
 }
 
-/** Each API answers errors in its own clients' shape. */
-function errorBodyFor(path: string, error: ApiError): object {
+/** Each API answers errors in its own clients' shape; on the paths two APIs share, the client's headers say whose. */
+function errorBodyFor(request: IncomingMessage, path: string, error: ApiError): object {
   if (path.startsWith('/api/')) return ollamaErrorBody(error);
-  return isAnthropicPath(path) ? anthropicErrorBody(error) : error.toBody();
+  return isAnthropicPath(path) || isAnthropicClient(request) ? anthropicErrorBody(error) : error.toBody();
 }
 
 /** The key as OpenAI's and Ollama's clients send it (Authorization: Bearer), or as Anthropic's do (x-api-key). */
@@ -175,22 +177,27 @@ async function authenticate(request: IncomingMessage, keys: ApiKeyVerifier): Pro
 }
 
 function router(services: CompletionServices, createdAt: number, moreRoutes?: (path: string) => Record<string, Route> | undefined): Route {
+  const createdAtIso = new Date(createdAt * 1000).toISOString();
+  const listModels: Route = async (request, response) => {
+    const models = await services.models();
+    sendJson(response, 200, isAnthropicClient(request) ? anthropicModelPage(models, createdAtIso, new URL(request.url ?? '/', 'http://api').searchParams) : modelList(models, createdAt));
+  };
   const routes: Record<string, Record<string, Route>> = {
-    '/v1/models': { GET: async (_request, response) => sendJson(response, 200, modelList(await services.models(), createdAt)) },
+    '/v1/models': { GET: listModels },
     '/v1/chat/completions': { POST: async (request, response) => serveCompletion('chat', await readJsonBody(request), response, services) },
     '/v1/completions': { POST: async (request, response) => serveCompletion('text', await readJsonBody(request), response, services) },
     ...ollamaRoutes(services, new Date(createdAt * 1000)),
     ...anthropicRoutes(services),
     ...embeddingsRoutes(services),
   };
-  const retrieveModel: Route = async (_request, response, path) => {
+  const retrieveModel: Route = async (request, response, path) => {
     const id = decodeURIComponent(path.slice('/v1/models/'.length));
     if (!(await services.models()).includes(id)) throw modelNotFound(id);
-    sendJson(response, 200, modelObject(id, createdAt));
+    sendJson(response, 200, isAnthropicClient(request) ? anthropicModelInfo(id, createdAtIso) : modelObject(id, createdAt));
   };
   return async (request, response, path) => {
     const methods = routes[path] ?? (path.startsWith('/v1/models/') ? { GET: retrieveModel } : moreRoutes?.(path));
-    if (!methods) throw new ApiError(404, 'unknown_url', `Invalid URL (${request.method} ${path}): this node serves /v1/models, /v1/chat/completions, /v1/completions, /v1/responses, Anthropic's /v1/messages and Ollama's /api/tags, /api/show, /api/ps, /api/version, /api/generate and /api/chat.`);
+    if (!methods) throw new ApiError(404, 'unknown_url', `Invalid URL (${request.method} ${path}): this node serves /v1/models, /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings, Anthropic's /v1/messages and Ollama's /api/tags, /api/show, /api/ps, /api/version, /api/generate, /api/chat, /api/embed and /api/embeddings.`);
     const route = methods[request.method ?? ''];
     if (!route) throw new ApiError(405, 'method_not_allowed', `${request.method} is not allowed on ${path} (allowed: ${Object.keys(methods).join(', ')}).`);
     await route(request, response, path);

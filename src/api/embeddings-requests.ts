@@ -48,6 +48,19 @@ export const OllamaEmbedRequest = z
   .strict();
 export type OllamaEmbedRequest = z.infer<typeof OllamaEmbedRequest>;
 
+/** Ollama's older POST /api/embeddings, which clients written before /api/embed still call: one prompt, one vector. */
+export const OllamaLegacyEmbeddingsRequest = z
+  .object({
+    model: z.string().min(1).max(256),
+    /** Ollama answers an empty prompt with an empty vector, without running the model; so does Infernet. */
+    prompt: z.string({ error: 'prompt is a string' }),
+    keep_alive: z.union([z.string(), z.number()]).nullish(),
+    options: z.object({}, { error: 'options are not supported by Infernet for embeddings' }).strict().nullish(),
+    infernet: InfernetOptions.optional(),
+  })
+  .strict();
+export type OllamaLegacyEmbeddingsRequest = z.infer<typeof OllamaLegacyEmbeddingsRequest>;
+
 /** One embed job for every text of the request, in order. */
 export function embeddingJobSpec(request: { model: string; input: string | string[]; infernet?: InfernetOptions | undefined }, jobId: string, now = Date.now()): JobSpec {
   const { infernet } = request;

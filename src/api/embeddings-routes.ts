@@ -1,4 +1,4 @@
-// OpenAI's POST /v1/embeddings and Ollama's POST /api/embed: each request is one Infernet embed job (signed,
+// OpenAI's POST /v1/embeddings and Ollama's POST /api/embed and /api/embeddings: each request is one Infernet embed job (signed,
 // encrypted, its vectors checked against their signed hash, under the node's verification policy), answered as one
 // JSON object with the job id and provider in headers, as the completion routes do.
 import { randomUUID } from 'node:crypto';
@@ -6,15 +6,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { npubOf } from '../identity/index.js';
 import type { JobOutcome } from '../client/job-client.js';
 import { ApiError } from './api-error.js';
-import { checkDimensions, embeddingJobSpec, normalizedVectors, OllamaEmbedRequest, openAiEmbeddingList, OpenAiEmbeddingRequest } from './embeddings-requests.js';
+import { decodeEmbeddingVector } from '../protocol/index.js';
+import { checkDimensions, embeddingJobSpec, normalizedVectors, OllamaEmbedRequest, OllamaLegacyEmbeddingsRequest, openAiEmbeddingList, OpenAiEmbeddingRequest } from './embeddings-requests.js';
 import { sendError, sendJson, type ResponseHeaders } from './http-replies.js';
 import { ollamaErrorBody } from './ollama-reply.js';
 import { parseRequestBody } from './openai-requests.js';
 import { readJsonBody } from './read-json-body.js';
 import { serveJobs, type CompletionServices, type JobReply } from './serve-completion.js';
 
-/** Ollama's embedding path, served by the API on a node whose interface takes every other path outside /v1. */
-export const OLLAMA_EMBEDDING_PATHS = ['/api/embed'] as const;
+/** Ollama's embedding paths, served by the API on a node whose interface takes every other path outside /v1. */
+export const OLLAMA_EMBEDDING_PATHS = ['/api/embed', '/api/embeddings'] as const;
 
 export function isOllamaEmbeddingRequest(request: IncomingMessage): boolean {
   const path = new URL(request.url ?? '/', 'http://api').pathname.replace(/\/+$/, '');
@@ -48,6 +49,17 @@ export function embeddingsRoutes(services: CompletionServices): Record<string, R
           checkDimensions(body.dimensions, embeddings, body.model);
           return { model: body.model, embeddings: normalizedVectors(embeddings), total_duration: Math.round(outcome.totalMs * NS_PER_MS), load_duration: 0, prompt_eval_count: outcome.promptTokens };
         });
+        await serveJobs([spec], reply, response, services);
+      },
+    },
+    // The vector as the engine computed it, not scaled to unit length: Ollama's older endpoint answers it so, and its
+    // callers (written against it) normalise themselves or compare raw vectors.
+    '/api/embeddings': {
+      POST: async (request, response) => {
+        const body = parseRequestBody(OllamaLegacyEmbeddingsRequest, await readJsonBody(request));
+        if (body.prompt === '') return sendJson(response, 200, { embedding: [] });
+        const spec = embeddingJobSpec({ model: body.model, input: body.prompt, infernet: body.infernet }, randomUUID());
+        const reply = new EmbeddingReply(response, spec.jobId, 'ollama', (outcome) => ({ embedding: decodeEmbeddingVector(outcome.embeddings!.vectors[0]!) }));
         await serveJobs([spec], reply, response, services);
       },
     },

@@ -1,4 +1,4 @@
-// Ollama's API on the API's port: /api/tags, /api/show, /api/ps, /api/version, /api/generate, /api/chat. Each
+// Ollama's API on the API's port: /api/tags, /api/show, /api/ps, /api/version, /api/generate, /api/chat, and HEAD / (its CLI's liveness check). Each
 // generation is one Infernet job, as on the OpenAI routes, and the same API keys apply (Authorization: Bearer).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,6 +17,23 @@ export const OLLAMA_PATHS = ['/api/version', '/api/tags', '/api/ps', '/api/show'
 export function isOllamaRequest(request: IncomingMessage): boolean {
   const path = new URL(request.url ?? '/', 'http://api').pathname.replace(/\/+$/, '');
   return (OLLAMA_PATHS as readonly string[]).includes(path);
+}
+
+/**
+ * Ollama's liveness check: its own CLI sends `HEAD /` before every command (OLLAMA_HOST pointed here), and tools
+ * probe `GET /` for its text. Answered without a key, as Ollama does: it says only that something listens. Where
+ * the node serves its interface, `GET /` stays the interface's page.
+ */
+export function isOllamaHeartbeat(request: IncomingMessage, pageAtRoot: boolean): boolean {
+  const path = new URL(request.url ?? '/', 'http://api').pathname;
+  return path === '/' && (request.method === 'HEAD' || (request.method === 'GET' && !pageAtRoot));
+}
+
+export function serveOllamaHeartbeat(request: IncomingMessage, response: ServerResponse): void {
+  // Ollama's exact words: clients compare the text, not only the status.
+  const body = 'Ollama is running';
+  response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  response.end(request.method === 'HEAD' ? undefined : body);
 }
 
 type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;

@@ -160,6 +160,17 @@ describe("Anthropic's Messages API on a client node", () => {
     });
   });
 
+  it('lists and retrieves the network’s models as Anthropic’s model objects, page by page', async () => {
+    const listed: string[] = [];
+    for await (const model of anthropic.models.list({ limit: 1 })) listed.push(model.id);
+    assert.deepEqual(listed, [MODEL]);
+    const model = await anthropic.models.retrieve(MODEL);
+    assert.equal(model.type, 'model');
+    assert.equal(model.display_name, MODEL);
+    assert.ok(!Number.isNaN(Date.parse(model.created_at)), model.created_at);
+    await assert.rejects(anthropic.models.retrieve('claude-sonnet-4-5'), (error: unknown) => error instanceof NotFoundError && error.type === 'not_found_error');
+  });
+
   it('refuses what it cannot honour with an invalid_request_error naming it, and an unknown model with not_found_error', async () => {
     const refusals: [Record<string, unknown>, RegExp][] = [
       [{ thinking: { type: 'enabled', budget_tokens: 1024 } }, /'thinking'/],

@@ -100,6 +100,16 @@ describe('embeddings on the API of a client node', () => {
     await assert.rejects(ollama.embed({ model: MODEL, input: STORY, truncate: true }), /truncate is not supported/);
   });
 
+  it('answers the ollama client’s older embeddings call with the engine’s own vector, unscaled, as Ollama does', async () => {
+    const { embedding } = await ollama.embeddings({ model: MODEL, prompt: STORY });
+    assert.equal(embedding.length, DIMENSIONS);
+    const length = norm(embedding);
+    assert.ok(Math.abs(length - 1) > 1e-3, `the raw vector, not the unit one (length ${length})`);
+    embedding.forEach((value, index) => assert.ok(Math.abs(value / length - story[index]!) < 1e-6, `the same direction as embed's at ${index}`));
+    assert.deepEqual((await ollama.embeddings({ model: MODEL, prompt: '' })).embedding, [], 'an empty prompt: an empty vector, and no job');
+    await assert.rejects(ollama.embeddings({ model: MODEL, prompt: STORY, options: { num_ctx: 64 } }), /'options.num_ctx' is not a parameter Infernet knows/);
+  });
+
   it('offers the provider that lists no embed kind chats of its model, and never an embed job', async () => {
     // It alone serves CHAT_ONLY_MODEL: a chat of that model is offered to it (and fails here, as it refuses).
     await assert.rejects(openai.chat.completions.create({ model: CHAT_ONLY_MODEL, messages: [{ role: 'user', content: STORY }], max_tokens: 4 }));
