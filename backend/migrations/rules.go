@@ -77,6 +77,12 @@ func registerTextFieldAdded(collection, field string) {
 	registerFieldAdded(filepath.Base(caller), collection, field, func() core.Field { return text(field, false) })
 }
 
+// registerNumberFieldAdded is registerJSONFieldAdded for a number field (0 where a record has none).
+func registerNumberFieldAdded(collection, field string) {
+	_, caller, _, _ := runtime.Caller(1)
+	registerFieldAdded(filepath.Base(caller), collection, field, func() core.Field { return number(field, false) })
+}
+
 func registerFieldAdded(name, collection, field string, newField func() core.Field) {
 	change := func(app core.App, apply func(c *core.Collection)) error {
 		c, err := app.FindCollectionByNameOrId(collection)

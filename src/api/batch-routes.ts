@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { BatchInputError, BatchNotFoundError, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
+import { BatchInputError, BatchNotCancellableError, BatchNotFoundError, batchStatusOf, isErrorLine, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
 import { ApiError, badRequest } from './api-error.js';
 import { sendJson } from './http-replies.js';
 import { ByteLimit } from './byte-limit.js';
@@ -52,6 +52,8 @@ export function batchApiRoutes(api: BatchApi): (path: string) => Record<string, 
     if (file) return { GET: (_request, response) => (file[2] ? sendFileContent(api, decodeURIComponent(file[1]!), response) : sendFileObject(api, decodeURIComponent(file[1]!), response)) };
     const batch = /^\/v1\/batches\/([^/]+)$/.exec(path);
     if (batch) return { GET: (_request, response) => sendBatch(api, decodeURIComponent(batch[1]!), response) };
+    const cancel = /^\/v1\/batches\/([^/]+)\/cancel$/.exec(path);
+    if (cancel) return { POST: (_request, response) => cancelBatch(api, decodeURIComponent(cancel[1]!), response) };
     return undefined;
   };
 }
@@ -114,6 +116,17 @@ async function sendBatch(api: BatchApi, batchId: string, response: ServerRespons
   sendJson(response, 200, batchObject(await getBatch(api, batchId)));
 }
 
+/** The batch as it is once the cancel is recorded: `cancelling` until its runner ends it `cancelled`. */
+async function cancelBatch(api: BatchApi, batchId: string, response: ServerResponse): Promise<void> {
+  try {
+    sendJson(response, 200, batchObject(await api.store.requestCancel(batchId)));
+  } catch (error) {
+    if (error instanceof BatchNotFoundError) throw batchNotFound(batchId);
+    if (error instanceof BatchNotCancellableError) throw new ApiError(400, 'batch_not_cancellable', `Batch ${batchId} is ${batchStatusOf(error.batch)}: only a batch that is validating or in progress can be cancelled.`);
+    throw error;
+  }
+}
+
 async function sendFileObject(api: BatchApi, fileId: string, response: ServerResponse): Promise<void> {
   const output = outputOf(fileId);
   if (output) {
@@ -131,7 +144,7 @@ async function sendFileContent(api: BatchApi, fileId: string, response: ServerRe
   let body: Buffer;
   if (output) {
     const batch = await getBatch(api, output.batchId);
-    if (batch.state !== 'completed') throw new ApiError(400, 'batch_not_completed', `Batch ${batch.batchId} is ${batch.state}: its output is written when it completes.`);
+    if (!hasOutput(batch)) throw new ApiError(400, 'batch_not_completed', `Batch ${batch.batchId} is ${batchStatusOf(batch)}: its output is written when it completes or is cancelled.`);
     const lines = mergeResults(batch.total, await api.store.resultsOf(batch.batchId)).filter((line) => isErrorLine(line) === (output.kind === 'error'));
     body = Buffer.from(lines.map((line) => line + '\n').join(''));
   } else {
@@ -149,8 +162,15 @@ function outputOf(fileId: string): { batchId: string; kind: 'output' | 'error' }
   return match ? { kind: match[1] as 'output' | 'error', batchId: match[2]! } : undefined;
 }
 
+/** A completed batch has every request's line; a cancelled one too (those it never finished as batch_cancelled errors). */
+const hasOutput = (batch: BatchRecord) => batch.state === 'completed' || batch.state === 'cancelled';
+
+const OPENAI_STATUS: Record<ReturnType<typeof batchStatusOf>, string> = { queued: 'validating', running: 'in_progress', completed: 'completed', failed: 'failed', cancelling: 'cancelling', cancelled: 'cancelled' };
+
+const unixSeconds = (ms: number | undefined) => (ms ? Math.floor(ms / 1000) : null);
+
 function batchObject(batch: BatchRecord, endpoint?: string): object {
-  const done = batch.state === 'completed';
+  const done = hasOutput(batch);
   return {
     id: batch.batchId,
     object: 'batch',
@@ -158,12 +178,15 @@ function batchObject(batch: BatchRecord, endpoint?: string): object {
     errors: batch.error ? { object: 'list', data: [{ code: batch.error.code, message: batch.error.message, param: null, line: null }] } : null,
     input_file_id: batch.inputName,
     completion_window: '24h',
-    status: batch.state === 'queued' ? 'validating' : batch.state === 'running' ? 'in_progress' : batch.state,
+    status: OPENAI_STATUS[batchStatusOf(batch)],
     output_file_id: done && batch.completed > 0 ? `file-output-${batch.batchId}` : null,
     error_file_id: done && batch.failed > 0 ? `file-error-${batch.batchId}` : null,
     created_at: Math.floor(batch.createdAt / 1000),
     in_progress_at: batch.state !== 'queued' ? Math.floor(batch.createdAt / 1000) : null,
-    completed_at: batch.finishedAt ? Math.floor(batch.finishedAt / 1000) : null,
+    completed_at: batch.state === 'completed' ? unixSeconds(batch.finishedAt) : null,
+    cancelling_at: unixSeconds(batch.cancelRequestedAt),
+    cancelled_at: batch.state === 'cancelled' ? unixSeconds(batch.finishedAt) : null,
+    failed_at: batch.state === 'failed' ? unixSeconds(batch.finishedAt) : null,
     request_counts: { total: batch.total, completed: batch.completed, failed: batch.failed },
     metadata: null,
   };
@@ -173,7 +196,7 @@ async function getBatch(api: BatchApi, batchId: string): Promise<BatchRecord> {
   try {
     return await api.store.getBatch(batchId);
   } catch (error) {
-    if (error instanceof BatchNotFoundError) throw new ApiError(404, 'batch_not_found', `No batch ${batchId} on this node.`);
+    if (error instanceof BatchNotFoundError) throw batchNotFound(batchId);
     throw error;
   }
 }
@@ -197,8 +220,6 @@ function checkedFileId(fileId: string): string {
   return fileId;
 }
 
-const fileNotFound = (fileId: string) => new ApiError(404, 'file_not_found', `No file ${fileId} on this node.`);
+const batchNotFound = (batchId: string) => new ApiError(404, 'batch_not_found', `No batch ${batchId} on this node.`);
 
-function isErrorLine(line: string): boolean {
-  return (JSON.parse(line) as { error: unknown }).error !== null;
-}
+const fileNotFound = (fileId: string) => new ApiError(404, 'file_not_found', `No file ${fileId} on this node.`);

@@ -7,9 +7,9 @@ import { silentLogger } from '../log/index.js';
 import { JobFailedError, type JobOutcome } from '../client/job-client.js';
 import type { JobSpec } from '../protocol/index.js';
 import { usePocketBaseFixture } from '../storage/test-fixture.js';
-import { BatchCoordinator, type BatchProvider } from './batch-coordinator.js';
+import { BatchCoordinator, BatchProgressUnsavedError, type BatchProvider } from './batch-coordinator.js';
 import { mergeResults } from './batch-output.js';
-import { PocketBaseBatchStore } from './batch-store.js';
+import { BatchNotCancellableError, PocketBaseBatchStore, type BatchStore } from './batch-store.js';
 import { submitBatch } from './submit-batch.js';
 
 const pocketbase = usePocketBaseFixture();
@@ -36,12 +36,24 @@ const outcomeOf = (spec: JobSpec, provider: string): JobOutcome => ({
   totalMs: 1,
 });
 
-async function runBatch(count: number, providers: Record<string, Behaviour>, options: { requestTimeoutMs?: number; listed?: () => string[] } = {}) {
-  const store = new PocketBaseBatchStore((await pocketbase()).server.client);
+interface RunOptions {
+  requestTimeoutMs?: number;
+  listed?: () => string[];
+  /** The owner cancels the batch once this many requests have answered (0: before it runs). */
+  cancelAfter?: number;
+  /** The store the coordinator writes through (a fault-injecting wrapper of the real one). */
+  storeOf?: (store: PocketBaseBatchStore) => BatchStore;
+}
+
+async function runBatch(count: number, providers: Record<string, Behaviour>, options: RunOptions = {}) {
+  const real = new PocketBaseBatchStore((await pocketbase()).server.client);
+  const store = options.storeOf?.(real) ?? real;
   const input = Array.from({ length: count }, (_, index) => JSON.stringify({ custom_id: `r${index}`, method: 'POST', url: '/v1/completions', body: { prompt: `p${index}`, max_tokens: 2, temperature: 0 } })).join('\n');
   const batch = await submitBatch(store, { input, inputName: 'test', model: 'sim', ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}) });
   const ranOn = new Map<number, string[]>();
   const listed = options.listed ?? (() => Object.keys(providers));
+  let answered = 0;
+  if (options.cancelAfter === 0) await real.requestCancel(batch.batchId);
   const coordinator = new BatchCoordinator({
     batch,
     requests: await store.requestsOf(batch.batchId),
@@ -51,14 +63,15 @@ async function runBatch(count: number, providers: Record<string, Behaviour>, opt
       const index = indexOf(spec);
       ranOn.set(index, [...(ranOn.get(index) ?? []), provider]);
       await providers[provider]!(index, spec, signal);
+      if (++answered === options.cancelAfter) await real.requestCancel(batch.batchId);
       return outcomeOf(spec, provider);
     },
     logger: silentLogger(),
     tickMs: 20,
   });
   const summary = await coordinator.run();
-  const lines = mergeResults(count, await store.resultsOf(batch.batchId)).map((line) => JSON.parse(line) as { custom_id: string; response: { body: { choices: { text: string }[] } } | null; error: { code: string } | null });
-  return { summary, lines, ranOn, shards: await store.shardsOf(batch.batchId), batch: await store.getBatch(batch.batchId) };
+  const lines = mergeResults(count, await real.resultsOf(batch.batchId)).map((line) => JSON.parse(line) as { custom_id: string; response: { body: { choices: { text: string }[] } } | null; error: { code: string } | null });
+  return { summary, lines, ranOn, shards: await real.shardsOf(batch.batchId), batch: await real.getBatch(batch.batchId), store: real };
 }
 
 describe('BatchCoordinator (simulated providers, real PocketBase store)', () => {
@@ -120,5 +133,55 @@ describe('BatchCoordinator (simulated providers, real PocketBase store)', () => 
     assert.equal(lines.filter((line) => line.error).length, 1);
     assert.equal(ranOn.get(3)!.length, 2, 'tried twice, then given up');
     assert.deepEqual([batch.completed, batch.failed], [7, 1]);
+  });
+
+  it('a cancel asked mid-run aborts the requests in flight, starts no other, and ends the batch cancelled with a line for every request', async () => {
+    /** What the providers saw, in order: the coordinator aborts the requests in flight when it sees the cancel. */
+    const events: string[] = [];
+    const provider: Behaviour = (index, _spec, signal) =>
+      new Promise((resolve, reject) => {
+        events.push('start');
+        const timer = setTimeout(resolve, 40);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          events.push('abort');
+          reject(new JobFailedError('x', 'cancelled', 'the client cancelled the job'));
+        });
+      });
+    const { summary, lines, ranOn, shards, batch } = await runBatch(60, { a: provider, b: provider }, { cancelAfter: 6 });
+    assert.equal(summary.state, 'cancelled');
+    assert.equal(batch.state, 'cancelled');
+    assert.ok(batch.cancelRequestedAt && batch.finishedAt && batch.finishedAt >= batch.cancelRequestedAt);
+    const answers = lines.filter((line) => line.response);
+    const cancelled = lines.filter((line) => line.error?.code === 'batch_cancelled');
+    assert.ok(answers.length >= 6, `the answers that came before the cancel are kept (${answers.length})`);
+    assert.equal(answers.length + cancelled.length, 60, 'every other request is a batch_cancelled line');
+    assert.deepEqual([batch.completed, batch.failed], [answers.length, cancelled.length]);
+    assert.ok(events.includes('abort'), 'the requests in flight were aborted, not waited for');
+    assert.ok(events.lastIndexOf('start') < events.indexOf('abort'), 'no request started once the cancel was seen');
+    assert.ok(ranOn.size < 60, `the rest never ran (${ranOn.size} of 60 did)`);
+    assert.ok([...ranOn.values()].every((runs) => runs.length === 1), 'an aborted request is not retried');
+    assert.ok(shards.every((shard) => shard.state !== 'running' && shard.state !== 'pending'), 'no shard is left open');
+  });
+
+  it('a batch cancelled before it runs ends cancelled without running a request; a cancel of an ended batch is refused', async () => {
+    const { summary, lines, ranOn, batch, store } = await runBatch(5, { a: () => wait(1) }, { cancelAfter: 0 });
+    assert.equal(summary.state, 'cancelled');
+    assert.equal(ranOn.size, 0);
+    assert.deepEqual(lines.map((line) => line.error?.code), Array(5).fill('batch_cancelled'));
+    assert.deepEqual([batch.completed, batch.failed], [0, 5]);
+    assert.equal((await store.requestCancel(batch.batchId)).state, 'cancelled', 'cancelling a cancelled batch again answers it');
+    const completed = await runBatch(2, { a: () => wait(1) });
+    await assert.rejects(completed.store.requestCancel(completed.batch.batchId), BatchNotCancellableError);
+  });
+
+  it('results the store does not take leave the batch open to resume, never completed with lines missing', async () => {
+    // A store whose result writes fail (a full disk, a PocketBase that went away): everything else is the real store.
+    const failingResults = (store: PocketBaseBatchStore): BatchStore =>
+      Object.assign(Object.create(store) as BatchStore, { appendResults: () => Promise.reject(new Error('disk full')) });
+    await assert.rejects(runBatch(3, { a: () => wait(1) }, { storeOf: failingResults }), BatchProgressUnsavedError);
+    const store = new PocketBaseBatchStore((await pocketbase()).server.client);
+    const [latest] = await store.listBatches();
+    assert.equal(latest!.state, 'running', 'it resumes at the next start');
   });
 });

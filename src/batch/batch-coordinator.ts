@@ -1,15 +1,18 @@
 // Runs one batch to its end: cuts the requests into shards per provider, runs each provider's shards on as many
 // lanes as it has slots, retries a failed or timed-out shard's requests on other providers, lets a provider that
 // runs dry take the tail of the slowest queue, and persists results and shards as it goes, so that a restart
-// runs only what is not in the store yet. Each request is an ordinary job (runRequest).
+// runs only what is not in the store yet. Each request is an ordinary job (runRequest). A cancel asked for in the
+// store (batch-store's requestCancel) stops the requests in flight and ends the batch `cancelled`.
 import { randomBytes } from 'node:crypto';
 import { errorCodeOf, errorMessageOf } from '../errors/index.js';
 import { JobFailedError, type JobOutcome } from '../client/job-client.js';
 import type { Logger } from '../log/index.js';
 import type { JobSpec } from '../protocol/index.js';
 import { specOfBatchRequest, type BatchRequest } from './batch-input.js';
-import { errorLine, successLine, type BatchRequestFailure, type BatchResult } from './batch-output.js';
-import type { BatchRecord, BatchStore, ShardRecord, ShardState } from './batch-store.js';
+import { errorLine, isErrorLine, RESULT_CHUNK, successLine, type BatchRequestFailure, type BatchResult } from './batch-output.js';
+import { isCancelRequested, type BatchRecord, type BatchStore, type ShardRecord, type ShardState } from './batch-store.js';
+import { finishCancelledBatch } from './batch-cancel.js';
+import { InfernetError } from '../errors/index.js';
 import { chooseSteal, planShards, type ProviderCapacity } from './shard-plan.js';
 
 /** A provider the aggregator can reach now, with its slots. */
@@ -39,7 +42,7 @@ export interface BatchCoordinatorOptions {
 
 export interface BatchSummary {
   batchId: string;
-  state: 'completed' | 'stopped';
+  state: 'completed' | 'stopped' | 'cancelled';
   completed: number;
   failed: number;
 }
@@ -57,8 +60,19 @@ const PROVIDER_COOLDOWN_MS = 5_000;
 /** A request is abandoned this long after its deadline if the provider never answered. */
 const DEADLINE_GRACE_MS = 2_000;
 const LATENCY_SMOOTHING = 0.2;
-/** Results written in one store record at most. */
-const RESULT_CHUNK = 500;
+/** How often the store is asked whether the batch was cancelled. */
+const CANCEL_POLL_MS = 500;
+/** Writes of the last results tried before the run gives up and leaves the batch to resume. */
+const FINAL_WRITE_ATTEMPTS = 3;
+const FINAL_WRITE_RETRY_MS = 500;
+
+/** The batch's last results could not be written: it is not ended, and resumes (rerunning those) at the next run. */
+export class BatchProgressUnsavedError extends InfernetError {
+  override readonly name = 'BatchProgressUnsavedError';
+  constructor(batchId: string, results: number) {
+    super('internal', `batch ${batchId}: ${results} result(s) could not be written to the store; the batch stays open and resumes`);
+  }
+}
 
 interface LiveShard {
   record: ShardRecord;
@@ -86,6 +100,10 @@ export class BatchCoordinator {
   private readonly providers = new Map<string, ProviderState>();
   private readonly attempts = new Map<number, { request: number; provider: number; busy: number }>();
   private readonly stop = new AbortController();
+  private readonly cancel = new AbortController();
+  /** The node stops or the batch is cancelled: no new request starts, and those in flight are aborted. */
+  private readonly halt: AbortSignal;
+  private lastCancelCheck = Date.now();
   private readonly lanes = new Set<Promise<void>>();
   private nextShard = 0;
   private readonly runNonce = randomBytes(3).toString('hex');
@@ -96,25 +114,29 @@ export class BatchCoordinator {
     this.batchId = options.batch.batchId;
     this.total = options.requests.length;
     options.signal?.addEventListener('abort', () => this.stop.abort(options.signal?.reason), { once: true });
+    this.halt = AbortSignal.any([this.stop.signal, this.cancel.signal]);
   }
 
   /** Runs until every request has a result in the store, or the node stops. */
   async run(): Promise<BatchSummary> {
     const { store, logger } = this.options;
     await this.resume();
+    // A cancel asked before this run (while it was queued, or before a restart) ends it without running anything.
+    if (isCancelRequested(await store.getBatch(this.batchId))) return this.finishCancelled();
     await store.updateBatch(this.batchId, { state: 'running' });
     logger.info({ batchId: this.batchId, total: this.total, done: this.done.size }, 'batch running');
     const tick = this.options.tickMs ?? 200;
-    for (let ticks = 0; !this.stop.signal.aborted && this.done.size < this.total; ticks++) {
+    while (!this.halt.aborted && this.done.size < this.total) {
       this.refreshProviders();
       this.placeUnassigned();
       this.failIfAbandoned();
       this.flush();
-      await sleep(tick, this.stop.signal);
+      await this.checkCancelled();
+      await sleep(tick, this.halt);
     }
     await Promise.allSettled([...this.lanes]);
-    this.flush();
-    await this.flushing;
+    await this.writeEverything();
+    if (this.cancel.signal.aborted && !this.stop.signal.aborted) return this.finishCancelled();
     const counts = this.counts();
     if (this.done.size < this.total) {
       logger.info({ batchId: this.batchId, ...counts }, 'batch stopped; it resumes at the next start');
@@ -125,6 +147,35 @@ export class BatchCoordinator {
     await store.updateBatch(this.batchId, { state: 'completed', ...counts, finishedAt: Date.now() });
     logger.info({ batchId: this.batchId, ...counts }, 'batch completed');
     return { batchId: this.batchId, state: 'completed', ...counts };
+  }
+
+  /** Asks the store at most every CANCEL_POLL_MS; a store that does not answer delays the cancel, never the batch. */
+  private async checkCancelled(): Promise<void> {
+    if (Date.now() - this.lastCancelCheck < CANCEL_POLL_MS) return;
+    this.lastCancelCheck = Date.now();
+    try {
+      if (isCancelRequested(await this.options.store.getBatch(this.batchId))) this.cancel.abort('the batch was cancelled');
+    } catch (error) {
+      this.options.logger.warn({ batchId: this.batchId, err: (error as Error).message }, 'cannot read whether the batch was cancelled; asking again');
+    }
+  }
+
+  private async finishCancelled(): Promise<BatchSummary> {
+    await this.writeEverything();
+    const counts = await finishCancelledBatch(this.options.store, this.options.batch, this.options.requests);
+    this.options.logger.info({ batchId: this.batchId, ...counts }, 'batch cancelled');
+    return { batchId: this.batchId, state: 'cancelled', ...counts };
+  }
+
+  /** Every result and shard change in the store before the batch is ended, or BatchProgressUnsavedError. */
+  private async writeEverything(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      this.flush();
+      await this.flushing;
+      if (!this.unwritten.length && !this.shards.some((shard) => shard.dirty)) return;
+      if (attempt >= FINAL_WRITE_ATTEMPTS) throw new BatchProgressUnsavedError(this.batchId, this.unwritten.length);
+      await sleep(FINAL_WRITE_RETRY_MS);
+    }
   }
 
   /** Results already stored are done; shards a stopped run left open are closed, and what they held is planned again. */
@@ -218,10 +269,10 @@ export class BatchCoordinator {
 
   /** One slot of one provider: its own queue first, then stolen work, until the batch is done or the provider fails. */
   private async runLane(provider: ProviderState): Promise<void> {
-    while (!this.stop.signal.aborted && this.done.size < this.total && provider.listed && provider.downUntil <= Date.now()) {
+    while (!this.halt.aborted && this.done.size < this.total && provider.listed && provider.downUntil <= Date.now()) {
       const next = this.nextFor(provider);
       if (!next) {
-        await sleep(this.options.tickMs ?? 200, this.stop.signal);
+        await sleep(this.options.tickMs ?? 200, this.halt);
         continue;
       }
       await this.runOne(provider, next.shard, next.index);
@@ -269,7 +320,7 @@ export class BatchCoordinator {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort('deadline'), spec.deadline - Date.now() + DEADLINE_GRACE_MS);
     const onStop = () => timeout.abort('stopped');
-    this.stop.signal.addEventListener('abort', onStop, { once: true });
+    this.halt.addEventListener('abort', onStop, { once: true });
     const started = performance.now();
     try {
       const outcome = await this.options.runRequest(spec, provider.id, timeout.signal);
@@ -280,11 +331,13 @@ export class BatchCoordinator {
     } catch (error) {
       shard.inFlight.delete(index);
       if (this.stop.signal.aborted) return void shard.queued.unshift(index);
+      // Cancelled: the request gets its batch_cancelled line when the batch ends, never a retry.
+      if (this.cancel.signal.aborted) return;
       const failure = failureOf(error, timeout.signal.aborted);
       await this.retryOrFail(provider, shard, index, jobId, failure);
     } finally {
       clearTimeout(timer);
-      this.stop.signal.removeEventListener('abort', onStop);
+      this.halt.removeEventListener('abort', onStop);
     }
   }
 
@@ -301,7 +354,7 @@ export class BatchCoordinator {
     if ((BUSY_FAILURES.has(failure.code) || (failure.code === 'no_provider' && stillListed)) && tries.busy < MAX_BUSY_WAITS) {
       tries.busy++;
       shard.queued.unshift(index);
-      return sleep(BUSY_WAIT_MS, this.stop.signal);
+      return sleep(BUSY_WAIT_MS, this.halt);
     }
     if (REQUEST_FAILURES.has(failure.code)) {
       if (++tries.request >= MAX_REQUEST_ATTEMPTS) return this.finishRequest(shard, index, errorLine(request, jobId, failure), true);
@@ -381,14 +434,6 @@ function failureOf(error: unknown, timedOut: boolean): BatchRequestFailure {
   if (timedOut) return { code: 'deadline_exceeded', message: 'the provider did not answer before the request deadline' };
   if (error instanceof JobFailedError) return { code: error.reason, message: error.message };
   return { code: errorCodeOf(error), message: errorMessageOf(error) };
-}
-
-function isErrorLine(line: string): boolean {
-  try {
-    return (JSON.parse(line) as { error: unknown }).error !== null;
-  } catch {
-    return true;
-  }
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

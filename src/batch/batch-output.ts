@@ -17,6 +17,18 @@ export interface BatchRequestFailure {
   message: string;
 }
 
+/** Results written in one store record at most. */
+export const RESULT_CHUNK = 500;
+
+/** An output line that carries an error (or cannot be read): it goes to the error file and counts as failed. */
+export function isErrorLine(line: string): boolean {
+  try {
+    return (JSON.parse(line) as { error: unknown }).error !== null;
+  } catch {
+    return true;
+  }
+}
+
 export function successLine(request: BatchRequest, outcome: JobOutcome, created = Math.floor(Date.now() / 1000)): string {
   const kind = request.url === '/v1/chat/completions' ? 'chat' : 'text';
   const body = completionResponse({ kind, jobId: outcome.jobId, model: String(request.body.model), created }, outcome);

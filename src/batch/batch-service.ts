@@ -1,6 +1,7 @@
 // The aggregator's batch runner: picks up batches submitted to its store (by `infernet batch submit` or the HTTP
 // API), resumes the ones a stop interrupted, and runs each request as an ordinary job through its own aggregator,
-// over one client session per provider so that no one session carries the whole batch's frames.
+// over one client session per provider so that no one session carries the whole batch's frames. A queued batch
+// cancelled while another runs is ended at once, not when its turn comes.
 import type { NodeConfig, NodeHome, TransportLimits } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
@@ -10,7 +11,8 @@ import type { JobPayer } from '../payments/index.js';
 import type { ProviderLoad } from '../aggregator/aggregator-service.js';
 import { dialPeer, type PeerSession } from '../transport/index.js';
 import { BatchCoordinator, type BatchProvider, type RunBatchRequest } from './batch-coordinator.js';
-import type { BatchRecord, BatchStore } from './batch-store.js';
+import { isCancelRequested, type BatchRecord, type BatchStore } from './batch-store.js';
+import { finishCancelledBatch } from './batch-cancel.js';
 import { openBatchStore, type OpenedBatchStore } from './open-batch-store.js';
 
 /** How often the store is looked at for new batches. */
@@ -35,9 +37,11 @@ export class BatchService {
   private readonly stopping = new AbortController();
   private readonly sessions = new Map<string, Promise<PeerSession>>();
   private readonly loop: Promise<void>;
+  /** Batches one of the two loops holds now: the other leaves them alone. */
+  private readonly held = new Set<string>();
 
   constructor(private readonly options: BatchServiceOptions) {
-    this.loop = this.runBatches();
+    this.loop = Promise.all([this.runBatches(), this.endCancelledQueued()]).then(() => undefined);
   }
 
   async stop(): Promise<void> {
@@ -53,12 +57,38 @@ export class BatchService {
     while (!this.stopping.signal.aborted) {
       try {
         const waiting = await store.listBatches({ states: ['running', 'queued'] });
-        const next = waiting.sort((a, b) => a.createdAt - b.createdAt)[0];
-        if (next) await this.runBatch(next);
+        const next = waiting.filter((batch) => !this.held.has(batch.batchId)).sort((a, b) => a.createdAt - b.createdAt)[0];
+        if (next) await this.holding(next.batchId, () => this.runBatch(next));
       } catch (error) {
         logger.error({ err: (error as Error).message }, 'batch runner failed; retrying');
       }
       await sleep(this.options.pollMs ?? BATCH_POLL_MS, this.stopping.signal);
+    }
+  }
+
+  private async endCancelledQueued(): Promise<void> {
+    const { store, logger } = this.options;
+    while (!this.stopping.signal.aborted) {
+      try {
+        for (const batch of await store.listBatches({ states: ['queued'] })) {
+          if (!isCancelRequested(batch) || this.held.has(batch.batchId)) continue;
+          const counts = await this.holding(batch.batchId, async () => finishCancelledBatch(store, batch, await store.requestsOf(batch.batchId)));
+          logger.info({ batchId: batch.batchId, ...counts }, 'batch cancelled before it ran');
+        }
+      } catch (error) {
+        logger.error({ err: (error as Error).message }, 'cannot end cancelled batches; retrying');
+      }
+      await sleep(this.options.pollMs ?? BATCH_POLL_MS, this.stopping.signal);
+    }
+  }
+
+  /** Held from the check on: the check and the claim run in one turn of the event loop, so no loop takes it twice. */
+  private async holding<T>(batchId: string, use: () => Promise<T>): Promise<T> {
+    this.held.add(batchId);
+    try {
+      return await use();
+    } finally {
+      this.held.delete(batchId);
     }
   }
 

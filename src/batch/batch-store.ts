@@ -9,6 +9,8 @@ import type { BatchResult } from './batch-output.js';
 import { InfernetError } from '../errors/index.js';
 
 export type BatchState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+/** What a batch is to its owner: its state, or `cancelling` between a cancel asked for and the runner's `cancelled`. */
+export type BatchStatus = BatchState | 'cancelling';
 export type ShardState = 'pending' | 'running' | 'completed' | 'failed' | 'split';
 
 export interface BatchOptions {
@@ -32,6 +34,14 @@ export interface BatchRecord {
   createdAt: number;
   updatedAt: number;
   finishedAt?: number;
+  /** When a cancel was asked for; the runner then stops the batch and writes `cancelled`. */
+  cancelRequestedAt?: number;
+}
+
+export const isCancelRequested = (batch: Pick<BatchRecord, 'cancelRequestedAt'>): boolean => (batch.cancelRequestedAt ?? 0) > 0;
+
+export function batchStatusOf(batch: Pick<BatchRecord, 'state' | 'cancelRequestedAt'>): BatchStatus {
+  return isCancelRequested(batch) && (batch.state === 'queued' || batch.state === 'running') ? 'cancelling' : batch.state;
 }
 
 export interface ShardRecord {
@@ -57,6 +67,15 @@ export class BatchNotFoundError extends InfernetError {
   }
 }
 
+/** A cancel asked of a batch that has already ended. */
+export class BatchNotCancellableError extends InfernetError {
+  override readonly name = 'BatchNotCancellableError';
+  constructor(readonly batch: BatchRecord) {
+    // The ask does not fit the batch's state: the wire's 400, as for a frame that does not fit its schema.
+    super('invalid_frame', `batch ${batch.batchId} is ${batch.state}: only a queued or running batch can be cancelled`);
+  }
+}
+
 export interface BatchStore {
   createBatch(batch: NewBatch, requests: readonly BatchRequest[]): Promise<BatchRecord>;
   /** Throws BatchNotFoundError. */
@@ -64,6 +83,11 @@ export interface BatchStore {
   listBatches(filter?: { states?: readonly BatchState[] }): Promise<BatchRecord[]>;
   requestsOf(batchId: string): Promise<BatchRequest[]>;
   updateBatch(batchId: string, patch: BatchPatch): Promise<void>;
+  /**
+   * Records that the batch's owner asked to cancel it, once (a second ask keeps the first time), and answers the
+   * batch as it is now. Throws BatchNotCancellableError for a batch that has ended, cancelled ones aside.
+   */
+  requestCancel(batchId: string): Promise<BatchRecord>;
   /** Creates or replaces shards by (batchId, shardId). */
   saveShards(shards: readonly ShardRecord[]): Promise<void>;
   shardsOf(batchId: string): Promise<ShardRecord[]>;
@@ -98,6 +122,7 @@ export class PocketBaseBatchStore implements BatchStore {
       createdAt: now,
       updatedAt: now,
       finishedAt: 0,
+      cancelRequestedAt: 0,
     };
     const row = await this.request(`create batch ${batch.batchId}`, () => this.pb.collection(COLLECTIONS.batches).create<BatchRow>(body, { fields: BATCH_FIELDS }));
     this.batchRowIds.set(batch.batchId, row.id);
@@ -124,6 +149,17 @@ export class PocketBaseBatchStore implements BatchStore {
     const id = this.batchRowIds.get(batchId) ?? (await this.batchRow(batchId, 'id,batchId')).id;
     const body = { ...patch, updatedAt: Date.now() };
     await this.request(`update batch ${batchId}`, () => this.pb.collection(COLLECTIONS.batches).update(id, body, { fields: 'id' }));
+  }
+
+  async requestCancel(batchId: string): Promise<BatchRecord> {
+    const batch = await this.getBatch(batchId);
+    if (batch.state === 'cancelled' || isCancelRequested(batch)) return batch;
+    if (batch.state !== 'queued' && batch.state !== 'running') throw new BatchNotCancellableError(batch);
+    const now = Date.now();
+    // Only this field: the state stays the runner's to write, so a cancel can never race a state write.
+    const id = this.batchRowIds.get(batchId)!;
+    await this.request(`cancel batch ${batchId}`, () => this.pb.collection(COLLECTIONS.batches).update(id, { cancelRequestedAt: now }, { fields: 'id' }));
+    return { ...batch, cancelRequestedAt: now };
   }
 
   async saveShards(shards: readonly ShardRecord[]): Promise<void> {
@@ -193,7 +229,7 @@ export class PocketBaseBatchStore implements BatchStore {
   }
 }
 
-const BATCH_FIELDS = 'id,batchId,model,state,total,completed,failed,options,inputName,error,createdAt,updatedAt,finishedAt';
+const BATCH_FIELDS = 'id,batchId,model,state,total,completed,failed,options,inputName,error,createdAt,updatedAt,finishedAt,cancelRequestedAt';
 
 function shardKey(shard: Pick<ShardRecord, 'batchId' | 'shardId'>): string {
   return `${shard.batchId}/${shard.shardId}`;
@@ -213,6 +249,7 @@ function toBatchRecord(row: BatchRow): BatchRecord {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     ...(row.finishedAt ? { finishedAt: row.finishedAt } : {}),
+    ...(row.cancelRequestedAt ? { cancelRequestedAt: row.cancelRequestedAt } : {}),
   };
 }
 

@@ -182,6 +182,8 @@ export interface BatchRow extends PocketBaseRecord {
   createdAt: number;
   updatedAt: number;
   finishedAt: number;
+  /** When a cancel was asked for (ms); 0 while none was. Written by the cancel, never by the runner. */
+  cancelRequestedAt: number;
 }
 
 export interface BatchShardRow extends PocketBaseRecord {

@@ -1,6 +1,6 @@
 // The `infernet batch` command's contract without providers: a bad file is refused whole with its lines named
 // and nothing queued; a file given by content id is read from the home's content store; status and results of
-// a batch not run yet; homes that cannot run batches are told why.
+// a batch not run yet; a cancel recorded for the daemon; homes that cannot run batches are told why.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -51,6 +51,26 @@ describe('infernet batch (no daemon running)', () => {
     const results = await runCli(['batch', 'results', batch.id, '--out', join(dir, 'out.jsonl'), '--home', home()]);
     assert.equal(results.code, 1);
     assert.match(results.stderr, /is queued \(0\/5 done\)/);
+  });
+
+  it('records a cancel of a queued batch, which stays cancelling until a daemon ends it, and refuses its results till then', async () => {
+    const file = join(dir, 'to-cancel.jsonl');
+    await writeFile(file, batchInputLines(3, 4).join('\n') + '\n');
+    const submitted = await runCli(['batch', 'submit', file, '--model', 'stories260K', '--home', home(), '--json']);
+    const { id } = JSON.parse(submitted.stdout) as { id: string };
+    const cancelled = await runCli(['batch', 'cancel', id, '--home', home()]);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    assert.match(cancelled.stdout, new RegExp(`batch ${id} cancelling: no daemon runs on .*: the cancel ends it when one starts`));
+    const again = JSON.parse((await runCli(['batch', 'cancel', id, '--home', home(), '--json'])).stdout) as { status: string; cancelRequestedAt: string };
+    const status = JSON.parse((await runCli(['batch', 'status', id, '--home', home(), '--json'])).stdout) as { status: string; cancelRequestedAt: string };
+    assert.equal(status.status, 'cancelling');
+    assert.equal(again.cancelRequestedAt, status.cancelRequestedAt, 'a second cancel keeps the first time');
+    const results = await runCli(['batch', 'results', id, '--out', join(dir, 'out.jsonl'), '--home', home()]);
+    assert.equal(results.code, 1);
+    assert.match(results.stderr, /is cancelling \(0\/3 done\)/);
+    const unknown = await runCli(['batch', 'cancel', 'batch_0000000000000000', '--home', home()]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no batch batch_0000000000000000/);
   });
 
   it('names a content id this home does not hold, an unknown batch, and a home that cannot run batches', async () => {

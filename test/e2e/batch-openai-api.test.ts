@@ -16,6 +16,7 @@ describe('/v1/files and /v1/batches of an all-in-one node', () => {
   let dir: string;
   let node: RunningDaemon;
   let openai: OpenAI;
+  let completedBatch = '';
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'infernet-batch-api-'));
@@ -62,6 +63,57 @@ describe('/v1/files and /v1/batches of an all-in-one node', () => {
       assert.equal(typeof parsed.response.body.choices[0]!.message.content, 'string');
     });
     assert.ok((await openai.batches.list()).data.some((listed) => listed.id === batch.id));
+    completedBatch = batch.id;
+  });
+
+  it('cancels a queued batch at once while another runs, then the running one: answers kept, the rest batch_cancelled', async () => {
+    const chatLines = (count: number, maxTokens: number) =>
+      batchInputLines(count, maxTokens).map((line) => {
+        const parsed = JSON.parse(line) as { custom_id: string; body: { seed: number } };
+        return JSON.stringify({ custom_id: parsed.custom_id, method: 'POST', url: '/v1/chat/completions', body: { model: 'stories260K', messages: [{ role: 'user', content: `Story ${parsed.body.seed}` }], max_tokens: maxTokens, temperature: 0 } });
+      });
+    const upload = async (count: number) => (await openai.files.create({ file: await toFile(Buffer.from(chatLines(count, 64).join('\n')), 'long.jsonl'), purpose: 'batch' })).id;
+    const create = async (count: number) => openai.batches.create({ input_file_id: await upload(count), endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const until = async (id: string, status: string) => {
+      for (let polls = 0; polls < 300; polls++) {
+        const batch = await openai.batches.retrieve(id);
+        if (batch.status === status) return batch;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`batch ${id} never became ${status}`);
+    };
+    // Long enough that neither ends on its own during the test: the runner takes one batch at a time.
+    const running = await create(400);
+    const queued = await create(400);
+    await until(running.id, 'in_progress');
+
+    const cancelling = await openai.batches.cancel(queued.id);
+    assert.equal(cancelling.status, 'cancelling');
+    assert.ok(cancelling.cancelling_at);
+    const ended = await until(queued.id, 'cancelled');
+    assert.equal((await openai.batches.retrieve(running.id)).status, 'in_progress', 'the queued batch ended while the other ran');
+    assert.deepEqual(ended.request_counts, { total: 400, completed: 0, failed: 400 });
+    assert.equal(ended.output_file_id, null);
+    assert.ok(ended.cancelled_at);
+    const queuedErrors = (await (await openai.files.content(ended.error_file_id!)).text()).trimEnd().split('\n');
+    assert.equal(queuedErrors.length, 400);
+    assert.ok(queuedErrors.every((line) => (JSON.parse(line) as { error: { code: string } }).error.code === 'batch_cancelled'));
+
+    await until(running.id, 'in_progress');
+    assert.equal((await openai.batches.cancel(running.id)).status, 'cancelling');
+    const stopped = await until(running.id, 'cancelled');
+    const counts = stopped.request_counts!;
+    assert.equal(counts.completed + counts.failed, 400);
+    assert.ok(counts.completed < 400, `the cancel stopped it (${counts.completed} answered)`);
+    const errors = stopped.error_file_id ? (await (await openai.files.content(stopped.error_file_id)).text()).trimEnd().split('\n') : [];
+    const answers = stopped.output_file_id ? (await (await openai.files.content(stopped.output_file_id)).text()).trimEnd().split('\n') : [];
+    assert.equal(answers.length, counts.completed);
+    assert.equal(errors.length, counts.failed);
+    assert.ok(errors.every((line) => (JSON.parse(line) as { error: { code: string } }).error.code === 'batch_cancelled'));
+    assert.equal((await openai.batches.cancel(running.id)).status, 'cancelled', 'a second cancel answers the batch as it is');
+
+    await assert.rejects(openai.batches.cancel(completedBatch), (error: unknown) => error instanceof BadRequestError && /is completed/.test(error.message));
+    await assert.rejects(openai.batches.cancel('batch_0000000000000000'), NotFoundError);
   });
 
   it('refuses a batch whose file has a bad line, naming the line, and an unknown file', async () => {

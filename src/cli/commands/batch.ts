@@ -3,7 +3,7 @@
 // not they run while the daemon does; the daemon runs what is queued.
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { BatchInputError, BatchNotFoundError, mergedJsonl, openBatchStore, submitBatch, type BatchRecord, type BatchStore, type ShardRecord } from '../../batch/index.js';
+import { BatchInputError, BatchNotCancellableError, BatchNotFoundError, batchStatusOf, mergedJsonl, openBatchStore, submitBatch, type BatchRecord, type BatchStore, type ShardRecord } from '../../batch/index.js';
 import { rolesOf } from '../../config/index.js';
 import { ContentStore, parseCid } from '../../content/index.js';
 import { npubOf } from '../../identity/index.js';
@@ -19,6 +19,9 @@ export const BATCH_USAGE = `infernet batch submit FILE --model M --home DIR [--j
   Queues a JSONL file of OpenAI batch requests on an aggregator home; on a terminal, shows progress until done.
   FILE may be the content id of a file the home's content store holds.
 infernet batch status ID --home DIR [--json]
+infernet batch cancel ID --home DIR [--json]
+  Stops a queued or running batch: requests in flight are cancelled, the rest never run; each gets a
+  batch_cancelled error line, and the answers already in stay in its results.
 infernet batch results ID --out FILE --home DIR`;
 
 const FOLLOW_INTERVAL_MS = 500;
@@ -29,7 +32,8 @@ export async function batchCommand(argv: string[]): Promise<void> {
   if (action === 'submit') return submit(rest);
   if (action === 'status') return status(rest);
   if (action === 'results') return results(rest);
-  throw new CliError(`batch: unknown action "${action ?? ''}" (try: submit, status, results)`, EXIT_CODES.usage);
+  if (action === 'cancel') return cancel(rest);
+  throw new CliError(`batch: unknown action "${action ?? ''}" (try: submit, status, cancel, results)`, EXIT_CODES.usage);
 }
 
 async function submit(argv: string[]): Promise<void> {
@@ -94,12 +98,30 @@ async function status(argv: string[]): Promise<void> {
   const node = await openAggregatorHome(values.home);
   const { batch, shards } = await withStore(node, async (store) => ({ batch: await store.getBatch(id), shards: await store.shardsOf(id) }));
   if (values.json) return console.log(JSON.stringify({ ...batchJson(batch), shards: shards.map(shardJson) }, null, 2));
-  console.log(`${batch.batchId}  ${batch.state}  ${batch.model}  from ${batch.inputName}`);
+  console.log(`${batch.batchId}  ${batchStatusOf(batch)}  ${batch.model}  from ${batch.inputName}`);
   console.log(progressLine(batch));
   for (const shard of shards) {
     const owner = shard.provider ? npubOf(shard.provider).slice(0, 16) : '(unassigned)';
     console.log(`  ${shard.shardId.padEnd(5)} ${shard.state.padEnd(9)} ${owner.padEnd(16)} ${String(shard.done).padStart(6)}/${String(shard.indices.length).padEnd(6)} attempt ${shard.attempt}${shard.reason ? `  ${shard.reason}` : ''}`);
   }
+}
+
+/** Records the cancel in the store; the daemon's batch runner stops the batch and writes it `cancelled`. */
+async function cancel(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { home: { type: 'string' }, json: { type: 'boolean' } } });
+  const id = batchIdOf(positionals);
+  const node = await openAggregatorHome(values.home);
+  const batch = await withStore(node, (store) =>
+    store.requestCancel(id).catch((error: unknown) => {
+      if (error instanceof BatchNotCancellableError) throw new CliError(error.message);
+      throw error;
+    }),
+  );
+  if (values.json) return console.log(JSON.stringify(batchJson(batch)));
+  const status = batchStatusOf(batch);
+  if (status === 'cancelled') return console.log(`batch ${id} is cancelled: ${batch.completed} answered, ${batch.failed} errors (write them with: infernet batch results ${id} --out FILE --home ${node.home.dir})`);
+  const running = await readLiveDaemonState(node.home.daemonStateFile);
+  console.log(`batch ${id} cancelling: ${running ? 'the daemon stops it' : `no daemon runs on ${node.home.dir} now: the cancel ends it when one starts (none of its requests run)`}; follow it with: infernet batch status ${id} --home ${node.home.dir}`);
 }
 
 async function results(argv: string[]): Promise<void> {
@@ -109,7 +131,7 @@ async function results(argv: string[]): Promise<void> {
   const node = await openAggregatorHome(values.home);
   const { batch, text } = await withStore(node, async (store) => {
     const found = await store.getBatch(id);
-    if (found.state !== 'completed') throw new CliError(`batch ${id} is ${found.state} (${found.completed + found.failed}/${found.total} done): its results are written when it completes`);
+    if (found.state !== 'completed' && found.state !== 'cancelled') throw new CliError(`batch ${id} is ${batchStatusOf(found)} (${found.completed + found.failed}/${found.total} done): its results are written when it completes or is cancelled`);
     return { batch: found, text: mergedJsonl(found.total, await store.resultsOf(id)) };
   });
   await writeFile(values.out, text);
@@ -125,7 +147,7 @@ async function follow(node: OpenedNode, batchId: string): Promise<void> {
       const seconds = (Date.now() - started) / 1000;
       const rate = seconds > 0 ? ` ${((batch.completed + batch.failed) / seconds).toFixed(1)} req/s` : '';
       process.stdout.write(`\r${progressLine(batch)}${rate}   `);
-      if (batch.state !== 'queued' && batch.state !== 'running') break;
+      if (batch.state !== 'queued' && batch.state !== 'running') break; // a cancelling batch is still running
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
     }
     process.stdout.write(`\nwrite the results with: infernet batch results ${batchId} --out FILE --home ${node.home.dir}\n`);
@@ -136,13 +158,13 @@ function progressLine(batch: BatchRecord): string {
   const done = batch.completed + batch.failed;
   const share = batch.total ? done / batch.total : 1;
   const filled = Math.round(share * BAR_WIDTH);
-  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${done}/${batch.total} (${Math.floor(share * 100)}%) ${batch.failed} failed  ${batch.state}`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${done}/${batch.total} (${Math.floor(share * 100)}%) ${batch.failed} failed  ${batchStatusOf(batch)}`;
 }
 
 function batchJson(batch: BatchRecord): object {
   return {
     id: batch.batchId,
-    status: batch.state,
+    status: batchStatusOf(batch),
     model: batch.model,
     input: batch.inputName,
     total: batch.total,
@@ -150,6 +172,7 @@ function batchJson(batch: BatchRecord): object {
     failed: batch.failed,
     createdAt: new Date(batch.createdAt).toISOString(),
     ...(batch.finishedAt ? { finishedAt: new Date(batch.finishedAt).toISOString() } : {}),
+    ...(batch.cancelRequestedAt ? { cancelRequestedAt: new Date(batch.cancelRequestedAt).toISOString() } : {}),
   };
 }
 
