@@ -62,6 +62,30 @@ export interface AnthropicReplyOptions {
 const messageIdOf = (jobId: string) => `msg_${jobId.replaceAll('-', '')}`;
 const toolUseIdOf = (jobId: string) => `toolu_${jobId.replaceAll('-', '')}`;
 
+/** The reply's content, its stop reason and usage, as both the whole message and the stream's last events carry them. */
+function replyOf(options: Omit<AnthropicReplyOptions, 'stream'>, outcome: JobOutcome, reader = new ReplyTextReader(options.mode ?? 'text')) {
+  // A call cut short by max_tokens is no call: its text is the content, and stop_reason says why.
+  const { call, text } = reader.end(outcome.output);
+  const stop = call ? { reason: 'tool_use' as const, sequence: null } : stopOf(outcome, options.stopSequences);
+  const content = call ? [{ type: 'tool_use', id: toolUseIdOf(options.jobId), name: call.name, input: call.input }] : [{ type: 'text', text }];
+  return { content, stop, usage: { input_tokens: outcome.promptTokens, output_tokens: outcome.tokens } };
+}
+
+/** The whole message object for a finished job (a request without `stream`, a batch's result). */
+export function anthropicMessage(options: Omit<AnthropicReplyOptions, 'stream'>, outcome: JobOutcome) {
+  const { content, stop, usage } = replyOf(options, outcome);
+  return {
+    id: messageIdOf(options.jobId),
+    type: 'message',
+    role: 'assistant',
+    model: options.model,
+    content,
+    stop_reason: stop.reason,
+    stop_sequence: stop.sequence,
+    usage: { ...usage, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+  };
+}
+
 export class AnthropicReply implements JobReply {
   private readonly headers: ResponseHeaders;
   private readonly stream?: EventStream;
@@ -115,16 +139,9 @@ export class AnthropicReply implements JobReply {
 
   finish(outcomes: JobOutcome[]): void {
     const outcome = outcomes[0]!;
-    // A call cut short by max_tokens is no call: its text is the content, and stop_reason says why.
-    const { call, text } = this.reader.end(outcome.output);
-    const stop = call ? { reason: 'tool_use' as const, sequence: null } : stopOf(outcome, this.options.stopSequences);
-    const usage = { input_tokens: outcome.promptTokens, output_tokens: outcome.tokens };
     const { stream } = this;
-    if (!stream) {
-      const content = call ? [{ type: 'tool_use', id: toolUseIdOf(this.options.jobId), name: call.name, input: call.input }] : [{ type: 'text', text }];
-      const message = { ...this.envelope(), content, stop_reason: stop.reason, stop_sequence: stop.sequence, usage: { ...usage, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } };
-      return sendJson(this.response, 200, message, this.headers);
-    }
+    if (!stream) return sendJson(this.response, 200, anthropicMessage(this.options, outcome), this.headers);
+    const { stop, usage } = replyOf(this.options, outcome, this.reader);
     this.accepted();
     if (this.blockStarted) stream.send({ type: 'content_block_stop', index: 0 }, 'content_block_stop');
     stream.send({ type: 'message_delta', delta: { stop_reason: stop.reason, stop_sequence: stop.sequence }, usage }, 'message_delta');

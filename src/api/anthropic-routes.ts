@@ -9,7 +9,8 @@ import { serveJobs, type CompletionServices } from './serve-completion.js';
 
 export const ANTHROPIC_PATHS = ['/v1/messages'] as const;
 
-export const isAnthropicPath = (path: string) => (ANTHROPIC_PATHS as readonly string[]).includes(path);
+/** Its Messages API and what lies under it (Message Batches): errors there are Anthropic's. */
+export const isAnthropicPath = (path: string) => (ANTHROPIC_PATHS as readonly string[]).includes(path) || path.startsWith('/v1/messages/');
 
 type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
 

@@ -25,6 +25,7 @@ import { isOllamaHeartbeat, isOllamaRequest, ollamaRoutes, serveOllamaHeartbeat 
 import { embeddingsRoutes, isOllamaEmbeddingRequest } from './embeddings-routes.js';
 import { readJsonBody } from './read-json-body.js';
 import { batchApiRoutes, type BatchApi } from './batch-routes.js';
+import { anthropicBatchRoutes } from './anthropic-batch-routes.js';
 import { serveCompletion, type CompletionServices } from './serve-completion.js';
 import { responsesRoutes } from './responses-routes.js';
 import { ResponseStore } from './responses-store.js';
@@ -99,8 +100,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ...(options.verification ? { verification: options.verification } : {}),
   };
   const batches = options.batches ? batchApiRoutes(options.batches) : undefined;
+  const messageBatches = options.batches ? anthropicBatchRoutes(options.batches.store) : undefined;
   const responses = responsesRoutes(services, new ResponseStore(undefined, undefined, options.responsesDir));
-  const handle = router(services, Math.floor(Date.now() / 1000), (path) => responses(path) ?? batches?.(path));
+  const handle = router(services, Math.floor(Date.now() / 1000), (path) => responses(path) ?? batches?.(path) ?? messageBatches?.(path));
   const metrics = options.metrics;
   const server = createServer((request, response) => {
     if (metrics && isMetricsRequest(request)) return void serveMetrics(request, response, metrics);

@@ -2,7 +2,7 @@
 // uploaded, a batch is created from it, polled, and its output (and error) file downloaded, in OpenAI's shapes,
 // so the official SDKs' batch calls work unchanged.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,8 +10,12 @@ import { z } from 'zod';
 import { BatchInputError, BatchNotCancellableError, BatchNotFoundError, batchStatusOf, isErrorLine, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
 import { ApiError, badRequest } from './api-error.js';
 import { sendJson } from './http-replies.js';
+import { cursorPage } from './cursor-page.js';
 import { ByteLimit } from './byte-limit.js';
 import { bodyTooLarge, readJsonBody } from './read-json-body.js';
+
+/** OpenAI's page of files: all of them unless asked for fewer. */
+const MAX_FILES_PAGE = 10_000;
 
 /** OpenAI's limit on a batch input file. */
 export const MAX_BATCH_FILE_BYTES = 200 * 1024 * 1024;
@@ -46,10 +50,11 @@ const CreateBatch = z.object({
 /** The routes for a path, or undefined when the path is not a batch or file route. */
 export function batchApiRoutes(api: BatchApi): (path: string) => Record<string, Route> | undefined {
   return (path): Record<string, Route> | undefined => {
-    if (path === '/v1/files') return { POST: (request, response) => uploadFile(api, request, response) };
+    if (path === '/v1/files') return { POST: (request, response) => uploadFile(api, request, response), GET: (request, response) => listFiles(api, request, response) };
     if (path === '/v1/batches') return { POST: (request, response) => createBatch(api, request, response), GET: (_request, response) => listBatches(api, response) };
     const file = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(path);
-    if (file) return { GET: (_request, response) => (file[2] ? sendFileContent(api, decodeURIComponent(file[1]!), response) : sendFileObject(api, decodeURIComponent(file[1]!), response)) };
+    if (file?.[2]) return { GET: (_request, response) => sendFileContent(api, decodeURIComponent(file[1]!), response) };
+    if (file) return { GET: (_request, response) => sendFileObject(api, decodeURIComponent(file[1]!), response), DELETE: (_request, response) => deleteFile(api, decodeURIComponent(file[1]!), response) };
     const batch = /^\/v1\/batches\/([^/]+)$/.exec(path);
     if (batch) return { GET: (_request, response) => sendBatch(api, decodeURIComponent(batch[1]!), response) };
     const cancel = /^\/v1\/batches\/([^/]+)\/cancel$/.exec(path);
@@ -108,7 +113,7 @@ async function createBatch(api: BatchApi, request: IncomingMessage, response: Se
 }
 
 async function listBatches(api: BatchApi, response: ServerResponse): Promise<void> {
-  const batches = await api.store.listBatches();
+  const batches = (await api.store.listBatches()).filter(isOpenAiBatch);
   sendJson(response, 200, { object: 'list', data: batches.map((batch) => batchObject(batch)), has_more: false });
 }
 
@@ -129,14 +134,48 @@ async function cancelBatch(api: BatchApi, batchId: string, response: ServerRespo
 
 async function sendFileObject(api: BatchApi, fileId: string, response: ServerResponse): Promise<void> {
   const output = outputOf(fileId);
-  if (output) {
-    const batch = await getBatch(api, output.batchId);
-    return sendJson(response, 200, { id: fileId, object: 'file', bytes: 0, created_at: Math.floor((batch.finishedAt ?? batch.createdAt) / 1000), filename: `${batch.batchId}_${output.kind}.jsonl`, purpose: `batch_${output.kind}` });
-  }
+  if (output) return sendJson(response, 200, outputFileObject(await getBatch(api, output.batchId), output.kind));
   const text = await readFile(join(api.filesDir, `${checkedFileId(fileId)}.json`), 'utf8').catch(() => {
     throw fileNotFound(fileId);
   });
   sendJson(response, 200, JSON.parse(text) as StoredFile);
+}
+
+/** The uploads and the output and error files of ended batches, newest first unless `order=asc`, filtered by `purpose`. */
+async function listFiles(api: BatchApi, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const query = new URL(request.url ?? '/', 'http://api').searchParams;
+  const purpose = query.get('purpose');
+  const files = [...(await uploadedFiles(api)), ...(await outputFiles(api))].filter((file) => purpose === null || file.purpose === purpose);
+  files.sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id));
+  sendJson(response, 200, cursorPage(files, query, { defaultLimit: MAX_FILES_PAGE, maxLimit: MAX_FILES_PAGE, unknownCursor: (id) => `no file '${id}' is listed on this node` }));
+}
+
+/** An upload is forgotten (a batch made from it keeps its requests in the store); a batch's output goes with the batch. */
+async function deleteFile(api: BatchApi, fileId: string, response: ServerResponse): Promise<void> {
+  if (outputOf(fileId)) throw badRequest(`${fileId} is a batch's output, read from its results when asked for: it is not stored apart, and stays with the batch.`);
+  const object = join(api.filesDir, `${checkedFileId(fileId)}.json`);
+  await readFile(object).catch(() => {
+    throw fileNotFound(fileId);
+  });
+  // The description last: a delete cut short leaves the file listed, and deleting it again finishes the job.
+  await rm(join(api.filesDir, `${fileId}.jsonl`), { force: true });
+  await rm(object, { force: true });
+  sendJson(response, 200, { id: fileId, object: 'file', deleted: true });
+}
+
+async function uploadedFiles(api: BatchApi): Promise<StoredFile[]> {
+  const names = await readdir(api.filesDir).catch(() => [] as string[]);
+  const files = await Promise.all(names.filter((name) => name.endsWith('.json')).map((name) => readFile(join(api.filesDir, name), 'utf8').then((text) => JSON.parse(text) as StoredFile, () => undefined)));
+  return files.filter((file): file is StoredFile => file !== undefined);
+}
+
+async function outputFiles(api: BatchApi): Promise<StoredFile[]> {
+  const ended = (await api.store.listBatches({ states: ['completed', 'cancelled'] })).filter((batch) => isOpenAiBatch(batch) && hasOutput(batch));
+  return ended.flatMap((batch) => [...(batch.completed > 0 ? [outputFileObject(batch, 'output' as const)] : []), ...(batch.failed > 0 ? [outputFileObject(batch, 'error' as const)] : [])]);
+}
+
+function outputFileObject(batch: BatchRecord, kind: 'output' | 'error'): StoredFile {
+  return { id: `file-${kind}-${batch.batchId}`, object: 'file', bytes: 0, created_at: Math.floor((batch.finishedAt ?? batch.createdAt) / 1000), filename: `${batch.batchId}_${kind}.jsonl`, purpose: `batch_${kind}` };
 }
 
 async function sendFileContent(api: BatchApi, fileId: string, response: ServerResponse): Promise<void> {
@@ -161,6 +200,9 @@ function outputOf(fileId: string): { batchId: string; kind: 'output' | 'error' }
   const match = /^file-(output|error)-(batch_[A-Za-z0-9]+)$/.exec(fileId);
   return match ? { kind: match[1] as 'output' | 'error', batchId: match[2]! } : undefined;
 }
+
+/** Batches made through this API; Anthropic's Message Batches (msgbatch_...) are listed by theirs. */
+const isOpenAiBatch = (batch: BatchRecord) => batch.batchId.startsWith('batch_');
 
 /** A completed batch has every request's line; a cancelled one too (those it never finished as batch_cancelled errors). */
 const hasOutput = (batch: BatchRecord) => batch.state === 'completed' || batch.state === 'cancelled';

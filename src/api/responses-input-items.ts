@@ -1,18 +1,12 @@
 // GET /v1/responses/{id}/input_items: the items a kept response was asked with, as OpenAI lists them (each with an
 // id, message contents as typed parts), a page at a time: `limit` (1-100, default 20), `order` (desc by default:
 // the newest item first), and `after` / `before` (an item id the page starts after, or ends before).
-import { ApiError } from './api-error.js';
+import { cursorPage, type CursorPage } from './cursor-page.js';
 import type { ResponsesRequest } from './responses-requests.js';
 
 export type InputItemObject = Record<string, unknown> & { id: string };
 
-export interface InputItemPage {
-  object: 'list';
-  data: InputItemObject[];
-  first_id: string | null;
-  last_id: string | null;
-  has_more: boolean;
-}
+export type InputItemPage = CursorPage<InputItemObject>;
 
 const DEFAULT_PAGE = 20;
 const MAX_PAGE = 100;
@@ -32,18 +26,5 @@ export function inputItemsOf(input: ResponsesRequest['input'], responseId: strin
 
 /** One page of items under the query's limit, order, after and before; refuses a malformed value with 400. */
 export function pageOfInputItems(items: readonly InputItemObject[], query: URLSearchParams): InputItemPage {
-  const limit = query.has('limit') ? Number(query.get('limit')) : DEFAULT_PAGE;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ApiError(400, 'invalid_value', `limit must be an integer from 1 to ${MAX_PAGE}`, 'limit');
-  const order = query.get('order') ?? 'desc';
-  if (order !== 'asc' && order !== 'desc') throw new ApiError(400, 'invalid_value', "order must be 'asc' or 'desc'", 'order');
-  let ordered = order === 'asc' ? [...items] : [...items].reverse();
-  for (const [param, keep] of [['after', (at: number) => ordered.slice(at + 1)], ['before', (at: number) => ordered.slice(0, at)]] as const) {
-    const id = query.get(param);
-    if (id === null) continue;
-    const at = ordered.findIndex((item) => item.id === id);
-    if (at < 0) throw new ApiError(400, 'invalid_value', `no input item '${id}' in this response`, param);
-    ordered = keep(at);
-  }
-  const data = ordered.slice(0, limit);
-  return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: ordered.length > data.length };
+  return cursorPage(items, query, { defaultLimit: DEFAULT_PAGE, maxLimit: MAX_PAGE, unknownCursor: (id) => `no input item '${id}' in this response` });
 }

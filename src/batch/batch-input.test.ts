@@ -48,6 +48,17 @@ describe('parseBatchInput (OpenAI Batch API lines)', () => {
     assert.match((error as Error).message, /^in.jsonl: line 2: /);
   });
 
+  it('reads Anthropic Messages lines as the Messages route reads its requests, naming what it refuses', () => {
+    const ok = parseBatchInput(line('m1', { max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }], system: 'Be brief.' }, '/v1/messages'), 'stories260K');
+    const spec = specOfBatchRequest(ok[0]!, 'job-00000001', 60_000, 0);
+    assert.ok('messages' in spec.input);
+    assert.deepEqual(spec.input.messages.map((message) => message.role), ['system', 'user']);
+    assert.equal(spec.sampling.maxTokens, 8);
+    const error = thrownBy(() => parseBatchInput(line('m2', { messages: [{ role: 'user', content: 'Hi' }] }, '/v1/messages'), 'stories260K'));
+    assert.ok(error instanceof BatchInputError);
+    assert.match(error.message, /line 1: .*max_tokens/);
+  });
+
   it('refuses an empty file', () => {
     assert.throws(() => parseBatchInput('\n\n', 'm'), /the file has no requests/);
   });

@@ -1,9 +1,11 @@
-// The input of a batch: JSON lines in the OpenAI Batch API's format ({custom_id, method, url, body}), checked
+// The input of a batch: JSON lines in the OpenAI Batch API's format ({custom_id, method, url, body}; the url may
+// also be Anthropic's /v1/messages, whose Message Batches come in this form), checked
 // line by line so that a bad file is refused whole, with every problem named by its line number, before any
 // request runs.
 import { z } from 'zod';
 import { ApiError } from '../api/api-error.js';
 import { ChatCompletionRequest, CompletionRequest, chatJobSpec, completionJobSpec, parseRequestBody } from '../api/openai-requests.js';
+import { messagesJobSpec, parseMessagesRequest } from '../api/anthropic-requests.js';
 import type { JobSpec } from '../protocol/index.js';
 import { InfernetError } from '../errors/index.js';
 
@@ -12,7 +14,7 @@ export const MAX_BATCH_LINES = 50_000;
 /** Problems quoted in the error message; the rest are counted. */
 const QUOTED_PROBLEMS = 10;
 
-export const BATCH_ENDPOINTS = ['/v1/chat/completions', '/v1/completions'] as const;
+export const BATCH_ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/v1/messages'] as const;
 export type BatchEndpoint = (typeof BATCH_ENDPOINTS)[number];
 
 /** One input line, validated: its body is a complete OpenAI request for `url`, with the batch's model. */
@@ -109,6 +111,7 @@ export function specOfBatchRequest(request: BatchRequest, jobId: string, timeout
   const body = { ...request.body, infernet: { timeout_s: timeoutMs / 1000, ...infernet } };
   try {
     if (request.url === '/v1/chat/completions') return chatJobSpec(parseRequestBody(ChatCompletionRequest, body), jobId, now);
+    if (request.url === '/v1/messages') return messagesJobSpec(parseMessagesRequest(body), jobId, now);
     return completionJobSpec(parseRequestBody(CompletionRequest, body), jobId, now);
   } catch (error) {
     throw new Error(error instanceof ApiError ? error.message.replace(/^Invalid '/, "Invalid 'body.") : (error as Error).message, { cause: error });

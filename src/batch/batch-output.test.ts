@@ -32,6 +32,26 @@ describe('batch output lines', () => {
     assert.deepEqual(line.response.body.usage, { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
   });
 
+  it('a request with tools is answered as the chat route answers it: a call as tool_calls, text unwrapped', () => {
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
+    const forced = JSON.parse(successLine({ customId: 'c3', url: '/v1/chat/completions', body: { model: 'm', tools, tool_choice: 'required' } }, outcome('job-3', '{"name": "get_weather", "arguments": {"city": "Oslo"}}'), 100));
+    const choice = forced.response.body.choices[0];
+    assert.equal(choice.finish_reason, 'tool_calls');
+    assert.equal(choice.message.content, null);
+    assert.deepEqual(choice.message.tool_calls.map((call: { function: { name: string; arguments: string } }) => [call.function.name, JSON.parse(call.function.arguments)]), [['get_weather', { city: 'Oslo' }]]);
+    const answered = JSON.parse(successLine({ customId: 'c4', url: '/v1/chat/completions', body: { model: 'm', tools } }, outcome('job-4', '{"response": "It is sunny."}'), 100));
+    assert.equal(answered.response.body.choices[0].message.content, 'It is sunny.');
+    assert.equal(answered.response.body.choices[0].message.tool_calls, undefined);
+  });
+
+  it('a Messages line is answered with the message POST /v1/messages answers', () => {
+    const line = JSON.parse(successLine({ customId: 'c5', url: '/v1/messages', body: { model: 'm', max_tokens: 2, messages: [] } }, outcome('job-5', 'Hello'), 100));
+    const message = line.response.body;
+    assert.deepEqual([message.type, message.role, message.model, message.stop_reason], ['message', 'assistant', 'm', 'max_tokens']);
+    assert.deepEqual(message.content, [{ type: 'text', text: 'Hello' }]);
+    assert.deepEqual([message.usage.input_tokens, message.usage.output_tokens], [3, 2]);
+  });
+
   it('an error line carries custom_id and the error, and no response', () => {
     const line = JSON.parse(errorLine({ customId: 'c2', url: '/v1/completions', body: {} }, 'job-2', { code: 'engine_failed', message: 'too long' }));
     assert.deepEqual([line.custom_id, line.response, line.error], ['c2', null, { code: 'engine_failed', message: 'too long' }]);

@@ -2,6 +2,9 @@
 // request's `custom_id` and either its `response` (status and completion body) or its `error`; and the merge of
 // results that arrive in any order, from any provider, into input order.
 import { completionResponse } from '../api/openai-responses.js';
+import { replyModeOf, type ChatCompletionRequest } from '../api/openai-requests.js';
+import { anthropicMessage } from '../api/anthropic-reply.js';
+import { replyModeOfMessages, type MessagesRequest } from '../api/anthropic-requests.js';
 import type { JobOutcome } from '../client/job-client.js';
 import type { BatchRequest } from './batch-input.js';
 import { InfernetError } from '../errors/index.js';
@@ -30,9 +33,22 @@ export function isErrorLine(line: string): boolean {
 }
 
 export function successLine(request: BatchRequest, outcome: JobOutcome, created = Math.floor(Date.now() / 1000)): string {
-  const kind = request.url === '/v1/chat/completions' ? 'chat' : 'text';
-  const body = completionResponse({ kind, jobId: outcome.jobId, model: String(request.body.model), created }, outcome);
+  const body = request.url === '/v1/messages' ? messageBody(request, outcome) : completionBody(request, outcome, created);
   return JSON.stringify({ id: `batch_req_${outcome.jobId}`, custom_id: request.customId, response: { status_code: 200, request_id: outcome.jobId, body }, error: null });
+}
+
+/** Anthropic's message, as POST /v1/messages answers it (the body was checked against that schema at submission). */
+function messageBody(request: BatchRequest, outcome: JobOutcome): object {
+  const body = request.body as Pick<MessagesRequest, 'tools' | 'tool_choice' | 'stop_sequences'>;
+  return anthropicMessage({ model: String(request.body.model), jobId: outcome.jobId, stopSequences: body.stop_sequences ?? [], mode: replyModeOfMessages(body) }, outcome);
+}
+
+function completionBody(request: BatchRequest, outcome: JobOutcome, created: number): object {
+  const kind = request.url === '/v1/chat/completions' ? 'chat' : 'text';
+  // Read as the chat route reads a reply: with tools, the output is a call (tool_calls) or the text it wraps. The
+  // body was checked against the chat schema when the batch was submitted.
+  const mode = kind === 'chat' ? { mode: replyModeOf(request.body as Pick<ChatCompletionRequest, 'tools' | 'tool_choice'>) } : {};
+  return completionResponse({ kind, jobId: outcome.jobId, model: String(request.body.model), created, ...mode }, outcome);
 }
 
 export function errorLine(request: BatchRequest, jobId: string, failure: BatchRequestFailure): string {

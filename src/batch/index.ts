@@ -8,4 +8,4 @@ export { PocketBaseBatchStore, BatchNotFoundError, BatchNotCancellableError, bat
 export { openBatchStore, BatchStorageUnavailableError, type OpenedBatchStore } from './open-batch-store.js';
 export { BatchService, startBatchService, type RunningBatchService } from './batch-service.js';
 export { finishCancelledBatch, BATCH_CANCELLED } from './batch-cancel.js';
-export { submitBatch, newBatchId, DEFAULT_REQUEST_TIMEOUT_MS, type SubmitBatchOptions } from './submit-batch.js';
+export { submitBatch, newBatchId, DEFAULT_REQUEST_TIMEOUT_MS, type SubmitBatchOptions, type BatchIdPrefix } from './submit-batch.js';

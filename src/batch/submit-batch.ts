@@ -15,10 +15,14 @@ export interface SubmitBatchOptions {
   priceCap?: Price;
   verification?: VerificationPolicy;
   requestTimeoutMs?: number;
+  /** Names which API made the batch: OpenAI's `batch_...` (the default), Anthropic's Message Batches `msgbatch_...`. */
+  idPrefix?: BatchIdPrefix;
 }
 
-export function newBatchId(): string {
-  return `batch_${randomBytes(8).toString('hex')}`;
+export type BatchIdPrefix = 'batch' | 'msgbatch';
+
+export function newBatchId(prefix: BatchIdPrefix = 'batch'): string {
+  return `${prefix}_${randomBytes(8).toString('hex')}`;
 }
 
 /** Throws BatchInputError naming every bad line; nothing is stored then. */
@@ -26,7 +30,7 @@ export async function submitBatch(store: BatchStore, options: SubmitBatchOptions
   const requests = parseBatchInput(options.input, options.model, options.inputName);
   return store.createBatch(
     {
-      batchId: newBatchId(),
+      batchId: newBatchId(options.idPrefix),
       model: options.model,
       inputName: options.inputName,
       options: {

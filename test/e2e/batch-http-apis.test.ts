@@ -1,5 +1,6 @@
-// OpenAI's Batch API as its users meet it: the official `openai` client uploads a JSONL file, creates a batch,
-// polls it and downloads the output, against `infernet start` on an all-in-one home (provider, aggregator and
+// OpenAI's Batch API and Anthropic's Message Batches as their users meet them: the official `openai` client uploads
+// a JSONL file, creates a batch, polls it and downloads the output, and the `@anthropic-ai/sdk` client creates a
+// Message Batch and reads its results, against `infernet start` on an all-in-one home (provider, aggregator and
 // API in one daemon), whose batch runner runs each request as a job through its own aggregator.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -7,15 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI, { BadRequestError, NotFoundError, toFile } from 'openai';
+import Anthropic, { BadRequestError as AnthropicBadRequest, NotFoundError as AnthropicNotFound } from '@anthropic-ai/sdk';
 import { runCli, startDaemon, freePort, type RunningDaemon } from '../support/cli.js';
 import { batchInputLines, STORIES_MODEL } from './batch-cluster.js';
 
 const REQUESTS = 20;
 
-describe('/v1/files and /v1/batches of an all-in-one node', () => {
+describe('/v1/files, /v1/batches and /v1/messages/batches of an all-in-one node', () => {
   let dir: string;
   let node: RunningDaemon;
   let openai: OpenAI;
+  let anthropic: Anthropic;
   let completedBatch = '';
 
   before(async () => {
@@ -27,6 +30,7 @@ describe('/v1/files and /v1/batches of an all-in-one node', () => {
     assert.equal(key.code, 0, key.stderr);
     node = await startDaemon(home, { until: 'api' });
     openai = new OpenAI({ apiKey: key.stdout.trim(), baseURL: `${node.api}/v1`, maxRetries: 0 });
+    anthropic = new Anthropic({ apiKey: key.stdout.trim(), baseURL: node.api, maxRetries: 0 });
   });
   after(async () => {
     await node?.stop();
@@ -116,11 +120,92 @@ describe('/v1/files and /v1/batches of an all-in-one node', () => {
     await assert.rejects(openai.batches.cancel('batch_0000000000000000'), NotFoundError);
   });
 
+  it('lists the uploads and the batches’ output files page by page, and deletes an upload without touching its batch’s output', async () => {
+    const batch = await openai.batches.retrieve(completedBatch);
+    const listed: string[] = [];
+    for await (const file of openai.files.list({ limit: 2 })) listed.push(file.id);
+    assert.ok(listed.includes(batch.input_file_id), 'the upload');
+    assert.ok(listed.includes(batch.output_file_id!), 'the output file');
+    assert.equal(new Set(listed).size, listed.length, 'each file once across pages');
+    const uploads = await openai.files.list({ purpose: 'batch' });
+    assert.ok(uploads.data.every((file) => file.purpose === 'batch'));
+    assert.ok(!uploads.data.some((file) => file.id === batch.output_file_id));
+
+    assert.deepEqual(await openai.files.delete(batch.input_file_id), { id: batch.input_file_id, object: 'file', deleted: true });
+    await assert.rejects(openai.files.retrieve(batch.input_file_id), NotFoundError);
+    await assert.rejects(openai.files.delete(batch.input_file_id), NotFoundError);
+    assert.ok(!(await openai.files.list()).data.some((file) => file.id === batch.input_file_id));
+    await assert.rejects(openai.files.delete(batch.output_file_id!), (error: unknown) => error instanceof BadRequestError && /stays with the batch/.test(error.message));
+    const output = (await (await openai.files.content(batch.output_file_id!)).text()).trimEnd().split('\n');
+    assert.equal(output.length, REQUESTS, 'the batch kept its requests and results');
+  });
+
   it('refuses a batch whose file has a bad line, naming the line, and an unknown file', async () => {
     const bad = [JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: { model: 'stories260K', messages: [] } })];
     const file = await openai.files.create({ file: await toFile(Buffer.from(bad.join('\n')), 'bad.jsonl'), purpose: 'batch' });
     await assert.rejects(openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }), (error: unknown) => error instanceof BadRequestError && /line 1: .*messages/.test(error.message));
     await assert.rejects(openai.batches.create({ input_file_id: 'file-nope', endpoint: '/v1/chat/completions', completion_window: '24h' }), NotFoundError);
     await assert.rejects(openai.batches.retrieve('batch_0000000000000000'), NotFoundError);
+  });
+
+  const untilEnded = async (id: string) => {
+    for (let polls = 0; polls < 600; polls++) {
+      const batch = await anthropic.messages.batches.retrieve(id);
+      if (batch.processing_status === 'ended') return batch;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`Message Batch ${id} never ended`);
+  };
+  const story = (n: number, fields: object = {}) => ({ model: 'stories260K', max_tokens: 12, temperature: 0, messages: [{ role: 'user' as const, content: `Story ${n}` }], ...fields });
+
+  it('runs a Message Batch whose results are what the Messages route answers, in request order', async () => {
+    const weather = { name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
+    const requests = [
+      ...[0, 1, 2, 3].map((n) => ({ custom_id: `story-${n}`, params: story(n) })),
+      { custom_id: 'tool', params: story(4, { max_tokens: 60, tools: [weather], tool_choice: { type: 'any' } }) },
+    ];
+    const created = await anthropic.messages.batches.create({ requests } as never);
+    assert.match(created.id, /^msgbatch_/);
+    assert.equal(created.type, 'message_batch');
+    assert.equal(created.results_url, null);
+    const ended = await untilEnded(created.id);
+    assert.deepEqual(ended.request_counts, { processing: 0, succeeded: 5, errored: 0, canceled: 0, expired: 0 });
+    assert.ok(ended.ended_at && ended.results_url);
+
+    const results: Anthropic.Messages.Batches.MessageBatchIndividualResponse[] = [];
+    for await (const result of await anthropic.messages.batches.results(created.id)) results.push(result);
+    assert.deepEqual(results.map((result) => result.custom_id), ['story-0', 'story-1', 'story-2', 'story-3', 'tool']);
+    const messages = results.map((result) => (result.result.type === 'succeeded' ? result.result.message : assert.fail(`${result.custom_id}: ${result.result.type}`)));
+    const direct = await anthropic.messages.create(story(2));
+    assert.deepEqual(messages[2]!.content, direct.content, 'the same greedy reply as the Messages route');
+    assert.equal(messages[2]!.usage.input_tokens, direct.usage.input_tokens);
+    const call = messages[4]!;
+    assert.equal(call.stop_reason, 'tool_use');
+    assert.equal(call.content[0]!.type, 'tool_use');
+
+    const listed: string[] = [];
+    for await (const batch of anthropic.messages.batches.list({ limit: 1 })) listed.push(batch.id);
+    assert.ok(listed.includes(created.id));
+    assert.ok(!(await openai.batches.list()).data.some((batch) => batch.id === created.id), "OpenAI's list holds its own batches");
+  });
+
+  it('cancels a Message Batch: answers kept, the rest canceled; refuses mixed models naming the request, and unknown ids', async () => {
+    const requests = Array.from({ length: 300 }, (_, n) => ({ custom_id: `long-${n}`, params: story(n, { max_tokens: 64 }) }));
+    const created = await anthropic.messages.batches.create({ requests });
+    const canceling = await anthropic.messages.batches.cancel(created.id);
+    assert.ok(canceling.processing_status === 'canceling' || canceling.processing_status === 'ended', canceling.processing_status);
+    assert.ok(canceling.cancel_initiated_at);
+    const ended = await untilEnded(created.id);
+    const counts = ended.request_counts;
+    assert.ok(counts.canceled > 0, `the cancel stopped it (${counts.succeeded} answered)`);
+    assert.equal(counts.succeeded + counts.canceled, 300);
+    const kinds = new Map<string, number>();
+    for await (const result of await anthropic.messages.batches.results(created.id)) kinds.set(result.result.type, (kinds.get(result.result.type) ?? 0) + 1);
+    assert.equal(kinds.get('canceled'), counts.canceled);
+    assert.equal(kinds.get('succeeded') ?? 0, counts.succeeded);
+
+    const mixed = [{ custom_id: 'a', params: story(0) }, { custom_id: 'b', params: { ...story(1), model: 'claude-sonnet-4-5' } }];
+    await assert.rejects(anthropic.messages.batches.create({ requests: mixed }), (error: unknown) => error instanceof AnthropicBadRequest && /requests\[1\]: params\.model is \W+claude-sonnet-4-5\W+ but the batch runs/.test(error.message));
+    await assert.rejects(anthropic.messages.batches.retrieve('msgbatch_0000000000000000'), AnthropicNotFound);
   });
 });
