@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { BatchInputError, BatchNotCancellableError, BatchNotFoundError, batchStatusOf, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
 import { ApiError, badRequest } from './api-error.js';
 import { anthropicPage } from './cursor-page.js';
+import { MAX_BATCH_FILE_BYTES } from './batch-routes.js';
 import { sendJson } from './http-replies.js';
 import { parseRequestBody } from './openai-requests.js';
 import { readJsonBody } from './read-json-body.js';
@@ -49,7 +50,8 @@ export function anthropicBatchRoutes(store: BatchStore): (path: string) => Recor
 }
 
 async function createMessageBatch(store: BatchStore, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const { requests } = parseRequestBody(CreateMessageBatch, await readJsonBody(request));
+  // The requests come inline, not as an uploaded file: the body may be as large as a batch file.
+  const { requests } = parseRequestBody(CreateMessageBatch, await readJsonBody(request, MAX_BATCH_FILE_BYTES));
   const model = requests[0]!.params.model;
   if (typeof model !== 'string' || !model) throw badRequest("Invalid 'requests[0].params.model': each request names its model.", 'requests[0].params.model');
   const input = requests.map(({ custom_id, params }) => JSON.stringify({ custom_id, method: 'POST', url: '/v1/messages', body: params })).join('\n');

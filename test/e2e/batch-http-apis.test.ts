@@ -190,7 +190,9 @@ describe('/v1/files, /v1/batches and /v1/messages/batches of an all-in-one node'
   });
 
   it('cancels a Message Batch: answers kept, the rest canceled; refuses mixed models naming the request, and unknown ids', async () => {
-    const requests = Array.from({ length: 300 }, (_, n) => ({ custom_id: `long-${n}`, params: story(n, { max_tokens: 64 }) }));
+    // More than a chat request's 1 MiB: a batch's requests come inline.
+    const requests = Array.from({ length: 8000 }, (_, n) => ({ custom_id: `long-${n}`, params: story(n, { max_tokens: 64 }) }));
+    assert.ok(JSON.stringify({ requests }).length > 1024 * 1024);
     const created = await anthropic.messages.batches.create({ requests });
     const canceling = await anthropic.messages.batches.cancel(created.id);
     assert.ok(canceling.processing_status === 'canceling' || canceling.processing_status === 'ended', canceling.processing_status);
@@ -198,7 +200,7 @@ describe('/v1/files, /v1/batches and /v1/messages/batches of an all-in-one node'
     const ended = await untilEnded(created.id);
     const counts = ended.request_counts;
     assert.ok(counts.canceled > 0, `the cancel stopped it (${counts.succeeded} answered)`);
-    assert.equal(counts.succeeded + counts.canceled, 300);
+    assert.equal(counts.succeeded + counts.canceled, 8000);
     const kinds = new Map<string, number>();
     for await (const result of await anthropic.messages.batches.results(created.id)) kinds.set(result.result.type, (kinds.get(result.result.type) ?? 0) + 1);
     assert.equal(kinds.get('canceled'), counts.canceled);
