@@ -3,7 +3,7 @@
 // results are read back as Anthropic's result lines (succeeded, errored, canceled) once the batch has ended.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { BatchInputError, BatchNotCancellableError, BatchNotFoundError, batchStatusOf, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
+import { BatchInputError, BatchNotCancellableError, BatchNotEndedError, BatchNotFoundError, batchStatusOf, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
 import { ApiError, badRequest } from './api-error.js';
 import { anthropicPage } from './cursor-page.js';
 import { MAX_BATCH_FILE_BYTES } from './batch-routes.js';
@@ -45,7 +45,10 @@ export function anthropicBatchRoutes(store: BatchStore): (path: string) => Recor
     const batchId = match[1]!;
     if (match[2] === 'cancel') return { POST: (request, response) => cancelMessageBatch(store, batchId, request, response) };
     if (match[2] === 'results') return { GET: (_request, response) => sendResults(store, batchId, response) };
-    return { GET: async (request, response) => sendJson(response, 200, await messageBatchObject(store, await getMessageBatch(store, batchId), request)) };
+    return {
+      GET: async (request, response) => sendJson(response, 200, await messageBatchObject(store, await getMessageBatch(store, batchId), request)),
+      DELETE: (_request, response) => deleteMessageBatch(store, batchId, response),
+    };
   };
 }
 
@@ -88,6 +91,18 @@ async function cancelMessageBatch(store: BatchStore, batchId: string, request: I
     if (error instanceof BatchNotCancellableError) return sendJson(response, 200, await messageBatchObject(store, error.batch, request));
     throw error;
   }
+}
+
+/** An ended batch and its results are forgotten; one that may still run must be cancelled first, as at Anthropic. */
+async function deleteMessageBatch(store: BatchStore, batchId: string, response: ServerResponse): Promise<void> {
+  try {
+    await store.deleteBatch(batchId);
+  } catch (error) {
+    if (error instanceof BatchNotFoundError) throw messageBatchNotFound(batchId);
+    if (error instanceof BatchNotEndedError) throw badRequest(`Message Batch ${batchId} is ${processingStatusOf(error.batch)}: only an ended batch can be deleted; cancel it first.`);
+    throw error;
+  }
+  sendJson(response, 200, { id: batchId, type: 'message_batch_deleted' });
 }
 
 /** One JSON line per request, in request order; served once the batch has ended, as Anthropic serves them. */

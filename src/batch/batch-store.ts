@@ -76,6 +76,14 @@ export class BatchNotCancellableError extends InfernetError {
   }
 }
 
+/** A delete asked of a batch its runner may still hold. */
+export class BatchNotEndedError extends InfernetError {
+  override readonly name = 'BatchNotEndedError';
+  constructor(readonly batch: BatchRecord) {
+    super('invalid_frame', `batch ${batch.batchId} is ${batchStatusOf(batch)}: only an ended batch can be deleted (cancel it first)`);
+  }
+}
+
 export interface BatchStore {
   createBatch(batch: NewBatch, requests: readonly BatchRequest[]): Promise<BatchRecord>;
   /** Throws BatchNotFoundError. */
@@ -88,6 +96,8 @@ export interface BatchStore {
    * batch as it is now. Throws BatchNotCancellableError for a batch that has ended, cancelled ones aside.
    */
   requestCancel(batchId: string): Promise<BatchRecord>;
+  /** Forgets an ended batch: its results, shards and record. Throws BatchNotEndedError while it may still run. */
+  deleteBatch(batchId: string): Promise<void>;
   /** Creates or replaces shards by (batchId, shardId). */
   saveShards(shards: readonly ShardRecord[]): Promise<void>;
   shardsOf(batchId: string): Promise<ShardRecord[]>;
@@ -160,6 +170,29 @@ export class PocketBaseBatchStore implements BatchStore {
     const id = this.batchRowIds.get(batchId)!;
     await this.request(`cancel batch ${batchId}`, () => this.pb.collection(COLLECTIONS.batches).update(id, { cancelRequestedAt: now }, { fields: 'id' }));
     return { ...batch, cancelRequestedAt: now };
+  }
+
+  async deleteBatch(batchId: string): Promise<void> {
+    const batch = await this.getBatch(batchId);
+    if (batch.state !== 'completed' && batch.state !== 'cancelled' && batch.state !== 'failed') throw new BatchNotEndedError(batch);
+    const filter = this.pb.filter('batchId = {:id}', { id: batchId });
+    for (const collection of [COLLECTIONS.batchResults, COLLECTIONS.batchShards]) {
+      const rows = await this.request(`list ${collection} of ${batchId}`, () => this.pb.collection(collection).getFullList<{ id: string }>({ batch: LIST_PAGE_SIZE, filter, fields: 'id' }));
+      await this.deleteRows(collection, rows.map((row) => row.id));
+    }
+    // The record last: a delete cut short leaves the batch listed, and deleting it again finishes the job.
+    await this.deleteRows(COLLECTIONS.batches, [this.batchRowIds.get(batchId)!]);
+    this.batchRowIds.delete(batchId);
+    for (const key of [...this.shardRowIds.keys()]) if (key.startsWith(`${batchId}/`)) this.shardRowIds.delete(key);
+    this.loadedShardIds.delete(batchId);
+  }
+
+  private async deleteRows(collection: string, ids: readonly string[]): Promise<void> {
+    for (let start = 0; start < ids.length; start += MAX_BATCH_OPERATIONS) {
+      const batch = this.pb.createBatch();
+      for (const id of ids.slice(start, start + MAX_BATCH_OPERATIONS)) batch.collection(collection).delete(id);
+      await this.request(`delete ${ids.length} rows of ${collection}`, () => batch.send());
+    }
   }
 
   async saveShards(shards: readonly ShardRecord[]): Promise<void> {

@@ -189,7 +189,7 @@ describe('/v1/files, /v1/batches and /v1/messages/batches of an all-in-one node'
     assert.ok(!(await openai.batches.list()).data.some((batch) => batch.id === created.id), "OpenAI's list holds its own batches");
   });
 
-  it('cancels a Message Batch: answers kept, the rest canceled; refuses mixed models naming the request, and unknown ids', async () => {
+  it('cancels a Message Batch: answers kept, the rest canceled; deletes it once ended; refuses mixed models naming the request, and unknown ids', async () => {
     // More than a chat request's 1 MiB: a batch's requests come inline.
     const requests = Array.from({ length: 8000 }, (_, n) => ({ custom_id: `long-${n}`, params: story(n, { max_tokens: 64 }) }));
     assert.ok(JSON.stringify({ requests }).length > 1024 * 1024);
@@ -205,6 +205,15 @@ describe('/v1/files, /v1/batches and /v1/messages/batches of an all-in-one node'
     for await (const result of await anthropic.messages.batches.results(created.id)) kinds.set(result.result.type, (kinds.get(result.result.type) ?? 0) + 1);
     assert.equal(kinds.get('canceled'), counts.canceled);
     assert.equal(kinds.get('succeeded') ?? 0, counts.succeeded);
+
+    assert.deepEqual(await anthropic.messages.batches.delete(created.id), { id: created.id, type: 'message_batch_deleted' });
+    await assert.rejects(anthropic.messages.batches.retrieve(created.id), AnthropicNotFound);
+    await assert.rejects(anthropic.messages.batches.delete(created.id), AnthropicNotFound);
+    const running = await anthropic.messages.batches.create({ requests: requests.slice(0, 2000) });
+    await assert.rejects(anthropic.messages.batches.delete(running.id), (error: unknown) => error instanceof AnthropicBadRequest && /cancel it first/.test(error.message));
+    await anthropic.messages.batches.cancel(running.id);
+    await untilEnded(running.id);
+    await anthropic.messages.batches.delete(running.id);
 
     const mixed = [{ custom_id: 'a', params: story(0) }, { custom_id: 'b', params: { ...story(1), model: 'claude-sonnet-4-5' } }];
     await assert.rejects(anthropic.messages.batches.create({ requests: mixed }), (error: unknown) => error instanceof AnthropicBadRequest && /requests\[1\]: params\.model is \W+claude-sonnet-4-5\W+ but the batch runs/.test(error.message));
