@@ -51,7 +51,7 @@ const CreateBatch = z.object({
 export function batchApiRoutes(api: BatchApi): (path: string) => Record<string, Route> | undefined {
   return (path): Record<string, Route> | undefined => {
     if (path === '/v1/files') return { POST: (request, response) => uploadFile(api, request, response), GET: (request, response) => listFiles(api, request, response) };
-    if (path === '/v1/batches') return { POST: (request, response) => createBatch(api, request, response), GET: (_request, response) => listBatches(api, response) };
+    if (path === '/v1/batches') return { POST: (request, response) => createBatch(api, request, response), GET: (request, response) => listBatches(api, request, response) };
     const file = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(path);
     if (file?.[2]) return { GET: (_request, response) => sendFileContent(api, decodeURIComponent(file[1]!), response) };
     if (file) return { GET: (_request, response) => sendFileObject(api, decodeURIComponent(file[1]!), response), DELETE: (_request, response) => deleteFile(api, decodeURIComponent(file[1]!), response) };
@@ -112,9 +112,13 @@ async function createBatch(api: BatchApi, request: IncomingMessage, response: Se
   }
 }
 
-async function listBatches(api: BatchApi, response: ServerResponse): Promise<void> {
-  const batches = (await api.store.listBatches()).filter(isOpenAiBatch);
-  sendJson(response, 200, { object: 'list', data: batches.map((batch) => batchObject(batch)), has_more: false });
+/** Newest first, `limit` (1-100, default 20) at a time from `after`, as OpenAI pages its batches. */
+async function listBatches(api: BatchApi, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  // The store answers newest first; a page is cut from the oldest-first list.
+  const batches = (await api.store.listBatches()).filter(isOpenAiBatch).reverse();
+  const query = new URL(request.url ?? '/', 'http://api').searchParams;
+  const page = cursorPage(batches.map((batch) => ({ id: batch.batchId, batch })), query, { defaultLimit: 20, maxLimit: 100, unknownCursor: (id) => `no batch '${id}' on this node` });
+  sendJson(response, 200, { ...page, data: page.data.map(({ batch }) => batchObject(batch)) });
 }
 
 async function sendBatch(api: BatchApi, batchId: string, response: ServerResponse): Promise<void> {

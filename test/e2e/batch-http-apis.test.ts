@@ -120,13 +120,18 @@ describe('/v1/files, /v1/batches and /v1/messages/batches of an all-in-one node'
     await assert.rejects(openai.batches.cancel('batch_0000000000000000'), NotFoundError);
   });
 
-  it('lists the uploads and the batches’ output files page by page, and deletes an upload without touching its batch’s output', async () => {
+  it('pages the batches, lists the uploads and output files page by page, and deletes an upload without touching its batch’s output', async () => {
     const batch = await openai.batches.retrieve(completedBatch);
     const listed: string[] = [];
     for await (const file of openai.files.list({ limit: 2 })) listed.push(file.id);
     assert.ok(listed.includes(batch.input_file_id), 'the upload');
     assert.ok(listed.includes(batch.output_file_id!), 'the output file');
     assert.equal(new Set(listed).size, listed.length, 'each file once across pages');
+    const batches: string[] = [];
+    for await (const listed of openai.batches.list({ limit: 1 })) batches.push(listed.id);
+    assert.equal(batches.length, 3, 'the three batches so far, one page each');
+    assert.deepEqual(batches, (await openai.batches.list()).data.map((listed) => listed.id), 'the same batches in one page, newest first');
+    assert.equal(batches.at(-1), completedBatch);
     const uploads = await openai.files.list({ purpose: 'batch' });
     assert.ok(uploads.data.every((file) => file.purpose === 'batch'));
     assert.ok(!uploads.data.some((file) => file.id === batch.output_file_id));
