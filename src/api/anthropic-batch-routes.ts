@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BatchInputError, BatchNotCancellableError, BatchNotEndedError, BatchNotFoundError, batchStatusOf, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
 import { ApiError, badRequest } from './api-error.js';
-import { anthropicPage } from './cursor-page.js';
+import { anthropicPage, queryOf } from './cursor-page.js';
 import { MAX_BATCH_FILE_BYTES } from './batch-routes.js';
 import { sendJson } from './http-replies.js';
 import { parseRequestBody } from './openai-requests.js';
@@ -72,11 +72,10 @@ async function createMessageBatch(store: BatchStore, request: IncomingMessage, r
 
 async function listMessageBatches(store: BatchStore, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const batches = (await store.listBatches()).filter((batch) => batch.batchId.startsWith(BATCH_ID_PREFIX));
-  const query = new URL(request.url ?? '/', 'http://api').searchParams;
   // Most recently created first, as Anthropic lists them (the store answers newest first).
   const page = anthropicPage(
     batches.map((batch) => ({ id: batch.batchId, batch })),
-    query,
+    queryOf(request),
     (id) => `no Message Batch ${JSON.stringify(id)} on this node.`,
   );
   sendJson(response, 200, { ...page, data: await Promise.all(page.data.map(({ batch }) => messageBatchObject(store, batch, request))) });

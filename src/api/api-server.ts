@@ -21,6 +21,7 @@ import { ollamaErrorBody } from './ollama-reply.js';
 import { anthropicErrorBody } from './anthropic-reply.js';
 import { anthropicRoutes, isAnthropicPath } from './anthropic-routes.js';
 import { anthropicModelInfo, anthropicModelPage, isAnthropicClient } from './anthropic-models.js';
+import { queryOf } from './cursor-page.js';
 import { isOllamaHeartbeat, isOllamaRequest, ollamaRoutes, serveOllamaHeartbeat } from './ollama-routes.js';
 import { embeddingsRoutes, isOllamaEmbeddingRequest } from './embeddings-routes.js';
 import { readJsonBody } from './read-json-body.js';
@@ -182,7 +183,7 @@ function router(services: CompletionServices, createdAt: number, moreRoutes?: (p
   const createdAtIso = new Date(createdAt * 1000).toISOString();
   const listModels: Route = async (request, response) => {
     const models = await services.models();
-    sendJson(response, 200, isAnthropicClient(request) ? anthropicModelPage(models, createdAtIso, new URL(request.url ?? '/', 'http://api').searchParams) : modelList(models, createdAt));
+    sendJson(response, 200, isAnthropicClient(request) ? anthropicModelPage(models, createdAtIso, queryOf(request)) : modelList(models, createdAt));
   };
   const routes: Record<string, Record<string, Route>> = {
     '/v1/models': { GET: listModels },

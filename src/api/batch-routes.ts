@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { BatchInputError, BatchNotCancellableError, BatchNotFoundError, batchStatusOf, isErrorLine, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
 import { ApiError, badRequest } from './api-error.js';
 import { sendJson } from './http-replies.js';
-import { cursorPage } from './cursor-page.js';
+import { cursorPage, queryOf } from './cursor-page.js';
 import { ByteLimit } from './byte-limit.js';
 import { bodyTooLarge, readJsonBody } from './read-json-body.js';
 
@@ -116,7 +116,7 @@ async function createBatch(api: BatchApi, request: IncomingMessage, response: Se
 async function listBatches(api: BatchApi, request: IncomingMessage, response: ServerResponse): Promise<void> {
   // The store answers newest first; a page is cut from the oldest-first list.
   const batches = (await api.store.listBatches()).filter(isOpenAiBatch).reverse();
-  const query = new URL(request.url ?? '/', 'http://api').searchParams;
+  const query = queryOf(request);
   const page = cursorPage(batches.map((batch) => ({ id: batch.batchId, batch })), query, { defaultLimit: 20, maxLimit: 100, unknownCursor: (id) => `no batch '${id}' on this node` });
   sendJson(response, 200, { ...page, data: page.data.map(({ batch }) => batchObject(batch)) });
 }
@@ -147,7 +147,7 @@ async function sendFileObject(api: BatchApi, fileId: string, response: ServerRes
 
 /** The uploads and the output and error files of ended batches, newest first unless `order=asc`, filtered by `purpose`. */
 async function listFiles(api: BatchApi, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const query = new URL(request.url ?? '/', 'http://api').searchParams;
+  const query = queryOf(request);
   const purpose = query.get('purpose');
   const files = [...(await uploadedFiles(api)), ...(await outputFiles(api))].filter((file) => purpose === null || file.purpose === purpose);
   files.sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id));

@@ -1,7 +1,11 @@
 // List pages as the SDKs walk them. OpenAI's (CursorPage: `after` = the last id of the page before): `limit`,
 // `order` (desc by default: the newest first), and `after` / `before` (an id the page starts after, or ends before).
 // Anthropic's (Page): `limit`, `after_id` forward from the page's last id, `before_id` backward from its first.
+import type { IncomingMessage } from 'node:http';
 import { ApiError, badRequest } from './api-error.js';
+
+/** The query a page is cut by. */
+export const queryOf = (request: IncomingMessage): URLSearchParams => new URL(request.url ?? '/', 'http://api').searchParams;
 
 export interface CursorPage<T> {
   object: 'list';

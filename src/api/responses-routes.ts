@@ -11,6 +11,7 @@ import { ResponsesReply, responseIdOf, type ResponseEcho } from './responses-rep
 import { conversationOf, parseResponsesRequest, responsesJobSpec, type ResponsesRequest } from './responses-requests.js';
 import type { ResponseStore, StoredResponse } from './responses-store.js';
 import { inputItemsOf, pageOfInputItems } from './responses-input-items.js';
+import { queryOf } from './cursor-page.js';
 import { serveJobs, type CompletionServices } from './serve-completion.js';
 
 type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
@@ -43,8 +44,6 @@ function keptResponse(store: ResponseStore, encodedId: string): StoredResponse {
   if (!kept) throw responseNotFound(id, null);
   return kept;
 }
-
-const queryOf = (request: IncomingMessage): URLSearchParams => new URL(request.url ?? '/', 'http://api').searchParams;
 
 async function createResponse(body: unknown, response: ServerResponse, services: CompletionServices, store: ResponseStore): Promise<void> {
   const request = parseResponsesRequest(body);
