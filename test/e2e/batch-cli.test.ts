@@ -68,6 +68,10 @@ describe('infernet batch (no daemon running)', () => {
     const results = await runCli(['batch', 'results', id, '--out', join(dir, 'out.jsonl'), '--home', home()]);
     assert.equal(results.code, 1);
     assert.match(results.stderr, /is cancelling \(0\/3 done\)/);
+    const listed = JSON.parse((await runCli(['batch', 'list', '--home', home(), '--json'])).stdout) as { id: string; status: string; total: number }[];
+    assert.deepEqual(listed[0], { ...listed[0], id, status: 'cancelling', total: 3 }, 'newest first, with its status');
+    assert.ok(listed.length >= 2 && listed.slice(1).every((batch) => batch.status === 'queued'));
+    assert.match((await runCli(['batch', 'list', '--home', home()])).stdout, new RegExp(`${id} .* stories260K .* 0/3 .* cancelling`));
     const unknown = await runCli(['batch', 'cancel', 'batch_0000000000000000', '--home', home()]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no batch batch_0000000000000000/);

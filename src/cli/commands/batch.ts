@@ -19,6 +19,8 @@ export const BATCH_USAGE = `infernet batch submit FILE --model M --home DIR [--j
   Queues a JSONL file of OpenAI batch requests on an aggregator home; on a terminal, shows progress until done.
   FILE may be the content id of a file the home's content store holds.
 infernet batch status ID --home DIR [--json]
+infernet batch list --home DIR [--json]
+  The home's batches, newest first, with their status and counts.
 infernet batch cancel ID --home DIR [--json]
   Stops a queued or running batch: requests in flight are cancelled, the rest never run; each gets a
   batch_cancelled error line, and the answers already in stay in its results.
@@ -33,7 +35,8 @@ export async function batchCommand(argv: string[]): Promise<void> {
   if (action === 'status') return status(rest);
   if (action === 'results') return results(rest);
   if (action === 'cancel') return cancel(rest);
-  throw new CliError(`batch: unknown action "${action ?? ''}" (try: submit, status, cancel, results)`, EXIT_CODES.usage);
+  if (action === 'list') return list(rest);
+  throw new CliError(`batch: unknown action "${action ?? ''}" (try: submit, status, list, cancel, results)`, EXIT_CODES.usage);
 }
 
 async function submit(argv: string[]): Promise<void> {
@@ -104,6 +107,16 @@ async function status(argv: string[]): Promise<void> {
     const owner = shard.provider ? npubOf(shard.provider).slice(0, 16) : '(unassigned)';
     console.log(`  ${shard.shardId.padEnd(5)} ${shard.state.padEnd(9)} ${owner.padEnd(16)} ${String(shard.done).padStart(6)}/${String(shard.indices.length).padEnd(6)} attempt ${shard.attempt}${shard.reason ? `  ${shard.reason}` : ''}`);
   }
+}
+
+async function list(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { home: { type: 'string' }, json: { type: 'boolean' } } });
+  if (positionals.length) throw new CliError('batch list takes no ID: it lists every batch of the home');
+  const node = await openAggregatorHome(values.home);
+  const batches = await withStore(node, (store) => store.listBatches());
+  if (values.json) return console.log(JSON.stringify(batches.map(batchJson), null, 2));
+  if (!batches.length) return console.log(`no batches on ${node.home.dir}`);
+  for (const batch of batches) console.log(`${batch.batchId}  ${new Date(batch.createdAt).toISOString()}  ${batch.model}  ${progressLine(batch)}`);
 }
 
 /** Records the cancel in the store; the daemon's batch runner stops the batch and writes it `cancelled`. */
