@@ -1,17 +1,20 @@
 // The `infernet batch` command's contract without providers: a bad file is refused whole with its lines named
 // and nothing queued; a file given by content id is read from the home's content store; status and results of
-// a batch not run yet; a cancel recorded for the daemon; homes that cannot run batches are told why.
+// a batch not run yet; a cancel recorded for the daemon, which ends the batch once started; homes that cannot run
+// batches are told why.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../support/cli.js';
+import { eventually, runCli, startDaemon } from '../support/cli.js';
 import { batchInputLines } from './batch-cluster.js';
 
-describe('infernet batch (no daemon running)', () => {
+describe('infernet batch (no daemon running, then one)', () => {
   let dir: string;
   const home = () => join(dir, 'aggregator');
+  /** The batch cancelled while no daemon ran. */
+  let cancelledId = '';
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'infernet-batch-cli-'));
@@ -58,6 +61,7 @@ describe('infernet batch (no daemon running)', () => {
     await writeFile(file, batchInputLines(3, 4).join('\n') + '\n');
     const submitted = await runCli(['batch', 'submit', file, '--model', 'stories260K', '--home', home(), '--json']);
     const { id } = JSON.parse(submitted.stdout) as { id: string };
+    cancelledId = id;
     const cancelled = await runCli(['batch', 'cancel', id, '--home', home()]);
     assert.equal(cancelled.code, 0, cancelled.stderr);
     assert.match(cancelled.stdout, new RegExp(`batch ${id} cancelling: no daemon runs on .*: the cancel ends it when one starts`));
@@ -75,6 +79,24 @@ describe('infernet batch (no daemon running)', () => {
     const unknown = await runCli(['batch', 'cancel', 'batch_0000000000000000', '--home', home()]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no batch batch_0000000000000000/);
+  });
+
+  it('a daemon started later ends the batch cancelled while none ran, without running its requests, while it runs another', async () => {
+    const daemon = await startDaemon(home());
+    try {
+      const status = async () => (JSON.parse((await runCli(['batch', 'status', cancelledId, '--home', home(), '--json'])).stdout) as { status: string; completed: number; failed: number }).status;
+      await eventually(async () => (await status()) === 'cancelled', 20_000, 'the cancel to end the batch');
+      const out = join(dir, 'cancelled.jsonl');
+      const results = await runCli(['batch', 'results', cancelledId, '--out', out, '--home', home()]);
+      assert.equal(results.code, 0, results.stderr);
+      assert.match(results.stdout, /wrote 3 lines .* \(0 responses, 3 errors\)/);
+      const lines = (await readFile(out, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as { custom_id: string; error: { code: string } });
+      assert.deepEqual(lines.map((line) => [line.custom_id, line.error.code]), [0, 1, 2].map((n) => [`request-${n}`, 'batch_cancelled']));
+      const listed = JSON.parse((await runCli(['batch', 'list', '--home', home(), '--json'])).stdout) as { id: string; status: string }[];
+      assert.ok(listed.some((batch) => batch.status === 'running'), 'the runner holds the older queued batch meanwhile (no provider serves it)');
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('names a content id this home does not hold, an unknown batch, and a home that cannot run batches', async () => {
