@@ -78,6 +78,30 @@ describe('aggregator matching against hostile clients (in-process nodes, real so
     assert.equal(outcome.status, 'completed');
   });
 
+  it('drops a match its client cancels while it is being made: no slot is held for it, and the cancel is not refused', async () => {
+    const quitter = await dial(generateNodeKey());
+    sessions.push(quitter);
+    const jobId = randomUUID();
+    const frames = framesAbout(quitter, jobId);
+    // The cancel arrives while the match awaits the store: before the job exists at the aggregator.
+    quitter.send({ type: 'job.request', jobId, model: { name: 'stories260K' }, maxTokens: 8, deadline: Date.now() + 600_000 });
+    quitter.send({ type: 'job.cancel', jobId, reason: 'changed my mind' });
+    await until(() => frames.length > 0, 10_000, 'an answer to the cancel');
+    assert.deepEqual(frames.map((frame) => [frame.type, frame.type === 'error' ? frame.code : undefined]), [['error', 'cancelled']]);
+    // Within the offer wait a match would still hold the only slot: the next client is matched at once.
+    const next = await dial(generateNodeKey());
+    sessions.push(next);
+    const nextId = randomUUID();
+    const nextFrames = framesAbout(next, nextId);
+    next.send({ type: 'job.request', jobId: nextId, model: { name: 'stories260K' }, maxTokens: 8, deadline: Date.now() + 600_000 });
+    await until(() => nextFrames.length > 0, 10_000, 'the next match');
+    assert.equal(nextFrames[0]!.type, 'job.match', JSON.stringify(nextFrames[0]));
+    assert.ok(!frames.some((frame) => frame.type === 'job.match'), 'the cancelled request was never matched');
+    // Given up again, so the slot is free for the tests after this one.
+    next.send({ type: 'job.cancel', jobId: nextId });
+    await until(() => nextFrames.some((frame) => frame.type === 'error'), 10_000, 'the second cancel');
+  });
+
   it('refuses a job id it relayed before at once, before matching any provider', async () => {
     const key = generateNodeKey();
     const client = await dial(key);

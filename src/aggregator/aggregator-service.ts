@@ -94,6 +94,8 @@ class MatchPaymentError extends InfernetError {
 export class AggregatorService {
   private readonly providers = new Set<PeerSession>();
   private readonly jobs = new Map<string, RoutedJob>();
+  /** Matches still being made, by job id: a cancel that comes meanwhile is kept here, and the match is dropped. */
+  private readonly matching = new Map<string, { client: PeerSession; cancelled: boolean }>();
   /** Jobs under a verification policy and their checks, whose providers this aggregator draws. */
   private readonly checkedJobs: CheckedJobs;
   /** The statement of this aggregator's own EVM address that escrow matches carry. */
@@ -165,7 +167,9 @@ export class AggregatorService {
     else if (frame.type === 'models.request') client.send({ type: 'models.list', models: this.availableModels().map((name) => ({ name })) });
     else if (frame.type === 'job.cancel') {
       const job = this.jobs.get(frame.jobId);
+      const pending = this.matching.get(frame.jobId);
       if (job?.client === client) this.cancel(job, frame.reason ?? 'cancelled by the client');
+      else if (pending?.client === client) pending.cancelled = true;
       else client.sendError('job_not_found', `no job ${frame.jobId} of yours here`, frame.jobId);
     }
   }
@@ -179,7 +183,24 @@ export class AggregatorService {
     };
   }
 
+  /**
+   * Matching awaits the store and payment terms: a cancel from the client in the meantime finds no job yet, so it is
+   * kept with the match being made, which then takes no slot. A second request with an id already being matched is
+   * refused as a duplicate further on.
+   */
   private async match(client: PeerSession, request: FrameOf<'job.request'>): Promise<void> {
+    const { jobId } = request;
+    if (this.matching.has(jobId)) return this.matchNow(client, request);
+    const pending = { client, cancelled: false };
+    this.matching.set(jobId, pending);
+    try {
+      await this.matchNow(client, request, pending);
+    } finally {
+      this.matching.delete(jobId);
+    }
+  }
+
+  private async matchNow(client: PeerSession, request: FrameOf<'job.request'>, pending?: { cancelled: boolean }): Promise<void> {
     const { jobId } = request;
     const log = this.options.logger.child({ jobId, peer: client.peer?.npub });
     if (this.jobs.has(jobId)) return void client.send({ type: 'job.reject', jobId, code: 'duplicate_job', message: `job ${jobId} already exists` });
@@ -212,8 +233,9 @@ export class AggregatorService {
       return void client.send({ type: 'job.reject', jobId, code, message: (error as Error).message });
     }
     if (this.jobs.has(jobId)) return void client.send({ type: 'job.reject', jobId, code: 'duplicate_job', message: `job ${jobId} already exists` });
-    // The client left while its match was made: nothing to keep a slot for.
+    // The client left, or cancelled, while its match was made: nothing to keep a slot for.
     if (!client.isOpen) return;
+    if (pending?.cancelled) return void client.send({ type: 'error', code: 'cancelled', jobId, message: 'cancelled by the client before its match was made' });
     const deadlineTimer = setTimeout(() => this.expire(jobId), Math.min(request.deadline - Date.now(), 2 ** 31 - 1));
     this.jobs.set(jobId, { jobId, client, provider, deadlineTimer, state: 'matched', model: request.model.name, verification: request.verification ?? { kind: 'none' }, ...(best.capabilities.price ? { price: best.capabilities.price } : {}), ...(payment ? { payment } : {}), ...(held ? { held } : {}), request, attempt: 1, lost: [], drawn });
     await this.record(jobId, { jobId, role: 'aggregator', model: request.model.name, client: client.peer?.pubkey, provider: best.id, state: 'matched' });
