@@ -3,7 +3,7 @@
 // results are read back as Anthropic's result lines (succeeded, errored, canceled) once the batch has ended.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { BatchInputError, BatchNotCancellableError, BatchNotEndedError, BatchNotFoundError, batchStatusOf, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
+import { BatchInputError, BatchNotCancellableError, BatchNotEndedError, BatchNotFoundError, batchStatusOf, isBatchEnded, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
 import { ApiError, badRequest } from './api-error.js';
 import { anthropicPage, queryOf } from './cursor-page.js';
 import { MAX_BATCH_FILE_BYTES } from './batch-routes.js';
@@ -46,7 +46,7 @@ export function anthropicBatchRoutes(store: BatchStore): (path: string) => Recor
     if (match[2] === 'cancel') return { POST: (request, response) => cancelMessageBatch(store, batchId, request, response) };
     if (match[2] === 'results') return { GET: (_request, response) => sendResults(store, batchId, response) };
     return {
-      GET: async (request, response) => sendJson(response, 200, await messageBatchObject(store, await getMessageBatch(store, batchId), request)),
+      GET: async (request, response) => sendJson(response, 200, messageBatchObject(await getMessageBatch(store, batchId), request)),
       DELETE: (_request, response) => deleteMessageBatch(store, batchId, response),
     };
   };
@@ -60,7 +60,7 @@ async function createMessageBatch(store: BatchStore, request: IncomingMessage, r
   const input = requests.map(({ custom_id, params }) => JSON.stringify({ custom_id, method: 'POST', url: '/v1/messages', body: params })).join('\n');
   try {
     const batch = await submitBatch(store, { input, inputName: 'messages.batches', model, idPrefix: 'msgbatch' });
-    sendJson(response, 200, await messageBatchObject(store, batch, request));
+    sendJson(response, 200, messageBatchObject(batch, request));
   } catch (error) {
     if (!(error instanceof BatchInputError)) throw error;
     // The batch runs one model and checks each line as the Messages route would: name the request, not the line.
@@ -78,16 +78,16 @@ async function listMessageBatches(store: BatchStore, request: IncomingMessage, r
     queryOf(request),
     (id) => `no Message Batch ${JSON.stringify(id)} on this node.`,
   );
-  sendJson(response, 200, { ...page, data: await Promise.all(page.data.map(({ batch }) => messageBatchObject(store, batch, request))) });
+  sendJson(response, 200, { ...page, data: page.data.map(({ batch }) => messageBatchObject(batch, request)) });
 }
 
 async function cancelMessageBatch(store: BatchStore, batchId: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
   try {
-    sendJson(response, 200, await messageBatchObject(store, await store.requestCancel(batchId), request));
+    sendJson(response, 200, messageBatchObject(await store.requestCancel(batchId), request));
   } catch (error) {
     if (error instanceof BatchNotFoundError) throw messageBatchNotFound(batchId);
     // Anthropic answers an ended batch as it is.
-    if (error instanceof BatchNotCancellableError) return sendJson(response, 200, await messageBatchObject(store, error.batch, request));
+    if (error instanceof BatchNotCancellableError) return sendJson(response, 200, messageBatchObject(error.batch, request));
     throw error;
   }
 }
@@ -107,7 +107,7 @@ async function deleteMessageBatch(store: BatchStore, batchId: string, response: 
 /** One JSON line per request, in request order; served once the batch has ended, as Anthropic serves them. */
 async function sendResults(store: BatchStore, batchId: string, response: ServerResponse): Promise<void> {
   const batch = await getMessageBatch(store, batchId);
-  if (!hasEnded(batch)) throw new ApiError(400, 'batch_not_ended', `Message Batch ${batchId} is still ${processingStatusOf(batch)}: its results are served once it has ended.`);
+  if (!isBatchEnded(batch)) throw new ApiError(400, 'batch_not_ended', `Message Batch ${batchId} is still ${processingStatusOf(batch)}: its results are served once it has ended.`);
   const lines = mergeResults(batch.total, await store.resultsOf(batchId)).map(resultLineOf);
   const body = Buffer.from(lines.map((line) => JSON.stringify(line) + '\n').join(''));
   response.writeHead(200, { 'content-type': 'application/x-jsonl', 'content-length': body.length });
@@ -129,32 +129,27 @@ function resultLineOf(line: string): object {
   return { custom_id: stored.custom_id, result: { type: 'errored', error: { type: 'error', error: { type, message: stored.error?.message ?? 'the request failed' } } } };
 }
 
-const hasEnded = (batch: BatchRecord) => batch.state === 'completed' || batch.state === 'cancelled' || batch.state === 'failed';
-
 function processingStatusOf(batch: BatchRecord): 'in_progress' | 'canceling' | 'ended' {
   const status = batchStatusOf(batch);
-  return status === 'cancelling' ? 'canceling' : hasEnded(batch) ? 'ended' : 'in_progress';
+  return status === 'cancelling' ? 'canceling' : isBatchEnded(batch) ? 'ended' : 'in_progress';
 }
 
 const isoOf = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
 
-/** Counts by Anthropic's result types; an ended batch's canceled requests are read from its results. */
-async function requestCountsOf(store: BatchStore, batch: BatchRecord) {
-  const canceled = batch.state === 'cancelled' ? mergeResults(batch.total, await store.resultsOf(batch.batchId)).filter(isCancelledLine).length : 0;
-  return { processing: hasEnded(batch) ? 0 : batch.total - batch.completed - batch.failed, succeeded: batch.completed, errored: batch.failed - canceled, canceled, expired: 0 };
+/** Counts by Anthropic's result types: a cancel's unanswered requests are `canceled`, the other failures `errored`. */
+function requestCountsOf(batch: BatchRecord) {
+  return { processing: isBatchEnded(batch) ? 0 : batch.total - batch.completed - batch.failed, succeeded: batch.completed, errored: batch.failed - batch.cancelled, canceled: batch.cancelled, expired: 0 };
 }
 
-const isCancelledLine = (line: string) => (JSON.parse(line) as StoredLine).error?.code === 'batch_cancelled';
-
-async function messageBatchObject(store: BatchStore, batch: BatchRecord, request: IncomingMessage): Promise<object> {
-  const ended = hasEnded(batch);
+function messageBatchObject(batch: BatchRecord, request: IncomingMessage): object {
+  const ended = isBatchEnded(batch);
   // Absolute, as Anthropic gives it, on the address the client reached this node at.
   const resultsUrl = ended ? `http://${request.headers.host ?? 'localhost'}/v1/messages/batches/${batch.batchId}/results` : null;
   return {
     id: batch.batchId,
     type: 'message_batch',
     processing_status: processingStatusOf(batch),
-    request_counts: await requestCountsOf(store, batch),
+    request_counts: requestCountsOf(batch),
     ended_at: ended ? isoOf(batch.finishedAt ?? batch.updatedAt) : null,
     created_at: isoOf(batch.createdAt),
     expires_at: isoOf(batch.createdAt + EXPIRY_MS),

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { BatchInputError, BatchNotCancellableError, BatchNotFoundError, batchStatusOf, isErrorLine, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
+import { BatchInputError, BatchNotCancellableError, BatchNotFoundError, batchStatusOf, hasEveryLine, isErrorLine, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
 import { ApiError, badRequest } from './api-error.js';
 import { sendJson } from './http-replies.js';
 import { cursorPage, queryOf } from './cursor-page.js';
@@ -174,7 +174,7 @@ async function uploadedFiles(api: BatchApi): Promise<StoredFile[]> {
 }
 
 async function outputFiles(api: BatchApi): Promise<StoredFile[]> {
-  const ended = (await api.store.listBatches({ states: ['completed', 'cancelled'] })).filter((batch) => isOpenAiBatch(batch) && hasOutput(batch));
+  const ended = (await api.store.listBatches({ states: ['completed', 'cancelled'] })).filter(isOpenAiBatch);
   return ended.flatMap((batch) => [...(batch.completed > 0 ? [outputFileObject(batch, 'output' as const)] : []), ...(batch.failed > 0 ? [outputFileObject(batch, 'error' as const)] : [])]);
 }
 
@@ -187,7 +187,7 @@ async function sendFileContent(api: BatchApi, fileId: string, response: ServerRe
   let body: Buffer;
   if (output) {
     const batch = await getBatch(api, output.batchId);
-    if (!hasOutput(batch)) throw new ApiError(400, 'batch_not_completed', `Batch ${batch.batchId} is ${batchStatusOf(batch)}: its output is written when it completes or is cancelled.`);
+    if (!hasEveryLine(batch)) throw new ApiError(400, 'batch_not_completed', `Batch ${batch.batchId} is ${batchStatusOf(batch)}: its output is written when it completes or is cancelled.`);
     const lines = mergeResults(batch.total, await api.store.resultsOf(batch.batchId)).filter((line) => isErrorLine(line) === (output.kind === 'error'));
     body = Buffer.from(lines.map((line) => line + '\n').join(''));
   } else {
@@ -208,15 +208,12 @@ function outputOf(fileId: string): { batchId: string; kind: 'output' | 'error' }
 /** Batches made through this API; Anthropic's Message Batches (msgbatch_...) are listed by theirs. */
 const isOpenAiBatch = (batch: BatchRecord) => batch.batchId.startsWith('batch_');
 
-/** A completed batch has every request's line; a cancelled one too (those it never finished as batch_cancelled errors). */
-const hasOutput = (batch: BatchRecord) => batch.state === 'completed' || batch.state === 'cancelled';
-
 const OPENAI_STATUS: Record<ReturnType<typeof batchStatusOf>, string> = { queued: 'validating', running: 'in_progress', completed: 'completed', failed: 'failed', cancelling: 'cancelling', cancelled: 'cancelled' };
 
 const unixSeconds = (ms: number | undefined) => (ms ? Math.floor(ms / 1000) : null);
 
 function batchObject(batch: BatchRecord, endpoint?: string): object {
-  const done = hasOutput(batch);
+  const done = hasEveryLine(batch);
   return {
     id: batch.batchId,
     object: 'batch',

@@ -156,7 +156,7 @@ describe('BatchCoordinator (simulated providers, real PocketBase store)', () => 
     const cancelled = lines.filter((line) => line.error?.code === 'batch_cancelled');
     assert.ok(answers.length >= 6, `the answers that came before the cancel are kept (${answers.length})`);
     assert.equal(answers.length + cancelled.length, 60, 'every other request is a batch_cancelled line');
-    assert.deepEqual([batch.completed, batch.failed], [answers.length, cancelled.length]);
+    assert.deepEqual([batch.completed, batch.failed, batch.cancelled], [answers.length, cancelled.length, cancelled.length]);
     assert.ok(events.includes('abort'), 'the requests in flight were aborted, not waited for');
     assert.ok(events.lastIndexOf('start') < events.indexOf('abort'), 'no request started once the cancel was seen');
     assert.ok(ranOn.size < 60, `the rest never ran (${ranOn.size} of 60 did)`);
@@ -169,7 +169,7 @@ describe('BatchCoordinator (simulated providers, real PocketBase store)', () => 
     assert.equal(summary.state, 'cancelled');
     assert.equal(ranOn.size, 0);
     assert.deepEqual(lines.map((line) => line.error?.code), Array(5).fill('batch_cancelled'));
-    assert.deepEqual([batch.completed, batch.failed], [0, 5]);
+    assert.deepEqual([batch.completed, batch.failed, batch.cancelled], [0, 5, 5]);
     assert.equal((await store.requestCancel(batch.batchId)).state, 'cancelled', 'cancelling a cancelled batch again answers it');
     const completed = await runBatch(2, { a: () => wait(1) });
     await assert.rejects(completed.store.requestCancel(completed.batch.batchId), BatchNotCancellableError);

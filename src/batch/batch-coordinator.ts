@@ -162,9 +162,9 @@ export class BatchCoordinator {
 
   private async finishCancelled(): Promise<BatchSummary> {
     await this.writeEverything();
-    const counts = await finishCancelledBatch(this.options.store, this.options.batch, this.options.requests);
-    this.options.logger.info({ batchId: this.batchId, ...counts }, 'batch cancelled');
-    return { batchId: this.batchId, state: 'cancelled', ...counts };
+    const { completed, failed, cancelled } = await finishCancelledBatch(this.options.store, this.options.batch, this.options.requests);
+    this.options.logger.info({ batchId: this.batchId, completed, failed, cancelled }, 'batch cancelled');
+    return { batchId: this.batchId, state: 'cancelled', completed, failed };
   }
 
   /** Every result and shard change in the store before the batch is ended, or BatchProgressUnsavedError. */

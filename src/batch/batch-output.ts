@@ -23,14 +23,19 @@ export interface BatchRequestFailure {
 /** Results written in one store record at most. */
 export const RESULT_CHUNK = 500;
 
-/** An output line that carries an error (or cannot be read): it goes to the error file and counts as failed. */
-export function isErrorLine(line: string): boolean {
+/** The error code of an output line, null for an answer; a line that cannot be read counts as an error. */
+export function errorCodeOfLine(line: string): string | null {
   try {
-    return (JSON.parse(line) as { error: unknown }).error !== null;
+    const { error } = JSON.parse(line) as { error?: { code?: unknown } | null };
+    if (error === null) return null;
+    return typeof error?.code === 'string' ? error.code : 'unreadable';
   } catch {
-    return true;
+    return 'unreadable';
   }
 }
+
+/** An output line that carries an error (or cannot be read): it goes to the error file and counts as failed. */
+export const isErrorLine = (line: string): boolean => errorCodeOfLine(line) !== null;
 
 export function successLine(request: BatchRequest, outcome: JobOutcome, created = Math.floor(Date.now() / 1000)): string {
   const body = request.url === '/v1/messages' ? messageBody(request, outcome) : completionBody(request, outcome, created);

@@ -36,7 +36,15 @@ export interface BatchRecord {
   finishedAt?: number;
   /** When a cancel was asked for; the runner then stops the batch and writes `cancelled`. */
   cancelRequestedAt?: number;
+  /** Of `failed`, the requests a cancel ended unanswered (batch_cancelled lines); 0 unless the batch was cancelled. */
+  cancelled: number;
 }
+
+/** Completed or cancelled: every request has its line (a cancelled one's unanswered as batch_cancelled). */
+export const hasEveryLine = (batch: Pick<BatchRecord, 'state'>): boolean => batch.state === 'completed' || batch.state === 'cancelled';
+
+/** No runner holds it any more, nor will. */
+export const isBatchEnded = (batch: Pick<BatchRecord, 'state'>): boolean => hasEveryLine(batch) || batch.state === 'failed';
 
 export const isCancelRequested = (batch: Pick<BatchRecord, 'cancelRequestedAt'>): boolean => (batch.cancelRequestedAt ?? 0) > 0;
 
@@ -58,7 +66,7 @@ export interface ShardRecord {
 }
 
 export type NewBatch = Pick<BatchRecord, 'batchId' | 'model' | 'options' | 'inputName'>;
-export type BatchPatch = Partial<Pick<BatchRecord, 'state' | 'completed' | 'failed' | 'error' | 'finishedAt'>>;
+export type BatchPatch = Partial<Pick<BatchRecord, 'state' | 'completed' | 'failed' | 'cancelled' | 'error' | 'finishedAt'>>;
 
 export class BatchNotFoundError extends InfernetError {
   override readonly name = 'BatchNotFoundError';
@@ -133,6 +141,7 @@ export class PocketBaseBatchStore implements BatchStore {
       updatedAt: now,
       finishedAt: 0,
       cancelRequestedAt: 0,
+      cancelled: 0,
     };
     const row = await this.request(`create batch ${batch.batchId}`, () => this.pb.collection(COLLECTIONS.batches).create<BatchRow>(body, { fields: BATCH_FIELDS }));
     this.batchRowIds.set(batch.batchId, row.id);
@@ -174,7 +183,7 @@ export class PocketBaseBatchStore implements BatchStore {
 
   async deleteBatch(batchId: string): Promise<void> {
     const batch = await this.getBatch(batchId);
-    if (batch.state !== 'completed' && batch.state !== 'cancelled' && batch.state !== 'failed') throw new BatchNotEndedError(batch);
+    if (!isBatchEnded(batch)) throw new BatchNotEndedError(batch);
     const filter = this.pb.filter('batchId = {:id}', { id: batchId });
     for (const collection of [COLLECTIONS.batchResults, COLLECTIONS.batchShards]) {
       const rows = await this.request(`list ${collection} of ${batchId}`, () => this.pb.collection(collection).getFullList<{ id: string }>({ batch: LIST_PAGE_SIZE, filter, fields: 'id' }));
@@ -262,7 +271,7 @@ export class PocketBaseBatchStore implements BatchStore {
   }
 }
 
-const BATCH_FIELDS = 'id,batchId,model,state,total,completed,failed,options,inputName,error,createdAt,updatedAt,finishedAt,cancelRequestedAt';
+const BATCH_FIELDS = 'id,batchId,model,state,total,completed,failed,options,inputName,error,createdAt,updatedAt,finishedAt,cancelRequestedAt,cancelled';
 
 function shardKey(shard: Pick<ShardRecord, 'batchId' | 'shardId'>): string {
   return `${shard.batchId}/${shard.shardId}`;
@@ -276,6 +285,7 @@ function toBatchRecord(row: BatchRow): BatchRecord {
     total: row.total,
     completed: row.completed,
     failed: row.failed,
+    cancelled: row.cancelled ?? 0,
     options: (row.options ?? { requestTimeoutMs: 120_000 }) as unknown as BatchOptions,
     inputName: row.inputName,
     ...(row.error ? { error: row.error } : {}),

@@ -184,6 +184,8 @@ export interface BatchRow extends PocketBaseRecord {
   finishedAt: number;
   /** When a cancel was asked for (ms); 0 while none was. Written by the cancel, never by the runner. */
   cancelRequestedAt: number;
+  /** Requests a cancel ended unanswered (its batch_cancelled lines), written when the batch ends cancelled. */
+  cancelled: number;
 }
 
 export interface BatchShardRow extends PocketBaseRecord {

@@ -3,7 +3,7 @@
 // not they run while the daemon does; the daemon runs what is queued.
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { BatchInputError, BatchNotCancellableError, BatchNotFoundError, batchStatusOf, mergedJsonl, openBatchStore, submitBatch, type BatchRecord, type BatchStore, type ShardRecord } from '../../batch/index.js';
+import { BatchInputError, BatchNotCancellableError, BatchNotFoundError, batchStatusOf, hasEveryLine, mergedJsonl, openBatchStore, submitBatch, type BatchRecord, type BatchStore, type ShardRecord } from '../../batch/index.js';
 import { rolesOf } from '../../config/index.js';
 import { ContentStore, parseCid } from '../../content/index.js';
 import { npubOf } from '../../identity/index.js';
@@ -144,7 +144,7 @@ async function results(argv: string[]): Promise<void> {
   const node = await openAggregatorHome(values.home);
   const { batch, text } = await withStore(node, async (store) => {
     const found = await store.getBatch(id);
-    if (found.state !== 'completed' && found.state !== 'cancelled') throw new CliError(`batch ${id} is ${batchStatusOf(found)} (${found.completed + found.failed}/${found.total} done): its results are written when it completes or is cancelled`);
+    if (!hasEveryLine(found)) throw new CliError(`batch ${id} is ${batchStatusOf(found)} (${found.completed + found.failed}/${found.total} done): its results are written when it completes or is cancelled`);
     return { batch: found, text: mergedJsonl(found.total, await store.resultsOf(id)) };
   });
   await writeFile(values.out, text);
