@@ -30,6 +30,7 @@ import { anthropicBatchRoutes } from './anthropic-batch-routes.js';
 import { serveCompletion, type CompletionServices } from './serve-completion.js';
 import { responsesRoutes } from './responses-routes.js';
 import { ResponseStore } from './responses-store.js';
+import { BackgroundResponses } from './background-responses.js';
 import { InfernetError } from '../errors/index.js';
 
 export interface ApiServerOptions {
@@ -102,7 +103,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
   const batches = options.batches ? batchApiRoutes(options.batches) : undefined;
   const messageBatches = options.batches ? anthropicBatchRoutes(options.batches.store) : undefined;
-  const responses = responsesRoutes(services, new ResponseStore(undefined, undefined, options.responsesDir));
+  const responseStore = new ResponseStore(undefined, undefined, options.responsesDir);
+  const backgroundResponses = new BackgroundResponses(services, responseStore, options.logger);
+  const responses = responsesRoutes(services, responseStore, backgroundResponses);
   const handle = router(services, Math.floor(Date.now() / 1000), (path) => responses(path) ?? batches?.(path) ?? messageBatches?.(path));
   const metrics = options.metrics;
   const server = createServer((request, response) => {
@@ -119,10 +122,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   // Dialled now so that the first request does not pay for the handshake; a failure here is retried per request.
   void session().catch((error: Error) => options.logger.warn({ err: error.message }, 'the API reaches no aggregator yet'));
+  backgroundResponses.resume();
   options.logger.info({ url: `${url}/v1`, aggregators: options.aggregators }, 'OpenAI-compatible API listening');
   return {
     url,
     close: async () => {
+      backgroundResponses.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections(); // open streams end, and their jobs are cancelled
       connection.close();

@@ -9,7 +9,7 @@ import type { ApiError } from './api-error.js';
 import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-replies.js';
 import { toolCallIdOf } from './openai-responses.js';
 import { ReplyTextReader, type ReplyMode } from './reply-text-reader.js';
-import type { ConversationMessage } from './responses-requests.js';
+import type { ConversationMessage, ResponsesRequest } from './responses-requests.js';
 import type { JobReply } from './serve-completion.js';
 
 /** The request's fields a response object echoes, as OpenAI's do. */
@@ -31,12 +31,106 @@ export interface ResponseEcho {
 
 export interface ResponsesReplyOptions {
   jobId: string;
+  /** The response's id when it is not resp_<job id>: a background response keeps its id across the jobs that run it. */
+  responseId?: string;
+  /** Unix seconds; now by default. */
+  createdAt?: number;
   stream: boolean;
   echo: ResponseEcho;
   /** How the output is read: plain text, a forced call, or text or a call (tool_choice auto). */
   mode: ReplyMode;
   /** Called with the finished response and its output as chat messages, when the request keeps it (store). */
   keep?: (response: Record<string, unknown>, output: ConversationMessage[]) => void;
+  /**
+   * A background response (`background: true`): its client was answered when it was queued, so its progress and its
+   * failure are kept for it to poll, and nothing is sent but the events of a stream.
+   */
+  background?: BackgroundProgress;
+  /** Where a stream's events go when not to `response` alone: a background response's kept, numbered events. */
+  events?: ResponseEvents;
+}
+
+/** A Responses stream's events, each numbered (`sequence_number`) as it goes out. */
+export interface ResponseEvents {
+  readonly opened: boolean;
+  open(headers: ResponseHeaders): void;
+  send(type: string, body: object): void;
+  end(): void;
+}
+
+/** The events of a response streamed to the client that asked for it. */
+class HttpResponseEvents implements ResponseEvents {
+  private readonly stream: EventStream;
+  private sequence = 0;
+
+  constructor(response: ServerResponse) {
+    this.stream = new EventStream(response);
+  }
+
+  get opened(): boolean {
+    return this.stream.opened;
+  }
+
+  open(headers: ResponseHeaders): void {
+    this.stream.open(headers);
+  }
+
+  send(type: string, body: object): void {
+    this.stream.send({ type, sequence_number: this.sequence++, ...body }, type);
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+}
+
+export interface BackgroundProgress {
+  /** A provider accepted the job: the response is in progress. */
+  started(response: Record<string, unknown>): void;
+  /** The job failed: the response as it ends (status `failed`, its error), and the failure. */
+  failed(response: Record<string, unknown>, error: ApiError): void;
+}
+
+/** What a response object says beyond the request's echo. */
+export interface ResponseState {
+  id: string;
+  createdAt: number;
+  status: 'queued' | 'in_progress' | 'completed' | 'incomplete' | 'failed' | 'cancelled';
+  background: boolean;
+  output?: readonly object[];
+  usage?: object | null;
+  error?: { code: string; message: string } | null;
+}
+
+/** A response object as OpenAI's API answers one, at any point of its life. */
+export function responseObject(echo: ResponseEcho, state: ResponseState): Record<string, unknown> {
+  return {
+    id: state.id,
+    object: 'response',
+    created_at: state.createdAt,
+    status: state.status,
+    background: state.background,
+    error: state.error ?? null,
+    incomplete_details: state.status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
+    instructions: echo.instructions,
+    max_output_tokens: echo.max_output_tokens,
+    model: echo.model,
+    output: state.output ?? [],
+    parallel_tool_calls: echo.parallel_tool_calls,
+    previous_response_id: echo.previous_response_id,
+    reasoning: { effort: null, summary: null },
+    service_tier: 'default',
+    store: echo.store,
+    temperature: echo.temperature,
+    text: echo.text,
+    tool_choice: echo.tool_choice,
+    tools: echo.tools,
+    top_p: echo.top_p,
+    truncation: 'disabled',
+    usage: state.usage ?? null,
+    user: echo.user,
+    metadata: echo.metadata,
+  };
 }
 
 /** resp_<job id>: the job's record is found from the response id. */
@@ -48,27 +142,32 @@ type OutputItem = Record<string, unknown> & { type: 'message' | 'function_call' 
 
 export class ResponsesReply implements JobReply {
   private readonly headers: ResponseHeaders;
-  private readonly stream?: EventStream;
+  private readonly stream?: ResponseEvents;
   private readonly reader: ReplyTextReader;
-  private readonly createdAt = Math.floor(Date.now() / 1000);
-  private sequence = 0;
+  private readonly createdAt: number;
+  /** response.in_progress went out (a background stream sent its response.created when it was queued). */
+  private inProgressSent = false;
   /** The streamed output item, once its kind is known. */
   private item?: OutputItem;
   private streamedText = '';
   private streamedArguments = '';
+  /** A background response was told it started. */
+  private started = false;
 
+  /** `response` is the client's HTTP response; null for a background response nobody waits on. */
   constructor(
-    private readonly response: ServerResponse,
+    private readonly response: ServerResponse | null,
     private readonly options: ResponsesReplyOptions,
   ) {
     const { jobId } = options;
     this.headers = { 'x-infernet-job-id': jobId, 'x-request-id': jobId };
-    if (options.stream) this.stream = new EventStream(response);
+    if (options.stream) this.stream = options.events ?? (response ? new HttpResponseEvents(response) : undefined);
     this.reader = new ReplyTextReader(options.mode);
+    this.createdAt = options.createdAt ?? Math.floor(Date.now() / 1000);
   }
 
   get id(): string {
-    return responseIdOf(this.options.jobId);
+    return this.options.responseId ?? responseIdOf(this.options.jobId);
   }
 
   matched(_index: number, providerPublicKey: string): void {
@@ -77,11 +176,18 @@ export class ResponsesReply implements JobReply {
 
   /** The stream opens when the provider accepts: a refusal before it is still an HTTP error status. */
   accepted(): void {
+    if (this.options.background && !this.started) {
+      this.started = true;
+      this.options.background.started(this.responseObject('in_progress', [], null));
+    }
     const { stream } = this;
-    if (!stream || stream.opened) return;
-    stream.open(this.headers);
+    if (!stream || this.inProgressSent) return;
+    this.inProgressSent = true;
     const response = this.responseObject('in_progress', [], null);
-    this.send('response.created', { response });
+    if (!stream.opened) {
+      stream.open(this.headers);
+      this.send('response.created', { response });
+    }
     this.send('response.in_progress', { response });
   }
 
@@ -124,7 +230,10 @@ export class ResponsesReply implements JobReply {
     const response = this.responseObject(status, [item], usage);
     this.options.keep?.(response, [read.call ? { role: 'assistant', content: null, tool_calls: [{ id: item.call_id, type: 'function', function: { name: read.call.name, arguments: read.call.arguments } }] } : { role: 'assistant', content: read.text }]);
     const { stream } = this;
-    if (!stream) return sendJson(this.response, 200, response, this.headers);
+    if (!stream) {
+      if (!this.options.background) sendJson(this.response!, 200, response, this.headers);
+      return;
+    }
     this.accepted();
     this.closeStreamedItem(item, read.text);
     this.send(complete ? 'response.completed' : 'response.incomplete', { response });
@@ -155,45 +264,39 @@ export class ResponsesReply implements JobReply {
 
   /** Before the stream opened: an HTTP error status; after: the Responses API's error event, which the SDK raises. */
   fail(error: ApiError): void {
+    // A background response's runner decides whether it ends failed (its stream with it) or waits for a provider.
+    if (this.options.background) return this.options.background.failed(this.responseObject('failed', [], null, { code: error.apiCode ?? error.type, message: error.message }), error);
     if (this.stream?.opened) {
       this.send('error', { code: error.apiCode, message: error.message, param: error.param });
       return this.stream.end();
     }
-    sendError(this.response, error, this.headers);
+    sendError(this.response!, error, this.headers);
   }
 
   private send(type: string, body: object): void {
-    this.stream!.send({ type, sequence_number: this.sequence++, ...body }, type);
+    this.stream!.send(type, body);
   }
 
-  private responseObject(status: string, output: OutputItem[], usage: object | null): Record<string, unknown> {
-    const { echo } = this.options;
-    return {
-      id: this.id,
-      object: 'response',
-      created_at: this.createdAt,
-      status,
-      background: false,
-      error: null,
-      incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
-      instructions: echo.instructions,
-      max_output_tokens: echo.max_output_tokens,
-      model: echo.model,
-      output,
-      parallel_tool_calls: echo.parallel_tool_calls,
-      previous_response_id: echo.previous_response_id,
-      reasoning: { effort: null, summary: null },
-      service_tier: 'default',
-      store: echo.store,
-      temperature: echo.temperature,
-      text: echo.text,
-      tool_choice: echo.tool_choice,
-      tools: echo.tools,
-      top_p: echo.top_p,
-      truncation: 'disabled',
-      usage,
-      user: echo.user,
-      metadata: echo.metadata,
-    };
+  private responseObject(status: ResponseState['status'], output: OutputItem[], usage: object | null, error: ResponseState['error'] = null): Record<string, unknown> {
+    return responseObject(this.options.echo, { id: this.id, createdAt: this.createdAt, status, background: this.options.background !== undefined, output, usage, error });
   }
+}
+
+/** The request's fields its response objects echo. */
+export function echoOf(request: ResponsesRequest): ResponseEcho {
+  return {
+    model: request.model,
+    instructions: request.instructions ?? null,
+    max_output_tokens: request.max_output_tokens ?? null,
+    temperature: request.temperature ?? 1,
+    top_p: request.top_p ?? 1,
+    text: { format: request.text?.format ?? { type: 'text' } },
+    tools: (request.tools ?? []).map((tool) => ({ type: 'function', name: tool.name, description: tool.description ?? null, parameters: tool.parameters ?? null, strict: tool.strict !== false })),
+    tool_choice: request.tool_choice ?? 'auto',
+    parallel_tool_calls: request.parallel_tool_calls ?? true,
+    previous_response_id: request.previous_response_id ?? null,
+    store: request.store !== false,
+    metadata: request.metadata ?? {},
+    user: request.user ?? null,
+  };
 }

@@ -79,7 +79,8 @@ export const ResponsesRequest = z
     service_tier: z.enum(['auto', 'default'], { error: 'only the default service tier is offered by Infernet' }).nullish(),
     reasoning: unsupported('reasoning'),
     include: unsupported('include'),
-    background: unsupported('background'),
+    /** Answered at once `queued`, run by the node without the client, polled with GET (background-responses.ts). */
+    background: z.boolean().nullish(),
     conversation: unsupported('conversation'),
     prompt: unsupported('prompt'),
     top_logprobs: unsupported('top_logprobs'),

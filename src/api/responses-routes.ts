@@ -1,14 +1,16 @@
 // OpenAI's Responses API on the API's port: POST /v1/responses runs one Infernet job, as a chat completion does;
 // GET /v1/responses/{id} answers a kept response, GET /v1/responses/{id}/input_items lists what it was asked with and
-// DELETE /v1/responses/{id} forgets it. previous_response_id continues a kept conversation.
+// DELETE /v1/responses/{id} forgets it. previous_response_id continues a kept conversation. `background: true` queues
+// the response and answers at once (background-responses.ts); POST /v1/responses/{id}/cancel ends one.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError } from './api-error.js';
+import { ApiError, badRequest } from './api-error.js';
 import { sendJson } from './http-replies.js';
 import { replyModeOf } from './openai-requests.js';
 import { readJsonBody } from './read-json-body.js';
-import { ResponsesReply, responseIdOf, type ResponseEcho } from './responses-reply.js';
-import { conversationOf, parseResponsesRequest, responsesJobSpec, type ResponsesRequest } from './responses-requests.js';
+import { echoOf, ResponsesReply, responseIdOf } from './responses-reply.js';
+import { conversationOf, parseResponsesRequest, responsesJobSpec, type ConversationMessage, type ResponsesRequest } from './responses-requests.js';
+import { statusOf, type BackgroundResponses } from './background-responses.js';
 import type { ResponseStore, StoredResponse } from './responses-store.js';
 import { inputItemsOf, pageOfInputItems } from './responses-input-items.js';
 import { queryOf } from './cursor-page.js';
@@ -20,22 +22,48 @@ const responseNotFound = (id: string, param: string | null) =>
   new ApiError(404, param ? 'previous_response_not_found' : 'not_found', `${param ? 'Previous response' : 'Response'} with id '${id}' not found.`, param);
 
 /** The routes for a path, or undefined when it is not a Responses route. */
-export function responsesRoutes(services: CompletionServices, store: ResponseStore): (path: string) => Record<string, Route> | undefined {
+export function responsesRoutes(services: CompletionServices, store: ResponseStore, background: BackgroundResponses): (path: string) => Record<string, Route> | undefined {
   return (path): Record<string, Route> | undefined => {
-    if (path === '/v1/responses') return { POST: async (request, response) => createResponse(await readJsonBody(request), response, services, store) };
+    if (path === '/v1/responses') return { POST: async (request, response) => createResponse(await readJsonBody(request), response, services, store, background) };
+    const cancel = /^\/v1\/responses\/([^/]+)\/cancel$/.exec(path);
+    if (cancel) return { POST: async (_request, response) => sendJson(response, 200, background.cancel(decodeURIComponent(cancel[1]!))) };
     const items = /^\/v1\/responses\/([^/]+)\/input_items$/.exec(path);
     if (items) return { GET: async (request, response) => sendJson(response, 200, pageOfInputItems(keptResponse(store, items[1]!).inputItems, queryOf(request))) };
     const retrieve = /^\/v1\/responses\/([^/]+)$/.exec(path);
     if (!retrieve) return undefined;
     return {
-      GET: async (_request, response) => sendJson(response, 200, keptResponse(store, retrieve[1]!).response),
+      GET: async (request, response) => {
+        const query = queryOf(request);
+        if (query.get('stream') !== 'true') return sendJson(response, 200, keptResponse(store, retrieve[1]!).response);
+        background.follow(decodeURIComponent(retrieve[1]!), response, startingAfterOf(query));
+      },
       DELETE: async (_request, response) => {
         const id = decodeURIComponent(retrieve[1]!);
-        if (!store.delete(id)) throw responseNotFound(id, null);
+        if (!background.delete(id)) throw responseNotFound(id, null);
         sendJson(response, 200, { id, object: 'response', deleted: true });
       },
     };
   };
+}
+
+/** `starting_after`: the last sequence number the client saw; none, from the first event. */
+function startingAfterOf(query: URLSearchParams): number {
+  const text = query.get('starting_after');
+  if (text === null) return -1;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw badRequest(`starting_after is a sequence number (an integer from 0), not '${text}'.`, 'starting_after');
+  return value;
+}
+
+/** The turns a request continues: those of the kept response it names, which must have ended. */
+function historyOf(request: ResponsesRequest, store: ResponseStore): readonly ConversationMessage[] {
+  const previousId = request.previous_response_id;
+  if (!previousId) return [];
+  const previous = store.get(previousId);
+  if (!previous) throw responseNotFound(previousId, 'previous_response_id');
+  const status = statusOf(previous);
+  if (status === 'queued' || status === 'in_progress') throw badRequest(`Previous response with id '${previousId}' is still ${status}: continue it once it has ended.`, 'previous_response_id');
+  return previous.conversation;
 }
 
 function keptResponse(store: ResponseStore, encodedId: string): StoredResponse {
@@ -45,14 +73,17 @@ function keptResponse(store: ResponseStore, encodedId: string): StoredResponse {
   return kept;
 }
 
-async function createResponse(body: unknown, response: ServerResponse, services: CompletionServices, store: ResponseStore): Promise<void> {
+async function createResponse(body: unknown, response: ServerResponse, services: CompletionServices, store: ResponseStore, background: BackgroundResponses): Promise<void> {
   const request = parseResponsesRequest(body);
-  const previousId = request.previous_response_id ?? null;
-  const previous = previousId ? store.get(previousId) : undefined;
-  if (previousId && !previous) throw responseNotFound(previousId, 'previous_response_id');
-  const history = previous?.conversation ?? [];
+  const history = historyOf(request, store);
   const jobId = randomUUID();
   const { spec, chat } = responsesJobSpec(request, history, jobId);
+  if (request.background) {
+    if (request.store === false) throw badRequest('A background response is kept for its client to poll: background cannot be set with store false.', 'store');
+    const queued = background.create(request, history);
+    // A stream follows its kept events from the first (response.created); the connection going away stops nothing.
+    return request.stream ? background.follow(queued.id as string, response, -1) : sendJson(response, 200, queued);
+  }
   const keeps = request.store !== false;
   const reply = new ResponsesReply(response, {
     jobId,
@@ -62,22 +93,4 @@ async function createResponse(body: unknown, response: ServerResponse, services:
     ...(keeps ? { keep: (answer, output) => store.put(responseIdOf(jobId), { response: answer, conversation: [...history, ...conversationOf(request.input), ...output], inputItems: inputItemsOf(request.input, responseIdOf(jobId)) }) } : {}),
   });
   await serveJobs([spec], reply, response, services);
-}
-
-function echoOf(request: ResponsesRequest): ResponseEcho {
-  return {
-    model: request.model,
-    instructions: request.instructions ?? null,
-    max_output_tokens: request.max_output_tokens ?? null,
-    temperature: request.temperature ?? 1,
-    top_p: request.top_p ?? 1,
-    text: { format: request.text?.format ?? { type: 'text' } },
-    tools: (request.tools ?? []).map((tool) => ({ type: 'function', name: tool.name, description: tool.description ?? null, parameters: tool.parameters ?? null, strict: tool.strict !== false })),
-    tool_choice: request.tool_choice ?? 'auto',
-    parallel_tool_calls: request.parallel_tool_calls ?? true,
-    previous_response_id: request.previous_response_id ?? null,
-    store: request.store !== false,
-    metadata: request.metadata ?? {},
-    user: request.user ?? null,
-  };
 }

@@ -20,6 +20,20 @@ describe('the responses a node keeps', () => {
   });
 });
 
+describe('an unfinished background response in the store', () => {
+  it('is kept past the capacity until it ends, the oldest ended ones going first', () => {
+    const store = new ResponseStore(2);
+    const entry = (id: string, pending: boolean) => ({ response: { id }, conversation: [], inputItems: [], ...(pending ? { pending: { request: { model: 'm', input: id }, history: [] } } : {}) });
+    store.put('running', entry('running', true));
+    store.put('a', entry('a', false));
+    store.put('b', entry('b', false));
+    assert.deepEqual(store.ids(), ['running', 'b']);
+    store.put('running', entry('running', false));
+    store.put('c', entry('c', false));
+    assert.deepEqual(store.ids(), ['running', 'c'], 'ended, it is one more response to forget when its turn comes');
+  });
+});
+
 describe('the bytes the kept responses take', () => {
   it('forgets the oldest once their JSON passes the byte budget, and keeps the newest whatever its size', () => {
     const entry = (text: string) => ({ response: {}, conversation: [{ role: 'user', content: text }], inputItems: [] });

@@ -5,7 +5,7 @@
 // restarted node still continues and lists the conversations it kept; the node's job store records jobs only.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConversationMessage } from './responses-requests.js';
+import type { ConversationMessage, ResponsesRequest } from './responses-requests.js';
 import type { InputItemObject } from './responses-input-items.js';
 
 /** Responses kept at once; the oldest goes first past it. */
@@ -20,6 +20,8 @@ export interface StoredResponse {
   conversation: ConversationMessage[];
   /** The items the response was asked with, for GET /v1/responses/{id}/input_items. */
   inputItems: InputItemObject[];
+  /** A background response not yet ended: its request, and the turns it continues, to run it again after a restart. */
+  pending?: { request: ResponsesRequest; history: ConversationMessage[] };
 }
 
 export class ResponseStore {
@@ -45,8 +47,24 @@ export class ResponseStore {
     if (this.dir) writeAtomically(this.fileOf(id), text);
     this.entries.set(id, { entry, bytes });
     this.bytes += bytes;
-    // A Map iterates in insertion order: the first key is the oldest.
-    while (this.entries.size > 1 && (this.entries.size > this.capacity || this.bytes > this.maxBytes)) this.delete(this.entries.keys().next().value!);
+    this.evict();
+  }
+
+  /**
+   * The oldest go first past the bounds (a Map iterates in insertion order), the newest is kept whatever its size, and
+   * an unfinished background response stays until it ends (their number is bounded where they are made).
+   */
+  private evict(): void {
+    while (this.entries.size > 1 && (this.entries.size > this.capacity || this.bytes > this.maxBytes)) {
+      const oldest = [...this.entries.keys()].slice(0, -1).find((id) => !this.entries.get(id)!.entry.pending);
+      if (oldest === undefined) return;
+      this.delete(oldest);
+    }
+  }
+
+  /** The kept responses' ids, oldest first. */
+  ids(): string[] {
+    return [...this.entries.keys()];
   }
 
   get size(): number {
@@ -79,7 +97,7 @@ export class ResponseStore {
       }
     }
     this.bytes = [...this.entries.values()].reduce((sum, kept) => sum + kept.bytes, 0);
-    while (this.entries.size > 1 && (this.entries.size > this.capacity || this.bytes > this.maxBytes)) this.delete(this.entries.keys().next().value!);
+    this.evict();
   }
 
   /** Ids are this node's own (resp_ and a job's UUID); anything else is kept out of the file name. */

@@ -67,9 +67,13 @@ export async function serveCompletion(kind: CompletionKind, body: unknown, respo
   await serveJobs(specs, new CompletionReply(response, options), response, services);
 }
 
-/** Runs a request's jobs in order and tells the reply; the client going away or the deadline cancels the rest. */
-export async function serveJobs(specs: readonly JobSpec[], reply: JobReply, response: ServerResponse, services: CompletionServices): Promise<void> {
-  const watch = new RequestWatch(response, specs[0]!.deadline);
+/**
+ * Runs a request's jobs in order and tells the reply; the client going away or the deadline cancels the rest.
+ * `client` is the HTTP response the client waits on, or, for work that outlives its request (a background response),
+ * a signal whose abort ends the jobs the same way: the reply hears nothing more.
+ */
+export async function serveJobs(specs: readonly JobSpec[], reply: JobReply, client: ServerResponse | AbortSignal, services: CompletionServices): Promise<void> {
+  const watch = new RequestWatch(client, specs[0]!.deadline);
   try {
     const session = await services.session();
     const outcomes: JobOutcome[] = [];
@@ -119,21 +123,31 @@ async function runOneJob(job: JobSpec, index: number, session: PeerSession, repl
 }
 
 /**
- * Aborts the job when the client goes away (the response closes before it finished) or the deadline passes:
- * an aggregator enforces a deadline only once it matched the job, and a request must not wait past it.
+ * Aborts the job when the client goes away (the response closes before it finished, or the signal standing for the
+ * client aborts) or the deadline passes: an aggregator enforces a deadline only once it matched the job, and a
+ * request must not wait past it.
  */
 class RequestWatch {
   private readonly abort = new AbortController();
   private readonly timer: NodeJS.Timeout;
+  private readonly unwatch: () => void = () => {};
   clientGone = false;
   deadlinePassed = false;
 
-  constructor(response: ServerResponse, deadline: number) {
-    response.on('close', () => {
-      if (response.writableFinished) return;
+  constructor(client: ServerResponse | AbortSignal, deadline: number) {
+    const gone = () => {
       this.clientGone = true;
       this.abort.abort();
-    });
+    };
+    if (client instanceof AbortSignal) {
+      if (client.aborted) gone();
+      client.addEventListener('abort', gone, { once: true });
+      this.unwatch = () => client.removeEventListener('abort', gone);
+    } else {
+      client.on('close', () => {
+        if (!client.writableFinished) gone();
+      });
+    }
     this.timer = setTimeout(() => {
       this.deadlinePassed = true;
       // The reason is what the job's record says it failed of.
@@ -147,6 +161,7 @@ class RequestWatch {
 
   dispose(): void {
     clearTimeout(this.timer);
+    this.unwatch();
   }
 }
 

@@ -21,7 +21,8 @@ export interface ApiNetwork {
   stop: () => Promise<void>;
 }
 
-export async function startApiNetwork(): Promise<ApiNetwork> {
+/** `providerPort`: a fixed port, for a test that stops the provider and starts it again where its aggregator dials it. */
+export async function startApiNetwork(options: { providerPort?: number } = {}): Promise<ApiNetwork> {
   const dir = await mkdtemp(join(tmpdir(), 'infernet-api-'));
   const home = (name: string) => join(dir, name);
   const started: RunningDaemon[] = [];
@@ -29,7 +30,7 @@ export async function startApiNetwork(): Promise<ApiNetwork> {
     for (const daemon of started.reverse()) await daemon.stop();
   };
   try {
-    await runCli(['init', '--home', home('provider'), '--role', 'provider', '--port', '0', '--sandbox', 'none', '--model', sharedModelPath('stories260K.gguf')]);
+    await runCli(['init', '--home', home('provider'), '--role', 'provider', '--port', String(options.providerPort ?? 0), '--sandbox', 'none', '--model', sharedModelPath('stories260K.gguf')]);
     const provider = await startDaemon(home('provider'));
     started.push(provider);
     await runCli(['init', '--home', home('aggregator'), '--role', 'aggregator', '--port', '0', '--connect', provider.url]);
