@@ -28,6 +28,7 @@ docker_ready() { docker info >/dev/null 2>&1 && bash scripts/build-runtime-image
 
 run_bench network-vs-direct 900 node dist/bench/network-vs-direct.js
 run_bench api-vs-cli 900 node dist/bench/api-vs-cli.js
+run_bench parallel-choices 600 node dist/bench/parallel-choices.js 3
 run_bench grammar-cost 900 node dist/bench/grammar-cost.js
 run_bench store-writes 600 node dist/bench/store-writes.js
 run_bench discovery 900 node dist/bench/discovery.js 50

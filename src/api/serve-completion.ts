@@ -68,34 +68,115 @@ export async function serveCompletion(kind: CompletionKind, body: unknown, respo
 }
 
 /**
- * Runs a request's jobs in order and tells the reply; the client going away or the deadline cancels the rest.
+ * Runs a request's jobs and tells the reply; the client going away or the deadline cancels them.
  * `client` is the HTTP response the client waits on, or, for work that outlives its request (a background response),
  * a signal whose abort ends the jobs the same way: the reply hears nothing more.
+ * A request with n choices runs its first job alone, so that its refusal is still an HTTP error and the headers name
+ * its provider; once a provider accepted it the others run at once, on free slots of the same or other providers.
+ * One refused for want of a free provider waits for another choice of the request to end and asks again (a provider
+ * with one slot runs them one after the other); any other failure fails the request and cancels the rest.
  */
 export async function serveJobs(specs: readonly JobSpec[], reply: JobReply, client: ServerResponse | AbortSignal, services: CompletionServices): Promise<void> {
   const watch = new RequestWatch(client, specs[0]!.deadline);
   try {
     const session = await services.session();
-    const outcomes: JobOutcome[] = [];
-    for (const [index, spec] of specs.entries()) {
-      // Checked before runJob, which only listens for an abort still to come.
-      if (watch.clientGone) return;
-      if (watch.deadlinePassed) return reply.fail(deadlineExceeded(spec.jobId));
-      // The shared session may have been redialled by an earlier job that outlived an aggregator restart.
-      const outcome = await runOneJob(spec, index, index === 0 ? session : await services.session(), reply, watch, services);
-      if (!outcome) return;
-      outcomes.push(outcome);
-      reply.choiceDone(index, outcome);
-    }
-    reply.finish(outcomes);
+    const choices = new ChoiceRuns(specs, reply, watch, services);
+    const outcomes = await choices.run(session);
+    if (outcomes) reply.finish(outcomes);
   } finally {
     watch.dispose();
   }
 }
 
-async function runOneJob(job: JobSpec, index: number, session: PeerSession, reply: JobReply, watch: RequestWatch, services: CompletionServices): Promise<JobOutcome | undefined> {
+type ChoiceResult = { outcome: JobOutcome } | { failure: ApiError; accepted: boolean } | { gone: true };
+
+/** The jobs of one request's choices, and what their runs share: the outcomes, the first failure, the waits for a slot. */
+class ChoiceRuns {
+  private readonly outcomes: JobOutcome[] = [];
+  private failure?: ApiError;
+  private running = 0;
+  /** Choices refused for want of a free provider, each woken when another choice of the request ends. */
+  private readonly waiting: Array<() => void> = [];
+
+  /** What the choices' jobs tell the reply, until the request failed: the other jobs' last words are not told. */
+  private readonly reply: JobReply;
+
+  constructor(
+    private readonly specs: readonly JobSpec[],
+    reply: JobReply,
+    private readonly watch: RequestWatch,
+    private readonly services: CompletionServices,
+  ) {
+    const live = () => !this.failure;
+    this.reply = {
+      matched: (index, provider) => live() && reply.matched(index, provider),
+      accepted: (index) => live() && reply.accepted(index),
+      text: (index, text) => live() && reply.text(index, text),
+      choiceDone: (index, outcome) => live() && reply.choiceDone(index, outcome),
+      finish: (outcomes) => reply.finish(outcomes),
+      fail: (error) => reply.fail(error),
+    };
+  }
+
+  /** The outcomes in choice order, or undefined when the request failed (the reply told) or its client went away. */
+  async run(session: PeerSession): Promise<JobOutcome[] | undefined> {
+    let others: Promise<void[]> | undefined;
+    const startOthers = () => (others ??= Promise.all(this.specs.slice(1).map((spec, offset) => this.runChoice(offset + 1, spec))));
+    await this.runChoice(0, this.specs[0]!, session, startOthers);
+    if (!this.failure && !this.watch.clientGone) startOthers();
+    // Every choice's job has ended (a failure cancelled the rest) before the request's watch goes.
+    await others;
+    const ended = this.specs.every((_, index) => this.outcomes[index] !== undefined);
+    return ended && !this.failure && !this.watch.clientGone ? this.outcomes : undefined;
+  }
+
+  private async runChoice(index: number, first: JobSpec, session?: PeerSession, onAccepted?: () => void): Promise<void> {
+    let spec = first;
+    for (;;) {
+      // Checked before runJob, which only listens for an abort still to come.
+      if (this.failure || this.watch.clientGone) return;
+      if (this.watch.deadlinePassed) return this.fail(deadlineExceeded(spec.jobId));
+      this.running++;
+      // The shared session may have been redialled by an earlier job that outlived an aggregator restart.
+      const result = await runOneJob(spec, index, session ?? (await this.services.session()), this.reply, this.watch, this.services, onAccepted);
+      this.running--;
+      if ('outcome' in result) {
+        this.outcomes[index] = result.outcome;
+        this.reply.choiceDone(index, result.outcome);
+        return this.waiting.shift()?.();
+      }
+      if ('gone' in result) return this.wakeAll();
+      if (!this.mayWait(index, result)) return this.fail(result.failure);
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      // Asked again as a new job: the refused one ended at the aggregator.
+      spec = { ...spec, jobId: randomUUID() };
+      session = undefined;
+    }
+  }
+
+  /** A choice after the first, refused before any provider took it for want of a free one, while another still runs. */
+  private mayWait(index: number, result: { failure: ApiError; accepted: boolean }): boolean {
+    return index > 0 && !result.accepted && result.failure.status === 503 && result.failure.apiCode === 'no_provider' && this.running > 0;
+  }
+
+  private fail(error: ApiError): void {
+    if (this.failure || this.watch.clientGone) return;
+    this.failure = error;
+    this.reply.fail(error);
+    // The other choices' jobs are cancelled at their providers; their ends are not told.
+    this.watch.cancel();
+    this.wakeAll();
+  }
+
+  private wakeAll(): void {
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+}
+
+async function runOneJob(job: JobSpec, index: number, session: PeerSession, reply: JobReply, watch: RequestWatch, services: CompletionServices, onAccepted?: () => void): Promise<ChoiceResult> {
   // Checks run on other providers; only the primary run streams to the caller.
   const spec: JobSpec = services.verification && job.verification.kind === 'none' ? { ...job, verification: services.verification } : job;
+  let accepted = false;
   try {
     // If the aggregator restarts mid-job, the job goes on through it once it is back (the stream continuing).
     const { outcome } = await runJobThroughAggregator({
@@ -111,14 +192,18 @@ async function runOneJob(job: JobSpec, index: number, session: PeerSession, repl
       hooks: {
         signal: watch.signal,
         onMatched: (provider) => reply.matched(index, provider),
-        onAccepted: () => reply.accepted(index),
+        onAccepted: () => {
+          accepted = true;
+          reply.accepted(index);
+          onAccepted?.();
+        },
         onText: (text) => reply.text(index, text),
       },
     });
-    return outcome;
+    return { outcome };
   } catch (error) {
-    if (!watch.clientGone) reply.fail(watch.deadlinePassed ? deadlineExceeded(spec.jobId) : await apiErrorOf(error, spec, services));
-    return undefined;
+    if (watch.clientGone) return { gone: true };
+    return { failure: watch.deadlinePassed ? deadlineExceeded(spec.jobId) : await apiErrorOf(error, spec, services), accepted };
   }
 }
 
@@ -157,6 +242,11 @@ class RequestWatch {
 
   get signal(): AbortSignal {
     return this.abort.signal;
+  }
+
+  /** Cancels the request's jobs still running: another of its choices failed it. */
+  cancel(): void {
+    this.abort.abort();
   }
 
   dispose(): void {
