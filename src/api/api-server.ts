@@ -31,6 +31,8 @@ import { serveCompletion, type CompletionServices } from './serve-completion.js'
 import { responsesRoutes } from './responses-routes.js';
 import { ResponseStore } from './responses-store.js';
 import { BackgroundResponses } from './background-responses.js';
+import { ConversationStore } from './conversations.js';
+import { conversationsRoutes } from './conversations-routes.js';
 import { InfernetError } from '../errors/index.js';
 
 export interface ApiServerOptions {
@@ -54,6 +56,8 @@ export interface ApiServerOptions {
   store?: JobStore;
   /** Where kept Responses API responses are written, so a restart keeps them (a node's home/responses); memory only without. */
   responsesDir?: string;
+  /** Where the Responses API's conversations are written (a node's home/conversations); memory only without. */
+  conversationsDir?: string;
   /** Served at GET /metrics without an API key (the API listens on 127.0.0.1 unless configured otherwise). */
   metrics?: NodeMetrics;
   /** /v1/files and /v1/batches, on a node that runs batches (an all-in-one node: src/batch). */
@@ -104,9 +108,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const batches = options.batches ? batchApiRoutes(options.batches) : undefined;
   const messageBatches = options.batches ? anthropicBatchRoutes(options.batches.store) : undefined;
   const responseStore = new ResponseStore(undefined, undefined, options.responsesDir);
-  const backgroundResponses = new BackgroundResponses(services, responseStore, options.logger);
-  const responses = responsesRoutes(services, responseStore, backgroundResponses);
-  const handle = router(services, Math.floor(Date.now() / 1000), (path) => responses(path) ?? batches?.(path) ?? messageBatches?.(path));
+  const conversationStore = new ConversationStore(options.conversationsDir);
+  const backgroundResponses = new BackgroundResponses(services, responseStore, options.logger, conversationStore);
+  const responses = responsesRoutes(services, responseStore, backgroundResponses, conversationStore);
+  const conversations = conversationsRoutes(conversationStore);
+  const handle = router(services, Math.floor(Date.now() / 1000), (path) => responses(path) ?? conversations(path) ?? batches?.(path) ?? messageBatches?.(path));
   const metrics = options.metrics;
   const server = createServer((request, response) => {
     if (metrics && isMetricsRequest(request)) return void serveMetrics(request, response, metrics);
@@ -205,7 +211,7 @@ function router(services: CompletionServices, createdAt: number, moreRoutes?: (p
   };
   return async (request, response, path) => {
     const methods = routes[path] ?? (path.startsWith('/v1/models/') ? { GET: retrieveModel } : moreRoutes?.(path));
-    if (!methods) throw new ApiError(404, 'unknown_url', `Invalid URL (${request.method} ${path}): this node serves /v1/models, /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings, Anthropic's /v1/messages and Ollama's /api/tags, /api/show, /api/ps, /api/version, /api/generate, /api/chat, /api/embed and /api/embeddings.`);
+    if (!methods) throw new ApiError(404, 'unknown_url', `Invalid URL (${request.method} ${path}): this node serves /v1/models, /v1/chat/completions, /v1/completions, /v1/responses, /v1/conversations, /v1/embeddings, Anthropic's /v1/messages and Ollama's /api/tags, /api/show, /api/ps, /api/version, /api/generate, /api/chat, /api/embed and /api/embeddings.`);
     const route = methods[request.method ?? ''];
     if (!route) throw new ApiError(405, 'method_not_allowed', `${request.method} is not allowed on ${path} (allowed: ${Object.keys(methods).join(', ')}).`);
     await route(request, response, path);

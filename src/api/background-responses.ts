@@ -18,6 +18,7 @@ import { echoOf, responseIdOf, responseObject, ResponsesReply } from './response
 import { conversationOf, responsesJobSpec, type ConversationMessage, type ResponsesRequest } from './responses-requests.js';
 import type { ResponseStore, StoredResponse } from './responses-store.js';
 import { ResponseEventLog } from './response-event-log.js';
+import { addTurn, conversationIdOf, type ConversationStore } from './conversations.js';
 import { serveJobs, type CompletionServices } from './serve-completion.js';
 
 /** Background responses whose jobs run at once; the others wait queued. */
@@ -45,6 +46,8 @@ export class BackgroundResponses {
     private readonly services: CompletionServices,
     private readonly store: ResponseStore,
     private readonly logger: Logger,
+    /** Where a response made on a conversation adds its turn once it has ended. */
+    private readonly conversations?: ConversationStore,
     private readonly limits = { running: MAX_RUNNING_BACKGROUND_RESPONSES, unfinished: MAX_UNFINISHED_BACKGROUND_RESPONSES },
   ) {}
 
@@ -187,7 +190,12 @@ export class BackgroundResponses {
       ...(this.logs.has(id) ? { events: this.logs.get(id)! } : {}),
       echo: echoOf(request),
       mode: replyModeOf(chat),
-      keep: (response, output) => this.settle(id, { response, conversation: [...history, ...conversationOf(request.input), ...output], inputItems: kept.inputItems }),
+      keep: (response, output) => {
+        if (!this.pendingOf(id)) return; // cancelled or forgotten meanwhile
+        this.settle(id, { response, conversation: [...history, ...conversationOf(request.input), ...output], inputItems: kept.inputItems });
+        const conversationId = conversationIdOf(request);
+        if (conversationId && this.conversations) addTurn(this.conversations, conversationId, request, response);
+      },
       background: {
         started: (response) => this.update(id, response),
         failed: (response, error) => {

@@ -10,6 +10,7 @@ import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-r
 import { toolCallIdOf } from './openai-responses.js';
 import { ReplyTextReader, type ReplyMode } from './reply-text-reader.js';
 import type { ConversationMessage, ResponsesRequest } from './responses-requests.js';
+import { conversationIdOf } from './conversations.js';
 import type { JobReply } from './serve-completion.js';
 
 /** The request's fields a response object echoes, as OpenAI's do. */
@@ -24,6 +25,8 @@ export interface ResponseEcho {
   tool_choice: unknown;
   parallel_tool_calls: boolean;
   previous_response_id: string | null;
+  /** The conversation the response continues and is added to. */
+  conversation: { id: string } | null;
   store: boolean;
   metadata: Record<string, string>;
   user: string | null;
@@ -118,6 +121,7 @@ export function responseObject(echo: ResponseEcho, state: ResponseState): Record
     output: state.output ?? [],
     parallel_tool_calls: echo.parallel_tool_calls,
     previous_response_id: echo.previous_response_id,
+    ...(echo.conversation ? { conversation: echo.conversation } : {}),
     reasoning: { effort: null, summary: null },
     service_tier: 'default',
     store: echo.store,
@@ -295,6 +299,7 @@ export function echoOf(request: ResponsesRequest): ResponseEcho {
     tool_choice: request.tool_choice ?? 'auto',
     parallel_tool_calls: request.parallel_tool_calls ?? true,
     previous_response_id: request.previous_response_id ?? null,
+    conversation: conversationIdOf(request) ? { id: conversationIdOf(request)! } : null,
     store: request.store !== false,
     metadata: request.metadata ?? {},
     user: request.user ?? null,

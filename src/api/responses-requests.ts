@@ -34,7 +34,7 @@ const FunctionCallItem = z
 const FunctionCallOutputItem = z
   .object({ type: z.literal('function_call_output'), id: z.string().max(256).optional(), status: z.string().optional(), call_id: z.string().min(1).max(256), output: z.string() })
   .strict();
-const InputItem = z.union([MessageItem, FunctionCallItem, FunctionCallOutputItem], { error: 'only message, function_call and function_call_output input items are supported by Infernet' });
+export const InputItem = z.union([MessageItem, FunctionCallItem, FunctionCallOutputItem], { error: 'only message, function_call and function_call_output input items are supported by Infernet' });
 export type InputItem = z.infer<typeof InputItem>;
 
 const FunctionTool = z
@@ -54,6 +54,9 @@ const TextFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('json_schema'), name: z.string().min(1).max(64), description: z.string().optional(), schema: z.record(z.string(), z.unknown()), strict: z.boolean().nullish() }).strict(),
 ]);
 
+/** Up to 16 string pairs kept with an object and echoed, as at OpenAI. */
+export const Metadata = z.record(z.string().max(64), z.string().max(512)).refine((value) => Object.keys(value).length <= 16, { error: 'at most 16 metadata keys' });
+
 export const ResponsesRequest = z
   .object({
     model: z.string().min(1).max(256),
@@ -71,7 +74,7 @@ export const ResponsesRequest = z
     /** Whether the node keeps the response for previous_response_id and GET /v1/responses/{id} (OpenAI's default: true). */
     store: z.boolean().nullish(),
     /** Kept with the response and echoed, as at OpenAI. */
-    metadata: z.record(z.string().max(64), z.string().max(512)).refine((value) => Object.keys(value).length <= 16, { error: 'at most 16 metadata keys' }).nullish(),
+    metadata: Metadata.nullish(),
     user: z.string().max(256).nullish(),
     safety_identifier: z.string().max(256).nullish(),
     prompt_cache_key: z.string().max(256).nullish(),
@@ -81,7 +84,8 @@ export const ResponsesRequest = z
     include: unsupported('include'),
     /** Answered at once `queued`, run by the node without the client, polled with GET (background-responses.ts). */
     background: z.boolean().nullish(),
-    conversation: unsupported('conversation'),
+    /** A kept conversation (conversations.ts) the response continues and is added to: its id, or `{id}`. */
+    conversation: z.union([z.string().min(1).max(256), z.object({ id: z.string().min(1).max(256) }).strict()]).nullish(),
     prompt: unsupported('prompt'),
     top_logprobs: unsupported('top_logprobs'),
     max_tool_calls: unsupported('max_tool_calls'),

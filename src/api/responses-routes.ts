@@ -11,6 +11,7 @@ import { readJsonBody } from './read-json-body.js';
 import { echoOf, ResponsesReply, responseIdOf } from './responses-reply.js';
 import { conversationOf, parseResponsesRequest, responsesJobSpec, type ConversationMessage, type ResponsesRequest } from './responses-requests.js';
 import { statusOf, type BackgroundResponses } from './background-responses.js';
+import { addTurn, conversationIdOf, turnsOf, type ConversationStore } from './conversations.js';
 import type { ResponseStore, StoredResponse } from './responses-store.js';
 import { inputItemsOf, pageOfInputItems } from './responses-input-items.js';
 import { queryOf } from './cursor-page.js';
@@ -22,9 +23,9 @@ const responseNotFound = (id: string, param: string | null) =>
   new ApiError(404, param ? 'previous_response_not_found' : 'not_found', `${param ? 'Previous response' : 'Response'} with id '${id}' not found.`, param);
 
 /** The routes for a path, or undefined when it is not a Responses route. */
-export function responsesRoutes(services: CompletionServices, store: ResponseStore, background: BackgroundResponses): (path: string) => Record<string, Route> | undefined {
+export function responsesRoutes(services: CompletionServices, store: ResponseStore, background: BackgroundResponses, conversations: ConversationStore): (path: string) => Record<string, Route> | undefined {
   return (path): Record<string, Route> | undefined => {
-    if (path === '/v1/responses') return { POST: async (request, response) => createResponse(await readJsonBody(request), response, services, store, background) };
+    if (path === '/v1/responses') return { POST: async (request, response) => createResponse(await readJsonBody(request), response, services, { store, background, conversations }) };
     const cancel = /^\/v1\/responses\/([^/]+)\/cancel$/.exec(path);
     if (cancel) return { POST: async (_request, response) => sendJson(response, 200, background.cancel(decodeURIComponent(cancel[1]!))) };
     const items = /^\/v1\/responses\/([^/]+)\/input_items$/.exec(path);
@@ -55,8 +56,11 @@ function startingAfterOf(query: URLSearchParams): number {
   return value;
 }
 
-/** The turns a request continues: those of the kept response it names, which must have ended. */
-function historyOf(request: ResponsesRequest, store: ResponseStore): readonly ConversationMessage[] {
+/** The turns a request continues: those of the conversation it names, or of the kept response it names, which must have ended. */
+function historyOf(request: ResponsesRequest, store: ResponseStore, conversations: ConversationStore): readonly ConversationMessage[] {
+  const conversationId = conversationIdOf(request);
+  if (conversationId && request.previous_response_id) throw badRequest('previous_response_id cannot be used with conversation: the conversation holds the turns a response continues.', 'conversation');
+  if (conversationId) return turnsOf(conversations.kept(conversationId, 'conversation').items);
   const previousId = request.previous_response_id;
   if (!previousId) return [];
   const previous = store.get(previousId);
@@ -73,9 +77,15 @@ function keptResponse(store: ResponseStore, encodedId: string): StoredResponse {
   return kept;
 }
 
-async function createResponse(body: unknown, response: ServerResponse, services: CompletionServices, store: ResponseStore, background: BackgroundResponses): Promise<void> {
+interface Kept {
+  store: ResponseStore;
+  background: BackgroundResponses;
+  conversations: ConversationStore;
+}
+
+async function createResponse(body: unknown, response: ServerResponse, services: CompletionServices, { store, background, conversations }: Kept): Promise<void> {
   const request = parseResponsesRequest(body);
-  const history = historyOf(request, store);
+  const history = historyOf(request, store, conversations);
   const jobId = randomUUID();
   const { spec, chat } = responsesJobSpec(request, history, jobId);
   if (request.background) {
@@ -85,12 +95,20 @@ async function createResponse(body: unknown, response: ServerResponse, services:
     return request.stream ? background.follow(queued.id as string, response, -1) : sendJson(response, 200, queued);
   }
   const keeps = request.store !== false;
+  const conversationId = conversationIdOf(request);
   const reply = new ResponsesReply(response, {
     jobId,
     stream: request.stream === true,
     echo: echoOf(request),
     mode: replyModeOf(chat),
-    ...(keeps ? { keep: (answer, output) => store.put(responseIdOf(jobId), { response: answer, conversation: [...history, ...conversationOf(request.input), ...output], inputItems: inputItemsOf(request.input, responseIdOf(jobId)) }) } : {}),
+    ...(keeps || conversationId
+      ? {
+          keep: (answer: Record<string, unknown>, output: ConversationMessage[]) => {
+            if (keeps) store.put(responseIdOf(jobId), { response: answer, conversation: [...history, ...conversationOf(request.input), ...output], inputItems: inputItemsOf(request.input, responseIdOf(jobId)) });
+            if (conversationId) addTurn(conversations, conversationId, request, answer);
+          },
+        }
+      : {}),
   });
   await serveJobs([spec], reply, response, services);
 }

@@ -558,6 +558,7 @@ export class NodeDaemon {
       ...(aggregator ? { localModels: () => aggregator.availableModels() } : {}),
       store: this.store,
       responsesDir: join(home.dir, 'responses'),
+      conversationsDir: join(home.dir, 'conversations'),
       metrics: this.metrics,
       app: this.appGateway,
       verification: config.verification.defaultPolicy,

@@ -129,6 +129,41 @@ describe("the Responses API of a client node (POST /v1/responses)", () => {
     await assert.rejects(openai.responses.delete(kept.id), (error: unknown) => error instanceof NotFoundError);
   });
 
+  it('continues a conversation (conversation: id) as previous_response_id would, adding each turn to its items', async () => {
+    const turn = { model: MODEL, max_output_tokens: 8, temperature: 0 } as const;
+    const conversation = await openai.conversations.create({ items: [{ role: 'user', content: 'Lily had a red ball.' }], metadata: { topic: 'lily' } });
+    assert.match(conversation.id, /^conv_/);
+    assert.deepEqual(conversation.metadata, { topic: 'lily' });
+    const first = await openai.responses.create({ ...turn, conversation: conversation.id, input: 'She played.' });
+    const second = await openai.responses.create({ ...turn, conversation: { id: conversation.id }, input: 'What did Lily have?' });
+    assert.deepEqual(second.conversation, { id: conversation.id });
+    // The same turns as a chain of previous_response_id: the same prompt, so the same greedy answer.
+    const chainFirst = await openai.responses.create({ ...turn, input: [{ role: 'user', content: 'Lily had a red ball.' }, { role: 'user', content: 'She played.' }] });
+    const chainSecond = await openai.responses.create({ ...turn, previous_response_id: chainFirst.id, input: 'What did Lily have?' });
+    assert.equal(first.output_text, chainFirst.output_text);
+    assert.equal(second.output_text, chainSecond.output_text);
+    assert.deepEqual(second.usage, chainSecond.usage);
+
+    const items = [];
+    for await (const item of openai.conversations.items.list(conversation.id, { limit: 2, order: 'asc' })) items.push(item);
+    assert.deepEqual(
+      items.map((item) => (item.type === 'message' ? `${item.role}: ${item.content.map((part) => ('text' in part ? part.text : '')).join('')}` : item.type)),
+      ['user: Lily had a red ball.', 'user: She played.', `assistant: ${first.output_text}`, 'user: What did Lily have?', `assistant: ${second.output_text}`],
+    );
+    assert.deepEqual(await openai.conversations.items.retrieve(items[2]!.id!, { conversation_id: conversation.id }), items[2]);
+    await openai.conversations.items.delete(items[0]!.id!, { conversation_id: conversation.id });
+    assert.equal((await openai.conversations.items.list(conversation.id)).data.length, 4);
+    await openai.conversations.items.create(conversation.id, { items: [{ role: 'user', content: 'Then it rained.' }] });
+    assert.equal((await openai.conversations.items.list(conversation.id, { limit: 1 })).data[0]?.type, 'message');
+    assert.deepEqual((await openai.conversations.update(conversation.id, { metadata: { topic: 'rain' } })).metadata, { topic: 'rain' });
+    assert.deepEqual((await openai.conversations.retrieve(conversation.id)).metadata, { topic: 'rain' });
+
+    await assert.rejects(openai.responses.create({ ...turn, conversation: conversation.id, previous_response_id: first.id, input: 'Hi' }), (error: unknown) => error instanceof BadRequestError && error.param === 'conversation');
+    assert.deepEqual(await openai.conversations.delete(conversation.id), { id: conversation.id, object: 'conversation.deleted', deleted: true });
+    await assert.rejects(openai.conversations.retrieve(conversation.id), NotFoundError);
+    await assert.rejects(openai.responses.create({ ...turn, conversation: conversation.id, input: 'Hi' }), (error: unknown) => error instanceof NotFoundError && error.param === 'conversation');
+  });
+
   it('answers JSON valid against a strict json_schema text format, streamed and not, completed', async () => {
     const request = { model: MODEL, input: 'Once upon a time', max_output_tokens: 120, temperature: 0, text: { format: { type: 'json_schema' as const, name: 'person', schema: PERSON, strict: true } } };
     const whole = await openai.responses.create(request);

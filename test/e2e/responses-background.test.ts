@@ -68,6 +68,16 @@ describe('background responses (background: true on POST /v1/responses)', () => 
     await assert.rejects(openai.responses.cancel(queued.id), BadRequestError);
   });
 
+  it('adds its turn to the conversation it was made on once it has ended', async () => {
+    const conversation = await openai.conversations.create();
+    const queued = await openai.responses.create({ ...REQUEST, background: true, conversation: conversation.id });
+    assert.deepEqual(queued.conversation, { id: conversation.id });
+    const done = await ended(openai, queued.id);
+    const items = (await openai.conversations.items.list(conversation.id, { order: 'asc' })).data;
+    assert.deepEqual(items.map((item) => (item.type === 'message' ? item.role : item.type)), ['user', 'assistant']);
+    assert.deepEqual(items[1], done.output[0]);
+  });
+
   it('streams from response.created (queued), and a client that lost the stream reads on after the last event it saw', async () => {
     const stream = await openai.responses.create({ ...REQUEST, background: true, stream: true });
     const seen: ResponseStreamEvent[] = [];
