@@ -31,8 +31,10 @@ const MessageItem = z
 const FunctionCallItem = z
   .object({ type: z.literal('function_call'), id: z.string().max(256).optional(), status: z.string().optional(), call_id: z.string().min(1).max(256), name: z.string().min(1).max(64), arguments: z.string() })
   .strict();
+/** A tool's output: text, or text parts (what agents such as Codex send for a tool that answered several pieces). */
+const FunctionCallOutput = z.union([z.string(), z.array(InputText, { error: 'only input_text parts are supported by Infernet in a function_call_output' })]);
 const FunctionCallOutputItem = z
-  .object({ type: z.literal('function_call_output'), id: z.string().max(256).optional(), status: z.string().optional(), call_id: z.string().min(1).max(256), output: z.string() })
+  .object({ type: z.literal('function_call_output'), id: z.string().max(256).optional(), status: z.string().optional(), call_id: z.string().min(1).max(256), output: FunctionCallOutput })
   .strict();
 export const InputItem = z.union([MessageItem, FunctionCallItem, FunctionCallOutputItem], { error: 'only message, function_call and function_call_output input items are supported by Infernet' });
 export type InputItem = z.infer<typeof InputItem>;
@@ -88,8 +90,12 @@ export const ResponsesRequest = z
     conversation: z.union([z.string().min(1).max(256), z.object({ id: z.string().min(1).max(256) }).strict()]).nullish(),
     prompt: unsupported('prompt'),
     top_logprobs: unsupported('top_logprobs'),
-    max_tool_calls: unsupported('max_tool_calls'),
-    stream_options: unsupported('stream_options'),
+    /** A response here makes at most one call, so any limit from 1 holds. */
+    max_tool_calls: z.number().int().min(1, { error: 'max_tool_calls below 1 is not supported by Infernet: use tool_choice "none"' }).nullish(),
+    /** Obfuscation pads stream events against size side channels; Infernet's events carry none. */
+    stream_options: z.object({ include_obfuscation: z.literal(false, { error: 'include_obfuscation is not supported by Infernet: send false' }).nullish() }).strict().nullish(),
+    /** What a client says of itself (Codex sends it): accepted; nothing here depends on it. */
+    client_metadata: z.record(z.string().max(64), z.string().max(512)).nullish(),
     infernet: InfernetOptions.optional(),
   })
   .strict();
@@ -109,7 +115,7 @@ export function conversationOf(input: ResponsesRequest['input']): ConversationMe
   if (typeof input === 'string') return [{ role: 'user', content: input }];
   return input.map((item): ConversationMessage => {
     if (item.type === 'function_call') return { role: 'assistant', content: null, tool_calls: [{ id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } }] };
-    if (item.type === 'function_call_output') return { role: 'tool', tool_call_id: item.call_id, content: item.output };
+    if (item.type === 'function_call_output') return { role: 'tool', tool_call_id: item.call_id, content: partsText(item.output) };
     return { role: item.role, content: partsText(item.content) };
   });
 }
