@@ -19,7 +19,7 @@ import { conversationOf, responsesJobSpec, type ConversationMessage, type Respon
 import type { ResponseStore, StoredResponse } from './responses-store.js';
 import { ResponseEventLog } from './response-event-log.js';
 import { addTurn, conversationIdOf, type ConversationStore } from './conversations.js';
-import { serveJobs, type CompletionServices } from './serve-completion.js';
+import { asApiError, serveJobs, type CompletionServices } from './serve-completion.js';
 
 /** Background responses whose jobs run at once; the others wait queued. */
 export const MAX_RUNNING_BACKGROUND_RESPONSES = 8;
@@ -210,7 +210,7 @@ export class BackgroundResponses {
       await serveJobs([spec], reply, signal, this.services);
     } catch (error) {
       // No session with an aggregator (503, asked again) or a fault of this node.
-      if (!signal.aborted) reply.fail(error instanceof ApiError ? error : new ApiError(500, 'internal', `Internal error: ${(error as Error).message}`));
+      if (!signal.aborted) reply.fail(asApiError(error));
     }
     return busy;
   }

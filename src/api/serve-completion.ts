@@ -137,8 +137,7 @@ class ChoiceRuns {
       if (this.failure || this.watch.clientGone) return;
       if (this.watch.deadlinePassed) return this.fail(deadlineExceeded(spec.jobId));
       this.running++;
-      // The shared session may have been redialled by an earlier job that outlived an aggregator restart.
-      const result = await runOneJob(spec, index, session ?? (await this.services.session()), this.reply, this.watch, this.services, onAccepted);
+      const result = await this.sessionFor(session).then((current) => runOneJob(spec, index, current, this.reply, this.watch, this.services, onAccepted), (error: unknown) => ({ failure: asApiError(error), accepted: false }));
       this.running--;
       if ('outcome' in result) {
         this.outcomes[index] = result.outcome;
@@ -152,6 +151,11 @@ class ChoiceRuns {
       spec = { ...spec, jobId: randomUUID() };
       session = undefined;
     }
+  }
+
+  /** The first choice's session, or the shared one now: it may have been redialled by a job that outlived an aggregator restart. */
+  private async sessionFor(first: PeerSession | undefined): Promise<PeerSession> {
+    return first ?? this.services.session();
   }
 
   /** A choice after the first, refused before any provider took it for want of a free one, while another still runs. */
@@ -257,10 +261,11 @@ class RequestWatch {
 
 const deadlineExceeded = (jobId: string) => new ApiError(504, 'deadline_exceeded', `Job ${jobId} did not finish before its deadline (set infernet.timeout_s for more time).`);
 
+export const asApiError = (error: unknown): ApiError => (error instanceof ApiError ? error : new ApiError(500, 'internal', `Internal error: ${(error as Error).message}`, null, { cause: error }));
+
 /** The HTTP answer to a job that did not complete. */
 async function apiErrorOf(error: unknown, spec: JobSpec, services: CompletionServices): Promise<ApiError> {
-  if (error instanceof ApiError) return error;
-  if (!(error instanceof JobFailedError)) return new ApiError(500, 'internal', `Internal error: ${(error as Error).message}`, null, { cause: error });
+  if (!(error instanceof JobFailedError)) return asApiError(error);
   const message = `Job ${error.jobId} failed (${error.reason}): ${error.message}`;
   if (error.code === 'no_provider') return noProviderError(spec, services, error);
   if (error.code === 'model_unavailable') return modelNotFound(spec.model.name);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { eventually, freePort, startDaemon, type RunningDaemon } from '../support/cli.js';
+import { eventually, freePort, runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
 import { API_TEST_MODEL as MODEL, startApiNetwork, type ApiNetwork } from './api-network.js';
 
 const REQUEST = { model: MODEL, instructions: 'Tell a story.', input: 'Once upon a time', max_output_tokens: 24, temperature: 0 } as const;
@@ -147,6 +147,8 @@ describe('background responses (background: true on POST /v1/responses)', () => 
     assert.equal(file.response.status, 'queued');
     assert.ok(file.pending, 'kept with its request, to run again');
     restarted.push(await startDaemon(network.home('provider')));
+    // The aggregator dials its provider again on its backoff (up to 30 s between tries).
+    await eventually(async () => JSON.parse((await runCli(['status', '--home', network.home('aggregator'), '--json'])).stdout).daemon.peers.length > 0, 45_000, 'the aggregator to reach its provider again');
     const client = await startDaemon(network.home('client'), { until: 'api' });
     restarted.push(client);
     const again = new OpenAI({ apiKey: network.apiKey, baseURL: `${client.api}/v1`, maxRetries: 0 });
