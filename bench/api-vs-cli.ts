@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI from 'openai';
 import { validateNodeConfig } from '../src/config/index.js';
 import { generateNodeKey } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
@@ -14,7 +13,7 @@ import { runJob } from '../src/client/index.js';
 import { JobSpec, SamplingParams } from '../src/protocol/index.js';
 import { dialPeer } from '../src/transport/index.js';
 import { decodeRate, endToEndRate, firstToken, type Sample } from './generation-samples.js';
-import { eventually, runCli, startDaemon, type RunningDaemon } from '../test/support/cli.js';
+import { startApiDaemons } from './api-daemons.js';
 import { reportFigure } from './summary/bench-figure.js';
 
 const ROUNDS = 7;
@@ -22,34 +21,8 @@ const MAX_TOKENS = 128;
 const PROMPT = 'Once upon a time';
 const MODEL = 'stories260K';
 
-async function startNetwork(dir: string) {
-  const home = (name: string) => join(dir, name);
-  const started: RunningDaemon[] = [];
-  const start = async (name: string, options?: { until: 'api' }) => {
-    const daemon = await startDaemon(home(name), options);
-    started.push(daemon);
-    return daemon;
-  };
-  const stop = () => Promise.all(started.map((daemon) => daemon.stop()));
-  try {
-    await runCli(['init', '--home', home('provider'), '--role', 'provider', '--port', '0', '--model', sharedModelPath('stories260K.gguf'), '--sandbox', 'none']);
-    const provider = await start('provider');
-    await runCli(['init', '--home', home('aggregator'), '--role', 'aggregator', '--port', '0', '--connect', provider.url]);
-    const aggregator = await start('aggregator');
-    await runCli(['init', '--home', home('client'), '--role', 'client', '--connect', aggregator.url, '--api-port', '0']);
-    const apiKey = (await runCli(['apikey', 'create', '--home', home('client')])).stdout.trim();
-    const client = await start('client', { until: 'api' });
-    const openai = new OpenAI({ apiKey, baseURL: `${client.api}/v1`, maxRetries: 0 });
-    await eventually(async () => (await openai.models.list()).data.length > 0, 15_000, 'the provider to join');
-    return { openai, aggregatorUrl: aggregator.url, stop };
-  } catch (error) {
-    await stop(); // no daemon outlives a failed start
-    throw error;
-  }
-}
-
 async function main(): Promise<void> {
-  const network = await startNetwork(await mkdtemp(join(tmpdir(), 'infernet-bench-api-')));
+  const network = await startApiDaemons(await mkdtemp(join(tmpdir(), 'infernet-bench-api-')), [sharedModelPath('stories260K.gguf')]);
   const key = generateNodeKey();
   const session = await dialPeer(network.aggregatorUrl, { identity: { key, role: 'client', agent: 'bench' }, limits: validateNodeConfig({}, 'bench').limits, logger: silentLogger() });
   const sampling = SamplingParams.parse({ maxTokens: MAX_TOKENS, seed: 42 });

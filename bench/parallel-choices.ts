@@ -8,9 +8,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI from 'openai';
 import { BENCHMARK_LLAMA_SHAPE, writeRandomLlamaGguf } from '../src/models/index.js';
-import { eventually, runCli, startDaemon, type RunningDaemon } from '../test/support/cli.js';
+import { startApiDaemons } from './api-daemons.js';
+import { median } from './bench-node.js';
 import { reportFigure } from './summary/bench-figure.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
@@ -20,41 +20,11 @@ const MODEL = 'bench-100m-q8_0';
 /** The random model's end token (2) banned, so that every choice decodes its whole budget. */
 const REQUEST = { model: MODEL, prompt: 'The garden by the river', max_tokens: MAX_TOKENS, temperature: 0.8, logit_bias: { '2': -100 } };
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-async function startNetwork(dir: string, modelPath: string) {
-  const home = (name: string) => join(dir, name);
-  const started: RunningDaemon[] = [];
-  const start = async (name: string, options?: { until: 'api' }) => {
-    const daemon = await startDaemon(home(name), options);
-    started.push(daemon);
-    return daemon;
-  };
-  const stop = () => Promise.all(started.map((daemon) => daemon.stop()));
-  try {
-    const providers = [];
-    for (const name of ['provider-a', 'provider-b']) {
-      await runCli(['init', '--home', home(name), '--role', 'provider', '--port', '0', '--model', modelPath, '--sandbox', 'none']);
-      providers.push(await start(name));
-    }
-    await runCli(['init', '--home', home('aggregator'), '--role', 'aggregator', '--port', '0', ...providers.flatMap((provider) => ['--connect', provider.url])]);
-    const aggregator = await start('aggregator');
-    await runCli(['init', '--home', home('client'), '--role', 'client', '--connect', aggregator.url, '--api-port', '0']);
-    const apiKey = (await runCli(['apikey', 'create', '--home', home('client')])).stdout.trim();
-    const client = await start('client', { until: 'api' });
-    await eventually(async () => JSON.parse((await runCli(['status', '--home', home('aggregator'), '--json'])).stdout).daemon.peers.length >= 3, 30_000, 'both providers and the client to join');
-    return { openai: new OpenAI({ apiKey, baseURL: `${client.api}/v1`, maxRetries: 0 }), stop };
-  } catch (error) {
-    await stop(); // no daemon outlives a failed start
-    throw error;
-  }
-}
-
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'infernet-bench-choices-'));
   const modelPath = join(dir, `${MODEL}.gguf`);
   await writeRandomLlamaGguf(modelPath, BENCHMARK_LLAMA_SHAPE, { seed: 7, tensorType: 'Q8_0' });
-  const network = await startNetwork(dir, modelPath);
+  const network = await startApiDaemons(dir, [modelPath, modelPath]);
   try {
     const { openai } = network;
     const timed = async (run: () => Promise<number>) => {

@@ -9,6 +9,19 @@ import { runCli, startDaemon, type RunningDaemon } from '../support/cli.js';
 
 export const API_TEST_MODEL = 'stories260K';
 
+/** The kinds of event, in order, of a streamed Responses answer in text cut at max_output_tokens. */
+export const INCOMPLETE_TEXT_EVENTS = [
+  'response.created',
+  'response.in_progress',
+  'response.output_item.added',
+  'response.content_part.added',
+  'response.output_text.delta',
+  'response.output_text.done',
+  'response.content_part.done',
+  'response.output_item.done',
+  'response.incomplete',
+];
+
 export interface ApiNetwork {
   provider: RunningDaemon;
   aggregator: RunningDaemon;
