@@ -7,7 +7,7 @@ import { npubOf } from '../identity/index.js';
 import type { JobOutcome } from '../client/job-client.js';
 import type { ApiError } from './api-error.js';
 import { EventStream, sendError, sendJson, type ResponseHeaders } from './http-replies.js';
-import { toolCallIdOf } from './openai-responses.js';
+import { logprobsOf, toolCallIdOf } from './openai-responses.js';
 import { ReplyTextReader, type ReplyMode } from './reply-text-reader.js';
 import type { ConversationMessage, ResponsesRequest } from './responses-requests.js';
 import { conversationIdOf } from './conversations.js';
@@ -227,9 +227,11 @@ export class ResponsesReply implements JobReply {
     const read = this.reader.end(outcome.output);
     const complete = read.call !== undefined || outcome.finishReason !== 'length';
     const status = complete ? 'completed' : 'incomplete';
+    // include message.output_text.logprobs: the provider's, which come with its signed result (so at the end of a stream).
+    const logprobs = outcome.logprobs ? (logprobsOf('chat', outcome.logprobs) as { content: object[] }).content : [];
     const item: OutputItem = read.call
       ? { type: 'function_call', id: functionCallIdOf(this.options.jobId), call_id: toolCallIdOf(this.options, 0), name: read.call.name, arguments: read.call.arguments, status: 'completed' }
-      : { type: 'message', id: messageIdOf(this.options.jobId), status, role: 'assistant', content: [{ type: 'output_text', text: read.text, annotations: [], logprobs: [] }] };
+      : { type: 'message', id: messageIdOf(this.options.jobId), status, role: 'assistant', content: [{ type: 'output_text', text: read.text, annotations: [], logprobs }] };
     const usage = { input_tokens: outcome.promptTokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: outcome.tokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: outcome.promptTokens + outcome.tokens };
     const response = this.responseObject(status, [item], usage);
     this.options.keep?.(response, [read.call ? { role: 'assistant', content: null, tool_calls: [{ id: item.call_id, type: 'function', function: { name: read.call.name, arguments: read.call.arguments } }] } : { role: 'assistant', content: read.text }]);
@@ -239,13 +241,13 @@ export class ResponsesReply implements JobReply {
       return;
     }
     this.accepted();
-    this.closeStreamedItem(item, read.text);
+    this.closeStreamedItem(item, read.text, logprobs);
     this.send(complete ? 'response.completed' : 'response.incomplete', { response });
     stream.end();
   }
 
   /** The .done events of the item that streamed; a call cut short by the budget ends as the text it was. */
-  private closeStreamedItem(item: OutputItem, text: string): void {
+  private closeStreamedItem(item: OutputItem, text: string, logprobs: object[]): void {
     const streamed = this.item;
     if (streamed?.type === 'function_call') {
       const done = item.type === 'function_call' ? item : { ...streamed, status: 'incomplete' };
@@ -260,8 +262,8 @@ export class ResponsesReply implements JobReply {
     if (text.length > this.streamedText.length && text.startsWith(this.streamedText)) {
       this.send('response.output_text.delta', { item_id: this.item!.id, output_index: 0, content_index: 0, delta: text.slice(this.streamedText.length), logprobs: [] });
     }
-    const part = { type: 'output_text', text, annotations: [], logprobs: [] };
-    this.send('response.output_text.done', { item_id: this.item!.id, output_index: 0, content_index: 0, text, logprobs: [] });
+    const part = { type: 'output_text', text, annotations: [], logprobs };
+    this.send('response.output_text.done', { item_id: this.item!.id, output_index: 0, content_index: 0, text, logprobs });
     this.send('response.content_part.done', { item_id: this.item!.id, output_index: 0, content_index: 0, part });
     this.send('response.output_item.done', { output_index: 0, item: item.type === 'message' ? item : { ...this.item!, status: 'completed', content: [part] } });
   }

@@ -72,6 +72,6 @@ describe('Responses requests as chat completions', () => {
     ]);
     assert.equal(refusal(() => parseResponsesRequest({ ...body, max_tool_calls: 0 })).param, 'max_tool_calls');
     assert.equal(refusal(() => parseResponsesRequest({ ...body, stream_options: { include_obfuscation: true } })).param, 'stream_options.include_obfuscation');
-    assert.equal(refusal(() => parseResponsesRequest({ ...body, include: ['reasoning.encrypted_content'] })).param, 'include');
+    assert.equal(refusal(() => parseResponsesRequest({ ...body, include: ['reasoning.encrypted_content'] })).param, 'include[0]');
   });
 });

@@ -56,6 +56,9 @@ const TextFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('json_schema'), name: z.string().min(1).max(64), description: z.string().optional(), schema: z.record(z.string(), z.unknown()), strict: z.boolean().nullish() }).strict(),
 ]);
 
+/** The `include` value that asks for each output token's log-probability (and top_logprobs alternatives). */
+export const OUTPUT_TEXT_LOGPROBS = 'message.output_text.logprobs';
+
 /** Up to 16 string pairs kept with an object and echoed, as at OpenAI. */
 export const Metadata = z.record(z.string().max(64), z.string().max(512)).refine((value) => Object.keys(value).length <= 16, { error: 'at most 16 metadata keys' });
 
@@ -83,13 +86,15 @@ export const ResponsesRequest = z
     truncation: z.literal('disabled', { error: 'only truncation "disabled" is supported by Infernet' }).nullish(),
     service_tier: z.enum(['auto', 'default'], { error: 'only the default service tier is offered by Infernet' }).nullish(),
     reasoning: unsupported('reasoning'),
-    include: unsupported('include'),
+    /** Fields to add to the answer: the output text's logprobs only (other items here carry nothing more). */
+    include: z.array(z.literal(OUTPUT_TEXT_LOGPROBS, { error: `only ${OUTPUT_TEXT_LOGPROBS} can be included by Infernet` })).max(1).nullish(),
     /** Answered at once `queued`, run by the node without the client, polled with GET (background-responses.ts). */
     background: z.boolean().nullish(),
     /** A kept conversation (conversations.ts) the response continues and is added to: its id, or `{id}`. */
     conversation: z.union([z.string().min(1).max(256), z.object({ id: z.string().min(1).max(256) }).strict()]).nullish(),
     prompt: unsupported('prompt'),
-    top_logprobs: unsupported('top_logprobs'),
+    /** The most likely alternatives of each output token, with include's output text logprobs. */
+    top_logprobs: z.number().int().min(0).max(20).nullish(),
     /** A response here makes at most one call, so any limit from 1 holds. */
     max_tool_calls: z.number().int().min(1, { error: 'max_tool_calls below 1 is not supported by Infernet: use tool_choice "none"' }).nullish(),
     /** Obfuscation pads stream events against size side channels; Infernet's events carry none. */
@@ -98,7 +103,8 @@ export const ResponsesRequest = z
     client_metadata: z.record(z.string().max(64), z.string().max(512)).nullish(),
     infernet: InfernetOptions.optional(),
   })
-  .strict();
+  .strict()
+  .refine((request) => !request.top_logprobs || request.include?.includes(OUTPUT_TEXT_LOGPROBS), { error: `top_logprobs needs include: ["${OUTPUT_TEXT_LOGPROBS}"]`, path: ['top_logprobs'] });
 export type ResponsesRequest = z.infer<typeof ResponsesRequest>;
 
 export function parseResponsesRequest(body: unknown): ResponsesRequest {
@@ -142,6 +148,7 @@ export function chatRequestOf(request: ResponsesRequest, history: readonly Conve
     ...(tools?.length ? { tools } : {}),
     ...(toolChoice ? { tool_choice: toolChoice } : {}),
     ...(request.parallel_tool_calls != null ? { parallel_tool_calls: request.parallel_tool_calls } : {}),
+    ...(request.include?.includes(OUTPUT_TEXT_LOGPROBS) ? { logprobs: true, ...(request.top_logprobs ? { top_logprobs: request.top_logprobs } : {}) } : {}),
     ...(request.infernet ? { infernet: request.infernet } : {}),
   };
 }
@@ -167,7 +174,8 @@ function renamingParams<T>(build: () => T): T {
           .replace(/^response_format/, 'text.format')
           .replace(/^tools\[(\d+)\]\.function\./, 'tools[$1].')
           .replace('tool_choice.function.name', 'tool_choice.name')
-          .replace(/^max_tokens$/, 'max_output_tokens');
+          .replace(/^max_tokens$/, 'max_output_tokens')
+          .replace(/^logprobs$/, 'include');
     throw new ApiError(error.status, error.apiCode, error.message.replace(error.param, param), param);
   }
 }

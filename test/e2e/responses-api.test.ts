@@ -154,6 +154,29 @@ describe("the Responses API of a client node (POST /v1/responses)", () => {
     await assert.rejects(openai.responses.create({ ...turn, conversation: conversation.id, input: 'Hi' }), (error: unknown) => error instanceof NotFoundError && error.param === 'conversation');
   });
 
+  it("answers each output token's logprob and its top alternatives with include, streamed and not", async () => {
+    const request = { model: MODEL, input: 'Once upon a time', max_output_tokens: 8, temperature: 0, include: ['message.output_text.logprobs' as const], top_logprobs: 2 };
+    const whole = await openai.responses.create(request);
+    const part = whole.output[0]?.type === 'message' ? whole.output[0].content[0] : undefined;
+    assert.ok(part?.type === 'output_text');
+    const logprobs = part.logprobs ?? [];
+    assert.equal(logprobs.length, 8, 'one per output token');
+    assert.equal(logprobs.map((entry) => entry.token).join(''), whole.output_text);
+    for (const entry of logprobs) {
+      assert.equal(entry.top_logprobs.length, 2);
+      assert.equal(entry.top_logprobs[0]!.token, entry.token, 'greedy: the most likely token is the one chosen');
+      assert.ok(entry.logprob <= 0);
+    }
+    const events = [];
+    for await (const event of await openai.responses.create({ ...request, stream: true })) events.push(event);
+    const done = events.find((event) => event.type === 'response.output_text.done');
+    const streamed = done?.type === 'response.output_text.done' ? (done.logprobs ?? []) : [];
+    // The same tokens; their logprobs agree to float rounding (the engine's sums vary in the last digits between runs).
+    assert.deepEqual(streamed.map((entry) => entry.token), logprobs.map((entry) => entry.token));
+    streamed.forEach((entry, index) => assert.ok(Math.abs(entry.logprob - logprobs[index]!.logprob) < 1e-3));
+    await assert.rejects(openai.responses.create({ model: MODEL, input: 'Hi', top_logprobs: 2 }), (error: unknown) => error instanceof BadRequestError && error.param === 'top_logprobs');
+  });
+
   it('answers JSON valid against a strict json_schema text format, streamed and not, completed', async () => {
     const request = { model: MODEL, input: 'Once upon a time', max_output_tokens: 120, temperature: 0, text: { format: { type: 'json_schema' as const, name: 'person', schema: PERSON, strict: true } } };
     const whole = await openai.responses.create(request);
