@@ -83,8 +83,9 @@ describe('the API of an all-in-one node', () => {
     const unknown = await call(api, '/v1/audio/speech', { key, body: {} });
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error.code, 'unknown_url');
-    const wrong = await call(api, '/v1/chat/completions', { key });
+    const wrong = await call(api, '/v1/chat/completions', { key, method: 'DELETE' });
     assert.equal(wrong.status, 405);
+    assert.match(wrong.body.error.message, /allowed: POST, GET/);
   });
 
   it("answers Ollama's heartbeat (HEAD /, the ollama CLI's first request) without a key; GET / stays the interface's", async () => {

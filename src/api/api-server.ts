@@ -33,6 +33,7 @@ import { ResponseStore } from './responses-store.js';
 import { BackgroundResponses } from './background-responses.js';
 import { ConversationStore } from './conversations.js';
 import { conversationsRoutes } from './conversations-routes.js';
+import { listStoredCompletions, storedCompletionRoutes, StoredCompletions } from './stored-completions.js';
 import { InfernetError } from '../errors/index.js';
 
 export interface ApiServerOptions {
@@ -58,6 +59,8 @@ export interface ApiServerOptions {
   responsesDir?: string;
   /** Where the Responses API's conversations are written (a node's home/conversations); memory only without. */
   conversationsDir?: string;
+  /** Where chat completions made with `store: true` are written (a node's home/chat-completions); memory only without. */
+  chatCompletionsDir?: string;
   /** Served at GET /metrics without an API key (the API listens on 127.0.0.1 unless configured otherwise). */
   metrics?: NodeMetrics;
   /** /v1/files and /v1/batches, on a node that runs batches (an all-in-one node: src/batch). */
@@ -112,7 +115,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const backgroundResponses = new BackgroundResponses(services, responseStore, options.logger, conversationStore);
   const responses = responsesRoutes(services, responseStore, backgroundResponses, conversationStore);
   const conversations = conversationsRoutes(conversationStore);
-  const handle = router(services, Math.floor(Date.now() / 1000), (path) => responses(path) ?? conversations(path) ?? batches?.(path) ?? messageBatches?.(path));
+  const storedCompletions = new StoredCompletions(options.chatCompletionsDir);
+  const completionRoutes = storedCompletionRoutes(storedCompletions);
+  const handle = router(services, Math.floor(Date.now() / 1000), storedCompletions, (path) => responses(path) ?? conversations(path) ?? completionRoutes(path) ?? batches?.(path) ?? messageBatches?.(path));
   const metrics = options.metrics;
   const server = createServer((request, response) => {
     if (metrics && isMetricsRequest(request)) return void serveMetrics(request, response, metrics);
@@ -190,7 +195,7 @@ async function authenticate(request: IncomingMessage, keys: ApiKeyVerifier): Pro
   throw invalidApiKey(`Incorrect API key provided.${hint}`);
 }
 
-function router(services: CompletionServices, createdAt: number, moreRoutes?: (path: string) => Record<string, Route> | undefined): Route {
+function router(services: CompletionServices, createdAt: number, stored: StoredCompletions, moreRoutes?: (path: string) => Record<string, Route> | undefined): Route {
   const createdAtIso = new Date(createdAt * 1000).toISOString();
   const listModels: Route = async (request, response) => {
     const models = await services.models();
@@ -198,7 +203,7 @@ function router(services: CompletionServices, createdAt: number, moreRoutes?: (p
   };
   const routes: Record<string, Record<string, Route>> = {
     '/v1/models': { GET: listModels },
-    '/v1/chat/completions': { POST: async (request, response) => serveCompletion('chat', await readJsonBody(request), response, services) },
+    '/v1/chat/completions': { POST: async (request, response) => serveCompletion('chat', await readJsonBody(request), response, services, stored), GET: listStoredCompletions(stored) },
     '/v1/completions': { POST: async (request, response) => serveCompletion('text', await readJsonBody(request), response, services) },
     ...ollamaRoutes(services, new Date(createdAt * 1000)),
     ...anthropicRoutes(services),

@@ -13,6 +13,8 @@ export interface CompletionReplyOptions {
   context: ResponseContext;
   stream: boolean;
   includeUsage: boolean;
+  /** Called with the whole completion before its end goes out, when the request asks it stored (`store: true`). */
+  keep?: (completion: Record<string, unknown> & { id: string; model: string }) => void;
 }
 
 export class CompletionReply implements JobReply {
@@ -72,8 +74,10 @@ export class CompletionReply implements JobReply {
   }
 
   finish(outcomes: JobOutcome[]): void {
-    const { context, includeUsage } = this.options;
-    if (!this.stream) return sendJson(this.response, 200, completionResponse(context, outcomes), this.headers);
+    const { context, includeUsage, keep } = this.options;
+    const whole = !this.stream || keep ? (completionResponse(context, outcomes) as Record<string, unknown> & { id: string; model: string }) : undefined;
+    if (whole) keep?.(whole);
+    if (!this.stream) return sendJson(this.response, 200, whole!, this.headers);
     if (includeUsage) this.stream.send(usageChunk(context, outcomes));
     this.stream.done();
   }

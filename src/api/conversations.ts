@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { ApiError } from './api-error.js';
 import { KeptJsonStore } from './kept-json-store.js';
 import { inputItemsOf, type InputItemObject } from './responses-input-items.js';
-import { conversationOf, InputItem, Metadata, type ConversationMessage, type ResponsesRequest } from './responses-requests.js';
+import { Metadata } from './openai-requests.js';
+import { conversationOf, InputItem, type ConversationMessage, type ResponsesRequest } from './responses-requests.js';
 
 /** Conversations kept at once; the oldest goes first past it. */
 export const MAX_CONVERSATIONS = 1000;

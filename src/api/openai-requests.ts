@@ -38,11 +38,14 @@ export const InfernetOptions = z
   .strict();
 export type InfernetOptions = z.infer<typeof InfernetOptions>;
 
-/** Choices one request may ask for (`n`): each is a job of its own, run one after the other. */
+/** Choices one request may ask for (`n`): each is a job of its own. */
 export const MAX_CHOICES = 8;
 /** OpenAI's limits: 20 alternatives per token for chat, 5 for legacy completions. */
 export const MAX_CHAT_TOP_LOGPROBS = 20;
 export const MAX_COMPLETION_LOGPROBS = 5;
+
+/** Up to 16 string pairs kept with an object and echoed, as at OpenAI. */
+export const Metadata = z.record(z.string().max(64), z.string().max(512)).refine((value) => Object.keys(value).length <= 16, { error: 'at most 16 metadata keys' });
 
 const samplingFields = {
   model: z.string().min(1).max(256),
@@ -138,9 +141,9 @@ export const ChatCompletionRequest = z
     reasoning_effort: unsupported('reasoning_effort'),
     verbosity: unsupported('verbosity'),
     web_search_options: unsupported('web_search_options'),
-    /** Stored completions live at OpenAI; Infernet keeps its own job records (infernet jobs). */
-    store: unsupported('store'),
-    metadata: unsupported('metadata'),
+    /** Keeps the completion for the stored-completion routes (stored-completions.ts), with its metadata. */
+    store: z.boolean().nullish(),
+    metadata: Metadata.nullish(),
     service_tier: z.enum(['auto', 'default'], { error: 'only the default service tier is offered by Infernet' }).nullish(),
     prompt_cache_key: z.string().max(256).nullish(),
   })

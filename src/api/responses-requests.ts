@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { JobSpec } from '../protocol/index.js';
 import { ApiError } from './api-error.js';
-import { ChatCompletionRequest, chatJobSpec, InfernetOptions, parseRequestBody, type ToolChoice } from './openai-requests.js';
+import { ChatCompletionRequest, chatJobSpec, InfernetOptions, Metadata, parseRequestBody, type ToolChoice } from './openai-requests.js';
 
 /** Accepted when absent, null, false or empty, as on the chat route. */
 const unsupported = (feature: string) =>
@@ -58,9 +58,6 @@ const TextFormat = z.discriminatedUnion('type', [
 
 /** The `include` value that asks for each output token's log-probability (and top_logprobs alternatives). */
 export const OUTPUT_TEXT_LOGPROBS = 'message.output_text.logprobs';
-
-/** Up to 16 string pairs kept with an object and echoed, as at OpenAI. */
-export const Metadata = z.record(z.string().max(64), z.string().max(512)).refine((value) => Object.keys(value).length <= 16, { error: 'at most 16 metadata keys' });
 
 export const ResponsesRequest = z
   .object({

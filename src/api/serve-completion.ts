@@ -17,6 +17,7 @@ import { ApiError, modelNotFound, networkUnavailable } from './api-error.js';
 import { CompletionReply, type CompletionReplyOptions } from './completion-reply.js';
 import { ChatCompletionRequest, chatJobSpec, choiceSpecs, CompletionRequest, completionJobSpec, parseRequestBody, replyModeOf } from './openai-requests.js';
 import type { CompletionKind } from './openai-responses.js';
+import { checkStoreFields, type StoredCompletions } from './stored-completions.js';
 
 /** What a completion needs from the node. */
 export interface CompletionServices {
@@ -48,22 +49,26 @@ export interface JobReply {
   fail(error: ApiError): void;
 }
 
-function completionJobOf(kind: CompletionKind, body: unknown): { specs: JobSpec[]; options: CompletionReplyOptions } {
+function completionJobOf(kind: CompletionKind, body: unknown, stored?: StoredCompletions): { specs: JobSpec[]; options: CompletionReplyOptions } {
   const jobId = randomUUID();
   const request = kind === 'chat' ? parseRequestBody(ChatCompletionRequest, body) : parseRequestBody(CompletionRequest, body);
   const spec = kind === 'chat' ? chatJobSpec(request as ChatCompletionRequest, jobId) : completionJobSpec(request as CompletionRequest, jobId);
+  const chat = kind === 'chat' ? (request as ChatCompletionRequest) : undefined;
+  if (chat) checkStoreFields(chat);
   return {
     specs: choiceSpecs(spec, request.n ?? 1, randomUUID),
     options: {
       stream: request.stream === true,
       includeUsage: request.stream_options?.include_usage === true,
-      context: { kind, jobId, model: request.model, created: Math.floor(Date.now() / 1000), ...(kind === 'chat' ? { mode: replyModeOf(request as ChatCompletionRequest) } : {}) },
+      context: { kind, jobId, model: request.model, created: Math.floor(Date.now() / 1000), ...(chat ? { mode: replyModeOf(chat) } : {}) },
+      ...(chat?.store && stored ? { keep: (completion) => stored.keep(completion, chat.messages, chat.metadata ?? {}) } : {}),
     },
   };
 }
 
-export async function serveCompletion(kind: CompletionKind, body: unknown, response: ServerResponse, services: CompletionServices): Promise<void> {
-  const { specs, options } = completionJobOf(kind, body);
+/** `stored`: where a chat completion made with `store: true` is kept. */
+export async function serveCompletion(kind: CompletionKind, body: unknown, response: ServerResponse, services: CompletionServices, stored?: StoredCompletions): Promise<void> {
+  const { specs, options } = completionJobOf(kind, body, stored);
   await serveJobs(specs, new CompletionReply(response, options), response, services);
 }
 

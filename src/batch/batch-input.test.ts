@@ -33,11 +33,12 @@ describe('parseBatchInput (OpenAI Batch API lines)', () => {
       line('s', { ...chat, stream: true }),
       line('t', { ...chat, temperature: 9 }),
       JSON.stringify({ custom_id: 'u', method: 'POST', url: '/v1/embeddings', body: {} }),
+      line('v', { ...chat, store: true }),
     ].join('\n');
     const error = thrownBy(() => parseBatchInput(text, 'stories260K', 'in.jsonl'));
     assert.ok(error instanceof BatchInputError);
     const problems = error.problems;
-    assert.deepEqual(problems.map((problem) => problem.line), [2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(problems.map((problem) => problem.line), [2, 3, 4, 5, 6, 7, 8, 9]);
     assert.match(problems[0]!.message, /not valid JSON/);
     assert.match(problems[1]!.message, /method must be "POST"/);
     assert.match(problems[2]!.message, /custom_id "ok" repeats line 1/);
@@ -45,6 +46,7 @@ describe('parseBatchInput (OpenAI Batch API lines)', () => {
     assert.match(problems[4]!.message, /cannot be streamed/);
     assert.match(problems[5]!.message, /body.temperature/);
     assert.match(problems[6]!.message, /url must be one of/);
+    assert.match(problems[7]!.message, /body.store: a batch request is kept in its output file/);
     assert.match((error as Error).message, /^in.jsonl: line 2: /);
   });
 

@@ -96,6 +96,8 @@ function parseBatchLine(raw: string, model: string): BatchRequest {
   const named = parsed.data.body.model;
   if (named !== undefined && named !== model) throw new Error(`body.model is "${String(named)}" but the batch runs "${model}"`);
   if (parsed.data.body.stream) throw new Error('body.stream: a batch request cannot be streamed');
+  // Its answer is kept in the batch's output file; the stored-completion routes keep requests made one at a time.
+  if (parsed.data.body.store || parsed.data.body.metadata) throw new Error(`body.${parsed.data.body.store ? 'store' : 'metadata'}: a batch request is kept in its output file, not as a stored completion`);
   const body = { ...parsed.data.body, model };
   // The same checks the HTTP API makes, so a line that passes here is one the API would have run.
   specOfBatchRequest({ customId, url, body }, 'check-00000000', 60_000, Date.now());

@@ -559,6 +559,7 @@ export class NodeDaemon {
       store: this.store,
       responsesDir: join(home.dir, 'responses'),
       conversationsDir: join(home.dir, 'conversations'),
+      chatCompletionsDir: join(home.dir, 'chat-completions'),
       metrics: this.metrics,
       app: this.appGateway,
       verification: config.verification.defaultPolicy,

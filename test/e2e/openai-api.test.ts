@@ -355,6 +355,35 @@ describe('the OpenAI-compatible API of a client node', () => {
     assert.equal(typeof answer.message.content, 'string');
   });
 
+  it('keeps a chat completion made with store: true for the stored-completion routes, streamed and not', async () => {
+    const request = { model: MODEL, messages: [{ role: 'system' as const, content: 'Tell a story.' }, ...STORY], max_tokens: 8, temperature: 0 };
+    const stored = await openai.chat.completions.create({ ...request, store: true, metadata: { run: 'store-test' } });
+    const kept = await openai.chat.completions.retrieve(stored.id);
+    assert.deepEqual(kept, { ...stored, metadata: { run: 'store-test' } });
+    const messages = await openai.chat.completions.messages.list(stored.id);
+    assert.deepEqual(messages.data.map((message) => [message.id, message.role, message.content]), [[`${stored.id}-0`, 'system', 'Tell a story.'], [`${stored.id}-1`, 'user', 'Once upon a time']]);
+
+    let streamedText = '';
+    let streamedId = '';
+    for await (const chunk of await openai.chat.completions.create({ ...request, store: true, metadata: { run: 'store-test' }, stream: true })) {
+      streamedId = chunk.id;
+      streamedText += chunk.choices[0]?.delta.content ?? '';
+    }
+    assert.equal((await openai.chat.completions.retrieve(streamedId)).choices[0]?.message.content, streamedText);
+
+    const listed = [];
+    for await (const completion of openai.chat.completions.list({ model: MODEL, metadata: { run: 'store-test' }, limit: 1 })) listed.push(completion.id);
+    assert.deepEqual(listed, [stored.id, streamedId], 'oldest first, page by page');
+    assert.deepEqual((await openai.chat.completions.list({ metadata: { run: 'other' } })).data, []);
+    assert.deepEqual((await openai.chat.completions.update(stored.id, { metadata: { run: 'renamed' } })).metadata, { run: 'renamed' });
+    assert.deepEqual(await openai.chat.completions.delete(stored.id), { object: 'chat.completion.deleted', id: stored.id, deleted: true });
+    await assert.rejects(openai.chat.completions.retrieve(stored.id), NotFoundError);
+
+    const unstored = await openai.chat.completions.create(request);
+    await assert.rejects(openai.chat.completions.retrieve(unstored.id), NotFoundError);
+    await assert.rejects(openai.chat.completions.create({ ...request, metadata: { run: 'x' } }), (error: unknown) => error instanceof BadRequestError && error.param === 'metadata');
+  });
+
   it('cancels the job at the provider when the client aborts its stream, and serves the next request', async () => {
     const abort = new AbortController();
     const { data: stream, response } = await openai.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: LONG_JOB_TOKENS, temperature: 0, stream: true }, { signal: abort.signal }).withResponse();
