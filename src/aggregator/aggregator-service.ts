@@ -9,7 +9,7 @@ import type { HeldInvoice } from '../jobs/job-record.js';
 import type { NodeKey } from '../identity/index.js';
 import { openHoldSecret, paymentHashOf, runPreimageOf, HoldSecretInvalidError } from '../payments/lightning/run-preimage.js';
 import { outcomeFrameOf, untoldOutcomeOf, UNTOLD_SCAN_LIMIT, WaitingOutcomes, type OutcomeFrame } from '../payments/lightning/held-invoice-outcomes.js';
-import { EVENT_KIND_JOB_SPEC, type ErrorCode, type Frame, type FrameOf, type NostrEvent, type PaymentTerms, type Price, type VerificationPolicy } from '../protocol/index.js';
+import { EVENT_KIND_JOB_SPEC, type ErrorCode, type Frame, type FrameOf, type ModelOffer, type NostrEvent, type PaymentTerms, type Price, type VerificationPolicy } from '../protocol/index.js';
 import { signPayoutStatement } from '../payments/terms/payout-statement.js';
 import type { AggregatorPaymentTerms } from '../payments/terms/aggregator-terms.js';
 import { chooseRail } from '../payments/terms/payment-terms.js';
@@ -20,6 +20,7 @@ import { cryptoRandom } from '../verification/seeded-random.js';
 import { uncheckedVerificationOf } from '../verification/pending-verification.js';
 import { CheckedJobs } from './checked-jobs.js';
 import { drawProvider, rankProviders } from './provider-selection.js';
+import { mergeModelOffers } from './model-offers.js';
 
 export interface AggregatorServiceOptions {
   store: JobStore;
@@ -124,7 +125,12 @@ export class AggregatorService {
 
   /** Every model some connected provider serves now. */
   availableModels(): string[] {
-    return [...new Set([...this.providers].flatMap((session) => session.peer?.capabilities?.models.map((model) => model.name) ?? []))];
+    return this.modelOffers().map((offer) => offer.name);
+  }
+
+  /** The connected providers' models, each once, with the file size and sha256 they all report (model-offers.ts). */
+  modelOffers(): ModelOffer[] {
+    return mergeModelOffers([...this.providers].map((session) => session.peer?.capabilities?.models ?? []));
   }
 
   /** Connected providers, what they serve and the jobs routed to each now: what a batch plans its shards on. */
@@ -164,7 +170,7 @@ export class AggregatorService {
     if (frame.type === 'job.request') void this.match(client, frame).catch(this.handlingFailed(client, frame.jobId, 'job request'));
     else if (frame.type === 'job.offer') void this.dispatch(client, frame).catch(this.handlingFailed(client, frame.jobId, 'job offer'));
     else if (frame.type === 'job.verdict') void this.takeVerdict(client, frame).catch((error: Error) => this.options.logger.error({ jobId: frame.jobId, err: error.message }, 'cannot take the verdict'));
-    else if (frame.type === 'models.request') client.send({ type: 'models.list', models: this.availableModels().map((name) => ({ name })) });
+    else if (frame.type === 'models.request') client.send({ type: 'models.list', models: this.modelOffers() });
     else if (frame.type === 'job.cancel') {
       const job = this.jobs.get(frame.jobId);
       const pending = this.matching.get(frame.jobId);

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TransportLimits } from '../config/index.js';
 import type { NodeKey } from '../identity/index.js';
-import type { VerificationPolicy } from '../protocol/index.js';
+import type { ModelOffer, VerificationPolicy } from '../protocol/index.js';
 import type { JobStore } from '../jobs/index.js';
 import type { Logger } from '../log/index.js';
 import { isMetricsRequest, serveMetrics, type NodeMetrics } from '../metrics/index.js';
@@ -52,7 +52,7 @@ export interface ApiServerOptions {
   /** Pays for the API's jobs when their match asks it; without it such jobs are refused payment_required. */
   payer?: JobPayer;
   /** The models this node's own aggregator sees; without it they are asked of the aggregator (models.request). */
-  localModels?: () => string[];
+  localModels?: () => ModelOffer[];
   /** Where the client side of each job is recorded. */
   store?: JobStore;
   /** Where kept Responses API responses are written, so a restart keeps them (a node's home/responses); memory only without. */
@@ -98,11 +98,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const keys = new ApiKeyVerifier(options.keysFile);
   const session = () => connection.session().catch(rethrowUnreachable);
   const local = options.localModels;
-  const models = local ? async () => local() : async () => (await requestNetworkModels(await session()).catch(rethrowUnanswered)).map((model) => model.name);
+  const offers = local ? async () => local() : async () => requestNetworkModels(await session()).catch(rethrowUnanswered);
+  const models = async () => (await offers()).map((model) => model.name);
   const services: CompletionServices = {
     key: options.key,
     session,
     models,
+    offers,
     logger: options.logger,
     ...(options.payer ? { payer: options.payer } : {}),
     ...(options.store ? { store: options.store } : {}),

@@ -9,6 +9,7 @@ import { chatJobSpecOf, generateJobSpec, OLLAMA_API_VERSION, parseOllamaChat, pa
 import { parseRequestBody } from './openai-requests.js';
 import { readJsonBody } from './read-json-body.js';
 import { serveJobs, type CompletionServices } from './serve-completion.js';
+import type { ModelOffer } from '../protocol/index.js';
 import { z } from 'zod';
 
 /** Ollama's paths: served by the API on a node whose interface takes every other path outside /v1. */
@@ -38,14 +39,14 @@ export function serveOllamaHeartbeat(request: IncomingMessage, response: ServerR
 
 type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
 
-/** What Infernet knows of a model it does not host: its name. Sizes and digests are the providers'. */
-function modelEntry(name: string, modifiedAt: string) {
+/** What Infernet knows of a model it does not host: its name, and the size and sha256 of the file its providers agree on (0 and empty otherwise). */
+function modelEntry(offer: ModelOffer, modifiedAt: string) {
   return {
-    name,
-    model: name,
+    name: offer.name,
+    model: offer.name,
     modified_at: modifiedAt,
-    size: 0,
-    digest: '',
+    size: offer.sizeBytes ?? 0,
+    digest: offer.sha256 ?? '',
     details: { parent_model: '', format: 'gguf', family: '', families: null, parameter_size: '', quantization_level: '' },
   };
 }
@@ -54,20 +55,21 @@ const ShowRequest = z.object({ model: z.string().min(1).optional(), name: z.stri
 
 export function ollamaRoutes(services: CompletionServices, startedAt: Date): Record<string, Record<string, Route>> {
   const modifiedAt = startedAt.toISOString();
+  const offers = async (): Promise<ModelOffer[]> => (services.offers ? services.offers() : (await services.models()).map((name) => ({ name })));
   const served = async (name: string) => {
     if (!(await services.models()).includes(name)) throw modelNotFound(name);
   };
   return {
     '/api/version': { GET: async (_request, response) => sendJson(response, 200, { version: OLLAMA_API_VERSION }) },
-    '/api/tags': { GET: async (_request, response) => sendJson(response, 200, { models: (await services.models()).map((name) => modelEntry(name, modifiedAt)) }) },
+    '/api/tags': { GET: async (_request, response) => sendJson(response, 200, { models: (await offers()).map((offer) => modelEntry(offer, modifiedAt)) }) },
     // Loaded models, as Ollama lists them: the network's are loaded at their providers for as long as they serve them.
-    '/api/ps': { GET: async (_request, response) => sendJson(response, 200, { models: (await services.models()).map((name) => ({ ...modelEntry(name, modifiedAt), expires_at: '0001-01-01T00:00:00Z', size_vram: 0 })) }) },
+    '/api/ps': { GET: async (_request, response) => sendJson(response, 200, { models: (await offers()).map((offer) => ({ ...modelEntry(offer, modifiedAt), expires_at: '0001-01-01T00:00:00Z', size_vram: 0 })) }) },
     '/api/show': {
       POST: async (request, response) => {
         const body = parseRequestBody(ShowRequest, await readJsonBody(request));
         const name = (body.model ?? body.name)!;
         await served(name);
-        const { details } = modelEntry(name, modifiedAt);
+        const { details } = modelEntry({ name }, modifiedAt);
         sendJson(response, 200, { modelfile: '', parameters: '', template: '', details, model_info: {}, capabilities: ['completion', 'tools'], modified_at: modifiedAt });
       },
     },

@@ -9,7 +9,7 @@ import type { Logger } from '../log/index.js';
 // Imported from their modules, not node/index.js: the daemon (behind node/index.js) imports this folder.
 import { JobFailedError, type JobOutcome } from '../client/job-client.js';
 import type { JobPayer } from '../payments/index.js';
-import type { JobSpec, VerificationPolicy } from '../protocol/index.js';
+import type { JobSpec, ModelOffer, VerificationPolicy } from '../protocol/index.js';
 import { runJobThroughAggregator } from '../client/run-job-through-aggregator.js';
 import { InfernetError, relayedHttpStatusOf } from '../errors/index.js';
 import type { PeerSession } from '../transport/index.js';
@@ -26,6 +26,8 @@ export interface CompletionServices {
   session: () => Promise<PeerSession>;
   /** Models the network serves now, to tell an unknown model (404) from a busy network (503). */
   models: () => Promise<string[]>;
+  /** The same with the file size and sha256 its providers agree on, for the lists that show them (Ollama's). */
+  offers?: () => Promise<ModelOffer[]>;
   store?: JobStore;
   logger: Logger;
   /** The node's verification.defaultPolicy: OpenAI requests carry no policy of their own. */

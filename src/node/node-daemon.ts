@@ -555,7 +555,7 @@ export class NodeDaemon {
       aggregators: aggregator && this.url ? [this.url] : config.connect,
       ...this.discoverAggregatorsOption(),
       ...(this.clientPayer ? { payer: this.clientPayer.payer } : {}),
-      ...(aggregator ? { localModels: () => aggregator.availableModels() } : {}),
+      ...(aggregator ? { localModels: () => aggregator.modelOffers() } : {}),
       store: this.store,
       responsesDir: join(home.dir, 'responses'),
       conversationsDir: join(home.dir, 'conversations'),

@@ -1,9 +1,12 @@
 // The OpenAI-compatible API (and Ollama's) as its users meet it: the official `openai` and `ollama` clients against `infernet start` on a
 // client home, which runs each request as a job through a separate aggregator and provider process.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Ollama } from 'ollama';
 import OpenAI, { APIError, AuthenticationError, BadRequestError, InternalServerError, NotFoundError } from 'openai';
+import { sharedModelPath } from '../../src/models/shared-test-models.js';
 import { eventually, runCli, type RunningDaemon } from '../support/cli.js';
 import { API_TEST_MODEL as MODEL, startApiNetwork, type ApiNetwork } from './api-network.js';
 
@@ -191,8 +194,13 @@ describe('the OpenAI-compatible API of a client node', () => {
   it("serves Ollama's API to the ollama client: version, list, show, ps, with the same key", async () => {
     const ollama = new Ollama({ host: client.api!, headers: { authorization: `Bearer ${apiKey}` } });
     assert.match((await ollama.version()).version, /^\d+\.\d+\.\d+$/);
-    assert.deepEqual((await ollama.list()).models.map((model) => model.name), [MODEL]);
-    assert.deepEqual((await ollama.ps()).models.map((model) => model.name), [MODEL]);
+    // The size and sha256 of the file its provider serves, which the aggregator lists.
+    const file = readFileSync(sharedModelPath('stories260K.gguf'));
+    assert.deepEqual(
+      (await ollama.list()).models.map((model) => [model.name, model.size, model.digest]),
+      [[MODEL, file.length, createHash('sha256').update(file).digest('hex')]],
+    );
+    assert.deepEqual((await ollama.ps()).models.map((model) => [model.name, model.size]), [[MODEL, file.length]]);
     assert.equal((await ollama.show({ model: MODEL })).details.format, 'gguf');
     await assert.rejects(ollama.show({ model: 'llama3' }), (error: unknown) => (error as { status_code?: number }).status_code === 404);
     const stranger = new Ollama({ host: client.api!, headers: { authorization: 'Bearer inf_wrong' } });
