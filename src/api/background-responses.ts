@@ -16,7 +16,7 @@ import { DEFAULT_TIMEOUT_S, replyModeOf } from './openai-requests.js';
 import { inputItemsOf } from './responses-input-items.js';
 import { echoOf, responseIdOf, responseObject, ResponsesReply } from './responses-reply.js';
 import { conversationOf, responsesJobSpec, type ConversationMessage, type ResponsesRequest } from './responses-requests.js';
-import type { ResponseStore, StoredResponse } from './responses-store.js';
+import { responseNotFound, type ResponseStore, type StoredResponse } from './responses-store.js';
 import { ResponseEventLog } from './response-event-log.js';
 import { addTurn, conversationIdOf, type ConversationStore } from './conversations.js';
 import { asApiError, serveJobs, type CompletionServices } from './serve-completion.js';
@@ -33,6 +33,9 @@ export const LOG_KEEP_MS = 10 * 60_000;
 const ENDED = new Set(['completed', 'incomplete', 'failed', 'cancelled']);
 
 export const statusOf = (kept: StoredResponse): string => kept.response.status as string;
+
+/** Queued or in progress: a background response that has not ended yet. */
+export const isUnfinished = (kept: StoredResponse): boolean => !ENDED.has(statusOf(kept));
 
 export class BackgroundResponses {
   /** The responses whose jobs run now, each with the controller that ends them (cancel, delete, the node stopping). */
@@ -88,7 +91,7 @@ export class BackgroundResponses {
 
   /** Streams a streamed background response's events after `startingAfter` to `client`, and those still to come. */
   follow(id: string, client: ServerResponse, startingAfter: number): void {
-    if (!this.store.get(id)) throw new ApiError(404, 'not_found', `Response with id '${id}' not found.`);
+    if (!this.store.get(id)) throw responseNotFound(id);
     const log = this.logs.get(id);
     if (!log) throw badRequest(`The events of response '${id}' are not kept: only a background response created with stream true streams again, while this node runs it and for ${LOG_KEEP_MS / 60_000} minutes after (GET it without stream for its state).`, 'stream');
     log.follow(client, startingAfter);
@@ -100,7 +103,7 @@ export class BackgroundResponses {
    */
   cancel(id: string): Record<string, unknown> {
     const kept = this.store.get(id);
-    if (!kept) throw new ApiError(404, 'not_found', `Response with id '${id}' not found.`);
+    if (!kept) throw responseNotFound(id);
     if (kept.response.background !== true) throw badRequest('Only responses created with background set to true can be cancelled.');
     const status = statusOf(kept);
     if (status === 'cancelled') return kept.response;
@@ -191,8 +194,8 @@ export class BackgroundResponses {
       echo: echoOf(request),
       mode: replyModeOf(chat),
       keep: (response, output) => {
-        if (!this.pendingOf(id)) return; // cancelled or forgotten meanwhile
-        this.settle(id, { response, conversation: [...history, ...conversationOf(request.input), ...output], inputItems: kept.inputItems });
+        // Not when it was cancelled or forgotten meanwhile.
+        if (!this.settle(id, { response, conversation: [...history, ...conversationOf(request.input), ...output], inputItems: kept.inputItems })) return;
         const conversationId = conversationIdOf(request);
         if (conversationId && this.conversations) addTurn(this.conversations, conversationId, request, response);
       },
@@ -223,7 +226,7 @@ export class BackgroundResponses {
   /** The kept response while it has not ended (not cancelled, deleted or forgotten meanwhile). */
   private pendingOf(id: string): (StoredResponse & { pending: NonNullable<StoredResponse['pending']> }) | undefined {
     const kept = this.store.get(id);
-    return kept?.pending && !ENDED.has(statusOf(kept)) ? (kept as StoredResponse & { pending: NonNullable<StoredResponse['pending']> }) : undefined;
+    return kept?.pending && isUnfinished(kept) ? (kept as StoredResponse & { pending: NonNullable<StoredResponse['pending']> }) : undefined;
   }
 
   /** A new state of a response still unfinished. */
@@ -232,12 +235,13 @@ export class BackgroundResponses {
     if (kept) this.store.put(id, { ...kept, response });
   }
 
-  /** The response's end: kept without its request, so no restart runs it again; nothing once it ended otherwise. */
-  private settle(id: string, entry: StoredResponse): void {
-    if (!this.pendingOf(id)) return;
+  /** The response's end: kept without its request, so no restart runs it again; false (nothing kept) once it ended otherwise. */
+  private settle(id: string, entry: StoredResponse): boolean {
+    if (!this.pendingOf(id)) return false;
     const { pending: _ran, ...ended } = entry;
     this.store.put(id, ended);
     this.endLog(id, ended.response);
+    return true;
   }
 
   /**

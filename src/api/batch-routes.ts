@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { BatchInputError, BatchNotCancellableError, BatchNotFoundError, batchStatusOf, hasEveryLine, isErrorLine, mergeResults, submitBatch, type BatchRecord, type BatchStore } from '../batch/index.js';
 import { ApiError, badRequest } from './api-error.js';
 import { sendJson } from './http-replies.js';
-import { cursorPage, queryOf } from './cursor-page.js';
+import { cursorPage, OPENAI_PAGE_LIMITS, queryOf } from './cursor-page.js';
 import { ByteLimit } from './byte-limit.js';
 import { bodyTooLarge, readJsonBody } from './read-json-body.js';
 
@@ -117,7 +117,7 @@ async function listBatches(api: BatchApi, request: IncomingMessage, response: Se
   // The store answers newest first; a page is cut from the oldest-first list.
   const batches = (await api.store.listBatches()).filter(isOpenAiBatch).reverse();
   const query = queryOf(request);
-  const page = cursorPage(batches.map((batch) => ({ id: batch.batchId, batch })), query, { defaultLimit: 20, maxLimit: 100, unknownCursor: (id) => `no batch '${id}' on this node` });
+  const page = cursorPage(batches.map((batch) => ({ id: batch.batchId, batch })), query, { ...OPENAI_PAGE_LIMITS, unknownCursor: (id) => `no batch '${id}' on this node` });
   sendJson(response, 200, { ...page, data: page.data.map(({ batch }) => batchObject(batch)) });
 }
 

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequest } from './api-error.js';
 import { ConversationCreateRequest, ConversationUpdateRequest, itemsOf, ItemsAddRequest, type ConversationStore } from './conversations.js';
-import { cursorPage, queryOf } from './cursor-page.js';
+import { cursorPage, OPENAI_PAGE_LIMITS, queryOf } from './cursor-page.js';
 import { sendJson } from './http-replies.js';
 import { parseRequestBody } from './openai-requests.js';
 import { readJsonBody } from './read-json-body.js';
@@ -46,7 +46,7 @@ function itemListRoutes(store: ConversationStore, id: string): Record<string, Ro
     GET: async (request, response) => {
       const query = queryOf(request);
       refuseInclude(query);
-      sendJson(response, 200, cursorPage(store.kept(id).items, query, { defaultLimit: 20, maxLimit: 100, unknownCursor: (item) => `no item '${item}' in conversation '${id}'` }));
+      sendJson(response, 200, cursorPage(store.kept(id).items, query, { ...OPENAI_PAGE_LIMITS, unknownCursor: (item) => `no item '${item}' in conversation '${id}'` }));
     },
     POST: async (request, response) => {
       refuseInclude(queryOf(request));

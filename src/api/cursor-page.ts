@@ -18,15 +18,20 @@ export interface CursorPage<T> {
 export interface CursorPageRules {
   defaultLimit: number;
   maxLimit: number;
+  /** The order without `order` in the query: desc (the newest first) unless the list's API says otherwise. */
+  defaultOrder?: 'asc' | 'desc';
   /** The refusal's message for a cursor that names nothing listed. */
   unknownCursor: (id: string) => string;
 }
+
+/** OpenAI's list pages: 20 items unless `limit` says, at most 100. */
+export const OPENAI_PAGE_LIMITS = { defaultLimit: 20, maxLimit: 100 } as const;
 
 /** One page of `items` (oldest first) under the query's limit, order, after and before; a malformed value is 400 naming it. */
 export function cursorPage<T extends { id: string }>(items: readonly T[], query: URLSearchParams, rules: CursorPageRules): CursorPage<T> {
   const limit = query.has('limit') ? Number(query.get('limit')) : rules.defaultLimit;
   if (!Number.isInteger(limit) || limit < 1 || limit > rules.maxLimit) throw new ApiError(400, 'invalid_value', `limit must be an integer from 1 to ${rules.maxLimit}`, 'limit');
-  const order = query.get('order') ?? 'desc';
+  const order = query.get('order') ?? rules.defaultOrder ?? 'desc';
   if (order !== 'asc' && order !== 'desc') throw new ApiError(400, 'invalid_value', "order must be 'asc' or 'desc'", 'order');
   let ordered = order === 'asc' ? [...items] : [...items].reverse();
   for (const [param, keep] of [['after', (at: number) => ordered.slice(at + 1)], ['before', (at: number) => ordered.slice(0, at)]] as const) {

@@ -1,15 +1,13 @@
 // GET /v1/responses/{id}/input_items: the items a kept response was asked with, as OpenAI lists them (each with an
 // id, message contents as typed parts), a page at a time: `limit` (1-100, default 20), `order` (desc by default:
 // the newest item first), and `after` / `before` (an item id the page starts after, or ends before).
-import { cursorPage, type CursorPage } from './cursor-page.js';
+import { cursorPage, OPENAI_PAGE_LIMITS, type CursorPage } from './cursor-page.js';
 import type { ResponsesRequest } from './responses-requests.js';
 
 export type InputItemObject = Record<string, unknown> & { id: string };
 
 export type InputItemPage = CursorPage<InputItemObject>;
 
-const DEFAULT_PAGE = 20;
-const MAX_PAGE = 100;
 
 /** The request's input as OpenAI's input item objects; an item without an id is named after the response and its place. */
 export function inputItemsOf(input: ResponsesRequest['input'], responseId: string): InputItemObject[] {
@@ -26,5 +24,5 @@ export function inputItemsOf(input: ResponsesRequest['input'], responseId: strin
 
 /** One page of items under the query's limit, order, after and before; refuses a malformed value with 400. */
 export function pageOfInputItems(items: readonly InputItemObject[], query: URLSearchParams): InputItemPage {
-  return cursorPage(items, query, { defaultLimit: DEFAULT_PAGE, maxLimit: MAX_PAGE, unknownCursor: (id) => `no input item '${id}' in this response` });
+  return cursorPage(items, query, { ...OPENAI_PAGE_LIMITS, unknownCursor: (id) => `no input item '${id}' in this response` });
 }

@@ -149,14 +149,12 @@ export class ResponsesReply implements JobReply {
   private readonly stream?: ResponseEvents;
   private readonly reader: ReplyTextReader;
   private readonly createdAt: number;
-  /** response.in_progress went out (a background stream sent its response.created when it was queued). */
-  private inProgressSent = false;
+  /** A provider accepted the job: a background response was told, a stream sent response.in_progress (a background stream its response.created when it was queued). */
+  private inProgress = false;
   /** The streamed output item, once its kind is known. */
   private item?: OutputItem;
   private streamedText = '';
   private streamedArguments = '';
-  /** A background response was told it started. */
-  private started = false;
 
   /** `response` is the client's HTTP response; null for a background response nobody waits on. */
   constructor(
@@ -180,14 +178,12 @@ export class ResponsesReply implements JobReply {
 
   /** The stream opens when the provider accepts: a refusal before it is still an HTTP error status. */
   accepted(): void {
-    if (this.options.background && !this.started) {
-      this.started = true;
-      this.options.background.started(this.responseObject('in_progress', [], null));
-    }
-    const { stream } = this;
-    if (!stream || this.inProgressSent) return;
-    this.inProgressSent = true;
+    if (this.inProgress) return;
+    this.inProgress = true;
     const response = this.responseObject('in_progress', [], null);
+    this.options.background?.started(response);
+    const { stream } = this;
+    if (!stream) return;
     if (!stream.opened) {
       stream.open(this.headers);
       this.send('response.created', { response });

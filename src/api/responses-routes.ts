@@ -4,23 +4,20 @@
 // the response and answers at once (background-responses.ts); POST /v1/responses/{id}/cancel ends one.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, badRequest } from './api-error.js';
+import { badRequest } from './api-error.js';
 import { sendJson } from './http-replies.js';
 import { replyModeOf } from './openai-requests.js';
 import { readJsonBody } from './read-json-body.js';
 import { echoOf, ResponsesReply, responseIdOf } from './responses-reply.js';
 import { conversationOf, parseResponsesRequest, responsesJobSpec, type ConversationMessage, type ResponsesRequest } from './responses-requests.js';
-import { statusOf, type BackgroundResponses } from './background-responses.js';
+import { isUnfinished, statusOf, type BackgroundResponses } from './background-responses.js';
 import { addTurn, conversationIdOf, turnsOf, type ConversationStore } from './conversations.js';
-import type { ResponseStore, StoredResponse } from './responses-store.js';
+import { responseNotFound, type ResponseStore, type StoredResponse } from './responses-store.js';
 import { inputItemsOf, pageOfInputItems } from './responses-input-items.js';
 import { queryOf } from './cursor-page.js';
 import { serveJobs, type CompletionServices } from './serve-completion.js';
 
 type Route = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
-
-const responseNotFound = (id: string, param: string | null) =>
-  new ApiError(404, param ? 'previous_response_not_found' : 'not_found', `${param ? 'Previous response' : 'Response'} with id '${id}' not found.`, param);
 
 /** The routes for a path, or undefined when it is not a Responses route. */
 export function responsesRoutes(services: CompletionServices, store: ResponseStore, background: BackgroundResponses, conversations: ConversationStore): (path: string) => Record<string, Route> | undefined {
@@ -65,8 +62,7 @@ function historyOf(request: ResponsesRequest, store: ResponseStore, conversation
   if (!previousId) return [];
   const previous = store.get(previousId);
   if (!previous) throw responseNotFound(previousId, 'previous_response_id');
-  const status = statusOf(previous);
-  if (status === 'queued' || status === 'in_progress') throw badRequest(`Previous response with id '${previousId}' is still ${status}: continue it once it has ended.`, 'previous_response_id');
+  if (isUnfinished(previous)) throw badRequest(`Previous response with id '${previousId}' is still ${statusOf(previous)}: continue it once it has ended.`, 'previous_response_id');
   return previous.conversation;
 }
 

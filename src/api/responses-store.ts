@@ -3,6 +3,7 @@
 // over). Bounded by count and by bytes (a chain of follow-ups keeps each turn once per response), oldest first. With
 // a directory (a node's home/responses), each is also a file there, written before it is answered by id, so a
 // restarted node still continues and lists the conversations it kept; the node's job store records jobs only.
+import { ApiError } from './api-error.js';
 import { KeptJsonStore } from './kept-json-store.js';
 import type { ConversationMessage, ResponsesRequest } from './responses-requests.js';
 import type { InputItemObject } from './responses-input-items.js';
@@ -22,6 +23,10 @@ export interface StoredResponse {
   /** A background response not yet ended: its request, and the turns it continues, to run it again after a restart. */
   pending?: { request: ResponsesRequest; history: ConversationMessage[] };
 }
+
+/** 404 for a response the node does not keep; `param` names the request field that named it (previous_response_id). */
+export const responseNotFound = (id: string, param: string | null = null) =>
+  new ApiError(404, param ? 'previous_response_not_found' : 'not_found', `${param ? 'Previous response' : 'Response'} with id '${id}' not found.`, param);
 
 /** A running background response is pinned: it is dropped for room only once it has ended. */
 export class ResponseStore extends KeptJsonStore<StoredResponse> {

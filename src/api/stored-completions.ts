@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { ApiError, badRequest } from './api-error.js';
-import { cursorPage, queryOf } from './cursor-page.js';
+import { cursorPage, OPENAI_PAGE_LIMITS, queryOf } from './cursor-page.js';
 import { sendJson } from './http-replies.js';
 import { KeptJsonStore } from './kept-json-store.js';
 import { Metadata, parseRequestBody } from './openai-requests.js';
@@ -55,8 +55,7 @@ export function listStoredCompletions(store: StoredCompletions): Route {
       .ids()
       .map((id) => store.get(id)!.completion)
       .filter((completion) => (!model || completion.model === model) && wanted.every(([key, value]) => completion.metadata[key] === value));
-    if (!query.has('order')) query.set('order', 'asc');
-    sendJson(response, 200, cursorPage(completions, query, { defaultLimit: 20, maxLimit: 100, unknownCursor: (id) => `no stored chat completion '${id}'` }));
+    sendJson(response, 200, cursorPage(completions, query, { ...OPENAI_PAGE_LIMITS, defaultOrder: 'asc', unknownCursor: (id) => `no stored chat completion '${id}'` }));
   };
 }
 
@@ -69,9 +68,7 @@ export function storedCompletionRoutes(store: StoredCompletions): (path: string)
     if (match[2]) {
       return {
         GET: async (request, response) => {
-          const query = queryOf(request);
-          if (!query.has('order')) query.set('order', 'asc');
-          sendJson(response, 200, cursorPage(store.kept(id).messages, query, { defaultLimit: 20, maxLimit: 100, unknownCursor: (message) => `no message '${message}' in chat completion '${id}'` }));
+          sendJson(response, 200, cursorPage(store.kept(id).messages, queryOf(request), { ...OPENAI_PAGE_LIMITS, defaultOrder: 'asc', unknownCursor: (message) => `no message '${message}' in chat completion '${id}'` }));
         },
       };
     }
